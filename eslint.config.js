@@ -1,0 +1,23 @@
+// Type-aware linting; the pure core (mapping, plan) may not import I/O modules.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/', 'node_modules/', 'coverage/', 'demo-site/', 'fixtures/', 'bench-results/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', Buffer: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', AbortController: 'readonly', AbortSignal: 'readonly', TextEncoder: 'readonly', TextDecoder: 'readonly', structuredClone: 'readonly', performance: 'readonly', queueMicrotask: 'readonly', setImmediate: 'readonly' } },
+    rules: {
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+    linterOptions: { reportUnusedDisableDirectives: true },
+  },
+  {
+    files: ['src/mapping/**', 'src/plan/**'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: ['node:fs', 'node:fs/promises', 'fs', 'undici', 'ora', 'node:http', 'node:child_process'] }],
+    },
+  },
+);

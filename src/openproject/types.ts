@@ -1,0 +1,116 @@
+// The OpenProject client's public contract. The sync engine depends only on this
+// interface, so tests can hand it a fake and the implementation can change freely.
+import type { Attachment, CustomFieldDef, NamedRef, Project, WorkPackage } from '../types.js';
+
+export interface OpenProjectClientOptions {
+  /** Instance root, e.g. https://openproject.example.com (a sub-path is allowed). */
+  baseUrl: string;
+  /** API key: sent as HTTP Basic `apikey:<key>`. Never logged. */
+  apiKey?: string;
+  /** Bearer token (OAuth / `opapi-` tokens). Used when apiKey is absent. Never logged. */
+  token?: string;
+  /** Requested page size; the server clamps it (default setting: 1000). @default 1000 */
+  pageSize?: number;
+  /** Parallel requests in flight (p-limit). @default 8 */
+  concurrency?: number;
+  /** Per-request timeout (headers and body idle time), ms. @default 30000 */
+  timeoutMs?: number;
+  /** Retries after the first attempt for 429/502/503/504/resets/timeouts/bad downloads. @default 5 */
+  retries?: number;
+  /** Base backoff in ms (exponential with full jitter). Tests set it low. @default 500 */
+  backoffBaseMs?: number;
+  /** Upper bound for a single wait (Retry-After included). @default 60000 */
+  maxBackoffMs?: number;
+  /** Allow plain http to a non-loopback host. @default false */
+  insecureHttp?: boolean;
+  /** Called after every HTTP exchange (for progress and request counting). */
+  onRequest?: (event: RequestEvent) => void;
+}
+
+export interface RequestEvent {
+  method: string;
+  /** Route name: 'work_packages' | 'work_package_ids' | 'schema' | 'attachments' | 'content' | 'projects' | 'types' | 'statuses' | 'other'. */
+  route: string;
+  /** Redacted URL. */
+  url: string;
+  status: number | null;
+  attempt: number;
+  ms: number;
+  bytes: number;
+  error?: string;
+}
+
+export interface WorkPackageQuery {
+  /** Project ids. Empty/absent = all projects. */
+  projectIds?: number[];
+  /** Type ids. Empty/absent = all types. */
+  typeIds?: number[];
+  /** Status ids. Empty/absent = ALL statuses, open and closed (an explicit filter is always sent). */
+  statusIds?: number[];
+  /** Only work packages with updatedAt >= this ISO instant (server clock). */
+  updatedSince?: string;
+  /** Only these ids. */
+  ids?: number[];
+}
+
+export interface WorkPackagePage {
+  /** 1-based page number. */
+  offset: number;
+  total: number;
+  workPackages: WorkPackage[];
+}
+
+export interface IdListing {
+  ids: number[];
+  total: number;
+}
+
+export interface DownloadResult {
+  bytes: number;
+  md5: string;
+}
+
+/**
+ * Where a download's bytes go. The client may retry a download (truncated,
+ * corrupted, reset): each attempt calls `open()` again, which must discard what a
+ * previous attempt wrote. `commit` is not the client's business: the caller decides
+ * what to do with a verified download.
+ */
+export interface DownloadSink {
+  open(): Promise<DownloadWriter> | DownloadWriter;
+}
+export interface DownloadWriter {
+  write(chunk: Uint8Array): Promise<void> | void;
+  /** All bytes written and verified (size + md5). */
+  end(): Promise<void> | void;
+  /** The attempt failed; drop partial data. */
+  abort(): Promise<void> | void;
+}
+
+export interface OpenProjectClient {
+  readonly baseUrl: string;
+  listProjects(): Promise<Project[]>;
+  listTypes(): Promise<NamedRef[]>;
+  listStatuses(): Promise<(NamedRef & { isClosed: boolean })[]>;
+  /**
+   * Every matching work package, sorted by id asc, de-duplicated. After the first
+   * page reports `total`, the remaining pages are requested in parallel (bounded by
+   * concurrency) and yielded in page order as they complete. Custom fields come
+   * resolved by name from the embedded schemas (schema endpoint as a fallback).
+   */
+  listWorkPackages(query: WorkPackageQuery): AsyncIterable<WorkPackagePage>;
+  /** Cheap id-only listing (`select=total,elements/id`) for finding deletions and moves. */
+  listWorkPackageIds(query: WorkPackageQuery): Promise<IdListing>;
+  /** Custom fields active for a project and type (schema endpoint). */
+  getSchemaFields(projectId: number, typeId: number): Promise<CustomFieldDef[]>;
+  listAttachments(workPackageId: number): Promise<Attachment[]>;
+  /**
+   * Stream an attachment's content into `sink`, following a redirect to another
+   * origin WITHOUT credentials; verify size and md5 (when known); refuse more than
+   * `maxBytes`. Retries faults by reopening the sink.
+   */
+  downloadAttachment(attachment: Attachment, sink: DownloadSink, options?: { maxBytes?: number }): Promise<DownloadResult>;
+  /** Requests made so far, by route. */
+  stats(): { total: number; byRoute: Record<string, number>; bytes: number; retries: number };
+  close(): Promise<void>;
+}

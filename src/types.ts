@@ -1,0 +1,177 @@
+// Domain types shared by every layer. This file is the contract between the
+// OpenProject client (network), the mapping profiles (pure), the planner (pure)
+// and the output layer (disk). Nothing here does I/O.
+
+/** A project as curate knows it (from GET /api/v3/projects). */
+export interface Project {
+  id: number;
+  identifier: string;
+  name: string;
+}
+
+/** A type or status reference, resolved from a work package's `_links`. */
+export interface NamedRef {
+  id: number;
+  name: string;
+}
+
+/** OpenProject custom-field formats (`fieldFormat` / schema `type`). */
+export type CustomFieldFormat =
+  | 'string'
+  | 'text'
+  | 'link'
+  | 'int'
+  | 'float'
+  | 'bool'
+  | 'date'
+  | 'list'
+  | 'user'
+  | 'version'
+  | 'unknown';
+
+/** Definition of a custom field, resolved from the embedded schemas (or the schema endpoint). */
+export interface CustomFieldDef {
+  id: number;
+  /** Human name, e.g. "Clean URL". The rest of curate speaks names, never `customField5`. */
+  name: string;
+  format: CustomFieldFormat;
+  multiValue: boolean;
+}
+
+/** A link value of a list/user/version custom field. */
+export interface LinkValue {
+  href: string | null;
+  title: string | null;
+}
+
+/**
+ * Value of one custom field as carried by the work package:
+ * - string/link/date: string | null
+ * - text (Formattable): its `raw` string | null
+ * - int/float: number | null
+ * - bool: boolean | null
+ * - list/user/version: LinkValue (single) or LinkValue[] (multi)
+ */
+export type CustomFieldValue = string | number | boolean | null | LinkValue | LinkValue[];
+
+export interface CustomFieldEntry {
+  field: CustomFieldDef;
+  value: CustomFieldValue;
+}
+
+/**
+ * A work package after boundary validation. Custom fields are listed in the
+ * order the work package JSON carries them, and ONLY those it carries: a field
+ * active in the schema but absent from the JSON is "not set" and is not listed;
+ * one present with `null` is listed with value `null` (MAPPING.md §5.4).
+ */
+export interface WorkPackage {
+  id: number;
+  lockVersion: number;
+  subject: string;
+  /** `description.raw`; '' when the description is empty or null. */
+  description: string;
+  /** `createdAt` / `updatedAt` exactly as the server sent them (precision kept). */
+  createdAt: string;
+  updatedAt: string;
+  startDate: string | null;
+  dueDate: string | null;
+  type: NamedRef;
+  status: NamedRef & { isClosed?: boolean };
+  project: NamedRef;
+  /** `_links.author.title`, or null when not disclosed. */
+  author: string | null;
+  customFields: CustomFieldEntry[];
+}
+
+/** Attachment metadata (GET /api/v3/work_packages/:id/attachments). */
+export interface Attachment {
+  id: number;
+  fileName: string;
+  fileSize: number;
+  contentType: string;
+  /** md5 hex digest, or null when the server did not compute one. */
+  md5: string | null;
+  createdAt: string;
+  /** `/api/v3/attachments/:id/content` (or the server's downloadLocation). */
+  downloadHref: string;
+  /** The work package this attachment belongs to. */
+  containerId: number;
+}
+
+/** What a mapping profile needs to know about an attachment's bytes. */
+export type ContentProbe =
+  | { kind: 'image'; valid: true; format: ImageFormat; width: number; height: number }
+  | { kind: 'image'; valid: false }
+  | { kind: 'file' }
+  | { kind: 'json'; value: unknown }
+  | { kind: 'json-invalid'; error: string };
+
+export type ImageFormat = 'JPEG' | 'PNG' | 'GIF' | 'WEBP' | 'ICO';
+
+/**
+ * How a profile wants an attachment handled:
+ * - 'image': download, probe the image header (format/size/validity), may become an asset file;
+ * - 'file': download, becomes an asset file as is (e.g. a PDF);
+ * - 'json': download and parse; its value feeds the frontmatter (never an asset file).
+ */
+export type AttachmentUse = 'image' | 'file' | 'json';
+
+/** An attachment with its probed content, as handed to a profile's `map`. */
+export interface ProbedAttachment {
+  attachment: Attachment;
+  use: AttachmentUse;
+  probe: ContentProbe;
+}
+
+/** A file a mapped document wants on disk, relative to the output root (POSIX separators). */
+export type PlannedContent =
+  | { kind: 'text'; path: string; text: string }
+  | { kind: 'attachment'; path: string; attachmentId: number };
+
+/** The result of mapping one work package. */
+export interface MappedDocument {
+  workPackageId: number;
+  /** The markdown file; first entry of `files` too. */
+  markdownPath: string;
+  files: PlannedContent[];
+}
+
+/** Everything a profile's `map` gets: pure data, no handles. */
+export interface MapInput {
+  workPackage: WorkPackage;
+  project: Project;
+  /** Only the attachments the profile selected via `attachmentUse`, each probed. */
+  attachments: ProbedAttachment[];
+  /** All attachment metadata of the work package (selected or not). */
+  allAttachments: Attachment[];
+  /** The source (from config) this work package was read for. */
+  source: SourceSpec;
+  /** Injected clock ("now"): never read the system clock in a profile. */
+  now: Date;
+}
+
+/** A mapping profile: pure code, no I/O. */
+export interface Profile {
+  readonly name: string;
+  /** Which attachments to download and how; null = ignore it. */
+  attachmentUse(attachment: Attachment, workPackage: WorkPackage): AttachmentUse | null;
+  /** Map one work package; throws MappingError naming the work package and field on bad data. */
+  map(input: MapInput): MappedDocument;
+}
+
+/** One source of work packages: projects × types (× statuses), written under one folder. */
+export interface SourceSpec {
+  /** Stable name used in reports and the manifest. */
+  name: string;
+  /** Project identifiers (or numeric ids as strings). */
+  projects: string[];
+  /** Work package type names. */
+  types: string[];
+  /** Status names; empty = all statuses, open AND closed. */
+  statuses: string[];
+  /** Output folder template, relative to the output root. Profile-specific meaning. */
+  path: string;
+  /** Free-form profile options for this source (e.g. medigy `variant`). */
+  options: Record<string, unknown>;
+}
