@@ -1,0 +1,437 @@
+// A YAML emitter that writes the same bytes as PyYAML's
+// `yaml.dump(data, Dumper=CSafeDumper, default_flow_style=False, allow_unicode=True,
+// sort_keys=True, width=80, indent=2)`, i.e. libyaml's emitter.c driven by PyYAML's
+// SafeRepresenter. It is a port of the parts of emitter.c that block-style documents
+// use (block mappings and sequences, empty flow collections, the three scalar styles,
+// anchors and aliases), keeping libyaml's column/indent/whitespace state machine so
+// that line folding happens at exactly the same places.
+import {
+  analyzeScalar,
+  codePointsOf,
+  isPrintable,
+  jsYamlResolvesNonString,
+  pyYamlResolvesNonString,
+  type ScalarAnalysis,
+} from './scalar.js';
+
+/** A calendar date written unquoted (PyYAML `datetime.date`), e.g. 2021-12-08. */
+export class YamlDate {
+  constructor(readonly text: string) {}
+}
+/** A naive timestamp written unquoted (PyYAML `datetime.isoformat(' ')`), e.g. 2020-06-17 11:33:10.298519. */
+export class YamlTimestamp {
+  constructor(readonly text: string) {}
+}
+
+export type YamlValue =
+  | null
+  | boolean
+  | number
+  | string
+  | YamlDate
+  | YamlTimestamp
+  | YamlValue[]
+  | { [key: string]: YamlValue };
+
+export interface EmitOptions {
+  /** Sort mapping keys by code point, like PyYAML's default. @default true */
+  sortKeys?: boolean;
+  /** libyaml best_width. @default 80 */
+  width?: number;
+  /** libyaml best_indent. @default 2 */
+  indent?: number;
+}
+
+type Style = 'plain' | 'single' | 'double';
+
+interface ScalarNode {
+  kind: 'scalar';
+  text: string;
+  /** str scalars may need quotes; ints/bools/null/dates resolve implicitly as plain. */
+  isString: boolean;
+}
+interface SeqNode {
+  kind: 'seq';
+  items: Node[];
+}
+interface MapNode {
+  kind: 'map';
+  entries: [Node, Node][];
+}
+type Node = (ScalarNode | SeqNode | MapNode) & { anchor?: string; source?: object };
+
+/** Python's sorted() on str compares code points; JS `<` compares UTF-16 units. */
+function compareCodePoints(a: string, b: string): number {
+  const ia = a[Symbol.iterator]();
+  const ib = b[Symbol.iterator]();
+  for (;;) {
+    const x = ia.next();
+    const y = ib.next();
+    if (x.done) return y.done ? 0 : -1;
+    if (y.done) return 1;
+    const cx = x.value.codePointAt(0)!;
+    const cy = y.value.codePointAt(0)!;
+    if (cx !== cy) return cx - cy;
+  }
+}
+
+/** PyYAML represent_float. */
+function representFloat(n: number): string {
+  if (Number.isNaN(n)) return '.nan';
+  if (n === Infinity) return '.inf';
+  if (n === -Infinity) return '-.inf';
+  let v = String(n).toLowerCase();
+  // Python repr pads exponents to two digits (1e-07) and keeps a '+' (1e+21).
+  v = v.replace(/e([-+])(\d)$/, 'e$10$2');
+  if (!v.includes('.') && v.includes('e')) v = v.replace('e', '.0e');
+  else if (!v.includes('.') && !v.includes('e') && !v.includes('inf') && !v.includes('nan')) v = `${v}.0`;
+  return v;
+}
+
+/**
+ * Build the node graph the way PyYAML's representer does: the same object (by identity)
+ * represented twice becomes one node, which the serializer then anchors. Strings,
+ * numbers, booleans and null are never aliased (SafeRepresenter.ignore_aliases).
+ */
+function represent(value: YamlValue, sortKeys: boolean, seen: Map<object, Node>): Node {
+  if (value === null) return { kind: 'scalar', text: 'null', isString: false };
+  if (typeof value === 'boolean') return { kind: 'scalar', text: value ? 'true' : 'false', isString: false };
+  if (typeof value === 'number') {
+    return { kind: 'scalar', text: Number.isInteger(value) ? String(value) : representFloat(value), isString: false };
+  }
+  if (typeof value === 'string') return { kind: 'scalar', text: value, isString: true };
+  const existing = seen.get(value);
+  if (existing) return existing;
+  let node: Node;
+  if (value instanceof YamlDate || value instanceof YamlTimestamp) {
+    node = { kind: 'scalar', text: value.text, isString: false, source: value };
+    seen.set(value, node);
+    return node;
+  }
+  if (Array.isArray(value)) {
+    const seq: SeqNode & { source: object } = { kind: 'seq', items: [], source: value };
+    seen.set(value, seq);
+    for (const item of value) seq.items.push(represent(item, sortKeys, seen));
+    return seq;
+  }
+  const map: MapNode & { source: object } = { kind: 'map', entries: [], source: value };
+  seen.set(value, map);
+  const keys = Object.keys(value);
+  if (sortKeys) keys.sort(compareCodePoints);
+  for (const key of keys) {
+    const v = (value as { [k: string]: YamlValue })[key];
+    if (v === undefined) continue;
+    map.entries.push([{ kind: 'scalar', text: key, isString: true }, represent(v, sortKeys, seen)]);
+  }
+  return map;
+}
+
+/** PyYAML Serializer.anchor_node: a node reached a second time gets the next id00N. */
+function assignAnchors(root: Node): void {
+  const visited = new Set<Node>();
+  let counter = 0;
+  const walk = (node: Node): void => {
+    if (visited.has(node)) {
+      if (!node.anchor) node.anchor = `id${String(++counter).padStart(3, '0')}`;
+      return;
+    }
+    visited.add(node);
+    if (node.kind === 'seq') node.items.forEach(walk);
+    else if (node.kind === 'map') for (const [k, v] of node.entries) (walk(k), walk(v));
+  };
+  walk(root);
+}
+
+class Emitter {
+  private out: string[] = [];
+  private column = 0;
+  private indent = -1;
+  private indents: number[] = [];
+  private whitespace = true;
+  private indention = true;
+  private readonly emitted = new Set<Node>();
+
+  constructor(
+    private readonly bestWidth: number,
+    private readonly bestIndent: number,
+  ) {}
+
+  result(): string {
+    return this.out.join('');
+  }
+
+  // --- low-level writers (PUT, PUT_BREAK, WRITE) ---
+  private put(s: string): void {
+    this.out.push(s);
+    this.column += 1;
+  }
+  private putBreak(): void {
+    this.out.push('\n');
+    this.column = 0;
+  }
+  private writeCodePoint(c: number): void {
+    this.out.push(String.fromCodePoint(c));
+    this.column += 1;
+  }
+  private writeBreak(c: number): void {
+    if (c === 0x0a) this.putBreak();
+    else {
+      this.out.push(String.fromCodePoint(c));
+      this.column = 0;
+    }
+  }
+
+  private writeIndent(): void {
+    const indent = this.indent >= 0 ? this.indent : 0;
+    if (!this.indention || this.column > indent || (this.column === indent && !this.whitespace)) this.putBreak();
+    while (this.column < indent) this.put(' ');
+    this.whitespace = true;
+    this.indention = true;
+  }
+
+  private writeIndicator(indicator: string, needWhitespace: boolean, isWhitespace: boolean, isIndention: boolean): void {
+    if (needWhitespace && !this.whitespace) this.put(' ');
+    for (const ch of indicator) this.writeCodePoint(ch.codePointAt(0)!);
+    this.whitespace = isWhitespace;
+    this.indention = this.indention && isIndention;
+  }
+
+  private increaseIndent(flow: boolean, indentless: boolean): void {
+    this.indents.push(this.indent);
+    if (this.indent < 0) this.indent = flow ? this.bestIndent : 0;
+    else if (!indentless) this.indent += this.bestIndent;
+  }
+  private popIndent(): void {
+    this.indent = this.indents.pop()!;
+  }
+
+  // --- node emission ---
+  emitDocument(root: Node): void {
+    this.emitNode(root, { root: true, sequence: false, mapping: false, simpleKey: false });
+    // yaml_emitter_emit_document_end: finish the last line.
+    this.writeIndent();
+  }
+
+  private emitNode(node: Node, ctx: { root: boolean; sequence: boolean; mapping: boolean; simpleKey: boolean }): void {
+    if (node.anchor && this.emitted.has(node)) {
+      // yaml_emitter_emit_alias
+      this.writeIndicator(`*${node.anchor}`, true, false, false);
+      return;
+    }
+    this.emitted.add(node);
+    if (node.kind === 'scalar') this.emitScalar(node, ctx.simpleKey);
+    else if (node.kind === 'seq') this.emitSequence(node, ctx);
+    else this.emitMapping(node);
+  }
+
+  private processAnchor(node: Node): void {
+    if (node.anchor) this.writeIndicator(`&${node.anchor}`, true, false, false);
+  }
+
+  private emitSequence(node: SeqNode & { anchor?: string }, ctx: { mapping: boolean }): void {
+    this.processAnchor(node);
+    if (node.items.length === 0) {
+      // check_empty_sequence → flow style "[]"
+      this.writeIndicator('[', true, true, false);
+      this.writeIndicator(']', false, false, false);
+      return;
+    }
+    this.increaseIndent(false, ctx.mapping && !this.indention);
+    for (const item of node.items) {
+      this.writeIndent();
+      this.writeIndicator('-', true, false, true);
+      this.emitNode(item, { root: false, sequence: true, mapping: false, simpleKey: false });
+    }
+    this.popIndent();
+  }
+
+  private emitMapping(node: MapNode & { anchor?: string }): void {
+    this.processAnchor(node);
+    if (node.entries.length === 0) {
+      this.writeIndicator('{', true, true, false);
+      this.writeIndicator('}', false, false, false);
+      return;
+    }
+    this.increaseIndent(false, false);
+    for (const [key, value] of node.entries) {
+      this.writeIndent();
+      if (this.checkSimpleKey(key)) {
+        this.emitNode(key, { root: false, sequence: false, mapping: true, simpleKey: true });
+        this.writeIndicator(':', false, false, false);
+      } else {
+        this.writeIndicator('?', true, false, true);
+        this.emitNode(key, { root: false, sequence: false, mapping: true, simpleKey: false });
+        this.writeIndent();
+        this.writeIndicator(':', true, false, true);
+      }
+      this.emitNode(value, { root: false, sequence: false, mapping: true, simpleKey: false });
+    }
+    this.popIndent();
+  }
+
+  /** yaml_emitter_check_simple_key: scalars of at most 128 bytes on one line. */
+  private checkSimpleKey(key: Node): boolean {
+    if (key.kind !== 'scalar') return false;
+    if (key.anchor && this.emitted.has(key)) return true;
+    const a = analyzeScalar(codePointsOf(key.text));
+    const length = (key.anchor ? key.anchor.length : 0) + a.byteLength;
+    return !a.multiline && length <= 128;
+  }
+
+  private selectStyle(node: ScalarNode, a: ScalarAnalysis, simpleKey: boolean): Style {
+    // PyYAML: implicit[0] (plain_implicit) is false when the resolver would read the
+    // plain text as another type; libyaml then falls back to single quotes.
+    const plainImplicit = node.isString ? !pyYamlResolvesNonString(node.text) && !jsYamlResolvesNonString(node.text) : true;
+    let style: Style = 'plain';
+    if (simpleKey && a.multiline) style = 'double';
+    if (style === 'plain') {
+      if (!a.blockPlainAllowed) style = 'single';
+      if (a.byteLength === 0 && simpleKey) style = 'single';
+      if (!plainImplicit) style = 'single';
+    }
+    if (style === 'single' && !a.singleQuotedAllowed) style = 'double';
+    return style;
+  }
+
+  private emitScalar(node: ScalarNode & { anchor?: string }, simpleKey: boolean): void {
+    const cps = codePointsOf(node.text);
+    const analysis = analyzeScalar(cps);
+    const style = node.isString ? this.selectStyle(node, analysis, simpleKey) : 'plain';
+    this.processAnchor(node);
+    this.increaseIndent(true, false);
+    const allowBreaks = !simpleKey;
+    if (style === 'plain') this.writePlain(cps, allowBreaks);
+    else if (style === 'single') this.writeSingleQuoted(cps, allowBreaks);
+    else this.writeDoubleQuoted(cps, allowBreaks);
+    this.popIndent();
+  }
+
+  private writePlain(cps: number[], allowBreaks: boolean): void {
+    if (!this.whitespace && cps.length > 0) this.put(' ');
+    let spaces = false;
+    let breaks = false;
+    for (let i = 0; i < cps.length; i++) {
+      const c = cps[i]!;
+      if (c === 0x20) {
+        if (allowBreaks && !spaces && this.column > this.bestWidth && cps[i + 1] !== 0x20) {
+          this.writeIndent();
+        } else {
+          this.writeCodePoint(c);
+        }
+        spaces = true;
+      } else if (c === 0x0a || c === 0x0d || c === 0x85 || c === 0x2028 || c === 0x2029) {
+        if (!breaks && c === 0x0a) this.putBreak();
+        this.writeBreak(c);
+        this.indention = true;
+        breaks = true;
+      } else {
+        if (breaks) this.writeIndent();
+        this.writeCodePoint(c);
+        this.indention = false;
+        spaces = false;
+        breaks = false;
+      }
+    }
+    this.whitespace = false;
+    this.indention = false;
+  }
+
+  private writeSingleQuoted(cps: number[], allowBreaks: boolean): void {
+    this.writeIndicator("'", true, false, false);
+    let spaces = false;
+    let breaks = false;
+    const last = cps.length - 1;
+    for (let i = 0; i < cps.length; i++) {
+      const c = cps[i]!;
+      if (c === 0x20) {
+        if (allowBreaks && !spaces && this.column > this.bestWidth && i !== 0 && i !== last && cps[i + 1] !== 0x20) {
+          this.writeIndent();
+        } else {
+          this.writeCodePoint(c);
+        }
+        spaces = true;
+      } else if (c === 0x0a || c === 0x0d || c === 0x85 || c === 0x2028 || c === 0x2029) {
+        if (!breaks && c === 0x0a) this.putBreak();
+        this.writeBreak(c);
+        this.indention = true;
+        breaks = true;
+      } else {
+        if (breaks) this.writeIndent();
+        if (c === 0x27) this.put("'");
+        this.writeCodePoint(c);
+        this.indention = false;
+        spaces = false;
+        breaks = false;
+      }
+    }
+    if (breaks) this.writeIndent();
+    this.writeIndicator("'", false, false, false);
+    this.whitespace = false;
+    this.indention = false;
+  }
+
+  private writeDoubleQuoted(cps: number[], allowBreaks: boolean): void {
+    this.writeIndicator('"', true, false, false);
+    let spaces = false;
+    const last = cps.length - 1;
+    for (let i = 0; i < cps.length; i++) {
+      const c = cps[i]!;
+      const isBreakChar = c === 0x0a || c === 0x0d || c === 0x85 || c === 0x2028 || c === 0x2029;
+      if (!isPrintable(c) || c === 0xfeff || isBreakChar || c === 0x22 || c === 0x5c) {
+        this.put('\\');
+        const simple = DOUBLE_ESCAPES.get(c);
+        if (simple) this.put(simple);
+        else {
+          const [letter, digits] = c <= 0xff ? ['x', 2] : c <= 0xffff ? ['u', 4] : ['U', 8];
+          this.put(letter);
+          for (const d of c.toString(16).toUpperCase().padStart(digits, '0')) this.put(d);
+        }
+        spaces = false;
+      } else if (c === 0x20) {
+        if (allowBreaks && !spaces && this.column > this.bestWidth && i !== 0 && i !== last) {
+          this.writeIndent();
+          if (cps[i + 1] === 0x20) this.put('\\');
+        } else {
+          this.writeCodePoint(c);
+        }
+        spaces = true;
+      } else {
+        this.writeCodePoint(c);
+        spaces = false;
+      }
+    }
+    this.writeIndicator('"', false, false, false);
+    this.whitespace = false;
+    this.indention = false;
+  }
+}
+
+const DOUBLE_ESCAPES = new Map<number, string>([
+  [0x00, '0'],
+  [0x07, 'a'],
+  [0x08, 'b'],
+  [0x09, 't'],
+  [0x0a, 'n'],
+  [0x0b, 'v'],
+  [0x0c, 'f'],
+  [0x0d, 'r'],
+  [0x1b, 'e'],
+  [0x22, '"'],
+  [0x5c, '\\'],
+  [0x85, 'N'],
+  [0x2028, 'L'],
+  [0x2029, 'P'],
+]);
+
+/** Dump `value` as PyYAML's CSafeDumper would (block style, trailing newline included). */
+export function emitYaml(value: YamlValue, options: EmitOptions = {}): string {
+  const sortKeys = options.sortKeys ?? true;
+  let width = options.width ?? 80;
+  const indent = options.indent ?? 2;
+  if (width <= indent * 2) width = 80;
+  const root = represent(value, sortKeys, new Map());
+  assignAnchors(root);
+  const emitter = new Emitter(width, indent);
+  emitter.emitDocument(root);
+  return emitter.result();
+}
