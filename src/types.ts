@@ -158,6 +158,8 @@ export interface Profile {
   attachmentUse(attachment: Attachment, workPackage: WorkPackage): AttachmentUse | null;
   /** Map one work package; throws MappingError naming the work package and field on bad data. */
   map(input: MapInput): MappedDocument;
+  /** Problems with a source's profile-specific settings, as `path: message` lines (checked once, up front). */
+  checkSource?(source: SourceSpec, index: number): string[];
 }
 
 /** One source of work packages: projects × types (× statuses), written under one folder. */
