@@ -1,0 +1,107 @@
+// Shapes of a dataset (../shared/medigy/DATASET.md) as the simulator holds it.
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type JsonObject = { [key: string]: Json };
+
+export interface InstanceJson {
+  format?: string;
+  projects: JsonObject[];
+  types: JsonObject[];
+  statuses: JsonObject[];
+  users?: JsonObject[];
+  customFields: { id: number; name: string; fieldFormat: string; multiValue?: boolean }[];
+  schemas: Record<string, number[]>;
+}
+
+/** A work package as GET /api/v3/work_packages/:id returns it, without _embedded. */
+export type WorkPackageJson = JsonObject & { id: number; updatedAt: string; createdAt: string; _links: JsonObject };
+export type AttachmentJson = JsonObject & { id: number; fileName: string; fileSize: number };
+
+/** Attachment bytes made on demand (synthetic datasets), so big datasets stay small in memory. */
+export interface LazyContent {
+  size: number;
+  md5: string;
+  read(): Buffer;
+}
+
+export interface Dataset {
+  instance: InstanceJson;
+  workPackages: Map<number, WorkPackageJson>;
+  attachments: Map<number, { meta: AttachmentJson; content: Buffer | LazyContent }>;
+}
+
+export type RouteName =
+  | 'root'
+  | 'projects'
+  | 'project'
+  | 'types'
+  | 'statuses'
+  | 'work_packages'
+  | 'work_package'
+  | 'schema'
+  | 'schemas'
+  | 'attachments'
+  | 'attachment'
+  | 'content'
+  | 'storage'
+  | 'custom_field'
+  | 'other';
+
+export interface RequestRecord {
+  method: string;
+  path: string;
+  route: RouteName;
+  status: number;
+  authorization: boolean;
+  origin: 'api' | 'storage';
+}
+
+export type FaultKind = 'status' | 'reset' | 'stall' | 'truncate' | 'corrupt' | 'html' | 'invalid-json';
+
+export interface FaultSpec {
+  route?: RouteName | RouteName[];
+  kind: FaultKind;
+  /** 'status': the HTTP status to answer with (HAL Error body). */
+  status?: number;
+  /** Seconds → Retry-After. */
+  retryAfter?: number;
+  /** Seconds from now → RateLimit-Reset as epoch seconds (OpenProject's rack-attack style). */
+  rateLimitReset?: number;
+  /** 'stall': hold the response this long without a byte. @default 120000 */
+  stallMs?: number;
+  /** Hit the next N matching requests … */
+  times?: number;
+  /** … or each matching request with this probability (seeded RNG). */
+  rate?: number;
+  match?: (req: { path: string; route: RouteName }) => boolean;
+}
+
+export interface SimulatorOptions {
+  dataset: Dataset | string;
+  apiKey?: string;
+  downloads?: 'inline' | 'redirect';
+  maxPageSize?: number;
+  latencyMs?: number;
+  perElementMs?: number;
+  clock?: () => Date;
+  seed?: number;
+  port?: number;
+}
+
+export interface Simulator {
+  readonly url: string;
+  readonly storageUrl: string;
+  readonly dataset: Dataset;
+  counts(): { total: number; byRoute: Partial<Record<RouteName, number>> };
+  log(): RequestRecord[];
+  resetCounts(): void;
+  inject(fault: FaultSpec): void;
+  clearFaults(): void;
+  onListPage(hook: ((page: number) => void) | null): void;
+  updateWorkPackage(id: number, change: (wp: WorkPackageJson) => void): void;
+  addWorkPackage(wp: WorkPackageJson, attachments?: { meta: AttachmentJson; content: Buffer }[]): void;
+  deleteWorkPackage(id: number): void;
+  addAttachment(workPackageId: number, meta: Partial<AttachmentJson> & { fileName: string }, content: Buffer): AttachmentJson;
+  deleteAttachment(id: number): void;
+  setAttachmentContent(id: number, content: Buffer): void;
+  close(): Promise<void>;
+}
