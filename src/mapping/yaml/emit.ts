@@ -16,11 +16,18 @@ import {
 
 /** A calendar date written unquoted (PyYAML `datetime.date`), e.g. 2021-12-08. */
 export class YamlDate {
-  constructor(readonly text: string) {}
+  constructor(readonly text: string) {
+    // Only a text PyYAML's resolver reads back as a date may be written unquoted.
+    if (!/^[0-9]{4}-[0-9]{2}-[0-9]{2}$/.test(text)) throw new TypeError(`YamlDate: not a YYYY-MM-DD date: ${JSON.stringify(text)}`);
+  }
 }
 /** A naive timestamp written unquoted (PyYAML `datetime.isoformat(' ')`), e.g. 2020-06-17 11:33:10.298519. */
 export class YamlTimestamp {
-  constructor(readonly text: string) {}
+  constructor(readonly text: string) {
+    if (!/^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{6})?$/.test(text)) {
+      throw new TypeError(`YamlTimestamp: not a 'YYYY-MM-DD HH:MM:SS[.ffffff]' timestamp: ${JSON.stringify(text)}`);
+    }
+  }
 }
 
 export type YamlValue =
@@ -38,8 +45,16 @@ export interface EmitOptions {
   sortKeys?: boolean;
   /** libyaml best_width. @default 80 */
   width?: number;
-  /** libyaml best_indent. @default 2 */
+  /** libyaml best_indent (2..9, else 2). @default 2 */
   indent?: number;
+  /**
+   * Deviation used by renderFrontmatterFile only: python-frontmatter `strip()`s the dump,
+   * which eats Unicode whitespace (NBSP, U+2000–U+200A, …) that libyaml leaves unquoted
+   * at the very start (first key) or very end (last scalar) of the document. With this
+   * flag those two scalars are single-quoted instead so the data survives.
+   * @default false
+   */
+  guardEnds?: boolean;
 }
 
 type Style = 'plain' | 'single' | 'double';
@@ -47,6 +62,8 @@ type Style = 'plain' | 'single' | 'double';
 interface ScalarNode {
   kind: 'scalar';
   text: string;
+  /** Set by the guardEnds pass: never plain. */
+  forceQuote?: boolean;
   /** str scalars may need quotes; ints/bools/null/dates resolve implicitly as plain. */
   isString: boolean;
 }
@@ -75,16 +92,38 @@ function compareCodePoints(a: string, b: string): number {
   }
 }
 
-/** PyYAML represent_float. */
-function representFloat(n: number): string {
+/**
+ * Python's repr() of a float: the shortest round-trip digits (which JS also
+ * computes), laid out with Python's rule — exponent form when the decimal exponent
+ * is < -4 or >= 16, two-digit exponents with a sign (1e-05, 1e+16).
+ */
+function pythonFloatRepr(n: number): string {
+  const [mantissa = '0', exp = '0'] = Math.abs(n).toExponential().split('e');
+  const digits = mantissa.replace('.', '');
+  const decpt = Number(exp) + 1; // position of the decimal point relative to `digits`
+  const sign = n < 0 || Object.is(n, -0) ? '-' : '';
+  if (decpt <= -4 || decpt > 16) {
+    const e = decpt - 1;
+    const rest = digits.slice(1);
+    return `${sign}${digits[0]}${rest ? `.${rest}` : ''}e${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`;
+  }
+  if (decpt <= 0) return `${sign}0.${'0'.repeat(-decpt)}${digits}`;
+  if (decpt >= digits.length) return `${sign}${digits}${'0'.repeat(decpt - digits.length)}.0`;
+  return `${sign}${digits.slice(0, decpt)}.${digits.slice(decpt)}`;
+}
+
+/**
+ * PyYAML represent_int / represent_float. JS has one number type: an integral value
+ * is written as a Python int (so 1.0 becomes `1` and -0 becomes `0`), anything else
+ * as PyYAML writes a float (`repr().lower()`, `.0` added before a bare exponent).
+ */
+function representNumber(n: number): string {
   if (Number.isNaN(n)) return '.nan';
   if (n === Infinity) return '.inf';
   if (n === -Infinity) return '-.inf';
-  let v = String(n).toLowerCase();
-  // Python repr pads exponents to two digits (1e-07) and keeps a '+' (1e+21).
-  v = v.replace(/e([-+])(\d)$/, 'e$10$2');
+  if (Number.isInteger(n)) return BigInt(n).toString();
+  let v = pythonFloatRepr(n).toLowerCase();
   if (!v.includes('.') && v.includes('e')) v = v.replace('e', '.0e');
-  else if (!v.includes('.') && !v.includes('e') && !v.includes('inf') && !v.includes('nan')) v = `${v}.0`;
   return v;
 }
 
@@ -97,9 +136,12 @@ function represent(value: YamlValue, sortKeys: boolean, seen: Map<object, Node>)
   if (value === null) return { kind: 'scalar', text: 'null', isString: false };
   if (typeof value === 'boolean') return { kind: 'scalar', text: value ? 'true' : 'false', isString: false };
   if (typeof value === 'number') {
-    return { kind: 'scalar', text: Number.isInteger(value) ? String(value) : representFloat(value), isString: false };
+    return { kind: 'scalar', text: representNumber(value), isString: false };
   }
   if (typeof value === 'string') return { kind: 'scalar', text: value, isString: true };
+  // PyYAML's SafeRepresenter refuses objects it does not know; so do we (undefined,
+  // functions, bigint, Date, class instances): a silent guess would corrupt the output.
+  if (typeof value !== 'object') throw new TypeError(`emitYaml: cannot represent a value of type ${typeof value}`);
   const existing = seen.get(value);
   if (existing) return existing;
   let node: Node;
@@ -114,12 +156,17 @@ function represent(value: YamlValue, sortKeys: boolean, seen: Map<object, Node>)
     for (const item of value) seq.items.push(represent(item, sortKeys, seen));
     return seq;
   }
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) {
+    throw new TypeError(`emitYaml: cannot represent an instance of ${(value as object).constructor?.name ?? 'an unknown class'}`);
+  }
   const map: MapNode & { source: object } = { kind: 'map', entries: [], source: value };
   seen.set(value, map);
   const keys = Object.keys(value);
   if (sortKeys) keys.sort(compareCodePoints);
   for (const key of keys) {
     const v = (value as { [k: string]: YamlValue })[key];
+    // Like JSON.stringify, a key whose value is undefined is left out.
     if (v === undefined) continue;
     map.entries.push([{ kind: 'scalar', text: key, isString: true }, represent(v, sortKeys, seen)]);
   }
@@ -281,6 +328,7 @@ class Emitter {
   private selectStyle(node: ScalarNode, a: ScalarAnalysis, simpleKey: boolean): Style {
     // PyYAML: implicit[0] (plain_implicit) is false when the resolver would read the
     // plain text as another type; libyaml then falls back to single quotes.
+    // Deviation (js-yaml/gray-matter round trip): also false when js-yaml would.
     const plainImplicit = node.isString ? !pyYamlResolvesNonString(node.text) && !jsYamlResolvesNonString(node.text) : true;
     let style: Style = 'plain';
     if (simpleKey && a.multiline) style = 'double';
@@ -288,8 +336,14 @@ class Emitter {
       if (!a.blockPlainAllowed) style = 'single';
       if (a.byteLength === 0 && simpleKey) style = 'single';
       if (!plainImplicit) style = 'single';
+      if (node.forceQuote) style = 'single';
     }
     if (style === 'single' && !a.singleQuotedAllowed) style = 'double';
+    // Deviation (js-yaml round trip): libyaml writes U+2028/U+2029 raw inside single
+    // quotes and indents the next line; YAML 1.1 readers (PyYAML) see a line break there,
+    // YAML 1.2 readers (js-yaml) see a plain character followed by indentation spaces.
+    // Double quotes escape them (\L, \P), which every reader agrees on. Absent from the corpus.
+    if (style === 'single' && /[\u2028\u2029]/.test(node.text)) style = 'double';
     return style;
   }
 
@@ -423,14 +477,36 @@ const DOUBLE_ESCAPES = new Map<number, string>([
   [0x2029, 'P'],
 ]);
 
+// Python's str.isspace() characters that libyaml treats as ordinary printable text.
+const PY_ONLY_SPACE = /[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]/;
+
+/** See EmitOptions.guardEnds: quote the first key and the last scalar if strip() would eat their ends. */
+function guardEnds(root: Node): void {
+  if (root.kind === 'map' && root.entries.length > 0) {
+    const key = root.entries[0]![0];
+    if (key.kind === 'scalar' && PY_ONLY_SPACE.test(key.text.charAt(0))) key.forceQuote = true;
+  }
+  let node: Node = root;
+  for (;;) {
+    if (node.kind === 'map' && node.entries.length > 0) node = node.entries[node.entries.length - 1]![1];
+    else if (node.kind === 'seq' && node.items.length > 0) node = node.items[node.items.length - 1]!;
+    else break;
+  }
+  if (node.kind === 'scalar' && node.isString && PY_ONLY_SPACE.test(node.text.charAt(node.text.length - 1))) node.forceQuote = true;
+}
+
 /** Dump `value` as PyYAML's CSafeDumper would (block style, trailing newline included). */
 export function emitYaml(value: YamlValue, options: EmitOptions = {}): string {
   const sortKeys = options.sortKeys ?? true;
+  // yaml_emitter_emit_stream_start: out-of-range settings fall back to libyaml's defaults.
+  let indent = options.indent ?? 2;
+  if (!Number.isInteger(indent) || indent < 2 || indent > 9) indent = 2;
   let width = options.width ?? 80;
-  const indent = options.indent ?? 2;
-  if (width <= indent * 2) width = 80;
+  if (width >= 0 && width <= indent * 2) width = 80;
+  if (width < 0) width = Number.POSITIVE_INFINITY;
   const root = represent(value, sortKeys, new Map());
   assignAnchors(root);
+  if (options.guardEnds) guardEnds(root);
   const emitter = new Emitter(width, indent);
   emitter.emitDocument(root);
   return emitter.result();

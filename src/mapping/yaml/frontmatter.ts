@@ -1,7 +1,15 @@
-// The file layout python-frontmatter writes (frontmatter.dumps with its YAML handler):
+// The file layout python-frontmatter writes (frontmatter.dumps with its YAMLHandler):
 //   ("---\n" + yaml.dump(metadata).strip() + "\n---\n\n" + content + "\n").strip()
-// Consequences the legacy corpus shows: one blank line after the closing `---`, no
-// trailing newline, and a page with an empty body ends right after `---`.
+// with Python's str.strip() (Unicode whitespace, see pythonStrip). Consequences the legacy
+// corpus shows: one blank line after the closing `---`, no trailing newline, and a page
+// with an empty (or all-whitespace) body ends right after `---`. Whitespace at the END of
+// the body is lost (strip); whitespace at its start is kept (the file starts with `---`).
+// Read back with gray-matter, `content` is "\n" + body-without-trailing-whitespace (or '').
+//
+// One deliberate deviation: Python's strip() of the dump would also eat Unicode
+// whitespace (e.g. NBSP) that libyaml leaves unquoted at the very start of the first
+// key or the very end of the last scalar; we single-quote those two scalars instead
+// (emitYaml `guardEnds`), so no data is lost. The legacy corpus has no such case.
 import { emitYaml, type YamlValue } from './emit.js';
 
 // Python's str.isspace() set, which str.strip() removes (Unicode White_Space plus the
@@ -13,7 +21,8 @@ export function pythonStrip(s: string): string {
   return s.replace(PY_WHITESPACE, '');
 }
 
+/** A markdown file as python-frontmatter writes it: YAML frontmatter (PyYAML CSafeDumper bytes) + body. */
 export function renderFrontmatterFile(data: { [key: string]: YamlValue }, body: string): string {
-  const yaml = pythonStrip(emitYaml(data));
+  const yaml = pythonStrip(emitYaml(data, { guardEnds: true }));
   return pythonStrip(`---\n${yaml}\n---\n\n${body}\n`);
 }

@@ -1,0 +1,66 @@
+// Atomic file replacement: write a temp file in the same folder, fsync it, rename it
+// over the target. A killed run leaves the old file or the new one, never half of one;
+// temp names start with `.curate-tmp-` (dot files: site generators ignore them) and
+// the next run sweeps stale ones.
+import { randomBytes } from 'node:crypto';
+import { copyFile, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+
+export const TEMP_PREFIX = '.curate-tmp-';
+
+export function tempPathFor(target: string): string {
+  return path.join(path.dirname(target), `${TEMP_PREFIX}${randomBytes(6).toString('hex')}`);
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  // Best effort: makes the rename durable on power loss; not every platform allows it.
+  try {
+    const fh = await open(dir, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    /* ignore */
+  }
+}
+
+/** Write bytes atomically unless the file already holds exactly these bytes. Returns true when written. */
+export async function writeFileAtomic(target: string, bytes: Buffer): Promise<boolean> {
+  try {
+    const current = await readFile(target);
+    if (current.equals(bytes)) return false;
+  } catch {
+    /* missing: write it */
+  }
+  await mkdir(path.dirname(target), { recursive: true });
+  const tmp = tempPathFor(target);
+  const fh = await open(tmp, 'wx', 0o644);
+  try {
+    await fh.writeFile(bytes);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  try {
+    await rename(tmp, target);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+  await fsyncDir(path.dirname(target));
+  return true;
+}
+
+/** Put a fully written (and verified) staged file in place atomically. */
+export async function moveIntoPlace(staged: string, target: string, keepSource: boolean): Promise<void> {
+  await mkdir(path.dirname(target), { recursive: true });
+  const tmp = tempPathFor(target);
+  // Staging lives on the same filesystem (under the output root) so this is a rename;
+  // a copy is needed when the staged bytes must stay (several files from one attachment).
+  if (keepSource) await copyFile(staged, tmp);
+  else await rename(staged, tmp);
+  await rename(tmp, target);
+  await fsyncDir(path.dirname(target));
+}

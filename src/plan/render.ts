@@ -1,0 +1,22 @@
+// Plan → human lines (summary). Pure.
+import { countPlan, type SyncPlan } from './types.js';
+
+export function renderPlanSummary(plan: SyncPlan): string[] {
+  const lines: string[] = [];
+  const total = countPlan(plan.files);
+  const bySource = new Map<string, SyncPlan['files']>();
+  for (const f of plan.files) {
+    if (!bySource.has(f.source)) bySource.set(f.source, []);
+    bySource.get(f.source)!.push(f);
+  }
+  const fmt = (c: ReturnType<typeof countPlan>): string =>
+    `${c.create} to create, ${c.update} to update, ${c.delete} to delete${c.rename ? ` (${c.rename} renamed)` : ''}, ${c.unchanged} unchanged`;
+  lines.push(`Plan: ${fmt(total)}`);
+  for (const name of [...bySource.keys()].sort()) lines.push(`  ${name}: ${fmt(countPlan(bySource.get(name)!))}`);
+  for (const f of plan.files) {
+    if (f.action === 'unchanged') continue;
+    const mark = f.action === 'create' ? '+' : f.action === 'delete' ? '-' : '~';
+    lines.push(`  ${mark} ${f.path}${f.renamedFrom ? ` (renamed from ${f.renamedFrom})` : ''}`);
+  }
+  return lines;
+}

@@ -1,0 +1,45 @@
+// The plan a sync builds before touching anything: the dry run renders it, the real
+// run applies it. Pure data.
+export type FileAction = 'create' | 'update' | 'delete' | 'unchanged';
+
+/** Where a file's new bytes come from. */
+export type NewContent =
+  | { kind: 'text'; text: string }
+  /** A verified download in the staging folder. */
+  | { kind: 'staged'; file: string }
+  /** Bytes already on disk at another owned path (an attachment that did not change). */
+  | { kind: 'copy'; from: string };
+
+export interface PlannedFile {
+  path: string;
+  action: FileAction;
+  source: string;
+  workPackageId: number;
+  /** For create/update: the new bytes. */
+  content?: NewContent;
+  sha256: string | null;
+  oldSha256: string | null;
+  binary: boolean;
+  /** The path this file replaces when a work package's file name changed. */
+  renamedFrom?: string;
+}
+
+export interface SyncPlan {
+  /** Sorted by path. */
+  files: PlannedFile[];
+}
+
+export type PlanCounts = Record<FileAction | 'rename', number>;
+
+export function countPlan(files: PlannedFile[]): PlanCounts {
+  const c: PlanCounts = { create: 0, update: 0, delete: 0, unchanged: 0, rename: 0 };
+  for (const f of files) {
+    c[f.action] += 1;
+    if (f.renamedFrom) c.rename += 1;
+  }
+  return c;
+}
+
+export function hasChanges(plan: SyncPlan): boolean {
+  return plan.files.some((f) => f.action !== 'unchanged');
+}

@@ -1,0 +1,25 @@
+// Rendering a sync report's plan as a unified diff (for people) or a git patch (for
+// `git apply`). Reads the old and new bytes through the report.
+import { colorize, renderChange, renderPatchChange, type FileChange } from '../plan/diff.js';
+import type { PlannedFile } from '../plan/types.js';
+import type { SyncReport } from './run.js';
+
+async function changeOf(report: SyncReport, f: PlannedFile): Promise<FileChange> {
+  return { path: f.path, oldBytes: f.action === 'create' ? null : await report.readOld(f.path), newBytes: await report.readNew(f), binary: f.binary };
+}
+
+/** Unified diff of every change, git-style headers; ANSI colours when asked. */
+export async function* renderDiff(report: SyncReport, options: { color: boolean }): AsyncGenerator<string> {
+  for (const f of report.plan.files) {
+    if (f.action === 'unchanged') continue;
+    for (const line of renderChange(await changeOf(report, f))) yield options.color ? colorize(line) : line;
+  }
+}
+
+/** A patch `git apply` accepts that turns the old tree into the new one, binaries included. */
+export async function* renderPatch(report: SyncReport): AsyncGenerator<string> {
+  for (const f of report.plan.files) {
+    if (f.action === 'unchanged') continue;
+    for (const line of renderPatchChange(await changeOf(report, f))) yield line;
+  }
+}
