@@ -166,6 +166,11 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
       return download(http, attachment, sink, opts?.maxBytes ?? 50 * 1024 * 1024);
     },
 
+    async maxPageSize(): Promise<number> {
+      const url = http.api(`/api/v3/work_packages?${new URLSearchParams({ filters: JSON.stringify([{ id: { operator: '=', values: ['0'] } }]), offset: '1', pageSize: '100000', sortBy: SORT_BY_ID }).toString()}`);
+      return asCollection(await http.getJson(url, 'work_packages'), url).pageSize;
+    },
+
     stats() {
       return { total: http.stats.total, byRoute: { ...http.stats.byRoute }, bytes: http.stats.bytes, retries: http.stats.retries };
     },

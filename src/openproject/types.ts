@@ -110,6 +110,8 @@ export interface OpenProjectClient {
    * `maxBytes`. Retries faults by reopening the sink.
    */
   downloadAttachment(attachment: Attachment, sink: DownloadSink, options?: { maxBytes?: number }): Promise<DownloadResult>;
+  /** The server's effective maximum page size (asks for a huge page of nothing and reads `pageSize`). */
+  maxPageSize(): Promise<number>;
   /** Requests made so far, by route. */
   stats(): { total: number; byRoute: Record<string, number>; bytes: number; retries: number };
   close(): Promise<void>;

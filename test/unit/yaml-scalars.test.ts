@@ -145,7 +145,9 @@ describe('emitYaml folding at width 80', () => {
     expect(emitYaml({ a: { b: value } })).toBe(`a:\n  b: ${Array(8).fill(word).join(' ')}\n    ${word} ${word}\n`);
   });
   it('honours the width option', () => {
-    expect(emitYaml({ k: 'aaa bbb ccc' }, { width: 5 })).toBe('k: aaa\n  bbb\n  ccc\n');
+    // a break happens only once the column is strictly past the width
+    expect(emitYaml({ k: 'aaa bbb ccc' }, { width: 5 })).toBe('k: aaa\n  bbb ccc\n');
+    expect(emitYaml({ k: 'aaa bbb ccc' }, { width: 4 })).toBe(emitYaml({ k: 'aaa bbb ccc' }, { width: 80 }));
   });
 });
 
@@ -153,7 +155,7 @@ describe('emitYaml structure', () => {
   it('writes block collections; sequences in mappings are not indented', () => {
     const data = { list: ['a', ['b', 'c'], { x: 1, y: [] }], map: { inner: {} }, empty: [], none: null, yes: true, no: false };
     expect(emitYaml(data)).toBe(
-      'empty: []\nlist:\n- a\n- - b\n  - c\n- x: 1\n  y: []\nmap:\n  inner: {}\nno: false\nnone: null\nyes: true\n',
+      "empty: []\nlist:\n- a\n- - b\n  - c\n- x: 1\n  y: []\nmap:\n  inner: {}\n'no': false\nnone: null\n'yes': true\n",
     );
   });
   it('sorts keys by code point (not UTF-16 units) and quotes keys like values', () => {

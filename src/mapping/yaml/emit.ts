@@ -184,7 +184,12 @@ function assignAnchors(root: Node): void {
     }
     visited.add(node);
     if (node.kind === 'seq') node.items.forEach(walk);
-    else if (node.kind === 'map') for (const [k, v] of node.entries) (walk(k), walk(v));
+    else if (node.kind === 'map') {
+      for (const [k, v] of node.entries) {
+        walk(k);
+        walk(v);
+      }
+    }
   };
   walk(root);
 }

@@ -14,6 +14,7 @@ import { emitYaml, type YamlValue } from './emit.js';
 
 // Python's str.isspace() set, which str.strip() removes (Unicode White_Space plus the
 // ASCII separators \x1c–\x1f). A body ending in NBSP loses it, exactly as in Python.
+// eslint-disable-next-line no-control-regex -- \x1c-\x1f are whitespace to Python
 const PY_WHITESPACE = /^[\t\n\v\f\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+|[\t\n\v\f\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/g;
 
 /** Python `str.strip()` with no arguments. */

@@ -1,0 +1,107 @@
+// `curate doctor`: every check a first sync depends on, each ✓ or ✗ with what to do.
+import { access, constants, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { loadConfig, type ResolvedConfig } from '../../config/load.js';
+import { createProfile } from '../../mapping/profiles/index.js';
+import { closestName } from '../../sync/suggest.js';
+import { clientFor } from '../context.js';
+import { EXIT } from '../exit-codes.js';
+import type { Output } from '../output.js';
+
+interface Check {
+  ok: boolean;
+  label: string;
+  detail?: string;
+}
+
+export async function doctorCommand(flags: { config?: string; insecureHttp?: boolean }, out: Output): Promise<number> {
+  const checks: Check[] = [];
+  const report = (c: Check): void => {
+    checks.push(c);
+    if (!out.flags.json) out.result(`${c.ok ? '✓' : '✗'} ${c.label}${c.detail ? `: ${c.detail}` : ''}`);
+  };
+  let config: ResolvedConfig;
+  try {
+    config = await loadConfig({ configPath: flags.config, overrides: { insecureHttp: flags.insecureHttp } });
+    report({ ok: true, label: 'configuration', detail: path.relative(process.cwd(), config.configPath) || config.configPath });
+    createProfile(config.profile.name, config.profile.options);
+    const problems = config.sources.flatMap((s, i) => createProfile(config.profile.name, config.profile.options).checkSource?.(s, i) ?? []);
+    report({ ok: problems.length === 0, label: `profile "${config.profile.name}"`, detail: problems.join('; ') || undefined });
+  } catch (e) {
+    report({ ok: false, label: 'configuration', detail: (e as Error).message });
+    return finish(checks, out);
+  }
+  report({ ok: config.openproject.credentials !== 'none', label: 'credentials', detail: config.openproject.credentials === 'none' ? 'neither OPENPROJECT_API_KEY nor OPENPROJECT_TOKEN is set' : `${config.openproject.credentials === 'apiKey' ? 'OPENPROJECT_API_KEY' : 'OPENPROJECT_TOKEN'} is set` });
+  const url = new URL(config.openproject.url);
+  report({ ok: url.protocol === 'https:' || /^(localhost|127\.|\[::1\])/.test(url.hostname) || config.openproject.insecureHttp, label: 'transport', detail: url.protocol === 'https:' ? 'https (certificates verified)' : `plain http to ${url.host}` });
+
+  let client;
+  try {
+    client = clientFor({ ...config.openproject, retries: 1 });
+  } catch (e) {
+    report({ ok: false, label: 'OpenProject URL', detail: (e as Error).message });
+    return finish(checks, out);
+  }
+  try {
+    const projects = await client.listProjects();
+    report({ ok: true, label: `reachable and authenticated at ${url.origin}`, detail: `${projects.length} projects visible` });
+    const [types, statuses] = await Promise.all([client.listTypes(), client.listStatuses()]);
+    for (const s of config.sources) {
+      const missing: string[] = [];
+      for (const p of s.projects) if (!projects.some((x) => x.identifier === p || String(x.id) === p || x.name === p)) missing.push(`project "${p}"${closestName(p, projects.map((x) => x.identifier))}`);
+      for (const t of s.types) if (!types.some((x) => x.name === t)) missing.push(`type "${t}"${closestName(t, types.map((x) => x.name))}`);
+      for (const st of s.statuses) if (!statuses.some((x) => x.name === st)) missing.push(`status "${st}"${closestName(st, statuses.map((x) => x.name))}`);
+      report({ ok: missing.length === 0, label: `source "${s.name}"`, detail: missing.length ? `unknown ${missing.join(', ')}` : `${s.projects.length} project(s) × ${s.types.length} type(s)` });
+    }
+    const fieldNames = expectedFieldNames(config);
+    if (fieldNames.length) {
+      const seen = new Set<string>();
+      for (const s of config.sources) {
+        for (const p of s.projects) {
+          const project = projects.find((x) => x.identifier === p || String(x.id) === p);
+          for (const t of s.types) {
+            const type = types.find((x) => x.name === t);
+            if (!project || !type) continue;
+            try {
+              for (const f of await client.getSchemaFields(project.id, type.id)) seen.add(f.name);
+            } catch {
+              /* a project/type pair without a schema has no fields */
+            }
+          }
+        }
+      }
+      const missing = fieldNames.filter((n) => !seen.has(n));
+      report({ ok: missing.length === 0, label: 'custom fields', detail: missing.length ? `not found: ${missing.map((m) => `"${m}"${closestName(m, [...seen])}`).join(', ')}` : fieldNames.map((n) => `"${n}"`).join(', ') });
+    }
+    const max = await client.maxPageSize();
+    report({ ok: true, label: 'server page-size limit', detail: `${max} work packages per request${max < config.openproject.pageSize ? ` (below openproject.pageSize ${config.openproject.pageSize}; the server's limit applies)` : ''}` });
+  } catch (e) {
+    report({ ok: false, label: `OpenProject at ${url.origin}`, detail: (e as Error).message });
+  } finally {
+    await client.close();
+  }
+  try {
+    await mkdir(config.outputRoot, { recursive: true });
+    await access(config.outputRoot, constants.W_OK);
+    report({ ok: true, label: 'output root writable', detail: config.outputRoot });
+  } catch (e) {
+    report({ ok: false, label: 'output root writable', detail: `${config.outputRoot}: ${(e as Error).message}` });
+  }
+  return finish(checks, out);
+}
+
+function expectedFieldNames(config: ResolvedConfig): string[] {
+  if (config.profile.name === 'medigy') {
+    const f = (config.profile.options.fields ?? {}) as Record<string, string>;
+    return [f.cleanUrl ?? 'Clean URL', f.sourceUrl ?? 'Source URL', f.topics ?? 'Medigy Topics'];
+  }
+  const o = config.profile.options as { tagsField?: string };
+  return o.tagsField ? [o.tagsField] : [];
+}
+
+function finish(checks: Check[], out: Output): number {
+  const ok = checks.every((c) => c.ok);
+  if (out.flags.json) process.stdout.write(`${JSON.stringify({ ok, checks }, null, 2)}\n`);
+  else out.result(ok ? 'All checks passed.' : `${checks.filter((c) => !c.ok).length} check(s) failed.`);
+  return ok ? EXIT.OK : EXIT.ERROR;
+}

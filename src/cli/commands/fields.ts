@@ -1,0 +1,35 @@
+// `curate fields --project P --type T`: the custom fields of a project and type, with
+// their ids, formats and the frontmatter key curate maps them to.
+import { ConfigError } from '../../errors.js';
+import { camelCaseFieldName } from '../../mapping/text/camel.js';
+import { closestName } from '../../sync/suggest.js';
+import { clientFor } from '../context.js';
+import { EXIT } from '../exit-codes.js';
+import type { Output } from '../output.js';
+import { connectionFromFlags, type ConnectionFlags } from './connection.js';
+
+export async function fieldsCommand(flags: ConnectionFlags & { project: string; type: string }, out: Output): Promise<number> {
+  const conn = await connectionFromFlags(flags);
+  const client = clientFor(conn);
+  try {
+    const [projects, types] = await Promise.all([client.listProjects(), client.listTypes()]);
+    const project = projects.find((p) => p.identifier === flags.project || p.name === flags.project || String(p.id) === flags.project);
+    if (!project) throw new ConfigError(`no project "${flags.project}"${closestName(flags.project, projects.map((p) => p.identifier))}`);
+    const type = types.find((t) => t.name === flags.type || String(t.id) === flags.type);
+    if (!type) throw new ConfigError(`no type "${flags.type}"${closestName(flags.type, types.map((t) => t.name))}`);
+    const fields = (await client.getSchemaFields(project.id, type.id)).sort((a, b) => a.id - b.id);
+    if (out.flags.json) {
+      process.stdout.write(`${JSON.stringify(fields.map((f) => ({ ...f, property: `customField${f.id}`, key: camelCaseFieldName(f.name) })), null, 2)}\n`);
+      return EXIT.OK;
+    }
+    out.result(`Custom fields of ${project.identifier} (${project.name}) × ${type.name}:`);
+    const rows = fields.map((f) => [`customField${f.id}`, f.name, f.format + (f.multiValue ? '[]' : ''), camelCaseFieldName(f.name)]);
+    const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length), ['property', 'name', 'format'][i]!.length));
+    out.result(`  ${'property'.padEnd(widths[0]!)}  ${'name'.padEnd(widths[1]!)}  ${'format'.padEnd(widths[2]!)}  key`);
+    for (const r of rows) out.result(`  ${r[0]!.padEnd(widths[0]!)}  ${r[1]!.padEnd(widths[1]!)}  ${r[2]!.padEnd(widths[2]!)}  ${r[3]}`);
+    if (!rows.length) out.result('  (none)');
+    return EXIT.OK;
+  } finally {
+    await client.close();
+  }
+}

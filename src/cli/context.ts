@@ -1,0 +1,16 @@
+// Building the pieces a command needs from the resolved configuration.
+import type { ResolvedConfig } from '../config/load.js';
+import { createOpenProjectClient, credentialsFromEnv, type OpenProjectClient } from '../openproject/index.js';
+
+export function clientFor(config: ResolvedConfig['openproject'], env: NodeJS.ProcessEnv = process.env, onRequest?: Parameters<typeof createOpenProjectClient>[0]['onRequest']): OpenProjectClient {
+  return createOpenProjectClient({
+    baseUrl: config.url,
+    ...credentialsFromEnv(env),
+    pageSize: config.pageSize,
+    concurrency: config.concurrency,
+    timeoutMs: config.timeoutMs,
+    retries: config.retries,
+    insecureHttp: config.insecureHttp,
+    onRequest,
+  });
+}

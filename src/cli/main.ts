@@ -1,0 +1,151 @@
+// The curate command line: commands and flags, and the single error boundary that turns
+// typed errors into messages and exit statuses. Commands return their exit status.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError, Option } from 'commander';
+import { ConfigError, CurateError } from '../errors.js';
+import { doctorCommand } from './commands/doctor.js';
+import { fieldsCommand } from './commands/fields.js';
+import { initCommand } from './commands/init.js';
+import { syncCommand } from './commands/sync.js';
+import { EXIT, exitCodeFor } from './exit-codes.js';
+import { Output, type GlobalFlags } from './output.js';
+
+const pkg = JSON.parse(readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json'), 'utf8')) as { version: string };
+
+const EXIT_HELP = `
+Exit status:
+  0   success (for --dry-run: nothing to change)
+  1   error, including failed work packages or attachments (the rest was applied)
+  2   --dry-run found changes pending
+  3   another sync holds the lock on this output root
+  64  bad usage`;
+
+/** Global flags work before or after the command name (`curate --json sync` = `curate sync --json`). */
+function withGlobals(cmd: Command): Command {
+  return cmd
+    .option('--verbose', 'show stack traces and progress phases')
+    .option('-q, --quiet', 'print only errors')
+    .option('--json', 'print one machine-readable JSON report on stdout, nothing else')
+    .option('--no-color', 'never colour the output');
+}
+
+type Runner = (flags: GlobalFlags, fn: (out: Output) => Promise<number>) => Promise<void>;
+
+function buildProgram(run: Runner): Command {
+  const program = new Command('curate')
+    .description('Sync curated content out of OpenProject (API v3) into Hugo-ready markdown with normalized YAML frontmatter.')
+    .version(pkg.version, '-V, --version')
+    .option('--verbose', 'show stack traces and progress phases')
+    .option('-q, --quiet', 'print only errors')
+    .option('--json', 'print one machine-readable JSON report on stdout, nothing else')
+    .option('--no-color', 'never colour the output')
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', `\nEnvironment:\n  OPENPROJECT_URL       instance URL (overrides openproject.url)\n  OPENPROJECT_API_KEY   API key (HTTP basic auth, user "apikey")\n  OPENPROJECT_TOKEN     bearer token (used when no API key is set)\n${EXIT_HELP}`);
+
+  withGlobals(program.command('sync'))
+    .description('pull work packages and attachments and write markdown + assets under the output root')
+    .option('-c, --config <file>', 'configuration file', 'curate.config.yaml')
+    .option('-o, --out <dir>', 'output root (overrides output.root)')
+    .option('--now <iso>', 'pin the clock (event buckets), e.g. 2021-02-19T00:00:00Z')
+    .option('-n, --dry-run', 'build the plan, print the summary and the diff, write nothing')
+    .option('--patch <file>', 'write the plan as a git patch to FILE ("-" = stdout); implies --dry-run')
+    .option('--full', 'ignore the watermark: re-read every work package (unchanged files are still not rewritten)')
+    .option('--allow-mass-delete', 'allow deleting more than sync.deleteThreshold of the synced files, or all of a source')
+    .option('--git-commit', 'commit the files this sync touched (only those) in the enclosing git work tree')
+    .option('--insecure-http', 'allow plain http to a non-loopback OpenProject')
+    .addOption(new Option('--concurrency <n>', 'parallel requests (overrides openproject.concurrency)'))
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ curate sync --dry-run                      # what would change, as a diff; exit 2 if anything
+  $ curate sync --patch changes.patch          # the same as a patch: git apply changes.patch
+  $ curate sync                                # apply (incremental once a manifest exists)
+  $ curate sync --full --git-commit            # re-read everything and commit the result
+  $ curate sync --json > report.json           # for cron/CI: one JSON report
+${EXIT_HELP}`,
+    )
+    .action((flags) => run(flags, (out) => syncCommand(flags, out)));
+
+  withGlobals(program.command('init'))
+    .description('ask the server for its projects, types and custom fields and write a commented curate.config.yaml')
+    .option('--url <url>', 'OpenProject URL (default: OPENPROJECT_URL)')
+    .option('--output <file>', 'file to write', 'curate.config.yaml')
+    .option('--root <dir>', 'output root to put in the file', 'content')
+    .option('-p, --project <identifier...>', 'projects to sync (default: ask, or all without a terminal)')
+    .option('-t, --type <name...>', 'work package types to sync (default: ask, or all without a terminal)')
+    .option('--profile <name>', 'mapping profile: default | medigy', 'default')
+    .option('-y, --yes', 'never ask; take defaults for what the flags leave open')
+    .option('--force', 'overwrite an existing file')
+    .option('--insecure-http', 'allow plain http to a non-loopback OpenProject')
+    .addHelpText('after', '\nExamples:\n  $ OPENPROJECT_URL=https://op.example.com OPENPROJECT_API_KEY=… curate init\n  $ curate init --url https://op.example.com -p news -t "Curated Content" --yes')
+    .action((flags) => run(flags, (out) => initCommand(flags, out)));
+
+  withGlobals(program.command('doctor'))
+    .description('check configuration, reachability, TLS, authentication, projects/types/fields and the output root')
+    .option('-c, --config <file>', 'configuration file', 'curate.config.yaml')
+    .option('--insecure-http', 'allow plain http to a non-loopback OpenProject')
+    .addHelpText('after', '\nExit status 0 only when every check passes.\n\nExample:\n  $ curate doctor --config site/curate.config.yaml')
+    .action((flags) => run(flags, (out) => doctorCommand(flags, out)));
+
+  withGlobals(program.command('fields'))
+    .description('print the custom fields of a project and type, with ids, formats and frontmatter keys')
+    .requiredOption('-p, --project <identifier>', 'project identifier, name or id')
+    .requiredOption('-t, --type <name>', 'work package type name or id')
+    .option('-c, --config <file>', 'configuration file (for the URL)', 'curate.config.yaml')
+    .option('--url <url>', 'OpenProject URL (default: the config file, then OPENPROJECT_URL)')
+    .option('--insecure-http', 'allow plain http to a non-loopback OpenProject')
+    .addHelpText('after', '\nExample:\n  $ curate fields --project news --type "Curated Content"')
+    .action((flags) => run(flags, (out) => fieldsCommand(flags, out)));
+
+  return program;
+}
+
+/** Run the CLI; resolves to the exit status (never calls process.exit itself). */
+export async function main(argv: string[]): Promise<number> {
+  let code: number = EXIT.OK;
+  let program: Command;
+  const run: Runner = async (flags, fn) => {
+    const g = program.opts<GlobalFlags>();
+    const out = new Output({ verbose: g.verbose || flags.verbose, quiet: g.quiet || flags.quiet, json: g.json || flags.json, color: g.color !== false && flags.color !== false });
+    try {
+      code = await fn(out);
+    } catch (e) {
+      code = reportError(e, out);
+    }
+  };
+  program = buildProgram(run);
+  program.exitOverride();
+  program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.OK;
+      return EXIT.USAGE;
+    }
+    throw e;
+  }
+  return code;
+}
+
+/** The error boundary: typed errors → a message that says what to do next, and an exit status. */
+function reportError(e: unknown, out: Output): number {
+  if (e instanceof ConfigError) {
+    out.error(`error: ${e.message}`);
+  } else if (e instanceof CurateError) {
+    out.error(`error: ${e.message}`);
+  } else {
+    out.error(`internal error (a bug in curate): ${(e as Error)?.message ?? String(e)}`);
+    if (!out.flags.verbose) out.error('run again with --verbose for the stack trace, and report it with that output');
+  }
+  if (out.flags.verbose && e instanceof Error && e.stack) out.error(e.stack);
+  if (out.flags.json) process.stdout.write(`${JSON.stringify({ exitCode: exitCodeFor(e), error: { code: e instanceof CurateError ? e.code : 'INTERNAL', message: (e as Error)?.message ?? String(e) } }, null, 2)}\n`);
+  return exitCodeFor(e);
+}
+
+// Run when executed (bin/curate.js imports this module).
+const code = await main(process.argv);
+process.exitCode = code;
