@@ -1,7 +1,8 @@
 // Plan → human lines (summary). Pure.
 import { countPlan, type SyncPlan } from './types.js';
 
-export function renderPlanSummary(plan: SyncPlan): string[] {
+/** Counts per action and source, then the changed files (at most `maxFiles`). */
+export function renderPlanSummary(plan: SyncPlan, options: { maxFiles?: number } = {}): string[] {
   const lines: string[] = [];
   const total = countPlan(plan.files);
   const bySource = new Map<string, SyncPlan['files']>();
@@ -13,10 +14,12 @@ export function renderPlanSummary(plan: SyncPlan): string[] {
     `${c.create} to create, ${c.update} to update, ${c.delete} to delete${c.rename ? ` (${c.rename} renamed)` : ''}, ${c.unchanged} unchanged`;
   lines.push(`Plan: ${fmt(total)}`);
   for (const name of [...bySource.keys()].sort()) lines.push(`  ${name}: ${fmt(countPlan(bySource.get(name)!))}`);
-  for (const f of plan.files) {
-    if (f.action === 'unchanged') continue;
+  const changed = plan.files.filter((f) => f.action !== 'unchanged');
+  const max = options.maxFiles ?? Infinity;
+  for (const f of changed.slice(0, max)) {
     const mark = f.action === 'create' ? '+' : f.action === 'delete' ? '-' : '~';
     lines.push(`  ${mark} ${f.path}${f.renamedFrom ? ` (renamed from ${f.renamedFrom})` : ''}`);
   }
+  if (changed.length > max) lines.push(`  … and ${changed.length - max} more (--verbose lists them all)`);
   return lines;
 }

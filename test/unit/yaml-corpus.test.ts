@@ -4,7 +4,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { renderFrontmatterFile } from '../../src/mapping/yaml/index.js';
+import { emitYaml, renderFrontmatterFile } from '../../src/mapping/yaml/index.js';
 import { loadCorpusYaml, splitFrontmatter } from '../helpers/corpus-yaml.js';
 
 const SHARED = '/work/shared/medigy/train/expected';
@@ -44,6 +44,16 @@ function corpusSuite(name: string, root: string, expectedCount: number | null): 
       const failures = files.map(reemit).filter((f): f is string => f !== null);
       console.log(`${name}: ${files.length - failures.length}/${files.length} markdown files byte-identical`);
       expect(failures).toEqual([]);
+    });
+    it('is sensitive to the folding width (control: the comparison can fail)', () => {
+      const files = markdownFiles(root);
+      const differing = files.filter((file) => {
+        const { yaml } = splitFrontmatter(readFileSync(file, 'utf8'));
+        const data = loadCorpusYaml(yaml);
+        expect(emitYaml(data)).toBe(yaml);
+        return emitYaml(data, { width: 60 }) !== yaml;
+      });
+      expect(differing.length).toBeGreaterThan(0);
     });
   });
 }

@@ -100,7 +100,7 @@ export async function syncCommand(flags: SyncFlags, out: Output): Promise<number
     if (out.flags.json) {
       process.stdout.write(`${jsonReport(report, exitCode)}\n`);
     } else if (flags.patch !== '-') {
-      if (!out.flags.quiet) for (const line of renderPlanSummary(report.plan)) out.result(line);
+      if (!out.flags.quiet) for (const line of renderPlanSummary(report.plan, { maxFiles: out.flags.verbose ? Infinity : 50 })) out.result(line);
       if (dryRun && changed && !out.flags.quiet) for await (const line of renderDiff(report, { color: out.color })) out.result(line);
     }
     for (const e of report.errors) out.error(`failed: ${e.message}`);

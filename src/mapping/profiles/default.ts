@@ -11,7 +11,7 @@
 import { z } from 'zod';
 import { ConfigError, MappingError } from '../../errors.js';
 import type { Attachment, AttachmentUse, CustomFieldValue, MapInput, MappedDocument, PlannedContent, Profile, WorkPackage } from '../../types.js';
-import { camelCaseFieldName, excerpt, slugify } from '../text/index.js';
+import { camelCaseFieldName, htmlUnescape, slugify, wrap } from '../text/index.js';
 import { renderFrontmatterFile, type YamlValue } from '../yaml/index.js';
 
 const optionsSchema = z
@@ -78,16 +78,19 @@ export function safeFileName(name: string): string {
   return cleaned === '' ? 'file' : cleaned;
 }
 
-/** Markdown/HTML description → one line of plain text for `description`. */
+/** Markdown/HTML description → one line of plain text for `description`, cut at a word. */
 export function plainExcerpt(markdown: string, width: number): string {
-  const text = markdown
-    .replace(/!\[[^\]]*\]\([^)]*\)/g, ' ') // images
-    .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1') // links → their text
-    .replace(/^\s{0,3}(?:#{1,6}|>|[-*+]|\d+\.)\s+/gm, '') // headings, quotes, list markers
-    .replace(/(\*\*|__|\*|_|`|~~)/g, '') // emphasis, code
+  const text = htmlUnescape(
+    markdown
+      .replace(/!\[[^\]]*\]\([^)]*\)/g, ' ') // images
+      .replace(/<[^>]*>/g, ' ') // html tags
+      .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1') // links → their text
+      .replace(/^\s{0,3}(?:#{1,6}|>|[-*+]|\d+\.)\s+/gm, '') // headings, quotes, list markers
+      .replace(/(\*\*|__|\*|_|`|~~)/g, ''), // emphasis, code
+  )
     .replace(/\s+/g, ' ')
     .trim();
-  return excerpt(text, width).trim();
+  return wrap(text, width)[0] ?? '';
 }
 
 function fieldValue(v: CustomFieldValue): YamlValue {
@@ -127,27 +130,24 @@ function tagsOf(wp: WorkPackage, fieldName: string | null): string[] {
 function mapWorkPackage(input: MapInput, options: DefaultProfileOptions): MappedDocument {
   const { workPackage: wp, source } = input;
   const slug = slugify(wp.subject) || `work-package-${wp.id}`;
-  const folder = source.path.replace(/\/+$/, '');
-  const dir = options.bundle ? `${folder}/${slug}` : folder;
-  const markdownPath = options.bundle ? `${dir}/index.md` : `${dir}/${slug}.md`;
-  const prefix = (p: string): string => (p === '' || p === '.' ? '' : `${p}/`);
+  const join = (...parts: string[]): string => parts.filter((p) => p !== '' && p !== '.').join('/');
+  const folder = source.path.replace(/^\.?\/+|\/+$/g, '');
+  const dir = options.bundle ? join(folder, slug) : folder;
+  const markdownPath = options.bundle ? join(dir, 'index.md') : join(dir, `${slug}.md`);
 
   // Assets: valid images and plain files; an image that does not decode is not written.
   const files: PlannedContent[] = [];
   const local = new Map<number, string>(); // attachment id → file name beside the page
   const images: { src: string; alt: string; width: number; height: number }[] = [];
-  const referenced = referencedIds(wp.description);
   for (const p of [...input.attachments].sort((a, b) => a.attachment.id - b.attachment.id)) {
     const usable = p.use === 'file' || (p.use === 'image' && p.probe.kind === 'image' && p.probe.valid);
     if (!usable) continue;
     const base = `${p.attachment.id}-${safeFileName(p.attachment.fileName)}`;
     const name = options.bundle ? base : `${slug}-${base}`;
     local.set(p.attachment.id, name);
-    files.push({ kind: 'attachment', path: `${prefix(dir)}${name}`, attachmentId: p.attachment.id });
+    files.push({ kind: 'attachment', path: join(dir, name), attachmentId: p.attachment.id });
     const featured = options.featuredImage !== null && p.attachment.fileName.startsWith(options.featuredImage);
-    if (featured && p.probe.kind === 'image' && p.probe.valid && !referenced.has(p.attachment.id)) {
-      images.push({ src: name, alt: wp.subject, width: p.probe.width, height: p.probe.height });
-    } else if (featured && p.probe.kind === 'image' && p.probe.valid) {
+    if (featured && p.probe.kind === 'image' && p.probe.valid) {
       images.push({ src: name, alt: wp.subject, width: p.probe.width, height: p.probe.height });
     }
   }

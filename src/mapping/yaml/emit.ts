@@ -4,7 +4,18 @@
 // SafeRepresenter. It is a port of the parts of emitter.c that block-style documents
 // use (block mappings and sequences, empty flow collections, the three scalar styles,
 // anchors and aliases), keeping libyaml's column/indent/whitespace state machine so
-// that line folding happens at exactly the same places.
+// that line folding happens at exactly the same places. Reference: yaml/libyaml
+// src/emitter.c (analyze_scalar, select_scalar_style, write_plain/single/double, write_indent)
+// and yaml/pyyaml representer.py / resolver.py / _yaml.pyx (_anchor_node, implicit flags).
+//
+// Deliberate deviations from PyYAML's bytes (none of them occurs in the legacy corpus,
+// which the corpus test proves, 759/759):
+// - strings js-yaml 3 (gray-matter) or 4 would read as non-strings (`1e3`, `0o17`, `09`,
+//   keys included) are single-quoted, so every file reads back unchanged (scalar.ts);
+// - strings holding U+2028/U+2029 are double-quoted (see selectStyle);
+// - lone surrogates (which PyYAML cannot encode at all) are written as \uD800 escapes;
+// - `guardEnds` (renderFrontmatterFile only): see EmitOptions.
+// JS has one number type: integral numbers are written as Python ints (1.0 → `1`, -0 → `0`).
 import {
   analyzeScalar,
   codePointsOf,

@@ -1,0 +1,247 @@
+// The default profile: options validation, frontmatter keys, paths, attachment selection
+// and the rewriting of embedded attachment links to files beside the page.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import matter from 'gray-matter';
+import yaml from 'js-yaml';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/errors.js';
+import { createDefaultProfile, plainExcerpt, safeFileName } from '../../src/mapping/profiles/default.js';
+import type { Attachment, CustomFieldEntry, MapInput, ProbedAttachment, WorkPackage } from '../../src/types.js';
+import { loadDirect, probeFor } from '../helpers/medigy-direct.js';
+
+function wp(over: Partial<WorkPackage> = {}): WorkPackage {
+  return {
+    id: 42,
+    lockVersion: 1,
+    subject: 'Héllo, World: a test!',
+    description: 'Intro **bold** text.\n\n![chart](/api/v3/attachments/7/content)\n\n<img src="https://op.example.com/api/v3/attachments/8/content" alt="x">\n\n[doc](https://op.example.com/sub/api/v3/attachments/9/content) and [other](/api/v3/attachments/999/content)',
+    createdAt: '2021-01-02T03:04:05.678Z',
+    updatedAt: '2021-02-03T04:05:06Z',
+    startDate: null,
+    dueDate: null,
+    type: { id: 1, name: 'Curated News' },
+    status: { id: 2, name: 'Published' },
+    project: { id: 3, name: 'News' },
+    author: 'Ada Lovelace',
+    customFields: [],
+    ...over,
+  };
+}
+
+function att(id: number, fileName: string, contentType = 'image/png'): Attachment {
+  return { id, fileName, fileSize: 10, contentType, md5: null, createdAt: '2021-01-01T00:00:00Z', downloadHref: `/api/v3/attachments/${id}/content`, containerId: 42 };
+}
+
+const cf = (id: number, name: string, format: CustomFieldEntry['field']['format'], value: CustomFieldEntry['value']): CustomFieldEntry => ({
+  field: { id, name, format, multiValue: Array.isArray(value) },
+  value,
+});
+
+function input(w: WorkPackage, attachments: ProbedAttachment[], path = 'content/news'): MapInput {
+  return {
+    workPackage: w,
+    project: { id: 3, identifier: 'news', name: 'News' },
+    attachments,
+    allAttachments: attachments.map((a) => a.attachment),
+    source: { name: 's', projects: ['news'], types: ['Curated News'], statuses: [], path, options: {} },
+    now: new Date('2021-03-01T00:00:00Z'),
+  };
+}
+
+const img = (a: Attachment, width = 640, height = 480): ProbedAttachment => ({ attachment: a, use: 'image', probe: { kind: 'image', valid: true, format: 'PNG', width, height } });
+
+function frontmatter(text: string): Record<string, unknown> {
+  const m = /^---\n([\s\S]*?)\n---(?:\n\n([\s\S]*))?$/.exec(text);
+  if (!m) throw new Error(`not a frontmatter file: ${text}`);
+  return yaml.load(m[1]!) as Record<string, unknown>;
+}
+
+describe('default profile options', () => {
+  it.each([
+    [{ publishedStatuses: 'Published' }, 'profile.options.publishedStatuses:'],
+    [{ bundle: 'yes' }, 'profile.options.bundle:'],
+    [{ customFieldsKey: 'title' }, 'profile.options.customFieldsKey: collides'],
+    [{ customFieldsKey: 'has space' }, 'profile.options.customFieldsKey: expected an identifier'],
+    [{ unknown: 1 }, 'profile.options:'],
+    [{ descriptionLength: 5 }, 'profile.options.descriptionLength:'],
+  ])('rejects %j', (opts, problem) => {
+    try {
+      createDefaultProfile(opts);
+      expect.unreachable('no error');
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      expect((e as ConfigError).problems.join('\n')).toContain(problem);
+    }
+  });
+  it('accepts no options at all', () => {
+    expect(createDefaultProfile(undefined).name).toBe('default');
+    expect(createDefaultProfile({}).name).toBe('default');
+  });
+});
+
+describe('default profile attachmentUse', () => {
+  const profile = createDefaultProfile({});
+  const w = wp();
+  it.each([
+    [att(7, 'chart.png'), 'image'],
+    [att(8, 'photo.jpg', 'image/jpeg'), 'image'],
+    [att(9, 'doc.pdf', 'application/pdf'), 'file'],
+    [att(10, 'Curated_Featured_Image.jpg', 'image/jpeg'), 'image'],
+    [att(11, 'notes.txt', 'text/plain'), null],
+  ])('%o → %s', (a, use) => {
+    expect(profile.attachmentUse(a, w)).toBe(use);
+  });
+  it('selects no featured image when the option is null', () => {
+    expect(createDefaultProfile({ featuredImage: null }).attachmentUse(att(10, 'Curated_Featured_Image.jpg'), w)).toBeNull();
+  });
+});
+
+describe('default profile map', () => {
+  const attachments = [
+    img(att(7, 'chart.png')),
+    img(att(8, 'my photo.jpg', 'image/jpeg')),
+    { attachment: att(9, 'doc.pdf', 'application/pdf'), use: 'file' as const, probe: { kind: 'file' as const } },
+    img(att(10, 'Curated_Featured_Image.png'), 1200, 630),
+    { attachment: att(11, 'Curated_Featured_Image.gif'), use: 'image' as const, probe: { kind: 'image' as const, valid: false as const } },
+  ];
+
+  it('writes a leaf bundle with rewritten links and the attachments beside it', () => {
+    const w = wp({ customFields: [cf(1, 'Tags', 'string', '["covid", "policy", "covid"]'), cf(2, 'Clean URL', 'link', 'https://x.example/a'), cf(3, 'Online Event', 'bool', true), cf(4, 'Audience', 'list', [{ href: '/x', title: 'Doctors' }])] });
+    const doc = createDefaultProfile({}).map(input(w, attachments));
+    expect(doc.workPackageId).toBe(42);
+    expect(doc.markdownPath).toBe('content/news/hello-world-a-test/index.md');
+    expect(doc.files.map((f) => f.path)).toEqual([
+      'content/news/hello-world-a-test/index.md',
+      'content/news/hello-world-a-test/7-chart.png',
+      'content/news/hello-world-a-test/8-my-photo.jpg',
+      'content/news/hello-world-a-test/9-doc.pdf',
+      'content/news/hello-world-a-test/10-Curated_Featured_Image.png',
+    ]);
+    expect(doc.files.slice(1).map((f) => (f.kind === 'attachment' ? f.attachmentId : null))).toEqual([7, 8, 9, 10]);
+    const md = doc.files[0]!;
+    if (md.kind !== 'text') throw new Error('markdown first');
+    const fm = frontmatter(md.text);
+    expect(fm).toEqual({
+      title: 'Héllo, World: a test!',
+      date: '2021-01-02T03:04:05.678Z',
+      lastmod: '2021-02-03T04:05:06Z',
+      slug: 'hello-world-a-test',
+      description: 'Intro bold text. doc and other',
+      draft: false,
+      tags: ['covid', 'policy'],
+      images: ['10-Curated_Featured_Image.png'],
+      featuredImage: { src: '10-Curated_Featured_Image.png', alt: 'Héllo, World: a test!', width: 1200, height: 630 },
+      openproject: {
+        id: 42,
+        type: 'Curated News',
+        status: 'Published',
+        project: 'news',
+        author: 'Ada Lovelace',
+        fields: { tags: '["covid", "policy", "covid"]', cleanUrl: 'https://x.example/a', onlineEvent: true, audience: ['Doctors'] },
+      },
+    });
+    const body = md.text.split('\n---\n\n')[1]!;
+    expect(body).toContain('![chart](7-chart.png)');
+    expect(body).toContain('<img src="8-my-photo.jpg" alt="x">');
+    expect(body).toContain('[doc](9-doc.pdf)');
+    // not an attachment of this work package: left alone
+    expect(body).toContain('[other](/api/v3/attachments/999/content)');
+    expect(body).not.toContain('op.example.com');
+  });
+
+  it('writes a flat page with bundle: false', () => {
+    const doc = createDefaultProfile({ bundle: false }).map(input(wp(), attachments.slice(0, 1), 'content/news/'));
+    expect(doc.files.map((f) => f.path)).toEqual(['content/news/hello-world-a-test.md', 'content/news/hello-world-a-test-7-chart.png']);
+    const md = doc.files[0]!;
+    expect(md.kind === 'text' && md.text.includes('![chart](hello-world-a-test-7-chart.png)')).toBe(true);
+  });
+
+  it.each([
+    ['Published', {}, false],
+    ['Closed', {}, false],
+    ['New', {}, true],
+    ['In progress', { publishedStatuses: ['In progress'] }, false],
+  ])('status %s with %j → draft %s', (status, opts, draft) => {
+    const doc = createDefaultProfile(opts).map(input(wp({ status: { id: 9, name: status } }), []));
+    const md = doc.files[0]!;
+    expect(md.kind === 'text' && frontmatter(md.text).draft).toBe(draft);
+  });
+
+  it.each([
+    ['comma list', 'a, b ,, c', ['a', 'b', 'c']],
+    ['JSON array', '["x", "y"]', ['x', 'y']],
+    ['null', null, []],
+  ])('reads tags from a %s', (_n, value, tags) => {
+    const doc = createDefaultProfile({ tagsField: 'Topics' }).map(input(wp({ customFields: [cf(1, 'Topics', 'text', value)] }), []));
+    const md = doc.files[0]!;
+    expect(md.kind === 'text' && frontmatter(md.text).tags).toEqual(tags);
+  });
+
+  it('names the work package and field on a broken tags value', () => {
+    const profile = createDefaultProfile({ tagsField: 'Topics' });
+    expect(() => profile.map(input(wp({ customFields: [cf(1, 'Topics', 'text', '[broken')] }), []))).toThrow(/work package #42: custom field "Topics"/);
+  });
+
+  it('falls back to a slug from the id and handles an empty description', () => {
+    const doc = createDefaultProfile({ customFieldsKey: 'op' }).map(input(wp({ subject: '🙂', description: '' }), [], ''));
+    expect(doc.markdownPath).toBe('work-package-42/index.md');
+    const md = doc.files[0]!;
+    if (md.kind !== 'text') throw new Error('markdown first');
+    expect(md.text.endsWith('---')).toBe(true);
+    const fm = frontmatter(md.text);
+    expect(fm.description).toBe('');
+    expect(fm.op).toMatchObject({ id: 42 });
+    expect(fm.images).toBeUndefined();
+  });
+});
+
+describe('default profile helpers', () => {
+  it.each([
+    ['my photo (1).JPG', 'my-photo-1-.JPG'],
+    ['../../etc/passwd', 'etc-passwd'],
+    ['.hidden', 'hidden'],
+    ['日本.png', 'png'],
+    ['', 'file'],
+  ])('safeFileName(%j) = %j', (name, safe) => {
+    expect(safeFileName(name)).toBe(safe);
+  });
+  it('plainExcerpt strips markdown and cuts at a word boundary', () => {
+    expect(plainExcerpt('# Title\n\nSome *text* with a [link](http://x) and `code` &amp; <b>html</b>.', 160)).toBe('Title Some text with a link and code & html .');
+    const long = plainExcerpt('word '.repeat(100), 160);
+    expect(long.length).toBeLessThanOrEqual(160);
+    expect(long.endsWith('word')).toBe(true);
+  });
+});
+
+describe('default profile on the fixture dataset', () => {
+  const dataset = path.resolve(import.meta.dirname, '../../fixtures/medigy/dataset');
+  it.skipIf(!existsSync(dataset))('maps every work package to a file gray-matter reads back', () => {
+    const profile = createDefaultProfile({ tagsField: 'Medigy Topics' });
+    const items = loadDirect(dataset);
+    expect(items.length).toBeGreaterThan(0);
+    let withImage = 0;
+    for (const item of items) {
+      const doc = profile.map({
+        workPackage: item.workPackage,
+        project: item.project,
+        attachments: probeFor(profile, item),
+        allAttachments: item.attachments,
+        source: { name: 's', projects: [item.project.identifier], types: [item.workPackage.type.name], statuses: [], path: `content/${item.project.identifier}`, options: {} },
+        now: new Date('2021-02-19T00:00:00Z'),
+      });
+      const md = doc.files[0]!;
+      if (md.kind !== 'text') throw new Error('markdown first');
+      const parsed = matter(md.text, {});
+      expect(parsed.data.title).toBe(item.workPackage.subject);
+      expect(parsed.data.openproject.id).toBe(item.workPackage.id);
+      expect(Array.isArray(parsed.data.tags)).toBe(true);
+      if (parsed.data.featuredImage) {
+        withImage++;
+        expect(doc.files.some((f) => f.path.endsWith(`/${parsed.data.featuredImage.src}`))).toBe(true);
+      }
+      expect(new Set(doc.files.map((f) => f.path)).size).toBe(doc.files.length);
+    }
+    expect(withImage).toBeGreaterThan(0);
+  });
+});
