@@ -18,8 +18,9 @@ const isBlankz = (c: number | undefined): boolean => c === undefined || c === 0x
 
 /**
  * libyaml's IS_PRINTABLE on UTF-8: LF, 0x20–0x7E, U+00A0–U+D7FF, U+E000–U+FFFD minus
- * U+FEFF. Everything outside the BMP (emoji) is NOT printable for libyaml, so such
- * strings are double-quoted with \U escapes — as the legacy files show.
+ * U+FEFF, U+FFFE, U+FFFF (yaml_private.h IS_PRINTABLE on the UTF-8 lead bytes). Everything
+ * outside the BMP (emoji) is NOT printable for libyaml, so such strings are double-quoted
+ * with \U escapes even with allow_unicode (the corpus has no astral character).
  */
 export function isPrintable(c: number): boolean {
   if (c === 0x0a) return true;
