@@ -96,7 +96,7 @@ export async function initCommand(flags: InitFlags, out: Output): Promise<number
         '  options:',
       ];
       if (profile === 'default') {
-        lines.push(tagsField ? `    tagsField: ${q(tagsField.name)}   # custom field holding tags (JSON array or comma list)` : '    # tagsField: "Topics"   # a custom field holding tags (JSON array or comma list)');
+        lines.push(tagsField ? `    tagsField: ${q(tagsField.name)}   # custom field holding tags (JSON array or comma list)` : '    tagsField: null   # no custom field looked like tags; name one to fill `tags`');
       } else {
         lines.push('    {}   # the legacy Medigy tables are the defaults');
       }
