@@ -152,8 +152,10 @@ async function runSize(n, concurrency, throughput, meter) {
       sim.resetCounts();
       meter.reset();
       const before = await snapshot(out);
+      const cpu0 = process.cpuUsage();
       const cpuProfDir = flags['cpu-prof'] ? path.resolve(flags['cpu-prof'], `${n}-c${concurrency}-${name}`) : undefined;
       const r = await runCurate({ sim, configPath, out, extra, cpuProfDir });
+      const cpu = process.cpuUsage(cpu0);
       const after = await snapshot(out);
       const counts = sim.counts();
       const served = meter.read();
@@ -177,6 +179,9 @@ async function runSize(n, concurrency, throughput, meter) {
         exitCode: r.code,
         wallMs: Math.round(r.wallMs),
         curateTotalMs: r.report.timings?.totalMs ?? null,
+        curateTimings: r.report.timings ?? null,
+        // CPU the simulator (this process) burnt serving: on a 2-core box it competes with curate.
+        simulatorCpuMs: Math.round((cpu.user + cpu.system) / 1000),
         requests: counts.total,
         byRoute: counts.byRoute,
         elementsRendered: served.elements,

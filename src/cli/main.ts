@@ -106,7 +106,6 @@ ${EXIT_HELP}`,
 /** Run the CLI; resolves to the exit status (never calls process.exit itself). */
 export async function main(argv: string[]): Promise<number> {
   let code: number = EXIT.OK;
-  let program: Command;
   const run: Runner = async (flags, fn) => {
     const g = program.opts<GlobalFlags>();
     const out = new Output({ verbose: g.verbose || flags.verbose, quiet: g.quiet || flags.quiet, json: g.json || flags.json, color: g.color !== false && flags.color !== false });
@@ -116,7 +115,7 @@ export async function main(argv: string[]): Promise<number> {
       code = reportError(e, out);
     }
   };
-  program = buildProgram(run);
+  const program: Command = buildProgram(run);
   program.exitOverride();
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
   try {

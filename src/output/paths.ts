@@ -16,6 +16,7 @@ export function unsafePathReason(rel: string): string | null {
   for (const seg of rel.split('/')) {
     if (seg === '' || seg === '.' || seg === '..') return `has a "${seg || '(empty)'}" segment`;
     if (RESERVED.test(seg)) return `uses the reserved name "${seg}"`;
+    // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
     if (/[\x00-\x1f]/.test(seg)) return 'contains a control character';
     if (Buffer.byteLength(seg) > 255) return 'has a segment longer than 255 bytes';
   }

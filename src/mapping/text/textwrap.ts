@@ -37,6 +37,7 @@ function expandTabs(text: string, tabsize = 8): string {
 }
 
 function splitChunks(text: string): string[] {
+  // eslint-disable-next-line no-control-regex -- \v and \f are whitespace textwrap replaces
   const munged = expandTabs(text).replace(/[\t\n\x0b\x0c\r]/g, ' ');
   return munged.split(WORDSEP).filter((c) => c !== '');
 }
