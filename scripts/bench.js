@@ -225,16 +225,15 @@ async function runSize(n, concurrency, throughput, meter) {
 // ---------------------------------------------------------------------------------------
 // targets (issue 6). Every check is computed from figures measured in this run.
 
-function sourcesShare(n) {
-  // The seven medigy sources each list their own projects; ids pages are per source.
-  return 7;
-}
+// The seven medigy sources (fixtures/medigy/curate.config.yaml) each list their own work
+// packages; id pages and `updatedAt` queries are per source.
+const SOURCES = 7;
 
 function checks(results) {
   const out = [];
   const add = (scenario, n, name, pass, detail, smokeGate = false) => out.push({ scenario, n, check: name, pass, detail, smokeGate });
   for (const r of results) {
-    const S = sourcesShare(r.n);
+    const S = SOURCES;
     // Minimal proof that nothing changed, per source: one `updatedAt > watermark` query and
     // ceil(N_s/pageSize) id-only pages to detect deletions; plus metadata (projects, types,
     // statuses). Σ ceil(N_s/p) ≤ ceil(N/p) + S - 1.

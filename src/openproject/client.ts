@@ -72,16 +72,24 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
     return p;
   };
 
-  async function normalizePage(c: Collection): Promise<WorkPackage[]> {
+  /** One malformed element must not sink its page: it is reported, the others are kept. */
+  async function normalizePage(c: Collection): Promise<{ ok: WorkPackage[]; invalid: { id: number | null; message: string }[] }> {
     c.schemas.forEach(rememberSchema);
-    const out: WorkPackage[] = [];
+    const ok: WorkPackage[] = [];
+    const invalid: { id: number | null; message: string }[] = [];
     for (const el of c.elements) {
       const schemaHref = (el as { _links?: { schema?: { href?: string } } })?._links?.schema?.href;
       const key = schemaKeyFromHref(schemaHref);
-      const defs = key ? await schemaDefs(key) : new Map<number, CustomFieldDef>();
-      out.push(normalizeWorkPackage(el, defs));
+      try {
+        const defs = key ? await schemaDefs(key) : new Map<number, CustomFieldDef>();
+        ok.push(normalizeWorkPackage(el, defs));
+      } catch (e) {
+        if (!(e instanceof PayloadError)) throw e;
+        const id = (el as { id?: unknown })?.id;
+        invalid.push({ id: typeof id === 'number' ? id : null, message: e.message });
+      }
     }
-    return out;
+    return { ok, invalid };
   }
 
   async function* pages<T>(q: WorkPackageQuery, select: string | undefined, route: string, convert: (c: Collection) => Promise<T>): AsyncGenerator<{ offset: number; total: number; value: T }> {
@@ -132,8 +140,8 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
       const seen = new Set<number>();
       for await (const page of pages(q, undefined, 'work_packages', normalizePage)) {
         // Offset paging over a changing set can repeat a row: keep the first.
-        const workPackages = page.value.filter((wp) => (seen.has(wp.id) ? false : (seen.add(wp.id), true)));
-        yield { offset: page.offset, total: page.total, workPackages };
+        const workPackages = page.value.ok.filter((wp) => (seen.has(wp.id) ? false : (seen.add(wp.id), true)));
+        yield { offset: page.offset, total: page.total, workPackages, invalid: page.value.invalid };
       }
     },
 

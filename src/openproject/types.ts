@@ -58,6 +58,8 @@ export interface WorkPackagePage {
   offset: number;
   total: number;
   workPackages: WorkPackage[];
+  /** Elements of this page that failed boundary validation: reported per item, the rest of the page is kept. */
+  invalid: { id: number | null; message: string }[];
 }
 
 export interface IdListing {

@@ -251,7 +251,7 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
         const prevSource = previous?.sources[name];
         const incremental = !o.full && !!prevSource?.watermark;
         const owned = new Map(Object.entries(previous?.workPackages ?? {}).filter(([, w]) => w.source === name).map(([id, w]) => [Number(id), w]));
-        const received = new Map<number, WorkPackage>();
+        const received = new Map<number, WorkPackage | null>();
         const tasks: Promise<void>[] = [];
         let maxUpdated: string | null = prevSource?.watermark ?? null;
         const accept = (wp: WorkPackage): void => {
@@ -269,10 +269,22 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
           // Mapping and downloads start while later pages are still arriving.
           tasks.push(limit(() => processWorkPackage(src, wp)));
         };
+        // A work package the server sent malformed: reported, its last good files kept, retried next run.
+        const markInvalid = (bad: { id: number | null; message: string }): void => {
+          wpCounts.failed += 1;
+          if (bad.id !== null) {
+            received.set(bad.id, null);
+            if (!failedIds.has(name)) failedIds.set(name, new Set());
+            failedIds.get(name)!.add(bad.id);
+            if (owned.has(bad.id)) kept.add(bad.id);
+          }
+          fail({ source: name, ...(bad.id !== null ? { workPackageId: bad.id } : {}), message: bad.message });
+        };
         const drain = async (q: WorkPackageQuery): Promise<void> => {
           for await (const page of o.client.listWorkPackages(q)) {
             emit({ type: 'page', source: name, offset: page.offset, total: page.total, workPackages: page.workPackages.length });
             page.workPackages.forEach(accept);
+            for (const bad of page.invalid) markInvalid(bad);
           }
         };
         // The id listing finds deletions and moves cheaply, and proves the page walk complete.
@@ -306,11 +318,16 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
         }
         for (let i = 0; i < need.length; i += 100) {
           const ids = need.slice(i, i + 100);
-          for await (const page of o.client.listWorkPackages({ ...src.query, ids })) page.workPackages.forEach((wp) => {
-            // A work package fetched because its files went missing must be re-mapped.
-            owned.delete(wp.id);
-            accept(wp);
-          });
+          for await (const page of o.client.listWorkPackages({ ...src.query, ids })) {
+            page.workPackages.forEach((wp) => {
+              // A work package fetched because its files went missing must be re-mapped.
+              owned.delete(wp.id);
+              accept(wp);
+            });
+            page.invalid.forEach((bad) => {
+              if (bad.id === null || !received.has(bad.id)) markInvalid(bad);
+            });
+          }
         }
         await Promise.all(tasks);
         const failed = failedIds.get(name);
@@ -476,6 +493,8 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
       async readNew(f) {
         if (f.action === 'delete') return null;
         const c = f.content;
+        // After a real run the staged bytes have moved into place.
+        if (!dryRun) return readFile(resolveInside(root, f.path));
         if (!c) return readFile(resolveInside(root, f.path));
         if (c.kind === 'text') return Buffer.from(c.text, 'utf8');
         if (c.kind === 'staged') return readFile(c.file);
