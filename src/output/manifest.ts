@@ -10,6 +10,8 @@ import { writeFileAtomic } from './writer.js';
 export const STATE_DIR = '.curate';
 export const MANIFEST_FILE = `${STATE_DIR}/manifest.json`;
 export const MANIFEST_VERSION = 1;
+/** Temp files of atomic writes: inside the state folder, never beside the files a site reads. */
+export const TMP_DIR = `${STATE_DIR}/tmp`;
 
 const probeSchema = z.union([
   z.object({ kind: z.literal('image'), valid: z.literal(true), format: z.enum(['JPEG', 'PNG', 'GIF', 'WEBP', 'ICO']), width: z.number(), height: z.number() }),
@@ -94,5 +96,5 @@ export function stableJson(value: unknown): string {
 
 export async function writeManifest(root: string, manifest: Manifest): Promise<boolean> {
   await mkdir(path.join(root, STATE_DIR), { recursive: true });
-  return writeFileAtomic(path.join(root, MANIFEST_FILE), Buffer.from(stableJson(manifest)));
+  return writeFileAtomic(path.join(root, MANIFEST_FILE), Buffer.from(stableJson(manifest)), path.join(root, TMP_DIR));
 }

@@ -72,6 +72,7 @@ export async function createStaging(root: string, dryRun: boolean): Promise<Stag
 export async function sweepLeftovers(root: string): Promise<number> {
   let removed = 0;
   await rm(path.join(root, STATE_DIR, 'staging'), { recursive: true, force: true });
+  await rm(path.join(root, STATE_DIR, 'tmp'), { recursive: true, force: true });
   try {
     for (const e of await readdir(path.join(root, STATE_DIR))) {
       if (e.startsWith('staging-')) {

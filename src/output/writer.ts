@@ -1,15 +1,16 @@
-// Atomic file replacement: write a temp file in the same folder, fsync it, rename it
-// over the target. A killed run leaves the old file or the new one, never half of one;
-// temp names start with `.curate-tmp-` (dot files: site generators ignore them) and
-// the next run sweeps stale ones.
+// Atomic file replacement: write a temp file, fsync it, rename it over the target. A
+// killed run leaves the old file or the new one, never half of one. Temp files live in
+// the output root's `.curate/tmp/` (same filesystem, so the rename is atomic) — never
+// beside the target, where a site generator would read them — or, without a temp folder,
+// beside the target as dot files named `.curate-tmp-*`. The next run sweeps stale ones.
 import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 
 export const TEMP_PREFIX = '.curate-tmp-';
 
-export function tempPathFor(target: string): string {
-  return path.join(path.dirname(target), `${TEMP_PREFIX}${randomBytes(6).toString('hex')}`);
+export function tempPathFor(target: string, tmpDir?: string): string {
+  return path.join(tmpDir ?? path.dirname(target), `${TEMP_PREFIX}${randomBytes(6).toString('hex')}`);
 }
 
 async function fsyncDir(dir: string): Promise<void> {
@@ -27,7 +28,7 @@ async function fsyncDir(dir: string): Promise<void> {
 }
 
 /** Write bytes atomically unless the file already holds exactly these bytes. Returns true when written. */
-export async function writeFileAtomic(target: string, bytes: Buffer): Promise<boolean> {
+export async function writeFileAtomic(target: string, bytes: Buffer, tmpDir?: string): Promise<boolean> {
   try {
     const current = await readFile(target);
     if (current.equals(bytes)) return false;
@@ -35,7 +36,8 @@ export async function writeFileAtomic(target: string, bytes: Buffer): Promise<bo
     /* missing: write it */
   }
   await mkdir(path.dirname(target), { recursive: true });
-  const tmp = tempPathFor(target);
+  if (tmpDir) await mkdir(tmpDir, { recursive: true });
+  const tmp = tempPathFor(target, tmpDir);
   const fh = await open(tmp, 'wx', 0o644);
   try {
     await fh.writeFile(bytes);
@@ -54,9 +56,10 @@ export async function writeFileAtomic(target: string, bytes: Buffer): Promise<bo
 }
 
 /** Put a fully written (and verified) staged file in place atomically. */
-export async function moveIntoPlace(staged: string, target: string, keepSource: boolean): Promise<void> {
+export async function moveIntoPlace(staged: string, target: string, keepSource: boolean, tmpDir?: string): Promise<void> {
   await mkdir(path.dirname(target), { recursive: true });
-  const tmp = tempPathFor(target);
+  if (tmpDir) await mkdir(tmpDir, { recursive: true });
+  const tmp = tempPathFor(target, tmpDir);
   // Staging lives on the same filesystem (under the output root) so this is a rename;
   // a copy is needed when the staged bytes must stay (several files from one attachment).
   if (keepSource) await copyFile(staged, tmp);

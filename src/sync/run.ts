@@ -2,7 +2,7 @@
 // The plan is built completely before the first write, so a dry run shows exactly what
 // a real run would do, and a real run either applies it or stops before touching disk.
 import { createHash } from 'node:crypto';
-import { lstat, mkdir, readFile, readdir, rmdir, unlink } from 'node:fs/promises';
+import { lstat, mkdir, readFile, readdir, rm, rmdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { CurateError, ConfigError, OutputError, SafetyError } from '../errors.js';
@@ -11,7 +11,7 @@ import type { IdListing, OpenProjectClient, WorkPackageQuery } from '../openproj
 import { countPlan, type PlanCounts, type PlannedFile, type SyncPlan } from '../plan/types.js';
 import type { Attachment, ContentProbe, MappedDocument, ProbedAttachment, Profile, Project, SourceSpec, WorkPackage } from '../types.js';
 import { acquireLock } from '../output/lock.js';
-import { emptyManifest, readManifest, writeManifest, type Manifest, type ManifestWorkPackage } from '../output/manifest.js';
+import { emptyManifest, readManifest, TMP_DIR, writeManifest, type Manifest, type ManifestWorkPackage } from '../output/manifest.js';
 import { assertNoSymlinkParents, resolveInside, unsafePathReason } from '../output/paths.js';
 import { createStaging, sweepLeftovers, type Staging } from '../output/staging.js';
 import { moveIntoPlace, writeFileAtomic } from '../output/writer.js';
@@ -433,6 +433,7 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
     const touched: string[] = [];
     if (!dryRun) {
       emit({ type: 'phase', phase: 'apply' });
+      const tmpDir = path.join(root, TMP_DIR);
       const stagedUses = new Map<string, number>();
       for (const f of files) if (f.content?.kind === 'staged') stagedUses.set(f.content.file, (stagedUses.get(f.content.file) ?? 0) + 1);
       for (const f of files) {
@@ -440,12 +441,12 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
         const abs = resolveInside(root, f.path);
         await assertNoSymlinkParents(root, f.path);
         const c = f.content!;
-        if (c.kind === 'text') await writeFileAtomic(abs, Buffer.from(c.text, 'utf8'));
+        if (c.kind === 'text') await writeFileAtomic(abs, Buffer.from(c.text, 'utf8'), tmpDir);
         else if (c.kind === 'staged') {
           const left = (stagedUses.get(c.file) ?? 1) - 1;
           stagedUses.set(c.file, left);
-          await moveIntoPlace(c.file, abs, left > 0);
-        } else await moveIntoPlace(resolveInside(root, c.from), abs, true);
+          await moveIntoPlace(c.file, abs, left > 0, tmpDir);
+        } else await moveIntoPlace(resolveInside(root, c.from), abs, true, tmpDir);
         touched.push(f.path);
         emit({ type: 'write', path: f.path, action: f.action });
       }
@@ -460,6 +461,7 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
         emit({ type: 'write', path: f.path, action: 'delete' });
       }
       if (await writeManifest(root, next)) touched.push('.curate/manifest.json');
+      await rm(tmpDir, { recursive: true, force: true });
     }
     const applyMs = performance.now() - applyStarted;
 

@@ -1,0 +1,308 @@
+// Issue 4: plan, then apply. Incremental syncs, pruning, renames, the safety brake,
+// the dry run and its patch, the lock, and SIGKILL at random points.
+import { spawn } from 'node:child_process';
+import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { SafetyError } from '../../src/errors.js';
+import type { Simulator, WorkPackageJson } from '../../src/simulator/index.js';
+import { renderPatch } from '../../src/sync/index.js';
+import { BIN, diffTrees, FIXTURE_EXPECTED, git, MEDIGY_CONFIG, runCli, tempDir, treeHashes } from '../helpers/env.js';
+import { medigySync, startFixtureSimulator, TEST_KEY } from '../helpers/sync-harness.js';
+
+const SOURCES = 7;
+const same = { missing: [], extra: [], different: [] };
+
+async function mtimes(dir: string): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const rel of (await treeHashes(dir, { includeState: true })).keys()) out.set(rel, (await stat(path.join(dir, rel))).mtimeMs);
+  return out;
+}
+
+/** A community Curated Content work package of the biggest community (so deleting it never empties a source). */
+function communityWorkPackage(sim: Simulator): WorkPackageJson {
+  const all = [...sim.dataset.workPackages.values()].sort((a, b) => a.id - b.id);
+  const project = (wp: WorkPackageJson): string => String((wp._links.project as { title?: string }).title);
+  const counts = new Map<string, number>();
+  for (const wp of all) counts.set(project(wp), (counts.get(project(wp)) ?? 0) + 1);
+  const biggest = [...counts.entries()].filter(([p]) => p !== 'News' && p !== 'Events').sort((a, b) => b[1] - a[1])[0]![0];
+  return all.find((wp) => project(wp) === biggest && (wp._links.type as { title?: string }).title === 'Curated Content')!;
+}
+
+/** Attachments a profile reads as JSON are downloaded whenever their work package changed. */
+function jsonAttachments(sim: Simulator, wpId: number): number {
+  return [...sim.dataset.attachments.values()].filter((a) => (a.meta._links as { container: { href: string } }).container.href.endsWith(`/${wpId}`) && a.meta.fileName === 'Lectio_Extension_Curation.json').length;
+}
+
+describe('incremental sync', () => {
+  it('a second sync with no change writes nothing and asks only the id listing plus one changes query per source', async () => {
+    const sim = await startFixtureSimulator();
+    const { dir, cleanup } = await tempDir();
+    try {
+      const first = await medigySync(sim, dir);
+      expect(diffTrees(await treeHashes(dir), await treeHashes(FIXTURE_EXPECTED))).toEqual(same);
+      expect(first.counts.total.create).toBe((await treeHashes(FIXTURE_EXPECTED)).size);
+      const before = await mtimes(dir);
+      sim.resetCounts();
+      const second = await medigySync(sim, dir);
+      expect(second.counts.total).toMatchObject({ create: 0, update: 0, delete: 0 });
+      expect(second.touchedFiles).toEqual([]);
+      expect(await mtimes(dir)).toEqual(before);
+      const c = sim.counts();
+      // projects + types + statuses, then per source: one id listing and one changes query.
+      expect(c.byRoute).toEqual({ projects: 1, types: 1, statuses: 1, work_packages: 2 * SOURCES });
+      expect(sim.log().filter((l) => l.route === 'work_packages' && l.path.includes('select=')).length).toBe(SOURCES);
+      expect(sim.log().filter((l) => l.route === 'work_packages' && l.path.includes('updatedAt')).length).toBe(SOURCES);
+    } finally {
+      await sim.close();
+      await cleanup();
+    }
+  });
+
+  it('after one work package changes, its file changes and no other', async () => {
+    const sim = await startFixtureSimulator();
+    const { dir, cleanup } = await tempDir();
+    try {
+      await medigySync(sim, dir);
+      const before = await treeHashes(dir);
+      const wp = communityWorkPackage(sim);
+      sim.updateWorkPackage(wp.id, (w) => {
+        (w.description as { raw: string }).raw += '\n\nOne more paragraph.';
+      });
+      sim.resetCounts();
+      const r = await medigySync(sim, dir);
+      const after = await treeHashes(dir);
+      const changed = [...after.keys()].filter((k) => after.get(k) !== before.get(k));
+      expect(changed).toHaveLength(1);
+      expect(changed[0]).toMatch(/\.md$/);
+      expect(r.counts.total).toMatchObject({ create: 0, update: 1, delete: 0 });
+      // Unchanged images were not downloaded again (only metadata JSON, which feeds the frontmatter).
+      expect(sim.counts().byRoute.content ?? 0).toBe(jsonAttachments(sim, wp.id));
+      expect(sim.counts().byRoute.attachments).toBe(1);
+    } finally {
+      await sim.close();
+      await cleanup();
+    }
+  });
+
+  it('after one work package is deleted, exactly its files go; hand-written files stay', async () => {
+    const sim = await startFixtureSimulator();
+    const { dir, cleanup } = await tempDir();
+    try {
+      await medigySync(sim, dir);
+      const handWritten = path.join(dir, 'communities-of-practice', 'femtech', '_index.md');
+      await writeFile(handWritten, '---\ntitle: FemTech\n---\nWritten by hand.\n');
+      const manifest = JSON.parse(await readFile(path.join(dir, '.curate', 'manifest.json'), 'utf8'));
+      const wp = communityWorkPackage(sim);
+      const owned = Object.keys(manifest.workPackages[String(wp.id)].files).sort();
+      expect(owned.length).toBeGreaterThan(1);
+      const before = await treeHashes(dir);
+      sim.deleteWorkPackage(wp.id);
+      const r = await medigySync(sim, dir);
+      const after = await treeHashes(dir);
+      expect([...before.keys()].filter((k) => !after.has(k)).sort()).toEqual(owned);
+      expect([...after.keys()].filter((k) => !before.has(k))).toEqual([]);
+      expect(r.counts.total.delete).toBe(owned.length);
+      expect(await readFile(handWritten, 'utf8')).toContain('Written by hand.');
+    } finally {
+      await sim.close();
+      await cleanup();
+    }
+  });
+
+  it('a renamed work package (new file name) removes the old file in the same run, shown as a rename', async () => {
+    const sim = await startFixtureSimulator();
+    const { dir, cleanup } = await tempDir();
+    try {
+      await medigySync(sim, dir);
+      const wp = communityWorkPackage(sim);
+      sim.updateWorkPackage(wp.id, (w) => {
+        w.subject = `${String(w.subject)} (updated)`; // community file names derive from the subject
+      });
+      const r = await medigySync(sim, dir);
+      const renamed = r.plan.files.filter((f) => f.renamedFrom);
+      expect(renamed).toHaveLength(1);
+      expect(await stat(path.join(dir, renamed[0]!.renamedFrom!)).catch(() => null)).toBeNull();
+      expect((await stat(path.join(dir, renamed[0]!.path))).isFile()).toBe(true);
+      expect(r.counts.total.delete).toBe(r.counts.total.create);
+    } finally {
+      await sim.close();
+      await cleanup();
+    }
+  });
+
+  it('a work package moved to another type leaves the query (found by the id listing) and its files go', async () => {
+    const sim = await startFixtureSimulator();
+    const { dir, cleanup } = await tempDir();
+    try {
+      await medigySync(sim, dir);
+      const wp = communityWorkPackage(sim);
+      // Re-typed without touching updatedAt: only the id listing can notice.
+      (sim.dataset.workPackages.get(wp.id)!._links as Record<string, unknown>).type = { href: '/api/v3/types/12', title: 'Task' };
+      const r = await medigySync(sim, dir);
+      expect(r.counts.total.delete).toBeGreaterThan(0);
+      const manifest = JSON.parse(await readFile(path.join(dir, '.curate', 'manifest.json'), 'utf8'));
+      expect(manifest.workPackages[String(wp.id)]).toBeUndefined();
+    } finally {
+      await sim.close();
+      await cleanup();
+    }
+  });
+});
+
+describe('safety brake', () => {
+  it('refuses to delete more than the threshold, and everything when the server returns nothing, unless allowed', async () => {
+    const sim = await startFixtureSimulator();
+    const { dir, cleanup } = await tempDir();
+    try {
+      await medigySync(sim, dir);
+      const before = await treeHashes(dir);
+      const community = [...sim.dataset.workPackages.values()].filter((wp) => String((wp._links.project as { title?: string }).title) !== 'News' && String((wp._links.project as { title?: string }).title) !== 'Events');
+      for (const wp of community.slice(0, Math.ceil(community.length * 0.5))) sim.deleteWorkPackage(wp.id);
+      await expect(medigySync(sim, dir)).rejects.toThrow(SafetyError);
+      expect(await treeHashes(dir)).toEqual(before);
+      const ok = await medigySync(sim, dir, { allowMassDelete: true });
+      expect(ok.counts.total.delete).toBeGreaterThan(0);
+
+      for (const wp of [...sim.dataset.workPackages.values()]) if (String((wp._links.project as { title?: string }).title) === 'News') sim.deleteWorkPackage(wp.id);
+      await expect(medigySync(sim, dir, { deleteThreshold: 1 })).rejects.toThrow(/source "news": the server returned no work packages/);
+    } finally {
+      await sim.close();
+      await cleanup();
+    }
+  });
+});
+
+describe('dry run and patch', () => {
+  it('writes nothing: no file, no state, no lock, no staging', async () => {
+    const sim = await startFixtureSimulator();
+    const { dir, cleanup } = await tempDir();
+    try {
+      const root = path.join(dir, 'content');
+      const dry = await medigySync(sim, root, { dryRun: true });
+      expect(dry.counts.total.create).toBeGreaterThan(40);
+      await dry.dispose();
+      expect(await readdir(dir)).toEqual([]);
+      await medigySync(sim, root);
+      const before = await mtimes(root);
+      sim.updateWorkPackage(communityWorkPackage(sim).id, (w) => {
+        w.subject = 'Changed for the dry run';
+      });
+      const dry2 = await medigySync(sim, root, { dryRun: true });
+      await dry2.dispose();
+      expect(await mtimes(root)).toEqual(before);
+    } finally {
+      await sim.close();
+      await cleanup();
+    }
+  });
+
+  it('the dry-run patch, applied with git apply to the old tree, gives exactly the tree the real sync writes', async () => {
+    const sim = await startFixtureSimulator();
+    const { dir, cleanup } = await tempDir();
+    const other = await tempDir();
+    try {
+      await medigySync(sim, dir);
+      await git(dir, ['init', '-q']);
+      await git(dir, ['add', '-A']);
+      await git(dir, ['commit', '-qm', 'old tree']);
+      // Changes of every kind: edit, rename, delete, new work package with images, binary change.
+      const wps = [...sim.dataset.workPackages.values()].sort((a, b) => a.id - b.id);
+      const community = communityWorkPackage(sim);
+      sim.updateWorkPackage(community.id, (w) => {
+        w.subject = 'Renamed by the editor';
+      });
+      const news = wps.filter((wp) => (wp._links.project as { title?: string }).title === 'News');
+      sim.updateWorkPackage(news[0]!.id, (w) => {
+        (w.description as { raw: string }).raw = 'New body\nwith two lines';
+      });
+      sim.deleteWorkPackage(news[1]!.id);
+      const withImage = [...sim.dataset.attachments.values()].find((a) => /^Curated_Featured_Image\.(png|jpg)$/.test(String(a.meta.fileName)))!;
+      const png = Buffer.from('89504e470d0a1a0a0000000d49484452000000020000000308020000001234abcd', 'hex');
+      const containerId = Number((withImage.meta._links as { container: { href: string } }).container.href.split('/').pop());
+      sim.deleteAttachment(withImage.meta.id);
+      sim.addAttachment(containerId, { fileName: String(withImage.meta.fileName), contentType: 'image/png' }, png);
+
+      const dry = await medigySync(sim, dir, { dryRun: true });
+      const lines: string[] = [];
+      for await (const line of renderPatch(dry)) lines.push(line);
+      await dry.dispose();
+      const patchFile = path.join(other.dir, 'changes.patch');
+      await writeFile(patchFile, `${lines.join('\n')}\n`);
+      expect(lines.join('\n')).toContain('GIT binary patch');
+      await git(dir, ['apply', '--binary', patchFile]);
+      const patched = await treeHashes(dir);
+
+      await git(dir, ['checkout', '-q', '--', '.']);
+      await git(dir, ['clean', '-qfd']);
+      await medigySync(sim, dir);
+      expect(diffTrees(await treeHashes(dir), patched)).toEqual(same);
+      expect(dry.counts.total).toMatchObject({ create: expect.any(Number), delete: expect.any(Number) });
+      expect(dry.counts.total.rename).toBe(1);
+    } finally {
+      await sim.close();
+      await cleanup();
+      await other.cleanup();
+    }
+  });
+});
+
+describe('cron safety', () => {
+  it('two concurrent syncs never interleave: the second exits at once with status 3', async () => {
+    const sim = await startFixtureSimulator({ latencyMs: 40 });
+    const { dir, cleanup } = await tempDir();
+    try {
+      const env = { OPENPROJECT_URL: sim.url, OPENPROJECT_API_KEY: TEST_KEY };
+      const args = ['sync', '--config', MEDIGY_CONFIG, '--out', dir, '--now', '2021-02-19T00:00:00Z'];
+      const first = runCli(args, { env });
+      // Wait until the first run holds the lock.
+      for (let i = 0; i < 200; i++) {
+        if (await stat(path.join(dir, '.curate', 'lock')).catch(() => null)) break;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      const second = await runCli(args, { env });
+      expect(second.code).toBe(3);
+      expect(second.stderr).toMatch(/another curate sync \(pid \d+/);
+      const a = await first;
+      expect(a.code, a.stderr).toBe(0);
+      expect(diffTrees(await treeHashes(dir), await treeHashes(FIXTURE_EXPECTED))).toEqual(same);
+    } finally {
+      await sim.close();
+      await cleanup();
+    }
+  });
+
+  it('SIGKILL at 20 random points never leaves a truncated or temp file where the site reads, and the next run converges', async () => {
+    const sim = await startFixtureSimulator({ latencyMs: 5 });
+    const { dir, cleanup } = await tempDir();
+    try {
+      const expected = await treeHashes(FIXTURE_EXPECTED);
+      const env = { PATH: process.env.PATH, OPENPROJECT_URL: sim.url, OPENPROJECT_API_KEY: TEST_KEY };
+      let seed = 12345;
+      const random = (): number => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+      for (let i = 0; i < 20; i++) {
+        // Start over now and then, so kills land in cold runs (many writes) as well as warm ones.
+        if (i % 5 === 0) {
+          for (const e of await readdir(dir)) await rm(path.join(dir, e), { recursive: true, force: true });
+        }
+        const child = spawn(process.execPath, [BIN, 'sync', '--config', MEDIGY_CONFIG, '--out', dir, '--now', '2021-02-19T00:00:00Z', '--quiet'], { env, stdio: 'ignore' });
+        await new Promise((r) => setTimeout(r, 50 + random() * 900));
+        child.kill('SIGKILL');
+        await new Promise((r) => child.on('close', r));
+        const now = await treeHashes(dir);
+        for (const [rel, hash] of now) {
+          expect(expected.get(rel), `${rel} after kill ${i}`).toBe(hash); // present ⇒ complete and correct
+        }
+      }
+      await mkdir(dir, { recursive: true });
+      const r = await runCli(['sync', '--config', MEDIGY_CONFIG, '--out', dir, '--now', '2021-02-19T00:00:00Z'], { env });
+      expect(r.code, r.stderr).toBe(0);
+      expect(diffTrees(await treeHashes(dir), expected)).toEqual(same);
+      const state = await readdir(path.join(dir, '.curate'));
+      expect(state.sort()).toEqual(['manifest.json']);
+    } finally {
+      await sim.close();
+      await cleanup();
+    }
+  }, 120_000);
+});
