@@ -111,3 +111,14 @@ describe('uuid5, camelCase and timestamps', () => {
     expect(() => isoWith6Fraction('yesterday')).toThrow(/not an ISO-8601 UTC datetime/);
   });
 });
+
+describe('excerpt on long inputs (prefix optimisation) matches the whole-text algorithm', () => {
+  it.each([
+    ['long prose', 'lorem ipsum dolor sit amet '.repeat(100)],
+    ['hundreds of leading spaces', `${' '.repeat(900)}text after the spaces`],
+    ['one huge word', 'x'.repeat(2000)],
+    ['hyphens', 'well-known-hyphen-ated words '.repeat(80)],
+  ])('%s', (_n, text) => {
+    expect(excerpt(text)).toBe(wrap(text, 200)[0] ?? '');
+  });
+});

@@ -72,6 +72,7 @@ type Style = 'plain' | 'single' | 'double';
 
 interface ScalarNode {
   kind: 'scalar';
+  scan?: { analysis: ScalarAnalysis; cps: number[] | null };
   text: string;
   /** Set by the guardEnds pass: never plain. */
   forceQuote?: boolean;
@@ -144,12 +145,12 @@ function representNumber(n: number): string {
  * numbers, booleans and null are never aliased (SafeRepresenter.ignore_aliases).
  */
 function represent(value: YamlValue, sortKeys: boolean, seen: Map<object, Node>): Node {
-  if (value === null) return { kind: 'scalar', text: 'null', isString: false };
-  if (typeof value === 'boolean') return { kind: 'scalar', text: value ? 'true' : 'false', isString: false };
+  if (value === null) return { kind: 'scalar', text: 'null', isString: false, scan: undefined };
+  if (typeof value === 'boolean') return { kind: 'scalar', text: value ? 'true' : 'false', isString: false, scan: undefined };
   if (typeof value === 'number') {
-    return { kind: 'scalar', text: representNumber(value), isString: false };
+    return { kind: 'scalar', text: representNumber(value), isString: false, scan: undefined };
   }
-  if (typeof value === 'string') return { kind: 'scalar', text: value, isString: true };
+  if (typeof value === 'string') return { kind: 'scalar', text: value, isString: true, scan: undefined };
   // PyYAML's SafeRepresenter refuses objects it does not know; so do we (undefined,
   // functions, bigint, Date, class instances): a silent guess would corrupt the output.
   if (typeof value !== 'object') throw new TypeError(`emitYaml: cannot represent a value of type ${typeof value}`);
@@ -157,7 +158,7 @@ function represent(value: YamlValue, sortKeys: boolean, seen: Map<object, Node>)
   if (existing) return existing;
   let node: Node;
   if (value instanceof YamlDate || value instanceof YamlTimestamp) {
-    node = { kind: 'scalar', text: value.text, isString: false, source: value };
+    node = { kind: 'scalar', text: value.text, isString: false, source: value, scan: undefined };
     seen.set(value, node);
     return node;
   }
@@ -179,7 +180,7 @@ function represent(value: YamlValue, sortKeys: boolean, seen: Map<object, Node>)
     const v = (value as { [k: string]: YamlValue })[key];
     // Like JSON.stringify, a key whose value is undefined is left out.
     if (v === undefined) continue;
-    map.entries.push([{ kind: 'scalar', text: key, isString: true }, represent(v, sortKeys, seen)]);
+    map.entries.push([{ kind: 'scalar', text: key, isString: true, scan: undefined }, represent(v, sortKeys, seen)]);
   }
   return map;
 }
@@ -206,7 +207,8 @@ function assignAnchors(root: Node): void {
 }
 
 class Emitter {
-  private out: string[] = [];
+  // One growing string: V8 ropes make appends cheap, and most scalars go in whole (fast paths below).
+  private out = '';
   private column = 0;
   private indent = -1;
   private indents: number[] = [];
@@ -220,26 +222,26 @@ class Emitter {
   ) {}
 
   result(): string {
-    return this.out.join('');
+    return this.out;
   }
 
   // --- low-level writers (PUT, PUT_BREAK, WRITE) ---
   private put(s: string): void {
-    this.out.push(s);
+    this.out += s;
     this.column += 1;
   }
   private putBreak(): void {
-    this.out.push('\n');
+    this.out += '\n';
     this.column = 0;
   }
   private writeCodePoint(c: number): void {
-    this.out.push(String.fromCodePoint(c));
+    this.out += c < 0x80 ? ASCII[c]! : String.fromCodePoint(c);
     this.column += 1;
   }
   private writeBreak(c: number): void {
     if (c === 0x0a) this.putBreak();
     else {
-      this.out.push(String.fromCodePoint(c));
+      this.out += String.fromCodePoint(c);
       this.column = 0;
     }
   }
@@ -336,7 +338,7 @@ class Emitter {
   private checkSimpleKey(key: Node): boolean {
     if (key.kind !== 'scalar') return false;
     if (key.anchor && this.emitted.has(key)) return true;
-    const a = analyzeScalar(codePointsOf(key.text));
+    const a = scanned(key).analysis;
     const length = (key.anchor ? key.anchor.length : 0) + a.byteLength;
     return !a.multiline && length <= 128;
   }
@@ -364,16 +366,45 @@ class Emitter {
   }
 
   private emitScalar(node: ScalarNode & { anchor?: string }, simpleKey: boolean): void {
-    const cps = codePointsOf(node.text);
-    const analysis = analyzeScalar(cps);
+    const scan = scanned(node);
+    const analysis = scan.analysis;
     const style = node.isString ? this.selectStyle(node, analysis, simpleKey) : 'plain';
+    // Text without surrogates: one UTF-16 unit per code point, so its length is its width.
+    const width = /[\uD800-\uDFFF]/.test(node.text) ? -1 : node.text.length;
     this.processAnchor(node);
     this.increaseIndent(true, false);
     const allowBreaks = !simpleKey;
-    if (style === 'plain') this.writePlain(cps, allowBreaks);
-    else if (style === 'single') this.writeSingleQuoted(cps, allowBreaks);
-    else this.writeDoubleQuoted(cps, allowBreaks);
+    if (style === 'plain' && width >= 0 && this.fitsWithoutFolding(width, analysis, 0)) {
+      // Fast path, same bytes: no line break and no space can reach past the width, so
+      // write_plain would copy the text as is.
+      if (!this.whitespace && width > 0) this.put(' ');
+      this.out += node.text;
+      this.column += width;
+      this.whitespace = false;
+      this.indention = false;
+    } else if (style === 'single' && width >= 0 && this.fitsWithoutFolding(width, analysis, 2 + countQuotes(node.text))) {
+      this.writeIndicator("'", true, false, false);
+      this.out += node.text.replace(/'/g, "''");
+      this.column += width + countQuotes(node.text);
+      this.writeIndicator("'", false, false, false);
+      this.whitespace = false;
+      this.indention = false;
+    } else if (style === 'plain') this.writePlain(codePointsOfNode(node), allowBreaks);
+    else if (style === 'single') this.writeSingleQuoted(codePointsOfNode(node), allowBreaks);
+    else this.writeDoubleQuoted(codePointsOfNode(node), allowBreaks);
     this.popIndent();
+  }
+
+  /**
+   * True when writing `text` from the current column can never fold: the scalar has no
+   * line break, and even its last character lands at or before the width (folding only
+   * happens at a space while the column is already past the width). `extra` counts the
+   * columns quoting adds (quotes and doubled single quotes).
+   */
+  private fitsWithoutFolding(width: number, a: ScalarAnalysis, extra: number): boolean {
+    if (a.multiline) return false;
+    const start = this.column + (this.whitespace ? 0 : 1);
+    return start + width + extra <= this.bestWidth;
   }
 
   private writePlain(cps: number[], allowBreaks: boolean): void {
@@ -474,6 +505,43 @@ class Emitter {
     this.whitespace = false;
     this.indention = false;
   }
+}
+
+const ASCII = Array.from({ length: 128 }, (_, i) => String.fromCharCode(i));
+
+function countQuotes(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf("'"); i !== -1; i = text.indexOf("'", i + 1)) n++;
+  return n;
+}
+
+// Most scalars are short words, names and slugs: letters, digits, spaces and ". _ / -",
+// starting with a letter or digit and not ending in a space. For those libyaml's analysis
+// has one answer (no indicator, break, special character or edge space can occur), so it
+// is not recomputed character by character.
+const SIMPLE = /^[A-Za-z0-9][A-Za-z0-9 ._/-]*$/;
+// URLs: printable ASCII without spaces, so no ": ", " #", break or edge space; only a
+// final ":" would be a block indicator. Flow-plain is irrelevant in block style.
+const URL_LIKE = /^https?:\/\/[\x21-\x7e]*[\x21-\x39\x3b-\x7e]$/;
+
+/** libyaml's analysis of a scalar node, computed once (keys are analysed twice) and kept on the node. */
+function scanned(node: ScalarNode): { analysis: ScalarAnalysis; cps: number[] | null } {
+  if (!node.scan) {
+    const text = node.text;
+    const simple = SIMPLE.test(text) && !text.endsWith(' ');
+    const url = !simple && URL_LIKE.test(text);
+    node.scan = {
+      analysis: simple || url ? { multiline: false, flowPlainAllowed: simple, blockPlainAllowed: true, singleQuotedAllowed: true, byteLength: text.length } : analyzeScalar(text),
+      cps: null,
+    };
+  }
+  return node.scan;
+}
+
+/** Code points, for the character-by-character (folding) writers only. */
+function codePointsOfNode(node: ScalarNode): number[] {
+  const scan = scanned(node);
+  return (scan.cps ??= codePointsOf(node.text));
 }
 
 const DOUBLE_ESCAPES = new Map<number, string>([

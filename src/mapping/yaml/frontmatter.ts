@@ -14,12 +14,18 @@ import { emitYaml, type YamlValue } from './emit.js';
 
 // Python's str.isspace() set, which str.strip() removes (Unicode White_Space plus the
 // ASCII separators \x1c–\x1f). A body ending in NBSP loses it, exactly as in Python.
-// eslint-disable-next-line no-control-regex -- \x1c-\x1f are whitespace to Python
-const PY_WHITESPACE = /^[\t\n\v\f\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+|[\t\n\v\f\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/g;
 
-/** Python `str.strip()` with no arguments. */
+// eslint-disable-next-line no-control-regex -- \x1c-\x1f are whitespace to Python
+const PY_SPACE_CHAR = /^[\t\n\v\f\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]$/;
+const isPySpace = (ch: string): boolean => PY_SPACE_CHAR.test(ch);
+
+/** Python `str.strip()` with no arguments (scans from both ends: linear on any input). */
 export function pythonStrip(s: string): string {
-  return s.replace(PY_WHITESPACE, '');
+  let start = 0;
+  let end = s.length;
+  while (start < end && isPySpace(s[start]!)) start++;
+  while (end > start && isPySpace(s[end - 1]!)) end--;
+  return start === 0 && end === s.length ? s : s.slice(start, end);
 }
 
 /** A markdown file as python-frontmatter writes it: YAML frontmatter (PyYAML CSafeDumper bytes) + body. */

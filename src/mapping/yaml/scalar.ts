@@ -38,14 +38,44 @@ export function utf8Length(codePoints: number[]): number {
 
 /** Code points of a JS string; lone surrogates are kept as their own (non-printable) values. */
 export function codePointsOf(s: string): number[] {
-  const out: number[] = [];
-  for (const ch of s) out.push(ch.codePointAt(0)!);
+  const out: number[] = new Array(s.length);
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        out[n++] = (c - 0xd800) * 0x400 + (d - 0xdc00) + 0x10000;
+        i++;
+        continue;
+      }
+    }
+    out[n++] = c;
+  }
+  out.length = n;
   return out;
 }
 
-export function analyzeScalar(cps: number[]): ScalarAnalysis {
-  const byteLength = utf8Length(cps);
-  if (cps.length === 0) {
+const SURROGATE = /[\uD800-\uDFFF]/;
+const FIRST_INDICATORS = new Set([...'#,[]{}&*!|>\'"%@`'].map((ch) => ch.charCodeAt(0)));
+
+/** Code points of `s` as an indexable view; no array is built for the common case (no surrogates). */
+function view(s: string | number[]): { length: number; at: (i: number) => number | undefined } {
+  if (typeof s !== 'string') return { length: s.length, at: (i) => s[i] };
+  if (!SURROGATE.test(s)) return { length: s.length, at: (i) => (i < s.length ? s.charCodeAt(i) : undefined) };
+  const cps = codePointsOf(s);
+  return { length: cps.length, at: (i) => cps[i] };
+}
+
+export function analyzeScalar(input: string | number[]): ScalarAnalysis {
+  const v = view(input);
+  const n = v.length;
+  let byteLength = 0;
+  for (let i = 0; i < n; i++) {
+    const c = v.at(i)!;
+    byteLength += c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
+  }
+  if (n === 0) {
     return { multiline: false, flowPlainAllowed: false, blockPlainAllowed: true, singleQuotedAllowed: true, byteLength };
   }
   let blockIndicators = false;
@@ -61,7 +91,7 @@ export function analyzeScalar(cps: number[]): ScalarAnalysis {
   let previousSpace = false;
   let previousBreak = false;
 
-  const at = (i: number): number | undefined => cps[i];
+  const at = v.at;
   if (
     (at(0) === 0x2d && at(1) === 0x2d && at(2) === 0x2d) ||
     (at(0) === 0x2e && at(1) === 0x2e && at(2) === 0x2e)
@@ -71,12 +101,12 @@ export function analyzeScalar(cps: number[]): ScalarAnalysis {
   }
   let precededByWhitespace = true;
   let followedByWhitespace = isBlankz(at(1));
-  const last = cps.length - 1;
+  const last = n - 1;
 
-  for (let i = 0; i < cps.length; i++) {
-    const c = cps[i]!;
+  for (let i = 0; i < n; i++) {
+    const c = at(i)!;
     if (i === 0) {
-      if ('#,[]{}&*!|>\'"%@`'.includes(String.fromCharCode(c)) && c < 0x80) {
+      if (c < 0x80 && FIRST_INDICATORS.has(c)) {
         flowIndicators = true;
         blockIndicators = true;
       }
