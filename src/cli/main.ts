@@ -1,14 +1,11 @@
 // The curate command line: commands and flags, and the single error boundary that turns
-// typed errors into messages and exit statuses. Commands return their exit status.
+// typed errors into messages and exit statuses. Commands return their exit status and
+// are imported lazily, so `--help` and `--version` start fast (cron runs them too).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, CurateError } from '../errors.js';
-import { doctorCommand } from './commands/doctor.js';
-import { fieldsCommand } from './commands/fields.js';
-import { initCommand } from './commands/init.js';
-import { syncCommand } from './commands/sync.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { Output, type GlobalFlags } from './output.js';
 
@@ -67,7 +64,7 @@ Examples:
   $ curate sync --json > report.json           # for cron/CI: one JSON report
 ${EXIT_HELP}`,
     )
-    .action((flags) => run(flags, (out) => syncCommand(flags, out)));
+    .action((flags) => run(flags, async (out) => (await import('./commands/sync.js')).syncCommand(flags, out)));
 
   withGlobals(program.command('init'))
     .description('ask the server for its projects, types and custom fields and write a commented curate.config.yaml')
@@ -81,14 +78,14 @@ ${EXIT_HELP}`,
     .option('--force', 'overwrite an existing file')
     .option('--insecure-http', 'allow plain http to a non-loopback OpenProject')
     .addHelpText('after', '\nExamples:\n  $ OPENPROJECT_URL=https://op.example.com OPENPROJECT_API_KEY=… curate init\n  $ curate init --url https://op.example.com -p news -t "Curated Content" --yes')
-    .action((flags) => run(flags, (out) => initCommand(flags, out)));
+    .action((flags) => run(flags, async (out) => (await import('./commands/init.js')).initCommand(flags, out)));
 
   withGlobals(program.command('doctor'))
     .description('check configuration, reachability, TLS, authentication, projects/types/fields and the output root')
     .option('-c, --config <file>', 'configuration file', 'curate.config.yaml')
     .option('--insecure-http', 'allow plain http to a non-loopback OpenProject')
     .addHelpText('after', '\nExit status 0 only when every check passes.\n\nExample:\n  $ curate doctor --config site/curate.config.yaml')
-    .action((flags) => run(flags, (out) => doctorCommand(flags, out)));
+    .action((flags) => run(flags, async (out) => (await import('./commands/doctor.js')).doctorCommand(flags, out)));
 
   withGlobals(program.command('fields'))
     .description('print the custom fields of a project and type, with ids, formats and frontmatter keys')
@@ -98,7 +95,7 @@ ${EXIT_HELP}`,
     .option('--url <url>', 'OpenProject URL (default: the config file, then OPENPROJECT_URL)')
     .option('--insecure-http', 'allow plain http to a non-loopback OpenProject')
     .addHelpText('after', '\nExample:\n  $ curate fields --project news --type "Curated Content"')
-    .action((flags) => run(flags, (out) => fieldsCommand(flags, out)));
+    .action((flags) => run(flags, async (out) => (await import('./commands/fields.js')).fieldsCommand(flags, out)));
 
   return program;
 }

@@ -37,7 +37,11 @@ export interface SyncOptions {
   overlapSeconds?: number;
   /** @default 50 MiB */
   maxAttachmentBytes?: number;
-  /** Work packages mapped in parallel. @default 8 */
+  /**
+   * The client's request concurrency. Work packages are processed 4× as wide: each one
+   * spends most of its time waiting for the client's (bounded) requests, so this keeps
+   * every request slot busy without unbounded memory. @default 8
+   */
   concurrency?: number;
   onEvent?: (e: SyncEvent) => void;
 }
@@ -167,7 +171,7 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
     const listedBySource = new Map<string, Set<number>>();
     const watermarks: Record<string, string | null> = {};
     const wpCounts = { listed: 0, mapped: 0, skipped: 0, failed: 0 };
-    const limit = pLimit(o.concurrency ?? 8);
+    const limit = pLimit((o.concurrency ?? 8) * 4);
     const overlapMs = (o.overlapSeconds ?? 300) * 1000;
     const maxBytes = o.maxAttachmentBytes ?? 50 * 1024 * 1024;
 
