@@ -40,7 +40,8 @@ export async function createStaging(root: string, dryRun: boolean): Promise<Stag
               await fh.write(chunk);
             },
             async end() {
-              await fh.sync();
+              // No fsync here: it would hold a request slot. The file is fsynced when it is
+              // moved into place (moveIntoPlace), off the network's critical path.
               await fh.close();
               sha = hash.digest('hex');
             },

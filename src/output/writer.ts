@@ -13,7 +13,7 @@ export function tempPathFor(target: string, tmpDir?: string): string {
   return path.join(tmpDir ?? path.dirname(target), `${TEMP_PREFIX}${randomBytes(6).toString('hex')}`);
 }
 
-async function fsyncDir(dir: string): Promise<void> {
+export async function fsyncDir(dir: string): Promise<void> {
   // Best effort: makes the rename durable on power loss; not every platform allows it.
   try {
     const fh = await open(dir, 'r');
@@ -28,7 +28,7 @@ async function fsyncDir(dir: string): Promise<void> {
 }
 
 /** Write bytes atomically unless the file already holds exactly these bytes. Returns true when written. */
-export async function writeFileAtomic(target: string, bytes: Buffer, tmpDir?: string): Promise<boolean> {
+export async function writeFileAtomic(target: string, bytes: Buffer, tmpDir?: string, syncDir = true): Promise<boolean> {
   try {
     const current = await readFile(target);
     if (current.equals(bytes)) return false;
@@ -51,19 +51,28 @@ export async function writeFileAtomic(target: string, bytes: Buffer, tmpDir?: st
     await rm(tmp, { force: true });
     throw e;
   }
-  await fsyncDir(path.dirname(target));
+  if (syncDir) await fsyncDir(path.dirname(target));
   return true;
 }
 
 /** Put a fully written (and verified) staged file in place atomically. */
-export async function moveIntoPlace(staged: string, target: string, keepSource: boolean, tmpDir?: string): Promise<void> {
+export async function moveIntoPlace(staged: string, target: string, keepSource: boolean, tmpDir?: string, syncDir = true): Promise<void> {
   await mkdir(path.dirname(target), { recursive: true });
   if (tmpDir) await mkdir(tmpDir, { recursive: true });
   const tmp = tempPathFor(target, tmpDir);
+  if (!keepSource) {
+    // Durable before it becomes visible: a power cut must not leave an empty file in place.
+    const fh = await open(staged, 'r+');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  }
   // Staging lives on the same filesystem (under the output root) so this is a rename;
   // a copy is needed when the staged bytes must stay (several files from one attachment).
   if (keepSource) await copyFile(staged, tmp);
   else await rename(staged, tmp);
   await rename(tmp, target);
-  await fsyncDir(path.dirname(target));
+  if (syncDir) await fsyncDir(path.dirname(target));
 }

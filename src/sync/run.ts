@@ -14,7 +14,7 @@ import { acquireLock } from '../output/lock.js';
 import { emptyManifest, readManifest, TMP_DIR, writeManifest, type Manifest, type ManifestWorkPackage } from '../output/manifest.js';
 import { assertNoSymlinkParents, resolveInside, unsafePathReason } from '../output/paths.js';
 import { createStaging, sweepLeftovers, type Staging } from '../output/staging.js';
-import { moveIntoPlace, writeFileAtomic } from '../output/writer.js';
+import { fsyncDir, moveIntoPlace, writeFileAtomic } from '../output/writer.js';
 import type { ItemError, SyncEvent } from './events.js';
 import { closestName } from './suggest.js';
 
@@ -440,20 +440,30 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
       const tmpDir = path.join(root, TMP_DIR);
       const stagedUses = new Map<string, number>();
       for (const f of files) if (f.content?.kind === 'staged') stagedUses.set(f.content.file, (stagedUses.get(f.content.file) ?? 0) + 1);
-      for (const f of files) {
-        if (f.action !== 'create' && f.action !== 'update') continue;
-        const abs = resolveInside(root, f.path);
-        await assertNoSymlinkParents(root, f.path);
-        const c = f.content!;
-        if (c.kind === 'text') await writeFileAtomic(abs, Buffer.from(c.text, 'utf8'), tmpDir);
-        else if (c.kind === 'staged') {
-          const left = (stagedUses.get(c.file) ?? 1) - 1;
-          stagedUses.set(c.file, left);
-          await moveIntoPlace(c.file, abs, left > 0, tmpDir);
-        } else await moveIntoPlace(resolveInside(root, c.from), abs, true, tmpDir);
-        touched.push(f.path);
-        emit({ type: 'write', path: f.path, action: f.action });
-      }
+      // Files are independent, so they are written in parallel (their fsyncs overlap); each
+      // folder is fsynced once at the end rather than once per file.
+      const dirs = new Set<string>();
+      const writeLimit = pLimit(16);
+      await Promise.all(
+        files.map((f) =>
+          writeLimit(async () => {
+            if (f.action !== 'create' && f.action !== 'update') return;
+            const abs = resolveInside(root, f.path);
+            await assertNoSymlinkParents(root, f.path);
+            const c = f.content!;
+            if (c.kind === 'text') await writeFileAtomic(abs, Buffer.from(c.text, 'utf8'), tmpDir, false);
+            else if (c.kind === 'staged') {
+              const left = (stagedUses.get(c.file) ?? 1) - 1;
+              stagedUses.set(c.file, left);
+              await moveIntoPlace(c.file, abs, left > 0, tmpDir, false);
+            } else await moveIntoPlace(resolveInside(root, c.from), abs, true, tmpDir, false);
+            dirs.add(path.dirname(abs));
+            touched.push(f.path);
+            emit({ type: 'write', path: f.path, action: f.action });
+          }),
+        ),
+      );
+      await Promise.all([...dirs].map((d) => writeLimit(() => fsyncDir(d))));
       for (const f of files) {
         if (f.action !== 'delete') continue;
         await assertNoSymlinkParents(root, f.path);
