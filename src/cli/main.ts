@@ -39,6 +39,9 @@ function buildProgram(run: Runner): Command {
     .option('--json', 'print one machine-readable JSON report on stdout, nothing else')
     .option('--no-color', 'never colour the output')
     .showHelpAfterError('(run with --help for usage)')
+    // Set before the commands are added: subcommands inherit these settings when created.
+    .exitOverride()
+    .configureOutput({ writeErr: (str) => process.stderr.write(str) })
     .addHelpText('after', `\nEnvironment:\n  OPENPROJECT_URL       instance URL (overrides openproject.url)\n  OPENPROJECT_API_KEY   API key (HTTP basic auth, user "apikey")\n  OPENPROJECT_TOKEN     bearer token (used when no API key is set)\n${EXIT_HELP}`);
 
   withGlobals(program.command('sync'))
@@ -113,8 +116,6 @@ export async function main(argv: string[]): Promise<number> {
     }
   };
   const program: Command = buildProgram(run);
-  program.exitOverride();
-  program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
   try {
     await program.parseAsync(argv);
   } catch (e) {

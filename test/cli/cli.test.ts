@@ -1,0 +1,170 @@
+// The real CLI (bin/curate.js, built) as a user and cron run it: help, version, exit
+// statuses, --json, non-TTY output, init → doctor → sync, fields, --git-commit.
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import yaml from 'js-yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSimulator, type Simulator } from '../../src/simulator/index.js';
+import { FIXTURE_DATASET, git, MEDIGY_CONFIG, runCli, tempDir, treeHashes } from '../helpers/env.js';
+
+const KEY = 'opapi-cli-test-key-3e8d';
+let sim: Simulator;
+let env: NodeJS.ProcessEnv;
+
+beforeAll(async () => {
+  sim = await startSimulator({ dataset: FIXTURE_DATASET, apiKey: KEY });
+  env = { OPENPROJECT_URL: sim.url, OPENPROJECT_API_KEY: KEY };
+});
+afterAll(async () => {
+  await sim.close();
+});
+
+describe('help, version, usage', () => {
+  it('--version and --help for every command, with examples and exit statuses', async () => {
+    const v = await runCli(['--version']);
+    expect(v.code).toBe(0);
+    expect(v.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    for (const cmd of ['sync', 'init', 'doctor', 'fields']) {
+      const h = await runCli([cmd, '--help']);
+      expect(h.code, cmd).toBe(0);
+      expect(h.stdout, cmd).toMatch(/Example/);
+    }
+    expect((await runCli(['sync', '--help'])).stdout).toMatch(/2\s+--dry-run found changes pending/);
+  });
+
+  it('bad usage exits 64 and says what to do', async () => {
+    const r = await runCli(['sync', '--no-such-flag']);
+    expect(r.code).toBe(64);
+    expect(r.stderr).toMatch(/unknown option/);
+    expect((await runCli(['frobnicate'])).code).toBe(64);
+  });
+});
+
+describe('curate sync', () => {
+  it('exit statuses: dry run 2 with changes, 0 after the sync; --json is one JSON document; no escape codes off a terminal', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const base = ['sync', '--config', MEDIGY_CONFIG, '--out', dir, '--now', '2021-02-19T00:00:00Z'];
+      const dry = await runCli([...base, '--dry-run'], { env });
+      expect(dry.code, dry.stderr).toBe(2);
+      expect(dry.stdout).toMatch(/^Plan: \d+ to create/m);
+      expect(dry.stdout).toMatch(/^diff --git a\//m);
+      expect(dry.stdout + dry.stderr).not.toMatch(/\x1b\[/);
+      const real = await runCli([...base, '--json'], { env });
+      expect(real.code, real.stderr).toBe(0);
+      const report = JSON.parse(real.stdout);
+      expect(report.counts.total.create).toBeGreaterThan(40);
+      expect(report.requests.total).toBeGreaterThan(0);
+      expect(report.errors).toEqual([]);
+      const again = await runCli([...base, '--dry-run'], { env });
+      expect(again.code).toBe(0);
+      const quiet = await runCli([...base, '--quiet'], { env });
+      expect(quiet.code).toBe(0);
+      expect(quiet.stdout + quiet.stderr).toBe('');
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('a broken configuration: every problem at once, with file, line, key and what is expected', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const file = path.join(dir, 'curate.config.yaml');
+      await writeFile(
+        file,
+        ['openproject:', '  url: http://127.0.0.1:9', '  apiKey: hunter2', '  pagesize: 100', 'sources:', '  - name: a', '    projects: []', '    types: [Curated Content]', '    path: ../outside', 'profile:', '  name: nope', ''].join('\n'),
+      );
+      const r = await runCli(['sync', '--config', file], { env: {} });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/curate\.config\.yaml:3: openproject\.apiKey: secrets never go in the config file/);
+      expect(r.stderr).toMatch(/curate\.config\.yaml:4: openproject\.pagesize: unknown key \(did you mean "pageSize"\?\)/);
+      expect(r.stderr).toMatch(/sources\.0\.projects: name at least one project/);
+      expect(r.stderr).toMatch(/profile\.name/);
+      expect(r.stderr).not.toContain('hunter2');
+      const missing = await runCli(['sync', '--config', path.join(dir, 'nope.yaml')]);
+      expect(missing.stderr).toMatch(/no configuration file.*curate init/);
+      const now = await runCli(['sync', '--config', MEDIGY_CONFIG, '--now', 'yesterday'], { env });
+      expect(now.stderr).toMatch(/--now "yesterday" is not an ISO-8601/);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('--git-commit stages and commits only what curate wrote; nothing when nothing changed', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      await git(dir, ['init', '-q']);
+      await writeFile(path.join(dir, 'notes.txt'), 'not curate’s\n');
+      const out = path.join(dir, 'content');
+      const gitEnv = { ...env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.org', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.org' };
+      const r = await runCli(['sync', '--config', MEDIGY_CONFIG, '--out', out, '--now', '2021-02-19T00:00:00Z', '--git-commit'], { env: gitEnv });
+      expect(r.code, r.stderr).toBe(0);
+      expect(await git(dir, ['log', '--oneline'])).toMatch(/curate sync: \d+ created, 0 updated, 0 deleted/);
+      const committed = (await git(dir, ['ls-files'])).trim().split('\n');
+      expect(committed).toContain('content/.curate/manifest.json');
+      expect(committed).not.toContain('notes.txt');
+      expect(committed.length).toBe((await treeHashes(out)).size + 1);
+      const again = await runCli(['sync', '--config', MEDIGY_CONFIG, '--out', out, '--now', '2021-02-19T00:00:00Z', '--git-commit'], { env: gitEnv });
+      expect(again.code).toBe(0);
+      expect(again.stderr).toMatch(/nothing to commit/);
+      expect((await git(dir, ['log', '--oneline'])).trim().split('\n')).toHaveLength(1);
+    } finally {
+      await cleanup();
+    }
+  });
+});
+
+describe('init → doctor → sync, and fields', () => {
+  it('init writes a config that doctor accepts and sync uses on the first run', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const init = await runCli(['init', '--project', 'news', '--type', 'Curated Content', '--yes'], { env, cwd: dir });
+      expect(init.code, init.stderr).toBe(0);
+      const text = await readFile(path.join(dir, 'curate.config.yaml'), 'utf8');
+      expect(text).toMatch(/^# curate configuration/);
+      const cfg = yaml.load(text) as { sources: { projects: string[] }[] };
+      expect(cfg.sources[0]!.projects).toEqual(['news']);
+      expect(text).not.toContain(KEY);
+      const again = await runCli(['init', '--yes'], { env, cwd: dir });
+      expect(again.code).toBe(1);
+      expect(again.stderr).toMatch(/already exists; pass --force/);
+
+      const doctor = await runCli(['doctor'], { env, cwd: dir });
+      expect(doctor.code, doctor.stdout + doctor.stderr).toBe(0);
+      expect(doctor.stdout).toMatch(/✓ server page-size limit: 1000/);
+      const sync = await runCli(['sync'], { env, cwd: dir });
+      expect(sync.code, sync.stderr).toBe(0);
+      expect((await treeHashes(path.join(dir, 'content'))).size).toBeGreaterThan(0);
+
+      const bad = await runCli(['doctor'], { env: { OPENPROJECT_URL: sim.url, OPENPROJECT_API_KEY: 'wrong' }, cwd: dir });
+      expect(bad.code).toBe(1);
+      expect(bad.stdout).toMatch(/✗ OpenProject at http:\/\/127\.0\.0\.1:\d+: .*401/);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('doctor suggests the closest name on a typo', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      await mkdir(dir, { recursive: true });
+      const cfg = (await readFile(MEDIGY_CONFIG, 'utf8')).replace('projects: [femtech]', 'projects: [femtek]');
+      await writeFile(path.join(dir, 'curate.config.yaml'), cfg);
+      const r = await runCli(['doctor'], { env, cwd: dir });
+      expect(r.code).toBe(1);
+      expect(r.stdout).toMatch(/✗ source "femtech": unknown project "femtek" \(did you mean "femtech"\?\)/);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('fields prints ids, names, formats and keys', async () => {
+    const r = await runCli(['fields', '--project', 'news', '--type', 'Curated Content', '--url', sim.url], { env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/customField1\s+Clean URL\s+string\s+cleanUrl/);
+    expect(r.stdout).toMatch(/Medigy Topics\s+string\s+medigyTopics/);
+    const typo = await runCli(['fields', '--project', 'news', '--type', 'Curated Contnet', '--url', sim.url], { env });
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toMatch(/did you mean "Curated Content"/);
+  });
+});
