@@ -49,7 +49,7 @@ describe('curate sync', () => {
       expect(dry.code, dry.stderr).toBe(2);
       expect(dry.stdout).toMatch(/^Plan: \d+ to create/m);
       expect(dry.stdout).toMatch(/^diff --git a\//m);
-      expect(dry.stdout + dry.stderr).not.toMatch(/\x1b\[/);
+      expect(dry.stdout + dry.stderr).not.toContain("\u001b["); // no ANSI escapes off a terminal
       const real = await runCli([...base, '--json'], { env });
       expect(real.code, real.stderr).toBe(0);
       const report = JSON.parse(real.stdout);
