@@ -3,6 +3,7 @@
 // package: featured images, favicons, a few PDFs and metadata JSON), bytes of realistic
 // sizes made on demand from the seed so that 15,000 attachments cost no memory.
 import { createHash } from 'node:crypto';
+import { rng } from './rng.js';
 import type { AttachmentJson, Dataset, InstanceJson, JsonObject, LazyContent, WorkPackageJson } from './types.js';
 
 const PROJECTS = [
@@ -17,17 +18,6 @@ const PROJECTS = [
 const TYPES = ['Bug', 'Contributed Content', 'Curated Content', 'Curated Event', 'Curated News', 'Curated Offering', 'Curated Recognition', 'Curated Video', 'Ideas', 'Infographics', 'Recent Updates & Reports', 'Task', 'Vaccine/Drugs in the Pipeline'];
 const FIELDS = ['Clean URL', 'Event Cancelled', 'Location', 'Medigy Topics', 'Online Event', 'Short URL', 'Source URL', 'Video End Position', 'Video Recording URL', 'Video Source', 'Video Start Position', 'Video URL'];
 const FORMATS = ['string', 'bool', 'string', 'string', 'bool', 'link', 'string', 'string', 'link', 'string', 'string', 'link'];
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A valid PNG/JPEG/ICO header followed by deterministic filler, `size` bytes long. */
 function makeBytes(kind: 'png' | 'jpeg' | 'ico' | 'pdf' | 'json', size: number, seed: number): Buffer {

@@ -5,6 +5,7 @@
 // latency, request counting and data mutation between runs.
 import { createHmac, randomBytes } from 'node:crypto';
 import http from 'node:http';
+import { rng } from './rng.js';
 import type { AddressInfo, Socket } from 'node:net';
 import { contentBytes, loadDataset, md5 } from './dataset.js';
 import { QueryError, matches, parseFilters, parseSelect, parseSortBy, sortWorkPackages } from './filters.js';
@@ -28,18 +29,6 @@ const ERROR_NAMES: Record<number, [string, string]> = {
 function errorBody(status: number, identifier?: string, message?: string): string {
   const [name, msg] = ERROR_NAMES[status] ?? ['InternalServerError', 'Error.'];
   return JSON.stringify({ _type: 'Error', errorIdentifier: `${ERR}${identifier ?? name}`, message: message ?? msg });
-}
-
-/** mulberry32: a tiny seeded RNG so rate-based faults are reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Rails `to_query`: keys sorted, values CGI-escaped. */
