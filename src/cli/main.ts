@@ -5,9 +5,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
-import { ConfigError, CurateError } from '../errors.js';
-import { EXIT, exitCodeFor } from './exit-codes.js';
+import { EXIT } from './exit-codes.js';
 import { Output, type GlobalFlags } from './output.js';
+import { describeError, secretsFromEnv } from './report-error.js';
 
 const pkg = JSON.parse(readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json'), 'utf8')) as { version: string };
 
@@ -130,17 +130,10 @@ export async function main(argv: string[]): Promise<number> {
 
 /** The error boundary: typed errors → a message that says what to do next, and an exit status. */
 function reportError(e: unknown, out: Output): number {
-  if (e instanceof ConfigError) {
-    out.error(`error: ${e.message}`);
-  } else if (e instanceof CurateError) {
-    out.error(`error: ${e.message}`);
-  } else {
-    out.error(`internal error (a bug in curate): ${(e as Error)?.message ?? String(e)}`);
-    if (!out.flags.verbose) out.error('run again with --verbose for the stack trace, and report it with that output');
-  }
-  if (out.flags.verbose && e instanceof Error && e.stack) out.error(e.stack);
-  if (out.flags.json) process.stdout.write(`${JSON.stringify({ exitCode: exitCodeFor(e), error: { code: e instanceof CurateError ? e.code : 'INTERNAL', message: (e as Error)?.message ?? String(e) } }, null, 2)}\n`);
-  return exitCodeFor(e);
+  const d = describeError(e, { verbose: out.flags.verbose, secrets: secretsFromEnv() });
+  for (const line of d.lines) out.error(line);
+  if (out.flags.json) process.stdout.write(`${JSON.stringify({ exitCode: d.exitCode, error: d.json }, null, 2)}\n`);
+  return d.exitCode;
 }
 
 // Run when executed (bin/curate.js imports this module).

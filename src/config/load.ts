@@ -41,39 +41,93 @@ export interface ResolvedConfig {
 
 const SECRET_KEY = /^(api[-_]?key|apikey|token|password|secret|key)$/i;
 
-/** Map "a.b.0.c" → 1-based line in a block-style YAML text (best effort). */
+/**
+ * Map "a.b.0.c" to its 1-based line in a block-style YAML text, or null. A cheap indentation
+ * scan (js-yaml gives no node positions): keys and `- ` items push onto a stack, a line pops
+ * every entry indented at or beyond it. Flow collections (`[a, b]`, `{k: v}`) are not entered;
+ * callers fall back to the nearest ancestor.
+ */
 export function lineOf(text: string, dottedPath: string): number | null {
-  const want = dottedPath.split('.').filter(Boolean);
+  const want = dottedPath.split('.').filter(Boolean).join('.');
   const stack: { indent: number; key: string }[] = [];
   const seqCount = new Map<string, number>();
   const lines = text.split('\n');
+  const current = (): string => stack.map((s) => s.key).join('.');
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
     if (/^\s*(#|$)/.test(line)) continue;
-    const m = /^(\s*)(- +)?([^\s#:'"][^:#]*?|'[^']*'|"[^"]*")\s*:(\s|$)/.exec(line);
-    const item = /^(\s*)- /.exec(line);
-    const indent = (m?.[1] ?? item?.[1] ?? '').length;
-    while (stack.length && stack[stack.length - 1]!.indent >= indent + (item ? 0 : 0) && stack[stack.length - 1]!.indent >= indent) stack.pop();
+    const item = /^(\s*)- +/.exec(line);
+    const indent = (item?.[1] ?? /^\s*/.exec(line)![0]).length;
+    while (stack.length && stack[stack.length - 1]!.indent >= indent) stack.pop();
     if (item) {
-      const parent = stack.map((s) => s.key).join('.');
+      const parent = current();
       const n = (seqCount.get(parent) ?? -1) + 1;
       seqCount.set(parent, n);
       stack.push({ indent, key: String(n) });
-      const cur = stack.map((s) => s.key).join('.');
-      if (cur === want.join('.')) return i + 1;
+      if (current() === want) return i + 1;
     }
+    // A key after the `- ` of an item is indented like the item's other keys.
+    const rest = item ? line.slice(item[0].length) : line.trimStart();
+    const m = /^([^\s#:'"][^:#]*?|'[^']*'|"[^"]*")\s*:(\s|$)/.exec(rest);
     if (m) {
-      const key = m[3]!.replace(/^['"]|['"]$/g, '');
-      const keyIndent = item ? indent + item[0].length - item[1]!.length : indent;
-      stack.push({ indent: keyIndent, key });
-      const cur = stack.map((s) => s.key).join('.');
-      if (cur === want.join('.')) return i + 1;
-      if (want.join('.').startsWith(`${cur}.`) === false && !want.join('.').startsWith(cur)) {
-        /* keep scanning */
-      }
+      const key = m[1]!.replace(/^['"]|['"]$/g, '');
+      stack.push({ indent: item ? item[0].length : indent, key });
+      if (current() === want) return i + 1;
     }
   }
   return null;
+}
+
+/** Why `url` cannot be an OpenProject base URL, or null. Never echoes credentials. */
+function checkUrl(url: string): string | null {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return 'not a URL';
+  }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') return `scheme ${u.protocol} is not http(s)`;
+  if (u.username || u.password) return 'credentials in the URL are not allowed; set OPENPROJECT_API_KEY or OPENPROJECT_TOKEN instead';
+  return null;
+}
+
+/** --now: an ISO-8601 date or date-time whose calendar date exists (2021-02-30 is refused, not rolled over). */
+export function parseNow(value: string): Date {
+  const bad = (): ConfigError => new ConfigError(`--now ${JSON.stringify(value)} is not an ISO-8601 date or datetime (e.g. 2021-02-19T00:00:00Z)`);
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/.exec(value);
+  if (!m) throw bad();
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const day = new Date(Date.UTC(y, mo - 1, d));
+  if (day.getUTCFullYear() !== y || day.getUTCMonth() !== mo - 1 || day.getUTCDate() !== d) throw bad();
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) throw bad();
+  return date;
+}
+
+/**
+ * Rules across fields (unique source names, paths inside the output root), read from the raw
+ * document so they are reported together with the schema's problems, not one round later.
+ */
+function crossFieldProblems(raw: unknown, where: (p: (string | number)[]) => string): string[] {
+  const sources = (raw as { sources?: unknown } | null)?.sources;
+  if (!Array.isArray(sources)) return [];
+  const problems: string[] = [];
+  const names = new Map<string, number>();
+  sources.forEach((s: unknown, i) => {
+    if (!s || typeof s !== 'object') return;
+    const { name, path: folder } = s as { name?: unknown; path?: unknown };
+    if (typeof name === 'string') {
+      const first = names.get(name);
+      if (first !== undefined) problems.push(`${where(['sources', i, 'name'])}: sources.${i}.name: "${name}" is already the name of sources.${first}; names must be unique`);
+      else names.set(name, i);
+    }
+    if (typeof folder === 'string') {
+      const clean = folder.replace(/\/+$/, '');
+      const reason = clean === '' ? null : unsafePathReason(clean);
+      if (reason) problems.push(`${where(['sources', i, 'path'])}: sources.${i}.path: ${JSON.stringify(folder)} ${reason}; it must be a relative folder inside the output root`);
+    }
+  });
+  return problems;
 }
 
 function knownKeysFor(p: (string | number)[]): string[] {
@@ -102,26 +156,28 @@ export async function loadConfig(options: { configPath?: string; cwd?: string; e
     const err = e as { mark?: { line: number }; reason?: string; message: string };
     throw new ConfigError(`${shown} is not valid YAML`, [`${shown}:${(err.mark?.line ?? 0) + 1}: ${err.reason ?? err.message}`]);
   }
+  // A key that is missing (or inside a flow mapping) has no line of its own: point at the
+  // nearest ancestor that has one, so the reader still lands in the right block.
   const where = (p: (string | number)[]): string => {
-    const line = lineOf(text, p.join('.'));
-    return line ? `${shown}:${line}` : shown;
+    for (let n = p.length; n > 0; n--) {
+      const line = lineOf(text, p.slice(0, n).join('.'));
+      if (line) return `${shown}:${line}`;
+    }
+    return shown;
   };
   const problems: string[] = [];
-  // Secrets in the file are refused outright: they would end up in git.
-  const op = (raw as { openproject?: Record<string, unknown> })?.openproject;
-  if (op && typeof op === 'object') {
-    for (const k of Object.keys(op)) {
-      if (SECRET_KEY.test(k)) problems.push(`${where(['openproject', k])}: openproject.${k}: secrets never go in the config file; set OPENPROJECT_API_KEY (or OPENPROJECT_TOKEN) in the environment`);
-    }
-  }
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const p = issue.path.map((s) => (typeof s === 'symbol' ? String(s) : s)) as (string | number)[];
       if (issue.code === 'unrecognized_keys') {
         for (const key of issue.keys) {
-          if (p.length === 1 && p[0] === 'openproject' && SECRET_KEY.test(key)) continue;
           const full = [...p, key].join('.');
+          // Secrets in the file are refused with their own message: they would end up in git.
+          if (SECRET_KEY.test(key)) {
+            problems.push(`${where([...p, key])}: ${full}: secrets never go in the config file; set OPENPROJECT_API_KEY (or OPENPROJECT_TOKEN) in the environment`);
+            continue;
+          }
           problems.push(`${where([...p, key])}: ${full}: unknown key${closestName(key, knownKeysFor(p))}`);
         }
         continue;
@@ -132,30 +188,16 @@ export async function loadConfig(options: { configPath?: string; cwd?: string; e
       problems.push(`${where(p)}: ${dotted}: ${message}`);
     }
   }
+  problems.push(...crossFieldProblems(raw, where));
+  const fromEnv = env.OPENPROJECT_URL?.trim();
+  const fileUrl = parsed.success ? parsed.data.openproject.url : undefined;
+  const urlProblem = fromEnv ? checkUrl(fromEnv) : fileUrl ? checkUrl(fileUrl) : null;
+  if (urlProblem) problems.push(`${fromEnv ? 'OPENPROJECT_URL' : `${where(['openproject', 'url'])}: openproject.url`}: ${urlProblem} (expected e.g. https://openproject.example.com)`);
   if (problems.length || !parsed.success) throw new ConfigError(`invalid configuration in ${shown}`, problems);
   const c = parsed.data;
-
-  const url = env.OPENPROJECT_URL?.trim() || c.openproject.url;
-  if (!url) throw new ConfigError(`no OpenProject URL: set openproject.url in ${shown} or OPENPROJECT_URL`);
-  let now = new Date();
-  if (options.overrides?.now !== undefined) {
-    now = new Date(options.overrides.now);
-    if (Number.isNaN(now.getTime()) || !/^\d{4}-\d{2}-\d{2}/.test(options.overrides.now)) {
-      throw new ConfigError(`--now ${JSON.stringify(options.overrides.now)} is not an ISO-8601 date or datetime (e.g. 2021-02-19T00:00:00Z)`);
-    }
-  }
-  const names = new Set<string>();
-  const sourceProblems: string[] = [];
-  c.sources.forEach((s, i) => {
-    if (names.has(s.name)) sourceProblems.push(`${where(['sources', i, 'name'])}: sources.${i}.name: "${s.name}" is used by another source; names must be unique`);
-    names.add(s.name);
-    const clean = s.path.replace(/\/+$/, '');
-    if (clean !== '') {
-      const reason = unsafePathReason(clean);
-      if (reason) sourceProblems.push(`${where(['sources', i, 'path'])}: sources.${i}.path: ${JSON.stringify(s.path)} ${reason}; it must be a folder inside the output root`);
-    }
-  });
-  if (sourceProblems.length) throw new ConfigError(`invalid configuration in ${shown}`, sourceProblems);
+  const url = fromEnv || c.openproject.url;
+  if (!url) throw new ConfigError(`no OpenProject URL: set openproject.url in ${shown} or the OPENPROJECT_URL environment variable`);
+  const now = options.overrides?.now === undefined ? new Date() : parseNow(options.overrides.now);
 
   const credentials = env.OPENPROJECT_API_KEY?.trim() ? 'apiKey' : env.OPENPROJECT_TOKEN?.trim() ? 'token' : 'none';
   return {

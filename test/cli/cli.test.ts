@@ -90,6 +90,36 @@ describe('curate sync', () => {
     }
   });
 
+  it('an error under --json: exit 1, one JSON document on stdout naming the error, no secret anywhere; --verbose adds the cause chain', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const wrong = 'opapi-wrong-key-7f3a9c';
+      const args = ['sync', '--config', MEDIGY_CONFIG, '--out', dir, '--now', '2021-02-19T00:00:00Z'];
+      const r = await runCli([...args, '--json'], { env: { OPENPROJECT_URL: sim.url, OPENPROJECT_API_KEY: wrong } });
+      expect(r.code, r.stderr).toBe(1);
+      const doc = JSON.parse(r.stdout) as { exitCode: number; error: { code: string; message: string } };
+      expect(doc.exitCode).toBe(1);
+      expect(doc.error.code).toBe('OPENPROJECT');
+      expect(doc.error.message).toMatch(/401/);
+      expect(r.stdout + r.stderr).not.toContain(wrong);
+      expect(r.stderr).toMatch(/check OPENPROJECT_API_KEY/);
+      // Nothing listens on port 9: a network failure, with its cause under --verbose (no retries: fast).
+      const config = path.join(dir, 'no-retries.yaml');
+      await writeFile(config, (await readFile(MEDIGY_CONFIG, 'utf8')).replace(/^openproject:\n/m, 'openproject:\n  retries: 0\n'));
+      const down = await runCli(['sync', '--config', config, '--out', dir, '--verbose'], { env: { OPENPROJECT_URL: 'http://127.0.0.1:9', OPENPROJECT_API_KEY: wrong } });
+      expect(down.code).toBe(1);
+      expect(down.stderr).toMatch(/^\S+ error: /m);
+      expect(down.stderr).toMatch(/ECONNREFUSED/);
+      expect(down.stderr).toMatch(/\n\s+at /); // a stack
+      expect(down.stderr).not.toContain(wrong);
+      expect(down.stderr).toMatch(/caused by: Error: connect ECONNREFUSED/);
+      expect(down.stderr).toMatch(/could not be reached/);
+      expect(down.stderr).not.toContain('internal error');
+    } finally {
+      await cleanup();
+    }
+  });
+
   it('--git-commit stages and commits only what curate wrote; nothing when nothing changed', async () => {
     const { dir, cleanup } = await tempDir();
     try {

@@ -6,7 +6,7 @@ import { createProfile } from '../../mapping/profiles/index.js';
 import { hasChanges, renderDiff, renderPatch, renderPlanSummary, runSync, type SyncReport } from '../../sync/index.js';
 import { clientFor } from '../context.js';
 import { EXIT } from '../exit-codes.js';
-import { commitFiles } from '../git.js';
+import { commitFiles, commitMessage } from '../git.js';
 import type { Output } from '../output.js';
 
 export interface SyncFlags {
@@ -105,9 +105,9 @@ export async function syncCommand(flags: SyncFlags, out: Output): Promise<number
     }
     for (const e of report.errors) out.error(`failed: ${e.message}`);
     if (flags.gitCommit && !dryRun && !failed) {
-      const summary = `curate sync: ${c.create} created, ${c.update} updated, ${c.delete} deleted`;
-      const id = await commitFiles(config.outputRoot, report.touchedFiles, summary);
-      out.info(id ? `committed ${id.slice(0, 12)}: ${summary}` : 'nothing to commit');
+      const message = commitMessage(c, report.counts.bySource);
+      const id = await commitFiles(config.outputRoot, report.touchedFiles, message);
+      out.info(id ? `committed ${id.slice(0, 12)}: ${message.split('\n')[0]}` : 'nothing to commit');
     }
     return exitCode;
   } finally {
