@@ -1,62 +1,95 @@
 // zod schemas for the HAL fields curate reads, and their normalisation into the domain
 // types of src/types.ts. Everything coming from the server passes through here, so a
-// malformed payload fails with a PayloadError naming the item and the field.
+// malformed payload fails with a PayloadError naming the item and the field, e.g.
+// `work package #42: field "_links.type.href" expected string, got number`.
 import { z } from 'zod';
 import { PayloadError } from '../errors.js';
-import type { Attachment, CustomFieldDef, CustomFieldEntry, CustomFieldFormat, CustomFieldValue, LinkValue, Project, WorkPackage } from '../types.js';
+import type { Attachment, CustomFieldDef, CustomFieldEntry, CustomFieldFormat, CustomFieldValue, LinkValue, NamedRef, Project, WorkPackage } from '../types.js';
 
-const link = z.object({ href: z.string().nullable().optional(), title: z.string().nullable().optional() }).passthrough();
-const formattable = z.object({ raw: z.string().nullable().optional() }).passthrough();
+// Unknown keys are kept (loose): servers add properties between versions, and custom
+// fields are read from the untouched JSON to keep their order.
+const link = z.looseObject({ href: z.string().nullable().optional(), title: z.string().nullable().optional() });
+const requiredLink = z.looseObject({ href: z.string(), title: z.string().nullable().optional() });
+const formattable = z.looseObject({ raw: z.string().nullable().optional() });
 
-const workPackageSchema = z
-  .object({
-    _type: z.literal('WorkPackage'),
-    id: z.number().int().positive(),
-    lockVersion: z.number().int().optional(),
-    subject: z.string(),
-    description: formattable.nullable().optional(),
-    startDate: z.string().nullable().optional(),
-    dueDate: z.string().nullable().optional(),
-    createdAt: z.string(),
-    updatedAt: z.string(),
-    _links: z
-      .object({
-        type: link.extend({ href: z.string() }),
-        status: link.extend({ href: z.string() }),
-        project: link.extend({ href: z.string() }),
-        author: link.optional(),
-      })
-      .passthrough(),
-  })
-  .passthrough();
+const workPackageSchema = z.looseObject({
+  _type: z.literal('WorkPackage'),
+  id: z.number().int().positive(),
+  lockVersion: z.number().int().optional(),
+  subject: z.string(),
+  description: formattable.nullable().optional(),
+  startDate: z.string().nullable().optional(),
+  dueDate: z.string().nullable().optional(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  _links: z.looseObject({
+    type: requiredLink,
+    status: requiredLink,
+    project: requiredLink,
+    author: link.optional(),
+  }),
+});
 
-const attachmentSchema = z
-  .object({
-    _type: z.literal('Attachment'),
-    id: z.number().int().positive(),
-    fileName: z.string().min(1),
-    fileSize: z.number().int().nonnegative(),
-    contentType: z.string().optional(),
-    digest: z.object({ algorithm: z.string(), hash: z.string().nullable() }).nullable().optional(),
-    createdAt: z.string().optional(),
-    _links: z
-      .object({
-        container: link.optional(),
-        downloadLocation: link.optional(),
-        staticDownloadLocation: link.optional(),
-      })
-      .passthrough(),
-  })
-  .passthrough();
+const attachmentSchema = z.looseObject({
+  _type: z.literal('Attachment'),
+  id: z.number().int().positive(),
+  fileName: z.string().min(1),
+  // The OpenAPI examples spell it `filesize`; the real representer says `fileSize`.
+  fileSize: z.number().int().nonnegative().optional(),
+  filesize: z.number().int().nonnegative().optional(),
+  contentType: z.string().nullable().optional(),
+  digest: z.looseObject({ algorithm: z.string(), hash: z.string().nullable() }).nullable().optional(),
+  createdAt: z.string().optional(),
+  _links: z.looseObject({
+    container: link.optional(),
+    downloadLocation: link.optional(),
+    staticDownloadLocation: link.optional(),
+  }),
+});
 
-const projectSchema = z.object({ id: z.number().int(), identifier: z.string(), name: z.string() }).passthrough();
+const projectSchema = z.looseObject({ id: z.number().int().positive(), identifier: z.string(), name: z.string() });
+const typeSchema = z.looseObject({ id: z.number().int().positive(), name: z.string() });
+const statusSchema = z.looseObject({ id: z.number().int().positive(), name: z.string(), isClosed: z.boolean().optional() });
 
-function describeIssue(issue: z.core.$ZodIssue, data: unknown): { field: string; detail: string } {
+/** A collection as the list endpoints render it. `total` is absent on none of them, but only paged lists need it. */
+const collectionSchema = z.looseObject({
+  total: z.number().int().nonnegative().optional(),
+  pageSize: z.number().int().optional(),
+  _embedded: z.looseObject({
+    elements: z.array(z.unknown()),
+    schemas: z.looseObject({ _embedded: z.looseObject({ elements: z.array(z.unknown()) }).optional() }).optional(),
+  }),
+  _links: z.looseObject({ nextByOffset: link.optional() }).optional(),
+});
+
+export interface ParsedCollection {
+  total: number | null;
+  pageSize: number | null;
+  elements: unknown[];
+  schemas: unknown[];
+  next: string | null;
+}
+
+function kindOf(v: unknown): string {
+  if (v === undefined) return 'nothing (missing)';
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  return typeof v;
+}
+
+function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
+  let v = data;
+  for (const key of path) v = v && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[key] : undefined;
+  return v;
+}
+
+/** One zod issue → the field's dotted path and a short, secret-free detail. */
+export function describeIssue(issue: z.core.$ZodIssue, data: unknown): { field: string; detail: string } {
   const field = issue.path.map(String).join('.') || '(root)';
-  let actual: unknown = data;
-  for (const key of issue.path) actual = actual && typeof actual === 'object' ? (actual as Record<PropertyKey, unknown>)[key as PropertyKey] : undefined;
-  const got = actual === undefined ? 'missing' : `got ${JSON.stringify(actual)?.slice(0, 60)}`;
-  return { field, detail: `${issue.message} (${got})` };
+  const actual = valueAt(data, issue.path);
+  if (issue.code === 'invalid_type') return { field, detail: `expected ${issue.expected}, got ${kindOf(actual)}` };
+  const shown = actual === undefined ? 'nothing' : JSON.stringify(actual)?.slice(0, 60);
+  return { field, detail: `${issue.message.replace(/^Invalid input: /, '')} (got ${shown})` };
 }
 
 function parseOrThrow<T>(schema: z.ZodType<T>, data: unknown, item: string): T {
@@ -66,13 +99,19 @@ function parseOrThrow<T>(schema: z.ZodType<T>, data: unknown, item: string): T {
   throw new PayloadError(item, field, detail);
 }
 
+function idOf(json: unknown): number | '?' {
+  const id = json && typeof json === 'object' ? (json as { id?: unknown }).id : undefined;
+  return typeof id === 'number' ? id : '?';
+}
+
 /** `/api/v3/types/7` → 7 */
 export function idFromHref(href: string | null | undefined, item: string, field: string): number {
-  const m = href ? /\/(\d+)(?:\?.*)?$/.exec(href) : null;
+  const m = href ? /\/(\d+)\/?(?:\?.*)?$/.exec(href) : null;
   if (!m) throw new PayloadError(item, field, `expected a resource link ending in an id, got ${JSON.stringify(href)}`);
   return Number(m[1]);
 }
 
+/** Schema `type` → curate's format (README §2/§3; `[]X` = multi-value X). */
 const FORMATS: Record<string, CustomFieldFormat> = {
   String: 'string',
   Formattable: 'text',
@@ -87,6 +126,11 @@ const FORMATS: Record<string, CustomFieldFormat> = {
   Version: 'version',
 };
 
+export function formatFromSchemaType(type: string): { format: CustomFieldFormat; multiValue: boolean } {
+  const multiValue = type.startsWith('[]');
+  return { format: FORMATS[multiValue ? type.slice(2) : type] ?? 'unknown', multiValue };
+}
+
 /** Custom field definitions of one work package schema (embedded or from the schema endpoint). */
 export function fieldDefsFromSchema(schema: unknown): CustomFieldDef[] {
   if (!schema || typeof schema !== 'object') return [];
@@ -95,65 +139,92 @@ export function fieldDefsFromSchema(schema: unknown): CustomFieldDef[] {
     const m = /^customField(\d+)$/.exec(key);
     if (!m || !value || typeof value !== 'object') continue;
     const v = value as { type?: unknown; name?: unknown };
-    const type = typeof v.type === 'string' ? v.type : '';
-    const multiValue = type.startsWith('[]');
-    const base = multiValue ? type.slice(2) : type;
     defs.push({
       id: Number(m[1]),
-      name: typeof v.name === 'string' ? v.name : key,
-      format: FORMATS[base] ?? 'unknown',
-      multiValue,
+      name: typeof v.name === 'string' && v.name ? v.name : key,
+      ...formatFromSchemaType(typeof v.type === 'string' ? v.type : ''),
     });
   }
   return defs;
 }
 
-/** The `{projectId}-{typeId}` key of a schema or work package schema link. */
+/** The `{projectId}-{typeId}` key of a schema's self link or a work package's schema link. */
 export function schemaKeyFromHref(href: string | null | undefined): string | null {
-  const m = href ? /\/schemas\/(\d+-\d+)$/.exec(href) : null;
+  const m = href ? /\/schemas\/(\d+-\d+)\/?$/.exec(href) : null;
   return m ? m[1]! : null;
 }
 
-function linkValue(v: unknown): LinkValue {
-  const l = (v ?? {}) as { href?: unknown; title?: unknown };
+function linkValue(v: unknown, item: string, field: string): LinkValue {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new PayloadError(item, field, `expected a link object, got ${kindOf(v)}`);
+  const l = v as { href?: unknown; title?: unknown };
+  if (l.href !== undefined && l.href !== null && typeof l.href !== 'string') throw new PayloadError(item, `${field}.href`, `expected string, got ${kindOf(l.href)}`);
+  if (l.title !== undefined && l.title !== null && typeof l.title !== 'string') throw new PayloadError(item, `${field}.title`, `expected string, got ${kindOf(l.title)}`);
   return { href: typeof l.href === 'string' ? l.href : null, title: typeof l.title === 'string' ? l.title : null };
 }
 
-function customFieldValue(wpItem: string, def: CustomFieldDef | undefined, key: string, raw: unknown): CustomFieldValue {
+const SCALAR_TYPE: Partial<Record<CustomFieldFormat, 'string' | 'number' | 'boolean'>> = {
+  string: 'string',
+  link: 'string',
+  date: 'string',
+  int: 'number',
+  float: 'number',
+  bool: 'boolean',
+};
+
+/** A top-level `customField<N>` value: scalars as given, Formattable → its `raw`. */
+function scalarValue(item: string, def: CustomFieldDef, key: string, raw: unknown): CustomFieldValue {
   if (raw === null) return null;
-  if (def?.format === 'text' || (raw && typeof raw === 'object' && 'raw' in (raw as object))) {
+  if (typeof raw === 'object' && !Array.isArray(raw) && 'raw' in raw) {
     const r = (raw as { raw?: unknown }).raw;
     if (r === null || r === undefined) return null;
-    if (typeof r !== 'string') throw new PayloadError(wpItem, `${key}.raw`, `expected a string, got ${JSON.stringify(r)}`);
+    if (typeof r !== 'string') throw new PayloadError(item, `${key}.raw`, `expected string, got ${kindOf(r)}`);
     return r;
   }
-  if (typeof raw === 'string' || typeof raw === 'number' || typeof raw === 'boolean') return raw;
-  throw new PayloadError(wpItem, key, `unsupported custom field value ${JSON.stringify(raw).slice(0, 60)}`);
+  // Known formats must carry their JSON type; an unresolved field may carry any scalar.
+  const expected = def.format === 'text' ? 'string' : SCALAR_TYPE[def.format];
+  if (expected ? typeof raw === expected : typeof raw === 'string' || typeof raw === 'number' || typeof raw === 'boolean') return raw as string | number | boolean;
+  const want = def.format === 'text' ? 'a Formattable' : (expected ?? 'a scalar');
+  throw new PayloadError(item, key, `expected ${want} (custom field "${def.name}", ${def.format}), got ${kindOf(raw)}`);
+}
+
+function customFieldKey(key: string): number | null {
+  const m = /^customField(\d+)$/.exec(key);
+  return m ? Number(m[1]) : null;
 }
 
 /**
- * Normalise a work package. Custom fields are listed in the order the JSON carries
- * them and only when present (MAPPING.md §5.4: absent ≠ null). `defs` resolves ids to
- * names; an id without a definition keeps `customField<N>` as its name.
+ * Normalise a work package. Custom fields are listed in the order the JSON document
+ * carries their keys (those under `_links` where `_links` sits) and only
+ * when present (MAPPING.md §5.4: absent = not set, null = set to nothing). `defs` resolves
+ * ids to names; an id without a definition keeps `customField<N>` as its name.
  */
 export function normalizeWorkPackage(json: unknown, defs: ReadonlyMap<number, CustomFieldDef>): WorkPackage {
-  const id = json && typeof json === 'object' && typeof (json as { id?: unknown }).id === 'number' ? (json as { id: number }).id : '?';
-  const item = `work package #${id}`;
+  const item = `work package #${idOf(json)}`;
   const wp = parseOrThrow(workPackageSchema, json, item);
   const customFields: CustomFieldEntry[] = [];
+  const seen = new Set<number>();
   const def = (n: number, key: string): CustomFieldDef => defs.get(n) ?? { id: n, name: key, format: 'unknown', multiValue: false };
-  for (const [key, raw] of Object.entries(wp)) {
-    const m = /^customField(\d+)$/.exec(key);
-    if (!m) continue;
-    const d = def(Number(m[1]), key);
-    customFields.push({ field: d, value: customFieldValue(item, d, key, raw) });
-  }
-  // list/user/version fields live under _links (README §2).
-  for (const [key, raw] of Object.entries(wp._links)) {
-    const m = /^customField(\d+)$/.exec(key);
-    if (!m) continue;
-    const d = def(Number(m[1]), key);
-    customFields.push({ field: d, value: Array.isArray(raw) ? raw.map(linkValue) : linkValue(raw) });
+  const scalar = (key: string, raw: unknown): void => {
+    const n = customFieldKey(key);
+    if (n === null || seen.has(n)) return;
+    seen.add(n);
+    const d = def(n, key);
+    customFields.push({ field: d, value: scalarValue(item, d, key, raw) });
+  };
+  // list/user/version fields live under _links (README §2): {href,title} or arrays of them.
+  const linked = (key: string, raw: unknown): void => {
+    const n = customFieldKey(key);
+    if (n === null || seen.has(n)) return;
+    seen.add(n);
+    const field = `_links.${key}`;
+    const value = raw === null ? null : Array.isArray(raw) ? raw.map((v, i) => linkValue(v, item, `${field}.${i}`)) : linkValue(raw, item, field);
+    customFields.push({ field: def(n, key), value });
+  };
+  // Walk the JSON as sent (not zod's output, which may reorder keys): `_links`' custom
+  // fields take the place where `_links` sits in the document.
+  for (const [key, raw] of Object.entries(json as Record<string, unknown>)) {
+    if (key === '_links') for (const [lk, lraw] of Object.entries(raw as Record<string, unknown>)) linked(lk, lraw);
+    else scalar(key, raw);
   }
   const links = wp._links;
   return {
@@ -173,17 +244,19 @@ export function normalizeWorkPackage(json: unknown, defs: ReadonlyMap<number, Cu
   };
 }
 
+/** Attachment metadata; `containerId` is the fallback when the container link is absent. */
 export function normalizeAttachment(json: unknown, containerId?: number): Attachment {
-  const id = json && typeof json === 'object' && typeof (json as { id?: unknown }).id === 'number' ? (json as { id: number }).id : '?';
-  const item = `attachment #${id}`;
+  const item = `attachment #${idOf(json)}`;
   const a = parseOrThrow(attachmentSchema, json, item);
+  const fileSize = a.fileSize ?? a.filesize;
+  if (fileSize === undefined) throw new PayloadError(item, 'fileSize', 'expected number, got nothing (missing)');
   const href = a._links.downloadLocation?.href ?? a._links.staticDownloadLocation?.href ?? `/api/v3/attachments/${a.id}/content`;
   const container = a._links.container?.href ? idFromHref(a._links.container.href, item, '_links.container.href') : (containerId ?? 0);
   const md5 = a.digest && a.digest.algorithm.toLowerCase() === 'md5' && a.digest.hash ? a.digest.hash.toLowerCase() : null;
   return {
     id: a.id,
     fileName: a.fileName,
-    fileSize: a.fileSize,
+    fileSize,
     contentType: a.contentType ?? 'application/octet-stream',
     md5,
     createdAt: a.createdAt ?? '',
@@ -193,6 +266,28 @@ export function normalizeAttachment(json: unknown, containerId?: number): Attach
 }
 
 export function normalizeProject(json: unknown): Project {
-  const p = parseOrThrow(projectSchema, json, 'project');
+  const p = parseOrThrow(projectSchema, json, `project #${idOf(json)}`);
   return { id: p.id, identifier: p.identifier, name: p.name };
+}
+
+export function normalizeType(json: unknown): NamedRef {
+  const t = parseOrThrow(typeSchema, json, `type #${idOf(json)}`);
+  return { id: t.id, name: t.name };
+}
+
+export function normalizeStatus(json: unknown): NamedRef & { isClosed: boolean } {
+  const s = parseOrThrow(statusSchema, json, `status #${idOf(json)}`);
+  return { id: s.id, name: s.name, isClosed: s.isClosed ?? false };
+}
+
+/** A collection response; `what` names it in errors (e.g. `work package list page 3`). */
+export function parseCollection(json: unknown, what: string): ParsedCollection {
+  const c = parseOrThrow(collectionSchema, json, what);
+  return {
+    total: c.total ?? null,
+    pageSize: c.pageSize ?? null,
+    elements: c._embedded.elements,
+    schemas: c._embedded.schemas?._embedded?.elements ?? [],
+    next: c._links?.nextByOffset?.href ?? null,
+  };
 }

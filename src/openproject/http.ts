@@ -85,6 +85,8 @@ export class Http {
   readonly limit: ReturnType<typeof pLimit>;
   readonly stats = { total: 0, byRoute: {} as Record<string, number>, bytes: 0, retries: 0 };
   private readonly authorization: string | null;
+  /** The secret in every form it travels in, for scrubbing server-echoed text. */
+  private readonly secrets: string[];
 
   constructor(private readonly options: OpenProjectClientOptions & { retries: number; backoffBaseMs: number; maxBackoffMs: number; timeoutMs: number; concurrency: number }) {
     const url = checkBaseUrl(options.baseUrl, options.insecureHttp ?? false);
@@ -101,6 +103,8 @@ export class Http {
     if (options.apiKey) this.authorization = `Basic ${Buffer.from(`apikey:${options.apiKey}`).toString('base64')}`;
     else if (options.token) this.authorization = `Bearer ${options.token}`;
     else this.authorization = null;
+    const secret = options.apiKey || options.token;
+    this.secrets = secret ? [secret, Buffer.from(`apikey:${secret}`).toString('base64')] : [];
   }
 
   /** Absolute URL for a path we build (`/api/v3/...`), under the instance's sub-path. */
@@ -120,11 +124,20 @@ export class Http {
     return h;
   }
 
+  /**
+   * Remove the key from text that came from a server (error bodies, excerpts): a
+   * misbehaving proxy may echo request headers back into its error page.
+   */
+  scrub(text: string): string {
+    let out = text;
+    for (const s of this.secrets) out = out.split(s).join('[REDACTED]');
+    return out;
+  }
+
   emit(event: RequestEvent): void {
     this.stats.total += 1;
     this.stats.byRoute[event.route] = (this.stats.byRoute[event.route] ?? 0) + 1;
     this.stats.bytes += event.bytes;
-    if (event.attempt > 0) this.stats.retries += 1;
     this.options.onRequest?.(event);
   }
 
@@ -132,7 +145,9 @@ export class Http {
     return new Promise((r) => setTimeout(r, ms));
   }
 
+  /** Wait before retry number `attempt + 1` (this is what stats().retries counts). */
   async backoff(attempt: number, hint: number | null): Promise<void> {
+    this.stats.retries += 1;
     await this.sleep(backoffMs(attempt, this.options.backoffBaseMs, this.options.maxBackoffMs, hint));
   }
 
@@ -146,49 +161,54 @@ export class Http {
     return { status: res.statusCode, headers: res.headers, body: res.body };
   }
 
-  /** GET a JSON resource with retries; returns the parsed body. */
-  async getJson(url: string, route: string): Promise<unknown> {
-    let attempt = 0;
-    for (;;) {
+  /**
+   * GET a JSON resource with retries; returns the parsed body. `resource` says what was
+   * asked for (e.g. "work package #5") so a 404 can name it.
+   */
+  async getJson(url: string, route: string, resource?: string): Promise<unknown> {
+    for (let attempt = 0; ; attempt++) {
       const started = Date.now();
-      let hint: number | null = null;
-      let failure: unknown;
+      let failure: Failure;
       try {
         const res = await this.limit(async () => {
           const r = await this.rawGet(url, 'application/hal+json, application/json');
-          const text = await r.body.text();
-          return { ...r, text };
+          // Scrubbed before anything is excerpted: a cut-off secret would escape a later scrub.
+          return { ...r, text: this.scrub(await r.body.text()) };
         });
-        const bytes = Buffer.byteLength(res.text);
-        this.emit({ method: 'GET', route, url: redactUrl(url), status: res.status, attempt, ms: Date.now() - started, bytes });
-        const contentType = String(res.headers['content-type'] ?? '');
+        const contentType = headerValue(res.headers['content-type']);
+        const event = { method: 'GET', route, url: redactUrl(url), status: res.status, attempt, ms: Date.now() - started, bytes: Buffer.byteLength(res.text) };
         if (res.status >= 200 && res.status < 300) {
-          if (!/json/i.test(contentType)) {
-            failure = new OpenProjectError({ method: 'GET', url, status: res.status, message: `expected JSON, got ${contentType || 'no content type'}: ${JSON.stringify(res.text.slice(0, 80))}` });
-          } else {
-            try {
-              return JSON.parse(res.text) as unknown;
-            } catch (e) {
-              failure = new OpenProjectError({ method: 'GET', url, status: res.status, message: `invalid JSON (${(e as Error).message}): ${JSON.stringify(res.text.slice(0, 80))}` });
-            }
+          const parsed = parseJsonBody(res.text, contentType);
+          if (parsed.ok) {
+            this.emit(event);
+            return parsed.value;
           }
+          // Proxies serve maintenance pages and cut bodies short: worth another try.
+          this.emit({ ...event, error: 'not JSON' });
+          failure = { status: res.status, identifier: null, detail: parsed.detail, hint: null };
         } else {
-          const err = errorFromBody(url, res.status, res.text, contentType);
-          if (!RETRY_STATUSES.has(res.status)) throw err;
-          failure = err;
-          hint = serverWaitMs(res.headers);
+          this.emit(event);
+          const detail = errorDetail(res.status, res.text, contentType, resource);
+          const identifier = errorObject(res.text, contentType)?.identifier ?? null;
+          if (!RETRY_STATUSES.has(res.status)) throw new OpenProjectError({ method: 'GET', url, status: res.status, errorIdentifier: identifier, message: detail });
+          failure = { status: res.status, identifier, detail, hint: serverWaitMs(res.headers) };
         }
       } catch (e) {
-        if (e instanceof OpenProjectError && !RETRY_STATUSES.has(e.status ?? 0)) throw e;
-        if (!(e instanceof OpenProjectError) && !isRetryableError(e)) throw e;
-        failure = failure ?? e;
-        if (!(e instanceof OpenProjectError)) {
-          this.emit({ method: 'GET', route, url: redactUrl(url), status: null, attempt, ms: Date.now() - started, bytes: 0, error: (e as { code?: string }).code ?? 'error' });
+        if (e instanceof OpenProjectError) throw e;
+        const code = (e as { code?: string }).code ?? 'network error';
+        // DNS, TLS (certificates are always verified) and the like: final, but named.
+        if (!isRetryableError(e)) {
+          if (typeof (e as { code?: unknown }).code !== 'string') throw e;
+          this.emit({ method: 'GET', route, url: redactUrl(url), status: null, attempt, ms: Date.now() - started, bytes: 0, error: code });
+          throw new OpenProjectError({ method: 'GET', url, status: null, message: this.scrub(`${code}: ${(e as Error).message}`), cause: e });
         }
+        this.emit({ method: 'GET', route, url: redactUrl(url), status: null, attempt, ms: Date.now() - started, bytes: 0, error: code });
+        failure = { status: null, identifier: null, detail: this.scrub(`${code}: ${(e as Error).message}`), hint: null, cause: e };
       }
-      if (attempt >= this.options.retries) throw asFinalError(url, failure, attempt);
-      await this.backoff(attempt, hint);
-      attempt += 1;
+      if (attempt >= this.options.retries) {
+        throw new OpenProjectError({ method: 'GET', url, status: failure.status, errorIdentifier: failure.identifier, message: `${failure.detail} (gave up after ${attempt + 1} attempts)`, cause: failure.cause });
+      }
+      await this.backoff(attempt, failure.hint);
     }
   }
 
@@ -197,30 +217,59 @@ export class Http {
   }
 }
 
-/** An OpenProject error object (`_type: Error`) → OpenProjectError with identifier and message. */
-export function errorFromBody(url: string, status: number, text: string, contentType: string): OpenProjectError {
-  let identifier: string | null = null;
-  let message = '';
-  if (/json/i.test(contentType)) {
-    try {
-      const body = JSON.parse(text) as { errorIdentifier?: unknown; message?: unknown };
-      if (typeof body.errorIdentifier === 'string') identifier = body.errorIdentifier.replace(/^urn:openproject-org:api:v3:errors:/, '');
-      if (typeof body.message === 'string') message = body.message;
-    } catch {
-      /* not an error object; fall through */
-    }
-  }
-  if (!message) message = text ? `unexpected ${contentType || 'response'}: ${JSON.stringify(text.slice(0, 80))}` : 'empty response';
-  if (status === 401) message += ' Check OPENPROJECT_API_KEY (or OPENPROJECT_TOKEN) and that the key belongs to a user who can see these projects.';
-  if (status === 403) message += ' The API key lacks a permission needed here (view work packages?).';
-  if (status === 404) message += ' Check the URL and that the project/type exists and is visible to this key.';
-  return new OpenProjectError({ method: 'GET', url, status, errorIdentifier: identifier, message });
+interface Failure {
+  status: number | null;
+  identifier: string | null;
+  detail: string;
+  hint: number | null;
+  cause?: unknown;
 }
 
-function asFinalError(url: string, failure: unknown, attempt: number): Error {
-  if (failure instanceof OpenProjectError) {
-    return new OpenProjectError({ method: failure.method, url, status: failure.status, errorIdentifier: failure.errorIdentifier, message: `${failure.message.replace(/^.*?: /, '')} (gave up after ${attempt + 1} attempts)` });
+function headerValue(v: string | string[] | undefined): string {
+  return (Array.isArray(v) ? v[0] : v) ?? '';
+}
+
+/** A short, single-line excerpt of a body for messages (never headers). */
+export function excerpt(text: string, max = 80): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return JSON.stringify(flat.length > max ? `${flat.slice(0, max)}…` : flat);
+}
+
+/** A 2xx body that should be JSON: the value, or what came back instead. */
+export function parseJsonBody(text: string, contentType: string): { ok: true; value: unknown } | { ok: false; detail: string } {
+  const what = contentType || 'no content type';
+  if (!/json/i.test(contentType)) return { ok: false, detail: `expected JSON, got ${what}: ${excerpt(text)}` };
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown };
+  } catch (e) {
+    return { ok: false, detail: `expected JSON, got invalid ${what} (${(e as Error).message}; ${text.length} bytes): ${excerpt(text)}` };
   }
-  const code = (failure as { code?: string } | null)?.code ?? 'network error';
-  return new OpenProjectError({ method: 'GET', url, status: null, message: `${code}: ${(failure as Error)?.message ?? ''} (gave up after ${attempt + 1} attempts)`, cause: failure });
+}
+
+/** The OpenProject error object (`_type: Error`) of a body, if it is one. */
+export function errorObject(text: string, contentType: string): { identifier: string | null; message: string } | null {
+  if (!/json/i.test(contentType)) return null;
+  try {
+    const body = JSON.parse(text) as { errorIdentifier?: unknown; message?: unknown } | null;
+    if (!body || typeof body !== 'object') return null;
+    return {
+      identifier: typeof body.errorIdentifier === 'string' ? body.errorIdentifier.replace(/^urn:openproject-org:api:v3:errors:/, '') : null,
+      message: typeof body.message === 'string' ? body.message : '',
+    };
+  } catch {
+    return null;
+  }
+}
+
+export function errorDetail(status: number, text: string, contentType: string, resource?: string): string {
+  let message = errorObject(text, contentType)?.message || (text ? `unexpected ${contentType || 'response'}: ${excerpt(text)}` : 'empty response');
+  if (status === 401) message += ' Check OPENPROJECT_API_KEY (or OPENPROJECT_TOKEN) and that the key belongs to a user who can see these projects.';
+  if (status === 403) message += ` The API key lacks a permission needed to read ${resource ?? 'this resource'} (view work packages?).`;
+  if (status === 404) message += ` ${resource ? `${resource[0]!.toUpperCase()}${resource.slice(1)} does not exist or is not visible to this key` : 'Check the URL and that the resource exists and is visible to this key'}.`;
+  return message;
+}
+
+/** An error response → OpenProjectError with identifier and message. `resource` names what was asked for. */
+export function errorFromBody(url: string, status: number, text: string, contentType: string, resource?: string): OpenProjectError {
+  return new OpenProjectError({ method: 'GET', url, status, errorIdentifier: errorObject(text, contentType)?.identifier ?? null, message: errorDetail(status, text, contentType, resource) });
 }

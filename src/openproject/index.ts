@@ -1,8 +1,12 @@
-export { buildFilters, createOpenProjectClient } from './client.js';
-export { fieldDefsFromSchema, normalizeAttachment, normalizeWorkPackage } from './hal.js';
+export { buildFilters, createOpenProjectClient, listQuery } from './client.js';
+export { AttachmentDownloadError, MAX_REDIRECTS, type DownloadFailure } from './download.js';
+export { fieldDefsFromSchema, formatFromSchemaType, normalizeAttachment, normalizeWorkPackage } from './hal.js';
 export type * from './types.js';
 
-/** Credentials from the environment: OPENPROJECT_API_KEY (basic auth, user "apikey") or OPENPROJECT_TOKEN (bearer). */
+/**
+ * Credentials from the environment: OPENPROJECT_API_KEY (HTTP Basic, user "apikey")
+ * wins over OPENPROJECT_TOKEN (Bearer). Blank values count as unset.
+ */
 export function credentialsFromEnv(env: NodeJS.ProcessEnv = process.env): { apiKey?: string; token?: string } {
   const apiKey = env.OPENPROJECT_API_KEY?.trim();
   if (apiKey) return { apiKey };

@@ -1,0 +1,180 @@
+// Streamed, verified attachment downloads. Redirects are followed here (not by undici) so
+// that every hop is checked: http/https only, no loops, at most 5 hops, and the
+// Authorization header only ever goes to the configured OpenProject origin — a signed
+// storage URL on another origin gets no credentials (README §4: S3/fog answers 302).
+import { createHash } from 'node:crypto';
+import { OpenProjectError, redactUrl } from '../errors.js';
+import type { Attachment } from '../types.js';
+import { RETRY_STATUSES, errorDetail, errorObject, isRetryableError, serverWaitMs, type Http } from './http.js';
+import type { DownloadResult, DownloadSink } from './types.js';
+
+export const MAX_REDIRECTS = 5;
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+/** What went wrong with a download, for callers that react to it (and for tests). */
+export type DownloadFailure = 'too-large' | 'size' | 'md5' | 'redirect' | 'status' | 'network';
+
+/** A download that failed for good: names the attachment id, its file name and what mismatched. */
+export class AttachmentDownloadError extends OpenProjectError {
+  constructor(
+    readonly attachmentId: number,
+    readonly fileName: string,
+    readonly reason: DownloadFailure,
+    init: { url: string; status: number | null; errorIdentifier?: string | null; message: string; cause?: unknown },
+  ) {
+    super({ method: 'GET', ...init, message: `attachment #${attachmentId} (${JSON.stringify(fileName)}): ${init.message}` });
+  }
+}
+
+/** One failed attempt that deserves another (truncated, corrupted, transient status, reset). */
+class RetryableAttempt extends Error {
+  constructor(
+    readonly reason: DownloadFailure,
+    readonly url: string,
+    readonly status: number | null,
+    message: string,
+    readonly hint: number | null = null,
+  ) {
+    super(message);
+  }
+}
+
+export async function downloadAttachment(http: Http, att: Attachment, sink: DownloadSink, maxBytes: number): Promise<DownloadResult> {
+  const start = http.resolve(att.downloadHref);
+  const fail = (reason: DownloadFailure, url: string, status: number | null, message: string, extra: { errorIdentifier?: string | null; cause?: unknown } = {}) =>
+    new AttachmentDownloadError(att.id, att.fileName, reason, { url, status, message, ...extra });
+  // Refuse up front what the metadata already declares too big; the stream is counted too.
+  if (att.fileSize > maxBytes) throw fail('too-large', start, null, `is ${att.fileSize} bytes, over the ${maxBytes}-byte limit (declared size; not downloaded)`);
+  for (let attempt = 0; ; attempt++) {
+    let last: RetryableAttempt;
+    try {
+      return await http.limit(() => attemptDownload(http, att, sink, maxBytes, attempt, fail));
+    } catch (e) {
+      const code = (e as { code?: unknown } | null)?.code;
+      // The sink's own failure (disk full, …) is not the network's: no retry, its own error.
+      if (e instanceof SinkFailure) throw e.cause;
+      if (e instanceof RetryableAttempt) last = e;
+      else if (isRetryableError(e)) last = new RetryableAttempt('network', start, null, http.scrub(`${String(code)}: ${(e as Error).message}`));
+      else if (typeof code === 'string' && !(e instanceof OpenProjectError)) throw fail('network', start, null, http.scrub(`${code}: ${(e as Error).message}`), { cause: e });
+      else throw e;
+    }
+    if (attempt >= http.retries) throw fail(last.reason, last.url, last.status, `${last.message} (gave up after ${attempt + 1} attempts)`, { cause: last });
+    await http.backoff(attempt, last.hint);
+  }
+}
+
+type Fail = (reason: DownloadFailure, url: string, status: number | null, message: string, extra?: { errorIdentifier?: string | null; cause?: unknown }) => AttachmentDownloadError;
+
+async function attemptDownload(http: Http, att: Attachment, sink: DownloadSink, maxBytes: number, attempt: number, fail: Fail): Promise<DownloadResult> {
+  const started = Date.now();
+  const emit = (url: string, status: number | null, bytes: number, error?: string): void =>
+    http.emit({ method: 'GET', route: 'content', url: redactUrl(url), status, attempt, ms: Date.now() - started, bytes, ...(error ? { error } : {}) });
+  let url = http.resolve(att.downloadHref);
+  const visited = new Set<string>([url]);
+  for (let redirects = 0; ; ) {
+    let res;
+    try {
+      res = await http.rawGet(url, '*/*');
+    } catch (e) {
+      emit(url, null, 0, (e as { code?: string }).code ?? 'error');
+      throw e;
+    }
+    if (REDIRECT_STATUSES.has(res.status)) {
+      await res.body.dump();
+      emit(url, res.status, 0);
+      const loc = res.headers.location;
+      const location = Array.isArray(loc) ? loc[0] : loc;
+      if (!location) throw fail('redirect', url, res.status, 'redirect without a Location header');
+      let next: URL;
+      try {
+        next = new URL(location, url);
+      } catch {
+        throw fail('redirect', url, res.status, 'redirect to an unparsable Location');
+      }
+      if (next.protocol !== 'https:' && next.protocol !== 'http:') throw fail('redirect', url, res.status, `refusing to follow a redirect to a ${next.protocol} URL`);
+      if (visited.has(next.toString())) throw fail('redirect', url, res.status, `redirect loop (back to ${redactUrl(next.toString())})`);
+      if (++redirects > MAX_REDIRECTS) throw fail('redirect', url, res.status, `more than ${MAX_REDIRECTS} redirects`);
+      visited.add(next.toString());
+      url = next.toString();
+      continue;
+    }
+    if (res.status !== 200) {
+      const text = http.scrub(await res.body.text().catch(() => ''));
+      emit(url, res.status, 0);
+      const contentType = String(res.headers['content-type'] ?? '');
+      const detail = errorDetail(res.status, text, contentType, `attachment #${att.id}`);
+      if (RETRY_STATUSES.has(res.status)) throw new RetryableAttempt('status', url, res.status, detail, serverWaitMs(res.headers));
+      throw fail('status', url, res.status, detail, { errorIdentifier: errorObject(text, contentType)?.identifier ?? null });
+    }
+    const declared = Number(res.headers['content-length']);
+    if (Number.isFinite(declared) && declared > maxBytes) {
+      res.body.destroy();
+      emit(url, 200, 0, 'too large');
+      throw fail('too-large', url, 200, `more than ${maxBytes} bytes announced (Content-Length ${declared}, declared size ${att.fileSize}); not downloaded`);
+    }
+    return await stream(res.body, url, att, sink, maxBytes, emit, fail);
+  }
+}
+
+class SinkFailure extends Error {
+  constructor(override readonly cause: unknown) {
+    super('sink failed');
+  }
+}
+
+async function stream(
+  body: AsyncIterable<Buffer> & { destroy(): void },
+  url: string,
+  att: Attachment,
+  sink: DownloadSink,
+  maxBytes: number,
+  emit: (url: string, status: number | null, bytes: number, error?: string) => void,
+  fail: Fail,
+): Promise<DownloadResult> {
+  // Each attempt reopens the sink: the contract says open() discards earlier partial data.
+  let writer: Awaited<ReturnType<DownloadSink['open']>>;
+  try {
+    writer = await sink.open();
+  } catch (e) {
+    body.destroy();
+    throw new SinkFailure(e);
+  }
+  const hash = createHash('md5');
+  let bytes = 0;
+  let ended = false;
+  try {
+    try {
+      for await (const chunk of body) {
+        bytes += chunk.length;
+        if (bytes > maxBytes) {
+          body.destroy();
+          throw fail('too-large', url, 200, `more than ${maxBytes} bytes arrived (declared size ${att.fileSize}); aborted`);
+        }
+        hash.update(chunk);
+        try {
+          await writer.write(chunk);
+        } catch (e) {
+          throw new SinkFailure(e);
+        }
+      }
+    } catch (e) {
+      emit(url, 200, bytes, e instanceof SinkFailure ? 'sink' : ((e as { code?: string }).code ?? 'body'));
+      body.destroy();
+      if (e instanceof SinkFailure || e instanceof OpenProjectError) throw e;
+      throw new RetryableAttempt('network', url, 200, `connection lost after ${bytes} of ${att.fileSize} bytes (${(e as { code?: string }).code ?? (e as Error).message})`);
+    }
+    emit(url, 200, bytes);
+    const md5 = hash.digest('hex');
+    if (bytes !== att.fileSize) throw new RetryableAttempt('size', url, 200, `size mismatch: got ${bytes} bytes, expected ${att.fileSize}`);
+    if (att.md5 && md5 !== att.md5) throw new RetryableAttempt('md5', url, 200, `md5 mismatch: got ${md5}, expected ${att.md5}`);
+    try {
+      await writer.end();
+    } catch (e) {
+      throw new SinkFailure(e);
+    }
+    ended = true;
+    return { bytes, md5 };
+  } finally {
+    if (!ended) await Promise.resolve(writer.abort()).catch(() => undefined);
+  }
+}

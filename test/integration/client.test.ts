@@ -1,0 +1,257 @@
+// The OpenProject client against the real simulator over loopback HTTP: paging,
+// filters, id listing, custom fields by name, projects/types/statuses.
+import { readFile, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createOpenProjectClient, type OpenProjectClient, type RequestEvent, type WorkPackageQuery } from '../../src/openproject/index.js';
+import { generateDataset, startSimulator, type Simulator } from '../../src/simulator/index.js';
+import type { WorkPackage } from '../../src/types.js';
+import { FIXTURE_DATASET, HAS_SHARED, SHARED_TRAIN } from '../helpers/env.js';
+
+const KEY = 'opapi-4c1e2b-client-listing-secret';
+const TRAIN = HAS_SHARED ? path.join(SHARED_TRAIN, 'dataset') : FIXTURE_DATASET;
+
+async function readAll(client: OpenProjectClient, q: WorkPackageQuery = {}): Promise<{ wps: WorkPackage[]; offsets: number[]; invalid: unknown[] }> {
+  const wps: WorkPackage[] = [];
+  const offsets: number[] = [];
+  const invalid: unknown[] = [];
+  for await (const page of client.listWorkPackages(q)) {
+    offsets.push(page.offset);
+    wps.push(...page.workPackages);
+    invalid.push(...page.invalid);
+  }
+  return { wps, offsets, invalid };
+}
+
+const listPaths = (sim: Simulator, route = 'work_packages'): URLSearchParams[] =>
+  sim
+    .log()
+    .filter((l) => l.route === route)
+    .map((l) => new URLSearchParams(l.path.split('?')[1] ?? ''));
+
+describe('a 1,200-item dataset', () => {
+  let sim: Simulator;
+  let client: OpenProjectClient;
+  const events: RequestEvent[] = [];
+  beforeAll(async () => {
+    sim = await startSimulator({ dataset: generateDataset({ workPackages: 1200, seed: 11 }), apiKey: KEY });
+    client = createOpenProjectClient({ baseUrl: sim.url, apiKey: KEY, onRequest: (e) => events.push(e) });
+  });
+  afterAll(async () => {
+    await client.close();
+    await sim.close();
+  });
+
+  it('is read completely in 2 list requests, closed work packages included, sorted and unique', async () => {
+    sim.resetCounts();
+    const { wps, offsets, invalid } = await readAll(client);
+    expect(invalid).toEqual([]);
+    expect(sim.counts().byRoute.work_packages).toBe(2);
+    expect(offsets).toEqual([1, 2]);
+    expect(wps.map((w) => w.id)).toEqual([...sim.dataset.workPackages.keys()].sort((a, b) => a - b));
+    const closedIds = new Set((await client.listStatuses()).filter((s) => s.isClosed).map((s) => s.id));
+    const closed = wps.filter((w) => closedIds.has(w.status.id)).length;
+    const closedInData = [...sim.dataset.workPackages.values()].filter((w) => closedIds.has(Number(/\d+$/.exec((w._links.status as { href: string }).href)![0]))).length;
+    expect(closed).toBeGreaterThan(0);
+    expect(closed).toBe(closedInData);
+    // Every list request was explicit: filters (absent = open only), sortBy, a page number.
+    for (const p of listPaths(sim)) {
+      expect(p.get('filters')).toBe('[]');
+      expect(p.get('sortBy')).toBe('[["id","asc"]]');
+      expect(p.get('pageSize')).toBe('1000');
+    }
+    expect(listPaths(sim).map((p) => p.get('offset'))).toEqual(['1', '2']);
+    expect(client.stats().byRoute.work_packages).toBeGreaterThanOrEqual(2);
+  });
+
+  it('the id listing is cheap (select) and agrees with the full read', async () => {
+    sim.resetCounts();
+    const listing = await client.listWorkPackageIds({});
+    expect(listing.total).toBe(1200);
+    expect(listing.ids).toEqual([...sim.dataset.workPackages.keys()].sort((a, b) => a - b));
+    const reqs = listPaths(sim);
+    expect(reqs).toHaveLength(2);
+    expect(reqs.every((p) => p.get('select') === 'total,elements/id' && p.get('filters') === '[]')).toBe(true);
+    expect(events.some((e) => e.route === 'work_package_ids')).toBe(true);
+  });
+
+  it('status, project and id filters narrow the read; their ids are sent', async () => {
+    const statuses = await client.listStatuses();
+    const closed = statuses.filter((s) => s.isClosed).map((s) => s.id);
+    const { wps } = await readAll(client, { statusIds: closed });
+    expect(wps.length).toBeGreaterThan(0);
+    expect(wps.every((w) => closed.includes(w.status.id))).toBe(true);
+    const project = (await client.listProjects())[0]!;
+    const inProject = await readAll(client, { projectIds: [project.id] });
+    expect(inProject.wps.every((w) => w.project.id === project.id)).toBe(true);
+    expect(inProject.wps.length).toBe([...sim.dataset.workPackages.values()].filter((w) => (w._links.project as { href: string }).href === `/api/v3/projects/${project.id}`).length);
+    const some = [...sim.dataset.workPackages.keys()].slice(5, 9);
+    expect((await readAll(client, { ids: some })).wps.map((w) => w.id)).toEqual([...some].sort((a, b) => a - b));
+  });
+
+  it('a long id list is sent in chunks and still comes back complete, in id order', async () => {
+    const all = [...sim.dataset.workPackages.keys()].sort((a, b) => a - b);
+    const wanted = all.filter((_, i) => i % 3 === 0).concat([999_999]); // 400 existing + 1 unknown
+    sim.resetCounts();
+    const { wps, offsets } = await readAll(client, { ids: [...wanted].reverse() });
+    expect(wps.map((w) => w.id)).toEqual(wanted.slice(0, -1));
+    expect(offsets).toEqual([1, 2, 3]);
+    const sent = listPaths(sim).map((p) => (JSON.parse(p.get('filters')!) as { id: { values: string[] } }[])[0]!.id.values.length);
+    expect(sent).toEqual([150, 150, 101]);
+    const listing = await client.listWorkPackageIds({ ids: wanted });
+    expect(listing).toEqual({ ids: wanted.slice(0, -1), total: 400 });
+  });
+});
+
+describe('pages after the first', () => {
+  it('are requested in parallel with the effective page size and yielded in page order', async () => {
+    const sim = await startSimulator({ dataset: generateDataset({ workPackages: 1150, seed: 5 }), maxPageSize: 100, latencyMs: 150 });
+    const client = createOpenProjectClient({ baseUrl: sim.url, concurrency: 8 });
+    try {
+      const t0 = Date.now();
+      const { wps, offsets } = await readAll(client);
+      const ms = Date.now() - t0;
+      expect(offsets).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+      expect(wps).toHaveLength(1150);
+      expect(wps.map((w) => w.id)).toEqual([...wps.map((w) => w.id)].sort((a, b) => a - b));
+      const sizes = listPaths(sim).map((p) => p.get('pageSize'));
+      expect(sizes[0]).toBe('1000'); // asked for the most …
+      expect(sizes.slice(1).every((s) => s === '100')).toBe(true); // … then used what the server granted
+      // 12 pages at 150 ms: one after another ≈ 1.8 s; page 1 then 2 waves of ≤ 8 ≈ 0.45 s.
+      expect(ms).toBeLessThan(1200);
+    } finally {
+      await client.close();
+      await sim.close();
+    }
+  });
+
+  it('a row repeated by a shifting page is yielded once; the skipped one is what the id listing is for', async () => {
+    const sim = await startSimulator({ dataset: generateDataset({ workPackages: 30, seed: 2 }), maxPageSize: 10 });
+    const client = createOpenProjectClient({ baseUrl: sim.url, concurrency: 1 });
+    try {
+      const ids = [...sim.dataset.workPackages.keys()].sort((a, b) => a - b);
+      expect(ids[0]).toBeGreaterThan(5);
+      // Right before page 2 is computed, a row with a lower id appears: every later row
+      // shifts by one, so page 2 starts with page 1's last row again and the very last
+      // row falls off the (already counted) last page.
+      let added = false;
+      sim.onListPage((page) => {
+        if (page !== 2 || added) return;
+        added = true;
+        const clone = structuredClone(sim.dataset.workPackages.get(ids[0]!)!);
+        clone.id = 5;
+        (clone._links as Record<string, unknown>).self = { href: '/api/v3/work_packages/5', title: 'new' };
+        sim.addWorkPackage(clone);
+      });
+      const { wps } = await readAll(client);
+      expect(wps.map((w) => w.id)).toEqual(ids.slice(0, 29)); // ids[9] once; ids[29] skipped
+      sim.onListPage(null);
+      const listing = await client.listWorkPackageIds({});
+      expect(listing.ids).toEqual([5, ...ids]); // the next id listing sees both
+    } finally {
+      await client.close();
+      await sim.close();
+    }
+  });
+});
+
+describe('the medigy dataset', () => {
+  let sim: Simulator;
+  let client: OpenProjectClient;
+  const raw = new Map<number, Record<string, unknown>>();
+  beforeAll(async () => {
+    sim = await startSimulator({ dataset: TRAIN, apiKey: KEY });
+    client = createOpenProjectClient({ baseUrl: sim.url, token: KEY });
+    for (const f of await readdir(path.join(TRAIN, 'work_packages'))) {
+      const json = JSON.parse(await readFile(path.join(TRAIN, 'work_packages', f), 'utf8')) as Record<string, unknown> & { id: number };
+      raw.set(json.id, json);
+    }
+  });
+  afterAll(async () => {
+    await client.close();
+    await sim.close();
+  });
+
+  it('decoy types are excluded by a type filter (ids resolved from names)', async () => {
+    const types = await client.listTypes();
+    const decoys = types.filter((t) => t.name === 'Bug' || t.name === 'Task').map((t) => t.id);
+    expect(decoys).toHaveLength(2);
+    const wanted = types.map((t) => t.id).filter((id) => !decoys.includes(id));
+    sim.resetCounts();
+    const { wps, invalid } = await readAll(client, { typeIds: wanted });
+    expect(invalid).toEqual([]);
+    const decoysInData = [...raw.values()].filter((w) => decoys.includes(Number(/\d+$/.exec(((w._links as Record<string, { href: string }>).type!).href)![0]))).length;
+    expect(decoysInData).toBeGreaterThan(0);
+    expect(wps.length).toBe(raw.size - decoysInData);
+    expect(wps.some((w) => decoys.includes(w.type.id))).toBe(false);
+    expect(JSON.parse(listPaths(sim)[0]!.get('filters')!)).toEqual([{ type: { operator: '=', values: wanted.map(String) } }]);
+  });
+
+  it('custom fields come by name, in the JSON key order, only when present, values as sent', async () => {
+    const names = new Map((JSON.parse(await readFile(path.join(TRAIN, 'instance.json'), 'utf8')) as { customFields: { id: number; name: string }[] }).customFields.map((f) => [f.id, f.name]));
+    const { wps } = await readAll(client);
+    expect(wps).toHaveLength(raw.size);
+    let nulls = 0;
+    let fewer = 0;
+    for (const wp of wps) {
+      const json = raw.get(wp.id)!;
+      const keys = Object.keys(json).filter((k) => /^customField\d+$/.test(k));
+      expect(wp.customFields.map((c) => `customField${c.field.id}`)).toEqual(keys);
+      for (const c of wp.customFields) {
+        expect(c.field.name).toBe(names.get(c.field.id));
+        const v = json[`customField${c.field.id}`];
+        expect(c.value).toEqual(v !== null && typeof v === 'object' ? (v as { raw: unknown }).raw : v);
+        if (c.value === null) nulls++;
+      }
+      const schemaKey = /(\d+-\d+)$/.exec(((json._links as Record<string, { href: string }>).schema!).href)![1]!;
+      if (keys.length < (await client.getSchemaFields(Number(schemaKey.split('-')[0]), Number(schemaKey.split('-')[1]))).length) fewer++;
+      expect(wp.createdAt).toBe(json.createdAt);
+      expect(wp.updatedAt).toBe(json.updatedAt);
+      expect(wp.description).toBe(((json.description as { raw: string | null } | null)?.raw ?? '') as string);
+    }
+    expect(nulls).toBeGreaterThan(0); // present-with-null is kept …
+    expect(fewer).toBeGreaterThan(0); // … and absent keys are not invented from the schema
+    // Names came from the embedded schemas: no schema endpoint request was needed.
+    expect(sim.counts().byRoute.schema ?? 0).toBe(0);
+  });
+
+  it('projects, types and statuses as the instance lists them', async () => {
+    const instance = JSON.parse(await readFile(path.join(TRAIN, 'instance.json'), 'utf8')) as { projects: { id: number; identifier: string; name: string }[]; statuses: { id: number; name: string; isClosed: boolean }[] };
+    expect(await client.listProjects()).toEqual(instance.projects.map((p) => ({ id: p.id, identifier: p.identifier, name: p.name })));
+    expect(await client.listStatuses()).toEqual(instance.statuses.map((s) => ({ id: s.id, name: s.name, isClosed: s.isClosed })));
+    expect((await client.listTypes()).map((t) => t.name)).toContain('Curated Content');
+  });
+
+  it('incremental reads send updatedAt <>d [since, ""] and get only what changed', async () => {
+    const id = [...raw.keys()][3]!;
+    const since = new Date(Date.now() - 1000).toISOString();
+    sim.updateWorkPackage(id, (w) => void (w.subject = 'changed'));
+    sim.resetCounts();
+    const { wps } = await readAll(client, { updatedSince: since });
+    expect(wps.map((w) => [w.id, w.subject])).toEqual([[id, 'changed']]);
+    expect(JSON.parse(listPaths(sim)[0]!.get('filters')!)).toEqual([{ updatedAt: { operator: '<>d', values: [since, ''] } }]);
+  });
+
+  it('schemas are fetched from the schema endpoint once, then cached', async () => {
+    sim.resetCounts();
+    const a = await client.getSchemaFields(99, 99).catch((e: unknown) => e);
+    expect((a as Error).message).toMatch(/schemas\/99-99 → 404 .*work package schema 99-99/);
+    const fresh = createOpenProjectClient({ baseUrl: sim.url, token: KEY });
+    try {
+      const key = Object.keys((JSON.parse(await readFile(path.join(TRAIN, 'instance.json'), 'utf8')) as { schemas: Record<string, number[]> }).schemas)[0]!;
+      const [p, t] = key.split('-').map(Number) as [number, number];
+      const one = await fresh.getSchemaFields(p, t);
+      const two = await fresh.getSchemaFields(p, t);
+      expect(two).toEqual(one);
+      expect(one.length).toBeGreaterThan(0);
+      expect(one.every((d) => !/^customField/.test(d.name) && d.format !== 'unknown')).toBe(true);
+      expect(fresh.stats().byRoute.schema).toBe(1);
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  it('the server’s maximum page size', async () => {
+    expect(await client.maxPageSize()).toBe(1000);
+  });
+});
