@@ -5,13 +5,13 @@ import { createHash } from 'node:crypto';
 import { lstat, mkdir, readFile, readdir, rm, rmdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
-import { CurateError, ConfigError, OutputError, SafetyError } from '../errors.js';
+import { CurateError, ConfigError, LockedError, OutputError, SafetyError } from '../errors.js';
 import { probeImage } from '../mapping/image-probe.js';
 import type { IdListing, OpenProjectClient, WorkPackageQuery } from '../openproject/types.js';
 import { countPlan, type PlanCounts, type PlannedFile, type SyncPlan } from '../plan/types.js';
 import type { Attachment, ContentProbe, MappedDocument, ProbedAttachment, Profile, Project, SourceSpec, WorkPackage } from '../types.js';
-import { acquireLock } from '../output/lock.js';
-import { emptyManifest, readManifest, TMP_DIR, writeManifest, type Manifest, type ManifestWorkPackage } from '../output/manifest.js';
+import { acquireLock, assertNotLocked } from '../output/lock.js';
+import { emptyManifest, MANIFEST_FILE, readManifest, TMP_DIR, writeManifest, type Manifest, type ManifestWorkPackage } from '../output/manifest.js';
 import { assertNoSymlinkParents, resolveInside, unsafePathReason } from '../output/paths.js';
 import { createStaging, sweepLeftovers, type Staging } from '../output/staging.js';
 import { fsyncDir, moveIntoPlace, writeFileAtomic } from '../output/writer.js';
@@ -44,6 +44,12 @@ export interface SyncOptions {
    */
   concurrency?: number;
   onEvent?: (e: SyncEvent) => void;
+  /**
+   * Stops the run at the next checkpoint (between work packages, downloads and writes)
+   * with the signal's reason. Aborting while applying leaves every file old or new and
+   * the manifest old; the next run converges.
+   */
+  signal?: AbortSignal;
 }
 
 export interface SyncReport {
@@ -145,12 +151,19 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
   const problems = o.sources.flatMap((s, i) => o.profile.checkSource?.(s, i) ?? []);
   if (problems.length) throw new ConfigError('invalid sources for this profile', problems);
 
+  const checkpoint = (): void => o.signal?.throwIfAborted();
+  checkpoint();
   if (!dryRun) await mkdir(root, { recursive: true });
-  const lock = dryRun ? null : await acquireLock(root, o.now);
+  // A dry run must create nothing, so it takes no lock; instead it refuses to read a root
+  // a live sync is applying, and checks again at the end that no sync applied anything
+  // meanwhile (lock and manifest unchanged), so its plan never mixes two states.
+  const manifestBefore = dryRun ? await readFile(path.join(root, MANIFEST_FILE)).catch(() => null) : null;
+  if (dryRun) await assertNotLocked(root);
+  const lock = dryRun ? null : await acquireLock(root);
   let staging: Staging | null = null;
   let disposed = false;
   try {
-    if (lock?.tookOver) warn(`took over a stale lock left by pid ${lock.tookOver.pid} (started ${lock.tookOver.startedAt})`);
+    if (lock?.tookOver) warn(`took over a stale lock left by pid ${lock.tookOver.pid} on ${lock.tookOver.hostname} (started ${lock.tookOver.startedAt}): ${lock.tookOver.reason}`);
     if (!dryRun) {
       const swept = await sweepLeftovers(root);
       if (swept) warn(`removed ${swept} leftover temporary file(s) of an interrupted run`);
@@ -178,6 +191,7 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
     const processWorkPackage = async (src: ResolvedSource, wp: WorkPackage): Promise<void> => {
       const name = src.spec.name;
       const old = previous?.workPackages[String(wp.id)];
+      checkpoint();
       try {
         const project = projects.get(wp.project.id);
         if (!project) throw new CurateError('MAPPING', `work package #${wp.id}: project #${wp.project.id} is not visible`);
@@ -195,6 +209,7 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
               entry.attachments[String(att.id)] = cached;
               return;
             }
+            checkpoint();
             const sink = stage.sink(att.id);
             const result = await o.client.downloadAttachment(att, sink, { maxBytes });
             emit({ type: 'download', attachmentId: att.id, bytes: result.bytes });
@@ -239,6 +254,11 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
         wpCounts.mapped += 1;
         emit({ type: 'workPackage', source: name, id: wp.id, skipped: false });
       } catch (e) {
+        // An abort is not the work package's fault: it ends the run, not just this item.
+        if (o.signal?.aborted) {
+          limit.clearQueue();
+          throw e;
+        }
         wpCounts.failed += 1;
         if (!failedIds.has(name)) failedIds.set(name, new Set());
         failedIds.get(name)!.add(wp.id);
@@ -286,6 +306,7 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
         };
         const drain = async (q: WorkPackageQuery): Promise<void> => {
           for await (const page of o.client.listWorkPackages(q)) {
+            checkpoint();
             emit({ type: 'page', source: name, offset: page.offset, total: page.total, workPackages: page.workPackages.length });
             page.workPackages.forEach(accept);
             for (const bad of page.invalid) markInvalid(bad);
@@ -345,6 +366,7 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
     const fetchMs = performance.now() - fetchStarted;
 
     // --- plan -------------------------------------------------------------------
+    checkpoint();
     emit({ type: 'phase', phase: 'plan' });
     // Two work packages that want the same path: the lower id keeps it (deterministic).
     desired.sort((a, b) => a.path.localeCompare(b.path) || a.workPackageId - b.workPackageId);
@@ -367,9 +389,20 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
     const newOwned = new Map<string, number>();
     for (const [id, w] of Object.entries(next.workPackages)) for (const rel of Object.keys(w.files)) newOwned.set(rel, Number(id));
 
+    /** A work package that failed after listing: the source's watermark holds and it is retried. */
+    const holdSource = (name: string, id: number): void => {
+      wpCounts.failed += 1;
+      const retry = new Set(next.sources[name]?.retry ?? []);
+      retry.add(id);
+      watermarks[name] = previous?.sources[name]?.watermark ?? null;
+      next.sources[name] = { watermark: watermarks[name], retry: [...retry].sort((a, b) => a - b) };
+    };
     const files: PlannedFile[] = [];
     for (const d of finalDesired) {
       const abs = resolveInside(root, d.path);
+      // Checked while planning, before anything is read or written: a symlinked folder
+      // must neither leak outside bytes into a diff nor stop a run halfway through apply.
+      await assertNoSymlinkParents(root, d.path);
       const current = await hashFile(abs);
       const planned: PlannedFile = { path: d.path, action: current === null ? 'create' : current === d.content.sha256 ? 'unchanged' : 'update', source: d.source, workPackageId: d.workPackageId, sha256: d.content.sha256, oldSha256: current, binary: d.binary };
       if (planned.action !== 'unchanged') {
@@ -380,17 +413,28 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
           // where we already have it, or download it again if it is gone.
           const oldEntry = previous?.workPackages[String(d.workPackageId)];
           const from = Object.entries(oldEntry?.files ?? {}).find(([, h]) => h === d.content.sha256)?.[0];
+          if (from) await assertNoSymlinkParents(root, from);
           if (from && (await hashFile(resolveInside(root, from))) === d.content.sha256) planned.content = { kind: 'copy', from };
           else {
-            const sink = stage.sink(d.content.attachment.id);
-            await o.client.downloadAttachment(d.content.attachment, sink, { maxBytes });
-            const r = sink.result();
-            if (r.sha256 !== d.content.sha256) {
-              // The server's bytes changed under the same md5/size: write what it has now.
-              planned.sha256 = r.sha256;
-              next.workPackages[String(d.workPackageId)]!.files[d.path] = r.sha256;
+            try {
+              const sink = stage.sink(d.content.attachment.id);
+              await o.client.downloadAttachment(d.content.attachment, sink, { maxBytes });
+              emit({ type: 'download', attachmentId: d.content.attachment.id, bytes: d.content.attachment.fileSize });
+              const r = sink.result();
+              if (r.sha256 !== d.content.sha256) {
+                // The server's bytes changed under the same md5/size: write what it has now.
+                planned.sha256 = r.sha256;
+                next.workPackages[String(d.workPackageId)]!.files[d.path] = r.sha256;
+              }
+              planned.content = { kind: 'staged', file: r.file };
+            } catch (e) {
+              if (o.signal?.aborted) throw e;
+              // One lost file whose attachment cannot be fetched again is an item error, not
+              // the end of the run: the file stays missing, the work package is retried.
+              fail({ source: d.source, workPackageId: d.workPackageId, attachmentId: d.content.attachment.id, message: `work package #${d.workPackageId}: ${d.path} is missing on disk and attachment #${d.content.attachment.id} could not be downloaded again: ${(e as Error).message}` });
+              holdSource(d.source, d.workPackageId);
+              continue;
             }
-            planned.content = { kind: 'staged', file: r.file };
           }
         }
       }
@@ -410,6 +454,7 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
       for (const rel of Object.keys(w.files)) {
         if (newOwned.has(rel) || claimed.has(rel)) continue;
         const abs = resolveInside(root, rel);
+        await assertNoSymlinkParents(root, rel);
         const current = await hashFile(abs);
         if (current === null) continue;
         files.push({ path: rel, action: 'delete', source: w.source, workPackageId: Number(id), sha256: null, oldSha256: current, binary: !rel.endsWith('.md') });
@@ -433,6 +478,7 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
     }
 
     // --- apply --------------------------------------------------------------------
+    checkpoint();
     const applyStarted = performance.now();
     const touched: string[] = [];
     if (!dryRun) {
@@ -448,6 +494,7 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
         files.map((f) =>
           writeLimit(async () => {
             if (f.action !== 'create' && f.action !== 'update') return;
+            checkpoint();
             const abs = resolveInside(root, f.path);
             await assertNoSymlinkParents(root, f.path);
             const c = f.content!;
@@ -466,6 +513,7 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
       await Promise.all([...dirs].map((d) => writeLimit(() => fsyncDir(d))));
       for (const f of files) {
         if (f.action !== 'delete') continue;
+        checkpoint();
         await assertNoSymlinkParents(root, f.path);
         await unlink(resolveInside(root, f.path)).catch((e: NodeJS.ErrnoException) => {
           if (e.code !== 'ENOENT') throw e;
@@ -481,6 +529,13 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
 
     const bySource: Record<string, PlanCounts> = {};
     for (const s of o.sources) bySource[s.name] = countPlan(files.filter((f) => f.source === s.name));
+    if (dryRun) {
+      await assertNotLocked(root);
+      const manifestAfter = await readFile(path.join(root, MANIFEST_FILE)).catch(() => null);
+      if (!(manifestBefore === null ? manifestAfter === null : manifestAfter?.equals(manifestBefore))) {
+        throw new LockedError('a curate sync applied changes to this output root while the dry run was reading it; run the dry run again');
+      }
+    }
     emit({ type: 'phase', phase: 'done' });
     if (!dryRun) {
       await stage.dispose();

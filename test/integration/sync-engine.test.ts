@@ -249,7 +249,10 @@ describe('dry run and patch', () => {
 
 describe('cron safety', () => {
   it('two concurrent syncs never interleave: the second exits at once with status 3', async () => {
-    const sim = await startFixtureSimulator({ latencyMs: 40 });
+    // Slow enough that the first run (about 100 requests, 8 at a time) still holds the
+    // lock when the second process has started (~0.3 s of node start-up): at 40 ms the
+    // first run sometimes finished first and the test flaked.
+    const sim = await startFixtureSimulator({ latencyMs: 150 });
     const { dir, cleanup } = await tempDir();
     try {
       const env = { OPENPROJECT_URL: sim.url, OPENPROJECT_API_KEY: TEST_KEY };

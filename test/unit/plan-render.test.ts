@@ -1,0 +1,92 @@
+// Plan counts and the summary, the manifest's stable JSON, and lock staleness: the pure
+// parts of the sync engine.
+import { hostname } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { OutputError } from '../../src/errors.js';
+import { staleReason, STALE_LOCK_MS } from '../../src/output/lock.js';
+import { emptyManifest, readManifest, stableJson } from '../../src/output/manifest.js';
+import { renderPlanSummary } from '../../src/plan/render.js';
+import { countPlan, hasChanges, type PlannedFile } from '../../src/plan/types.js';
+import { tempDir } from '../helpers/env.js';
+
+const file = (p: Partial<PlannedFile> & Pick<PlannedFile, 'path' | 'action' | 'source'>): PlannedFile => ({ workPackageId: 1, sha256: null, oldSha256: null, binary: false, ...p });
+
+describe('plan summary', () => {
+  const files: PlannedFile[] = [
+    file({ path: 'events/a.md', action: 'create', source: 'events' }),
+    file({ path: 'news/b.md', action: 'create', source: 'news', renamedFrom: 'news/old-b.md' }),
+    file({ path: 'news/c.md', action: 'update', source: 'news' }),
+    file({ path: 'news/d.md', action: 'unchanged', source: 'news' }),
+    file({ path: 'news/old-b.md', action: 'delete', source: 'news' }),
+  ]; // sorted by path, as a SyncPlan is
+
+  it('counts per action, renames separately', () => {
+    expect(countPlan(files)).toEqual({ create: 2, update: 1, delete: 1, unchanged: 1, rename: 1 });
+    expect(hasChanges({ files })).toBe(true);
+    expect(hasChanges({ files: [files[3]!] })).toBe(false);
+  });
+
+  it('renders totals, then per source (sorted), then the changed files', () => {
+    expect(renderPlanSummary({ files })).toEqual([
+      'Plan: 2 to create, 1 to update, 1 to delete (1 renamed), 1 unchanged',
+      '  events: 1 to create, 0 to update, 0 to delete, 0 unchanged',
+      '  news: 1 to create, 1 to update, 1 to delete (1 renamed), 1 unchanged',
+      '  + events/a.md',
+      '  + news/b.md (renamed from news/old-b.md)',
+      '  ~ news/c.md',
+      '  - news/old-b.md',
+    ]);
+    expect(renderPlanSummary({ files }, { maxFiles: 1 }).slice(-2)).toEqual(['  + events/a.md', '  … and 3 more (--verbose lists them all)']);
+  });
+});
+
+describe('manifest JSON', () => {
+  it('is the same bytes whatever the key order, pretty-printed with a final newline', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), fc.jsonValue()), (obj) => {
+        const shuffled = Object.fromEntries(Object.entries(obj).reverse());
+        expect(stableJson(shuffled)).toBe(stableJson(obj));
+        expect(JSON.parse(stableJson(obj))).toEqual(JSON.parse(JSON.stringify(obj)));
+      }),
+      { numRuns: 200 },
+    );
+    expect(stableJson({ b: 1, a: { d: [2, { z: 1, y: 2 }], c: null } })).toBe('{\n  "a": {\n    "c": null,\n    "d": [\n      2,\n      {\n        "y": 2,\n        "z": 1\n      }\n    ]\n  },\n  "b": 1\n}\n');
+  });
+
+  it('reads back what it wrote; refuses other versions, other profiles and broken JSON with a way out', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const m = emptyManifest('medigy');
+      m.sources.news = { watermark: '2021-01-01T00:00:00Z', retry: [3] };
+      m.workPackages['3'] = { source: 'news', updatedAt: '2021-01-01T00:00:00Z', lockVersion: 2, files: { 'news/a.md': 'ab' }, attachments: { '9': { md5: null, size: 4, sha256: 'cd', probe: { kind: 'image', valid: true, format: 'PNG', width: 2, height: 3 } } } };
+      await mkdir(path.join(dir, '.curate'));
+      const put = (v: unknown): Promise<void> => writeFile(path.join(dir, '.curate', 'manifest.json'), typeof v === 'string' ? v : stableJson(v));
+      expect(await readManifest(dir, 'medigy')).toBeNull();
+      await put(m);
+      expect(await readManifest(dir, 'medigy')).toEqual(m);
+      await expect(readManifest(dir, 'default')).rejects.toThrow(/written by the "medigy" profile/);
+      await put({ ...m, version: 2 });
+      await expect(readManifest(dir, 'medigy')).rejects.toThrow(OutputError);
+      await put('{"version":1,');
+      await expect(readManifest(dir, 'medigy')).rejects.toThrow(/not valid JSON.*--full/);
+    } finally {
+      await cleanup();
+    }
+  });
+});
+
+describe('lock staleness', () => {
+  const now = Date.parse('2026-01-01T12:00:00Z');
+  const fresh = new Date(now - 60_000).toISOString();
+  it('a live pid on this host holds; a dead one does not; an old lock never holds', () => {
+    expect(staleReason({ pid: process.pid, hostname: hostname(), startedAt: fresh }, hostname(), now, STALE_LOCK_MS)).toBeNull();
+    expect(staleReason({ pid: 2 ** 22 + 12345, hostname: hostname(), startedAt: fresh }, hostname(), now, STALE_LOCK_MS)).toMatch(/not running/);
+    // Another host's pid means nothing here: only the age counts.
+    expect(staleReason({ pid: 2 ** 22 + 12345, hostname: 'other', startedAt: fresh }, hostname(), now, STALE_LOCK_MS)).toBeNull();
+    expect(staleReason({ pid: process.pid, hostname: hostname(), startedAt: new Date(now - STALE_LOCK_MS - 1).toISOString() }, hostname(), now, STALE_LOCK_MS)).toMatch(/older than 12 h/);
+    expect(staleReason({ pid: process.pid, hostname: hostname(), startedAt: 'garbage' }, hostname(), now, STALE_LOCK_MS)).toBeNull();
+  });
+});
