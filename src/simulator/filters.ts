@@ -1,6 +1,8 @@
 // The work package query language of OpenProject API v3 (README §1): `filters` JSON,
 // `sortBy` JSON and `select`, with the server's semantics — including the default
-// "status is open" filter when `filters` is absent.
+// "status is open" filter when `filters` is absent. Queries are validated and compiled
+// once per request (a bad operator is a 400 even when nothing would match), then run
+// as plain predicates over the stored work packages.
 import type { InstanceJson, Json, WorkPackageJson } from './types.js';
 
 export class QueryError extends Error {
@@ -12,19 +14,16 @@ export class QueryError extends Error {
   }
 }
 
-interface Filter {
-  name: string;
+export interface Filter {
+  name: FilterName;
   operator: string;
   values: string[];
 }
 
-const linkId = (wp: WorkPackageJson, rel: string): string | null => {
-  const l = wp._links[rel] as { href?: Json } | undefined;
-  const href = typeof l?.href === 'string' ? l.href : null;
-  return href ? (href.split('/').pop() ?? null) : null;
-};
+type FilterName = 'type' | 'status' | 'project' | 'id' | 'updatedAt' | 'createdAt';
 
-const FILTER_ALIASES: Record<string, string> = {
+// API names and the server's snake_case aliases (parse_query_params_service.rb converts both).
+const FILTER_ALIASES: Record<string, FilterName> = {
   type: 'type',
   type_id: 'type',
   status: 'status',
@@ -38,10 +37,20 @@ const FILTER_ALIASES: Record<string, string> = {
   created_at: 'createdAt',
 };
 
-const OPERATORS = new Set(['=', '!', 'o', 'c', '*', '!*', '>=', '<=', '<>d', '=d']);
+const OPERATORS_BY_FILTER: Record<FilterName, ReadonlySet<string>> = {
+  status: new Set(['=', '!', 'o', 'c', '*', '!*']),
+  type: new Set(['=', '!', '*', '!*']),
+  project: new Set(['=', '!', '*', '!*']),
+  id: new Set(['=', '!']),
+  updatedAt: new Set(['>=', '<=', '<>d', '=d', '*', '!*']),
+  createdAt: new Set(['>=', '<=', '<>d', '=d', '*', '!*']),
+};
+
+/** The filter a real server applies when the request has no `filters` parameter at all. */
+export const DEFAULT_FILTERS: Filter[] = [{ name: 'status', operator: 'o', values: [] }];
 
 export function parseFilters(raw: string | null): Filter[] {
-  if (raw === null) return [{ name: 'status', operator: 'o', values: [] }];
+  if (raw === null) return DEFAULT_FILTERS;
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
@@ -50,65 +59,146 @@ export function parseFilters(raw: string | null): Filter[] {
   }
   if (!Array.isArray(parsed)) throw new QueryError('InvalidQuery', 'Filters must be an array.');
   return parsed.map((entry: unknown) => {
-    if (!entry || typeof entry !== 'object' || Object.keys(entry).length !== 1) throw new QueryError('InvalidQuery', 'Each filter must be an object with one key.');
+    if (!entry || typeof entry !== 'object' || Array.isArray(entry) || Object.keys(entry).length !== 1) {
+      throw new QueryError('InvalidQuery', 'Each filter must be an object with exactly one key.');
+    }
     const [name, spec] = Object.entries(entry as Record<string, unknown>)[0]!;
     const canonical = FILTER_ALIASES[name];
     if (!canonical) throw new QueryError('InvalidQuery', `Filter ${name} does not exist.`);
-    const s = spec as { operator?: unknown; values?: unknown };
-    if (typeof s?.operator !== 'string' || !OPERATORS.has(s.operator)) throw new QueryError('InvalidQuery', `The operator of filter ${name} is not valid.`);
-    const values = s.values === undefined ? [] : s.values;
-    if (!Array.isArray(values) || !values.every((v) => typeof v === 'string')) throw new QueryError('InvalidQuery', `The values of filter ${name} must be an array of strings.`);
-    return { name: canonical, operator: s.operator, values: values as string[] };
+    const s = (spec ?? {}) as { operator?: unknown; values?: unknown };
+    if (typeof s.operator !== 'string' || !OPERATORS_BY_FILTER[canonical].has(s.operator)) {
+      throw new QueryError('InvalidQuery', `The operator ${JSON.stringify(s.operator ?? null)} is not valid for filter ${name}.`);
+    }
+    const values = s.values === undefined || s.values === null ? [] : s.values;
+    if (!Array.isArray(values) || !values.every((v) => typeof v === 'string')) {
+      throw new QueryError('InvalidQuery', `The values of filter ${name} must be an array of strings.`);
+    }
+    const f: Filter = { name: canonical, operator: s.operator, values: values as string[] };
+    validateValues(f, name);
+    return f;
   });
 }
 
-function parseTime(s: string): number {
-  const t = Date.parse(s);
-  if (Number.isNaN(t)) throw new QueryError('InvalidQuery', `${JSON.stringify(s)} is not a valid date.`);
-  return t;
+function validateValues(f: Filter, apiName: string): void {
+  const op = f.operator;
+  if (op === '=' || op === '!') {
+    if (f.values.length === 0) throw new QueryError('InvalidQuery', `Filter ${apiName} needs at least one value.`);
+    if (!f.values.every((v) => /^\d+$/.test(v))) throw new QueryError('InvalidQuery', `Filter ${apiName} has invalid values (ids expected).`);
+  } else if (op === '>=' || op === '<=' || op === '=d') {
+    if (f.values.length !== 1 || Number.isNaN(parseInstant(f.values[0]!))) throw new QueryError('InvalidQuery', `Filter ${apiName} needs one valid date.`);
+  } else if (op === '<>d') {
+    if (f.values.length < 1 || f.values.length > 2) throw new QueryError('InvalidQuery', `Filter ${apiName} needs two values (either may be empty).`);
+    for (const v of f.values) if (v !== '' && Number.isNaN(parseInstant(v))) throw new QueryError('InvalidQuery', `${JSON.stringify(v)} is not a valid date.`);
+  }
 }
 
-export function matches(wp: WorkPackageJson, filters: Filter[], instance: InstanceJson): boolean {
-  return filters.every((f) => {
+const ISO = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2})?)(?:\.(\d+))?(Z|[+-]\d{2}:?\d{2})?)?$/;
+
+/**
+ * An ISO-8601 date or datetime as MICROseconds since the epoch (NaN when invalid).
+ * The corpus mixes 0, 3 and 6 fractional digits; Date.parse would drop the last three,
+ * and an incremental filter at a 6-digit watermark must not re-include or skip rows.
+ */
+export function parseInstant(s: string): number {
+  const m = ISO.exec(s.trim());
+  if (!m) return NaN;
+  const [, date, time, frac, zone] = m;
+  const ms = Date.parse(`${date}T${time ?? '00:00:00'}${zone ?? 'Z'}`);
+  if (Number.isNaN(ms)) return NaN;
+  const micros = Number(((frac ?? '') + '000000').slice(0, 6));
+  return ms * 1000 + micros;
+}
+
+const isDateOnly = (s: string): boolean => /^\d{4}-\d{2}-\d{2}$/.test(s.trim());
+const DAY_US = 86_400_000_000;
+
+const linkId = (wp: WorkPackageJson, rel: string): string | null => {
+  const l = wp._links[rel] as { href?: Json } | undefined;
+  const href = typeof l?.href === 'string' ? l.href : null;
+  return href ? (href.split('/').pop() ?? null) : null;
+};
+
+export type Predicate = (wp: WorkPackageJson) => boolean;
+
+/** Filters → one predicate (ANDed). Dates are parsed once here, not per work package. */
+export function compileFilters(filters: Filter[], instance: InstanceJson): Predicate {
+  const closed = new Set(instance.statuses.filter((s) => s.isClosed === true).map((s) => String(s.id)));
+  const tests = filters.map((f): Predicate => {
     if (f.name === 'updatedAt' || f.name === 'createdAt') {
-      const t = Date.parse(String(wp[f.name]));
-      if (f.operator === '<>d') {
-        const [from = '', to = ''] = f.values;
-        return (from === '' || t >= parseTime(from)) && (to === '' || t <= parseTime(to));
+      const key = f.name;
+      const at = (wp: WorkPackageJson): number => (typeof wp[key] === 'string' ? parseInstant(wp[key]) : NaN);
+      const [a = '', b = ''] = f.values;
+      switch (f.operator) {
+        case '*':
+          return (wp) => !Number.isNaN(at(wp));
+        case '!*':
+          return (wp) => Number.isNaN(at(wp));
+        case '>=': {
+          const from = parseInstant(a);
+          return (wp) => at(wp) >= from;
+        }
+        case '<=': {
+          // A bare date means "up to the end of that day", like the server's date filters.
+          const to = isDateOnly(a) ? parseInstant(a) + DAY_US - 1 : parseInstant(a);
+          return (wp) => at(wp) <= to;
+        }
+        case '=d': {
+          const day = parseInstant(a.slice(0, 10));
+          return (wp) => {
+            const t = at(wp);
+            return t >= day && t < day + DAY_US;
+          };
+        }
+        default: {
+          // '<>d' (between_date_time.rb): either end may be '' = open-ended.
+          const from = a === '' ? -Infinity : parseInstant(a);
+          const to = b === '' ? Infinity : isDateOnly(b) ? parseInstant(b) + DAY_US - 1 : parseInstant(b);
+          return (wp) => {
+            const t = at(wp);
+            return t >= from && t <= to;
+          };
+        }
       }
-      if (f.operator === '>=') return t >= parseTime(f.values[0] ?? '');
-      if (f.operator === '<=') return t <= parseTime(f.values[0] ?? '');
-      if (f.operator === '=d') return String(wp[f.name]).slice(0, 10) === (f.values[0] ?? '').slice(0, 10);
-      if (f.operator === '*') return true;
-      throw new QueryError('InvalidQuery', `Operator ${f.operator} is not valid for ${f.name}.`);
     }
-    const value = f.name === 'id' ? String(wp.id) : linkId(wp, f.name);
+    const name = f.name;
+    const value = name === 'id' ? (wp: WorkPackageJson): string | null => String(wp.id) : (wp: WorkPackageJson): string | null => linkId(wp, name);
+    const set = new Set(f.values);
     switch (f.operator) {
       case '=':
-        return value !== null && f.values.includes(value);
+        return (wp) => {
+          const v = value(wp);
+          return v !== null && set.has(v);
+        };
       case '!':
-        return value === null || !f.values.includes(value);
+        return (wp) => {
+          const v = value(wp);
+          return v === null || !set.has(v);
+        };
       case '*':
-        return value !== null;
+        return (wp) => value(wp) !== null;
       case '!*':
-        return value === null;
+        return (wp) => value(wp) === null;
       case 'o':
-      case 'c': {
-        if (f.name !== 'status') throw new QueryError('InvalidQuery', `Operator ${f.operator} is only valid for status.`);
-        const status = instance.statuses.find((s) => String(s.id) === value);
-        const closed = status?.isClosed === true;
-        return f.operator === 'c' ? closed : !closed;
-      }
-      default:
-        throw new QueryError('InvalidQuery', `Operator ${f.operator} is not valid for ${f.name}.`);
+        return (wp) => !closed.has(value(wp) ?? '');
+      default: // 'c'
+        return (wp) => closed.has(value(wp) ?? '');
     }
   });
+  return (wp) => tests.every((t) => t(wp));
 }
 
-type SortKey = 'id' | 'updatedAt' | 'createdAt' | 'subject';
+/** Convenience for one-off checks (tests): does `wp` match `filters`? */
+export function matches(wp: WorkPackageJson, filters: Filter[], instance: InstanceJson): boolean {
+  return compileFilters(filters, instance)(wp);
+}
 
-export function parseSortBy(raw: string | null): [SortKey, 'asc' | 'desc'][] {
-  if (raw === null) return [['id', 'asc']];
+export type SortKey = 'id' | 'updatedAt' | 'createdAt' | 'subject';
+export type SortOrder = [SortKey, 'asc' | 'desc'][];
+
+export const DEFAULT_SORT: SortOrder = [['id', 'asc']];
+
+export function parseSortBy(raw: string | null): SortOrder {
+  if (raw === null || raw === '') return DEFAULT_SORT;
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
@@ -118,25 +208,39 @@ export function parseSortBy(raw: string | null): [SortKey, 'asc' | 'desc'][] {
   if (!Array.isArray(parsed)) throw new QueryError('InvalidQuery', 'sortBy must be an array.');
   return parsed.map((p: unknown) => {
     if (!Array.isArray(p) || p.length !== 2) throw new QueryError('InvalidQuery', 'sortBy entries are [attribute, direction] pairs.');
-    const [key, dir] = p as [string, string];
-    if (!['id', 'updatedAt', 'createdAt', 'subject'].includes(key)) throw new QueryError('InvalidQuery', `Cannot sort by ${key}.`);
-    if (dir !== 'asc' && dir !== 'desc') throw new QueryError('InvalidQuery', `Sort direction ${dir} is not valid.`);
-    return [key as SortKey, dir];
+    const [key, dir] = p as [unknown, unknown];
+    if (key !== 'id' && key !== 'updatedAt' && key !== 'createdAt' && key !== 'subject') throw new QueryError('InvalidQuery', `Cannot sort by ${String(key)}.`);
+    if (dir !== 'asc' && dir !== 'desc') throw new QueryError('InvalidQuery', `Sort direction ${String(dir)} is not valid.`);
+    return [key, dir];
   });
 }
 
-export function sortWorkPackages(list: WorkPackageJson[], order: [SortKey, 'asc' | 'desc'][]): WorkPackageJson[] {
-  return list.sort((a, b) => {
-    for (const [key, dir] of order) {
-      const x = key === 'id' ? a.id : String(a[key]);
-      const y = key === 'id' ? b.id : String(b[key]);
+export const isDefaultSort = (order: SortOrder): boolean => order.length === 1 && order[0]![0] === 'id' && order[0]![1] === 'asc';
+
+/** Sorts in place; ties (and the end of every order) broken by id asc, so pages are stable. */
+export function sortWorkPackages(list: WorkPackageJson[], order: SortOrder): WorkPackageJson[] {
+  const keyOf = (wp: WorkPackageJson, key: SortKey): number | string => {
+    if (key === 'id') return wp.id;
+    if (key === 'subject') return typeof wp.subject === 'string' ? wp.subject.toLowerCase() : '';
+    const t = typeof wp[key] === 'string' ? parseInstant(wp[key]) : NaN;
+    return Number.isNaN(t) ? -Infinity : t;
+  };
+  const keyed = list.map((wp) => ({ wp, keys: order.map(([k]) => keyOf(wp, k)) }));
+  keyed.sort((a, b) => {
+    for (let i = 0; i < order.length; i++) {
+      const x = a.keys[i]!;
+      const y = b.keys[i]!;
       const c = x < y ? -1 : x > y ? 1 : 0;
-      if (c !== 0) return dir === 'asc' ? c : -c;
+      if (c !== 0) return order[i]![1] === 'asc' ? c : -c;
     }
-    return a.id - b.id;
+    return a.wp.id - b.wp.id;
   });
+  for (let i = 0; i < keyed.length; i++) list[i] = keyed[i]!.wp;
+  return list;
 }
 
+// What the SQL representer can render (work_package_sql_representer.rb); custom fields,
+// updatedAt and description are not among them.
 const SELECTABLE = new Set([
   '*',
   'total',
@@ -144,8 +248,13 @@ const SELECTABLE = new Set([
   'pageSize',
   'offset',
   'self',
+  'jumpTo',
+  'changeSize',
+  'previousByOffset',
+  'nextByOffset',
   'elements',
   'elements/*',
+  'elements/_type',
   'elements/id',
   'elements/subject',
   'elements/startDate',
@@ -161,7 +270,10 @@ const SELECTABLE = new Set([
 /** `select=total,elements/id` → the set of selected keys; unsupported keys → InvalidSignal. */
 export function parseSelect(raw: string | null): Set<string> | null {
   if (raw === null) return null;
-  const keys = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const keys = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const bad = keys.filter((k) => !SELECTABLE.has(k));
   if (bad.length) throw new QueryError('InvalidSignal', `The select parameter contains unsupported values: ${bad.join(', ')}.`);
   return new Set(keys);

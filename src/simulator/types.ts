@@ -76,15 +76,26 @@ export interface FaultSpec {
 }
 
 export interface SimulatorOptions {
+  /** In-memory dataset or a DATASET.md folder. */
   dataset: Dataset | string;
+  /** When set, /api/v3 needs Basic `apikey:<key>` or Bearer `<key>`, else 401 Unauthenticated. */
   apiKey?: string;
+  /** 'redirect': /content answers 302 to a signed, expiring URL on a second origin (S3-like). @default 'inline' */
   downloads?: 'inline' | 'redirect';
+  /** apiv3_max_page_size. @default 1000 */
   maxPageSize?: number;
+  /** Fixed delay added to every API request. @default 0 */
   latencyMs?: number;
+  /** Extra delay per work package rendered in full in a list response. @default 0 */
   perElementMs?: number;
+  /** Server clock: updatedAt on mutations, signed download URL expiry. @default real time */
   clock?: () => Date;
+  /** Seed of the RNG behind rate-based faults. @default 1 */
   seed?: number;
+  /** @default 0 (ephemeral) */
   port?: number;
+  /** Lifetime of signed storage URLs in redirect mode. @default 21590 (OpenProject: 6 h − 10 s) */
+  signedUrlTtlSeconds?: number;
 }
 
 export interface Simulator {

@@ -1,0 +1,65 @@
+// Rendering of the resources the dataset does not store verbatim: work package
+// schemas (custom field names and types, README §3 and the injector table in §2),
+// unpaginated collections and the work package's `_embedded` on a single GET.
+import type { InstanceJson, JsonObject } from './types.js';
+
+// custom_field_injector.rb: fieldFormat → schema type (multi-value fields get `[]`).
+const SCHEMA_TYPE: Record<string, string> = {
+  string: 'String',
+  text: 'Formattable',
+  link: 'Link',
+  int: 'Integer',
+  float: 'Float',
+  bool: 'Boolean',
+  date: 'Date',
+  list: 'CustomOption',
+  user: 'User',
+  version: 'Version',
+};
+const LINKED_FORMATS = new Set(['list', 'user', 'version']);
+
+const field = (type: string, name: string, required: boolean, writable: boolean, extra: JsonObject = {}): JsonObject => ({ type, name, required, hasDefault: false, writable, ...extra });
+
+/** Schema JSON per `{project}-{type}` key, built once and cached (admin edits are not simulated). */
+export function schemaRenderer(instance: InstanceJson): (key: string) => JsonObject | null {
+  const fieldById = new Map(instance.customFields.map((f) => [f.id, f]));
+  const cache = new Map<string, JsonObject>();
+  return (key) => {
+    const hit = cache.get(key);
+    if (hit) return hit;
+    const ids = instance.schemas[key];
+    if (!ids) return null;
+    const schema: JsonObject = {
+      _type: 'Schema',
+      _dependencies: [],
+      lockVersion: field('Integer', 'Lock Version', true, false),
+      id: field('Integer', 'ID', true, false),
+      subject: field('String', 'Subject', true, true, { minLength: 1, maxLength: 255 }),
+      description: field('Formattable', 'Description', false, true),
+      startDate: field('Date', 'Start date', false, true),
+      dueDate: field('Date', 'Finish date', false, true),
+      createdAt: field('DateTime', 'Created on', true, false),
+      updatedAt: field('DateTime', 'Updated on', true, false),
+      author: field('User', 'Author', true, false, { location: '_links' }),
+      project: field('Project', 'Project', true, true, { location: '_links' }),
+      type: field('Type', 'Type', true, true, { location: '_links' }),
+      status: field('Status', 'Status', true, true, { location: '_links' }),
+    };
+    for (const id of ids) {
+      const f = fieldById.get(id);
+      if (!f) continue;
+      const base = SCHEMA_TYPE[f.fieldFormat] ?? 'String';
+      schema[`customField${id}`] = field(f.multiValue ? `[]${base}` : base, f.name, false, true, LINKED_FORMATS.has(f.fieldFormat) ? { location: '_links' } : {});
+    }
+    schema._links = { self: { href: `/api/v3/work_packages/schemas/${key}` } };
+    cache.set(key, schema);
+    return schema;
+  };
+}
+
+/** An unpaginated Collection (types, statuses, attachments of a container, schemas). */
+export function unpaginated(elements: unknown[], selfHref?: string): JsonObject {
+  const c: Record<string, unknown> = { _type: 'Collection', total: elements.length, count: elements.length, _embedded: { elements } };
+  if (selfHref !== undefined) c._links = { self: { href: selfHref } };
+  return c as JsonObject;
+}

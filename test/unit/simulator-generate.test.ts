@@ -1,0 +1,98 @@
+// Synthetic datasets: deterministic, realistic proportions, lazily made bytes whose
+// size and md5 match the metadata, and a folder round trip the simulator can serve.
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { generateDataset, loadDataset, writeDataset, type LazyContent } from '../../src/simulator/index.js';
+
+const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
+
+describe('generateDataset', () => {
+  const ds = generateDataset({ workPackages: 2000, seed: 9 });
+
+  it('is deterministic per seed and differs between seeds', () => {
+    const again = generateDataset({ workPackages: 2000, seed: 9 });
+    expect(JSON.stringify([...again.workPackages.values()])).toBe(JSON.stringify([...ds.workPackages.values()]));
+    expect([...again.attachments.values()].map((a) => a.meta)).toEqual([...ds.attachments.values()].map((a) => a.meta));
+    const other = generateDataset({ workPackages: 2000, seed: 10 });
+    expect(JSON.stringify([...other.workPackages.values()])).not.toBe(JSON.stringify([...ds.workPackages.values()]));
+  });
+
+  it('has the train set proportions: mostly Curated Content in CCM, decoys, ~1.45 attachments per item', () => {
+    const types = new Map<string, number>();
+    for (const wp of ds.workPackages.values()) {
+      const k = String((wp._links.type as { title: string }).title);
+      types.set(k, (types.get(k) ?? 0) + 1);
+    }
+    expect(types.get('Curated Content')! / 2000).toBeGreaterThan(0.55);
+    expect((types.get('Task') ?? 0) + (types.get('Bug') ?? 0)).toBeGreaterThan(40);
+    expect(types.get('Curated Event')).toBeGreaterThan(50);
+    const perWp = ds.attachments.size / ds.workPackages.size;
+    expect(perWp).toBeGreaterThan(1.3);
+    expect(perWp).toBeLessThan(1.6);
+    const names = new Set([...ds.attachments.values()].map((a) => a.meta.fileName));
+    for (const n of ['Curated_Featured_Image.png', 'Curated_Featured_Image.jpg', 'Curated_Source_FavIcon.png', 'Lectio_Extension_Curation.json', 'Curated_Featured_Image.pdf']) expect(names).toContain(n);
+  });
+
+  it('every work package matches its schema; custom field keys are those of the schema (or fewer)', () => {
+    for (const wp of ds.workPackages.values()) {
+      const key = String((wp._links.schema as { href: string }).href).split('/').pop()!;
+      const active = ds.instance.schemas[key];
+      expect(active, key).toBeDefined();
+      const cfs = Object.keys(wp).filter((k) => k.startsWith('customField')).map((k) => Number(k.slice(11)));
+      for (const id of cfs) expect(active).toContain(id);
+      expect(wp.updatedAt >= wp.createdAt).toBe(true);
+    }
+  });
+
+  it('makes bytes on demand: sizes and md5 match the metadata, headers are real formats', () => {
+    let checked = 0;
+    for (const { meta, content } of ds.attachments.values()) {
+      expect(Buffer.isBuffer(content)).toBe(false);
+      if (checked++ > 300) continue;
+      const bytes = (content as LazyContent).read();
+      expect(bytes.length).toBe(meta.fileSize);
+      expect(md5(bytes)).toBe((meta.digest as { hash: string }).hash);
+      expect((content as LazyContent).read().equals(bytes)).toBe(true);
+      const type = String(meta.contentType);
+      if (type === 'image/png') expect(bytes.subarray(0, 8).toString('hex')).toBe('89504e470d0a1a0a');
+      if (type === 'image/jpeg') expect(bytes.subarray(0, 3).toString('hex')).toBe('ffd8ff');
+      if (type === 'application/pdf') expect(bytes.subarray(0, 5).toString()).toBe('%PDF-');
+      if (type === 'application/json') expect(() => JSON.parse(bytes.toString()) as unknown).not.toThrow();
+      if (String(meta.fileName).startsWith('Curated_Featured_Image') && type.startsWith('image/')) {
+        expect(bytes.length).toBeGreaterThanOrEqual(20_000);
+        expect(bytes.length).toBeLessThanOrEqual(200_000);
+      }
+    }
+    const hashes = new Set([...ds.attachments.values()].map((a) => (a.meta.digest as { hash: string }).hash));
+    expect(hashes.size).toBe(ds.attachments.size);
+  });
+
+  it('10,000 work packages stay small in memory', () => {
+    const before = process.memoryUsage().heapUsed;
+    const big = generateDataset({ workPackages: 10_000, seed: 1 });
+    const grown = process.memoryUsage().heapUsed - before;
+    expect(big.attachments.size).toBeGreaterThan(13_000);
+    expect(grown).toBeLessThan(200 * 1024 * 1024);
+  });
+
+  it('writeDataset → loadDataset round-trips', async () => {
+    const small = generateDataset({ workPackages: 15, seed: 3 });
+    const dir = await mkdtemp(path.join(tmpdir(), 'curate-simgen-'));
+    try {
+      await writeDataset(small, dir);
+      const back = await loadDataset(dir);
+      expect(back.instance).toEqual(small.instance);
+      expect([...back.workPackages.keys()].sort()).toEqual([...small.workPackages.keys()].sort());
+      for (const [id, { meta, content }] of small.attachments) {
+        const b = back.attachments.get(id)!;
+        expect(b.meta).toEqual(meta);
+        expect(md5(b.content as Buffer)).toBe((content as LazyContent).md5);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
