@@ -289,9 +289,12 @@ describe('cron safety', () => {
           for (const e of await readdir(dir)) await rm(path.join(dir, e), { recursive: true, force: true });
         }
         const child = spawn(process.execPath, [BIN, 'sync', '--config', MEDIGY_CONFIG, '--out', dir, '--now', '2021-02-19T00:00:00Z', '--quiet'], { env, stdio: 'ignore' });
+        // Listen for 'close' before waiting: a warm run can finish before the kill lands, and a
+        // listener attached after the event would wait forever.
+        const closed = new Promise((r) => child.on('close', r));
         await new Promise((r) => setTimeout(r, 50 + random() * 900));
         child.kill('SIGKILL');
-        await new Promise((r) => child.on('close', r));
+        await closed;
         const now = await treeHashes(dir);
         for (const [rel, hash] of now) {
           expect(expected.get(rel), `${rel} after kill ${i}`).toBe(hash); // present ⇒ complete and correct
