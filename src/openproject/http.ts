@@ -172,24 +172,29 @@ export class Http {
       try {
         const res = await this.limit(async () => {
           const r = await this.rawGet(url, 'application/hal+json, application/json');
-          // Scrubbed before anything is excerpted: a cut-off secret would escape a later scrub.
-          return { ...r, text: this.scrub(await r.body.text()) };
+          return { ...r, raw: await r.body.text() };
         });
         const contentType = headerValue(res.headers['content-type']);
-        const event = { method: 'GET', route, url: redactUrl(url), status: res.status, attempt, ms: Date.now() - started, bytes: Buffer.byteLength(res.text) };
-        if (res.status >= 200 && res.status < 300) {
-          const parsed = parseJsonBody(res.text, contentType);
-          if (parsed.ok) {
-            this.emit(event);
-            return parsed.value;
-          }
+        const event = { method: 'GET', route, url: redactUrl(url), status: res.status, attempt, ms: Date.now() - started, bytes: Buffer.byteLength(res.raw) };
+        const ok = res.status >= 200 && res.status < 300;
+        // Data is used as the server sent it (scrubbing it would alter content that merely
+        // contains the key's characters); only bodies that end up excerpted in an error are
+        // scrubbed, before excerpting, since a cut-off secret would escape a later scrub.
+        const parsed = ok ? parseJsonBody(res.raw, contentType) : null;
+        if (parsed?.ok) {
+          this.emit(event);
+          return parsed.value;
+        }
+        const text = this.scrub(res.raw);
+        if (ok) {
           // Proxies serve maintenance pages and cut bodies short: worth another try.
           this.emit({ ...event, error: 'not JSON' });
-          failure = { status: res.status, identifier: null, detail: parsed.detail, hint: null };
+          const bad = parseJsonBody(text, contentType);
+          failure = { status: res.status, identifier: null, detail: bad.ok ? 'the response changed while it was scrubbed' : bad.detail, hint: null };
         } else {
           this.emit(event);
-          const detail = errorDetail(res.status, res.text, contentType, resource);
-          const identifier = errorObject(res.text, contentType)?.identifier ?? null;
+          const detail = errorDetail(res.status, text, contentType, resource);
+          const identifier = errorObject(text, contentType)?.identifier ?? null;
           if (!RETRY_STATUSES.has(res.status)) throw new OpenProjectError({ method: 'GET', url, status: res.status, errorIdentifier: identifier, message: detail });
           failure = { status: res.status, identifier, detail, hint: serverWaitMs(res.headers) };
         }

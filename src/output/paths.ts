@@ -31,23 +31,59 @@ export function resolveInside(root: string, rel: string): string {
   return abs;
 }
 
+type DirState = 'dir' | 'missing' | { link: string } | { notDir: string };
+
 /**
  * Refuse to write through a symlink: every existing component between the root and
- * the file must be a real directory (a link inside the root could point anywhere).
+ * the file must be a real directory (a link inside the root could point anywhere), and
+ * the file itself must not be a link.
+ *
+ * The guard remembers what it found for each folder, so checking thousands of files in
+ * a few folders costs one lstat per folder plus one per file. Make a new guard for each
+ * phase (planning, applying): a folder seen missing while planning may exist later.
  */
-export async function assertNoSymlinkParents(root: string, rel: string): Promise<void> {
-  const segs = rel.split('/');
-  let cur = path.resolve(root);
-  for (let i = 0; i < segs.length; i++) {
-    cur = path.join(cur, segs[i]!);
-    let st;
+export function createSymlinkGuard(root: string): (rel: string) => Promise<void> {
+  const base = path.resolve(root);
+  const dirs = new Map<string, Promise<DirState>>();
+  const inspect = async (rel: string): Promise<'file' | 'dir' | 'missing' | 'link' | 'other'> => {
     try {
-      st = await lstat(cur);
+      const st = await lstat(path.join(base, ...rel.split('/')));
+      return st.isSymbolicLink() ? 'link' : st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'other';
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
       throw e;
     }
-    if (st.isSymbolicLink()) throw new OutputError(`refusing to write ${JSON.stringify(rel)}: ${path.relative(root, cur)} is a symbolic link`);
-    if (i < segs.length - 1 && !st.isDirectory()) throw new OutputError(`refusing to write ${JSON.stringify(rel)}: ${path.relative(root, cur)} is not a directory`);
-  }
+  };
+  const dirState = (relDir: string): Promise<DirState> => {
+    let p = dirs.get(relDir);
+    if (!p) {
+      p = (async (): Promise<DirState> => {
+        const parent = path.posix.dirname(relDir);
+        if (parent !== '.') {
+          const up = await dirState(parent);
+          if (up !== 'dir') return up;
+        }
+        const kind = await inspect(relDir);
+        if (kind === 'missing' || kind === 'dir') return kind;
+        return kind === 'link' ? { link: relDir } : { notDir: relDir };
+      })();
+      dirs.set(relDir, p);
+    }
+    return p;
+  };
+  return async (rel: string): Promise<void> => {
+    const dir = path.posix.dirname(rel);
+    const state = dir === '.' ? 'dir' : await dirState(dir);
+    if (state === 'missing') return;
+    if (typeof state === 'object') {
+      if ('link' in state) throw new OutputError(`refusing to write ${JSON.stringify(rel)}: ${state.link} is a symbolic link`);
+      throw new OutputError(`refusing to write ${JSON.stringify(rel)}: ${state.notDir} is not a directory`);
+    }
+    if ((await inspect(rel)) === 'link') throw new OutputError(`refusing to write ${JSON.stringify(rel)}: ${rel} is a symbolic link`);
+  };
+}
+
+/** One-off form of createSymlinkGuard. */
+export function assertNoSymlinkParents(root: string, rel: string): Promise<void> {
+  return createSymlinkGuard(root)(rel);
 }

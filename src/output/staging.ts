@@ -2,17 +2,21 @@
 // moving them into place is a rename on the same filesystem; in the system temp folder
 // for a dry run, which must write nothing under the root). Each attempt truncates.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, open, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { DownloadSink } from '../openproject/types.js';
 import { STATE_DIR } from './manifest.js';
-import { TEMP_PREFIX } from './writer.js';
 
 export interface Staging {
   dir: string;
   /** A sink for one attachment; `result()` gives the file and its sha256 once the download ended. */
   sink(attachmentId: number): DownloadSink & { result(): { file: string; sha256: string } };
+  /**
+   * Stage a rendered text file. Held on disk rather than in memory until apply moves it
+   * into place: with tens of thousands of work packages the texts would dominate memory.
+   */
+  putText(text: string): Promise<{ file: string; sha256: string }>;
   /** The first `max` bytes of a staged file (image probes need only the header). */
   head(file: string, max: number): Promise<Buffer>;
   dispose(): Promise<void>;
@@ -53,6 +57,12 @@ export async function createStaging(root: string, dryRun: boolean): Promise<Stag
         result: () => ({ file, sha256: sha }),
       };
     },
+    async putText(text) {
+      const bytes = Buffer.from(text, 'utf8');
+      const file = path.join(dir, `text-${randomBytes(6).toString('hex')}`);
+      await writeFile(file, bytes, { flag: 'wx' });
+      return { file, sha256: createHash('sha256').update(bytes).digest('hex') };
+    },
     async head(file, max) {
       const fh = await open(file, 'r');
       try {
@@ -69,10 +79,18 @@ export async function createStaging(root: string, dryRun: boolean): Promise<Stag
   };
 }
 
-/** Remove what a killed run left: staging folders and `.curate-tmp-*` files. Only called under the lock. */
+/**
+ * Remove what a killed run left: staging folders and temp files, all inside the state
+ * folder (temp files are never made beside the files a site reads). Only called under the lock.
+ */
 export async function sweepLeftovers(root: string): Promise<number> {
   let removed = 0;
   await rm(path.join(root, STATE_DIR, 'staging'), { recursive: true, force: true });
+  try {
+    removed += (await readdir(path.join(root, STATE_DIR, 'tmp'))).length;
+  } catch {
+    /* none */
+  }
   await rm(path.join(root, STATE_DIR, 'tmp'), { recursive: true, force: true });
   try {
     for (const e of await readdir(path.join(root, STATE_DIR))) {
@@ -84,22 +102,5 @@ export async function sweepLeftovers(root: string): Promise<number> {
   } catch {
     /* no state dir yet */
   }
-  const walk = async (dir: string): Promise<void> => {
-    let entries;
-    try {
-      entries = await readdir(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      const p = path.join(dir, e.name);
-      if (e.isDirectory() && !e.isSymbolicLink()) await walk(p);
-      else if (e.isFile() && e.name.startsWith(TEMP_PREFIX)) {
-        await rm(p, { force: true });
-        removed++;
-      }
-    }
-  };
-  await walk(root);
   return removed;
 }

@@ -27,16 +27,23 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-/** Write bytes atomically unless the file already holds exactly these bytes. Returns true when written. */
-export async function writeFileAtomic(target: string, bytes: Buffer, tmpDir?: string, syncDir = true): Promise<boolean> {
-  try {
-    const current = await readFile(target);
-    if (current.equals(bytes)) return false;
-  } catch {
-    /* missing: write it */
+/**
+ * Write bytes atomically unless the file already holds exactly these bytes. Returns true
+ * when written. `prepared`: the caller already knows the bytes differ (its plan compared
+ * digests) and made the target's folder and the temp folder, so neither is done again
+ * for each of thousands of files.
+ */
+export async function writeFileAtomic(target: string, bytes: Buffer, tmpDir?: string, syncDir = true, prepared = false): Promise<boolean> {
+  if (!prepared) {
+    try {
+      const current = await readFile(target);
+      if (current.equals(bytes)) return false;
+    } catch {
+      /* missing: write it */
+    }
+    await mkdir(path.dirname(target), { recursive: true });
+    if (tmpDir) await mkdir(tmpDir, { recursive: true });
   }
-  await mkdir(path.dirname(target), { recursive: true });
-  if (tmpDir) await mkdir(tmpDir, { recursive: true });
   const tmp = tempPathFor(target, tmpDir);
   const fh = await open(tmp, 'wx', 0o644);
   try {
@@ -56,9 +63,11 @@ export async function writeFileAtomic(target: string, bytes: Buffer, tmpDir?: st
 }
 
 /** Put a fully written (and verified) staged file in place atomically. */
-export async function moveIntoPlace(staged: string, target: string, keepSource: boolean, tmpDir?: string, syncDir = true): Promise<void> {
-  await mkdir(path.dirname(target), { recursive: true });
-  if (tmpDir) await mkdir(tmpDir, { recursive: true });
+export async function moveIntoPlace(staged: string, target: string, keepSource: boolean, tmpDir?: string, syncDir = true, prepared = false): Promise<void> {
+  if (!prepared) {
+    await mkdir(path.dirname(target), { recursive: true });
+    if (tmpDir) await mkdir(tmpDir, { recursive: true });
+  }
   const tmp = tempPathFor(target, tmpDir);
   if (!keepSource) {
     // Durable before it becomes visible: a power cut must not leave an empty file in place.

@@ -113,18 +113,25 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     if (select) {
       // SQL-rendered (work_package_sql_representer.rb): a fixed, small element shape; cheap
       // to produce, so no per-element latency.
+      // Only the selected element properties are rendered (`elements` or `elements/*`:
+      // all of them), which is what makes an id listing cheap.
+      const all = select.has('elements') || select.has('elements/*');
+      const want = (k: string): boolean => all || select.has(`elements/${k}`);
       const elements = page.map((wp) => {
-        const el: Record<string, unknown> = { _type: 'WorkPackage', id: wp.id, subject: wp.subject ?? null };
-        if ('date' in wp) el.date = wp.date ?? null;
-        else {
-          el.startDate = wp.startDate ?? null;
-          el.dueDate = wp.dueDate ?? null;
+        const el: Record<string, unknown> = {};
+        if (want('_type')) el._type = 'WorkPackage';
+        if (want('id')) el.id = wp.id;
+        if (want('subject')) el.subject = wp.subject ?? null;
+        if ('date' in wp) {
+          if (want('date')) el.date = wp.date ?? null;
+        } else {
+          if (want('startDate')) el.startDate = wp.startDate ?? null;
+          if (want('dueDate')) el.dueDate = wp.dueDate ?? null;
         }
-        el._links = {
-          self: { href: `/api/v3/work_packages/${wp.id}`, title: wp.subject ?? null },
-          project: wp._links.project ?? { href: null },
-          author: wp._links.author ?? { href: null },
-        };
+        const elLinks: Record<string, unknown> = {};
+        if (want('self')) elLinks.self = { href: `/api/v3/work_packages/${wp.id}`, title: wp.subject ?? null };
+        for (const k of ['project', 'author', 'assignee', 'responsible']) if (want(k) && (k in wp._links || all)) elLinks[k] = wp._links[k] ?? { href: null };
+        if (Object.keys(elLinks).length) el._links = elLinks;
         return el;
       });
       return jsonReply({ _type: 'WorkPackageCollection', count: page.length, total, pageSize, offset, _embedded: { elements }, _links: links });
