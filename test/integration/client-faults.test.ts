@@ -331,6 +331,23 @@ describe('secrets', () => {
     }
   });
 
+  it('data is used as the server sent it: content that happens to contain the key is not altered', async () => {
+    // Scrubbing is for error excerpts only; a short key like "k" must not mangle names.
+    for (const key of ['k', KEY]) {
+      const server = http.createServer((_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/hal+json' }).end(JSON.stringify({ _type: 'Collection', total: 1, count: 1, _embedded: { elements: [{ _type: 'Type', id: 1, name: `Risk ${key} check` }] } }));
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      const c = createOpenProjectClient({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, apiKey: key, retries: 0 });
+      try {
+        expect((await c.listTypes())[0]!.name).toBe(`Risk ${key} check`);
+      } finally {
+        await c.close();
+        await new Promise<void>((r) => server.close(() => r()));
+      }
+    }
+  });
+
   it('the key (plain or base64 in a Basic header) is in no error message or onRequest event', () => {
     expect(said.length).toBeGreaterThan(100);
     const all = said.join('\n');

@@ -70,6 +70,16 @@ describe('manifest JSON', () => {
       await expect(readManifest(dir, 'default')).rejects.toThrow(/written by the "medigy" profile/);
       await put({ ...m, version: 2 });
       await expect(readManifest(dir, 'medigy')).rejects.toThrow(OutputError);
+      // A bad entry is named by its full key path.
+      const bad = structuredClone(m) as unknown as { workPackages: Record<string, { attachments: Record<string, { probe: { format: string } }> }> };
+      bad.workPackages['3']!.attachments['9']!.probe.format = 'BMP';
+      await put(bad);
+      await expect(readManifest(dir, 'medigy')).rejects.toThrow(/manifest\.json: workPackages\.3\.attachments\.9\.probe\.format: expected JPEG \| PNG .*, got string; delete it/);
+      await put({ ...m, workPackages: { '3': { ...m.workPackages['3'], lockVersion: '2' } } });
+      await expect(readManifest(dir, 'medigy')).rejects.toThrow(/workPackages\.3\.lockVersion: expected number, got string/);
+      // Unknown keys are dropped, as before.
+      await put({ ...m, extra: true, workPackages: { '3': { ...m.workPackages['3'], note: 'x' } } });
+      expect(await readManifest(dir, 'medigy')).toEqual(m);
       await put('{"version":1,');
       await expect(readManifest(dir, 'medigy')).rejects.toThrow(/not valid JSON.*--full/);
     } finally {
