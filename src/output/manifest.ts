@@ -1,10 +1,12 @@
 // The sync state: `.curate/manifest.json` under the output root (docs/manifest.md).
 // Pretty-printed with sorted keys so it diffs cleanly and can be committed with the site.
-import { mkdir, readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { OutputError } from '../errors.js';
 import type { ContentProbe } from '../types.js';
-import { writeFileAtomic } from './writer.js';
+import { fsyncDir, tempPathFor } from './writer.js';
 
 export const STATE_DIR = '.curate';
 export const MANIFEST_FILE = `${STATE_DIR}/manifest.json`;
@@ -144,23 +146,113 @@ export async function readManifest(root: string, profile: string): Promise<Manif
   return m;
 }
 
-/** JSON with keys sorted at every level: stable bytes for the same state. */
-export function stableJson(value: unknown): string {
-  const sort = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(sort);
-    if (v && typeof v === 'object') {
-      return Object.fromEntries(
-        Object.keys(v as object)
-          .sort()
-          .map((k) => [k, sort((v as Record<string, unknown>)[k])]),
-      );
-    }
-    return v;
-  };
-  return `${JSON.stringify(sort(value), null, 2)}\n`;
+/** Own keys in the order an object built from them sorted would list them (integer-like keys first, ascending). */
+function sortedKeys(o: object): string[] {
+  const keys = Object.keys(o).sort();
+  return Object.keys(Object.fromEntries(keys.map((k) => [k, 0])));
 }
 
+/**
+ * The pieces of `stableJson(value)`, produced while walking the value: the same bytes as
+ * `JSON.stringify(<value with keys sorted at every level>, null, 2)` plus a newline,
+ * without building the sorted copy or the whole string (a 10,000-entry manifest is
+ * ~10 MB of text and ~40 MB as objects).
+ */
+export function* stableJsonChunks(value: unknown): Generator<string> {
+  function* walk(v: unknown, indent: string): Generator<string> {
+    if (v !== null && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function') v = (v as { toJSON(): unknown }).toJSON();
+    if (v === null || typeof v !== 'object') {
+      yield JSON.stringify(v) ?? 'null';
+      return;
+    }
+    const inner = `${indent}  `;
+    if (Array.isArray(v)) {
+      if (v.length === 0) return yield '[]';
+      yield '[\n';
+      for (let i = 0; i < v.length; i++) {
+        yield inner;
+        const item: unknown = v[i];
+        if (item === undefined || typeof item === 'function' || typeof item === 'symbol') yield 'null';
+        else yield* walk(item, inner);
+        yield i < v.length - 1 ? ',\n' : '\n';
+      }
+      return yield `${indent}]`;
+    }
+    const entries = sortedKeys(v).filter((k) => {
+      const x = (v as Record<string, unknown>)[k];
+      return x !== undefined && typeof x !== 'function' && typeof x !== 'symbol';
+    });
+    if (entries.length === 0) return yield '{}';
+    yield '{\n';
+    for (let i = 0; i < entries.length; i++) {
+      const k = entries[i]!;
+      yield `${inner}${JSON.stringify(k)}: `;
+      yield* walk((v as Record<string, unknown>)[k], inner);
+      yield i < entries.length - 1 ? ',\n' : '\n';
+    }
+    yield `${indent}}`;
+  }
+  yield* walk(value, '');
+  yield '\n';
+}
+
+/** JSON with keys sorted at every level: stable bytes for the same state. */
+export function stableJson(value: unknown): string {
+  return [...stableJsonChunks(value)].join('');
+}
+
+/**
+ * Write the manifest atomically, streamed in chunks (never whole in memory), unless the
+ * file already holds the same bytes (compared by sha256). Returns true when written.
+ */
 export async function writeManifest(root: string, manifest: Manifest): Promise<boolean> {
-  await mkdir(path.join(root, STATE_DIR), { recursive: true });
-  return writeFileAtomic(path.join(root, MANIFEST_FILE), Buffer.from(stableJson(manifest)), path.join(root, TMP_DIR));
+  const target = path.join(root, MANIFEST_FILE);
+  const tmpDir = path.join(root, TMP_DIR);
+  await mkdir(tmpDir, { recursive: true });
+  const tmp = tempPathFor(target, tmpDir);
+  const hash = createHash('sha256');
+  const fh = await open(tmp, 'wx', 0o644);
+  try {
+    let buffered: string[] = [];
+    let size = 0;
+    const flush = async (): Promise<void> => {
+      const bytes = Buffer.from(buffered.join(''), 'utf8');
+      buffered = [];
+      size = 0;
+      hash.update(bytes);
+      await fh.write(bytes);
+    };
+    for (const chunk of stableJsonChunks(manifest)) {
+      buffered.push(chunk);
+      size += chunk.length;
+      if (size >= 1 << 16) await flush();
+    }
+    await flush();
+    await fh.sync();
+  } catch (e) {
+    await fh.close().catch(() => undefined);
+    await rm(tmp, { force: true });
+    throw e;
+  }
+  await fh.close();
+  const digest = hash.digest('hex');
+  const current = await new Promise<string | null>((resolve) => {
+    const h = createHash('sha256');
+    createReadStream(target)
+      .on('data', (c) => h.update(c))
+      .on('end', () => resolve(h.digest('hex')))
+      .on('error', () => resolve(null));
+  });
+  if (current === digest) {
+    await rm(tmp, { force: true });
+    return false;
+  }
+  try {
+    await rename(tmp, target);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+  await fsyncDir(path.dirname(target));
+  return true;
 }

@@ -66,8 +66,10 @@ export async function createStaging(root: string, dryRun: boolean): Promise<Stag
     async head(file, max) {
       const fh = await open(file, 'r');
       try {
-        const buf = Buffer.alloc(max);
-        const { bytesRead } = await fh.read(buf, 0, max, 0);
+        // Sized to the file when it is smaller: a fresh 1 MiB buffer per small image was
+        // most of a cold sync's memory churn.
+        const buf = Buffer.alloc(Math.min(max, (await fh.stat()).size));
+        const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
         return buf.subarray(0, bytesRead);
       } finally {
         await fh.close();

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { OutputError } from '../../src/errors.js';
 import { staleReason, STALE_LOCK_MS } from '../../src/output/lock.js';
-import { emptyManifest, readManifest, stableJson } from '../../src/output/manifest.js';
+import { emptyManifest, readManifest, stableJson, stableJsonChunks } from '../../src/output/manifest.js';
 import { renderPlanSummary } from '../../src/plan/render.js';
 import { countPlan, hasChanges, type PlannedFile } from '../../src/plan/types.js';
 import { tempDir } from '../helpers/env.js';
@@ -52,6 +52,22 @@ describe('manifest JSON', () => {
         expect(JSON.parse(stableJson(obj))).toEqual(JSON.parse(JSON.stringify(obj)));
       }),
       { numRuns: 200 },
+    );
+    // Streamed in pieces, the bytes are exactly those of stringifying a key-sorted copy
+    // (integer-like keys first, ascending, as JavaScript orders them).
+    const reference = (value: unknown): string => {
+      const sort = (v: unknown): unknown => (Array.isArray(v) ? v.map(sort) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sort((v as Record<string, unknown>)[k])])) : v);
+      return `${JSON.stringify(sort(value), null, 2)}\n`;
+    };
+    const key = fc.oneof(fc.string(), fc.nat({ max: 100_000 }).map(String), fc.constantFrom('10', '9', '01', '-1', '4294967295', '__proto__'));
+    const value = fc.letrec((tie) => ({
+      node: fc.oneof({ depthSize: 'small' }, fc.jsonValue({ maxDepth: 1 }), fc.array(tie('node'), { maxLength: 4 }), fc.dictionary(key, tie('node'), { maxKeys: 6 })),
+    })).node;
+    fc.assert(
+      fc.property(value, (v) => {
+        expect([...stableJsonChunks(v)].join('')).toBe(reference(v));
+      }),
+      { numRuns: 500 },
     );
     expect(stableJson({ b: 1, a: { d: [2, { z: 1, y: 2 }], c: null } })).toBe('{\n  "a": {\n    "c": null,\n    "d": [\n      2,\n      {\n        "y": 2,\n        "z": 1\n      }\n    ]\n  },\n  "b": 1\n}\n');
   });
