@@ -187,8 +187,10 @@ async function runSize(n, concurrency, throughput, meter) {
         elementsRendered: served.elements,
         bytesDownloaded: bytes,
         bytesServed: served.bytes,
-        peakRssBytes: r.report.maxRssBytes ?? r.polledRss,
-        peakRssSource: r.report.maxRssBytes ? 'report.maxRssBytes' : '/proc VmHWM poll',
+        // VmHWM is the kernel's high-water mark, so the last poll sees any earlier peak;
+        // the report's own figure is taken before the report is written, so it can miss one.
+        peakRssBytes: Math.max(r.report.maxRssBytes ?? 0, r.polledRss),
+        peakRssSource: r.polledRss >= (r.report.maxRssBytes ?? 0) ? '/proc VmHWM poll' : 'report.maxRssBytes',
         polledRssBytes: r.polledRss,
         lowerBoundMs: Math.round(lowerBoundMs),
         ratio: r.wallMs / lowerBoundMs,

@@ -66,6 +66,7 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
     concurrency: positiveInt('concurrency', options.concurrency, 8),
   });
   const requestedPageSize = positiveInt('pageSize', options.pageSize, 1000);
+  const pageLookahead = positiveInt('pageLookahead', options.pageLookahead, 2);
   // Schemas per `{project}-{type}`, for the client's lifetime (they change only with admin edits).
   const schemaCache = new Map<string, Promise<Map<number, CustomFieldDef>>>();
   const toMap = (schema: unknown): Map<number, CustomFieldDef> => new Map(fieldDefsFromSchema(schema).map((d) => [d.id, d]));
@@ -114,33 +115,45 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
 
   /**
    * All pages of a query. Page 1 tells `total` and the effective page size; since
-   * `offset` is a page number, every later page can then be asked for at once (the
-   * request limiter bounds them) and they are handed on in page order.
+   * `offset` is a page number, later pages can then be asked for without following
+   * links, `lookahead` of them ahead of the consumer, and they are handed on in page
+   * order. A small lookahead keeps memory flat (a page of 1,000 full work packages is
+   * megabytes of JSON) while the next page is always on its way; id listings, which are
+   * small, ask for every page at once.
    *
    * Offset paging over a set that changes between requests can repeat a row (the caller
    * de-duplicates) or skip one (a row moving to an earlier page): the sync engine's id
    * listing notices ids it did not receive and fetches them by id.
    */
-  async function* pages<T>(q: WorkPackageQuery, select: string | undefined, route: string, convert: (c: ParsedCollection) => Promise<T>): AsyncGenerator<{ offset: number; total: number; value: T }> {
+  async function* pages<T>(q: WorkPackageQuery, select: string | undefined, route: string, convert: (c: ParsedCollection) => Promise<T>, lookahead: number): AsyncGenerator<{ offset: number; total: number; value: T }> {
     const first = await getPage(q, 1, requestedPageSize, select, route);
     const pageSize = first.pageSize && first.pageSize > 0 ? first.pageSize : Math.max(first.elements.length, 1);
     const pageCount = Math.max(1, Math.ceil(first.total / pageSize));
-    const rest = Array.from({ length: pageCount - 1 }, (_, i) => {
-      const p = getPage(q, i + 2, pageSize, select, route);
-      p.catch(() => undefined); // surfaced when awaited in order below; no unhandled rejection meanwhile
-      return p;
-    });
+    const inflight = new Map<number, Promise<ParsedCollection & { total: number }>>();
+    let requested = 1;
+    const fill = (consumed: number): void => {
+      while (requested < pageCount && requested < consumed + lookahead) {
+        requested += 1;
+        const p = getPage(q, requested, pageSize, select, route);
+        p.catch(() => undefined); // surfaced when awaited in order below; no unhandled rejection meanwhile
+        inflight.set(requested, p);
+      }
+    };
+    fill(1);
     yield { offset: 1, total: first.total, value: await convert(first) };
-    for (let i = 0; i < rest.length; i++) {
-      const c = await rest[i]!;
-      yield { offset: i + 2, total: c.total, value: await convert(c) };
+    for (let page = 2; page <= pageCount; page++) {
+      fill(page - 1);
+      const c = await inflight.get(page)!;
+      inflight.delete(page);
+      fill(page);
+      yield { offset: page, total: c.total, value: await convert(c) };
     }
   }
 
   /** Ids of one (chunk of a) query into `ids`; returns the server's total for it. */
   async function idsInto(q: WorkPackageQuery, ids: Set<number>): Promise<number> {
     let total = 0;
-    for await (const page of pages(q, ID_SELECT, 'work_package_ids', async (c) => c.elements)) {
+    for await (const page of pages(q, ID_SELECT, 'work_package_ids', async (c) => c.elements, Infinity)) {
       total = page.total;
       page.value.forEach((el, i) => {
         const id = (el as { id?: unknown } | null)?.id;
@@ -189,7 +202,7 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
       for (const part of splitById(q)) {
         let total = 0;
         let count = 0;
-        for await (const page of pages(part, undefined, 'work_packages', normalizePage)) {
+        for await (const page of pages(part, undefined, 'work_packages', normalizePage, pageLookahead)) {
           total = page.total;
           count = page.offset;
           // A row repeated by a shifting page is kept once (the first time it was seen).

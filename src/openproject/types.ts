@@ -11,6 +11,11 @@ export interface OpenProjectClientOptions {
   token?: string;
   /** Requested page size; the server clamps it (default setting: 1000). @default 1000 */
   pageSize?: number;
+  /**
+   * Full work package pages asked for ahead of the one being consumed (after page 1 has
+   * told the total). Bounds memory: the consumer's pace sets how fast pages are fetched. @default 2
+   */
+  pageLookahead?: number;
   /** Parallel requests in flight (p-limit). @default 8 */
   concurrency?: number;
   /** Per-request timeout (headers and body idle time), ms. @default 30000 */

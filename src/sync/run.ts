@@ -2,7 +2,7 @@
 // The plan is built completely before the first write, so a dry run shows exactly what
 // a real run would do, and a real run either applies it or stops before touching disk.
 import { createHash } from 'node:crypto';
-import { lstat, mkdir, readFile, readdir, rm, rmdir, unlink } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, rmdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { CurateError, ConfigError, LockedError, OutputError, SafetyError } from '../errors.js';
@@ -12,7 +12,7 @@ import { countPlan, type PlanCounts, type PlannedFile, type SyncPlan } from '../
 import type { Attachment, ContentProbe, MappedDocument, ProbedAttachment, Profile, Project, SourceSpec, WorkPackage } from '../types.js';
 import { acquireLock, assertNotLocked } from '../output/lock.js';
 import { emptyManifest, MANIFEST_FILE, readManifest, stableJson, TMP_DIR, writeManifest, type Manifest, type ManifestWorkPackage } from '../output/manifest.js';
-import { createSymlinkGuard, resolveInside, unsafePathReason } from '../output/paths.js';
+import { createSymlinkGuard, resolveInside, unsafePathReason, type PathKind } from '../output/paths.js';
 import { createStaging, sweepLeftovers, type Staging } from '../output/staging.js';
 import { fsyncDir, moveIntoPlace, writeFileAtomic } from '../output/writer.js';
 import type { ItemError, SyncEvent } from './events.js';
@@ -82,11 +82,17 @@ interface Desired {
 
 const sha256 = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
 
-async function hashFile(abs: string): Promise<string | null> {
+/**
+ * sha256 of what a path holds now, or null when nothing is there. The guard (one per
+ * phase) refuses links and has already looked at the path, so a file in a folder that
+ * does not exist costs no syscall at all.
+ */
+async function currentHash(guard: (rel: string) => Promise<PathKind>, root: string, rel: string): Promise<string | null> {
+  const kind = await guard(rel);
+  if (kind === 'missing') return null;
+  const abs = resolveInside(root, rel);
+  if (kind !== 'file') throw new OutputError(`${abs} exists and is not a regular file`);
   try {
-    const st = await lstat(abs);
-    if (st.isSymbolicLink()) throw new OutputError(`${abs} is a symbolic link; curate does not write through links`);
-    if (!st.isFile()) throw new OutputError(`${abs} exists and is not a regular file`);
     return sha256(await readFile(abs));
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
@@ -178,6 +184,17 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
     const watermarks: Record<string, string | null> = {};
     const wpCounts = { listed: 0, mapped: 0, skipped: 0, failed: 0 };
     const limit = pLimit((o.concurrency ?? 8) * 4);
+    /** Work packages listed but not yet started, above which listing pauses (about one page). */
+    const MAX_QUEUED = 1000;
+    let listers: (() => void)[] = [];
+    const queueRoom = (): Promise<void> => (limit.pendingCount <= MAX_QUEUED ? Promise.resolve() : new Promise((r) => listers.push(r)));
+    const wakeListers = (): void => {
+      if (listers.length && limit.pendingCount <= MAX_QUEUED) {
+        const waiting = listers;
+        listers = [];
+        waiting.forEach((r) => r());
+      }
+    };
     const overlapMs = (o.overlapSeconds ?? 300) * 1000;
     const maxBytes = o.maxAttachmentBytes ?? 50 * 1024 * 1024;
 
@@ -300,7 +317,12 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
             return;
           }
           // Mapping and downloads start while later pages are still arriving.
-          tasks.push(limit(() => processWorkPackage(src, wp)));
+          tasks.push(
+            limit(() => {
+              wakeListers();
+              return processWorkPackage(src, wp);
+            }),
+          );
         };
         // A work package the server sent malformed: reported, its last good files kept, retried next run.
         const markInvalid = (bad: { id: number | null; message: string }): void => {
@@ -319,6 +341,10 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
             emit({ type: 'page', source: name, offset: page.offset, total: page.total, workPackages: page.workPackages.length });
             page.workPackages.forEach(accept);
             for (const bad of page.invalid) markInvalid(bad);
+            // Ask for more pages only when the queue has room: listing outpaces processing
+            // (a page is one request, its work packages hundreds), so without this every
+            // work package of the instance would wait in memory.
+            await queueRoom();
           }
         };
         // The id listing finds deletions and moves cheaply, and proves the page walk complete.
@@ -395,6 +421,8 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
       claimed.set(d.path, d);
     }
     const finalDesired = [...claimed.values()].filter((d) => remapped.has(d.workPackageId));
+    // Not needed past this point; with 20,000 files they are megabytes the plan would keep alive.
+    desired.length = 0;
 
     // Ownership after this run.
     let dropped = 0;
@@ -424,9 +452,7 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
     // tens of thousands), then put in path order below.
     const planLimit = pLimit(32);
     const planOne = async (d: Desired): Promise<PlannedFile | null> => {
-      const abs = resolveInside(root, d.path);
-      await planGuard(d.path);
-      const current = await hashFile(abs);
+      const current = await currentHash(planGuard, root, d.path);
       const planned: PlannedFile = { path: d.path, action: current === null ? 'create' : current === d.content.sha256 ? 'unchanged' : 'update', source: d.source, workPackageId: d.workPackageId, sha256: d.content.sha256, oldSha256: current, binary: d.binary };
       if (planned.action !== 'unchanged') {
         if (d.content.kind === 'staged') planned.content = { kind: 'staged', file: d.content.file };
@@ -435,8 +461,7 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
           // where we already have it, or download it again if it is gone.
           const oldEntry = previous?.workPackages[String(d.workPackageId)];
           const from = Object.entries(oldEntry?.files ?? {}).find(([, h]) => h === d.content.sha256)?.[0];
-          if (from) await planGuard(from);
-          if (from && (await hashFile(resolveInside(root, from))) === d.content.sha256) planned.content = { kind: 'copy', from };
+          if (from && (await currentHash(planGuard, root, from)) === d.content.sha256) planned.content = { kind: 'copy', from };
           else {
             try {
               const sink = stage.sink(d.content.attachment.id);
@@ -477,8 +502,7 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
     const deletions = await Promise.all(
       gone.map(({ id, source, rel }) =>
         planLimit(async (): Promise<PlannedFile | null> => {
-          await planGuard(rel);
-          const current = await hashFile(resolveInside(root, rel));
+          const current = await currentHash(planGuard, root, rel);
           return current === null ? null : { path: rel, action: 'delete', source, workPackageId: id, sha256: null, oldSha256: current, binary: !rel.endsWith('.md') };
         }),
       ),

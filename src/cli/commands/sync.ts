@@ -6,6 +6,7 @@ import { createProfile } from '../../mapping/profiles/index.js';
 import { hasChanges, renderDiff, renderPatch, renderPlanSummary, runSync, type SyncReport } from '../../sync/index.js';
 import { clientFor } from '../context.js';
 import { EXIT } from '../exit-codes.js';
+import { memoryPolicy } from '../memory.js';
 import { commitFiles, commitMessage } from '../git.js';
 import type { Output } from '../output.js';
 
@@ -33,24 +34,44 @@ async function writePatch(report: SyncReport, target: string): Promise<void> {
   }
 }
 
-function jsonReport(report: SyncReport, exitCode: number): string {
-  return JSON.stringify(
-    {
-      exitCode,
-      dryRun: report.dryRun,
-      applied: report.applied,
-      counts: report.counts,
-      changes: report.plan.files.filter((f) => f.action !== 'unchanged').map((f) => ({ path: f.path, action: f.action, source: f.source, workPackageId: f.workPackageId, ...(f.renamedFrom ? { renamedFrom: f.renamedFrom } : {}) })),
-      errors: report.errors,
-      warnings: report.warnings,
-      timings: report.timings,
-      requests: report.requests,
-      watermarks: report.watermarks,
-      maxRssBytes: process.resourceUsage().maxRSS * 1024,
-    },
-    null,
-    2,
-  );
+/**
+ * The `--json` report, in pieces: the same text as `JSON.stringify(report, null, 2)`, but
+ * the list of changes (20,000 entries on a cold sync) is written entry by entry rather
+ * than built as one string.
+ */
+export function* jsonReportChunks(report: SyncReport, exitCode: number): Generator<string> {
+  const prop = (key: string, value: unknown, indent = '  '): string => `${indent}${JSON.stringify(key)}: ${JSON.stringify(value, null, 2).replace(/\n/g, `\n${indent}`)}`;
+  yield `{\n${[prop('exitCode', exitCode), prop('dryRun', report.dryRun), prop('applied', report.applied), prop('counts', report.counts)].join(',\n')},\n  "changes": [`;
+  let first = true;
+  for (const f of report.plan.files) {
+    if (f.action === 'unchanged') continue;
+    const change = { path: f.path, action: f.action, source: f.source, workPackageId: f.workPackageId, ...(f.renamedFrom ? { renamedFrom: f.renamedFrom } : {}) };
+    yield `${first ? '\n' : ',\n'}    ${JSON.stringify(change, null, 2).replace(/\n/g, '\n    ')}`;
+    first = false;
+  }
+  yield first ? '],\n' : '\n  ],\n';
+  const rest: [string, unknown][] = [
+    ['errors', report.errors],
+    ['warnings', report.warnings],
+    ['timings', report.timings],
+    ['requests', report.requests],
+    ['watermarks', report.watermarks],
+    // Taken last, so it includes the run itself (the report being written is small).
+    ['maxRssBytes', process.resourceUsage().maxRSS * 1024],
+  ];
+  yield `${rest.map(([k, v]) => prop(k, v)).join(',\n')}\n}\n`;
+}
+
+async function writeJsonReport(report: SyncReport, exitCode: number): Promise<void> {
+  let buffered = '';
+  for (const chunk of jsonReportChunks(report, exitCode)) {
+    buffered += chunk;
+    if (buffered.length >= 1 << 16) {
+      if (!process.stdout.write(buffered)) await once(process.stdout, 'drain');
+      buffered = '';
+    }
+  }
+  if (!process.stdout.write(buffered)) await once(process.stdout, 'drain');
 }
 
 export async function syncCommand(flags: SyncFlags, out: Output): Promise<number> {
@@ -63,6 +84,7 @@ export async function syncCommand(flags: SyncFlags, out: Output): Promise<number
   const dryRun = !!flags.dryRun || flags.patch !== undefined;
   const profile = createProfile(config.profile.name, config.profile.options);
   const client = clientFor(config.openproject);
+  const memory = memoryPolicy();
   out.start(dryRun ? 'planning (dry run)…' : 'syncing…');
   let report: SyncReport;
   try {
@@ -79,7 +101,10 @@ export async function syncCommand(flags: SyncFlags, out: Output): Promise<number
       overlapSeconds: config.sync.overlapSeconds,
       maxAttachmentBytes: config.openproject.maxAttachmentBytes,
       concurrency: config.openproject.concurrency,
-      onEvent: out.onEvent,
+      onEvent: (e) => {
+        out.onEvent(e);
+        memory(e);
+      },
     });
   } catch (e) {
     out.stop(false, 'sync failed');
@@ -98,7 +123,7 @@ export async function syncCommand(flags: SyncFlags, out: Output): Promise<number
       if (flags.patch !== '-') out.info(`patch written to ${flags.patch} (apply with: git apply ${flags.patch})`);
     }
     if (out.flags.json) {
-      process.stdout.write(`${jsonReport(report, exitCode)}\n`);
+      await writeJsonReport(report, exitCode);
     } else if (flags.patch !== '-') {
       if (!out.flags.quiet) for (const line of renderPlanSummary(report.plan, { maxFiles: out.flags.verbose ? Infinity : 50 })) out.result(line);
       if (dryRun && changed && !out.flags.quiet) for await (const line of renderDiff(report, { color: out.color })) out.result(line);

@@ -1,0 +1,44 @@
+// Memory policy of the curate process (not of the library: a program embedding runSync
+// keeps its own). A long sync's live heap stays around 50 MB, but V8 lets garbage grow
+// to two or three times the live size before a full collection, and that slack, not the
+// data, set the peak RSS of a 10,000-work-package sync (~240 MB against ~165 MB flat).
+// A full collection after every 1,000 mapped work packages costs ~50 ms each (under 1 %
+// of such a run) and keeps the peak near the live size. Small runs never trigger it.
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import type { SyncEvent } from '../sync/index.js';
+
+export const COLLECT_EVERY = 1000;
+
+let gc: (() => void) | null | undefined;
+
+/** V8's collector, exposed at run time (a new context sees `gc` once the flag is set). */
+function collector(): (() => void) | null {
+  if (gc === undefined) {
+    try {
+      v8.setFlagsFromString('--expose-gc');
+      const fn: unknown = vm.runInNewContext('gc');
+      gc = typeof fn === 'function' ? (fn as () => void) : null;
+    } catch {
+      gc = null;
+    }
+  }
+  return gc;
+}
+
+/** An onEvent hook: a full collection after every COLLECT_EVERY mapped work packages, and before planning and applying after a large fetch. */
+export function memoryPolicy(): (e: SyncEvent) => void {
+  let mapped = 0;
+  let sinceCollect = 0;
+  const collect = (): void => {
+    sinceCollect = 0;
+    collector()?.();
+  };
+  return (e) => {
+    if (e.type === 'workPackage' && !e.skipped) {
+      mapped += 1;
+      sinceCollect += 1;
+      if (sinceCollect >= COLLECT_EVERY) collect();
+    } else if (e.type === 'phase' && (e.phase === 'plan' || e.phase === 'apply') && mapped >= COLLECT_EVERY) collect();
+  };
+}
