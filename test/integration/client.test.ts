@@ -106,7 +106,7 @@ describe('a 1,200-item dataset', () => {
 describe('pages after the first', () => {
   it('are requested in parallel with the effective page size and yielded in page order', async () => {
     const sim = await startSimulator({ dataset: generateDataset({ workPackages: 1150, seed: 5 }), maxPageSize: 100, latencyMs: 150 });
-    const client = createOpenProjectClient({ baseUrl: sim.url, concurrency: 8 });
+    const client = createOpenProjectClient({ baseUrl: sim.url, concurrency: 8, pageLookahead: 16 });
     try {
       const t0 = Date.now();
       const { wps, offsets } = await readAll(client);
@@ -119,6 +119,28 @@ describe('pages after the first', () => {
       expect(sizes.slice(1).every((s) => s === '100')).toBe(true); // … then used what the server granted
       // 12 pages at 150 ms: one after another ≈ 1.8 s; page 1 then 2 waves of ≤ 8 ≈ 0.45 s.
       expect(ms).toBeLessThan(1200);
+    } finally {
+      await client.close();
+      await sim.close();
+    }
+  });
+
+  it('are asked for only `pageLookahead` ahead of the consumer, so a slow consumer holds few pages', async () => {
+    const sim = await startSimulator({ dataset: generateDataset({ workPackages: 1150, seed: 5 }), maxPageSize: 100 });
+    const client = createOpenProjectClient({ baseUrl: sim.url, concurrency: 8 }); // default lookahead: 2
+    try {
+      const asked = (): string[] => listPaths(sim).map((p) => p.get('offset')!);
+      const it = client.listWorkPackages({})[Symbol.asyncIterator]();
+      expect((await it.next()).value?.offset).toBe(1);
+      await new Promise((r) => setTimeout(r, 300)); // the consumer dawdles over page 1
+      expect(asked().sort()).toEqual(['1', '2', '3']);
+      expect((await it.next()).value?.offset).toBe(2);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(asked().sort()).toEqual(['1', '2', '3', '4']);
+      const rest: number[] = [];
+      for (let r = await it.next(); !r.done; r = await it.next()) rest.push(r.value.offset);
+      expect(rest).toEqual([3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+      expect(asked()).toHaveLength(12); // each page asked for once
     } finally {
       await client.close();
       await sim.close();
