@@ -319,7 +319,8 @@ meter.uninstall();
 
 let micro = null;
 if (!flags['no-micro']) {
-  const train = '/work/shared/medigy/train/dataset';
+  // The shared train set beside the checkout when there is one, else the bundled fixtures.
+  const train = path.join(root, '..', 'shared', 'medigy', 'train', 'dataset');
   const datasetDir = existsSync(path.join(train, 'instance.json')) ? train : path.join(root, 'fixtures', 'medigy', 'dataset');
   micro = await runMicro({ root, datasetDir, configPath: path.join(root, 'fixtures', 'medigy', 'curate.config.yaml'), minSeconds: smoke ? 1 : 3 });
   console.log(`micro: mapping + rendering ${micro.docsPerSecond.toFixed(0)} documents/s on one core (${micro.documents} documents of ${micro.dataset}, ${micro.seconds.toFixed(1)} s)`);
