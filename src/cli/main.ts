@@ -108,7 +108,7 @@ export async function main(argv: string[]): Promise<number> {
   let code: number = EXIT.OK;
   const run: Runner = async (flags, fn) => {
     const g = program.opts<GlobalFlags>();
-    const out = new Output({ verbose: g.verbose || flags.verbose, quiet: g.quiet || flags.quiet, json: g.json || flags.json, color: g.color !== false && flags.color !== false });
+    const out = await Output.create({ verbose: g.verbose || flags.verbose, quiet: g.quiet || flags.quiet, json: g.json || flags.json, color: g.color !== false && flags.color !== false });
     try {
       code = await fn(out);
     } catch (e) {

@@ -26,18 +26,22 @@ function collector(): (() => void) | null {
   return gc;
 }
 
-/** An onEvent hook: a full collection after every COLLECT_EVERY mapped work packages, and before planning and applying after a large fetch. */
-export function memoryPolicy(): (e: SyncEvent) => void {
+/** An onEvent hook: a full collection after every COLLECT_EVERY mapped work packages (a write counts a quarter), and before planning and applying after a large fetch. */
+export function memoryPolicy(fullCollection: () => void = () => collector()?.()): (e: SyncEvent) => void {
   let mapped = 0;
   let sinceCollect = 0;
   const collect = (): void => {
     sinceCollect = 0;
-    collector()?.();
+    fullCollection();
   };
   return (e) => {
     if (e.type === 'workPackage' && !e.skipped) {
       mapped += 1;
       sinceCollect += 1;
+      if (sinceCollect >= COLLECT_EVERY) collect();
+    } else if (e.type === 'write') {
+      // Applying 20,000 files makes garbage too; a write costs about a quarter of a work package.
+      sinceCollect += 0.25;
       if (sinceCollect >= COLLECT_EVERY) collect();
     } else if (e.type === 'phase' && (e.phase === 'plan' || e.phase === 'apply') && mapped >= COLLECT_EVERY) collect();
   };

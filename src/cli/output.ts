@@ -1,7 +1,7 @@
 // Where human output goes and how it looks: a spinner on a terminal, plain timestamped
 // lines under cron (no escape codes), nothing but errors with --quiet, and only the
 // final JSON report on stdout with --json.
-import ora, { type Ora } from 'ora';
+import type { Ora, Options as OraOptions } from 'ora';
 import type { SyncEvent } from '../sync/index.js';
 
 export interface GlobalFlags {
@@ -17,9 +17,18 @@ export class Output {
   private spinner: Ora | null = null;
   private counts = { pages: 0, workPackages: 0, downloads: 0, writes: 0, errors: 0 };
 
-  constructor(readonly flags: GlobalFlags) {
+  constructor(
+    readonly flags: GlobalFlags,
+    /** ora, loaded only when a spinner can be shown (see create): cron and --json runs never load it. */
+    private readonly spinnerFactory: ((o: OraOptions) => Ora) | null = null,
+  ) {
     this.tty = !!process.stderr.isTTY && !process.env.CI;
     this.color = flags.color !== false && !!process.stdout.isTTY && !process.env.NO_COLOR;
+  }
+
+  static async create(flags: GlobalFlags): Promise<Output> {
+    const spinning = !!process.stderr.isTTY && !process.env.CI && !flags.quiet && !flags.json;
+    return new Output(flags, spinning ? (await import('ora')).default : null);
   }
 
   /** Progress and notes: stderr, so stdout stays clean for diffs, patches and --json. */
@@ -53,7 +62,7 @@ export class Output {
 
   start(text: string): void {
     if (this.flags.quiet || this.flags.json) return;
-    if (this.tty) this.spinner = ora({ text, stream: process.stderr }).start();
+    if (this.tty && this.spinnerFactory) this.spinner = this.spinnerFactory({ text, stream: process.stderr }).start();
     else this.info(text);
   }
 

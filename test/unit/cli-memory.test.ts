@@ -1,0 +1,43 @@
+// The CLI's memory policy: when it asks V8 for a full collection.
+import { describe, expect, it } from 'vitest';
+import { COLLECT_EVERY, memoryPolicy } from '../../src/cli/memory.js';
+import type { SyncEvent } from '../../src/sync/index.js';
+
+const wp = (skipped: boolean): SyncEvent => ({ type: 'workPackage', source: 's', id: 1, skipped });
+
+describe('memory policy', () => {
+  it('collects after every COLLECT_EVERY mapped work packages; skipped ones do not count', () => {
+    let calls = 0;
+    const on = memoryPolicy(() => calls++);
+    for (let i = 0; i < 5 * COLLECT_EVERY; i++) on(wp(true));
+    expect(calls).toBe(0);
+    for (let i = 0; i < 2 * COLLECT_EVERY - 1; i++) on(wp(false));
+    expect(calls).toBe(1);
+    on(wp(false));
+    expect(calls).toBe(2);
+  });
+
+  it('writes count a quarter; phases collect only after a large fetch', () => {
+    let calls = 0;
+    const small = memoryPolicy(() => calls++);
+    for (let i = 0; i < 10; i++) small(wp(false));
+    small({ type: 'phase', phase: 'plan' });
+    small({ type: 'phase', phase: 'apply' });
+    expect(calls).toBe(0); // a small run never pays for a collection
+    for (let i = 0; i < 4 * COLLECT_EVERY - 40; i++) small({ type: 'write', path: 'a.md', action: 'create' });
+    expect(calls).toBe(1);
+
+    let big = 0;
+    const large = memoryPolicy(() => big++);
+    for (let i = 0; i < COLLECT_EVERY; i++) large(wp(false));
+    expect(big).toBe(1);
+    large({ type: 'phase', phase: 'plan' });
+    large({ type: 'phase', phase: 'apply' });
+    large({ type: 'phase', phase: 'done' });
+    expect(big).toBe(3);
+  });
+
+  it('the real collector can be obtained at run time', () => {
+    expect(() => memoryPolicy()(wp(false))).not.toThrow();
+  });
+});
