@@ -9,8 +9,12 @@ import path from 'node:path';
 
 export const TEMP_PREFIX = '.curate-tmp-';
 
+// Unique per process (random prefix) and per file (counter): no random bytes per file.
+const PROCESS_TAG = `${process.pid}-${randomBytes(4).toString('hex')}`;
+let tempSeq = 0;
+
 export function tempPathFor(target: string, tmpDir?: string): string {
-  return path.join(tmpDir ?? path.dirname(target), `${TEMP_PREFIX}${randomBytes(6).toString('hex')}`);
+  return path.join(tmpDir ?? path.dirname(target), `${TEMP_PREFIX}${PROCESS_TAG}-${++tempSeq}`);
 }
 
 export async function fsyncDir(dir: string): Promise<void> {

@@ -223,14 +223,15 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
             const sink = stage.sink(att.id);
             const result = await o.client.downloadAttachment(att, sink, { maxBytes });
             emit({ type: 'download', attachmentId: att.id, bytes: result.bytes });
-            const { file, sha256: digest } = sink.result();
+            const { file, sha256: digest, head } = sink.result();
             staged.set(att.id, { file, sha256: digest });
             let probe: ContentProbe;
-            if (use === 'image') probe = probeImage(await stage.head(file, 1 << 20));
+            if (use === 'image') probe = probeImage(head);
             else if (use === 'file') probe = { kind: 'file' };
             else {
               try {
-                probe = { kind: 'json', value: JSON.parse((await readFile(file)).toString('utf8')) as unknown };
+                const bytes = result.bytes <= head.length ? head : await readFile(file);
+                probe = { kind: 'json', value: JSON.parse(bytes.toString('utf8')) as unknown };
               } catch (e) {
                 probe = { kind: 'json-invalid', error: (e as Error).message };
               }
