@@ -188,13 +188,16 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
     const MAX_QUEUED = 1000;
     let listers: (() => void)[] = [];
     const queueRoom = (): Promise<void> => (limit.pendingCount <= MAX_QUEUED ? Promise.resolve() : new Promise((r) => listers.push(r)));
-    const wakeListers = (): void => {
-      if (listers.length && limit.pendingCount <= MAX_QUEUED) {
+    const wakeListers = (force = false): void => {
+      if (listers.length && (force || limit.pendingCount <= MAX_QUEUED)) {
         const waiting = listers;
         listers = [];
         waiting.forEach((r) => r());
       }
     };
+    // An abort clears the queue, so nothing would wake a paused listing: wake it, and its
+    // next checkpoint ends the run.
+    o.signal?.addEventListener('abort', () => wakeListers(true), { once: true });
     const overlapMs = (o.overlapSeconds ?? 300) * 1000;
     const maxBytes = o.maxAttachmentBytes ?? 50 * 1024 * 1024;
 
@@ -268,6 +271,7 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
         // An abort is not the work package's fault: it ends the run, not just this item.
         if (o.signal?.aborted) {
           limit.clearQueue();
+          wakeListers(true);
           throw e;
         }
         wpCounts.failed += 1;
@@ -318,12 +322,14 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
             return;
           }
           // Mapping and downloads start while later pages are still arriving.
-          tasks.push(
-            limit(() => {
-              wakeListers();
-              return processWorkPackage(src, wp);
-            }),
-          );
+          const task = limit(() => {
+            wakeListers(false);
+            return processWorkPackage(src, wp);
+          });
+          // Awaited with the source's other tasks below; an abort can end the source before
+          // that, and its rejections must not go unhandled meanwhile.
+          task.catch(() => undefined);
+          tasks.push(task);
         };
         // A work package the server sent malformed: reported, its last good files kept, retried next run.
         const markInvalid = (bad: { id: number | null; message: string }): void => {

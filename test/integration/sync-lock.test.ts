@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { LockedError } from '../../src/errors.js';
 import { acquireLock, STALE_LOCK_MS } from '../../src/output/lock.js';
 import { diffTrees, FIXTURE_EXPECTED, tempDir, treeHashes } from '../helpers/env.js';
-import { medigySync, startFixtureSimulator, testClient } from '../helpers/sync-harness.js';
+import { generateDataset, startSimulator } from '../../src/simulator/index.js';
+import { medigySync, startFixtureSimulator, TEST_KEY, testClient } from '../helpers/sync-harness.js';
 
 const same = { missing: [], extra: [], different: [] };
 
@@ -139,6 +140,31 @@ describe('dry run beside a real run', () => {
 });
 
 describe('abort signal', () => {
+  it('an abort while listing is paused (over 1,000 work packages waiting) ends the run with its reason, no unhandled rejection', async () => {
+    // 3,000 synthetic work packages, most in one source, 20 ms per request: after its page 2
+    // about 2,000 wait to be processed, so that listing is paused for room when the abort
+    // clears the queue. The aborted tasks of a source that stops early must not surface as
+    // unhandled rejections (vitest fails the run on those).
+    const sim = await startSimulator({ dataset: generateDataset({ workPackages: 3000, seed: 3 }), apiKey: TEST_KEY, latencyMs: 20 });
+    const { dir, cleanup } = await tempDir();
+    try {
+      const controller = new AbortController();
+      let pages = 0;
+      const run = medigySync(sim, dir, {
+        signal: controller.signal,
+        onEvent: (e) => {
+          if (e.type === 'page' && e.offset === 2 && ++pages === 1) setTimeout(() => controller.abort(new Error('stop while paused')), 300);
+        },
+      });
+      const outcome = await Promise.race([run.then(() => 'finished', (e: Error) => e.message), new Promise((r) => setTimeout(() => r('hung'), 20_000))]);
+      expect(outcome).toBe('stop while paused');
+      expect(await stat(path.join(dir, '.curate', 'lock')).catch(() => null)).toBeNull();
+    } finally {
+      await sim.close();
+      await cleanup();
+    }
+  }, 30_000);
+
   it('aborting mid-run stops it, releases the lock, leaves only complete files, and the next run converges', async () => {
     const sim = await startFixtureSimulator({ latencyMs: 2 });
     const { dir, cleanup } = await tempDir();
