@@ -160,6 +160,7 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
   const lock = dryRun ? null : await acquireLock(root);
   let staging: Staging | null = null;
   let disposed = false;
+  let detachAbort = (): void => undefined;
   try {
     if (lock?.tookOver) warn(`took over a stale lock left by pid ${lock.tookOver.pid} on ${lock.tookOver.hostname} (started ${lock.tookOver.startedAt}): ${lock.tookOver.reason}`);
     if (!dryRun) {
@@ -197,7 +198,9 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
     };
     // An abort clears the queue, so nothing would wake a paused listing: wake it, and its
     // next checkpoint ends the run.
-    o.signal?.addEventListener('abort', () => wakeListers(true), { once: true });
+    const onAbort = (): void => wakeListers(true);
+    o.signal?.addEventListener('abort', onAbort, { once: true });
+    detachAbort = () => o.signal?.removeEventListener('abort', onAbort);
     const overlapMs = (o.overlapSeconds ?? 300) * 1000;
     const maxBytes = o.maxAttachmentBytes ?? 50 * 1024 * 1024;
 
@@ -654,6 +657,7 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
     if (staging && !disposed) await staging.dispose().catch(() => undefined);
     throw e;
   } finally {
+    detachAbort();
     await lock?.release();
   }
 }
