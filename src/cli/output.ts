@@ -11,6 +11,15 @@ export interface GlobalFlags {
   color?: boolean;
 }
 
+/**
+ * A terminal a spinner can draw on. A pseudo-terminal without a size (`script`, some CI
+ * runners) reports 0 columns: ora divides by the width to count lines to clear, and spun
+ * forever there, so such a terminal gets plain lines.
+ */
+function interactive(): boolean {
+  return !!process.stderr.isTTY && !process.env.CI && (process.stderr.columns ?? 0) > 0;
+}
+
 export class Output {
   readonly tty: boolean;
   readonly color: boolean;
@@ -22,12 +31,12 @@ export class Output {
     /** ora, loaded only when a spinner can be shown (see create): cron and --json runs never load it. */
     private readonly spinnerFactory: ((o: OraOptions) => Ora) | null = null,
   ) {
-    this.tty = !!process.stderr.isTTY && !process.env.CI;
+    this.tty = interactive();
     this.color = flags.color !== false && !!process.stdout.isTTY && !process.env.NO_COLOR;
   }
 
   static async create(flags: GlobalFlags): Promise<Output> {
-    const spinning = !!process.stderr.isTTY && !process.env.CI && !flags.quiet && !flags.json;
+    const spinning = interactive() && !flags.quiet && !flags.json;
     return new Output(flags, spinning ? (await import('ora')).default : null);
   }
 

@@ -1,11 +1,12 @@
 // The real CLI (bin/curate.js, built) as a user and cron run it: help, version, exit
 // statuses, --json, non-TTY output, init → doctor → sync, fields, --git-commit.
+import { spawn } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
-import { FIXTURE_DATASET, git, MEDIGY_CONFIG, runCli, tempDir, treeHashes } from '../helpers/env.js';
+import { BIN, FIXTURE_DATASET, git, MEDIGY_CONFIG, runCli, tempDir, treeHashes } from '../helpers/env.js';
 
 const KEY = 'opapi-cli-test-key-3e8d';
 let sim: Simulator;
@@ -142,6 +143,40 @@ describe('curate sync', () => {
       await cleanup();
     }
   });
+});
+
+describe('on a terminal', () => {
+  // `script` runs the CLI on a pseudo-terminal; one without a size reports 0 columns, where
+  // the spinner library once looped forever clearing "infinitely many" lines.
+  const onPty = (cmd: string, extraEnv: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string }> =>
+    new Promise((resolve) => {
+      // Its own process group, so a hung run is killed with everything under it.
+      const child = spawn('script', ['-qec', cmd, '/dev/null'], { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 30_000);
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        resolve({ code, out });
+      });
+    });
+  const quote = (s: string): string => `'${s.replace(/'/g, "'\\''")}'`;
+
+  it('a terminal without a size gets plain lines and the sync finishes; a sized one gets the spinner', async () => {
+    for (const [size, spinner] of [['', false], ['stty cols 100 rows 30; ', true]] as const) {
+      const { dir, cleanup } = await tempDir();
+      try {
+        const cmd = `${size}${quote(process.execPath)} ${quote(BIN)} sync --config ${quote(MEDIGY_CONFIG)} --out ${quote(dir)} --now 2021-02-19T00:00:00Z`;
+        const r = await onPty(cmd, env);
+        expect(r.code, r.out).toBe(0);
+        expect(r.out).toMatch(/sync done: \d+ created/);
+        expect(r.out.includes('\u001b[?25l'), r.out.slice(0, 500)).toBe(spinner); // ora hides the cursor while spinning
+      } finally {
+        await cleanup();
+      }
+    }
+  }, 70_000);
 });
 
 describe('init → doctor → sync, and fields', () => {
