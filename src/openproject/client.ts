@@ -141,8 +141,8 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
     };
     fill(1);
     yield { offset: 1, total: first.total, value: await convert(first) };
+    // fill() always runs one page ahead of this loop, so `page` is in flight here.
     for (let page = 2; page <= pageCount; page++) {
-      fill(page - 1);
       const c = await inflight.get(page)!;
       inflight.delete(page);
       fill(page);

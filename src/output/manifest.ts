@@ -1,12 +1,10 @@
 // The sync state: `.curate/manifest.json` under the output root (docs/manifest.md).
 // Pretty-printed with sorted keys so it diffs cleanly and can be committed with the site.
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { OutputError } from '../errors.js';
 import type { ContentProbe } from '../types.js';
-import { fsyncDir, tempPathFor } from './writer.js';
+import { writeTextAtomic } from './writer.js';
 
 export const STATE_DIR = '.curate';
 export const MANIFEST_FILE = `${STATE_DIR}/manifest.json`;
@@ -201,58 +199,7 @@ export function stableJson(value: unknown): string {
   return [...stableJsonChunks(value)].join('');
 }
 
-/**
- * Write the manifest atomically, streamed in chunks (never whole in memory), unless the
- * file already holds the same bytes (compared by sha256). Returns true when written.
- */
-export async function writeManifest(root: string, manifest: Manifest): Promise<boolean> {
-  const target = path.join(root, MANIFEST_FILE);
-  const tmpDir = path.join(root, TMP_DIR);
-  await mkdir(tmpDir, { recursive: true });
-  const tmp = tempPathFor(target, tmpDir);
-  const hash = createHash('sha256');
-  const fh = await open(tmp, 'wx', 0o644);
-  try {
-    let buffered: string[] = [];
-    let size = 0;
-    const flush = async (): Promise<void> => {
-      const bytes = Buffer.from(buffered.join(''), 'utf8');
-      buffered = [];
-      size = 0;
-      hash.update(bytes);
-      await fh.write(bytes);
-    };
-    for (const chunk of stableJsonChunks(manifest)) {
-      buffered.push(chunk);
-      size += chunk.length;
-      if (size >= 1 << 16) await flush();
-    }
-    await flush();
-    await fh.sync();
-  } catch (e) {
-    await fh.close().catch(() => undefined);
-    await rm(tmp, { force: true });
-    throw e;
-  }
-  await fh.close();
-  const digest = hash.digest('hex');
-  const current = await new Promise<string | null>((resolve) => {
-    const h = createHash('sha256');
-    createReadStream(target)
-      .on('data', (c) => h.update(c))
-      .on('end', () => resolve(h.digest('hex')))
-      .on('error', () => resolve(null));
-  });
-  if (current === digest) {
-    await rm(tmp, { force: true });
-    return false;
-  }
-  try {
-    await rename(tmp, target);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
-  await fsyncDir(path.dirname(target));
-  return true;
+/** Write the manifest atomically (streamed, see writeTextAtomic) unless it holds the same bytes. Returns true when written. */
+export function writeManifest(root: string, manifest: Manifest): Promise<boolean> {
+  return writeTextAtomic(path.join(root, MANIFEST_FILE), stableJsonChunks(manifest), path.join(root, TMP_DIR));
 }

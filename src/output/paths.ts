@@ -88,8 +88,3 @@ export function createSymlinkGuard(root: string): (rel: string) => Promise<PathK
     return kind;
   };
 }
-
-/** One-off form of createSymlinkGuard. */
-export async function assertNoSymlinkParents(root: string, rel: string): Promise<void> {
-  await createSymlinkGuard(root)(rel);
-}

@@ -1,10 +1,10 @@
 // Atomic file replacement: write a temp file, fsync it, rename it over the target. A
 // killed run leaves the old file or the new one, never half of one. Temp files live in
-// the output root's `.curate/tmp/` (same filesystem, so the rename is atomic) — never
-// beside the target, where a site generator would read them — or, without a temp folder,
-// beside the target as dot files named `.curate-tmp-*`. The next run sweeps stale ones.
-import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+// the output root's `.curate/tmp/` (same filesystem, so the rename is atomic), never
+// beside the target, where a site generator would read them. The next run sweeps stale ones.
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { copyFile, mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 
 export const TEMP_PREFIX = '.curate-tmp-';
@@ -31,30 +31,57 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-/**
- * Write bytes atomically unless the file already holds exactly these bytes. Returns true
- * when written. `prepared`: the caller already knows the bytes differ (its plan compared
- * digests) and made the target's folder and the temp folder, so neither is done again
- * for each of thousands of files.
- */
-export async function writeFileAtomic(target: string, bytes: Buffer, tmpDir?: string, syncDir = true, prepared = false): Promise<boolean> {
-  if (!prepared) {
-    try {
-      const current = await readFile(target);
-      if (current.equals(bytes)) return false;
-    } catch {
-      /* missing: write it */
+/** Pieces of text joined into strings of at least `size` characters (the last may be shorter): fewer, larger writes. */
+export function* inBatches(pieces: Iterable<string>, size = 1 << 16): Generator<string> {
+  let buffered: string[] = [];
+  let length = 0;
+  for (const piece of pieces) {
+    buffered.push(piece);
+    length += piece.length;
+    if (length >= size) {
+      yield buffered.join('');
+      buffered = [];
+      length = 0;
     }
-    await mkdir(path.dirname(target), { recursive: true });
-    if (tmpDir) await mkdir(tmpDir, { recursive: true });
   }
+  if (length) yield buffered.join('');
+}
+
+async function sha256OfFile(file: string): Promise<string | null> {
+  return new Promise((resolve) => {
+    const h = createHash('sha256');
+    createReadStream(file)
+      .on('data', (c) => h.update(c))
+      .on('end', () => resolve(h.digest('hex')))
+      .on('error', () => resolve(null));
+  });
+}
+
+/**
+ * Write text given in pieces atomically, streamed (never whole in memory), unless the
+ * target already holds the same bytes (compared by sha256). Returns true when written.
+ */
+export async function writeTextAtomic(target: string, pieces: Iterable<string>, tmpDir: string): Promise<boolean> {
+  await mkdir(tmpDir, { recursive: true });
   const tmp = tempPathFor(target, tmpDir);
+  const hash = createHash('sha256');
   const fh = await open(tmp, 'wx', 0o644);
   try {
-    await fh.writeFile(bytes);
+    for (const batch of inBatches(pieces)) {
+      const bytes = Buffer.from(batch, 'utf8');
+      hash.update(bytes);
+      await fh.write(bytes);
+    }
     await fh.sync();
-  } finally {
-    await fh.close();
+  } catch (e) {
+    await fh.close().catch(() => undefined);
+    await rm(tmp, { force: true });
+    throw e;
+  }
+  await fh.close();
+  if ((await sha256OfFile(target)) === hash.digest('hex')) {
+    await rm(tmp, { force: true });
+    return false;
   }
   try {
     await rename(tmp, target);
@@ -62,7 +89,7 @@ export async function writeFileAtomic(target: string, bytes: Buffer, tmpDir?: st
     await rm(tmp, { force: true });
     throw e;
   }
-  if (syncDir) await fsyncDir(path.dirname(target));
+  await fsyncDir(path.dirname(target));
   return true;
 }
 

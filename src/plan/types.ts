@@ -4,8 +4,7 @@ export type FileAction = 'create' | 'update' | 'delete' | 'unchanged';
 
 /** Where a file's new bytes come from. */
 export type NewContent =
-  | { kind: 'text'; text: string }
-  /** A verified download in the staging folder. */
+  /** A verified download or a rendered text in the staging folder. */
   | { kind: 'staged'; file: string }
   /** Bytes already on disk at another owned path (an attachment that did not change). */
   | { kind: 'copy'; from: string };

@@ -14,7 +14,7 @@ import { acquireLock, assertNotLocked } from '../output/lock.js';
 import { emptyManifest, MANIFEST_FILE, readManifest, stableJson, TMP_DIR, writeManifest, type Manifest, type ManifestWorkPackage } from '../output/manifest.js';
 import { createSymlinkGuard, resolveInside, unsafePathReason, type PathKind } from '../output/paths.js';
 import { createStaging, sweepLeftovers, type Staging } from '../output/staging.js';
-import { fsyncDir, moveIntoPlace, writeFileAtomic } from '../output/writer.js';
+import { fsyncDir, moveIntoPlace } from '../output/writer.js';
 import type { ItemError, SyncEvent } from './events.js';
 import { closestName } from './suggest.js';
 
@@ -570,8 +570,7 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
             await applyGuard(f.path);
             await ensureDir(path.dirname(abs));
             const c = f.content!;
-            if (c.kind === 'text') await writeFileAtomic(abs, Buffer.from(c.text, 'utf8'), tmpDir, false, true);
-            else if (c.kind === 'staged') {
+            if (c.kind === 'staged') {
               const left = (stagedUses.get(c.file) ?? 1) - 1;
               stagedUses.set(c.file, left);
               await moveIntoPlace(c.file, abs, left > 0, tmpDir, false, true);
@@ -642,7 +641,6 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
         // After a real run the staged bytes have moved into place.
         if (!dryRun) return readFile(resolveInside(root, f.path));
         if (!c) return readFile(resolveInside(root, f.path));
-        if (c.kind === 'text') return Buffer.from(c.text, 'utf8');
         if (c.kind === 'staged') return readFile(c.file);
         return readFile(resolveInside(root, c.from));
       },

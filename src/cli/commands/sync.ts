@@ -2,6 +2,7 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { loadConfig } from '../../config/load.js';
+import { inBatches } from '../../output/writer.js';
 import { createProfile } from '../../mapping/profiles/index.js';
 import { hasChanges, renderDiff, renderPatch, renderPlanSummary, runSync, type SyncReport } from '../../sync/index.js';
 import { clientFor } from '../context.js';
@@ -63,15 +64,9 @@ export function* jsonReportChunks(report: SyncReport, exitCode: number): Generat
 }
 
 async function writeJsonReport(report: SyncReport, exitCode: number): Promise<void> {
-  let buffered = '';
-  for (const chunk of jsonReportChunks(report, exitCode)) {
-    buffered += chunk;
-    if (buffered.length >= 1 << 16) {
-      if (!process.stdout.write(buffered)) await once(process.stdout, 'drain');
-      buffered = '';
-    }
+  for (const batch of inBatches(jsonReportChunks(report, exitCode))) {
+    if (!process.stdout.write(batch)) await once(process.stdout, 'drain');
   }
-  if (!process.stdout.write(buffered)) await once(process.stdout, 'drain');
 }
 
 export async function syncCommand(flags: SyncFlags, out: Output): Promise<number> {
