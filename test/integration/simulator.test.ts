@@ -687,7 +687,8 @@ describe('CLI', () => {
         const timer = setTimeout(() => reject(new Error(`no URL printed: ${out}`)), 15_000);
         const poll = setInterval(() => {
           const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-          if (m) {
+          // The banner can arrive in several chunks: wait for its last line.
+          if (m && out.includes('Stop with Ctrl-C')) {
             clearInterval(poll);
             clearTimeout(timer);
             resolve(m[1]!);
