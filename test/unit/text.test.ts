@@ -112,12 +112,15 @@ describe('uuid5, camelCase and timestamps', () => {
   });
 });
 
-describe('excerpt on long inputs (prefix optimisation) matches the whole-text algorithm', () => {
+describe('excerpt (one lazily split line) matches the whole-text algorithm', () => {
   it.each([
     ['long prose', 'lorem ipsum dolor sit amet '.repeat(100)],
     ['hundreds of leading spaces', `${' '.repeat(900)}text after the spaces`],
     ['one huge word', 'x'.repeat(2000)],
     ['hyphens', 'well-known-hyphen-ated words '.repeat(80)],
+    // Found by a differential fuzz: a fixed 4×width prefix cut this text inside the long
+    // word that follows the first line and changed how that word was broken.
+    ['astral characters, tabs and a hyphen run', `${' '.repeat(300)}${'\u{1F600}'.repeat(120)}\t\t\t\t${'\u{1F600}'.repeat(120)}${'-'.repeat(100)}`],
   ])('%s', (_n, text) => {
     expect(excerpt(text)).toBe(wrap(text, 200)[0] ?? '');
   });

@@ -90,7 +90,7 @@ export function plainExcerpt(markdown: string, width: number): string {
   )
     .replace(/\s+/g, ' ')
     .trim();
-  return wrap(text, width)[0] ?? '';
+  return wrap(text, width, 1)[0] ?? '';
 }
 
 function fieldValue(v: CustomFieldValue): YamlValue {

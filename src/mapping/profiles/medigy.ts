@@ -131,14 +131,25 @@ function toYamlValue(v: unknown): YamlValue {
   return String(v);
 }
 
+// A sync maps thousands of work packages per source: parse each source's options once.
+const variants = new WeakMap<SourceSpec, MedigyVariant | null>();
+function variantOf(source: SourceSpec): MedigyVariant | null {
+  let v = variants.get(source);
+  if (v === undefined) {
+    const r = medigySourceOptionsSchema.safeParse(source.options);
+    v = r.success ? r.data.variant : null;
+    variants.set(source, v);
+  }
+  return v;
+}
+
 function mapWorkPackage(input: MapInput, options: MedigyOptions, blockOf: (a: Attachment) => Block | null): MappedDocument {
   const { workPackage: wp, project, source, now } = input;
   const T = wp.type.name;
   const row: MedigyTypeRow | undefined = options.types[T];
   if (!row) throw new MappingError(wp.id, 'type', `"${T}" has no row in the medigy type table`);
-  const variantParse = medigySourceOptionsSchema.safeParse(source.options);
-  if (!variantParse.success) throw new MappingError(wp.id, 'source.options.variant', 'must be community, news or events');
-  const variant: MedigyVariant = variantParse.data.variant;
+  const variant = variantOf(source);
+  if (!variant) throw new MappingError(wp.id, 'source.options.variant', 'must be community, news or events');
   const C = project.identifier;
   const P = project.name;
   const subject = wp.subject;

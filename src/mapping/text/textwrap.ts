@@ -16,11 +16,26 @@ const WORDSEP = new RegExp(
   'u',
 );
 
-const len = (s: string): number => [...s].length;
+/** Length in code points (Python's len): UTF-16 units minus the low half of each surrogate pair. */
+function len(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n--;
+        i++;
+      }
+    }
+  }
+  return n;
+}
 const sliceCp = (s: string, start: number, end?: number): string => [...s].slice(start, end).join('');
 
 /** str.expandtabs(8): columns count code points; newlines reset the column. */
 function expandTabs(text: string, tabsize = 8): string {
+  if (!text.includes('\t')) return text;
   let out = '';
   let col = 0;
   for (const ch of text) {
@@ -36,34 +51,87 @@ function expandTabs(text: string, tabsize = 8): string {
   return out;
 }
 
-function splitChunks(text: string): string[] {
-  // eslint-disable-next-line no-control-regex -- \v and \f are whitespace textwrap replaces
-  const munged = expandTabs(text).replace(/[\t\n\x0b\x0c\r]/g, ' ');
-  return munged.split(WORDSEP).filter((c) => c !== '');
+/**
+ * The chunks of `re.split(wordsep_re, munged)` minus the empty strings, produced on
+ * demand: wrap() usually needs the first line only (the excerpt), so only the first
+ * ~width columns of a long description are split. The pattern never matches an empty
+ * string, so scanning match by match (text between matches included) gives exactly
+ * split's sequence.
+ */
+class Chunks {
+  private readonly re = new RegExp(WORDSEP.source, 'gu');
+  private readonly text: string;
+  private pos = 0;
+  private pending: string | undefined;
+  private head: string | undefined;
+
+  constructor(text: string) {
+    // eslint-disable-next-line no-control-regex -- \v and \f are whitespace textwrap replaces
+    this.text = expandTabs(text).replace(/[\t\n\x0b\x0c\r]/g, ' ');
+  }
+
+  /** The next chunk, or undefined at the end. */
+  peek(): string | undefined {
+    if (this.head === undefined) this.head = this.advance();
+    return this.head;
+  }
+  pop(): string | undefined {
+    const h = this.peek();
+    this.head = undefined;
+    return h;
+  }
+  /** _handle_long_word puts the rest of a cut chunk back. */
+  replaceHead(rest: string): void {
+    this.head = rest;
+  }
+
+  private advance(): string | undefined {
+    if (this.pending !== undefined) {
+      const p = this.pending;
+      this.pending = undefined;
+      return p;
+    }
+    if (this.pos >= this.text.length) return undefined;
+    this.re.lastIndex = this.pos;
+    const m = this.re.exec(this.text);
+    if (!m) {
+      const rest = this.text.slice(this.pos);
+      this.pos = this.text.length;
+      return rest;
+    }
+    const gap = m.index > this.pos ? this.text.slice(this.pos, m.index) : '';
+    this.pos = this.re.lastIndex;
+    if (gap) {
+      this.pending = m[1]!;
+      return gap;
+    }
+    return m[1]!;
+  }
 }
 
-/** textwrap.wrap(text, width) */
-export function wrap(text: string, width: number): string[] {
-  const chunks = splitChunks(text).reverse();
+/** textwrap.wrap(text, width); with `maxLines`, only the first lines (the same ones). */
+export function wrap(text: string, width: number, maxLines = Infinity): string[] {
+  const chunks = new Chunks(text);
   const lines: string[] = [];
   const isBlank = (s: string): boolean => pythonStrip(s) === '';
-  while (chunks.length) {
+  while (lines.length < maxLines && chunks.peek() !== undefined) {
     const curLine: string[] = [];
     let curLen = 0;
-    if (lines.length && isBlank(chunks[chunks.length - 1]!)) chunks.pop();
-    while (chunks.length) {
-      const l = len(chunks[chunks.length - 1]!);
+    if (lines.length && isBlank(chunks.peek()!)) chunks.pop();
+    for (let next = chunks.peek(); next !== undefined; next = chunks.peek()) {
+      const l = len(next);
       if (curLen + l <= width) {
-        curLine.push(chunks.pop()!);
+        curLine.push(next);
+        chunks.pop();
         curLen += l;
       } else break;
     }
-    if (chunks.length && len(chunks[chunks.length - 1]!) > width) {
+    const next = chunks.peek();
+    if (next !== undefined && len(next) > width) {
       // _handle_long_word (3.7): cut the word at the space left on this line.
       const spaceLeft = width < 1 ? 1 : width - curLen;
-      const chunk = chunks[chunks.length - 1]!;
-      curLine.push(sliceCp(chunk, 0, spaceLeft));
-      chunks[chunks.length - 1] = sliceCp(chunk, spaceLeft);
+      curLine.push(sliceCp(next, 0, spaceLeft));
+      chunks.replaceHead(sliceCp(next, spaceLeft));
     }
     if (curLine.length && isBlank(curLine[curLine.length - 1]!)) curLine.pop();
     if (curLine.length) lines.push(curLine.join(''));

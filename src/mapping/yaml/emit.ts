@@ -91,6 +91,20 @@ type Node = (ScalarNode | SeqNode | MapNode) & { anchor?: string; source?: objec
 
 /** Python's sorted() on str compares code points; JS `<` compares UTF-16 units. */
 function compareCodePoints(a: string, b: string): number {
+  // The two orders differ only where a surrogate meets another unit at the first
+  // difference; everywhere else the first differing unit decides, as a code point would.
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    if ((x >= 0xd800 && x <= 0xdfff) || (y >= 0xd800 && y <= 0xdfff)) return compareByIterator(a, b);
+    return x - y;
+  }
+  return a.length - b.length;
+}
+
+function compareByIterator(a: string, b: string): number {
   const ia = a[Symbol.iterator]();
   const ib = b[Symbol.iterator]();
   for (;;) {

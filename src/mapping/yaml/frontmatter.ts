@@ -15,21 +15,31 @@ import { emitYaml, type YamlValue } from './emit.js';
 // Python's str.isspace() set, which str.strip() removes (Unicode White_Space plus the
 // ASCII separators \x1c–\x1f). A body ending in NBSP loses it, exactly as in Python.
 
-// eslint-disable-next-line no-control-regex -- \x1c-\x1f are whitespace to Python
-const PY_SPACE_CHAR = /^[\t\n\v\f\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]$/;
-const isPySpace = (ch: string): boolean => PY_SPACE_CHAR.test(ch);
+/** Python's str.isspace() for one UTF-16 unit (every such character is in the BMP). */
+function isPySpace(c: number): boolean {
+  if (c <= 0x20) return c === 0x20 || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f);
+  if (c < 0x85) return false;
+  return (
+    c === 0x85 || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000
+  );
+}
 
 /** Python `str.strip()` with no arguments (scans from both ends: linear on any input). */
 export function pythonStrip(s: string): string {
   let start = 0;
   let end = s.length;
-  while (start < end && isPySpace(s[start]!)) start++;
-  while (end > start && isPySpace(s[end - 1]!)) end--;
+  while (start < end && isPySpace(s.charCodeAt(start))) start++;
+  while (end > start && isPySpace(s.charCodeAt(end - 1))) end--;
   return start === 0 && end === s.length ? s : s.slice(start, end);
 }
 
 /** A markdown file as python-frontmatter writes it: YAML frontmatter (PyYAML CSafeDumper bytes) + body. */
 export function renderFrontmatterFile(data: { [key: string]: YamlValue }, body: string): string {
   const yaml = pythonStrip(emitYaml(data, { guardEnds: true }));
-  return pythonStrip(`---\n${yaml}\n---\n\n${body}\n`);
+  // pythonStrip(`---\n${yaml}\n---\n\n${body}\n`) without building and scanning that
+  // string twice: it starts with "-", so only its end is stripped, and that end is the
+  // body's unless the body is all whitespace (then the "\n\n" after `---` goes too).
+  let end = body.length;
+  while (end > 0 && isPySpace(body.charCodeAt(end - 1))) end--;
+  return end === 0 ? `---\n${yaml}\n---` : `---\n${yaml}\n---\n\n${end === body.length ? body : body.slice(0, end)}`;
 }

@@ -30,12 +30,6 @@ export function isPrintable(c: number): boolean {
   return false;
 }
 
-export function utf8Length(codePoints: number[]): number {
-  let n = 0;
-  for (const c of codePoints) n += c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
-  return n;
-}
-
 /** Code points of a JS string; lone surrogates are kept as their own (non-printable) values. */
 export function codePointsOf(s: string): number[] {
   const out: number[] = new Array(s.length);
@@ -56,28 +50,48 @@ export function codePointsOf(s: string): number[] {
   return out;
 }
 
-const SURROGATE = /[\uD800-\uDFFF]/;
 const FIRST_INDICATORS = new Set([...'#,[]{}&*!|>\'"%@`'].map((ch) => ch.charCodeAt(0)));
 
-/** Code points of `s` as an indexable view; no array is built for the common case (no surrogates). */
-function view(s: string | number[]): { length: number; at: (i: number) => number | undefined } {
-  if (typeof s !== 'string') return { length: s.length, at: (i) => s[i] };
-  if (!SURROGATE.test(s)) return { length: s.length, at: (i) => (i < s.length ? s.charCodeAt(i) : undefined) };
-  const cps = codePointsOf(s);
-  return { length: cps.length, at: (i) => cps[i] };
+// One line of printable ASCII (most titles, names and excerpts): no break and no special
+// character can occur, so the analysis reduces to the indicator rules below.
+const PRINTABLE_ASCII = /^[\x20-\x7e]+$/;
+const FIRST_BOTH = /^(?:[#,[\]{}&*!|>'"%@`]|[-?:](?: |$)|---|\.\.\.)/;
+const FIRST_FLOW_ONLY = /^[?:]/;
+const LATER_BLOCK = /.:(?: |$)| #/;
+const LATER_FLOW = /.[,?[\]{}:]| #/;
+
+/** analyzeScalar for a non-empty string of printable ASCII: the same answer, from five regex scans. */
+function analyzePrintableAscii(s: string): ScalarAnalysis {
+  const edgeSpace = s.charCodeAt(0) === 0x20 || s.charCodeAt(s.length - 1) === 0x20;
+  const firstBoth = FIRST_BOTH.test(s);
+  const blockIndicators = firstBoth || LATER_BLOCK.test(s);
+  const flowIndicators = firstBoth || FIRST_FLOW_ONLY.test(s) || LATER_FLOW.test(s);
+  return {
+    multiline: false,
+    flowPlainAllowed: !edgeSpace && !flowIndicators,
+    blockPlainAllowed: !edgeSpace && !blockIndicators,
+    singleQuotedAllowed: true,
+    byteLength: s.length,
+  };
 }
 
-export function analyzeScalar(input: string | number[]): ScalarAnalysis {
-  const v = view(input);
-  const n = v.length;
+/** Width in UTF-16 units of the code point `c` (as returned by codePointAt). */
+const units = (c: number): number => (c > 0xffff ? 2 : 1);
+
+/**
+ * yaml_emitter_analyze_scalar over a JS string. It walks code points with codePointAt
+ * (a surrogate pair is one code point, a lone surrogate its own non-printable one, as in
+ * codePointsOf), keeping the current, next and next-but-one code point in locals: one
+ * monomorphic pass, no array and no closure per scalar (this runs for most scalars of
+ * every document written).
+ */
+export function analyzeScalar(s: string): ScalarAnalysis {
+  const len = s.length;
+  if (len === 0) {
+    return { multiline: false, flowPlainAllowed: false, blockPlainAllowed: true, singleQuotedAllowed: true, byteLength: 0 };
+  }
+  if (PRINTABLE_ASCII.test(s)) return analyzePrintableAscii(s);
   let byteLength = 0;
-  for (let i = 0; i < n; i++) {
-    const c = v.at(i)!;
-    byteLength += c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
-  }
-  if (n === 0) {
-    return { multiline: false, flowPlainAllowed: false, blockPlainAllowed: true, singleQuotedAllowed: true, byteLength };
-  }
   let blockIndicators = false;
   let flowIndicators = false;
   let lineBreaks = false;
@@ -91,21 +105,23 @@ export function analyzeScalar(input: string | number[]): ScalarAnalysis {
   let previousSpace = false;
   let previousBreak = false;
 
-  const at = v.at;
-  if (
-    (at(0) === 0x2d && at(1) === 0x2d && at(2) === 0x2d) ||
-    (at(0) === 0x2e && at(1) === 0x2e && at(2) === 0x2e)
-  ) {
+  if (s.startsWith('---') || s.startsWith('...')) {
     blockIndicators = true;
     flowIndicators = true;
   }
   let precededByWhitespace = true;
-  let followedByWhitespace = isBlankz(at(1));
-  const last = n - 1;
-
-  for (let i = 0; i < n; i++) {
-    const c = at(i)!;
-    if (i === 0) {
+  // c: the current code point (at unit index i); next / after: the two that follow
+  // (undefined past the end, which isBlankz treats as the end of the text).
+  let i = 0;
+  let c = s.codePointAt(0)!;
+  let j = units(c);
+  let next: number | undefined = j < len ? s.codePointAt(j) : undefined;
+  let after: number | undefined = next === undefined ? undefined : j + units(next) < len ? s.codePointAt(j + units(next)) : undefined;
+  let followedByWhitespace = isBlankz(next);
+  for (let isFirst = true; ; isFirst = false) {
+    byteLength += c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
+    const isLast = next === undefined;
+    if (isFirst) {
       if (c < 0x80 && FIRST_INDICATORS.has(c)) {
         flowIndicators = true;
         blockIndicators = true;
@@ -133,14 +149,14 @@ export function analyzeScalar(input: string | number[]): ScalarAnalysis {
     if (isBreak(c)) lineBreaks = true;
 
     if (isSpace(c)) {
-      if (i === 0) leadingSpace = true;
-      if (i === last) trailingSpace = true;
+      if (isFirst) leadingSpace = true;
+      if (isLast) trailingSpace = true;
       if (previousBreak) breakSpace = true;
       previousSpace = true;
       previousBreak = false;
     } else if (isBreak(c)) {
-      if (i === 0) leadingBreak = true;
-      if (i === last) trailingBreak = true;
+      if (isFirst) leadingBreak = true;
+      if (isLast) trailingBreak = true;
       if (previousSpace) spaceBreak = true;
       previousSpace = false;
       previousBreak = true;
@@ -149,7 +165,13 @@ export function analyzeScalar(input: string | number[]): ScalarAnalysis {
       previousBreak = false;
     }
     precededByWhitespace = isBlankz(c);
-    if (i < last) followedByWhitespace = isBlankz(at(i + 2));
+    if (isLast) break;
+    followedByWhitespace = isBlankz(after);
+    // Advance one code point.
+    i += units(c);
+    c = next!;
+    next = after;
+    after = next === undefined ? undefined : ((j = i + units(c) + units(next)), j < len ? s.codePointAt(j) : undefined);
   }
 
   let flowPlainAllowed = true;
