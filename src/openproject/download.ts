@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { OpenProjectError, redactUrl } from '../errors.js';
 import type { Attachment } from '../types.js';
 import { RETRY_STATUSES, errorDetail, errorObject, isRetryableError, serverWaitMs, type Http } from './http.js';
-import type { DownloadResult, DownloadSink } from './types.js';
+import type { DownloadResult, DownloadSink, DownloadWriter } from './types.js';
 
 export const MAX_REDIRECTS = 5;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
@@ -48,7 +48,16 @@ export async function downloadAttachment(http: Http, att: Attachment, sink: Down
   for (let attempt = 0; ; attempt++) {
     let last: RetryableAttempt;
     try {
-      return await http.limit(() => attemptDownload(http, att, sink, maxBytes, attempt, fail));
+      const done = await http.limit(() => attemptDownload(http, att, sink, maxBytes, attempt, fail));
+      // The bytes are in and verified: finishing the file (disk work) happens after the
+      // request slot is given back, so it never holds up the next request.
+      try {
+        await done.writer.end();
+      } catch (e) {
+        await Promise.resolve(done.writer.abort()).catch(() => undefined);
+        throw new SinkFailure(e);
+      }
+      return done.result;
     } catch (e) {
       const code = (e as { code?: unknown } | null)?.code;
       // The sink's own failure (disk full, …) is not the network's: no retry, its own error.
@@ -65,7 +74,13 @@ export async function downloadAttachment(http: Http, att: Attachment, sink: Down
 
 type Fail = (reason: DownloadFailure, url: string, status: number | null, message: string, extra?: { errorIdentifier?: string | null; cause?: unknown }) => AttachmentDownloadError;
 
-async function attemptDownload(http: Http, att: Attachment, sink: DownloadSink, maxBytes: number, attempt: number, fail: Fail): Promise<DownloadResult> {
+/** A verified download whose writer still has to be ended (or aborted) by the caller. */
+interface Received {
+  result: DownloadResult;
+  writer: DownloadWriter;
+}
+
+async function attemptDownload(http: Http, att: Attachment, sink: DownloadSink, maxBytes: number, attempt: number, fail: Fail): Promise<Received> {
   const started = Date.now();
   const emit = (url: string, status: number | null, bytes: number, error?: string): void =>
     http.emit({ method: 'GET', route: 'content', url: redactUrl(url), status, attempt, ms: Date.now() - started, bytes, ...(error ? { error } : {}) });
@@ -130,9 +145,9 @@ async function stream(
   maxBytes: number,
   emit: (url: string, status: number | null, bytes: number, error?: string) => void,
   fail: Fail,
-): Promise<DownloadResult> {
+): Promise<Received> {
   // Each attempt reopens the sink: the contract says open() discards earlier partial data.
-  let writer: Awaited<ReturnType<DownloadSink['open']>>;
+  let writer: DownloadWriter;
   try {
     writer = await sink.open();
   } catch (e) {
@@ -141,7 +156,7 @@ async function stream(
   }
   const hash = createHash('md5');
   let bytes = 0;
-  let ended = false;
+  let handedOver = false;
   try {
     try {
       for await (const chunk of body) {
@@ -167,14 +182,9 @@ async function stream(
     const md5 = hash.digest('hex');
     if (bytes !== att.fileSize) throw new RetryableAttempt('size', url, 200, `size mismatch: got ${bytes} bytes, expected ${att.fileSize}`);
     if (att.md5 && md5 !== att.md5) throw new RetryableAttempt('md5', url, 200, `md5 mismatch: got ${md5}, expected ${att.md5}`);
-    try {
-      await writer.end();
-    } catch (e) {
-      throw new SinkFailure(e);
-    }
-    ended = true;
-    return { bytes, md5 };
+    handedOver = true;
+    return { result: { bytes, md5 }, writer };
   } finally {
-    if (!ended) await Promise.resolve(writer.abort()).catch(() => undefined);
+    if (!handedOver) await Promise.resolve(writer.abort()).catch(() => undefined);
   }
 }

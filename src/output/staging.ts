@@ -2,7 +2,8 @@
 // moving them into place is a rename on the same filesystem; in the system temp folder
 // for a dry run, which must write nothing under the root). Each attempt truncates.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, open, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, rm, writeFile, type FileHandle } from 'node:fs/promises';
+import pLimit from 'p-limit';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { DownloadSink } from '../openproject/types.js';
@@ -24,8 +25,16 @@ export interface Staging {
    * into place: with tens of thousands of work packages the texts would dominate memory.
    */
   putText(text: string): Promise<{ file: string; sha256: string }>;
+  /**
+   * Resolves once every file staged so far is durable (fsynced); rejects with the first
+   * fsync failure. Apply awaits it before moving anything into place.
+   */
+  settle(): Promise<void>;
   dispose(): Promise<void>;
 }
+
+/** fsyncs running at once in the background: leaves libuv's other threads to file writes. */
+const SYNC_CONCURRENCY = 2;
 
 export async function createStaging(root: string, dryRun: boolean): Promise<Staging> {
   let dir: string;
@@ -34,6 +43,34 @@ export async function createStaging(root: string, dryRun: boolean): Promise<Stag
     dir = path.join(root, STATE_DIR, `staging-${process.pid}-${randomBytes(3).toString('hex')}`);
     await mkdir(dir, { recursive: true });
   }
+  // A real run's staged files are fsynced in the background as they are finished, during
+  // the fetch (which mostly waits on the network), so that apply is one rename per file
+  // (durable before it becomes visible) and neither a request slot nor a work package
+  // waits for the disk. A dry run's staging is thrown away: no fsync.
+  const durable = !dryRun;
+  const syncLimit = pLimit(SYNC_CONCURRENCY);
+  const syncing = new Set<Promise<void>>();
+  let syncError: unknown = null;
+  const syncLater = (file: string): void => {
+    if (!durable) return;
+    const p: Promise<void> = syncLimit(async () => {
+      const fh = await open(file, 'r+');
+      try {
+        await fh.datasync();
+      } finally {
+        await fh.close();
+      }
+    })
+      .catch((e: unknown) => {
+        syncError ??= e;
+      })
+      .finally(() => syncing.delete(p));
+    syncing.add(p);
+  };
+  const settle = async (): Promise<void> => {
+    while (syncing.size) await Promise.all(syncing);
+    if (syncError) throw syncError;
+  };
   // Names need only be unique inside this run's own folder: a counter (random bytes for
   // each of 20,000 files were measurable CPU).
   let seq = 0;
@@ -42,10 +79,13 @@ export async function createStaging(root: string, dryRun: boolean): Promise<Stag
     sink(attachmentId) {
       const file = path.join(dir, `${attachmentId}-${++seq}`);
       let sha = '';
-      let head = Buffer.alloc(0);
+      let head: Buffer = Buffer.alloc(0);
       return {
-        async open() {
-          const fh = await open(file, 'w');
+        open() {
+          // The file is opened (truncating an earlier attempt's bytes) at the first write
+          // batch, or at end() for a small download: the client calls end() after it has
+          // given back its request slot, so a small download does no disk work in the slot.
+          let fh: FileHandle | null = null;
           const hash = createHash('sha256');
           // Chunks are gathered into writes of WRITE_BATCH bytes (a network chunk is often
           // 16 KiB: one threadpool round trip each was a large share of a cold sync's CPU),
@@ -56,6 +96,7 @@ export async function createStaging(root: string, dryRun: boolean): Promise<Stag
           const kept: Uint8Array[] = [];
           let keptBytes = 0;
           const flush = async (): Promise<void> => {
+            fh ??= await open(file, 'w');
             if (!pendingBytes) return;
             const bytes = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
             pending = [];
@@ -75,16 +116,28 @@ export async function createStaging(root: string, dryRun: boolean): Promise<Stag
               if (pendingBytes >= WRITE_BATCH) await flush();
             },
             async end() {
+              let first: Buffer;
+              if (fh === null && pendingBytes === keptBytes) {
+                // Nothing written yet and all of it within the head: one buffer is both.
+                first = Buffer.concat(pending, pendingBytes);
+                pending = [first];
+              } else first = Buffer.concat(kept, keptBytes);
+              // Let go of the network chunks before the (slow) fsync: held across it, they
+              // outlived young-generation collections and piled up until a full one.
+              kept.length = 0;
               await flush();
-              // No fsync here: it would hold a request slot. The file is fsynced when it is
-              // moved into place (moveIntoPlace), off the network's critical path.
-              await fh.close();
+              const handle = fh!;
+              fh = null;
+              await handle.close();
+              syncLater(file);
               sha = hash.digest('hex');
-              head = Buffer.concat(kept, keptBytes);
+              head = first;
             },
             async abort() {
               pending = [];
-              await fh.close().catch(() => undefined);
+              const handle = fh;
+              fh = null;
+              await handle?.close().catch(() => undefined);
             },
           };
         },
@@ -95,9 +148,12 @@ export async function createStaging(root: string, dryRun: boolean): Promise<Stag
       const bytes = Buffer.from(text, 'utf8');
       const file = path.join(dir, `text-${++seq}`);
       await writeFile(file, bytes, { flag: 'wx' });
+      syncLater(file);
       return { file, sha256: createHash('sha256').update(bytes).digest('hex') };
     },
+    settle,
     async dispose() {
+      await settle().catch(() => undefined);
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -93,26 +93,30 @@ export async function writeTextAtomic(target: string, pieces: Iterable<string>, 
   return true;
 }
 
-/** Put a fully written (and verified) staged file in place atomically. */
-export async function moveIntoPlace(staged: string, target: string, keepSource: boolean, tmpDir?: string, syncDir = true, prepared = false): Promise<void> {
-  if (!prepared) {
-    await mkdir(path.dirname(target), { recursive: true });
-    if (tmpDir) await mkdir(tmpDir, { recursive: true });
+async function syncFile(file: string): Promise<void> {
+  const fh = await open(file, 'r+');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
   }
-  const tmp = tempPathFor(target, tmpDir);
-  if (!keepSource) {
-    // Durable before it becomes visible: a power cut must not leave an empty file in place.
-    const fh = await open(staged, 'r+');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
+}
+
+/**
+ * Put a fully written, verified and durable staged file (Staging fsyncs what it writes in
+ * a real run) in place atomically. The caller has made the target's folder and `tmpDir`,
+ * and fsyncs the folder afterwards, once for all the files put in it.
+ */
+export async function moveIntoPlace(staged: string, target: string, keepSource: boolean, tmpDir: string): Promise<void> {
+  if (keepSource) {
+    // Several files from one staged download, or a file moved to a new path: copy, make
+    // the copy durable before it becomes visible, then rename it over the target.
+    const tmp = tempPathFor(target, tmpDir);
+    await copyFile(staged, tmp);
+    await syncFile(tmp);
+    await rename(tmp, target);
+    return;
   }
-  // Staging lives on the same filesystem (under the output root) so this is a rename;
-  // a copy is needed when the staged bytes must stay (several files from one attachment).
-  if (keepSource) await copyFile(staged, tmp);
-  else await rename(staged, tmp);
-  await rename(tmp, target);
-  if (syncDir) await fsyncDir(path.dirname(target));
+  // Staging lives on the same filesystem (under the output root): one atomic rename.
+  await rename(staged, target);
 }

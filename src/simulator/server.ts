@@ -320,8 +320,9 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       const method = req.method ?? 'GET';
       const { route: routeName, handle } = route(url);
       const header = req.headers.authorization;
-      const rec: RequestRecord = { method, path: url.pathname + url.search, route: routeName, status: 0, authorization: header !== undefined, origin: 'api' };
+      const rec: RequestRecord = { method, path: url.pathname + url.search, route: routeName, status: 0, authorization: header !== undefined, origin: 'api', startMs: performance.now() };
       records.push(rec);
+      res.once('close', () => (rec.endMs = performance.now()));
       try {
         let reply: Reply;
         if (url.pathname.startsWith('/api/v3') && !authorized(header)) reply = unauthenticated(header);
@@ -356,8 +357,9 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     void (async () => {
       const url = new URL(req.url ?? '/', 'http://127.0.0.1');
       const hasAuth = req.headers.authorization !== undefined;
-      const rec: RequestRecord = { method: req.method ?? 'GET', path: url.pathname + url.search, route: 'storage', status: 0, authorization: hasAuth, origin: 'storage' };
+      const rec: RequestRecord = { method: req.method ?? 'GET', path: url.pathname + url.search, route: 'storage', status: 0, authorization: hasAuth, origin: 'storage', startMs: performance.now() };
       records.push(rec);
+      res.once('close', () => (rec.endMs = performance.now()));
       try {
         const reply = storageReply(url, hasAuth, clock().getTime() / 1000, signer, (id) => dataset.attachments.get(id), (c) => store.bytes(c));
         const fault = faults.pick('storage', url.pathname);

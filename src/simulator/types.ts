@@ -53,6 +53,9 @@ export interface RequestRecord {
   status: number;
   authorization: boolean;
   origin: 'api' | 'storage';
+  /** performance.now() when the request arrived and when its response closed (bench: requests in flight). */
+  startMs: number;
+  endMs?: number;
 }
 
 export type FaultKind = 'status' | 'reset' | 'stall' | 'truncate' | 'corrupt' | 'html' | 'invalid-json';

@@ -546,6 +546,9 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
     const touched: string[] = [];
     if (!dryRun) {
       emit({ type: 'phase', phase: 'apply' });
+      // Staged files are fsynced in the background during the fetch; none is moved into
+      // place before all of them are durable.
+      await stage.settle();
       const tmpDir = path.join(root, TMP_DIR);
       const stagedUses = new Map<string, number>();
       for (const f of files) if (f.content?.kind === 'staged') stagedUses.set(f.content.file, (stagedUses.get(f.content.file) ?? 0) + 1);
@@ -573,8 +576,8 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
             if (c.kind === 'staged') {
               const left = (stagedUses.get(c.file) ?? 1) - 1;
               stagedUses.set(c.file, left);
-              await moveIntoPlace(c.file, abs, left > 0, tmpDir, false, true);
-            } else await moveIntoPlace(resolveInside(root, c.from), abs, true, tmpDir, false, true);
+              await moveIntoPlace(c.file, abs, left > 0, tmpDir);
+            } else await moveIntoPlace(resolveInside(root, c.from), abs, true, tmpDir);
             dirs.add(path.dirname(abs));
             touched.push(f.path);
             emit({ type: 'write', path: f.path, action: f.action });

@@ -251,6 +251,55 @@ describe('downloads', () => {
     expect(sim.log().filter((l) => l.origin === 'storage')).toHaveLength(1);
   });
 
+  it('finishing the file happens after the request slot is given back', async () => {
+    // One slot: if end() (the sink's disk work) still held it, the request made from
+    // inside end() could never start and the download would never finish.
+    const one = createOpenProjectClient({ baseUrl: sim.url, apiKey: KEY, concurrency: 1, timeoutMs: 2000 });
+    try {
+      const att = atts[0]!;
+      const sink = recordingSink();
+      let projectsSeenFromEnd = -1;
+      const download = one.downloadAttachment(att, {
+        open: async () => {
+          const w = await sink.open();
+          return {
+            write: w.write,
+            abort: w.abort,
+            end: async () => {
+              projectsSeenFromEnd = (await one.listProjects()).length;
+              await w.end();
+            },
+          };
+        },
+      });
+      const outcome = await Promise.race([download.then(() => 'done'), new Promise((r) => setTimeout(() => r('stuck'), 5000))]);
+      expect(outcome).toBe('done');
+      expect(projectsSeenFromEnd).toBeGreaterThan(0);
+      expect(sink.bytes().equals(content(att.id))).toBe(true);
+    } finally {
+      await one.close();
+    }
+  });
+
+  it('a sink that fails to finish the file (disk full at close) fails the download with its own error, without retries', async () => {
+    const att = atts[0]!;
+    sim.resetCounts();
+    let aborts = 0;
+    const diskFull = Object.assign(new Error('ENOSPC: no space left on device, close'), { code: 'ENOSPC' });
+    const e = await client
+      .downloadAttachment(att, {
+        open: () => ({
+          write: () => undefined,
+          end: () => Promise.reject(diskFull),
+          abort: () => void aborts++,
+        }),
+      })
+      .catch((x: unknown) => x);
+    expect(e).toBe(diskFull);
+    expect(aborts).toBe(1);
+    expect(sim.log().filter((l) => l.origin === 'storage')).toHaveLength(1);
+  });
+
   it('inline downloads (local storage: 200 from the OpenProject origin) work the same', async () => {
     const inline = await startSimulator({ dataset: FIXTURE_DATASET, apiKey: KEY, downloads: 'inline' });
     const c = createOpenProjectClient({ baseUrl: inline.url, token: KEY, onRequest: (e) => said.push(JSON.stringify(e)) });

@@ -1,6 +1,6 @@
 // The CLI's memory policy: when it asks V8 for a full collection.
 import { describe, expect, it } from 'vitest';
-import { COLLECT_EVERY, memoryPolicy } from '../../src/cli/memory.js';
+import { COLLECT_EVERY, COLLECT_EVERY_BYTES, memoryPolicy } from '../../src/cli/memory.js';
 import type { SyncEvent } from '../../src/sync/index.js';
 
 const wp = (skipped: boolean): SyncEvent => ({ type: 'workPackage', source: 's', id: 1, skipped });
@@ -35,6 +35,24 @@ describe('memory policy', () => {
     large({ type: 'phase', phase: 'apply' });
     large({ type: 'phase', phase: 'done' });
     expect(big).toBe(3);
+  });
+
+  it('downloads trigger a collection every COLLECT_EVERY_BYTES; any collection restarts both counts', () => {
+    let calls = 0;
+    const on = memoryPolicy(() => calls++);
+    const dl = (bytes: number): SyncEvent => ({ type: 'download', attachmentId: 1, bytes });
+    on(dl(COLLECT_EVERY_BYTES - 1));
+    expect(calls).toBe(0);
+    on(dl(1));
+    expect(calls).toBe(1);
+    // Work packages mapped before that collection no longer count toward the next one.
+    for (let i = 0; i < COLLECT_EVERY - 1; i++) on(wp(false));
+    on(dl(COLLECT_EVERY_BYTES / 2));
+    expect(calls).toBe(1);
+    on(wp(false));
+    expect(calls).toBe(2);
+    on(dl(COLLECT_EVERY_BYTES / 2)); // the bytes counted before the last collection are forgotten
+    expect(calls).toBe(2);
   });
 
   it('the real collector can be obtained at run time', () => {

@@ -1,0 +1,89 @@
+// The staging area on a real temp folder: what a download sink and a staged text leave on
+// disk, and when. Staged files are moved into place by a rename in apply, so they must be
+// complete (and, in a real run, fsynced) when the sink ends.
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createStaging, type Staging } from '../../src/output/staging.js';
+import { tempDir } from '../helpers/env.js';
+
+const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
+
+describe('staging', () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0)) await c();
+  });
+  async function staging(dryRun: boolean): Promise<{ root: string; stage: Staging }> {
+    const t = await tempDir();
+    const stage = await createStaging(t.dir, dryRun);
+    cleanups.push(async () => {
+      await stage.dispose();
+      await t.cleanup();
+    });
+    return { root: t.dir, stage };
+  }
+
+  it('a small download touches the disk only when the sink ends, then holds exactly its bytes', async () => {
+    const { stage } = await staging(false);
+    const sink = stage.sink(7);
+    const w = await sink.open();
+    await w.write(Buffer.from('hello '));
+    await w.write(Buffer.from('world'));
+    const { file } = sink.result();
+    // The client writes while it still holds a request slot: no file yet, no disk work.
+    expect(existsSync(file)).toBe(false);
+    await w.end();
+    const r = sink.result();
+    expect(await readFile(r.file, 'utf8')).toBe('hello world');
+    expect(r.sha256).toBe(sha('hello world'));
+    expect(r.head.toString()).toBe('hello world');
+  });
+
+  it('a retried download (abort, reopen) keeps only the last attempt, even after a large partial write', async () => {
+    const { stage } = await staging(false);
+    const sink = stage.sink(8);
+    const first = await sink.open();
+    const big = Buffer.alloc(600 * 1024, 0x61); // over the write batch: this attempt reached the disk
+    await first.write(big);
+    expect(existsSync(sink.result().file)).toBe(true);
+    await first.abort();
+    const second = await sink.open();
+    await second.write(Buffer.from('second attempt'));
+    await second.end();
+    const r = sink.result();
+    expect(await readFile(r.file, 'utf8')).toBe('second attempt');
+    expect(r.sha256).toBe(sha('second attempt'));
+  });
+
+  it('a large download is written in full and only its first MiB is kept in memory', async () => {
+    const { stage } = await staging(false);
+    const sink = stage.sink(9);
+    const w = await sink.open();
+    const parts = Array.from({ length: 40 }, (_, i) => Buffer.alloc(64 * 1024, i));
+    for (const p of parts) await w.write(p);
+    await w.end();
+    const all = Buffer.concat(parts);
+    const r = sink.result();
+    expect((await readFile(r.file)).equals(all)).toBe(true);
+    expect(r.sha256).toBe(sha(all));
+    expect(r.head.equals(all.subarray(0, 1 << 20))).toBe(true);
+  });
+
+  it('staged texts hold their UTF-8 bytes; a dry run stages outside the output root', async () => {
+    const real = await staging(false);
+    const text = 'title: Café — ✓\n';
+    const s = await real.stage.putText(text);
+    expect(await readFile(s.file, 'utf8')).toBe(text);
+    expect(s.sha256).toBe(sha(Buffer.from(text, 'utf8')));
+    expect(s.file.startsWith(real.root + path.sep)).toBe(true);
+
+    const dry = await staging(true);
+    const d = await dry.stage.putText(text);
+    expect(d.file.startsWith(dry.root + path.sep)).toBe(false);
+    expect(d.file.startsWith(os.tmpdir())).toBe(true);
+  });
+});
