@@ -11,6 +11,8 @@ const HEX = /&#x([\da-fA-F]+);/g;
 
 /** text-unidecode drops code points above U+EFFFF (private use) as it transliterates. */
 function transliterate(text: string): string {
+  // eslint-disable-next-line no-control-regex -- ASCII is kept as is
+  if (/^[\x00-\x7f]*$/.test(text)) return text; // most subjects: nothing to transliterate
   let out = '';
   for (const ch of text) {
     const cp = ch.codePointAt(0)!;

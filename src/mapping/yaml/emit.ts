@@ -18,7 +18,6 @@
 // JS has one number type: integral numbers are written as Python ints (1.0 → `1`, -0 → `0`).
 import {
   analyzeScalar,
-  codePointsOf,
   isPrintable,
   jsYamlResolvesNonString,
   pyYamlResolvesNonString,
@@ -72,7 +71,7 @@ type Style = 'plain' | 'single' | 'double';
 
 interface ScalarNode {
   kind: 'scalar';
-  scan?: { analysis: ScalarAnalysis; cps: number[] | null };
+  scan?: ScalarAnalysis;
   text: string;
   /** Set by the guardEnds pass: never plain. */
   forceQuote?: boolean;
@@ -204,6 +203,9 @@ function assignAnchors(root: Node): void {
   const visited = new Set<Node>();
   let counter = 0;
   const walk = (node: Node): void => {
+    // A scalar made from a string, number, boolean or null is a fresh node each time it
+    // is represented: only collections and dates (node.source) can be reached twice.
+    if (node.kind === 'scalar' && !node.source) return;
     if (visited.has(node)) {
       if (!node.anchor) node.anchor = `id${String(++counter).padStart(3, '0')}`;
       return;
@@ -286,20 +288,22 @@ class Emitter {
 
   // --- node emission ---
   emitDocument(root: Node): void {
-    this.emitNode(root, { root: true, sequence: false, mapping: false, simpleKey: false });
+    this.emitNode(root, false, false);
     // yaml_emitter_emit_document_end: finish the last line.
     this.writeIndent();
   }
 
-  private emitNode(node: Node, ctx: { root: boolean; sequence: boolean; mapping: boolean; simpleKey: boolean }): void {
+  /** `mapping`: the node is a mapping key or value; `simpleKey`: it is a simple key. */
+  private emitNode(node: Node, mapping: boolean, simpleKey: boolean): void {
     if (node.anchor && this.emitted.has(node)) {
       // yaml_emitter_emit_alias
       this.writeIndicator(`*${node.anchor}`, true, false, false);
       return;
     }
-    this.emitted.add(node);
-    if (node.kind === 'scalar') this.emitScalar(node, ctx.simpleKey);
-    else if (node.kind === 'seq') this.emitSequence(node, ctx);
+    // Only anchored nodes can be met again (as aliases): the others need no bookkeeping.
+    if (node.anchor) this.emitted.add(node);
+    if (node.kind === 'scalar') this.emitScalar(node, simpleKey);
+    else if (node.kind === 'seq') this.emitSequence(node, mapping);
     else this.emitMapping(node);
   }
 
@@ -307,7 +311,7 @@ class Emitter {
     if (node.anchor) this.writeIndicator(`&${node.anchor}`, true, false, false);
   }
 
-  private emitSequence(node: SeqNode & { anchor?: string }, ctx: { mapping: boolean }): void {
+  private emitSequence(node: SeqNode & { anchor?: string }, mapping: boolean): void {
     this.processAnchor(node);
     if (node.items.length === 0) {
       // check_empty_sequence → flow style "[]"
@@ -315,11 +319,11 @@ class Emitter {
       this.writeIndicator(']', false, false, false);
       return;
     }
-    this.increaseIndent(false, ctx.mapping && !this.indention);
+    this.increaseIndent(false, mapping && !this.indention);
     for (const item of node.items) {
       this.writeIndent();
       this.writeIndicator('-', true, false, true);
-      this.emitNode(item, { root: false, sequence: true, mapping: false, simpleKey: false });
+      this.emitNode(item, false, false);
     }
     this.popIndent();
   }
@@ -335,15 +339,15 @@ class Emitter {
     for (const [key, value] of node.entries) {
       this.writeIndent();
       if (this.checkSimpleKey(key)) {
-        this.emitNode(key, { root: false, sequence: false, mapping: true, simpleKey: true });
+        this.emitNode(key, true, true);
         this.writeIndicator(':', false, false, false);
       } else {
         this.writeIndicator('?', true, false, true);
-        this.emitNode(key, { root: false, sequence: false, mapping: true, simpleKey: false });
+        this.emitNode(key, true, false);
         this.writeIndent();
         this.writeIndicator(':', true, false, true);
       }
-      this.emitNode(value, { root: false, sequence: false, mapping: true, simpleKey: false });
+      this.emitNode(value, true, false);
     }
     this.popIndent();
   }
@@ -352,7 +356,7 @@ class Emitter {
   private checkSimpleKey(key: Node): boolean {
     if (key.kind !== 'scalar') return false;
     if (key.anchor && this.emitted.has(key)) return true;
-    const a = scanned(key).analysis;
+    const a = scanned(key);
     const length = (key.anchor ? key.anchor.length : 0) + a.byteLength;
     return !a.multiline && length <= 128;
   }
@@ -380,8 +384,7 @@ class Emitter {
   }
 
   private emitScalar(node: ScalarNode & { anchor?: string }, simpleKey: boolean): void {
-    const scan = scanned(node);
-    const analysis = scan.analysis;
+    const analysis = scanned(node);
     const style = node.isString ? this.selectStyle(node, analysis, simpleKey) : 'plain';
     // Text without surrogates: one UTF-16 unit per code point, so its length is its width.
     const width = /[\uD800-\uDFFF]/.test(node.text) ? -1 : node.text.length;
@@ -403,9 +406,9 @@ class Emitter {
       this.writeIndicator("'", false, false, false);
       this.whitespace = false;
       this.indention = false;
-    } else if (style === 'plain') this.writePlain(codePointsOfNode(node), allowBreaks);
-    else if (style === 'single') this.writeSingleQuoted(codePointsOfNode(node), allowBreaks);
-    else this.writeDoubleQuoted(codePointsOfNode(node), allowBreaks);
+    } else if (style === 'plain') this.writePlain(node.text, allowBreaks);
+    else if (style === 'single') this.writeSingleQuoted(node.text, allowBreaks);
+    else this.writeDoubleQuoted(node.text, allowBreaks);
     this.popIndent();
   }
 
@@ -421,14 +424,17 @@ class Emitter {
     return start + width + extra <= this.bestWidth;
   }
 
-  private writePlain(cps: number[], allowBreaks: boolean): void {
-    if (!this.whitespace && cps.length > 0) this.put(' ');
+  // The three writers walk the text by code point (codePointAt; a lone surrogate is its
+  // own code point, as in libyaml's view of the UTF-8 it would be given).
+  private writePlain(text: string, allowBreaks: boolean): void {
+    if (!this.whitespace && text.length > 0) this.put(' ');
     let spaces = false;
     let breaks = false;
-    for (let i = 0; i < cps.length; i++) {
-      const c = cps[i]!;
+    for (let i = 0; i < text.length; ) {
+      const c = text.codePointAt(i)!;
+      i += c > 0xffff ? 2 : 1;
       if (c === 0x20) {
-        if (allowBreaks && !spaces && this.column > this.bestWidth && cps[i + 1] !== 0x20) {
+        if (allowBreaks && !spaces && this.column > this.bestWidth && text.charCodeAt(i) !== 0x20) {
           this.writeIndent();
         } else {
           this.writeCodePoint(c);
@@ -451,15 +457,17 @@ class Emitter {
     this.indention = false;
   }
 
-  private writeSingleQuoted(cps: number[], allowBreaks: boolean): void {
+  private writeSingleQuoted(text: string, allowBreaks: boolean): void {
     this.writeIndicator("'", true, false, false);
     let spaces = false;
     let breaks = false;
-    const last = cps.length - 1;
-    for (let i = 0; i < cps.length; i++) {
-      const c = cps[i]!;
+    for (let i = 0; i < text.length; ) {
+      const first = i === 0;
+      const c = text.codePointAt(i)!;
+      i += c > 0xffff ? 2 : 1;
+      const last = i >= text.length;
       if (c === 0x20) {
-        if (allowBreaks && !spaces && this.column > this.bestWidth && i !== 0 && i !== last && cps[i + 1] !== 0x20) {
+        if (allowBreaks && !spaces && this.column > this.bestWidth && !first && !last && text.charCodeAt(i) !== 0x20) {
           this.writeIndent();
         } else {
           this.writeCodePoint(c);
@@ -485,12 +493,14 @@ class Emitter {
     this.indention = false;
   }
 
-  private writeDoubleQuoted(cps: number[], allowBreaks: boolean): void {
+  private writeDoubleQuoted(text: string, allowBreaks: boolean): void {
     this.writeIndicator('"', true, false, false);
     let spaces = false;
-    const last = cps.length - 1;
-    for (let i = 0; i < cps.length; i++) {
-      const c = cps[i]!;
+    for (let i = 0; i < text.length; ) {
+      const first = i === 0;
+      const c = text.codePointAt(i)!;
+      i += c > 0xffff ? 2 : 1;
+      const last = i >= text.length;
       const isBreakChar = c === 0x0a || c === 0x0d || c === 0x85 || c === 0x2028 || c === 0x2029;
       if (!isPrintable(c) || c === 0xfeff || isBreakChar || c === 0x22 || c === 0x5c) {
         this.put('\\');
@@ -503,9 +513,9 @@ class Emitter {
         }
         spaces = false;
       } else if (c === 0x20) {
-        if (allowBreaks && !spaces && this.column > this.bestWidth && i !== 0 && i !== last) {
+        if (allowBreaks && !spaces && this.column > this.bestWidth && !first && !last) {
           this.writeIndent();
-          if (cps[i + 1] === 0x20) this.put('\\');
+          if (text.charCodeAt(i) === 0x20) this.put('\\');
         } else {
           this.writeCodePoint(c);
         }
@@ -539,23 +549,14 @@ const SIMPLE = /^[A-Za-z0-9][A-Za-z0-9 ._/-]*$/;
 const URL_LIKE = /^https?:\/\/[\x21-\x7e]*[\x21-\x39\x3b-\x7e]$/;
 
 /** libyaml's analysis of a scalar node, computed once (keys are analysed twice) and kept on the node. */
-function scanned(node: ScalarNode): { analysis: ScalarAnalysis; cps: number[] | null } {
+function scanned(node: ScalarNode): ScalarAnalysis {
   if (!node.scan) {
     const text = node.text;
     const simple = SIMPLE.test(text) && !text.endsWith(' ');
     const url = !simple && URL_LIKE.test(text);
-    node.scan = {
-      analysis: simple || url ? { multiline: false, flowPlainAllowed: simple, blockPlainAllowed: true, singleQuotedAllowed: true, byteLength: text.length } : analyzeScalar(text),
-      cps: null,
-    };
+    node.scan = simple || url ? { multiline: false, flowPlainAllowed: simple, blockPlainAllowed: true, singleQuotedAllowed: true, byteLength: text.length } : analyzeScalar(text);
   }
   return node.scan;
-}
-
-/** Code points, for the character-by-character (folding) writers only. */
-function codePointsOfNode(node: ScalarNode): number[] {
-  const scan = scanned(node);
-  return (scan.cps ??= codePointsOf(node.text));
 }
 
 const DOUBLE_ESCAPES = new Map<number, string>([

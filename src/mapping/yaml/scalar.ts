@@ -30,26 +30,6 @@ export function isPrintable(c: number): boolean {
   return false;
 }
 
-/** Code points of a JS string; lone surrogates are kept as their own (non-printable) values. */
-export function codePointsOf(s: string): number[] {
-  const out: number[] = new Array(s.length);
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
-      const d = s.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) {
-        out[n++] = (c - 0xd800) * 0x400 + (d - 0xdc00) + 0x10000;
-        i++;
-        continue;
-      }
-    }
-    out[n++] = c;
-  }
-  out.length = n;
-  return out;
-}
-
 const FIRST_INDICATORS = new Set([...'#,[]{}&*!|>\'"%@`'].map((ch) => ch.charCodeAt(0)));
 
 // One line of printable ASCII (most titles, names and excerpts): no break and no special
@@ -80,8 +60,8 @@ const units = (c: number): number => (c > 0xffff ? 2 : 1);
 
 /**
  * yaml_emitter_analyze_scalar over a JS string. It walks code points with codePointAt
- * (a surrogate pair is one code point, a lone surrogate its own non-printable one, as in
- * codePointsOf), keeping the current, next and next-but-one code point in locals: one
+ * (a surrogate pair is one code point, a lone surrogate its own non-printable one),
+ * keeping the current, next and next-but-one code point in locals: one
  * monomorphic pass, no array and no closure per scalar (this runs for most scalars of
  * every document written).
  */
