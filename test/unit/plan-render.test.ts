@@ -93,6 +93,17 @@ describe('manifest JSON', () => {
       await expect(readManifest(dir, 'medigy')).rejects.toThrow(/manifest\.json: workPackages\.3\.attachments\.9\.probe\.format: expected JPEG \| PNG .*, got string; delete it/);
       await put({ ...m, workPackages: { '3': { ...m.workPackages['3'], lockVersion: '2' } } });
       await expect(readManifest(dir, 'medigy')).rejects.toThrow(/workPackages\.3\.lockVersion: expected number, got string/);
+      const wp3 = m.workPackages['3']!;
+      await put({ ...m, workPackages: { '3': { ...wp3, files: { 'news/a.md': 5 } } } });
+      await expect(readManifest(dir, 'medigy')).rejects.toThrow(/workPackages\.3\.files\.news\/a\.md: expected string, got number/);
+      await put({ ...m, workPackages: { '3': { ...wp3, attachments: { '9': { ...wp3.attachments['9'], md5: 1 } } } } });
+      await expect(readManifest(dir, 'medigy')).rejects.toThrow(/workPackages\.3\.attachments\.9\.md5: expected string or null, got number/);
+      await put({ ...m, workPackages: { '3': { ...wp3, attachments: { '9': [] } } } });
+      await expect(readManifest(dir, 'medigy')).rejects.toThrow(/workPackages\.3\.attachments\.9: expected object, got array/);
+      await put({ ...m, sources: { news: { watermark: null, retry: ['3'] } } });
+      await expect(readManifest(dir, 'medigy')).rejects.toThrow(/sources\.news\.retry: expected array of numbers, got array/);
+      await put({ ...m, version: 2 });
+      await expect(readManifest(dir, 'medigy')).rejects.toThrow(/version: expected 1, got number/);
       // Unknown keys are dropped, as before.
       await put({ ...m, extra: true, workPackages: { '3': { ...m.workPackages['3'], note: 'x' } } });
       expect(await readManifest(dir, 'medigy')).toEqual(m);
