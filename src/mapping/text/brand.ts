@@ -1,6 +1,13 @@
 // link.brand and the slug base (MAPPING.md §6.2) with tldextract 3.x semantics over the
 // Public Suffix List (ICANN section only), using tldts for the suffix lookup.
-import { parse } from 'tldts';
+import { createRequire } from 'node:module';
+import type * as Tldts from 'tldts';
+
+// tldts (the Public Suffix List, ~65 ms to load) is loaded on first use, synchronously
+// through its CommonJS build: a sync that maps nothing (no change) never needs it.
+const require = createRequire(import.meta.url);
+let tldts: typeof Tldts | undefined;
+const parse: typeof Tldts.parse = (...args) => (tldts ??= require('tldts') as typeof Tldts).parse(...args);
 
 export interface Extracted {
   subdomain: string;

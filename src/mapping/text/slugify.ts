@@ -1,8 +1,13 @@
 // python-slugify 4.0 `slugify(text)` with default arguments (MAPPING.md §6.3), using
 // text-unidecode's transliteration tables (Perl Text::Unidecode's, as shipped by the
 // npm `unidecode` package).
-import unidecode from 'unidecode';
+import { createRequire } from 'node:module';
 import { HTML4_NAME_TO_CODEPOINT } from './python-tables.js';
+
+// Loaded on first use (synchronously, it is CommonJS): a sync that maps nothing never needs its tables.
+const require = createRequire(import.meta.url);
+let unidecodeFn: ((s: string) => string) | undefined;
+const unidecode = (s: string): string => (unidecodeFn ??= require('unidecode') as (s: string) => string)(s);
 
 const QUOTES = /'+/g;
 const CHAR_ENTITY = /&([A-Za-z0-9]+);/g;
