@@ -302,12 +302,20 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
 
     const fetchStarted = performance.now();
     emit({ type: 'phase', phase: 'list' });
+    // The previous run's work packages by source, in one pass over the manifest.
+    const ownedBySource = new Map<string, Map<number, ManifestWorkPackage>>();
+    for (const id in previous?.workPackages ?? {}) {
+      const w = previous!.workPackages[id]!;
+      let m = ownedBySource.get(w.source);
+      if (!m) ownedBySource.set(w.source, (m = new Map()));
+      m.set(Number(id), w);
+    }
     await Promise.all(
       resolved.map(async (src) => {
         const name = src.spec.name;
         const prevSource = previous?.sources[name];
         const incremental = !o.full && !!prevSource?.watermark;
-        const owned = new Map(Object.entries(previous?.workPackages ?? {}).filter(([, w]) => w.source === name).map(([id, w]) => [Number(id), w]));
+        const owned = ownedBySource.get(name) ?? new Map<number, ManifestWorkPackage>();
         // Ids only: holding the work packages themselves would keep every one in memory until the source ends.
         const received = new Set<number>();
         const tasks: Promise<void>[] = [];
@@ -564,10 +572,11 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
       const applyGuard = createSymlinkGuard(root);
       const writeLimit = pLimit(32);
       await ensureDir(tmpDir);
+      // Only what changes goes through the limiter: a no-change run plans 20,000 unchanged files.
+      const writes = files.filter((f): f is PlannedFile & { action: 'create' | 'update' } => f.action === 'create' || f.action === 'update');
       await Promise.all(
-        files.map((f) =>
+        writes.map((f) =>
           writeLimit(async () => {
-            if (f.action !== 'create' && f.action !== 'update') return;
             checkpoint();
             const abs = resolveInside(root, f.path);
             await applyGuard(f.path);
