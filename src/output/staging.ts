@@ -51,9 +51,13 @@ export async function createStaging(root: string, dryRun: boolean): Promise<Stag
   const syncLimit = pLimit(SYNC_CONCURRENCY);
   const syncing = new Set<Promise<void>>();
   let syncError: unknown = null;
+  // Set by dispose(): the staged files are about to be removed, so fsyncs still queued
+  // (an aborted or failed run) are skipped rather than waited for.
+  let disposing = false;
   const syncLater = (file: string): void => {
     if (!durable) return;
     const p: Promise<void> = syncLimit(async () => {
+      if (disposing) return;
       const fh = await open(file, 'r+');
       try {
         await fh.datasync();
@@ -153,6 +157,7 @@ export async function createStaging(root: string, dryRun: boolean): Promise<Stag
     },
     settle,
     async dispose() {
+      disposing = true;
       await settle().catch(() => undefined);
       await rm(dir, { recursive: true, force: true });
     },

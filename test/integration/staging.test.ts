@@ -86,4 +86,16 @@ describe('staging', () => {
     expect(d.file.startsWith(dry.root + path.sep)).toBe(false);
     expect(d.file.startsWith(os.tmpdir())).toBe(true);
   });
+
+  it('settle() waits for the background fsyncs; dispose() after a failed run skips those still queued and removes everything', async () => {
+    const a = await staging(false);
+    const files = await Promise.all(Array.from({ length: 40 }, (_, i) => a.stage.putText(`file ${i}\n`)));
+    await a.stage.settle();
+    for (const f of files) expect(existsSync(f.file)).toBe(true);
+
+    const b = await staging(false);
+    await Promise.all(Array.from({ length: 200 }, (_, i) => b.stage.putText(`file ${i}\n`)));
+    await b.stage.dispose();
+    expect(existsSync(b.stage.dir)).toBe(false);
+  });
 });
