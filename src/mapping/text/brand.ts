@@ -1,13 +1,9 @@
 // link.brand and the slug base (MAPPING.md §6.2) with tldextract 3.x semantics over the
 // Public Suffix List (ICANN section only), using tldts for the suffix lookup.
-import { createRequire } from 'node:module';
 import type * as Tldts from 'tldts';
+import { lazyRequire } from './lazy-require.js';
 
-// tldts (the Public Suffix List, ~65 ms to load) is loaded on first use, synchronously
-// through its CommonJS build: a sync that maps nothing (no change) never needs it.
-const require = createRequire(import.meta.url);
-let tldts: typeof Tldts | undefined;
-const parse: typeof Tldts.parse = (...args) => (tldts ??= require('tldts') as typeof Tldts).parse(...args);
+const tldts = lazyRequire<typeof Tldts>('tldts');
 
 export interface Extracted {
   subdomain: string;
@@ -27,7 +23,7 @@ export function tldExtract(url: string): Extracted {
   const labels = netloc.split('.');
   let suffixLabels = 0;
   if (netloc) {
-    const info = parse(netloc.toLowerCase(), { allowPrivateDomains: false, extractHostname: false, validateHostname: false });
+    const info = tldts().parse(netloc.toLowerCase(), { allowPrivateDomains: false, extractHostname: false, validateHostname: false });
     if (info.isIcann && info.publicSuffix) suffixLabels = info.publicSuffix.split('.').length;
     if (suffixLabels > labels.length) suffixLabels = 0;
   }

@@ -1,13 +1,10 @@
 // python-slugify 4.0 `slugify(text)` with default arguments (MAPPING.md §6.3), using
 // text-unidecode's transliteration tables (Perl Text::Unidecode's, as shipped by the
 // npm `unidecode` package).
-import { createRequire } from 'node:module';
+import { lazyRequire } from './lazy-require.js';
 import { HTML4_NAME_TO_CODEPOINT } from './python-tables.js';
 
-// Loaded on first use (synchronously, it is CommonJS): a sync that maps nothing never needs its tables.
-const require = createRequire(import.meta.url);
-let unidecodeFn: ((s: string) => string) | undefined;
-const unidecode = (s: string): string => (unidecodeFn ??= require('unidecode') as (s: string) => string)(s);
+const unidecode = lazyRequire<(s: string) => string>('unidecode');
 
 const QUOTES = /'+/g;
 const CHAR_ENTITY = /&([A-Za-z0-9]+);/g;
@@ -22,7 +19,7 @@ function transliterate(text: string): string {
   for (const ch of text) {
     const cp = ch.codePointAt(0)!;
     if (cp < 0x80) out += ch;
-    else if (cp <= 0xeffff) out += unidecode(ch);
+    else if (cp <= 0xeffff) out += unidecode()(ch);
   }
   return out;
 }

@@ -10,10 +10,11 @@ const NWS = '[^\\t\\n\\x0b\\x0c\\r ]';
 const W = '[\\p{L}\\p{N}_]';
 const WORD_PUNCT = '[\\p{L}\\p{N}_!"\'&.,?]';
 const LETTER = '[\\p{L}\\p{Nl}\\p{No}_]';
-// textwrap.TextWrapper.wordsep_re (CPython ≥ 3.7).
+// textwrap.TextWrapper.wordsep_re (CPython ≥ 3.7). Global: Chunks scans with it from a
+// lastIndex it sets before every exec (wrap is synchronous, so one instance serves all).
 const WORDSEP = new RegExp(
   `(${WS}+|(?<=${WORD_PUNCT})-{2,}(?=${W})|${NWS}+?(?:-(?:(?<=${LETTER}{2}-)|(?<=${LETTER}-${LETTER}-))(?=${LETTER}-?${LETTER})|(?=${WS}|$)|(?<=${WORD_PUNCT})(?=-{2,}${W})))`,
-  'u',
+  'gu',
 );
 
 /** Length in code points (Python's len): UTF-16 units minus the low half of each surrogate pair. */
@@ -59,7 +60,6 @@ function expandTabs(text: string, tabsize = 8): string {
  * split's sequence.
  */
 class Chunks {
-  private readonly re = new RegExp(WORDSEP.source, 'gu');
   private readonly text: string;
   private pos = 0;
   private pending: string | undefined;
@@ -92,15 +92,15 @@ class Chunks {
       return p;
     }
     if (this.pos >= this.text.length) return undefined;
-    this.re.lastIndex = this.pos;
-    const m = this.re.exec(this.text);
+    WORDSEP.lastIndex = this.pos;
+    const m = WORDSEP.exec(this.text);
     if (!m) {
       const rest = this.text.slice(this.pos);
       this.pos = this.text.length;
       return rest;
     }
     const gap = m.index > this.pos ? this.text.slice(this.pos, m.index) : '';
-    this.pos = this.re.lastIndex;
+    this.pos = WORDSEP.lastIndex;
     if (gap) {
       this.pending = m[1]!;
       return gap;

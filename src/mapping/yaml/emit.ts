@@ -539,24 +539,9 @@ function countQuotes(text: string): number {
   return n;
 }
 
-// Most scalars are short words, names and slugs: letters, digits, spaces and ". _ / -",
-// starting with a letter or digit and not ending in a space. For those libyaml's analysis
-// has one answer (no indicator, break, special character or edge space can occur), so it
-// is not recomputed character by character.
-const SIMPLE = /^[A-Za-z0-9][A-Za-z0-9 ._/-]*$/;
-// URLs: printable ASCII without spaces, so no ": ", " #", break or edge space; only a
-// final ":" would be a block indicator. Flow-plain is irrelevant in block style.
-const URL_LIKE = /^https?:\/\/[\x21-\x7e]*[\x21-\x39\x3b-\x7e]$/;
-
 /** libyaml's analysis of a scalar node, computed once (keys are analysed twice) and kept on the node. */
 function scanned(node: ScalarNode): ScalarAnalysis {
-  if (!node.scan) {
-    const text = node.text;
-    const simple = SIMPLE.test(text) && !text.endsWith(' ');
-    const url = !simple && URL_LIKE.test(text);
-    node.scan = simple || url ? { multiline: false, flowPlainAllowed: simple, blockPlainAllowed: true, singleQuotedAllowed: true, byteLength: text.length } : analyzeScalar(text);
-  }
-  return node.scan;
+  return (node.scan ??= analyzeScalar(node.text));
 }
 
 const DOUBLE_ESCAPES = new Map<number, string>([
