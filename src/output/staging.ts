@@ -3,11 +3,12 @@
 // for a dry run, which must write nothing under the root). Each attempt truncates.
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, open, readdir, rm, writeFile, type FileHandle } from 'node:fs/promises';
-import pLimit from 'p-limit';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import pLimit from 'p-limit';
 import type { DownloadSink } from '../openproject/types.js';
 import { STATE_DIR } from './manifest.js';
+import { syncFile } from './writer.js';
 
 /** Bytes of each download kept in memory for probing (image headers, metadata JSON). */
 export const HEAD_BYTES = 1 << 20;
@@ -57,13 +58,7 @@ export async function createStaging(root: string, dryRun: boolean): Promise<Stag
   const syncLater = (file: string): void => {
     if (!durable) return;
     const p: Promise<void> = syncLimit(async () => {
-      if (disposing) return;
-      const fh = await open(file, 'r+');
-      try {
-        await fh.datasync();
-      } finally {
-        await fh.close();
-      }
+      if (!disposing) await syncFile(file);
     })
       .catch((e: unknown) => {
         syncError ??= e;
@@ -126,8 +121,7 @@ export async function createStaging(root: string, dryRun: boolean): Promise<Stag
                 first = Buffer.concat(pending, pendingBytes);
                 pending = [first];
               } else first = Buffer.concat(kept, keptBytes);
-              // Let go of the network chunks before the (slow) fsync: held across it, they
-              // outlived young-generation collections and piled up until a full one.
+              // Let go of the network chunks before the file is written.
               kept.length = 0;
               await flush();
               const handle = fh!;

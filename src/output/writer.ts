@@ -66,20 +66,23 @@ export async function writeTextAtomic(target: string, pieces: Iterable<string>, 
   const tmp = tempPathFor(target, tmpDir);
   const hash = createHash('sha256');
   const fh = await open(tmp, 'wx', 0o644);
+  let same: boolean;
   try {
     for (const batch of inBatches(pieces)) {
       const bytes = Buffer.from(batch, 'utf8');
       hash.update(bytes);
       await fh.write(bytes);
     }
-    await fh.sync();
+    same = (await sha256OfFile(target)) === hash.digest('hex');
+    // Only bytes that are about to replace the target need to be durable first.
+    if (!same) await fh.sync();
   } catch (e) {
     await fh.close().catch(() => undefined);
     await rm(tmp, { force: true });
     throw e;
   }
   await fh.close();
-  if ((await sha256OfFile(target)) === hash.digest('hex')) {
+  if (same) {
     await rm(tmp, { force: true });
     return false;
   }
@@ -93,10 +96,11 @@ export async function writeTextAtomic(target: string, pieces: Iterable<string>, 
   return true;
 }
 
-async function syncFile(file: string): Promise<void> {
+/** Make a file's bytes durable (fdatasync: its data and the metadata needed to read it back). */
+export async function syncFile(file: string): Promise<void> {
   const fh = await open(file, 'r+');
   try {
-    await fh.sync();
+    await fh.datasync();
   } finally {
     await fh.close();
   }
