@@ -135,6 +135,32 @@ export interface MappedDocument {
   /** The markdown file; first entry of `files` too. */
   markdownPath: string;
   files: PlannedContent[];
+  /**
+   * The instant (ISO 8601) after which this output may differ for the same work package
+   * (e.g. an event moving from "upcoming" to "past"). The engine maps the work package
+   * again on the first run whose `now` is at or past it. Absent: valid until the work
+   * package or the config changes.
+   */
+  validUntil?: string;
+  /**
+   * Ids of other work packages whose membership in the synced set (`MapContext.isSynced`)
+   * this output depends on (e.g. links). The engine maps the work package again when the
+   * answer for any of them changes.
+   */
+  references?: number[];
+  /**
+   * Small JSON value the profile wants back on the next run for this work package
+   * (`MapContext.memory`), e.g. previous URLs for `aliases`. Stored in the manifest.
+   */
+  memory?: unknown;
+}
+
+/** Facts beyond the work package itself that a profile may read. */
+export interface MapContext {
+  /** Whether a work package is synced by this config (any source). List each id asked about in `MappedDocument.references`. */
+  isSynced(id: number): boolean;
+  /** What this profile returned as `memory` for this work package on its last successful mapping, or undefined. */
+  memory: unknown;
 }
 
 /** Everything a profile's `map` gets: pure data, no handles. */
@@ -149,11 +175,19 @@ export interface MapInput {
   source: SourceSpec;
   /** Injected clock ("now"): never read the system clock in a profile. */
   now: Date;
+  /** Other work packages and the profile's memory; absent when mapping outside a sync (tests). */
+  context?: MapContext;
 }
 
 /** A mapping profile: pure code, no I/O. */
 export interface Profile {
   readonly name: string;
+  /**
+   * Mapping version: bump it whenever the same input maps to different output (a fix, a new
+   * key). It is part of each source's fingerprint in the manifest, so an upgrade re-maps
+   * every work package instead of leaving a tree half in the old shape.
+   */
+  readonly version: string;
   /** Which attachments to download and how; null = ignore it. */
   attachmentUse(attachment: Attachment, workPackage: WorkPackage): AttachmentUse | null;
   /** Map one work package; throws MappingError naming the work package and field on bad data. */

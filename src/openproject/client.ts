@@ -2,7 +2,7 @@
 // request helper (http.ts). See ../shared/openproject-api/README.md for the facts each
 // choice rests on (paging by page number, the default "open only" filter, embedded
 // schemas, redirects to storage without credentials).
-import { CurateError, PayloadError } from '../errors.js';
+import { CurateError, OpenProjectError, PayloadError } from '../errors.js';
 import type { Attachment, CustomFieldDef, NamedRef, Project, WorkPackage } from '../types.js';
 import { downloadAttachment } from './download.js';
 import { fieldDefsFromSchema, normalizeAttachment, normalizeProject, normalizeStatus, normalizeType, normalizeWorkPackage, parseCollection, schemaKeyFromHref, type ParsedCollection } from './hal.js';
@@ -10,6 +10,11 @@ import { Http } from './http.js';
 import type { DownloadResult, DownloadSink, IdListing, OpenProjectClient, OpenProjectClientOptions, WorkPackagePage, WorkPackageQuery } from './types.js';
 
 const SORT_BY_ID = JSON.stringify([['id', 'asc']]);
+/** The changes walk's key: `updatedAt`, then `id` so rows sharing an instant keep one order. */
+const SORT_BY_CHANGE = JSON.stringify([
+  ['updatedAt', 'asc'],
+  ['id', 'asc'],
+]);
 const DEFAULT_MAX_DOWNLOAD = 50 * 1024 * 1024;
 export const ID_SELECT = 'total,elements/id';
 /**
@@ -44,8 +49,8 @@ export function buildFilters(q: WorkPackageQuery): string {
 }
 
 /** The query string of one list page: `offset` is a 1-based PAGE NUMBER, not a row offset. */
-export function listQuery(q: WorkPackageQuery, page: number, pageSize: number, select?: string): string {
-  const params = new URLSearchParams({ filters: buildFilters(q), offset: String(page), pageSize: String(pageSize), sortBy: SORT_BY_ID });
+export function listQuery(q: WorkPackageQuery, page: number, pageSize: number, select?: string, sortBy = SORT_BY_ID): string {
+  const params = new URLSearchParams({ filters: buildFilters(q), offset: String(page), pageSize: String(pageSize), sortBy });
   if (select) params.set('select', select);
   return params.toString();
 }
@@ -106,8 +111,8 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
     return { ok, invalid };
   }
 
-  async function getPage(q: WorkPackageQuery, page: number, pageSize: number, select: string | undefined, route: string): Promise<ParsedCollection & { total: number }> {
-    const json = await http.getJson(http.api(`/api/v3/work_packages?${listQuery(q, page, pageSize, select)}`), route, 'the work package list');
+  async function getPage(q: WorkPackageQuery, page: number, pageSize: number, select: string | undefined, route: string, sortBy?: string): Promise<ParsedCollection & { total: number }> {
+    const json = await http.getJson(http.api(`/api/v3/work_packages?${listQuery(q, page, pageSize, select, sortBy)}`), route, 'the work package list');
     const c = parseCollection(json, `work package list page ${page}`);
     if (c.total === null) throw new PayloadError(`work package list page ${page}`, 'total', 'expected number, got nothing (missing)');
     return { ...c, total: c.total };
@@ -212,6 +217,51 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
         before += total;
         pagesBefore += count;
       }
+    },
+
+    async *listChanges(q: WorkPackageQuery, since: string): AsyncIterable<WorkPackagePage> {
+      // Keyset paging: every request starts at the last key received (inclusive, since many
+      // rows can share an instant), so rows deleted or edited meanwhile cannot shift an
+      // unseen row onto a page already read. Only when a whole page shares the lower bound
+      // (more rows at one instant than a page holds) does it step by page number within it.
+      const seen = new Set<number>();
+      let bound = since;
+      let page = 1;
+      let pageSize = requestedPageSize;
+      for (let n = 1; ; n++) {
+        const c = await getPage({ ...q, updatedSince: bound }, page, pageSize, undefined, 'work_packages', SORT_BY_CHANGE);
+        if (c.pageSize && c.pageSize > 0) pageSize = c.pageSize;
+        const { ok, invalid } = await normalizePage(c);
+        const workPackages = ok.filter((wp) => (seen.has(wp.id) ? false : (seen.add(wp.id), true)));
+        yield { offset: n, total: c.total, workPackages, invalid: invalid.filter((b) => b.id === null || !seen.has(b.id)) };
+        invalid.forEach((b) => b.id !== null && seen.add(b.id));
+        if (c.elements.length < pageSize || c.elements.length === 0) return;
+        const last = (c.elements[c.elements.length - 1] as { updatedAt?: unknown } | null)?.updatedAt;
+        if (typeof last !== 'string' || Number.isNaN(Date.parse(last))) {
+          throw new PayloadError(`work package change list page ${n}`, `_embedded.elements.${c.elements.length - 1}.updatedAt`, 'expected a timestamp (the walk continues from it)');
+        }
+        if (Date.parse(last) === Date.parse(bound)) page += 1;
+        else {
+          bound = last;
+          page = 1;
+        }
+      }
+    },
+
+    async getWorkPackage(id: number): Promise<WorkPackage | null> {
+      let json: unknown;
+      try {
+        json = await http.getJson(http.api(`/api/v3/work_packages/${id}`), 'work_package', `work package #${id}`);
+      } catch (e) {
+        if (e instanceof OpenProjectError && e.status === 404) return null;
+        throw e;
+      }
+      const key = schemaKeyFromHref((json as { _links?: { schema?: { href?: unknown } } } | null)?._links?.schema?.href as string | undefined);
+      return normalizeWorkPackage(json, key ? await schemaDefs(key) : new Map());
+    },
+
+    lastServerDate(): Date | null {
+      return http.serverDate === null ? null : new Date(http.serverDate);
     },
 
     async listWorkPackageIds(q: WorkPackageQuery): Promise<IdListing> {

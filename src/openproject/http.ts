@@ -84,6 +84,8 @@ export class Http {
   readonly agent: Agent;
   readonly limit: ReturnType<typeof pLimit>;
   readonly stats = { total: 0, byRoute: {} as Record<string, number>, bytes: 0, retries: 0 };
+  /** The server's `Date` header (ms since epoch) at the most recent successful JSON response. */
+  serverDate: number | null = null;
   private readonly authorization: string | null;
   /** The secret in every form it travels in, for scrubbing server-echoed text. */
   private readonly secrets: string[];
@@ -182,6 +184,8 @@ export class Http {
         // scrubbed, before excerpting, since a cut-off secret would escape a later scrub.
         const parsed = ok ? parseJsonBody(res.raw, contentType) : null;
         if (parsed?.ok) {
+          const date = Date.parse(headerValue(res.headers.date));
+          if (!Number.isNaN(date)) this.serverDate = date;
           this.emit(event);
           return parsed.value;
         }

@@ -106,6 +106,18 @@ export interface OpenProjectClient {
    * resolved by name from the embedded schemas (schema endpoint as a fallback).
    */
   listWorkPackages(query: WorkPackageQuery): AsyncIterable<WorkPackagePage>;
+  /**
+   * Work packages of `query` changed at or after `since` (server clock), walked by key
+   * (`updatedAt`, `id`) rather than by page number: each page is asked for from the last
+   * key received (inclusive), so an edit or deletion during the walk cannot shift a row out
+   * of it. A row edited during the walk may come again with its newer `updatedAt`; it is
+   * handed on once (its first version), and the next run's walk sees the newer one.
+   */
+  listChanges(query: WorkPackageQuery, since: string): AsyncIterable<WorkPackagePage>;
+  /** One work package by id; null when the server answers 404 (deleted, or not visible to this key). */
+  getWorkPackage(id: number): Promise<WorkPackage | null>;
+  /** The server's clock (`Date` header) at the most recent response, or null before any. */
+  lastServerDate(): Date | null;
   /** Cheap id-only listing (`select=total,elements/id`) for finding deletions and moves. */
   listWorkPackageIds(query: WorkPackageQuery): Promise<IdListing>;
   /** Custom fields active for a project and type (schema endpoint). */

@@ -45,6 +45,13 @@ export interface SyncOptions {
   concurrency?: number;
   onEvent?: (e: SyncEvent) => void;
   /**
+   * Targeted sync (`curate watch`): only these work package ids are read, mapped and
+   * planned; every other owned work package is kept as it is, no watermark moves, and
+   * nothing outside these ids is deleted. An id no source matches any more has its files
+   * removed (after confirming it is gone). Absent: an ordinary sync.
+   */
+  onlyIds?: number[];
+  /**
    * Stops the run at the next checkpoint (between work packages, downloads and writes)
    * with the signal's reason. Aborting while applying leaves every file old or new and
    * the manifest old; the next run converges.

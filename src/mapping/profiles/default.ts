@@ -53,6 +53,7 @@ export function createDefaultProfile(rawOptions: unknown): Profile {
   const options = parsed.data;
   return {
     name: 'default',
+    version: '1',
     attachmentUse(att: Attachment, wp: WorkPackage): AttachmentUse | null {
       if (referencedIds(wp.description).has(att.id)) return att.contentType.startsWith('image/') ? 'image' : 'file';
       if (options.featuredImage !== null && att.fileName.startsWith(options.featuredImage)) return 'image';

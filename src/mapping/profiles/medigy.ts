@@ -14,6 +14,7 @@ export function createMedigyProfile(rawOptions: unknown): Profile {
   const blockOf = (att: Attachment): Block | null => blockOfAttachment(att, options);
   return {
     name: 'medigy',
+    version: '1',
     attachmentUse(att: Attachment): AttachmentUse | null {
       const block = blockOf(att);
       if (block === 'featuredImage' || block === 'favIconImage') return 'image';
