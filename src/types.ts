@@ -143,9 +143,9 @@ export interface MappedDocument {
    */
   validUntil?: string;
   /**
-   * Ids of other work packages whose membership in the synced set (`MapContext.isSynced`)
+   * Ids of other work packages whose membership in the synced set (`MapContext.sourceOf`)
    * this output depends on (e.g. links). The engine maps the work package again when the
-   * answer for any of them changes.
+   * answer for any of them changes (a different source, or none).
    */
   references?: number[];
   /**
@@ -157,8 +157,13 @@ export interface MappedDocument {
 
 /** Facts beyond the work package itself that a profile may read. */
 export interface MapContext {
-  /** Whether a work package is synced by this config (any source). List each id asked about in `MappedDocument.references`. */
-  isSynced(id: number): boolean;
+  /**
+   * The source that syncs a work package in this run, or undefined when no source of this
+   * config matches it (not synced, deleted, not visible). Only the id and the source are
+   * known, not the other work package's subject or path. List every id asked about in
+   * `MappedDocument.references`.
+   */
+  sourceOf(id: number): SourceSpec | undefined;
   /** What this profile returned as `memory` for this work package on its last successful mapping, or undefined. */
   memory: unknown;
 }
