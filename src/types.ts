@@ -142,6 +142,8 @@ export interface MappedDocument {
    * package or the config changes.
    */
   validUntil?: string;
+  /** The instant before which this output may differ (e.g. an event that is already past). Absent: no lower bound. */
+  validFrom?: string;
   /**
    * Ids of other work packages whose membership in the synced set (`MapContext.sourceOf`)
    * this output depends on (e.g. links). The engine maps the work package again when the
@@ -193,6 +195,8 @@ export interface Profile {
    * every work package instead of leaving a tree half in the old shape.
    */
   readonly version: string;
+  /** The options the profile was built from (config `profile.options`); part of the fingerprint. */
+  readonly options?: unknown;
   /** Which attachments to download and how; null = ignore it. */
   attachmentUse(attachment: Attachment, workPackage: WorkPackage): AttachmentUse | null;
   /** Map one work package; throws MappingError naming the work package and field on bad data. */

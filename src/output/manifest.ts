@@ -8,15 +8,26 @@ import { writeTextAtomic } from './writer.js';
 
 export const STATE_DIR = '.curate';
 export const MANIFEST_FILE = `${STATE_DIR}/manifest.json`;
-export const MANIFEST_VERSION = 1;
+/** 2 added each source's fingerprint and per-work-package validity, references and memory; 1 is read and upgraded. */
+export const MANIFEST_VERSION = 2;
 /** Temp files of atomic writes: inside the state folder, never beside the files a site reads. */
 export const TMP_DIR = `${STATE_DIR}/tmp`;
 
 export interface ManifestSource {
-  /** Newest updatedAt seen (server clock) once a run applied everything for the source. */
+  /**
+   * Server instant (its `Date` header) before the last complete changes walk of the
+   * source began: every edit after it is at or after this instant. Never ahead of the
+   * server's clock.
+   */
   watermark: string | null;
   /** Work packages whose last attempt failed: asked for again whatever their updatedAt. */
   retry: number[];
+  /**
+   * Hash of everything besides the server data that shapes this source's output (profile
+   * name, version and options, the source spec). A different value re-maps the source.
+   * Absent in version 1 manifests, which therefore re-map once after an upgrade.
+   */
+  fingerprint?: string;
 }
 
 export type CachedProbe = Extract<ContentProbe, { kind: 'image' } | { kind: 'file' }>;
@@ -36,6 +47,13 @@ export interface ManifestWorkPackage {
   files: Record<string, string>;
   /** Attachment id → what we know of it, so unchanged attachments need no download. */
   attachments: Record<string, CachedAttachment>;
+  /** The `now` interval the output is valid for (MappedDocument.validFrom / validUntil). */
+  validFrom?: string;
+  validUntil?: string;
+  /** Work package id → the source that synced it when this one was mapped (null: none). */
+  refs?: Record<string, string | null>;
+  /** The profile's memory for this work package (MappedDocument.memory). */
+  memory?: unknown;
 }
 
 export interface Manifest {
@@ -101,20 +119,30 @@ function checkWorkPackage(v: unknown, at: string): void {
     checkProbe(aa.probe, `${at}.attachments.${k}`);
     only(aa, ['md5', 'size', 'sha256', 'probe']);
   }
-  only(w, ['source', 'updatedAt', 'lockVersion', 'files', 'attachments']);
+  for (const k of ['validFrom', 'validUntil'] as const) {
+    if (w[k] !== undefined) expect(typeof w[k] === 'string' && !Number.isNaN(Date.parse(w[k])), at, k, 'an ISO 8601 instant', w[k]);
+  }
+  if (w.refs !== undefined) {
+    const refs = object(w.refs, at, 'refs');
+    for (const k in refs) if (!(refs[k] === null || typeof refs[k] === 'string')) expect(false, at, `refs.${k}`, 'string or null', refs[k]);
+  }
+  only(w, ['source', 'updatedAt', 'lockVersion', 'files', 'attachments', 'validFrom', 'validUntil', 'refs', 'memory']);
 }
 
 /** Validates (in place) that `json` is a manifest; throws ShapeError naming the first bad key. */
 function checkManifest(json: unknown): Manifest {
   const m = object(json, '(top level)');
-  expect(m.version === MANIFEST_VERSION, 'version', '', String(MANIFEST_VERSION), m.version);
+  expect(m.version === MANIFEST_VERSION || m.version === 1, 'version', '', `1 or ${MANIFEST_VERSION}`, m.version);
+  m.version = MANIFEST_VERSION;
   expect(typeof m.profile === 'string', 'profile', '', 'string', m.profile);
   for (const [name, v] of Object.entries(object(m.sources, 'sources'))) {
     const at = `sources.${name}`;
     const src = object(v, at);
-    expect(src.watermark === null || typeof src.watermark === 'string', at, 'watermark', 'string or null', src.watermark);
+    // A watermark that is not an instant would make the changes walk ask for garbage: refuse it here.
+    expect(src.watermark === null || (typeof src.watermark === 'string' && !Number.isNaN(Date.parse(src.watermark))), at, 'watermark', 'an ISO 8601 instant or null', src.watermark);
     expect(Array.isArray(src.retry) && src.retry.every(isNumber), at, 'retry', 'array of numbers', src.retry);
-    only(src, ['watermark', 'retry']);
+    expect(src.fingerprint === undefined || typeof src.fingerprint === 'string', at, 'fingerprint', 'string', src.fingerprint);
+    only(src, ['watermark', 'retry', 'fingerprint']);
   }
   const wps = object(m.workPackages, 'workPackages');
   for (const id in wps) checkWorkPackage(wps[id], `workPackages.${id}`);

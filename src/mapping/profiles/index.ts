@@ -12,5 +12,7 @@ export const PROFILES: Record<string, (options: unknown) => Profile> = {
 export function createProfile(name: string, options: unknown): Profile {
   const factory = PROFILES[name];
   if (!factory) throw new ConfigError(`unknown profile "${name}"`, [`profile.name: expected one of ${Object.keys(PROFILES).join(', ')}`]);
-  return factory(options);
+  // The options travel with the profile: they are part of each source's fingerprint, so
+  // changing one re-maps what it shapes.
+  return { ...factory(options), options };
 }

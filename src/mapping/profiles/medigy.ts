@@ -84,13 +84,20 @@ function parseTopics(wp: WorkPackage, name: string): string[] | null {
   return parsed as string[];
 }
 
-function eventStatus(wp: WorkPackage, options: MedigyOptions, now: Date): string {
+/**
+ * An event's bucket and the `now` interval it holds for: an event is upcoming through its
+ * last day (UTC) and past from the midnight after it, so its page must be mapped again then.
+ */
+export function eventStatus(wp: WorkPackage, options: MedigyOptions, now: Date): { status: string; validFrom?: string; validUntil?: string } {
   const cancelled = field(wp, options.fields.eventCancelled);
-  if (cancelled?.value === true) return 'canceled';
-  if (!wp.startDate) return '';
+  if (cancelled?.value === true) return { status: 'canceled' };
+  if (!wp.startDate) return { status: '' };
   const today = now.toISOString().slice(0, 10);
   const end = wp.dueDate ?? wp.startDate;
-  return end < today ? 'past' : 'upcoming';
+  const turnsPast = new Date(Date.parse(`${end}T00:00:00Z`) + 86_400_000);
+  // A date the server sent that is not a calendar date: bucket as before, no validity bound.
+  if (Number.isNaN(turnsPast.getTime())) return { status: end < today ? 'past' : 'upcoming' };
+  return end < today ? { status: 'past', validFrom: turnsPast.toISOString() } : { status: 'upcoming', validUntil: turnsPast.toISOString() };
 }
 
 function lectioSections(wp: WorkPackage, probe: ProbedAttachment): Frontmatter {
@@ -162,7 +169,8 @@ function mapWorkPackage(input: MapInput, options: MedigyOptions, blockOf: (a: At
   const brand = brandOf(href);
   const topics = parseTopics(wp, options.fields.topics);
   const mdName = uuid5(variant === 'news' ? href : `${wp.id}-${subject}`);
-  const status = variant === 'events' ? eventStatus(wp, options, now) : '';
+  const bucket = variant === 'events' ? eventStatus(wp, options, now) : { status: '' };
+  const status = bucket.status;
 
   const fm: Frontmatter = {
     aliases: `${row.aliasPrefix}/${slugify(subject)}`,
@@ -261,5 +269,5 @@ function mapWorkPackage(input: MapInput, options: MedigyOptions, blockOf: (a: At
 
   const markdownPath = `${folder}/${mdName}.md`;
   files.unshift({ kind: 'text', path: markdownPath, text: renderFrontmatterFile(fm, wp.description) });
-  return { workPackageId: wp.id, markdownPath, files };
+  return { workPackageId: wp.id, markdownPath, files, ...(bucket.validFrom ? { validFrom: bucket.validFrom } : {}), ...(bucket.validUntil ? { validUntil: bucket.validUntil } : {}) };
 }

@@ -1,0 +1,214 @@
+// The planner: what the output tree must become, from what this run mapped, what the
+// previous run owned and what the disk holds now. Pure (no I/O, no clock): the caller
+// reads the disk and hands the hashes in, so every ownership rule lives here and is
+// tested with tables (test/unit/plan.test.ts).
+//
+// The rules, in the order they apply:
+// 1. A path holding bytes that no manifest owns (a hand-written file) is never
+//    overwritten: the work package that wants it fails (item error), unless the bytes
+//    are exactly what it would write, or an interrupted run of curate wrote them (the
+//    write-ahead journal says so).
+// 2. Two work packages that want one path: the lower id keeps it, whatever ran first and
+//    whether either changed; the other fails, every run, until one of them changes. A
+//    work package that fails keeps its last good files (those not taken by a lower id).
+// 3. Every file a surviving work package wants is created, updated or left unchanged by
+//    comparing hashes; files of kept work packages stay as they are.
+// 4. A file the previous run owned that nobody wants any more is deleted; so is a file an
+//    interrupted run wrote (journal) that nobody owns, if it still holds those bytes.
+// 5. Only deletions of confirmed-gone work packages count for the mass-delete brake: a
+//    rename or a re-mapped source moves files, it does not lose content.
+import type { NewContent, PlannedFile, SyncPlan } from './types.js';
+
+export interface DesiredFile {
+  path: string;
+  source: string;
+  workPackageId: number;
+  binary: boolean;
+  sha256: string;
+  /**
+   * Where the bytes come from when the path does not hold them yet; null for an unchanged
+   * attachment whose bytes are not at hand (valid only when the path already holds them).
+   */
+  content: NewContent | null;
+}
+
+export interface PreviousEntry {
+  source: string;
+  /** Path → sha256, as the previous manifest records them. */
+  files: Readonly<Record<string, string>>;
+}
+
+export interface PlanInput {
+  /** Files of the work packages mapped in this run. */
+  desired: readonly DesiredFile[];
+  /** The previous manifest's work packages. */
+  previous: ReadonlyMap<number, PreviousEntry>;
+  /** Work packages whose previous files stay (unchanged, or failed in this run). */
+  keep: ReadonlySet<number>;
+  /** Work packages confirmed gone: their files are real deletions. */
+  gone: ReadonlySet<number>;
+  /** Path → sha256 written by an interrupted run that no manifest owns (write-ahead journal). */
+  orphans: ReadonlyMap<string, string>;
+  /** What each relevant path holds now (null: nothing). Every desired path, every previous path of a work package not kept, every orphan. */
+  current: ReadonlyMap<string, string | null>;
+  deleteThreshold: number;
+  allowMassDelete: boolean;
+}
+
+export interface PlanFailure {
+  workPackageId: number;
+  source: string;
+  message: string;
+}
+
+export interface PlanResult {
+  plan: SyncPlan;
+  /** Work packages that fail because of the plan (collisions, hand-written files). */
+  failures: PlanFailure[];
+  /** Work packages whose desired files were dropped (they failed here): keep their previous entry. */
+  failed: Set<number>;
+  /** Kept work packages' paths that went to a lower id: remove them from their manifest entry. */
+  released: Map<number, string[]>;
+  /** Files of confirmed-gone work packages this plan deletes, and files owned before the run. */
+  realDeletions: number;
+  ownedBefore: number;
+  /** Why the run must stop before applying (too many real deletions), or null. */
+  brake: string | null;
+}
+
+interface Claim {
+  id: number;
+  source: string;
+  sha256: string;
+  /** The desired file, or null for a kept work package's existing file. */
+  desired: DesiredFile | null;
+}
+
+const byPath = (a: { path: string }, b: { path: string }): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+
+export function planSync(input: PlanInput): PlanResult {
+  const failures: PlanFailure[] = [];
+  const failed = new Set<number>();
+  const released = new Map<number, string[]>();
+  const fail = (id: number, source: string, message: string): void => {
+    if (failed.has(id)) return;
+    failed.add(id);
+    failures.push({ workPackageId: id, source, message });
+  };
+  const owner = new Map<string, number>();
+  for (const [id, e] of input.previous) for (const p in e.files) owner.set(p, id);
+  const desiredBy = new Map<number, DesiredFile[]>();
+  for (const d of input.desired) {
+    let list = desiredBy.get(d.workPackageId);
+    if (!list) desiredBy.set(d.workPackageId, (list = []));
+    list.push(d);
+  }
+
+  // 1. Hand-written files.
+  for (const [id, files] of desiredBy) {
+    for (const d of files) {
+      const cur = input.current.get(d.path) ?? null;
+      if (cur === null || cur === d.sha256 || owner.has(d.path) || input.orphans.get(d.path) === cur) continue;
+      fail(id, d.source, `work package #${id} maps to ${d.path}, which holds a file curate does not own (written by hand?); it is left as it is: move it away or change the work package`);
+      break;
+    }
+  }
+
+  // 2. Collisions, to a fixed point: a mapped work package that loses a path fails, and
+  // its previous files then stay, which may take a path from a higher id in turn.
+  let claims = new Map<string, Claim[]>();
+  for (let changed = true; changed; ) {
+    changed = false;
+    claims = new Map();
+    const claim = (p: string, c: Claim): void => {
+      const list = claims.get(p);
+      if (!list) claims.set(p, [c]);
+      else if (!list.some((x) => x.id === c.id)) list.push(c);
+    };
+    for (const [id, files] of desiredBy) if (!failed.has(id)) for (const d of files) claim(d.path, { id, source: d.source, sha256: d.sha256, desired: d });
+    for (const [id, e] of input.previous) {
+      if (!input.keep.has(id) && !failed.has(id)) continue;
+      const lost = released.get(id);
+      for (const p in e.files) if (!lost?.includes(p)) claim(p, { id, source: e.source, sha256: e.files[p]!, desired: null });
+    }
+    for (const [p, list] of claims) {
+      if (list.length < 2) continue;
+      list.sort((a, b) => a.id - b.id);
+      const winner = list[0]!;
+      for (const loser of list.slice(1)) {
+        const message = `work package #${loser.id} maps to ${p}, which work package #${winner.id} already writes (the lower id keeps it); change one of their subjects/URLs`;
+        if (loser.desired) {
+          fail(loser.id, loser.source, message);
+          changed = true;
+        } else {
+          // A kept work package's file taken by a lower id: it is no longer its file, and
+          // the work package is an item error (retried, so it fails the same way every run).
+          let lost = released.get(loser.id);
+          if (!lost) released.set(loser.id, (lost = []));
+          lost.push(p);
+          fail(loser.id, loser.source, message);
+          changed = true;
+        }
+      }
+      // Re-run from the start: the claims of a newly failed work package change the picture.
+      if (changed) break;
+    }
+  }
+
+  // 3. What stays and what is written.
+  const files: PlannedFile[] = [];
+  for (const [p, list] of claims) {
+    const c = list[0]!;
+    if (!c.desired) {
+      files.push({ path: p, action: 'unchanged', source: c.source, workPackageId: c.id, sha256: c.sha256, oldSha256: c.sha256, binary: !p.endsWith('.md') });
+      continue;
+    }
+    const d = c.desired;
+    const cur = input.current.get(p) ?? null;
+    const action = cur === null ? 'create' : cur === d.sha256 ? 'unchanged' : 'update';
+    const planned: PlannedFile = { path: p, action, source: d.source, workPackageId: d.workPackageId, sha256: d.sha256, oldSha256: cur, binary: d.binary };
+    if (action !== 'unchanged') {
+      if (!d.content) throw new Error(`planner: ${p} must be written but no bytes were provided for it`);
+      planned.content = d.content;
+    }
+    files.push(planned);
+  }
+
+  // 4. Deletions.
+  let realDeletions = 0;
+  let ownedBefore = 0;
+  const deletedMarkdown = new Map<number, string>();
+  for (const [id, e] of input.previous) {
+    // A kept or failed work package's files are all claimed (by itself, or by the lower id
+    // that took one), so only files of mapped and gone work packages can be deleted.
+    const stays = input.keep.has(id) || failed.has(id);
+    for (const p in e.files) {
+      ownedBefore += 1;
+      if (stays || claims.has(p)) continue;
+      const cur = input.current.get(p) ?? null;
+      if (cur === null) continue;
+      files.push({ path: p, action: 'delete', source: e.source, workPackageId: id, sha256: null, oldSha256: cur, binary: !p.endsWith('.md') });
+      if (input.gone.has(id)) realDeletions += 1;
+      if (p.endsWith('.md') && !deletedMarkdown.has(id)) deletedMarkdown.set(id, p);
+    }
+  }
+  for (const [p, sha] of input.orphans) {
+    if (claims.has(p) || owner.has(p)) continue;
+    const cur = input.current.get(p) ?? null;
+    if (cur !== null && cur === sha) files.push({ path: p, action: 'delete', source: '', workPackageId: 0, sha256: null, oldSha256: cur, binary: !p.endsWith('.md') });
+  }
+
+  // A work package whose markdown moved: shown as a rename.
+  for (const f of files) {
+    if (f.action !== 'create' || !f.path.endsWith('.md')) continue;
+    const from = deletedMarkdown.get(f.workPackageId);
+    if (from) f.renamedFrom = from;
+  }
+  files.sort(byPath);
+
+  let brake: string | null = null;
+  if (!input.allowMassDelete && realDeletions > 0 && ownedBefore > 0 && realDeletions / ownedBefore > input.deleteThreshold) {
+    brake = `this run would delete ${realDeletions} of ${ownedBefore} synced files of work packages that are gone (${Math.round((100 * realDeletions) / ownedBefore)}%, above the ${Math.round(input.deleteThreshold * 100)}% limit); check the configuration and the server, then re-run with --allow-mass-delete if this is intended`;
+  }
+  return { plan: { files }, failures, failed, released, realDeletions, ownedBefore, brake };
+}

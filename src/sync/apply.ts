@@ -1,0 +1,107 @@
+// Apply a plan: journal first, then files into place (renames of durable staged files),
+// folders fsynced, deletions, empty folders pruned, the manifest, and the journal removed.
+// Every file is old or new at any instant; a run killed anywhere converges on the next.
+import { mkdir, rm, rmdir, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import pLimit from 'p-limit';
+import { removeJournal, writeJournal, type Journal } from '../output/journal.js';
+import { TMP_DIR, writeManifest, type Manifest } from '../output/manifest.js';
+import { createSymlinkGuard, resolveInside } from '../output/paths.js';
+import type { Staging } from '../output/staging.js';
+import { fsyncDir, moveIntoPlace } from '../output/writer.js';
+import type { PlannedFile } from '../plan/types.js';
+import type { SyncEvent } from './events.js';
+
+export interface ApplyInput {
+  root: string;
+  files: readonly PlannedFile[];
+  staging: Staging;
+  /** What an earlier interrupted run journaled and this plan did not settle (kept in the new journal). */
+  pendingJournal: Journal;
+  /** The next manifest, or null when it did not change. */
+  manifest: Manifest | null;
+  checkpoint(): void;
+  emit(e: SyncEvent): void;
+}
+
+/** Returns the paths touched (written, deleted, and the manifest when it changed). */
+export async function applyPlan(a: ApplyInput): Promise<string[]> {
+  const { root, files, staging } = a;
+  const touched: string[] = [];
+  const writes = files.filter((f): f is PlannedFile & { action: 'create' | 'update' } => f.action === 'create' || f.action === 'update');
+  const deletes = files.filter((f) => f.action === 'delete');
+  const journaled = writes.length > 0 || deletes.length > 0 || a.pendingJournal.size > 0;
+  if (writes.length) {
+    const journal: Journal = new Map(a.pendingJournal);
+    for (const f of writes) journal.set(f.path, f.sha256!);
+    await writeJournal(root, journal);
+  }
+  // Staged files are fsynced in the background during the fetch; none is moved into place
+  // before all of them are durable.
+  await staging.settle();
+  const tmpDir = path.join(root, TMP_DIR);
+  const stagedUses = new Map<string, number>();
+  for (const f of writes) if (f.content?.kind === 'staged') stagedUses.set(f.content.file, (stagedUses.get(f.content.file) ?? 0) + 1);
+  // Files are independent, so they are written in parallel (their fsyncs overlap); each
+  // folder is made once and fsynced once at the end rather than once per file.
+  const dirs = new Set<string>();
+  const made = new Map<string, Promise<unknown>>();
+  const ensureDir = (d: string): Promise<unknown> => {
+    let p = made.get(d);
+    if (!p) made.set(d, (p = mkdir(d, { recursive: true })));
+    return p;
+  };
+  const guard = createSymlinkGuard(root);
+  const writeLimit = pLimit(32);
+  await ensureDir(tmpDir);
+  await Promise.all(
+    writes.map((f) =>
+      writeLimit(async () => {
+        a.checkpoint();
+        const abs = resolveInside(root, f.path);
+        await guard(f.path);
+        await ensureDir(path.dirname(abs));
+        const c = f.content!;
+        if (c.kind === 'staged') {
+          const left = (stagedUses.get(c.file) ?? 1) - 1;
+          stagedUses.set(c.file, left);
+          await moveIntoPlace(c.file, abs, left > 0, tmpDir);
+        } else await moveIntoPlace(resolveInside(root, c.from), abs, true, tmpDir);
+        dirs.add(path.dirname(abs));
+        touched.push(f.path);
+        a.emit({ type: 'write', path: f.path, action: f.action });
+      }),
+    ),
+  );
+  await Promise.all([...dirs].map((d) => writeLimit(() => fsyncDir(d))));
+  for (const f of deletes) {
+    a.checkpoint();
+    await guard(f.path);
+    await unlink(resolveInside(root, f.path)).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') throw e;
+    });
+    await pruneEmptyDirs(root, path.posix.dirname(f.path));
+    touched.push(f.path);
+    a.emit({ type: 'write', path: f.path, action: 'delete' });
+  }
+  if (a.manifest && (await writeManifest(root, a.manifest))) touched.push('.curate/manifest.json');
+  // The manifest now owns every file written: the journal has done its job.
+  if (journaled) await removeJournal(root);
+  await rm(tmpDir, { recursive: true, force: true });
+  return touched;
+}
+
+/** Remove folders a deletion left empty, up to (not including) the root. */
+async function pruneEmptyDirs(root: string, relDir: string): Promise<void> {
+  let dir = relDir;
+  while (dir && dir !== '.' && dir !== '/') {
+    const abs = resolveInside(root, dir);
+    try {
+      // rmdir refuses a folder that is not empty (ENOTEMPTY): no need to list thousands of names first.
+      await rmdir(abs);
+    } catch {
+      return;
+    }
+    dir = path.posix.dirname(dir);
+  }
+}

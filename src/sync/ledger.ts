@@ -1,0 +1,123 @@
+// The only place that records what happened to each work package in a run. Counts,
+// item errors, retry lists, which sources hold their watermark and the next manifest's
+// entries are all derived from it, so they cannot disagree.
+import type { Manifest, ManifestWorkPackage } from '../output/manifest.js';
+import type { ItemError, SyncEvent } from './events.js';
+
+export type Outcome =
+  /** Mapped again: `entry` replaces the previous one. */
+  | { kind: 'mapped'; source: string; entry: ManifestWorkPackage }
+  /** Unchanged: the previous entry and its files stay. */
+  | { kind: 'kept'; source: string }
+  /** Failed: its last good files (if any) stay and it is retried next run. */
+  | { kind: 'failed'; source: string }
+  /** Confirmed gone (deleted, moved out of every source, or its source was removed): its files go. */
+  | { kind: 'gone'; source: string };
+
+export class Ledger {
+  private readonly outcomes = new Map<number, Outcome>();
+  readonly errors: ItemError[] = [];
+  /** Sources with a failure that names no work package (e.g. an element without an id). */
+  private readonly held = new Set<string>();
+  /** Work packages listed by the sources (distinct ids). */
+  listed = 0;
+
+  constructor(
+    private readonly previous: Manifest | null,
+    private readonly emit: (e: SyncEvent) => void,
+  ) {}
+
+  mapped(source: string, id: number, entry: ManifestWorkPackage): void {
+    if (this.outcomes.get(id)?.kind === 'failed') return; // a failure sticks for the run
+    this.outcomes.set(id, { kind: 'mapped', source, entry });
+    this.emit({ type: 'workPackage', source, id, skipped: false });
+  }
+
+  kept(source: string, id: number): void {
+    if (!this.previous?.workPackages[String(id)]) throw new Error(`ledger: work package #${id} cannot be kept, it has no previous entry`);
+    if (this.outcomes.has(id)) return;
+    this.outcomes.set(id, { kind: 'kept', source });
+    this.emit({ type: 'workPackage', source, id, skipped: true });
+  }
+
+  gone(source: string, id: number): void {
+    if (this.outcomes.has(id)) return;
+    this.outcomes.set(id, { kind: 'gone', source });
+  }
+
+  /** An item error. With an id, the work package's outcome becomes `failed` whatever it was. */
+  failed(error: ItemError & { source: string }): void {
+    this.errors.push(error);
+    this.emit({ type: 'itemError', error });
+    if (error.workPackageId === undefined) this.held.add(error.source);
+    else this.outcomes.set(error.workPackageId, { kind: 'failed', source: error.source });
+  }
+
+  outcome(id: number): Outcome | undefined {
+    return this.outcomes.get(id);
+  }
+
+  /** Ids of one kind. */
+  ids(kind: Outcome['kind']): Set<number> {
+    const out = new Set<number>();
+    for (const [id, o] of this.outcomes) if (o.kind === kind) out.add(id);
+    return out;
+  }
+
+  /** A source with any failure keeps its previous watermark: what failed is retried by id, and nothing newer is skipped. */
+  holds(source: string): boolean {
+    if (this.held.has(source)) return true;
+    for (const o of this.outcomes.values()) if (o.kind === 'failed' && o.source === source) return true;
+    return false;
+  }
+
+  retry(source: string): number[] {
+    const out: number[] = [];
+    for (const [id, o] of this.outcomes) if (o.kind === 'failed' && o.source === source) out.push(id);
+    return out.sort((a, b) => a - b);
+  }
+
+  counts(): { listed: number; mapped: number; skipped: number; failed: number } {
+    let mapped = 0;
+    let skipped = 0;
+    let failed = this.errors.filter((e) => e.workPackageId === undefined).length;
+    for (const o of this.outcomes.values()) {
+      if (o.kind === 'mapped') mapped += 1;
+      else if (o.kind === 'kept') skipped += 1;
+      else if (o.kind === 'failed') failed += 1;
+    }
+    return { listed: this.listed, mapped, skipped, failed };
+  }
+
+  /**
+   * The next manifest's work packages. A previous entry with no outcome is kept: nothing
+   * is ever dropped (and its files deleted) without a recorded reason. `released` removes
+   * paths a lower id took from a kept work package.
+   */
+  nextWorkPackages(released: ReadonlyMap<number, string[]>): { entries: Record<string, ManifestWorkPackage>; changed: boolean } {
+    const entries: Record<string, ManifestWorkPackage> = {};
+    let changed = false;
+    for (const key in this.previous?.workPackages ?? {}) {
+      const old = this.previous!.workPackages[key]!;
+      const o = this.outcomes.get(Number(key));
+      if (o?.kind === 'gone') {
+        changed = true;
+        continue;
+      }
+      if (o?.kind === 'mapped') continue; // added below
+      const lost = released.get(Number(key));
+      if (lost?.length) {
+        changed = true;
+        const files = { ...old.files };
+        for (const p of lost) delete files[p];
+        entries[key] = { ...old, files };
+      } else entries[key] = old;
+    }
+    for (const [id, o] of this.outcomes) {
+      if (o.kind !== 'mapped') continue;
+      entries[String(id)] = o.entry;
+      changed = true;
+    }
+    return { entries, changed };
+  }
+}

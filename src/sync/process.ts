@@ -1,0 +1,135 @@
+// One work package: its attachments (downloaded to staging, or reused from the manifest's
+// cache when md5 and size are unchanged) → probes → the profile's pure `map` → rendered
+// files staged. Throws on any failure; the caller records the outcome in the ledger.
+import { readFile } from 'node:fs/promises';
+import { CurateError } from '../errors.js';
+import { probeImage } from '../mapping/image-probe.js';
+import type { OpenProjectClient } from '../openproject/types.js';
+import type { ManifestWorkPackage } from '../output/manifest.js';
+import { unsafePathReason } from '../output/paths.js';
+import type { Staging } from '../output/staging.js';
+import type { DesiredFile } from '../plan/plan.js';
+import type { Attachment, ContentProbe, MappedDocument, ProbedAttachment, Profile, Project, SourceSpec, WorkPackage } from '../types.js';
+import type { SyncEvent } from './events.js';
+
+export interface ProcessContext {
+  client: OpenProjectClient;
+  profile: Profile;
+  staging: Staging;
+  projects: ReadonlyMap<number, Project>;
+  now: Date;
+  maxBytes: number;
+  /** Source name of each work package this run syncs (for MapContext.sourceOf). */
+  sourceOf(id: number): SourceSpec | undefined;
+  checkpoint(): void;
+  emit(e: SyncEvent): void;
+}
+
+export interface Processed {
+  entry: ManifestWorkPackage;
+  desired: DesiredFile[];
+  /** Desired paths whose bytes are an unchanged attachment not downloaded this run (path → attachment). */
+  cached: Map<string, Attachment>;
+}
+
+export async function processWorkPackage(ctx: ProcessContext, source: SourceSpec, wp: WorkPackage, old: ManifestWorkPackage | undefined): Promise<Processed> {
+  ctx.checkpoint();
+  const project = ctx.projects.get(wp.project.id);
+  if (!project) throw new CurateError('MAPPING', `work package #${wp.id}: project #${wp.project.id} is not visible`);
+  const attachments = await ctx.client.listAttachments(wp.id);
+  const probed: ProbedAttachment[] = [];
+  const staged = new Map<number, { file: string; sha256: string }>();
+  const entry: ManifestWorkPackage = { source: source.name, updatedAt: wp.updatedAt, lockVersion: wp.lockVersion, files: {}, attachments: {} };
+  await Promise.all(
+    attachments.map(async (att) => {
+      const use = ctx.profile.attachmentUse(att, wp);
+      if (!use) return;
+      const cached = old?.attachments[String(att.id)];
+      if (use !== 'json' && cached && att.md5 !== null && cached.md5 === att.md5 && cached.size === att.fileSize) {
+        probed.push({ attachment: att, use, probe: cached.probe as ContentProbe });
+        entry.attachments[String(att.id)] = cached;
+        return;
+      }
+      ctx.checkpoint();
+      const sink = ctx.staging.sink(att.id);
+      const result = await ctx.client.downloadAttachment(att, sink, { maxBytes: ctx.maxBytes });
+      ctx.emit({ type: 'download', attachmentId: att.id, bytes: result.bytes });
+      const { file, sha256: digest, head } = sink.result();
+      staged.set(att.id, { file, sha256: digest });
+      let probe: ContentProbe;
+      if (use === 'image') probe = probeImage(head);
+      else if (use === 'file') probe = { kind: 'file' };
+      else {
+        try {
+          const bytes = result.bytes <= head.length ? head : await readFile(file);
+          probe = { kind: 'json', value: JSON.parse(bytes.toString('utf8')) as unknown };
+        } catch (e) {
+          probe = { kind: 'json-invalid', error: (e as Error).message };
+        }
+      }
+      probed.push({ attachment: att, use, probe });
+      if (probe.kind === 'image' || probe.kind === 'file') entry.attachments[String(att.id)] = { md5: result.md5, size: result.bytes, sha256: digest, probe };
+    }),
+  );
+  probed.sort((a, b) => a.attachment.id - b.attachment.id);
+  // References are recorded as the answers given, so the engine can tell when one changes.
+  const refs: Record<string, string | null> = {};
+  const doc: MappedDocument = ctx.profile.map({
+    workPackage: wp,
+    project,
+    attachments: probed,
+    allAttachments: attachments,
+    source,
+    now: ctx.now,
+    context: {
+      sourceOf: (id) => {
+        const s = ctx.sourceOf(id);
+        refs[String(id)] = s?.name ?? null;
+        return s;
+      },
+      memory: old?.memory,
+    },
+  });
+  for (const id of doc.references ?? []) if (!(String(id) in refs)) refs[String(id)] = ctx.sourceOf(id)?.name ?? null;
+  if (Object.keys(refs).length) entry.refs = refs;
+  if (doc.validFrom) entry.validFrom = doc.validFrom;
+  if (doc.validUntil) entry.validUntil = doc.validUntil;
+  if (doc.memory !== undefined) entry.memory = doc.memory;
+
+  const desired: DesiredFile[] = [];
+  const cachedPaths = new Map<string, Attachment>();
+  for (const f of doc.files) {
+    const reason = unsafePathReason(f.path);
+    if (reason) throw new CurateError('MAPPING', `work package #${wp.id}: output path ${JSON.stringify(f.path)} ${reason}`);
+    if (f.kind === 'text') {
+      const s = await ctx.staging.putText(f.text);
+      desired.push({ path: f.path, source: source.name, workPackageId: wp.id, binary: false, sha256: s.sha256, content: { kind: 'staged', file: s.file } });
+      entry.files[f.path] = s.sha256;
+      continue;
+    }
+    const s = staged.get(f.attachmentId);
+    const cached = entry.attachments[String(f.attachmentId)];
+    const att = attachments.find((a) => a.id === f.attachmentId);
+    if (s) desired.push({ path: f.path, source: source.name, workPackageId: wp.id, binary: true, sha256: s.sha256, content: { kind: 'staged', file: s.file } });
+    else if (cached && att) {
+      desired.push({ path: f.path, source: source.name, workPackageId: wp.id, binary: true, sha256: cached.sha256, content: null });
+      cachedPaths.set(f.path, att);
+    } else throw new CurateError('MAPPING', `work package #${wp.id}: file ${f.path} refers to attachment #${f.attachmentId}, which was not selected`);
+    entry.files[f.path] = s?.sha256 ?? cached!.sha256;
+  }
+  return { entry, desired, cached: cachedPaths };
+}
+
+/** Whether an entry's output is still valid at `now` (MappedDocument.validFrom / validUntil). */
+export function validAt(entry: ManifestWorkPackage, now: Date): boolean {
+  const t = now.getTime();
+  if (entry.validFrom && t < Date.parse(entry.validFrom)) return false;
+  if (entry.validUntil && t >= Date.parse(entry.validUntil)) return false;
+  return true;
+}
+
+/** Whether any reference recorded in an entry now resolves to a different source (or none). */
+export function referencesChanged(entry: ManifestWorkPackage, sourceNameOf: (id: number) => string | undefined): boolean {
+  for (const id in entry.refs ?? {}) if ((sourceNameOf(Number(id)) ?? null) !== entry.refs![id]) return true;
+  return false;
+}

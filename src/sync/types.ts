@@ -1,0 +1,65 @@
+// The options and the report of a sync run: the library's public contract.
+import type { OpenProjectClient } from '../openproject/types.js';
+import type { PlanCounts, PlannedFile, SyncPlan } from '../plan/types.js';
+import type { Profile, SourceSpec } from '../types.js';
+import type { ItemError, SyncEvent } from './events.js';
+
+export interface SyncOptions {
+  /** Absolute output root; every written path is confined to it. */
+  outputRoot: string;
+  sources: SourceSpec[];
+  profile: Profile;
+  client: OpenProjectClient;
+  /** Injected clock for profiles (event buckets) and reports. */
+  now: Date;
+  /** Build and return the plan; write nothing under the output root. */
+  dryRun?: boolean;
+  /** Ignore the watermark and re-map every work package (unchanged files are still not rewritten). */
+  full?: boolean;
+  allowMassDelete?: boolean;
+  /** Largest share of owned files one run may delete. @default 0.2 */
+  deleteThreshold?: number;
+  /** Overlap subtracted from the watermark against clock skew, seconds. @default 300 */
+  overlapSeconds?: number;
+  /** @default 50 MiB */
+  maxAttachmentBytes?: number;
+  /**
+   * The client's request concurrency. Work packages are processed 4× as wide: each one
+   * spends most of its time waiting for the client's (bounded) requests, so this keeps
+   * every request slot busy without unbounded memory. @default 8
+   */
+  concurrency?: number;
+  onEvent?: (e: SyncEvent) => void;
+  /**
+   * Targeted sync (`curate watch`): only these work package ids are read, mapped and
+   * planned; every other owned work package is kept as it is, no watermark moves, and
+   * nothing outside these ids is deleted. An id no source matches any more has its files
+   * removed (after confirming it is gone). Absent: an ordinary sync.
+   */
+  onlyIds?: number[];
+  /**
+   * Stops the run at the next checkpoint (between work packages, downloads and writes)
+   * with the signal's reason. Aborting while applying leaves every file old or new and
+   * the manifest old; the next run converges.
+   */
+  signal?: AbortSignal;
+}
+
+export interface SyncReport {
+  plan: SyncPlan;
+  applied: boolean;
+  dryRun: boolean;
+  counts: { total: PlanCounts; bySource: Record<string, PlanCounts>; workPackages: { listed: number; mapped: number; skipped: number; failed: number } };
+  errors: ItemError[];
+  warnings: string[];
+  timings: { totalMs: number; fetchMs: number; applyMs: number };
+  requests: { total: number; byRoute: Record<string, number>; bytes: number; retries: number };
+  watermarks: Record<string, string | null>;
+  /** Paths (relative to the root) this run created, updated or deleted, plus the manifest when it changed. */
+  touchedFiles: string[];
+  /** The bytes a path holds now (before applying) and would hold after. For diffs and patches. */
+  readOld(rel: string): Promise<Buffer | null>;
+  readNew(file: PlannedFile): Promise<Buffer | null>;
+  /** Remove dry-run staging. Safe to call twice. */
+  dispose(): Promise<void>;
+}
