@@ -64,7 +64,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   const records: RequestRecord[] = [];
   const sockets = new Set<Socket>();
   const stalls = new Set<() => void>();
-  let listPageHook: ((page: number) => void) | null = null;
+  let listPageHook: ((page: number, url: URL) => void) | null = null;
   let storageUrl = '';
 
   const instance = dataset.instance;
@@ -84,7 +84,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     const order = parseSortBy(url.searchParams.get('sortBy'));
     const select = parseSelect(url.searchParams.get('select'));
     const { offset, pageSize } = paging(url, maxPageSize);
-    listPageHook?.(offset);
+    listPageHook?.(offset, url);
 
     const test = compileFilters(filters, instance);
     const projectHref = project ? `/api/v3/projects/${String(project.id)}` : null;
@@ -323,6 +323,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       const rec: RequestRecord = { method, path: url.pathname + url.search, route: routeName, status: 0, authorization: header !== undefined, origin: 'api', startMs: performance.now() };
       records.push(rec);
       res.once('close', () => (rec.endMs = performance.now()));
+      // Rails answers with its own clock; curate's watermark is read from it.
+      res.setHeader('Date', clock().toUTCString());
       try {
         let reply: Reply;
         if (url.pathname.startsWith('/api/v3') && !authorized(header)) reply = unauthenticated(header);

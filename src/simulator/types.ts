@@ -110,7 +110,8 @@ export interface Simulator {
   resetCounts(): void;
   inject(fault: FaultSpec): void;
   clearFaults(): void;
-  onListPage(hook: ((page: number) => void) | null): void;
+  /** Called as each work package list page is requested (with its URL: `select` tells an id listing). */
+  onListPage(hook: ((page: number, url: URL) => void) | null): void;
   updateWorkPackage(id: number, change: (wp: WorkPackageJson) => void): void;
   addWorkPackage(wp: WorkPackageJson, attachments?: { meta: AttachmentJson; content: Buffer }[]): void;
   deleteWorkPackage(id: number): void;

@@ -84,6 +84,7 @@ export async function applyPlan(a: ApplyInput): Promise<string[]> {
     touched.push(f.path);
     a.emit({ type: 'write', path: f.path, action: 'delete' });
   }
+  a.checkpoint();
   if (a.manifest && (await writeManifest(root, a.manifest))) touched.push('.curate/manifest.json');
   // The manifest now owns every file written: the journal has done its job.
   if (journaled) await removeJournal(root);
