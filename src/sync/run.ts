@@ -221,7 +221,9 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
       }
       return keep;
     };
-    const orphans = new Map([...journal].filter(([p]) => ![...prevEntries.values()].some((e) => p in e.files)));
+    const ownedPaths = new Set<string>();
+    for (const e of prevEntries.values()) for (const p in e.files) ownedPaths.add(p);
+    const orphans = new Map([...journal].filter(([p]) => !ownedPaths.has(p)));
     const hash = createHasher(root);
     const hashLimit = pLimit(32);
     const current = new Map<string, string | null>();
