@@ -184,8 +184,9 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
 
   function listProjects(url: URL): Reply {
     const { offset, pageSize } = paging(url, maxPageSize);
-    const total = instance.projects.length;
-    const elements = pageSize === 0 ? [] : instance.projects.slice((offset - 1) * pageSize, offset * pageSize);
+    const visible = activeProjects();
+    const total = visible.length;
+    const elements = pageSize === 0 ? [] : visible.slice((offset - 1) * pageSize, offset * pageSize);
     const query = { filters: url.searchParams.get('filters') ?? '[]', offset: String(offset), pageSize: String(pageSize) };
     return jsonReply({ _type: 'Collection', total, count: elements.length, pageSize, offset, _embedded: { elements }, _links: pageLinks('/api/v3/projects', query, offset, pageSize, total) });
   }

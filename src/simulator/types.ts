@@ -60,7 +60,7 @@ export interface RequestRecord {
   endMs?: number;
 }
 
-export type FaultKind = 'status' | 'reset' | 'stall' | 'truncate' | 'corrupt' | 'html' | 'invalid-json';
+export type FaultKind = 'status' | 'reset' | 'stall' | 'truncate' | 'corrupt' | 'html' | 'invalid-json' | 'trickle';
 
 export interface FaultSpec {
   route?: RouteName | RouteName[];
@@ -73,6 +73,8 @@ export interface FaultSpec {
   rateLimitReset?: number;
   /** 'stall': hold the response this long without a byte. @default 120000 */
   stallMs?: number;
+  /** 'trickle': send the body one byte per this many ms. @default 1000 */
+  trickleMs?: number;
   /** Hit the next N matching requests … */
   times?: number;
   /** … or each matching request with this probability (seeded RNG). */
