@@ -65,6 +65,47 @@ export class PayloadError extends CurateError {
   }
 }
 
+/**
+ * An attachment whose bytes are not available YET: `prepared` (a direct upload that has not
+ * finished: no file, empty digest) or pending a virus scan (`uploaded` while scanning is on:
+ * the content answers 403 to everyone but the uploader until the scan ends). Nothing was
+ * written for it (never a partial or empty file).
+ *
+ * Contract for the sync engine: this is "not yet", not a failure of the work package's
+ * data. Keep the work package's last good files, do not advance past it (put it on the
+ * retry list: the scan finishing does not change the work package's `updatedAt`, so only a
+ * retry picks it up), and report it as pending, naming the work package and the attachment.
+ */
+export class AttachmentNotReadyError extends CurateError {
+  constructor(
+    readonly attachmentId: number,
+    readonly fileName: string,
+    readonly workPackageId: number,
+    readonly status: string,
+    detail: string,
+  ) {
+    super('OPENPROJECT', `work package #${workPackageId}: attachment #${attachmentId} (${JSON.stringify(fileName)}) is not available yet (${status}): ${detail}`);
+  }
+}
+
+/**
+ * An attachment the server quarantined (a virus was found: status `quarantined`, its content
+ * answers 403). Nothing was written for it.
+ *
+ * Contract for the sync engine: an item error for the work package, naming the work package
+ * and the attachment; it will not resolve by waiting (an administrator has to act), so it is
+ * reported every run until the attachment is deleted or released.
+ */
+export class AttachmentQuarantinedError extends CurateError {
+  constructor(
+    readonly attachmentId: number,
+    readonly fileName: string,
+    readonly workPackageId: number,
+  ) {
+    super('OPENPROJECT', `work package #${workPackageId}: attachment #${attachmentId} (${JSON.stringify(fileName)}) is quarantined by the server's virus scanner and cannot be downloaded`);
+  }
+}
+
 /** A work package that cannot be mapped: names the work package and the field. */
 export class MappingError extends CurateError {
   constructor(

@@ -84,6 +84,9 @@ export interface WorkPackage {
   customFields: CustomFieldEntry[];
 }
 
+/** OpenProject's attachment states (app/models/attachment.rb `enum :status`). */
+export type AttachmentStatus = 'uploaded' | 'scanned' | 'prepared' | 'quarantined' | 'rescan';
+
 /** Attachment metadata (GET /api/v3/work_packages/:id/attachments). */
 export interface Attachment {
   id: number;
@@ -93,8 +96,18 @@ export interface Attachment {
   /** md5 hex digest, or null when the server did not compute one. */
   md5: string | null;
   createdAt: string;
-  /** `/api/v3/attachments/:id/content` (or the server's downloadLocation). */
+  /**
+   * `staticDownloadLocation` (`/api/v3/attachments/:id/content`), never `downloadLocation`:
+   * with external storage the latter is a pre-signed URL that expires, while the static one
+   * redirects to a freshly signed URL at every request.
+   */
   downloadHref: string;
+  /**
+   * The server's attachment status: `uploaded` / `scanned` (downloadable), `prepared` (a direct
+   * upload not finished), `quarantined` (virus found), `rescan`; servers that predate the field
+   * send none, which reads as `uploaded` (so does an absent value here: hand-built metadata in tests).
+   */
+  status?: AttachmentStatus;
   /** The work package this attachment belongs to. */
   containerId: number;
 }
@@ -219,4 +232,6 @@ export interface SourceSpec {
   path: string;
   /** Free-form profile options for this source (e.g. medigy `variant`). */
   options: Record<string, unknown>;
+  /** Also the work packages of the projects' subprojects (default: only the named projects). */
+  includeSubprojects?: boolean;
 }

@@ -10,6 +10,7 @@ export function clientFor(config: ResolvedConfig['openproject'], env: NodeJS.Pro
     concurrency: config.concurrency,
     timeoutMs: config.timeoutMs,
     retries: config.retries,
+    ...(config.downloadDeadline ? { downloadDeadline: config.downloadDeadline } : {}),
     insecureHttp: config.insecureHttp,
     onRequest,
   });

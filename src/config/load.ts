@@ -28,6 +28,8 @@ export interface ResolvedConfig {
     timeoutMs: number;
     retries: number;
     maxAttachmentBytes: number;
+    /** Overrides of the download deadline's parts; absent = the client's default. */
+    downloadDeadline?: { minSeconds?: number; secondsPerMiB?: number };
     insecureHttp: boolean;
     /** Which credential the environment provides; the secret itself stays in the environment. */
     credentials: 'apiKey' | 'token' | 'none';
@@ -209,13 +211,14 @@ export async function loadConfig(options: { configPath?: string; cwd?: string; e
       timeoutMs: c.openproject.timeoutSeconds * 1000,
       retries: c.openproject.retries,
       maxAttachmentBytes: Math.round(c.openproject.maxAttachmentMB * 1024 * 1024),
+      downloadDeadline: c.openproject.downloadDeadline ?? {},
       insecureHttp: options.overrides?.insecureHttp ?? c.openproject.insecureHttp,
       credentials,
     },
     outputRoot: options.overrides?.out ? path.resolve(cwd, options.overrides.out) : path.resolve(path.dirname(configPath), c.output.root),
     sync: c.sync,
     profile: { name: c.profile.name, options: c.profile.options },
-    sources: c.sources.map((s) => ({ name: s.name, projects: s.projects, types: s.types, statuses: s.statuses, path: s.path.replace(/\/+$/, ''), options: s.options })),
+    sources: c.sources.map((s) => ({ name: s.name, projects: s.projects, types: s.types, statuses: s.statuses, path: s.path.replace(/\/+$/, ''), options: s.options, ...(s.includeSubprojects ? { includeSubprojects: true } : {}) })),
     now,
   };
 }

@@ -18,6 +18,8 @@ export const configSchema = z
         timeoutSeconds: z.number().positive().max(3600).default(30),
         retries: z.number().int().min(0).max(20).default(5),
         maxAttachmentMB: z.number().positive().max(10240).default(50),
+        /** Overall time a download may take: minSeconds + secondsPerMiB × size (defaults: DEFAULT_DOWNLOAD_DEADLINE in src/openproject/download.ts). */
+        downloadDeadline: z.object({ minSeconds: z.number().positive().max(86400).optional(), secondsPerMiB: z.number().min(0).max(3600).optional() }).strict().optional(),
         /** Allow plain http to a non-loopback host (never needed for https). */
         insecureHttp: z.boolean().default(false),
       })
@@ -58,6 +60,8 @@ export const configSchema = z
             /** Folder under the output root. */
             path: z.string().default(''),
             options: z.record(z.string(), z.unknown()).default({}),
+            /** Also the work packages of the projects' subprojects (a server includes them unless told not to). */
+            includeSubprojects: z.boolean().default(false),
           })
           .strict(),
       )
@@ -71,9 +75,9 @@ export type ParsedConfig = z.output<typeof configSchema>;
 /** Keys allowed at each object path, for "did you mean" on unknown keys. */
 export const KNOWN_KEYS: Record<string, string[]> = {
   '': ['openproject', 'output', 'sync', 'profile', 'sources'],
-  openproject: ['url', 'pageSize', 'concurrency', 'timeoutSeconds', 'retries', 'maxAttachmentMB', 'insecureHttp'],
+  openproject: ['url', 'pageSize', 'concurrency', 'timeoutSeconds', 'retries', 'maxAttachmentMB', 'downloadDeadline', 'insecureHttp'],
   output: ['root'],
   sync: ['deleteThreshold', 'overlapSeconds'],
   profile: ['name', 'options'],
-  'sources.*': ['name', 'projects', 'types', 'statuses', 'path', 'options'],
+  'sources.*': ['name', 'projects', 'types', 'statuses', 'path', 'options', 'includeSubprojects'],
 };

@@ -4,7 +4,7 @@
 // schemas, redirects to storage without credentials).
 import { CurateError, OpenProjectError, PayloadError } from '../errors.js';
 import type { Attachment, CustomFieldDef, NamedRef, Project, WorkPackage } from '../types.js';
-import { downloadAttachment } from './download.js';
+import { DEFAULT_DOWNLOAD_DEADLINE, downloadAttachment, type DownloadDeadline } from './download.js';
 import { fieldDefsFromSchema, normalizeAttachment, normalizeProject, normalizeStatus, normalizeType, normalizeWorkPackage, parseCollection, schemaKeyFromHref, type ParsedCollection } from './hal.js';
 import { Http } from './http.js';
 import type { DownloadResult, DownloadSink, IdListing, OpenProjectClient, OpenProjectClientOptions, WorkPackagePage, WorkPackageQuery } from './types.js';
@@ -48,9 +48,14 @@ export function buildFilters(q: WorkPackageQuery): string {
   return JSON.stringify(filters);
 }
 
-/** The query string of one list page: `offset` is a 1-based PAGE NUMBER, not a row offset. */
+/**
+ * The query string of one list page: `offset` is a 1-based PAGE NUMBER, not a row offset.
+ * `includeSubprojects` is ALWAYS explicit: without it a project filter also matches the
+ * project's subprojects (OpenProject's Query.new_default takes
+ * Setting.display_subprojects_work_packages?, true by default).
+ */
 export function listQuery(q: WorkPackageQuery, page: number, pageSize: number, select?: string, sortBy = SORT_BY_ID): string {
-  const params = new URLSearchParams({ filters: buildFilters(q), offset: String(page), pageSize: String(pageSize), sortBy });
+  const params = new URLSearchParams({ filters: buildFilters(q), includeSubprojects: q.includeSubprojects ? 'true' : 'false', offset: String(page), pageSize: String(pageSize), sortBy });
   if (select) params.set('select', select);
   return params.toString();
 }
@@ -72,6 +77,8 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
   });
   const requestedPageSize = positiveInt('pageSize', options.pageSize, 1000);
   const pageLookahead = positiveInt('pageLookahead', options.pageLookahead, 2);
+  const deadline: DownloadDeadline = { ...DEFAULT_DOWNLOAD_DEADLINE, ...options.downloadDeadline };
+  if (!(deadline.minSeconds > 0) || !(deadline.secondsPerMiB >= 0)) throw new CurateError('CONFIG', 'OpenProject client option downloadDeadline needs minSeconds > 0 and secondsPerMiB ≥ 0');
   // Schemas per `{project}-{type}`, for the client's lifetime (they change only with admin edits).
   const schemaCache = new Map<string, Promise<Map<number, CustomFieldDef>>>();
   const toMap = (schema: unknown): Map<number, CustomFieldDef> => new Map(fieldDefsFromSchema(schema).map((d) => [d.id, d]));
@@ -100,7 +107,7 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
     for (const el of c.elements) {
       const key = schemaKeyFromHref((el as { _links?: { schema?: { href?: unknown } } } | null)?._links?.schema?.href as string | undefined);
       try {
-        const defs = key ? await schemaDefs(key) : new Map<number, CustomFieldDef>();
+        const defs = key ? await schemaDefs(key) : null;
         ok.push(normalizeWorkPackage(el, defs));
       } catch (e) {
         if (!(e instanceof PayloadError)) throw e;
@@ -112,7 +119,12 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
   }
 
   async function getPage(q: WorkPackageQuery, page: number, pageSize: number, select: string | undefined, route: string, sortBy?: string): Promise<ParsedCollection & { total: number }> {
-    const json = await http.getJson(http.api(`/api/v3/work_packages?${listQuery(q, page, pageSize, select, sortBy)}`), route, 'the work package list');
+    let json: unknown;
+    try {
+      json = await http.getJson(http.api(`/api/v3/work_packages?${listQuery(q, page, pageSize, select, sortBy)}`), route, 'the work package list');
+    } catch (e) {
+      throw explainInvalidQuery(e, q);
+    }
     const c = parseCollection(json, `work package list page ${page}`);
     if (c.total === null) throw new PayloadError(`work package list page ${page}`, 'total', 'expected number, got nothing (missing)');
     return { ...c, total: c.total };
@@ -155,23 +167,49 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
     }
   }
 
+  /**
+   * The id filter is strict (OpenProject's HugeList: one unknown or invisible id makes the
+   * whole request 400 InvalidQuery). For a chunk that fails so, `retry` runs the two halves;
+   * a single id that still fails is looked up on its own: gone (404) = simply absent, while
+   * a visible one proves the 400 was about something else, which is then thrown.
+   */
+  async function* bisectOnInvalidIds<T>(q: WorkPackageQuery, run: (q: WorkPackageQuery) => AsyncGenerator<T>): AsyncGenerator<T> {
+    try {
+      yield* run(q);
+    } catch (e) {
+      if (!isInvalidQuery(e) || !q.ids?.length) throw e;
+      if (q.ids.length === 1) {
+        if ((await this_.getWorkPackage(q.ids[0]!)) === null) return;
+        throw e;
+      }
+      const mid = Math.ceil(q.ids.length / 2);
+      yield* bisectOnInvalidIds({ ...q, ids: q.ids.slice(0, mid) }, run);
+      yield* bisectOnInvalidIds({ ...q, ids: q.ids.slice(mid) }, run);
+    }
+  }
+
   /** Ids of one (chunk of a) query into `ids`; returns the server's total for it. */
   async function idsInto(q: WorkPackageQuery, ids: Set<number>): Promise<number> {
     let total = 0;
-    for await (const page of pages(q, ID_SELECT, 'work_package_ids', async (c) => c.elements, Infinity)) {
-      total = page.total;
-      page.value.forEach((el, i) => {
-        const id = (el as { id?: unknown } | null)?.id;
-        if (typeof id !== 'number' || !Number.isInteger(id)) {
-          throw new PayloadError(`work package id listing page ${page.offset}`, `_embedded.elements.${i}.id`, `expected number, got ${id === undefined ? 'nothing (missing)' : typeof id}`);
-        }
-        ids.add(id);
-      });
-    }
+    // Each (sub-)chunk yields its total once it has been read to the end.
+    for await (const partTotal of bisectOnInvalidIds(q, async function* (part) {
+      let t = 0;
+      for await (const page of pages(part, ID_SELECT, 'work_package_ids', async (c) => c.elements, Infinity)) {
+        t = page.total;
+        page.value.forEach((el, i) => {
+          const id = (el as { id?: unknown } | null)?.id;
+          if (typeof id !== 'number' || !Number.isInteger(id)) {
+            throw new PayloadError(`work package id listing page ${page.offset}`, `_embedded.elements.${i}.id`, `expected number, got ${id === undefined ? 'nothing (missing)' : typeof id}`);
+          }
+          ids.add(id);
+        });
+      }
+      yield t;
+    })) total += partTotal;
     return total;
   }
 
-  return {
+  const this_: OpenProjectClient = {
     baseUrl: options.baseUrl,
 
     async listProjects(): Promise<Project[]> {
@@ -199,23 +237,24 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
     },
 
     // A long id list is read in chunks, one after another: offsets then count on across
-    // chunks and `total` is the sum of the totals of the chunks read so far.
+    // chunks and `total` is what the chunks read so far held plus the current chunk's total.
     async *listWorkPackages(q: WorkPackageQuery): AsyncIterable<WorkPackagePage> {
       const seen = new Set<number>();
       let before = 0;
       let pagesBefore = 0;
+      // A chunk answered 400 because one of its ids is gone is split (bisectOnInvalidIds):
+      // each part's pages count on from the last page handed out.
       for (const part of splitById(q)) {
-        let total = 0;
-        let count = 0;
-        for await (const page of pages(part, undefined, 'work_packages', normalizePage, pageLookahead)) {
-          total = page.total;
-          count = page.offset;
+        for await (const sub of bisectOnInvalidIds(part, async function* (p) {
+          for await (const page of pages(p, undefined, 'work_packages', normalizePage, pageLookahead)) yield { page };
+        })) {
+          const { page } = sub;
           // A row repeated by a shifting page is kept once (the first time it was seen).
           const workPackages = page.value.ok.filter((wp) => (seen.has(wp.id) ? false : (seen.add(wp.id), true)));
-          yield { offset: pagesBefore + page.offset, total: before + page.total, workPackages, invalid: page.value.invalid };
+          pagesBefore += 1;
+          yield { offset: pagesBefore, total: Math.max(before + page.total, seen.size), workPackages, invalid: page.value.invalid };
         }
-        before += total;
-        pagesBefore += count;
+        before = seen.size;
       }
     },
 
@@ -257,7 +296,7 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
         throw e;
       }
       const key = schemaKeyFromHref((json as { _links?: { schema?: { href?: unknown } } } | null)?._links?.schema?.href as string | undefined);
-      return normalizeWorkPackage(json, key ? await schemaDefs(key) : new Map());
+      return normalizeWorkPackage(json, key ? await schemaDefs(key) : null);
     },
 
     lastServerDate(): Date | null {
@@ -282,12 +321,15 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
     },
 
     downloadAttachment(attachment: Attachment, sink: DownloadSink, opts?: { maxBytes?: number }): Promise<DownloadResult> {
-      return downloadAttachment(http, attachment, sink, opts?.maxBytes ?? DEFAULT_MAX_DOWNLOAD);
+      return downloadAttachment(http, attachment, sink, opts?.maxBytes ?? DEFAULT_MAX_DOWNLOAD, deadline);
     },
 
     async maxPageSize(): Promise<number> {
-      // A page of nothing (no id 0 exists) still reports the effective, clamped pageSize.
-      const query = new URLSearchParams({ filters: JSON.stringify([{ id: { operator: '=', values: ['0'] } }]), offset: '1', pageSize: '100000', sortBy: SORT_BY_ID });
+      // A page of nothing still reports the effective, clamped pageSize. The filter must be
+      // valid yet match nothing: an unknown id would be 400 (the id filter is strict), a
+      // creation date range in 1970 is neither.
+      const nothing = [{ createdAt: { operator: '<>d', values: ['1970-01-01T00:00:00Z', '1970-01-01T00:00:01Z'] } }];
+      const query = new URLSearchParams({ filters: JSON.stringify(nothing), offset: '1', pageSize: '100000', sortBy: SORT_BY_ID });
       const c = parseCollection(await http.getJson(http.api(`/api/v3/work_packages?${query.toString()}`), 'work_packages', 'the work package list'), 'work package list');
       if (c.pageSize === null) throw new PayloadError('work package list', 'pageSize', 'expected number, got nothing (missing)');
       return c.pageSize;
@@ -299,4 +341,23 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
 
     close: () => http.close(),
   };
+  return this_;
+}
+
+/** A 400 InvalidQuery (a filter value the server refuses), as opposed to any other failure. */
+export function isInvalidQuery(e: unknown): e is OpenProjectError {
+  return e instanceof OpenProjectError && e.status === 400 && (e.errorIdentifier === null || e.errorIdentifier === 'InvalidQuery');
+}
+
+/**
+ * A real server answers a filter naming a project, type or status the key may not see
+ * (archived, not a member, deleted) with 400 InvalidQuery, not an empty list; say so
+ * instead of leaving the raw 400.
+ */
+function explainInvalidQuery(e: unknown, q: WorkPackageQuery): unknown {
+  if (!isInvalidQuery(e) || q.ids?.length) return e;
+  const named = [q.projectIds?.length ? `project(s) ${q.projectIds.join(', ')}` : '', q.typeIds?.length ? `type(s) ${q.typeIds.join(', ')}` : '', q.statusIds?.length ? `status(es) ${q.statusIds.join(', ')}` : ''].filter(Boolean);
+  if (!named.length) return e;
+  const detail = `${e.message.replace(/^GET \S+ → 400( \[[^\]]*\])?: /, '')} The server refused the filter on ${named.join(', ')}: a project may be archived or not visible to this key (not a member, or without "view work packages"), or a type or status may have been deleted.`;
+  return new OpenProjectError({ method: 'GET', url: e.url, status: 400, errorIdentifier: e.errorIdentifier, message: detail, cause: e });
 }

@@ -3,7 +3,7 @@
 // Authorization header only ever goes to the configured OpenProject origin — a signed
 // storage URL on another origin gets no credentials (README §4: S3/fog answers 302).
 import { createHash } from 'node:crypto';
-import { OpenProjectError, redactUrl } from '../errors.js';
+import { AttachmentNotReadyError, AttachmentQuarantinedError, OpenProjectError, redactUrl } from '../errors.js';
 import type { Attachment } from '../types.js';
 import { RETRY_STATUSES, errorDetail, errorObject, isRetryableError, serverWaitMs, type Http } from './http.js';
 import type { DownloadResult, DownloadSink, DownloadWriter } from './types.js';
@@ -12,7 +12,25 @@ export const MAX_REDIRECTS = 5;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
 /** What went wrong with a download, for callers that react to it (and for tests). */
-export type DownloadFailure = 'too-large' | 'size' | 'md5' | 'redirect' | 'status' | 'network';
+export type DownloadFailure = 'too-large' | 'size' | 'md5' | 'redirect' | 'status' | 'network' | 'deadline' | 'expired';
+
+/**
+ * The overall time one download attempt may take, from its request to its last byte:
+ * `minSeconds + secondsPerMiB × size in MiB`. The per-request timeout only bounds idle
+ * time, so a server trickling a byte every few seconds would otherwise hold a download (and
+ * the sync) forever; on expiry the attempt is retried, then the download fails.
+ */
+export interface DownloadDeadline {
+  minSeconds: number;
+  secondsPerMiB: number;
+}
+
+/** The one place the default lives (≈ 35 KB/s at worst, after a minute's grace). */
+export const DEFAULT_DOWNLOAD_DEADLINE: DownloadDeadline = { minSeconds: 60, secondsPerMiB: 30 };
+
+export function deadlineMs(d: DownloadDeadline, bytes: number): number {
+  return Math.round((d.minSeconds + (d.secondsPerMiB * bytes) / (1024 * 1024)) * 1000);
+}
 
 /** A download that failed for good: names the attachment id, its file name and what mismatched. */
 export class AttachmentDownloadError extends OpenProjectError {
@@ -39,7 +57,11 @@ class RetryableAttempt extends Error {
   }
 }
 
-export async function downloadAttachment(http: Http, att: Attachment, sink: DownloadSink, maxBytes: number): Promise<DownloadResult> {
+export async function downloadAttachment(http: Http, att: Attachment, sink: DownloadSink, maxBytes: number, deadline: DownloadDeadline = DEFAULT_DOWNLOAD_DEADLINE): Promise<DownloadResult> {
+  // Never a request (so never a partial file) for what the metadata says is not there.
+  if (att.status === 'quarantined') throw new AttachmentQuarantinedError(att.id, att.fileName, att.containerId);
+  if (att.status === 'prepared') throw new AttachmentNotReadyError(att.id, att.fileName, att.containerId, 'prepared', 'its upload has not finished');
+  if (att.status === 'rescan') throw new AttachmentNotReadyError(att.id, att.fileName, att.containerId, 'rescan', 'it is being scanned for viruses again');
   const start = http.resolve(att.downloadHref);
   const fail = (reason: DownloadFailure, url: string, status: number | null, message: string, extra: { errorIdentifier?: string | null; cause?: unknown } = {}) =>
     new AttachmentDownloadError(att.id, att.fileName, reason, { url, status, message, ...extra });
@@ -48,7 +70,7 @@ export async function downloadAttachment(http: Http, att: Attachment, sink: Down
   for (let attempt = 0; ; attempt++) {
     let last: RetryableAttempt;
     try {
-      const done = await http.limit(() => attemptDownload(http, att, sink, maxBytes, attempt, fail));
+      const done = await http.limit(() => attemptDownload(http, att, sink, maxBytes, attempt, fail, deadlineMs(deadline, att.fileSize)));
       // The bytes are in and verified: finishing the file (disk work) happens after the
       // request slot is given back, so it never holds up the next request.
       try {
@@ -62,6 +84,7 @@ export async function downloadAttachment(http: Http, att: Attachment, sink: Down
       const code = (e as { code?: unknown } | null)?.code;
       // The sink's own failure (disk full, …) is not the network's: no retry, its own error.
       if (e instanceof SinkFailure) throw e.cause;
+      if (e instanceof AttachmentNotReadyError) throw e;
       if (e instanceof RetryableAttempt) last = e;
       else if (isRetryableError(e)) last = new RetryableAttempt('network', start, null, http.scrub(`${String(code)}: ${(e as Error).message}`));
       else if (typeof code === 'string' && !(e instanceof OpenProjectError)) throw fail('network', start, null, http.scrub(`${code}: ${(e as Error).message}`), { cause: e });
@@ -80,8 +103,20 @@ interface Received {
   writer: DownloadWriter;
 }
 
-async function attemptDownload(http: Http, att: Attachment, sink: DownloadSink, maxBytes: number, attempt: number, fail: Fail): Promise<Received> {
+async function attemptDownload(http: Http, att: Attachment, sink: DownloadSink, maxBytes: number, attempt: number, fail: Fail, limitMs: number): Promise<Received> {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), limitMs);
+  try {
+    return await attemptWithin(http, att, sink, maxBytes, attempt, fail, abort.signal, limitMs);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function attemptWithin(http: Http, att: Attachment, sink: DownloadSink, maxBytes: number, attempt: number, fail: Fail, signal: AbortSignal, limitMs: number): Promise<Received> {
   const started = Date.now();
+  const overdue = (url: string, bytes: number): RetryableAttempt =>
+    new RetryableAttempt('deadline', url, null, `took longer than its ${Math.round(limitMs / 1000)} s deadline (${bytes} of ${att.fileSize} bytes received)`);
   const emit = (url: string, status: number | null, bytes: number, error?: string): void =>
     http.emit({ method: 'GET', route: 'content', url: redactUrl(url), status, attempt, ms: Date.now() - started, bytes, ...(error ? { error } : {}) });
   let url = http.resolve(att.downloadHref);
@@ -89,9 +124,10 @@ async function attemptDownload(http: Http, att: Attachment, sink: DownloadSink, 
   for (let redirects = 0; ; ) {
     let res;
     try {
-      res = await http.rawGet(url, '*/*');
+      res = await http.rawGet(url, '*/*', signal);
     } catch (e) {
-      emit(url, null, 0, (e as { code?: string }).code ?? 'error');
+      emit(url, null, 0, signal.aborted ? 'deadline' : ((e as { code?: string }).code ?? 'error'));
+      if (signal.aborted) throw overdue(url, 0);
       throw e;
     }
     if (REDIRECT_STATUSES.has(res.status)) {
@@ -119,6 +155,15 @@ async function attemptDownload(http: Http, att: Attachment, sink: DownloadSink, 
       const contentType = String(res.headers['content-type'] ?? '');
       const detail = errorDetail(res.status, text, contentType, `attachment #${att.id}`);
       if (RETRY_STATUSES.has(res.status)) throw new RetryableAttempt('status', url, res.status, detail, serverWaitMs(res.headers));
+      const fromServer = new URL(url).origin === http.origin;
+      // The object store refusing a signed URL (expired while queued or retried): the next
+      // attempt starts again at staticDownloadLocation, which signs a fresh one.
+      if (res.status === 403 && !fromServer) throw new RetryableAttempt('expired', url, 403, `the storage refused the signed URL (${detail}); asking the server for a fresh one`);
+      // attachment_renderer.rb: an attachment pending its virus scan answers 403 to everyone
+      // but its uploader; quarantined ones too, but the metadata said it was not.
+      if (res.status === 403 && fromServer) {
+        throw new AttachmentNotReadyError(att.id, att.fileName, att.containerId, att.status ?? 'uploaded', `the server refused its content (403: ${errorObject(text, contentType)?.message || 'forbidden'}); most likely it has not been scanned for viruses yet`);
+      }
       throw fail('status', url, res.status, detail, { errorIdentifier: errorObject(text, contentType)?.identifier ?? null });
     }
     const declared = Number(res.headers['content-length']);
@@ -127,7 +172,7 @@ async function attemptDownload(http: Http, att: Attachment, sink: DownloadSink, 
       emit(url, 200, 0, 'too large');
       throw fail('too-large', url, 200, `more than ${maxBytes} bytes announced (Content-Length ${declared}, declared size ${att.fileSize}); not downloaded`);
     }
-    return await stream(res.body, url, att, sink, maxBytes, emit, fail);
+    return await stream(res.body, url, att, sink, maxBytes, emit, fail, signal, overdue);
   }
 }
 
@@ -145,6 +190,8 @@ async function stream(
   maxBytes: number,
   emit: (url: string, status: number | null, bytes: number, error?: string) => void,
   fail: Fail,
+  signal: AbortSignal,
+  overdue: (url: string, bytes: number) => RetryableAttempt,
 ): Promise<Received> {
   // Each attempt reopens the sink: the contract says open() discards earlier partial data.
   let writer: DownloadWriter;
@@ -173,9 +220,10 @@ async function stream(
         }
       }
     } catch (e) {
-      emit(url, 200, bytes, e instanceof SinkFailure ? 'sink' : ((e as { code?: string }).code ?? 'body'));
+      emit(url, 200, bytes, e instanceof SinkFailure ? 'sink' : signal.aborted ? 'deadline' : ((e as { code?: string }).code ?? 'body'));
       body.destroy();
       if (e instanceof SinkFailure || e instanceof OpenProjectError) throw e;
+      if (signal.aborted) throw overdue(url, bytes);
       throw new RetryableAttempt('network', url, 200, `connection lost after ${bytes} of ${att.fileSize} bytes (${(e as { code?: string }).code ?? (e as Error).message})`);
     }
     emit(url, 200, bytes);

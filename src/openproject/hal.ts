@@ -40,6 +40,7 @@ const attachmentSchema = z.looseObject({
   contentType: z.string().nullable().optional(),
   digest: z.looseObject({ algorithm: z.string(), hash: z.string().nullable() }).nullable().optional(),
   createdAt: z.string().optional(),
+  status: z.enum(['uploaded', 'scanned', 'prepared', 'quarantined', 'rescan']).optional(),
   _links: z.looseObject({
     container: link.optional(),
     downloadLocation: link.optional(),
@@ -195,18 +196,26 @@ function customFieldKey(key: string): number | null {
 /**
  * Normalise a work package. Custom fields are listed in the order the JSON document
  * carries their keys (those under `_links` where `_links` sits) and only
- * when present (MAPPING.md §5.4: absent = not set, null = set to nothing). `defs` resolves
- * ids to names; an id without a definition keeps `customField<N>` as its name.
+ * when present (MAPPING.md §5.4: absent = not set, null = set to nothing).
+ *
+ * `defs` is the work package's OWN schema: a field it does not define is dropped. A
+ * collection page renders the union of the custom fields of every work package on the page
+ * (OpenProject's work_package_collection_representer.rb / custom field injector:
+ * `represented.map(&:available_custom_fields).flatten.uniq`), `null` where a work package
+ * lacks one; keeping those would make the output depend on which work packages share a
+ * page. `null` = no schema known (a payload without a schema link): every field is kept,
+ * unresolved ones named `customField<N>`.
  */
-export function normalizeWorkPackage(json: unknown, defs: ReadonlyMap<number, CustomFieldDef>): WorkPackage {
+export function normalizeWorkPackage(json: unknown, defs: ReadonlyMap<number, CustomFieldDef> | null): WorkPackage {
   const item = `work package #${idOf(json)}`;
   const wp = parseOrThrow(workPackageSchema, json, item);
   const customFields: CustomFieldEntry[] = [];
   const seen = new Set<number>();
-  const def = (n: number, key: string): CustomFieldDef => defs.get(n) ?? { id: n, name: key, format: 'unknown', multiValue: false };
+  const def = (n: number, key: string): CustomFieldDef => defs?.get(n) ?? { id: n, name: key, format: 'unknown', multiValue: false };
+  const foreign = (n: number): boolean => defs !== null && !defs.has(n);
   const scalar = (key: string, raw: unknown): void => {
     const n = customFieldKey(key);
-    if (n === null || seen.has(n)) return;
+    if (n === null || seen.has(n) || foreign(n)) return;
     seen.add(n);
     const d = def(n, key);
     customFields.push({ field: d, value: scalarValue(item, d, key, raw) });
@@ -214,7 +223,7 @@ export function normalizeWorkPackage(json: unknown, defs: ReadonlyMap<number, Cu
   // list/user/version fields live under _links (README §2): {href,title} or arrays of them.
   const linked = (key: string, raw: unknown): void => {
     const n = customFieldKey(key);
-    if (n === null || seen.has(n)) return;
+    if (n === null || seen.has(n) || foreign(n)) return;
     seen.add(n);
     const field = `_links.${key}`;
     const value = raw === null ? null : Array.isArray(raw) ? raw.map((v, i) => linkValue(v, item, `${field}.${i}`)) : linkValue(raw, item, field);
@@ -250,7 +259,10 @@ export function normalizeAttachment(json: unknown, containerId?: number): Attach
   const a = parseOrThrow(attachmentSchema, json, item);
   const fileSize = a.fileSize ?? a.filesize;
   if (fileSize === undefined) throw new PayloadError(item, 'fileSize', 'expected number, got nothing (missing)');
-  const href = a._links.downloadLocation?.href ?? a._links.staticDownloadLocation?.href ?? `/api/v3/attachments/${a.id}/content`;
+  // Never `downloadLocation`: with external storage it is a pre-signed URL that expires
+  // (attachment_representer.rb: `represented.external_url`); the static one redirects to a
+  // fresh signature at every request.
+  const href = a._links.staticDownloadLocation?.href ?? `/api/v3/attachments/${a.id}/content`;
   const container = a._links.container?.href ? idFromHref(a._links.container.href, item, '_links.container.href') : (containerId ?? 0);
   const md5 = a.digest && a.digest.algorithm.toLowerCase() === 'md5' && a.digest.hash ? a.digest.hash.toLowerCase() : null;
   return {
@@ -262,6 +274,7 @@ export function normalizeAttachment(json: unknown, containerId?: number): Attach
     createdAt: a.createdAt ?? '',
     downloadHref: href,
     containerId: container,
+    status: a.status ?? 'uploaded',
   };
 }
 

@@ -89,6 +89,8 @@ export class Http {
   private readonly authorization: string | null;
   /** The secret in every form it travels in, for scrubbing server-echoed text. */
   private readonly secrets: string[];
+  /** Added to a 401's message: what is wrong with the kind of credential configured, if anything. */
+  private readonly authHint: string;
 
   constructor(private readonly options: OpenProjectClientOptions & { retries: number; backoffBaseMs: number; maxBackoffMs: number; timeoutMs: number; concurrency: number }) {
     const url = checkBaseUrl(options.baseUrl, options.insecureHttp ?? false);
@@ -105,6 +107,12 @@ export class Http {
     if (options.apiKey) this.authorization = `Basic ${Buffer.from(`apikey:${options.apiKey}`).toString('base64')}`;
     else if (options.token) this.authorization = `Bearer ${options.token}`;
     else this.authorization = null;
+    // OpenProject takes a bearer value for one of its own API tokens only with their
+    // `opapi-` prefix; anything else goes to OAuth / OIDC token validation and fails there.
+    this.authHint =
+      !options.apiKey && options.token && !options.token.startsWith('opapi-')
+        ? ' OPENPROJECT_TOKEN is sent as a bearer token but does not start with "opapi-": OpenProject treats such a value as an OAuth/OIDC access token. An API token from "My account → Access tokens" starts with "opapi-" (copy it whole), or set the key as OPENPROJECT_API_KEY (HTTP Basic) instead.'
+        : '';
     const secret = options.apiKey || options.token;
     this.secrets = secret ? [secret, Buffer.from(`apikey:${secret}`).toString('base64')] : [];
   }
@@ -158,8 +166,8 @@ export class Http {
   }
 
   /** One raw GET (no retries), inside the concurrency limit. The caller consumes the body. */
-  async rawGet(url: string, accept: string): Promise<HttpResponse> {
-    const res = await request(url, { method: 'GET', headers: this.headersFor(url, accept), dispatcher: this.agent });
+  async rawGet(url: string, accept: string, signal?: AbortSignal): Promise<HttpResponse> {
+    const res = await request(url, { method: 'GET', headers: this.headersFor(url, accept), dispatcher: this.agent, ...(signal ? { signal } : {}) });
     return { status: res.statusCode, headers: res.headers, body: res.body };
   }
 
@@ -197,7 +205,7 @@ export class Http {
           failure = { status: res.status, identifier: null, detail: bad.ok ? 'the response changed while it was scrubbed' : bad.detail, hint: null };
         } else {
           this.emit(event);
-          const detail = errorDetail(res.status, text, contentType, resource);
+          const detail = errorDetail(res.status, text, contentType, resource) + (res.status === 401 ? this.authHint : '');
           const identifier = errorObject(text, contentType)?.identifier ?? null;
           if (!RETRY_STATUSES.has(res.status)) throw new OpenProjectError({ method: 'GET', url, status: res.status, errorIdentifier: identifier, message: detail });
           failure = { status: res.status, identifier, detail, hint: serverWaitMs(res.headers) };

@@ -26,6 +26,12 @@ export interface OpenProjectClientOptions {
   backoffBaseMs?: number;
   /** Upper bound for a single wait (Retry-After included). @default 60000 */
   maxBackoffMs?: number;
+  /**
+   * Overall deadline of one download attempt: minSeconds + secondsPerMiB × size in MiB
+   * (a trickling server cannot hold a download forever); on expiry it is retried.
+   * @default DEFAULT_DOWNLOAD_DEADLINE (download.ts)
+   */
+  downloadDeadline?: { minSeconds?: number; secondsPerMiB?: number };
   /** Allow plain http to a non-loopback host. @default false */
   insecureHttp?: boolean;
   /** Called after every HTTP exchange (for progress and request counting). */
@@ -54,8 +60,14 @@ export interface WorkPackageQuery {
   statusIds?: number[];
   /** Only work packages with updatedAt >= this ISO instant (server clock). */
   updatedSince?: string;
-  /** Only these ids. */
+  /** Only these ids. Ids that no longer exist (or are not visible) are simply absent from the result. */
   ids?: number[];
+  /**
+   * Also the work packages of the named projects' subprojects. Always sent explicitly
+   * (`includeSubprojects=false` by default): a server's own default includes them.
+   * @default false
+   */
+  includeSubprojects?: boolean;
 }
 
 export interface WorkPackagePage {

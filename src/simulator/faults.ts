@@ -109,6 +109,26 @@ export async function send(req: http.IncomingMessage, res: http.ServerResponse, 
         if (body.length === 0) break;
         for (let i = 0; i < body.length; i += 97) body[i] = body[i]! ^ 0xff;
         break;
+      case 'trickle': {
+        // The whole body, one byte every `trickleMs`: never idle long enough for an idle
+        // timeout, yet it would take forever (issue 12 item 10: only an overall deadline ends it).
+        res.writeHead(status, { ...headers, 'content-length': body.length });
+        const every = fault.trickleMs ?? 1000;
+        for (let i = 0; i < body.length && !req.socket.destroyed; i++) {
+          res.write(body.subarray(i, i + 1));
+          await new Promise<void>((resolve) => {
+            const done = (): void => {
+              clearTimeout(timer);
+              stalls.delete(done);
+              resolve();
+            };
+            const timer = setTimeout(done, every);
+            stalls.add(done);
+          });
+        }
+        res.end();
+        return;
+      }
       case 'truncate':
         res.writeHead(status, { ...headers, 'content-length': body.length });
         res.write(body.subarray(0, Math.floor(body.length / 2)));

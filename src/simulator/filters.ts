@@ -37,19 +37,26 @@ const FILTER_ALIASES: Record<string, FilterName> = {
   created_at: 'createdAt',
 };
 
+const DATE_TIME_PAST = ['>t-', '<t-', 't-', 't', 'w', '=d', '<>d'];
+
 const OPERATORS_BY_FILTER: Record<FilterName, ReadonlySet<string>> = {
   status: new Set(['=', '!', 'o', 'c', '*', '!*']),
   type: new Set(['=', '!', '*', '!*']),
   project: new Set(['=', '!', '*', '!*']),
   id: new Set(['=', '!']),
-  updatedAt: new Set(['>=', '<=', '<>d', '=d', '*', '!*']),
-  createdAt: new Set(['>=', '<=', '<>d', '=d', '*', '!*']),
+  // DateTimePast (app/models/queries/filters/strategies/date_time_past.rb): these seven and
+  // nothing else; `>=`, `<=`, `*`, `!*` are 400 InvalidQuery on a real server.
+  updatedAt: new Set(DATE_TIME_PAST),
+  createdAt: new Set(DATE_TIME_PAST),
 };
+
+/** What this simulator accepted on dates before it mirrored DateTimePast (a test that needs it asks via `lenient`). */
+const LENIENT_DATE_OPERATORS = new Set([...DATE_TIME_PAST, '>=', '<=', '*', '!*']);
 
 /** The filter a real server applies when the request has no `filters` parameter at all. */
 export const DEFAULT_FILTERS: Filter[] = [{ name: 'status', operator: 'o', values: [] }];
 
-export function parseFilters(raw: string | null): Filter[] {
+export function parseFilters(raw: string | null, options: { lenientDates?: boolean } = {}): Filter[] {
   if (raw === null) return DEFAULT_FILTERS;
   let parsed: unknown;
   try {
@@ -66,7 +73,8 @@ export function parseFilters(raw: string | null): Filter[] {
     const canonical = FILTER_ALIASES[name];
     if (!canonical) throw new QueryError('InvalidQuery', `Filter ${name} does not exist.`);
     const s = (spec ?? {}) as { operator?: unknown; values?: unknown };
-    if (typeof s.operator !== 'string' || !OPERATORS_BY_FILTER[canonical].has(s.operator)) {
+    const allowed = options.lenientDates && (canonical === 'updatedAt' || canonical === 'createdAt') ? LENIENT_DATE_OPERATORS : OPERATORS_BY_FILTER[canonical];
+    if (typeof s.operator !== 'string' || !allowed.has(s.operator)) {
       throw new QueryError('InvalidQuery', `The operator ${JSON.stringify(s.operator ?? null)} is not valid for filter ${name}.`);
     }
     const values = s.values === undefined || s.values === null ? [] : s.values;
@@ -86,6 +94,9 @@ function validateValues(f: Filter, apiName: string): void {
     if (!f.values.every((v) => /^\d+$/.test(v))) throw new QueryError('InvalidQuery', `Filter ${apiName} has invalid values (ids expected).`);
   } else if (op === '>=' || op === '<=' || op === '=d') {
     if (f.values.length !== 1 || Number.isNaN(parseInstant(f.values[0]!))) throw new QueryError('InvalidQuery', `Filter ${apiName} needs one valid date.`);
+  } else if (op === '>t-' || op === '<t-' || op === 't-') {
+    // Integer strategy (integer.rb): one whole number of days.
+    if (f.values.length !== 1 || !/^\d+$/.test(f.values[0]!)) throw new QueryError('InvalidQuery', `Filter ${apiName} needs one whole number of days.`);
   } else if (op === '<>d') {
     if (f.values.length < 1 || f.values.length > 2) throw new QueryError('InvalidQuery', `Filter ${apiName} needs two values (either may be empty).`);
     for (const v of f.values) if (v !== '' && Number.isNaN(parseInstant(v))) throw new QueryError('InvalidQuery', `${JSON.stringify(v)} is not a valid date.`);
@@ -133,15 +144,46 @@ const instantOf = (s: string): number => {
 
 export type Predicate = (wp: WorkPackageJson) => boolean;
 
+export interface CompileContext {
+  /** Server clock, for the relative date operators (`>t-`, `t`, `w`, …). @default now */
+  now?: Date;
+  /**
+   * A project id → the ids a `project = id` filter matches: the project and, when the query
+   * includes subprojects, its visible descendants. @default the project alone
+   */
+  projectScope?: (id: string) => readonly string[];
+}
+
 /** Filters → one predicate (ANDed). Dates are parsed once here, not per work package. */
-export function compileFilters(filters: Filter[], instance: InstanceJson): Predicate {
+export function compileFilters(filters: Filter[], instance: InstanceJson, ctx: CompileContext = {}): Predicate {
   const closed = new Set(instance.statuses.filter((s) => s.isClosed === true).map((s) => String(s.id)));
+  const now = (ctx.now ?? new Date()).getTime() * 1000;
+  const today = Math.floor(now / DAY_US) * DAY_US;
   const tests = filters.map((f): Predicate => {
     if (f.name === 'updatedAt' || f.name === 'createdAt') {
       const key = f.name;
       const at = (wp: WorkPackageJson): number => (typeof wp[key] === 'string' ? instantOf(wp[key]) : NaN);
       const [a = '', b = ''] = f.values;
+      const days = Number(a) * DAY_US;
+      // Relative operators count whole days in the server's zone (UTC here), from today's start.
+      const within = (from: number, to: number): Predicate => (wp) => {
+        const t = at(wp);
+        return t >= from && t < to;
+      };
       switch (f.operator) {
+        case '>t-': // less than n days ago
+          return within(today - days, Infinity);
+        case '<t-': // more than n days ago
+          return within(-Infinity, today - days + DAY_US);
+        case 't-': // exactly n days ago
+          return within(today - days, today - days + DAY_US);
+        case 't':
+          return within(today, today + DAY_US);
+        case 'w': {
+          // This week, Monday first (Setting.start_of_week unset → ISO week).
+          const monday = today - ((new Date(today / 1000).getUTCDay() + 6) % 7) * DAY_US;
+          return within(monday, monday + 7 * DAY_US);
+        }
         case '*':
           return (wp) => !Number.isNaN(at(wp));
         case '!*':
@@ -174,6 +216,11 @@ export function compileFilters(filters: Filter[], instance: InstanceJson): Predi
       }
     }
     const name = f.name;
+    if (name === 'project' && ctx.projectScope && (f.operator === '=' || f.operator === '!')) {
+      const scope = new Set(f.values.flatMap((v) => ctx.projectScope!(v)));
+      const inScope = (wp: WorkPackageJson): boolean => scope.has(linkId(wp, 'project') ?? '');
+      return f.operator === '=' ? inScope : (wp) => !inScope(wp);
+    }
     const value = name === 'id' ? (wp: WorkPackageJson): string | null => String(wp.id) : (wp: WorkPackageJson): string | null => linkId(wp, name);
     const set = new Set(f.values);
     switch (f.operator) {
@@ -290,4 +337,35 @@ export function parseSelect(raw: string | null): Set<string> | null {
   const bad = keys.filter((k) => !SELECTABLE.has(k));
   if (bad.length) throw new QueryError('InvalidSignal', `The select parameter contains unsupported values: ${bad.join(', ')}.`);
   return new Set(keys);
+}
+
+/** What the requesting user may name in a filter: the server's `allowed_values` per filter. */
+export interface AllowedValues {
+  workPackage(id: number): boolean;
+  project(id: string): boolean;
+  type(id: string): boolean;
+  status(id: string): boolean;
+}
+
+const FILTER_LABEL: Partial<Record<FilterName, string>> = { id: 'ID', project: 'Project', type: 'Type', status: 'Status' };
+
+/**
+ * A value the user may not name makes the whole query invalid (400 InvalidQuery), never an
+ * empty or partial answer: `id` validates through HugeList
+ * (app/models/queries/filters/strategies/huge_list.rb: `allowed_and_desired_values.sort !=
+ * unique_values.sort` → `errors.add(:values, :inclusion)`), `project` / `type` / `status`
+ * through List (strategies/list.rb `non_valid_values?`; project_filter.rb allows only
+ * `Project.visible.active`, so an archived project is refused too).
+ */
+export function checkFilterValues(filters: Filter[], allowed: AllowedValues): void {
+  for (const f of filters) {
+    if (f.operator !== '=' && f.operator !== '!') continue;
+    const ok =
+      f.name === 'id'
+        ? (v: string): boolean => allowed.workPackage(Number(v))
+        : f.name === 'project' || f.name === 'type' || f.name === 'status'
+          ? (v: string): boolean => allowed[f.name as 'project' | 'type' | 'status'](v)
+          : null;
+    if (ok && !f.values.every(ok)) throw new QueryError('InvalidQuery', `${FILTER_LABEL[f.name]} filter has invalid values.`);
+  }
 }

@@ -7,12 +7,13 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { loadDataset } from './dataset.js';
 import { FaultBook, loggedStatus, send } from './faults.js';
-import { DEFAULT_FILTERS, QueryError, compileFilters, isDefaultSort, parseFilters, parseSelect, parseSortBy, sortWorkPackages } from './filters.js';
+import { DEFAULT_FILTERS, QueryError, checkFilterValues, compileFilters, isDefaultSort, parseFilters, parseSelect, parseSortBy, sortWorkPackages } from './filters.js';
 import { HAL, errorReply, jsonReply, toQuery, type Reply } from './http-util.js';
 import { schemaRenderer, unpaginated } from './render.js';
 import { UrlSigner, storageReply } from './storage.js';
 import { Store, linkIdOf } from './store.js';
-import type { Dataset, Json, JsonObject, RequestRecord, RouteName, Simulator, SimulatorOptions, WorkPackageJson } from './types.js';
+import { cutTimestamps, selectedCollection, unionCustomFields } from './strict.js';
+import type { AttachmentJson, Dataset, Json, JsonObject, Lenience, RequestRecord, RouteName, Simulator, SimulatorOptions, WorkPackageJson } from './types.js';
 
 /** OpenProject's default `per_page_options` first value. */
 const DEFAULT_PAGE_SIZE = 20;
@@ -58,7 +59,10 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   if (!Number.isInteger(maxPageSize) || maxPageSize < 1) throw new Error('simulator: maxPageSize must be a positive integer');
   const clock = options.clock ?? ((): Date => new Date());
   const ttl = options.signedUrlTtlSeconds ?? DEFAULT_SIGNED_URL_TTL_S;
-  const store = new Store(dataset, clock);
+  const lenient = new Set<Lenience>(options.lenient ?? []);
+  const digits = options.timestampDigits;
+  if (digits !== undefined && (!Number.isInteger(digits) || digits < 0 || digits > 6)) throw new Error('simulator: timestampDigits must be 0..6');
+  const store = new Store(dataset, clock, digits ?? 3);
   const faults = new FaultBook(options.seed ?? 1);
   const signer = new UrlSigner();
   const records: RequestRecord[] = [];
@@ -68,7 +72,26 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   let storageUrl = '';
 
   const instance = dataset.instance;
-  const projectByKey = (key: string): JsonObject | undefined => instance.projects.find((p) => String(p.id) === key || p.identifier === key);
+  // Project.visible.active: an archived project (`active: false`) is neither listed nor filterable.
+  const activeProjects = (): JsonObject[] => instance.projects.filter((p) => p.active !== false);
+  const projectByKey = (key: string): JsonObject | undefined => activeProjects().find((p) => String(p.id) === key || p.identifier === key);
+  const parentOf = (p: JsonObject): string | null => {
+    const href = ((p._links as JsonObject | undefined)?.parent as { href?: Json } | undefined)?.href;
+    return typeof href === 'string' ? href.slice(href.lastIndexOf('/') + 1) : null;
+  };
+  /** A project and its active descendants (project.rb's nested set, `descendants.visible`). */
+  const withDescendants = (id: string): string[] => {
+    const out = [id];
+    for (let i = 0; i < out.length; i++) for (const p of activeProjects()) if (parentOf(p) === out[i] && !out.includes(String(p.id))) out.push(String(p.id));
+    return out;
+  };
+  const allowed = {
+    workPackage: (id: number) => dataset.workPackages.has(id),
+    project: (id: string) => activeProjects().some((p) => String(p.id) === id),
+    type: (id: string) => instance.types.some((t) => String(t.id) === id),
+    status: (id: string) => instance.statuses.some((t) => String(t.id) === id),
+  };
+  const render = <T extends JsonObject>(json: T): T => (digits === undefined ? json : cutTimestamps(json, digits));
   const schemaJson = schemaRenderer(instance);
   const byId = (list: JsonObject[] | undefined, id: number | null): JsonObject | undefined => (id === null ? undefined : list?.find((x) => x.id === id));
 
@@ -80,19 +103,28 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
 
   function listWorkPackages(url: URL, project: JsonObject | null): Reply {
     const rawFilters = url.searchParams.get('filters') ?? url.searchParams.get('filter');
-    const filters = parseFilters(rawFilters);
+    const filters = parseFilters(rawFilters, { lenientDates: lenient.has('date-operators') });
+    if (!lenient.has('filter-values')) checkFilterValues(filters, allowed);
+    // Query.new_default: include_subprojects = Setting.display_subprojects_work_packages?
+    // (true by default); `includeSubprojects=false|true` overrides it
+    // (parse_query_params_service.rb `boolearize`); project_filter.rb adds the descendants.
+    const includeSubprojects = !lenient.has('subprojects') && url.searchParams.get('includeSubprojects') !== 'false';
+    const projectScope = (id: string): string[] => (includeSubprojects ? withDescendants(id) : [id]);
     const order = parseSortBy(url.searchParams.get('sortBy'));
     const select = parseSelect(url.searchParams.get('select'));
-    const { offset, pageSize } = paging(url, maxPageSize);
+    // The select path (lib/api/decorators/sql/hal.rb via work_package_collection_from_query_service.rb)
+    // does not clamp pageSize to apiv3_max_page_size; the rendered path does.
+    const { offset, pageSize } = paging(url, select && !lenient.has('select-shape') ? Number.MAX_SAFE_INTEGER : maxPageSize);
     listPageHook?.(offset, url);
 
-    const test = compileFilters(filters, instance);
-    const projectHref = project ? `/api/v3/projects/${String(project.id)}` : null;
+    const test = compileFilters(filters, instance, { now: clock(), projectScope });
+    // The project-scoped endpoint limits to the project (and its subprojects by the same rule: query.rb `project_limiting_filter`).
+    const projectHrefs = project ? new Set(projectScope(String(project.id)).map((id) => `/api/v3/projects/${id}`)) : null;
     const all: WorkPackageJson[] = [];
     for (const id of store.sortedIds()) {
       const wp = dataset.workPackages.get(id);
       if (!wp) continue;
-      if (projectHref !== null && (wp._links.project as { href?: Json } | undefined)?.href !== projectHref) continue;
+      if (projectHrefs !== null && !projectHrefs.has(String((wp._links.project as { href?: Json } | undefined)?.href))) continue;
       if (test(wp)) all.push(wp);
     }
     const sorted = isDefaultSort(order) ? all : sortWorkPackages(all, order);
@@ -132,9 +164,10 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
         if (want('self')) elLinks.self = { href: `/api/v3/work_packages/${wp.id}`, title: wp.subject ?? null };
         for (const k of ['project', 'author', 'assignee', 'responsible']) if (want(k) && (k in wp._links || all)) elLinks[k] = wp._links[k] ?? { href: null };
         if (Object.keys(elLinks).length) el._links = elLinks;
-        return el;
+        return el as JsonObject;
       });
-      return jsonReply({ _type: 'WorkPackageCollection', count: page.length, total, pageSize, offset, _embedded: { elements }, _links: links });
+      if (lenient.has('select-shape')) return jsonReply({ _type: 'WorkPackageCollection', count: page.length, total, pageSize, offset, _embedded: { elements }, _links: links });
+      return jsonReply(selectedCollection(select, { total, count: page.length, pageSize, offset, links, elements }));
     }
 
     const schemaKeys = [...new Set(page.map(schemaKeyOf))].sort();
@@ -143,14 +176,17 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     // Stored work packages have no _embedded, so they are the elements as they are;
     // stringified once per page, in their stored key order. The body starts with _type
     // and count (scripts/bench-lib/meter.js reads them there).
-    const body = `{"_type":"WorkPackageCollection","total":${total},"count":${page.length},"pageSize":${pageSize},"offset":${offset},"_embedded":{"elements":${JSON.stringify(page)},"schemas":${JSON.stringify(unpaginated(schemas))}},"_links":${JSON.stringify(links)}}`;
+    let elements: WorkPackageJson[] = lenient.has('custom-field-union') ? page : unionCustomFields(page, schemaKeyOf, instance);
+    if (digits !== undefined) elements = elements.map(render);
+    const body = `{"_type":"WorkPackageCollection","total":${total},"count":${page.length},"pageSize":${pageSize},"offset":${offset},"_embedded":{"elements":${JSON.stringify(elements)},"schemas":${JSON.stringify(unpaginated(schemas))}},"_links":${JSON.stringify(links)}}`;
     return { status: 200, headers: { 'content-type': HAL }, body, elements: page.length };
   }
 
   function listProjects(url: URL): Reply {
     const { offset, pageSize } = paging(url, maxPageSize);
-    const total = instance.projects.length;
-    const elements = pageSize === 0 ? [] : instance.projects.slice((offset - 1) * pageSize, offset * pageSize);
+    const visible = activeProjects();
+    const total = visible.length;
+    const elements = pageSize === 0 ? [] : visible.slice((offset - 1) * pageSize, offset * pageSize);
     const query = { filters: url.searchParams.get('filters') ?? '[]', offset: String(offset), pageSize: String(pageSize) };
     return jsonReply({ _type: 'Collection', total, count: elements.length, pageSize, offset, _embedded: { elements }, _links: pageLinks('/api/v3/projects', query, offset, pageSize, total) });
   }
@@ -165,21 +201,48 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     if (status) embedded.status = status;
     if (project) embedded.project = project;
     if (author) embedded.author = author;
-    embedded.attachments = unpaginated(store.attachmentsOf(wp.id), `/api/v3/work_packages/${wp.id}/attachments`);
-    return jsonReply({ ...wp, _embedded: embedded });
+    embedded.attachments = unpaginated(store.attachmentsOf(wp.id).map(attachmentJson), `/api/v3/work_packages/${wp.id}/attachments`);
+    return jsonReply({ ...render(wp), _embedded: embedded });
+  }
+
+  /** A freshly signed storage URL (fog's `url(expires_in)`), new at every rendering. */
+  const signedUrl = (id: number): { url: string; expires: number } => {
+    const expires = Math.floor(clock().getTime() / 1000) + ttl;
+    return { url: `${storageUrl}/bucket/${id}?expires=${expires}&signature=${signer.sign(id, expires)}`, expires };
+  };
+
+  /**
+   * Attachment metadata as rendered: with external storage, `downloadLocation` is the
+   * pre-signed, expiring object-store URL (attachment_representer.rb: `represented.external_url`)
+   * while `staticDownloadLocation` stays `/api/v3/attachments/{id}/content`.
+   */
+  function attachmentJson(meta: AttachmentJson): AttachmentJson {
+    const out = render(meta);
+    if (options.downloads !== 'redirect' || meta.status === 'prepared') return out;
+    const links = (meta._links ?? {}) as JsonObject;
+    return { ...out, _links: { ...links, downloadLocation: { href: signedUrl(meta.id).url } } };
   }
 
   function contentReply(id: number): Reply {
     const entry = dataset.attachments.get(id);
     if (!entry) return errorReply(404);
+    const status = entry.meta.status;
+    const name = String(entry.meta.fileName);
+    // lib/api/helpers/attachment_renderer.rb `validate_attachment_access!`: quarantined, and
+    // pending a scan (status uploaded while scanning is on) for anyone but the author, are
+    // API::Errors::Unauthorized (403 MissingPermission). The API user here is never the author.
+    if (status === 'quarantined') return errorReply(403, 'MissingPermission', `The file ${name} has been quarantined because a virus was found. It is not available for download.`);
+    if (status === 'uploaded' && options.virusScanning) return errorReply(403, 'MissingPermission', `The file ${name} has not yet been scanned for viruses. It is not available for download.`);
+    // A prepared (direct upload never finished) attachment has no file behind it.
+    if (status === 'prepared') return errorReply(404, 'NotFound', `The file ${name} has not been uploaded.`);
     if (options.downloads === 'redirect') {
-      const expires = Math.floor(clock().getTime() / 1000) + ttl;
+      const { url: location, expires } = signedUrl(id);
       return {
         status: 302,
         headers: {
-          location: `${storageUrl}/bucket/${id}?expires=${expires}&signature=${signer.sign(id, expires)}`,
+          location,
           'cache-control': `public, max-age=${ttl}`,
-          expires: new Date((expires) * 1000).toUTCString(),
+          expires: new Date(expires * 1000).toUTCString(),
         },
       };
     }
@@ -187,7 +250,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     const type = String(entry.meta.contentType ?? 'application/octet-stream');
     // attachment.rb: images and text/plain are inlineable; anything else is a download.
     const inline = INLINE_TYPES.test(type) || type.startsWith('text/');
-    const name = String(entry.meta.fileName);
+
     return {
       status: 200,
       headers: {
@@ -271,11 +334,11 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     }
     if ((m = /^\/api\/v3\/work_packages\/(\d+)\/attachments$/.exec(p))) {
       const id = Number(m[1]);
-      return { route: 'attachments', handle: () => (dataset.workPackages.has(id) ? jsonReply(unpaginated(store.attachmentsOf(id), `/api/v3/work_packages/${id}/attachments`)) : errorReply(404)) };
+      return { route: 'attachments', handle: () => (dataset.workPackages.has(id) ? jsonReply(unpaginated(store.attachmentsOf(id).map(attachmentJson), `/api/v3/work_packages/${id}/attachments`)) : errorReply(404)) };
     }
     if ((m = /^\/api\/v3\/attachments\/(\d+)$/.exec(p))) {
       const id = Number(m[1]);
-      return { route: 'attachment', handle: () => { const a = dataset.attachments.get(id); return a ? jsonReply(a.meta) : errorReply(404); } };
+      return { route: 'attachment', handle: () => { const a = dataset.attachments.get(id); return a ? jsonReply(attachmentJson(a.meta)) : errorReply(404); } };
     }
     if ((m = /^\/api\/v3\/attachments\/(\d+)\/content$/.exec(p))) {
       const id = Number(m[1]);
@@ -300,7 +363,9 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     if (options.apiKey === undefined) return true;
     if (!header) return false;
     const [scheme = '', value = ''] = header.trim().split(/\s+/, 2);
-    if (/^bearer$/i.test(scheme)) return value === options.apiKey;
+    // API tokens travel as `Bearer opapi-…` (and only with Setting.api_tokens_enabled?); any
+    // other bearer value is taken for an OAuth / OIDC access token, which this key is not.
+    if (/^bearer$/i.test(scheme)) return value === options.apiKey && (value.startsWith('opapi-') || lenient.has('bearer-any'));
     if (/^basic$/i.test(scheme)) return Buffer.from(value, 'base64').toString('utf8') === `apikey:${options.apiKey}`;
     return false;
   }
@@ -424,6 +489,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     addAttachment: (wpId, meta, content) => store.addAttachment(wpId, meta, content),
     deleteAttachment: (id) => store.deleteAttachment(id),
     setAttachmentContent: (id, content) => store.setAttachmentContent(id, content),
+    setAttachmentStatus: (id, status) => store.setAttachmentStatus(id, status),
+    finishScan: (id) => store.setAttachmentStatus(id, 'scanned'),
     async close() {
       for (const end of [...stalls]) end();
       for (const s of sockets) s.destroy();

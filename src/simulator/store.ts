@@ -3,7 +3,8 @@
 // the indexes and the server clock stay right; direct edits of the dataset's Maps are
 // noticed by size and re-indexed (tests sometimes reach in).
 import { contentBytes, md5 } from './dataset.js';
-import type { AttachmentJson, Dataset, Json, JsonObject, LazyContent, WorkPackageJson } from './types.js';
+import { cutStamp } from './strict.js';
+import type { AttachmentJson, AttachmentStatus, Dataset, Json, JsonObject, LazyContent, WorkPackageJson } from './types.js';
 
 const CONTENT_TYPES: Record<string, string> = {
   png: 'image/png',
@@ -41,6 +42,8 @@ export class Store {
   constructor(
     readonly dataset: Dataset,
     private readonly clock: () => Date,
+    /** Fractional digits of new stamps (date_time_formatter.rb: `iso8601(3)` on current servers). */
+    private readonly stampDigits = 3,
   ) {
     let max = 0;
     for (const id of dataset.attachments.keys()) if (id > max) max = id;
@@ -89,18 +92,29 @@ export class Store {
     return out;
   }
 
-  /** Server clock, strictly increasing, as OpenProject renders it (3-digit ms, 'Z'). */
+  /** Server clock, strictly increasing (by 1 ms), as OpenProject renders it ('Z', `stampDigits` digits). */
   stamp(): string {
     const t = Math.max(this.clock().getTime(), this.lastStamp + 1);
     this.lastStamp = t;
-    return new Date(t).toISOString();
+    return cutStamp(new Date(t).toISOString(), this.stampDigits);
   }
 
+  /** An edit of the work package itself: a new updatedAt and lockVersion. */
   private touch(wpId: number, at = this.stamp()): void {
     const wp = this.dataset.workPackages.get(wpId);
     if (!wp) return;
     wp.updatedAt = at;
     wp.lockVersion = Number(wp.lockVersion ?? 0) + 1;
+  }
+
+  /**
+   * An attachment added to or removed from a work package: only `updatedAt` moves
+   * (app/services/attachments/touch_container.rb: `update_column(:updated_at, …)`), the
+   * lockVersion stays, so a client cannot see attachment changes in lockVersion.
+   */
+  private touchContainer(wpId: number, at = this.stamp()): void {
+    const wp = this.dataset.workPackages.get(wpId);
+    if (wp) wp.updatedAt = at;
   }
 
   updateWorkPackage(id: number, change: (wp: WorkPackageJson) => void): void {
@@ -163,9 +177,10 @@ export class Store {
         ...((extraLinks as JsonObject | undefined) ?? {}),
       },
     };
+    if (full.status === 'prepared') full.digest = { algorithm: 'md5', hash: '' };
     this.dataset.attachments.set(id, { meta: full, content });
     this.invalidate();
-    this.touch(workPackageId, at);
+    this.touchContainer(workPackageId, at);
     return full;
   }
 
@@ -175,7 +190,16 @@ export class Store {
     this.dataset.attachments.delete(id);
     this.invalidate();
     const c = containerIdOf(a.meta);
-    if (c !== null) this.touch(c);
+    if (c !== null) this.touchContainer(c);
+  }
+
+  /** A status change (upload finished, scan done, quarantine): the container is not touched, like the scan job. */
+  setAttachmentStatus(id: number, status: AttachmentStatus): void {
+    const a = this.dataset.attachments.get(id);
+    if (!a) throw new Error(`simulator: no attachment ${id}`);
+    a.meta.status = status;
+    // A prepared attachment has no file yet, so no digest (an empty one, as rendered).
+    a.meta.digest = { algorithm: 'md5', hash: status === 'prepared' ? '' : md5(this.bytes(a.content)) };
   }
 
   setAttachmentContent(id: number, content: Buffer): void {

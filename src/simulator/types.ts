@@ -14,6 +14,8 @@ export interface InstanceJson {
 
 /** A work package as GET /api/v3/work_packages/:id returns it, without _embedded. */
 export type WorkPackageJson = JsonObject & { id: number; updatedAt: string; createdAt: string; _links: JsonObject };
+/** attachment.rb `enum :status`: `prepared` (direct upload unfinished), `uploaded`, `scanned`, `quarantined` (plus `rescan`). */
+export type AttachmentStatus = 'prepared' | 'uploaded' | 'scanned' | 'quarantined' | 'rescan';
 export type AttachmentJson = JsonObject & { id: number; fileName: string; fileSize: number };
 
 /** Attachment bytes made on demand (synthetic datasets), so big datasets stay small in memory. */
@@ -58,7 +60,7 @@ export interface RequestRecord {
   endMs?: number;
 }
 
-export type FaultKind = 'status' | 'reset' | 'stall' | 'truncate' | 'corrupt' | 'html' | 'invalid-json';
+export type FaultKind = 'status' | 'reset' | 'stall' | 'truncate' | 'corrupt' | 'html' | 'invalid-json' | 'trickle';
 
 export interface FaultSpec {
   route?: RouteName | RouteName[];
@@ -71,6 +73,8 @@ export interface FaultSpec {
   rateLimitReset?: number;
   /** 'stall': hold the response this long without a byte. @default 120000 */
   stallMs?: number;
+  /** 'trickle': send the body one byte per this many ms. @default 1000 */
+  trickleMs?: number;
   /** Hit the next N matching requests … */
   times?: number;
   /** … or each matching request with this probability (seeded RNG). */
@@ -99,7 +103,35 @@ export interface SimulatorOptions {
   port?: number;
   /** Lifetime of signed storage URLs in redirect mode. @default 21590 (OpenProject: 6 h − 10 s) */
   signedUrlTtlSeconds?: number;
+  /**
+   * Render timestamps (`createdAt`, `updatedAt`, new stamps) with this many fractional
+   * digits, like a server's `iso8601(N)`; by default they are rendered as the dataset holds
+   * them (the legacy corpus: 6, a current server: 3) and new stamps get 3.
+   */
+  timestampDigits?: number;
+  /**
+   * Virus scanning is on (Setting.antivirus_scan_mode): a newly added attachment stays
+   * `uploaded` and its content answers 403 to the API user until `finishScan(id)`.
+   * @default false
+   */
+  virusScanning?: boolean;
+  /**
+   * Where the real server is stricter than this simulator used to be, the strict behaviour is
+   * the default; a test that needs the old leniency names it here.
+   */
+  lenient?: Lenience[];
 }
+
+/**
+ * Old, lenient behaviours a test may ask for by name:
+ * - `filter-values`: unknown ids / projects / types / statuses in a filter match nothing (real server: 400).
+ * - `date-operators`: `>=`, `<=`, `*`, `!*` on `updatedAt` / `createdAt` (real server: 400).
+ * - `select-shape`: a `select` answer also carries `_type`, `count`, `pageSize`, `offset`, `_links`.
+ * - `custom-field-union`: a list page renders only each work package's own custom fields.
+ * - `subprojects`: a project filter matches only the project itself, whatever `includeSubprojects` says.
+ * - `bearer-any`: any bearer value equal to the key is accepted, without the `opapi-` prefix.
+ */
+export type Lenience = 'filter-values' | 'date-operators' | 'select-shape' | 'custom-field-union' | 'subprojects' | 'bearer-any';
 
 export interface Simulator {
   readonly url: string;
@@ -118,5 +150,9 @@ export interface Simulator {
   addAttachment(workPackageId: number, meta: Partial<AttachmentJson> & { fileName: string }, content: Buffer): AttachmentJson;
   deleteAttachment(id: number): void;
   setAttachmentContent(id: number, content: Buffer): void;
+  /** Set an attachment's `status` (`prepared`, `uploaded`, `scanned`, `quarantined`) without touching its container. */
+  setAttachmentStatus(id: number, status: AttachmentStatus): void;
+  /** The virus scan of an attachment ends clean (`scanned`); like the real scan job it does not touch the work package. */
+  finishScan(id: number): void;
   close(): Promise<void>;
 }

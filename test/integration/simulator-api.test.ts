@@ -5,11 +5,11 @@ import { FIXTURE_DATASET } from '../helpers/env.js';
 
 let sim: Simulator;
 beforeAll(async () => {
-  sim = await startSimulator({ dataset: FIXTURE_DATASET, apiKey: 'k', maxPageSize: 10 });
+  sim = await startSimulator({ dataset: FIXTURE_DATASET, apiKey: 'opapi-k', maxPageSize: 10 });
 });
 afterAll(async () => sim.close());
 
-const get = async (path: string, auth = 'Bearer k'): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> => {
+const get = async (path: string, auth = 'Bearer opapi-k'): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> => {
   const res = await fetch(`${sim.url}${path}`, { headers: auth ? { authorization: auth } : {} });
   return { status: res.status, body: (await res.json()) as Record<string, unknown>, headers: res.headers };
 };
@@ -68,7 +68,7 @@ describe('auth and errors', () => {
     expect(none.status).toBe(401);
     expect(none.body._type).toBe('Error');
     expect(none.headers.get('www-authenticate')).toMatch(/Basic realm="OpenProject API"/);
-    const basic = await get('/api/v3/projects', `Basic ${Buffer.from('apikey:k').toString('base64')}`);
+    const basic = await get('/api/v3/projects', `Basic ${Buffer.from('apikey:opapi-k').toString('base64')}`);
     expect(basic.status).toBe(200);
     const missing = await get('/api/v3/work_packages/424242');
     expect(missing.status).toBe(404);

@@ -162,11 +162,20 @@ describe('work packages', () => {
     expect(wp.customFields.map((c) => c.field.id)).toEqual([6, 7, 8, 1, 2, 3, 4, 5, 9, 10]);
   });
 
-  it('an unresolved field keeps customField<N> as its name; an empty description becomes ""', () => {
-    const wp = normalizeWorkPackage(wpJson({ description: null, customField99: 'x' }), defs);
+  it('without a schema, an unresolved field keeps customField<N> as its name; an empty description becomes ""', () => {
+    const wp = normalizeWorkPackage(wpJson({ description: null, customField99: 'x' }), null);
     expect(wp.description).toBe('');
     expect(wp.customFields.find((c) => c.field.id === 99)).toEqual({ field: { id: 99, name: 'customField99', format: 'unknown', multiValue: false }, value: 'x' });
     expect(normalizeWorkPackage(wpJson({ description: { format: 'markdown', raw: null } }), defs).description).toBe('');
+  });
+
+  it('drops custom fields its own schema does not define (the page-union nulls of other work packages), scalar and linked', () => {
+    const json = wpJson({ customField98: null, customField99: 'x' });
+    (json._links as Record<string, unknown>).customField97 = { href: null };
+    const wp = normalizeWorkPackage(json, defs);
+    expect(wp.customFields.map((c) => c.field.id).filter((id) => id >= 97)).toEqual([]);
+    // The same work package rendered alone (no foreign fields) normalises to the same value.
+    expect(wp).toEqual(normalizeWorkPackage(wpJson(), defs));
   });
 
   it.each([

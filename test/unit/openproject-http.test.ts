@@ -174,7 +174,9 @@ describe('work package queries', () => {
   });
   it('offset is a page number, sortBy is explicit, select only when asked', () => {
     const p = new URLSearchParams(listQuery({ typeIds: [4] }, 3, 1000));
-    expect(Object.fromEntries(p)).toEqual({ filters: '[{"type":{"operator":"=","values":["4"]}}]', offset: '3', pageSize: '1000', sortBy: '[["id","asc"]]' });
+    expect(Object.fromEntries(p)).toEqual({ filters: '[{"type":{"operator":"=","values":["4"]}}]', includeSubprojects: 'false', offset: '3', pageSize: '1000', sortBy: '[["id","asc"]]' });
+    // Subprojects only when asked for: a server's own default would include them.
+    expect(new URLSearchParams(listQuery({ projectIds: [1], includeSubprojects: true }, 1, 10)).get('includeSubprojects')).toBe('true');
     expect(new URLSearchParams(listQuery({}, 1, 1000, 'total,elements/id')).get('select')).toBe('total,elements/id');
   });
 });

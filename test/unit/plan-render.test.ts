@@ -84,8 +84,11 @@ describe('manifest JSON', () => {
       await put(m);
       expect(await readManifest(dir, 'medigy')).toEqual(m);
       await expect(readManifest(dir, 'default')).rejects.toThrow(/written by the "medigy" profile/);
-      await put({ ...m, version: 2 });
+      await put({ ...m, version: 3 });
       await expect(readManifest(dir, 'medigy')).rejects.toThrow(OutputError);
+      // Version 1 (before fingerprints) is read and upgraded.
+      await put({ ...m, version: 1 });
+      expect(await readManifest(dir, 'medigy')).toEqual(m);
       // A bad entry is named by its full key path.
       const bad = structuredClone(m) as unknown as { workPackages: Record<string, { attachments: Record<string, { probe: { format: string } }> }> };
       bad.workPackages['3']!.attachments['9']!.probe.format = 'BMP';
@@ -102,8 +105,10 @@ describe('manifest JSON', () => {
       await expect(readManifest(dir, 'medigy')).rejects.toThrow(/workPackages\.3\.attachments\.9: expected object, got array/);
       await put({ ...m, sources: { news: { watermark: null, retry: ['3'] } } });
       await expect(readManifest(dir, 'medigy')).rejects.toThrow(/sources\.news\.retry: expected array of numbers, got array/);
-      await put({ ...m, version: 2 });
-      await expect(readManifest(dir, 'medigy')).rejects.toThrow(/version: expected 1, got number/);
+      await put({ ...m, version: 7 });
+      await expect(readManifest(dir, 'medigy')).rejects.toThrow(/version: expected 1 or 2, got number/);
+      await put({ ...m, sources: { news: { watermark: 'soon', retry: [] } } });
+      await expect(readManifest(dir, 'medigy')).rejects.toThrow(/sources\.news\.watermark: expected an ISO 8601 instant or null, got string/);
       // Unknown keys are dropped, as before.
       await put({ ...m, extra: true, workPackages: { '3': { ...m.workPackages['3'], note: 'x' } } });
       expect(await readManifest(dir, 'medigy')).toEqual(m);

@@ -1,6 +1,6 @@
 // The simulator's query language, without HTTP: parsing, validation, predicates, sort, select.
 import { describe, expect, it } from 'vitest';
-import { QueryError, compileFilters, parseFilters, parseInstant, parseSelect, parseSortBy, sortWorkPackages } from '../../src/simulator/filters.js';
+import { QueryError, checkFilterValues, compileFilters, parseFilters, parseInstant, parseSelect, parseSortBy, sortWorkPackages } from '../../src/simulator/filters.js';
 import type { InstanceJson, WorkPackageJson } from '../../src/simulator/types.js';
 
 const instance: InstanceJson = {
@@ -83,9 +83,32 @@ describe('compileFilters', () => {
     expect(run([{ updatedAt: { operator: '<>d', values: ['2021-01-01T00:00:00.000001Z', ''] } }], list)).toEqual([1, 3, 4]);
     expect(run([{ updatedAt: { operator: '<>d', values: ['2021-01-01T00:00:00.000002Z', ''] } }], list)).toEqual([3, 4]);
     expect(run([{ updatedAt: { operator: '<>d', values: ['', '2021-01-02'] } }], list)).toEqual([1, 2, 3]);
-    expect(run([{ updatedAt: { operator: '<=', values: ['2021-01-01T00:00:00Z'] } }], list)).toEqual([2]);
+    expect(run([{ updatedAt: { operator: '<>d', values: ['', '2021-01-01T00:00:00Z'] } }], list)).toEqual([2]);
     expect(run([{ updatedAt: { operator: '=d', values: ['2021-01-02'] } }], list)).toEqual([3]);
-    expect(run([{ updatedAt: { operator: '>=', values: ['2021-01-02T12:00:00.500Z'] } }], list)).toEqual([3, 4]);
+    expect(run([{ updatedAt: { operator: '<>d', values: ['2021-01-02T12:00:00.500Z', ''] } }], list)).toEqual([3, 4]);
+  });
+
+  it('updatedAt / createdAt take the DateTimePast operators only (date_time_past.rb); the old >= <= * !* are refused', () => {
+    for (const op of ['>=', '<=', '*', '!*']) {
+      expect(() => parseFilters(JSON.stringify([{ updatedAt: { operator: op, values: op.length === 2 && op !== '!*' ? ['2021-01-01T00:00:00Z'] : [] } }])), op).toThrow(QueryError);
+      expect(() => parseFilters(JSON.stringify([{ createdAt: { operator: op, values: [] } }])), op).toThrow(QueryError);
+    }
+    // …unless a test asks for the old leniency by name.
+    expect(parseFilters('[{"updatedAt":{"operator":">=","values":["2021-01-01T00:00:00Z"]}}]', { lenientDates: true })[0]!.operator).toBe('>=');
+    expect(() => parseFilters('[{"updatedAt":{"operator":">t-","values":["x"]}}]')).toThrow(QueryError);
+  });
+
+  it('relative days count from the server clock: >t- (less than n days ago), <t-, t-, t, w', () => {
+    const now = new Date('2021-01-03T10:00:00Z'); // a Sunday
+    const at = (f: unknown): number[] => {
+      const test = compileFilters(parseFilters(JSON.stringify([f])), instance, { now });
+      return list.filter(test).map((w) => w.id);
+    };
+    expect(at({ updatedAt: { operator: '>t-', values: ['1'] } })).toEqual(list.filter((w) => w.updatedAt >= '2021-01-02').map((w) => w.id));
+    expect(at({ updatedAt: { operator: '<t-', values: ['2'] } })).toEqual(list.filter((w) => w.updatedAt < '2021-01-02').map((w) => w.id));
+    expect(at({ updatedAt: { operator: 't-', values: ['1'] } })).toEqual(list.filter((w) => w.updatedAt.startsWith('2021-01-02')).map((w) => w.id));
+    expect(at({ updatedAt: { operator: 't', values: [] } })).toEqual(list.filter((w) => w.updatedAt.startsWith('2021-01-03')).map((w) => w.id));
+    expect(at({ updatedAt: { operator: 'w', values: [] } })).toEqual(list.filter((w) => w.updatedAt >= '2020-12-28' && w.updatedAt < '2021-01-04').map((w) => w.id));
   });
 });
 
@@ -109,5 +132,34 @@ describe('sort and select', () => {
       expect((e as QueryError).identifier).toBe('InvalidSignal');
       expect((e as Error).message).toContain('elements/updatedAt');
     }
+  });
+});
+
+describe('strict filter values (huge_list.rb, list.rb)', () => {
+  const allowed = { workPackage: (id: number) => id === 1 || id === 2, project: (id: string) => id === '5', type: (id: string) => id === '3', status: (id: string) => id === '1' };
+  it('an id, project, type or status the user may not name is 400 InvalidQuery for the whole query', () => {
+    expect(() => checkFilterValues(parseFilters('[{"id":{"operator":"=","values":["1","2"]}}]'), allowed)).not.toThrow();
+    for (const raw of ['[{"id":{"operator":"=","values":["1","99"]}}]', '[{"id":{"operator":"!","values":["99"]}}]', '[{"project":{"operator":"=","values":["6"]}}]', '[{"type":{"operator":"=","values":["4"]}}]', '[{"status":{"operator":"=","values":["1","2"]}}]']) {
+      let err: unknown = null;
+      try {
+        checkFilterValues(parseFilters(raw), allowed);
+      } catch (e) {
+        err = e;
+      }
+      expect(err, raw).toBeInstanceOf(QueryError);
+      expect((err as QueryError).identifier).toBe('InvalidQuery');
+    }
+    // Operators without values (o, c, *) have nothing to validate.
+    expect(() => checkFilterValues(parseFilters('[{"status":{"operator":"c","values":[]}}]'), allowed)).not.toThrow();
+  });
+
+  it('a project filter matches the projects its scope names (the project and, with subprojects, its descendants)', () => {
+    const inProject = (id: number, p: number): WorkPackageJson => wp(id, 1, '2021-01-01T00:00:00Z', { _links: { status: { href: '/api/v3/statuses/1' }, project: { href: `/api/v3/projects/${p}` } } });
+    const list = [inProject(1, 5), inProject(2, 6), inProject(3, 7)];
+    const scope = (id: string): string[] => (id === '5' ? ['5', '6'] : [id]);
+    const test = compileFilters(parseFilters('[{"project":{"operator":"=","values":["5"]}}]'), instance, { projectScope: scope });
+    expect(list.filter(test).map((w) => w.id)).toEqual([1, 2]);
+    const not = compileFilters(parseFilters('[{"project":{"operator":"!","values":["5"]}}]'), instance, { projectScope: scope });
+    expect(list.filter(not).map((w) => w.id)).toEqual([3]);
   });
 });
