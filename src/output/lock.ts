@@ -1,12 +1,28 @@
 // One sync per output root at a time: `.curate/lock`, created with O_EXCL. A lock is
 // stale, and taken over with a warning, when its process is gone (same host, pid not
-// alive) or when it is older than a generous limit (a pid reused after a reboot, or a
-// lock copied from another machine with the site repository).
+// alive), when it is older than a generous limit (a pid reused after a reboot, or a lock
+// copied from another machine with the site repository), or when it is an empty or
+// unreadable file older than a few minutes (a process killed between creating and
+// writing it).
 //
 // The lock records the REAL wall-clock start time, not the sync's injected clock: a
 // run with `--now 2021-…` must not look five years old to the next run.
+//
+// Removing a lock is the racy part: "read it, judge it stale, unlink it" lets a slow
+// process unlink the lock a faster one has just created in its place, and then both
+// hold the root. So every removal of a lock file, by a process taking over a stale lock
+// and by its holder on release alike, first claims that very lock: it creates
+// `lock.<identity>.claim` (O_EXCL) for the lock's identity (the random nonce it
+// records; an unreadable file: its inode and mtime). Only the claimant removes it, after
+// checking that the lock is still the same file. A new lock only ever appears where
+// there is none (O_EXCL), so while the claimed lock is in place nobody can swap it, and
+// since identities never repeat a claim can never remove a later lock. A claim left by a
+// process killed mid-takeover is itself stale after a while; the next claimant then
+// takes the next number (`.claim.2`, …), again with O_EXCL, so exactly one process
+// removes any given lock.
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { LockedError } from '../errors.js';
 import { STATE_DIR } from './manifest.js';
@@ -16,17 +32,33 @@ export const LOCK_FILE = `${STATE_DIR}/lock`;
 /** A lock older than this is stale whoever holds it. No sync of a site takes half a day. */
 export const STALE_LOCK_MS = 12 * 60 * 60 * 1000;
 
+/**
+ * An empty or unreadable lock file older than this is stale: a process writes its
+ * lock within milliseconds of creating it, so only a crash leaves one empty this long.
+ */
+export const STALE_EMPTY_LOCK_MS = 5 * 60 * 1000;
+
+/** A claim (see the header) older than this was left by a killed process; claims live for milliseconds. */
+export const STALE_CLAIM_MS = 30 * 1000;
+
+/** How many stale claims on one lock are passed over before giving up. */
+const MAX_CLAIMS = 8;
+
 /** What the lock file holds (one JSON line). */
 export interface LockInfo {
   pid: number;
   hostname: string;
   /** ISO time, wall clock of the process that took the lock. */
   startedAt: string;
+  /** Random, unique per lock: what a claim on this lock is named after. Absent in locks of older versions. */
+  nonce?: string;
 }
 
 export interface LockOptions {
   /** @default STALE_LOCK_MS */
   staleAfterMs?: number;
+  /** @default STALE_EMPTY_LOCK_MS */
+  staleEmptyAfterMs?: number;
   /** Wall clock, for tests. @default () => new Date() */
   clock?: () => Date;
 }
@@ -55,21 +87,103 @@ export interface Lock {
   tookOver: (LockInfo & { reason: string }) | null;
 }
 
-async function readLock(file: string): Promise<LockInfo | null | 'absent'> {
-  let text: string;
+/** One lock file as read: its parsed content (null: empty or unreadable) and its identity. */
+interface Seen {
+  info: LockInfo | null;
+  identity: string;
+  mtimeMs: number;
+}
+
+function parseLock(text: string): LockInfo | null {
   try {
-    text = await readFile(file, 'utf8');
+    const v = JSON.parse(text) as Partial<LockInfo>;
+    if (typeof v.pid === 'number' && typeof v.hostname === 'string' && typeof v.startedAt === 'string') {
+      return { pid: v.pid, hostname: v.hostname, startedAt: v.startedAt, ...(typeof v.nonce === 'string' && /^[0-9a-f]{8,64}$/.test(v.nonce) ? { nonce: v.nonce } : {}) };
+    }
+  } catch {
+    /* being written right now, or corrupt */
+  }
+  return null;
+}
+
+/** Content and identity from one open file, so they describe the same lock. */
+async function readSeen(file: string): Promise<Seen | 'absent'> {
+  let fh;
+  try {
+    fh = await open(file, 'r');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 'absent';
     throw e;
   }
   try {
-    const v = JSON.parse(text) as Partial<LockInfo>;
-    if (typeof v.pid === 'number' && typeof v.hostname === 'string' && typeof v.startedAt === 'string') return { pid: v.pid, hostname: v.hostname, startedAt: v.startedAt };
-  } catch {
-    /* being written right now, or corrupt */
+    const st = await fh.stat({ bigint: true });
+    const info = parseLock(await fh.readFile('utf8'));
+    // A nonce names the lock for good; a file without one is known by inode and mtime.
+    const identity = info?.nonce ?? `i${st.ino}-${st.mtimeNs}`;
+    return { info, identity, mtimeMs: Number(st.mtimeMs) };
+  } finally {
+    await fh.close();
   }
-  return null;
+}
+
+const claimName = (file: string, identity: string, n: number): string => `${file}.${identity}.claim${n > 1 ? `.${n}` : ''}`;
+
+/**
+ * Remove the lock `seen` if it is still the file at `file`, as the one process allowed
+ * to: true when this call removed it (or it is already gone), false when someone else
+ * holds the claim on it or the file there now is another lock.
+ */
+async function removeClaimed(file: string, seen: Seen): Promise<boolean> {
+  // Claims are judged by the real clock, never an injected one: a test clock a day ahead
+  // must not make a claim taken a millisecond ago look abandoned.
+  const me = `${JSON.stringify({ pid: process.pid, hostname: hostname(), at: new Date().toISOString() })}\n`;
+  for (let n = 1; n <= MAX_CLAIMS; n++) {
+    const claim = claimName(file, seen.identity, n);
+    let fh;
+    try {
+      fh = await open(claim, 'wx', 0o644);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      // Someone else is removing this lock, unless they were killed doing it long ago.
+      const st = await stat(claim).catch(() => null);
+      if (st && Date.now() - st.mtimeMs > STALE_CLAIM_MS) continue;
+      return false;
+    }
+    try {
+      await fh.writeFile(me);
+    } finally {
+      await fh.close();
+    }
+    try {
+      const now = await readSeen(file);
+      if (now === 'absent') return true;
+      if (now.identity !== seen.identity) return false;
+      await unlink(file).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'ENOENT') throw e;
+      });
+      return true;
+    } finally {
+      // The lock is gone (or was never ours to remove): the claims on it serve no one now.
+      for (let k = 1; k <= n; k++) await unlink(claimName(file, seen.identity, k)).catch(() => undefined);
+    }
+  }
+  return false;
+}
+
+/** Claims on locks that are gone: left by a process killed mid-takeover or mid-release. */
+async function sweepClaims(file: string, keep: string): Promise<void> {
+  const dir = path.dirname(file);
+  const prefix = `${path.basename(file)}.`;
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !/\.claim(\.\d+)?$/.test(name) || name.includes(keep)) continue;
+    await unlink(path.join(dir, name)).catch(() => undefined);
+  }
 }
 
 function lockedMessage(root: string, other: LockInfo | null): string {
@@ -77,14 +191,21 @@ function lockedMessage(root: string, other: LockInfo | null): string {
   return `another curate sync (${who}) is writing to this output root; wait for it, or remove ${path.join(root, LOCK_FILE)} if you are sure it is gone`;
 }
 
+/** Why `seen` may be taken over, or null when its holder may still be running (or writing it). */
+function seenStaleReason(seen: Seen, host: string, nowMs: number, options: LockOptions): string | null {
+  if (seen.info) return staleReason(seen.info, host, nowMs, options.staleAfterMs ?? STALE_LOCK_MS);
+  const limit = options.staleEmptyAfterMs ?? STALE_EMPTY_LOCK_MS;
+  return nowMs - seen.mtimeMs > limit ? `it is empty or unreadable and older than ${Math.round(limit / 60_000)} min` : null;
+}
+
 export async function acquireLock(root: string, options: LockOptions = {}): Promise<Lock> {
   const file = path.join(root, LOCK_FILE);
   const clock = options.clock ?? (() => new Date());
-  const staleAfterMs = options.staleAfterMs ?? STALE_LOCK_MS;
   await mkdir(path.join(root, STATE_DIR), { recursive: true });
-  const me: LockInfo = { pid: process.pid, hostname: hostname(), startedAt: clock().toISOString() };
+  const nonce = randomBytes(12).toString('hex');
+  const me: LockInfo = { pid: process.pid, hostname: hostname(), startedAt: clock().toISOString(), nonce };
   let tookOver: Lock['tookOver'] = null;
-  for (let attempt = 0; attempt < 3; attempt++) {
+  for (let attempt = 0; attempt < 5; attempt++) {
     try {
       const fh = await open(file, 'wx', 0o644);
       try {
@@ -93,30 +214,39 @@ export async function acquireLock(root: string, options: LockOptions = {}): Prom
       } finally {
         await fh.close();
       }
+      await sweepClaims(file, nonce);
+      const mine: Seen = { info: me, identity: nonce, mtimeMs: 0 };
       return {
         tookOver,
+        // Only this lock: if it was judged stale and taken over meanwhile, the file there
+        // now belongs to someone else and stays.
         release: async () => {
-          await rm(file, { force: true });
+          await removeClaimed(file, mine);
         },
       };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
-    const other = await readLock(file);
-    if (other === 'absent') continue; // released between our open and our read
-    const reason = other === null ? null : staleReason(other, me.hostname, clock().getTime(), staleAfterMs);
+    const seen = await readSeen(file);
+    if (seen === 'absent') continue; // released between our open and our read
+    const reason = seenStaleReason(seen, me.hostname, clock().getTime(), options);
     if (reason === null) {
       // An unreadable lock is most likely being written this instant: look again shortly.
-      if (other === null && attempt < 2) {
+      if (seen.info === null && attempt < 2) {
         await new Promise((r) => setTimeout(r, 50));
         continue;
       }
-      throw new LockedError(lockedMessage(root, other));
+      throw new LockedError(lockedMessage(root, seen.info));
     }
-    tookOver = { ...other!, reason };
-    await rm(file, { force: true });
+    // Whether we removed it or a racer did, the lock is free again: compete for it anew.
+    if (await removeClaimed(file, seen)) {
+      tookOver = { ...(seen.info ?? { pid: 0, hostname: 'unknown', startedAt: new Date(seen.mtimeMs).toISOString() }), reason };
+    } else {
+      // Another process is removing it this instant: its new lock is what we will meet next.
+      await new Promise((r) => setTimeout(r, 10));
+    }
   }
-  throw new LockedError(`could not take the lock ${path.join(root, LOCK_FILE)}`);
+  throw new LockedError(`could not take the lock ${file}: other processes kept taking it over at the same time`);
 }
 
 /**
@@ -126,8 +256,9 @@ export async function acquireLock(root: string, options: LockOptions = {}): Prom
 export async function assertNotLocked(root: string, options: LockOptions = {}): Promise<void> {
   const file = path.join(root, LOCK_FILE);
   const clock = options.clock ?? (() => new Date());
-  const other = await readLock(file);
-  if (other === 'absent') return;
-  if (other !== null && staleReason(other, hostname(), clock().getTime(), options.staleAfterMs ?? STALE_LOCK_MS) !== null) return;
-  throw new LockedError(`${lockedMessage(root, other)}; a dry run now could show a half-applied state`);
+  const seen = await readSeen(file);
+  if (seen === 'absent') return;
+  if (seenStaleReason(seen, hostname(), clock().getTime(), options) !== null) return;
+  throw new LockedError(`${lockedMessage(root, seen.info)}; a dry run now could show a half-applied state`);
 }
+

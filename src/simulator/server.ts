@@ -8,6 +8,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { loadDataset } from './dataset.js';
 import { FaultBook, loggedStatus, send } from './faults.js';
 import { DEFAULT_FILTERS, QueryError, checkFilterValues, compileFilters, isDefaultSort, parseFilters, parseSelect, parseSortBy, sortWorkPackages } from './filters.js';
+import { RequestHooks, withHooks } from './hooks.js';
 import { HAL, errorReply, jsonReply, toQuery, type Reply } from './http-util.js';
 import { schemaRenderer, unpaginated } from './render.js';
 import { UrlSigner, storageReply } from './storage.js';
@@ -66,6 +67,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   const faults = new FaultBook(options.seed ?? 1);
   const signer = new UrlSigner();
   const records: RequestRecord[] = [];
+  const hooks = new RequestHooks();
   const sockets = new Set<Socket>();
   const stalls = new Set<() => void>();
   let listPageHook: ((page: number, url: URL) => void) | null = null;
@@ -390,6 +392,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       res.once('close', () => (rec.endMs = performance.now()));
       // Rails answers with its own clock; curate's watermark is read from it.
       res.setHeader('Date', clock().toUTCString());
+      hooks.seen(routeName, rec.path);
       try {
         let reply: Reply;
         if (url.pathname.startsWith('/api/v3') && !authorized(header)) reply = unauthenticated(header);
@@ -427,6 +430,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       const rec: RequestRecord = { method: req.method ?? 'GET', path: url.pathname + url.search, route: 'storage', status: 0, authorization: hasAuth, origin: 'storage', startMs: performance.now() };
       records.push(rec);
       res.once('close', () => (rec.endMs = performance.now()));
+      hooks.seen('storage', rec.path);
       try {
         const reply = storageReply(url, hasAuth, clock().getTime() / 1000, signer, (id) => dataset.attachments.get(id), (c) => store.bytes(c));
         const fault = faults.pick('storage', url.pathname);
@@ -465,7 +469,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   const url = `http://127.0.0.1:${apiPort}`;
   storageUrl = `http://127.0.0.1:${storagePort}`;
 
-  return {
+  return withHooks(hooks, {
     url,
     storageUrl,
     dataset,
@@ -496,5 +500,5 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       for (const s of sockets) s.destroy();
       await Promise.all([apiServer, storageServer].map((s) => new Promise<void>((r) => s.close(() => r()))));
     },
-  };
+  } satisfies Simulator);
 }

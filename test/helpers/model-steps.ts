@@ -1,0 +1,161 @@
+// The vocabulary of the sync invariant's model-based test (issue 12): a history is plain
+// data (JSON), so a shrunk counterexample can be pasted into a regression test as it is.
+// Work packages, attachments, sources and projects are named by small integers that are
+// resolved against the state when the step runs (`pick % count`): removing a step while
+// shrinking never makes a later one invalid.
+import fc from 'fast-check';
+import type { RouteName } from '../../src/simulator/index.js';
+
+export type ProfileName = 'medigy' | 'default';
+
+export interface Setup {
+  profile: ProfileName;
+  /** The simulator's apiv3_max_page_size: small values make every listing span pages. */
+  maxPageSize: number;
+  downloads: 'inline' | 'redirect';
+}
+
+export type EditField = 'subject' | 'description' | 'cleanUrl' | 'topics' | 'status' | 'dates' | 'cancel';
+export type AttachKind = 'featured' | 'favicon' | 'pdf' | 'json' | 'badjson' | 'other';
+
+/** A server edit, through the simulator's admin API. */
+export type Mutation =
+  | { m: 'edit'; wp: number; field: EditField; v: number }
+  | { m: 'create'; from: number; project: number; type: number; v: number }
+  | { m: 'delete'; wp: number }
+  | { m: 'attach'; wp: number; kind: AttachKind; v: number }
+  | { m: 'replace'; att: number; v: number }
+  | { m: 'unattach'; att: number }
+  | { m: 'move'; wp: number; project?: number; type?: number };
+
+export type ConfigEdit = 'path' | 'variant' | 'statuses' | 'types' | 'option' | 'overlap' | 'pageSize';
+
+export type FaultRoute = 'work_packages' | 'work_package' | 'attachments' | 'content' | 'projects' | 'types';
+export type FuzzFaultKind = 'status' | 'reset' | 'stall' | 'truncate' | 'html' | 'invalid-json' | 'corrupt';
+
+export interface SyncStep {
+  m: 'sync';
+  full?: boolean;
+  conc?: 1 | 8;
+  /** --allow-mass-delete */
+  mass?: boolean;
+  /** Abort (AbortSignal) when the run has emitted this many events. */
+  abort?: number;
+  fault?: { route: FaultRoute; kind: FuzzFaultKind; times: number; status?: number };
+  /** Mutations during the run: at the `nth` request to `route`. */
+  during?: { route: RouteName | '*'; nth: number; mut: Mutation }[];
+  /** Run the real binary; SIGKILL it after `killMs`, or at the `killAt`-th API request. */
+  cli?: { killMs?: number; killAt?: number };
+}
+
+export type Step =
+  | Mutation
+  | { m: 'serverTime'; minutes: number }
+  | { m: 'now'; days: number }
+  | { m: 'config'; edit: ConfigEdit; src: number; v: number }
+  | { m: 'upgrade'; v: number }
+  | { m: 'hand'; slot: number; where: 'new' | 'vacated' | 'remove'; v: number }
+  | SyncStep;
+
+export type StepKind = Step['m'];
+
+const pick = fc.nat({ max: 1000 });
+const small = fc.nat({ max: 100 });
+
+export const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
+  { arbitrary: fc.record({ m: fc.constant('edit' as const), wp: pick, field: fc.constantFrom<EditField>('subject', 'description', 'cleanUrl', 'topics', 'status', 'dates', 'cancel'), v: small }), weight: 6 },
+  { arbitrary: fc.record({ m: fc.constant('create' as const), from: pick, project: pick, type: pick, v: small }), weight: 2 },
+  { arbitrary: fc.record({ m: fc.constant('delete' as const), wp: pick }), weight: 2 },
+  { arbitrary: fc.record({ m: fc.constant('attach' as const), wp: pick, kind: fc.constantFrom<AttachKind>('featured', 'favicon', 'pdf', 'json', 'json', 'badjson', 'other'), v: small }), weight: 2 },
+  { arbitrary: fc.record({ m: fc.constant('replace' as const), att: pick, v: small }), weight: 2 },
+  { arbitrary: fc.record({ m: fc.constant('unattach' as const), att: pick }), weight: 1 },
+  {
+    arbitrary: fc.oneof(
+      fc.record({ m: fc.constant('move' as const), wp: pick, project: pick }),
+      fc.record({ m: fc.constant('move' as const), wp: pick, type: pick }),
+    ),
+    weight: 2,
+  },
+);
+
+const faultArb = fc.record({
+  route: fc.constantFrom<FaultRoute>('work_packages', 'work_package', 'attachments', 'content', 'projects', 'types'),
+  kind: fc.constantFrom<FuzzFaultKind>('status', 'reset', 'stall', 'truncate', 'html', 'invalid-json', 'corrupt'),
+  times: fc.integer({ min: 1, max: 4 }),
+  status: fc.constantFrom(429, 500, 502, 503),
+});
+
+const duringArb = fc.array(
+  fc.record({ route: fc.constantFrom<RouteName | '*'>('work_packages', 'work_package', 'attachments', 'content', '*'), nth: fc.integer({ min: 1, max: 12 }), mut: mutationArb }),
+  { minLength: 1, maxLength: 3 },
+);
+
+export interface SyncWeights {
+  plain: number;
+  abort: number;
+  fault: number;
+  during: number;
+  cli: number;
+}
+
+export function syncArb(w: SyncWeights): fc.Arbitrary<SyncStep> {
+  const base = { m: fc.constant('sync' as const), full: fc.boolean().map((b) => (b ? true : undefined)), conc: fc.constantFrom<1 | 8>(1, 8), mass: fc.boolean() };
+  const clean = <T extends object>(s: T): T => Object.fromEntries(Object.entries(s).filter(([, v]) => v !== undefined && v !== false)) as T;
+  const arbs: { arbitrary: fc.Arbitrary<SyncStep>; weight: number }[] = [
+    { arbitrary: fc.record(base).map(clean), weight: w.plain },
+    { arbitrary: fc.record({ ...base, abort: fc.integer({ min: 1, max: 150 }) }).map(clean), weight: w.abort },
+    { arbitrary: fc.record({ ...base, fault: faultArb }).map(clean), weight: w.fault },
+    { arbitrary: fc.record({ ...base, during: duringArb }).map(clean), weight: w.during },
+    {
+      arbitrary: fc
+        .record({ m: fc.constant('sync' as const), mass: fc.boolean(), cli: fc.oneof(fc.record({ killMs: fc.integer({ min: 50, max: 1500 }) }), fc.record({ killAt: fc.integer({ min: 1, max: 60 }) })) })
+        .map(clean),
+      weight: w.cli,
+    },
+  ];
+  return fc.oneof(...arbs.filter((a) => a.weight > 0));
+}
+
+export interface HistoryOptions {
+  minSteps?: number;
+  maxSteps?: number;
+  /** Step kinds never generated (to look for failures beyond a known one). */
+  without?: StepKind[];
+  sync?: Partial<SyncWeights>;
+}
+
+export const DEFAULT_SYNC_WEIGHTS: SyncWeights = { plain: 5, abort: 2, fault: 2, during: 3, cli: 1 };
+
+export function stepArb(o: HistoryOptions = {}): fc.Arbitrary<Step> {
+  const without = new Set(o.without ?? []);
+  const all: { kind: StepKind; arbitrary: fc.Arbitrary<Step>; weight: number }[] = [
+    { kind: 'edit', arbitrary: mutationArb, weight: 8 },
+    { kind: 'serverTime', arbitrary: fc.record({ m: fc.constant('serverTime' as const), minutes: fc.constantFrom(1, 10, 60, 600, 3000) }), weight: 1 },
+    { kind: 'now', arbitrary: fc.record({ m: fc.constant('now' as const), days: fc.constantFrom(1, 7, 30, 70, 400, -30) }), weight: 2 },
+    { kind: 'config', arbitrary: fc.record({ m: fc.constant('config' as const), edit: fc.constantFrom<ConfigEdit>('path', 'variant', 'statuses', 'types', 'option', 'overlap', 'pageSize'), src: pick, v: small }), weight: 2 },
+    { kind: 'upgrade', arbitrary: fc.record({ m: fc.constant('upgrade' as const), v: small }), weight: 1 },
+    { kind: 'hand', arbitrary: fc.record({ m: fc.constant('hand' as const), slot: fc.nat({ max: 3 }), where: fc.constantFrom<'new' | 'vacated' | 'remove'>('new', 'vacated', 'vacated', 'remove'), v: small }), weight: 1 },
+    { kind: 'sync', arbitrary: syncArb({ ...DEFAULT_SYNC_WEIGHTS, ...o.sync }), weight: 6 },
+  ];
+  // 'edit' stands for every server mutation here; `without` can still drop single kinds.
+  const mutationKinds: StepKind[] = ['edit', 'create', 'delete', 'attach', 'replace', 'unattach', 'move'];
+  const keep = all
+    .filter((a) => !without.has(a.kind) && !(a.kind === 'edit' && mutationKinds.every((k) => without.has(k))))
+    .map((a) => (a.kind === 'edit' ? { ...a, arbitrary: mutationArb.filter((x) => !without.has(x.m)) as fc.Arbitrary<Step> } : a));
+  return fc.oneof(...keep.map(({ arbitrary, weight }) => ({ arbitrary, weight })));
+}
+
+export const setupArb: fc.Arbitrary<Setup> = fc.record({
+  profile: fc.constantFrom<ProfileName>('medigy', 'medigy', 'default'),
+  maxPageSize: fc.constantFrom(2, 3, 1000),
+  downloads: fc.constantFrom<'inline' | 'redirect'>('inline', 'inline', 'redirect'),
+});
+
+export function historyArb(o: HistoryOptions = {}): fc.Arbitrary<{ setup: Setup; steps: Step[] }> {
+  return fc.record({ setup: setupArb, steps: fc.array(stepArb(o), { minLength: o.minSteps ?? 1, maxLength: o.maxSteps ?? 14 }) });
+}
+
+/** One step per line: what a failure prints and a regression test pastes. */
+export function formatHistory(h: { setup: Setup; steps: Step[] }): string {
+  return `setup: ${JSON.stringify(h.setup)}\nsteps: [\n${h.steps.map((s) => `  ${JSON.stringify(s)},`).join('\n')}\n]`;
+}
