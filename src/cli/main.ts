@@ -124,8 +124,9 @@ export async function main(argv: string[]): Promise<number> {
   // `-V` was the version flag before `-v` (the common spelling); both work.
   const args = argv.slice(2).map((a) => (a === '-V' ? '--version' : a));
   const json = args.includes('--json');
-  // Before anything loads a colour library (ora, chalk): they read this once, at import.
-  if (args.includes('--no-color')) process.env.FORCE_COLOR = '0';
+  // Before anything loads a colour library (ora, chalk): they read this once, at import,
+  // and chalk does not know NO_COLOR.
+  if (args.includes('--no-color') || (process.env.NO_COLOR && process.env.FORCE_COLOR === undefined)) process.env.FORCE_COLOR = '0';
   let code: number = EXIT.OK;
   const run: Runner = async (flags, fn, options = {}) => {
     const g = program.opts<GlobalFlags>();

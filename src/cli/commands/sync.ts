@@ -123,7 +123,9 @@ export async function syncCommand(flags: SyncFlags, out: Output, signal?: AbortS
     out.stopProgress();
     throw e;
   } finally {
-    await client.close();
+    // Closing waits for requests in flight; an interrupted run does not wait for a slow server.
+    if (signal?.aborted) void client.close().catch(() => undefined);
+    else await client.close();
   }
   try {
     out.stopProgress();
