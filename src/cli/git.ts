@@ -30,6 +30,46 @@ function git(cwd: string, args: string[], input = ''): Promise<string> {
   });
 }
 
+/** `p` with its nearest existing ancestor's symlinks resolved (git reports resolved paths). */
+export async function resolvedPath(p: string): Promise<string> {
+  const abs = path.resolve(p);
+  let dir = abs;
+  for (;;) {
+    try {
+      const real = await realpath(dir);
+      return path.join(real, path.relative(dir, abs));
+    } catch {
+      const parent = path.dirname(dir);
+      if (parent === dir) return abs;
+      dir = parent;
+    }
+  }
+}
+
+/**
+ * The git work tree `dir` is (or will be, once created) inside, resolved; null when
+ * none or when git is not installed. Asked of the nearest folder that exists, so it
+ * works before a first sync creates the output root.
+ */
+export async function gitTopLevel(dir: string): Promise<string | null> {
+  const target = await resolvedPath(dir);
+  let existing = target;
+  while (!existsSync(existing)) existing = path.dirname(existing);
+  try {
+    const top = (await git(existing, ['rev-parse', '--show-toplevel'])).trim();
+    return top ? await realpath(top) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Before syncing with --git-commit: the output root must be in a work tree, or nothing is done. */
+export async function assertInWorkTree(outputRoot: string): Promise<void> {
+  if ((await gitTopLevel(outputRoot)) === null) {
+    throw new CurateError('OUTPUT', `--git-commit: the output root ${outputRoot} is not inside a git work tree (or git is not installed); run \`git init\` in the site repository first, or drop --git-commit. Nothing was synced.`);
+  }
+}
+
 const nulList = (paths: string[]): string => paths.map((p) => `${p}\0`).join('');
 const splitNul = (s: string): string[] => s.split('\0').filter(Boolean);
 
@@ -65,10 +105,11 @@ export async function commitFiles(root: string, files: string[], message: string
 type Counts = { create: number; update: number; delete: number; rename: number };
 
 /** Subject with the totals per action; a body line per source that changed (`git log` reads well). */
-export function commitMessage(total: Counts, bySource: Record<string, Counts>): string {
+export function commitMessage(total: Counts, bySource: Record<string, Counts>, failed = 0): string {
   const line = (c: Counts): string => `${c.create} created, ${c.update} updated, ${c.delete} deleted${c.rename ? `, ${c.rename} renamed` : ''}`;
   const body = Object.entries(bySource)
     .filter(([, c]) => c.create + c.update + c.delete > 0)
     .map(([name, c]) => `- ${name}: ${line(c)}`);
+  if (failed) body.push(`- ${failed} item${failed === 1 ? '' : 's'} failed and kept ${failed === 1 ? 'its' : 'their'} last good files (retried on the next run)`);
   return `curate sync: ${line(total)}${body.length ? `\n\n${body.join('\n')}` : ''}`;
 }

@@ -1,15 +1,14 @@
 // The curate command line: commands and flags, and the single error boundary that turns
 // typed errors into messages and exit statuses. Commands return their exit status and
 // are imported lazily, so `--help` and `--version` start fast (cron runs them too).
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
+import { findConfigFile } from '../config/find.js';
 import { EXIT } from './exit-codes.js';
+import { Interrupted, listenForSignals } from './interrupt.js';
 import { Output, type GlobalFlags } from './output.js';
 import { describeError, secretsFromEnv } from './report-error.js';
-
-const pkg = JSON.parse(readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json'), 'utf8')) as { version: string };
+import { stdoutClosed, watchStdio } from './stdout.js';
+import { VERSION } from './version.js';
 
 const EXIT_HELP = `
 Exit status:
@@ -17,7 +16,19 @@ Exit status:
   1   error, including failed work packages or attachments (the rest was applied)
   2   --dry-run found changes pending
   3   another sync holds the lock on this output root
-  64  bad usage`;
+  64  bad usage
+  130 interrupted (Ctrl-C, SIGINT); 143 terminated (SIGTERM)`;
+
+const ENV_HELP = `
+Environment:
+  OPENPROJECT_URL       instance URL (overrides openproject.url)
+  OPENPROJECT_API_KEY   API key (HTTP basic auth, user "apikey")
+  OPENPROJECT_TOKEN     bearer token (used when no API key is set)
+  NO_COLOR              set (non-empty): no colour, like --no-color
+  FORCE_COLOR           set: colour even when not on a terminal ("0": never)
+  CI                    set: plain progress lines instead of a spinner`;
+
+const CONFIG_HELP = 'configuration file (default: curate.config.yaml in this folder or the nearest parent, up to the git repository root)';
 
 /** Global flags work before or after the command name (`curate --json sync` = `curate sync --json`). */
 function withGlobals(cmd: Command): Command {
@@ -28,12 +39,13 @@ function withGlobals(cmd: Command): Command {
     .option('--no-color', 'never colour the output');
 }
 
-type Runner = (flags: GlobalFlags, fn: (out: Output) => Promise<number>) => Promise<void>;
+/** `graceful`: the command stops cleanly on its AbortSignal, so the first Ctrl-C waits for it. */
+type Runner = (flags: GlobalFlags & { config?: string }, fn: (out: Output, signal: AbortSignal) => Promise<number>, options?: { graceful?: boolean; findsConfig?: boolean }) => Promise<void>;
 
 function buildProgram(run: Runner): Command {
   const program = new Command('curate')
     .description('Sync curated content out of OpenProject (API v3) into Hugo-ready markdown with normalized YAML frontmatter.')
-    .version(pkg.version, '-V, --version')
+    .version(VERSION, '-v, --version')
     .option('--verbose', 'show stack traces and progress phases')
     .option('-q, --quiet', 'print only errors')
     .option('--json', 'print one machine-readable JSON report on stdout, nothing else')
@@ -42,11 +54,11 @@ function buildProgram(run: Runner): Command {
     // Set before the commands are added: subcommands inherit these settings when created.
     .exitOverride()
     .configureOutput({ writeErr: (str) => process.stderr.write(str) })
-    .addHelpText('after', `\nEnvironment:\n  OPENPROJECT_URL       instance URL (overrides openproject.url)\n  OPENPROJECT_API_KEY   API key (HTTP basic auth, user "apikey")\n  OPENPROJECT_TOKEN     bearer token (used when no API key is set)\n${EXIT_HELP}`);
+    .addHelpText('after', `${ENV_HELP}\n${EXIT_HELP}`);
 
   withGlobals(program.command('sync'))
     .description('pull work packages and attachments and write markdown + assets under the output root')
-    .option('-c, --config <file>', 'configuration file', 'curate.config.yaml')
+    .option('-c, --config <file>', CONFIG_HELP)
     .option('-o, --out <dir>', 'output root (overrides output.root)')
     .option('--now <iso>', 'pin the clock (event buckets), e.g. 2021-02-19T00:00:00Z')
     .option('-n, --dry-run', 'build the plan, print the summary and the diff, write nothing')
@@ -61,18 +73,20 @@ function buildProgram(run: Runner): Command {
       `
 Examples:
   $ curate sync --dry-run                      # what would change, as a diff; exit 2 if anything
-  $ curate sync --patch changes.patch          # the same as a patch: git apply changes.patch
+  $ curate sync --patch changes.patch          # the plan as a patch; prints the git apply command
   $ curate sync                                # apply (incremental once a manifest exists)
   $ curate sync --full --git-commit            # re-read everything and commit the result
   $ curate sync --json > report.json           # for cron/CI: one JSON report
+${ENV_HELP}
 ${EXIT_HELP}`,
     )
-    .action((flags) => run(flags, async (out) => (await import('./commands/sync.js')).syncCommand(flags, out)));
+    .action((flags) => run(flags, async (out, signal) => (await import('./commands/sync.js')).syncCommand(flags, out, signal), { graceful: true, findsConfig: true }));
 
   withGlobals(program.command('init'))
     .description('ask the server for its projects, types and custom fields and write a commented curate.config.yaml')
     .option('--url <url>', 'OpenProject URL (default: OPENPROJECT_URL)')
-    .option('--output <file>', 'file to write', 'curate.config.yaml')
+    .option('-o, --out <file>', 'file to write (default: curate.config.yaml)')
+    .addOption(new Option('--output <file>', 'the same as --out').hideHelp())
     .option('--root <dir>', 'output root to put in the file', 'content')
     .option('-p, --project <identifier...>', 'projects to sync (default: ask, or all without a terminal)')
     .option('-t, --type <name...>', 'work package types to sync (default: ask, or all without a terminal)')
@@ -80,47 +94,67 @@ ${EXIT_HELP}`,
     .option('-y, --yes', 'never ask; take defaults for what the flags leave open')
     .option('--force', 'overwrite an existing file')
     .option('--insecure-http', 'allow plain http to a non-loopback OpenProject')
-    .addHelpText('after', '\nExamples:\n  $ OPENPROJECT_URL=https://op.example.com OPENPROJECT_API_KEY=… curate init\n  $ curate init --url https://op.example.com -p news -t "Curated Content" --yes')
+    .addHelpText('after', `\nExamples:\n  $ OPENPROJECT_URL=https://op.example.com OPENPROJECT_API_KEY=… curate init\n  $ curate init --url https://op.example.com -p news -t "Curated Content" --yes\n${ENV_HELP}\n\nExit status: 0 written, 1 error, 64 bad usage, 130 Ctrl-C or Ctrl-D at a prompt.`)
     .action((flags) => run(flags, async (out) => (await import('./commands/init.js')).initCommand(flags, out)));
 
   withGlobals(program.command('doctor'))
     .description('check configuration, reachability, TLS, authentication, projects/types/fields and the output root')
-    .option('-c, --config <file>', 'configuration file', 'curate.config.yaml')
+    .option('-c, --config <file>', CONFIG_HELP)
     .option('--insecure-http', 'allow plain http to a non-loopback OpenProject')
-    .addHelpText('after', '\nExit status 0 only when every check passes.\n\nExample:\n  $ curate doctor --config site/curate.config.yaml')
-    .action((flags) => run(flags, async (out) => (await import('./commands/doctor.js')).doctorCommand(flags, out)));
+    .addHelpText('after', `\nExit status 0 only when every check passes.\n\nExample:\n  $ curate doctor --config site/curate.config.yaml\n${ENV_HELP}`)
+    .action((flags) => run(flags, async (out) => (await import('./commands/doctor.js')).doctorCommand(flags, out), { findsConfig: true }));
 
   withGlobals(program.command('fields'))
     .description('print the custom fields of a project and type, with ids, formats and frontmatter keys')
     .requiredOption('-p, --project <identifier>', 'project identifier, name or id')
     .requiredOption('-t, --type <name>', 'work package type name or id')
-    .option('-c, --config <file>', 'configuration file (for the URL)', 'curate.config.yaml')
+    .option('-c, --config <file>', `${CONFIG_HELP}; for the URL`)
     .option('--url <url>', 'OpenProject URL (default: the config file, then OPENPROJECT_URL)')
     .option('--insecure-http', 'allow plain http to a non-loopback OpenProject')
-    .addHelpText('after', '\nExample:\n  $ curate fields --project news --type "Curated Content"')
-    .action((flags) => run(flags, async (out) => (await import('./commands/fields.js')).fieldsCommand(flags, out)));
+    .addHelpText('after', `\nExample:\n  $ curate fields --project news --type "Curated Content"\n${ENV_HELP}`)
+    .action((flags) => run(flags, async (out) => (await import('./commands/fields.js')).fieldsCommand(flags, out), { findsConfig: true }));
 
   return program;
 }
 
+const GLOBAL_FLAGS = new Set(['--verbose', '-q', '--quiet', '--json', '--no-color']);
+
 /** Run the CLI; resolves to the exit status (never calls process.exit itself). */
 export async function main(argv: string[]): Promise<number> {
+  // `-V` was the version flag before `-v` (the common spelling); both work.
+  const args = argv.slice(2).map((a) => (a === '-V' ? '--version' : a));
+  const json = args.includes('--json');
+  // Before anything loads a colour library (ora, chalk): they read this once, at import,
+  // and chalk does not know NO_COLOR.
+  if (args.includes('--no-color') || (process.env.NO_COLOR && process.env.FORCE_COLOR === undefined)) process.env.FORCE_COLOR = '0';
   let code: number = EXIT.OK;
-  const run: Runner = async (flags, fn) => {
+  const run: Runner = async (flags, fn, options = {}) => {
     const g = program.opts<GlobalFlags>();
     const out = await Output.create({ verbose: g.verbose || flags.verbose, quiet: g.quiet || flags.quiet, json: g.json || flags.json, color: g.color !== false && flags.color !== false });
+    const interrupt = listenForSignals((s) => out.interrupted(s), options.graceful ? undefined : { graceMs: 0 });
     try {
-      code = await fn(out);
+      if (options.findsConfig && flags.config === undefined) flags.config = await findConfigFile(process.cwd());
+      code = await fn(out, interrupt.signal);
     } catch (e) {
-      code = reportError(e, out);
+      code = e instanceof Interrupted ? interrupted(e, out) : interrupt.signal.aborted ? interrupted(interrupt.signal.reason as Interrupted, out) : reportError(e, out);
+    } finally {
+      interrupt.dispose();
     }
+    if (interrupt.signal.aborted && !(code === 130 || code === 143)) code = (interrupt.signal.reason as Interrupted).exitCode;
   };
   const program: Command = buildProgram(run);
+  // Bare `curate` (or only global flags): the help, on stdout, as success.
+  if (args.every((a) => GLOBAL_FLAGS.has(a))) {
+    if (!json) program.outputHelp();
+    else process.stdout.write(`${JSON.stringify({ version: VERSION, exitCode: EXIT.OK, commands: program.commands.map((c) => c.name()) }, null, 2)}\n`);
+    return EXIT.OK;
+  }
   try {
-    await program.parseAsync(argv);
+    await program.parseAsync([...argv.slice(0, 2), ...args]);
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.OK;
+      if (json && !stdoutClosed()) process.stdout.write(`${JSON.stringify({ version: VERSION, exitCode: EXIT.USAGE, error: { code: 'USAGE', message: e.message.replace(/^error: /, '') } }, null, 2)}\n`);
       return EXIT.USAGE;
     }
     throw e;
@@ -128,14 +162,21 @@ export async function main(argv: string[]): Promise<number> {
   return code;
 }
 
+/** Stopped by a signal: one line (already printed by Output.interrupted), the shell's status. */
+function interrupted(e: Interrupted, out: Output): number {
+  if (out.flags.json && !stdoutClosed()) process.stdout.write(`${JSON.stringify({ version: VERSION, exitCode: e.exitCode, error: { code: 'INTERRUPTED', message: e.message } }, null, 2)}\n`);
+  return e.exitCode;
+}
+
 /** The error boundary: typed errors → a message that says what to do next, and an exit status. */
 function reportError(e: unknown, out: Output): number {
   const d = describeError(e, { verbose: out.flags.verbose, secrets: secretsFromEnv() });
   for (const line of d.lines) out.error(line);
-  if (out.flags.json) process.stdout.write(`${JSON.stringify({ exitCode: d.exitCode, error: d.json }, null, 2)}\n`);
+  if (out.flags.json && !stdoutClosed()) process.stdout.write(`${JSON.stringify({ version: VERSION, exitCode: d.exitCode, error: d.json }, null, 2)}\n`);
   return d.exitCode;
 }
 
 // Run when executed (bin/curate.js imports this module).
+watchStdio();
 const code = await main(process.argv);
 process.exitCode = code;

@@ -21,8 +21,10 @@ const RETRY_CODES = new Set([
   'UND_ERR_ABORTED',
 ]);
 
-export function isRetryableError(e: unknown): boolean {
+export function isRetryableError(e: unknown, url?: string): boolean {
   const code = (e as { code?: string } | null)?.code;
+  // Nothing listens on that port of this machine: no restart to wait for, so fail at once.
+  if (code === 'ECONNREFUSED' && url !== undefined && LOOPBACK.test(new URL(url).hostname)) return false;
   return typeof code === 'string' && RETRY_CODES.has(code);
 }
 
@@ -214,7 +216,7 @@ export class Http {
         if (e instanceof OpenProjectError) throw e;
         const code = (e as { code?: string }).code ?? 'network error';
         // DNS, TLS (certificates are always verified) and the like: final, but named.
-        if (!isRetryableError(e)) {
+        if (!isRetryableError(e, url)) {
           if (typeof (e as { code?: unknown }).code !== 'string') throw e;
           this.emit({ method: 'GET', route, url: redactUrl(url), status: null, attempt, ms: Date.now() - started, bytes: 0, error: code });
           throw new OpenProjectError({ method: 'GET', url, status: null, message: this.scrub(`${code}: ${(e as Error).message}`), cause: e });

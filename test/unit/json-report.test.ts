@@ -1,6 +1,7 @@
 // The streamed --json report is exactly the pretty-printed JSON of the same object.
 import { describe, expect, it } from 'vitest';
 import { jsonReportChunks } from '../../src/cli/commands/sync.js';
+import { VERSION } from '../../src/cli/version.js';
 import type { PlannedFile } from '../../src/plan/types.js';
 import type { SyncReport } from '../../src/sync/index.js';
 
@@ -31,10 +32,13 @@ describe('--json report', () => {
   ] as const) {
     it(`${name}: the same text as JSON.stringify(…, null, 2)`, () => {
       const r = report([...files]);
-      const text = [...jsonReportChunks(r, 1)].join('');
+      const error = { code: 'ITEMS_FAILED', message: '1 item failed; the rest was applied' };
+      const text = [...jsonReportChunks(r, 1, error)].join('');
       const parsed = JSON.parse(text) as { maxRssBytes: number };
       const expected = {
+        version: VERSION,
         exitCode: 1,
+        error,
         dryRun: r.dryRun,
         applied: r.applied,
         counts: r.counts,

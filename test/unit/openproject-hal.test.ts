@@ -5,7 +5,7 @@ import { PayloadError } from '../../src/errors.js';
 import { fieldDefsFromSchema, formatFromSchemaType, idFromHref, normalizeAttachment, normalizeStatus, normalizeWorkPackage, parseCollection, schemaKeyFromHref } from '../../src/openproject/hal.js';
 import type { CustomFieldDef } from '../../src/types.js';
 
-// Shapes from /work/shared/openproject-api/fixtures/derived (custom fields of every kind).
+// Shapes from the shared reference data, openproject-api/fixtures/derived (custom fields of every kind).
 const schema = {
   _type: 'Schema',
   _dependencies: [],

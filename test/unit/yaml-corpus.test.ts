@@ -6,8 +6,10 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { emitYaml, renderFrontmatterFile } from '../../src/mapping/yaml/index.js';
 import { loadCorpusYaml, splitFrontmatter } from '../helpers/corpus-yaml.js';
+import { SHARED_TRAIN } from '../helpers/env.js';
 
-const SHARED = '/work/shared/medigy/train/expected';
+// Beside the checkout (../shared), wherever the checkout is: CI clones elsewhere.
+const SHARED = path.join(SHARED_TRAIN, 'expected');
 const FIXTURES = path.resolve(import.meta.dirname, '../../fixtures/medigy/expected');
 
 function markdownFiles(root: string): string[] {

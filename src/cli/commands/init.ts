@@ -10,11 +10,14 @@ import type { CustomFieldDef } from '../../types.js';
 import { closestName } from '../../sync/suggest.js';
 import { clientFor } from '../context.js';
 import { EXIT } from '../exit-codes.js';
+import { Interrupted } from '../interrupt.js';
 import type { Output } from '../output.js';
 import { connectionFromFlags } from './connection.js';
 
 export interface InitFlags {
   url?: string;
+  out?: string;
+  /** The old name of --out, kept as an alias. */
   output?: string;
   root?: string;
   project?: string[];
@@ -28,7 +31,7 @@ export interface InitFlags {
 const q = (s: string): string => JSON.stringify(s); // a JSON string is a valid YAML double-quoted scalar
 
 export async function initCommand(flags: InitFlags, out: Output): Promise<number> {
-  const target = path.resolve(flags.output ?? 'curate.config.yaml');
+  const target = path.resolve(flags.out ?? flags.output ?? 'curate.config.yaml');
   const exists = await access(target).then(
     () => true,
     () => false,
@@ -42,7 +45,20 @@ export async function initCommand(flags: InitFlags, out: Output): Promise<number
   try {
     const [projects, types] = await Promise.all([client.listProjects(), client.listTypes()]);
     const rl = interactive ? createInterface({ input: process.stdin, output: process.stdout }) : null;
-    const ask = async (question: string, fallback: string): Promise<string> => (rl ? (await rl.question(`${question} [${fallback}]: `)).trim() || fallback : fallback);
+    // Ctrl-C (raw mode: a keystroke, not a signal) or Ctrl-D (end of input) at a prompt: stop, exit 130.
+    const stop = new AbortController();
+    rl?.on('SIGINT', () => stop.abort());
+    rl?.on('close', () => stop.abort());
+    const ask = async (question: string, fallback: string): Promise<string> => {
+      if (!rl) return fallback;
+      try {
+        return (await rl.question(`${question} [${fallback}]: `, { signal: stop.signal })).trim() || fallback;
+      } catch (e) {
+        if (!stop.signal.aborted) throw e;
+        process.stdout.write('\n');
+        throw new Interrupted('SIGINT');
+      }
+    };
     try {
       let projectIds = flags.project ?? [];
       if (!projectIds.length) {
