@@ -106,17 +106,17 @@ describe('default profile map', () => {
     { attachment: att(11, 'Curated_Featured_Image.gif'), use: 'image' as const, probe: { kind: 'image' as const, valid: false as const } },
   ];
 
-  it('writes a leaf bundle with rewritten links and the attachments beside it', () => {
+  it('writes a bundle keyed by id, converted body, files beside it', () => {
     const w = wp({ customFields: [cf(1, 'Tags', 'string', '["covid", "policy", "covid"]'), cf(2, 'Clean URL', 'link', 'https://x.example/a'), cf(3, 'Online Event', 'bool', true), cf(4, 'Audience', 'list', [{ href: '/x', title: 'Doctors' }])] });
     const doc = createDefaultProfile({}).map(input(w, attachments));
     expect(doc.workPackageId).toBe(42);
-    expect(doc.markdownPath).toBe('content/news/hello-world-a-test/index.md');
+    expect(doc.markdownPath).toBe('content/news/42/index.md');
     expect(doc.files.map((f) => f.path)).toEqual([
-      'content/news/hello-world-a-test/index.md',
-      'content/news/hello-world-a-test/7-chart.png',
-      'content/news/hello-world-a-test/8-my-photo.jpg',
-      'content/news/hello-world-a-test/9-doc.pdf',
-      'content/news/hello-world-a-test/10-Curated_Featured_Image.png',
+      'content/news/42/index.md',
+      'content/news/42/7-chart.png',
+      'content/news/42/8-my-photo.jpg',
+      'content/news/42/9-doc.pdf',
+      'content/news/42/10-Curated_Featured_Image.png',
     ]);
     expect(doc.files.slice(1).map((f) => (f.kind === 'attachment' ? f.attachmentId : null))).toEqual([7, 8, 9, 10]);
     const md = doc.files[0]!;
@@ -126,10 +126,12 @@ describe('default profile map', () => {
       title: 'Héllo, World: a test!',
       date: '2021-01-02T03:04:05.678Z',
       lastmod: '2021-02-03T04:05:06Z',
-      slug: 'hello-world-a-test',
+      slug: 'hello-world-a-test-42',
+      summary: 'Intro bold text. doc and other',
       description: 'Intro bold text. doc and other',
       draft: false,
       tags: ['covid', 'policy'],
+      aliases: ['42'],
       images: ['10-Curated_Featured_Image.png'],
       featuredImage: { src: '10-Curated_Featured_Image.png', alt: 'Héllo, World: a test!', width: 1200, height: 630 },
       openproject: {
@@ -142,19 +144,20 @@ describe('default profile map', () => {
       },
     });
     const body = md.text.split('\n---\n\n')[1]!;
-    expect(body).toContain('![chart](7-chart.png)');
-    expect(body).toContain('<img src="8-my-photo.jpg" alt="x">');
+    expect(body).toContain('{{< figure src=`7-chart.png` alt=`chart` width=`640` height=`480` >}}');
+    expect(body).toContain('{{< figure src=`8-my-photo.jpg` alt=`x` width=`640` height=`480` >}}');
     expect(body).toContain('[doc](9-doc.pdf)');
-    // not an attachment of this work package: left alone
+    // an attachment of another work package cannot be shown: its link stays as written
     expect(body).toContain('[other](/api/v3/attachments/999/content)');
     expect(body).not.toContain('op.example.com');
+    expect(body).not.toMatch(/<img|<\/?[a-z]+[ >]/);
   });
 
   it('writes a flat page with bundle: false', () => {
     const doc = createDefaultProfile({ bundle: false }).map(input(wp(), attachments.slice(0, 1), 'content/news/'));
-    expect(doc.files.map((f) => f.path)).toEqual(['content/news/hello-world-a-test.md', 'content/news/hello-world-a-test-7-chart.png']);
+    expect(doc.files.map((f) => f.path)).toEqual(['content/news/42.md', 'content/news/42-7-chart.png']);
     const md = doc.files[0]!;
-    expect(md.kind === 'text' && md.text.includes('![chart](hello-world-a-test-7-chart.png)')).toBe(true);
+    expect(md.kind === 'text' && md.text.includes('src=`42-7-chart.png`')).toBe(true);
   });
 
   it.each([
@@ -183,14 +186,16 @@ describe('default profile map', () => {
     expect(() => profile.map(input(wp({ customFields: [cf(1, 'Topics', 'text', '[broken')] }), []))).toThrow(/work package #42: custom field "Topics"/);
   });
 
-  it('falls back to a slug from the id and handles an empty description', () => {
+  it('uses the id alone as slug when the subject has no letters, and handles an empty description', () => {
     const doc = createDefaultProfile({ customFieldsKey: 'op' }).map(input(wp({ subject: '🙂', description: '' }), [], ''));
-    expect(doc.markdownPath).toBe('work-package-42/index.md');
+    expect(doc.markdownPath).toBe('42/index.md');
     const md = doc.files[0]!;
     if (md.kind !== 'text') throw new Error('markdown first');
     expect(md.text.endsWith('---')).toBe(true);
     const fm = frontmatter(md.text);
-    expect(fm.description).toBe('');
+    expect(fm.slug).toBe('42');
+    expect(fm.aliases).toEqual([]);
+    expect(fm.summary).toBe('');
     expect(fm.op).toMatchObject({ id: 42 });
     expect(fm.images).toBeUndefined();
   });
