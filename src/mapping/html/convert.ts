@@ -90,7 +90,8 @@ const BLOCKS = new Set(['paragraph', 'heading', 'blockquote', 'list', 'listItem'
 function visibleText(root: MdastRoot): string {
   const parts: string[] = [];
   const walk = (n: MdastNodes): void => {
-    if (n.type === 'text' || n.type === 'inlineCode' || n.type === 'code') parts.push(n.value);
+    // Fenced code is not prose: an excerpt of it reads as noise.
+    if (n.type === 'text' || n.type === 'inlineCode') parts.push(n.value);
     else if (n.type === 'break') parts.push(' ');
     else if ('children' in n) for (const c of n.children) walk(c);
     if (BLOCKS.has(n.type)) parts.push(' ');

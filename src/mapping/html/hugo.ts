@@ -37,3 +37,12 @@ export function neutraliseShortcodesInCode(code: string): string {
   if (!code.includes('{{')) return code;
   return code.replace(/\{\{<(?!\/\*)([\s\S]*?)>\}\}/g, '{{</*$1*/>}}').replace(/\{\{%(?!\/\*)([\s\S]*?)%\}\}/g, '{{%/*$1*/%}}');
 }
+
+/**
+ * Plain text for a front matter key Hugo renders as markdown (`summary`): characters that
+ * markdown or HTML would read as syntax are backslash-escaped (a literal `<tags>` would
+ * otherwise be dropped as raw HTML), and so is a line start that would open a block.
+ */
+export function markdownLiteral(text: string): string {
+  return text.replace(/[\\`*_[\]<>&~|]/g, '\\$&').replace(/^(\s*)([#>+=-]|\d+[.)])/, (_m, sp: string, mark: string) => `${sp}${mark.replace(/([#>+=.)-])$/, '\\$1')}`);
+}

@@ -3,7 +3,7 @@
 // default-paths.ts, custom fields in default-fields.ts, options in default-options.ts, the
 // description conversion in ../html/.
 import type { Attachment, AttachmentUse, MapInput, MappedDocument, PlannedContent, Profile, WorkPackage } from '../../types.js';
-import { attachmentByFileName, attachmentIdOfUrl, convertDescription, referencedAttachments, workPackageIdOfUrl, type DescriptionLinks, type LocalImage } from '../html/index.js';
+import { attachmentByFileName, attachmentIdOfUrl, convertDescription, markdownLiteral, referencedAttachments, workPackageIdOfUrl, type DescriptionLinks, type LocalImage } from '../html/index.js';
 import { htmlUnescape, wrap } from '../text/index.js';
 import { renderFrontmatterFile, type YamlValue } from '../yaml/index.js';
 import { fieldsOf, tagsOf, weightOf } from './default-fields.js';
@@ -161,7 +161,8 @@ function mapWorkPackage(input: MapInput, options: DefaultProfileOptions): Mapped
     date: wp.createdAt,
     lastmod: wp.updatedAt,
     slug,
-    summary: excerpt,
+    // Hugo renders `summary` as markdown (RSS, .Summary); `description` is read as plain text.
+    summary: markdownLiteral(excerpt),
     description: excerpt,
     draft: !options.publishedStatuses.includes(wp.status.name),
     tags: tagsOf(wp, options.tagsField),
