@@ -10,7 +10,10 @@ import path from 'node:path';
 import yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator } from '../../src/simulator/index.js';
+import { createDefaultProfile } from '../../src/mapping/profiles/default.js';
+import type { MapContext, SourceSpec } from '../../src/types.js';
 import { FIXTURE_DATASET, MEDIGY_CONFIG, ROOT, runCli, tempDir } from '../helpers/env.js';
+import { loadDirect, probeFor, sourceFor } from '../helpers/medigy-direct.js';
 
 const HUGO_SITE = path.join(ROOT, 'fixtures', 'hugo-site');
 
@@ -456,6 +459,97 @@ describe.skipIf(skipLocally)('default profile: a stock Hugo site renders real Op
       expect(dom.output).toContain('<table>');
     } finally {
       await rm(profileDir, { recursive: true, force: true });
+    }
+  });
+});
+
+// The same dataset mapped straight through the profile with a MapContext — what the engine
+// hands profiles once its rewrite lands (`sourceOf`, `memory`) — and built by the real Hugo:
+// proves that links between synced pages and the aliases of renamed pages resolve in a
+// stock site, independently of the engine's progress.
+describe.skipIf(skipLocally)('default profile with a MapContext: internal links and renamed URLs resolve in Hugo', () => {
+  it('links between synced pages reach their pages; a renamed page keeps its old URL', async () => {
+    expect(HUGO, 'hugo must be on PATH (CI installs it in .ci/run)').not.toBeNull();
+    const config = yaml.load(await readFile(DEFAULT_CONFIG, 'utf8')) as { profile: { options: unknown }; sources: SourceSpec[] };
+    const sources = config.sources.map((s) => ({ ...s, options: {} }));
+    const profile = createDefaultProfile(config.profile.options);
+    const items = loadDirect(DEFAULT_DATASET);
+    const sourceOfId = new Map(items.flatMap((i) => (sourceFor(sources, i) ? [[i.workPackage.id, sourceFor(sources, i)!] as const] : [])));
+    const memory = new Map<number, unknown>();
+    const { dir, cleanup } = await tempDir('curate-hugo-context-');
+    try {
+      const site = path.join(dir, 'site');
+      await cp(STOCK_SITE, site, { recursive: true });
+      const syncDirect = async (): Promise<void> => {
+        await rm(path.join(site, 'content'), { recursive: true, force: true });
+        for (const item of items) {
+          const source = sourceOfId.get(item.workPackage.id);
+          if (!source) continue;
+          const asked: number[] = [];
+          const context: MapContext = {
+            sourceOf: (id) => {
+              asked.push(id);
+              return sourceOfId.get(id);
+            },
+            memory: memory.get(item.workPackage.id),
+          };
+          const doc = profile.map({ workPackage: item.workPackage, project: item.project, attachments: probeFor(profile, item), allAttachments: item.attachments, source, now: new Date('2024-07-01T00:00:00Z'), context });
+          // The engine re-maps a page when any answer it depended on changes: every id asked must be listed.
+          expect([...new Set(asked)].sort((a, b) => a - b)).toEqual(doc.references ?? []);
+          memory.set(item.workPackage.id, JSON.parse(JSON.stringify(doc.memory)));
+          for (const f of doc.files) {
+            const target = path.join(site, 'content', f.path);
+            await mkdir(path.dirname(target), { recursive: true });
+            await writeFile(target, f.kind === 'text' ? f.text : item.content.get(f.attachmentId)!);
+          }
+        }
+        await rm(path.join(site, 'public'), { recursive: true, force: true });
+        const b = await run(HUGO!, ['--printPathWarnings', '-s', site], site);
+        expect(b.code, b.output).toBe(0);
+        expect(b.output.split('\n').filter((l) => /^\s*(WARN|ERROR)\b/.test(l)), b.output).toEqual([]);
+      };
+      await syncDirect();
+      items.find((i) => i.workPackage.id === 101)!.workPackage.subject = 'Getting started, revised';
+      await syncDirect();
+
+      const publicDir = path.join(site, 'public');
+      const pageFile = (urlPath: string): string => path.join(publicDir, ...urlPath.split('/').filter(Boolean), 'index.html');
+      /** Follows one link (and a Hugo alias redirect) to the URL path of the page it lands on. */
+      const land = async (from: string, href: string): Promise<string> => {
+        const url = new URL(href, `${BASE}${from}`);
+        const file = servedFile(publicDir, url);
+        expect(file, `${href} from ${from} stays on the site`).not.toBeNull();
+        expect(existsSync(file!), `${href} from ${from} resolves`).toBe(true);
+        const refresh = /http-equiv="?refresh"? content="0; url=([^"]+)"/.exec(await readFile(file!, 'utf8'));
+        return refresh ? new URL(decode(refresh[1]!)).pathname : url.pathname;
+      };
+      const pages: Record<number, string> = {
+        101: '/docs/getting-started-revised-101/',
+        102: '/docs/getting-started-102/',
+        103: '/blog/posts/release-notes-103/',
+        104: '/blog/posts/104/',
+        105: '/blog/posts/105/',
+      };
+      for (const url of Object.values(pages)) expect(existsSync(pageFile(url)), url).toBe(true);
+      const linkOf = async (id: number, text: string): Promise<string> => {
+        const m = new RegExp(`<a href="([^"]+)">${text}</a>`).exec(await readFile(pageFile(pages[id]!), 'utf8'));
+        expect(m, `#${id} links ${text}`).not.toBeNull();
+        return decode(m![1]!);
+      };
+      // same source, mention form, ###N, cross-source (blog → docs), between two id-only slugs
+      expect(await land(pages[101]!, await linkOf(101, '#102'))).toBe(pages[102]);
+      expect(await land(pages[102]!, await linkOf(102, '#101'))).toBe(pages[101]);
+      expect(await land(pages[102]!, await linkOf(102, '###103'))).toBe(pages[103]);
+      expect(await land(pages[103]!, await linkOf(103, '#101'))).toBe(pages[101]);
+      expect(await land(pages[104]!, await linkOf(104, '#105'))).toBe(pages[105]);
+      expect(await land(pages[105]!, await linkOf(105, '#104'))).toBe(pages[104]);
+      // not synced: OpenProject
+      expect(await linkOf(103, '##301')).toBe('http://openproject.example.com/openproject/work_packages/301');
+      // the old URL of the renamed page redirects to the new one
+      expect(await land('/', '/docs/getting-started-101/')).toBe(pages[101]);
+      expect(memory.get(101)).toEqual({ locations: ['docs/getting-started-101', 'docs/getting-started-revised-101'] });
+    } finally {
+      await cleanup();
     }
   });
 });
