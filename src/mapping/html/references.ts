@@ -12,7 +12,7 @@
 import type { Attachment } from '../../types.js';
 
 const API_CONTENT = /^(?:[a-z][a-z0-9+.-]*:\/\/[^/?#]*)?(?:\/[^?#]*?)?\/api\/v3\/attachments\/(\d+)\/content(?:[?#].*)?$/i;
-const LEGACY_DOWNLOAD = /^(?:[a-z][a-z0-9+.-]*:\/\/[^/?#]*)?(?:\/[^?#]*?)?\/attachments\/(\d+)(?:\/[^/?#]*)?(?:[?#].*)?$/i;
+const LEGACY_DOWNLOAD = /^(?:[a-z][a-z0-9+.-]*:\/\/[^/?#]*)?(?:\/[^?#]*?)?(?<!\/api\/v3)\/attachments\/(\d+)(?:\/[^/?#]*)?(?:[?#].*)?$/i;
 const WORK_PACKAGE_URL = /^(?:[a-z][a-z0-9+.-]*:\/\/[^/?#]*)?(?:\/[^?#]*?)?(?:\/projects\/[^/?#]+)?\/work_packages\/(\d+)(?:\/[^?#]*)?(?:[?#].*)?$/i;
 const BY_NAME_EXTENSION = /(bmp|gif|jpe?g|png|svg)$/;
 
@@ -46,7 +46,7 @@ export function attachmentByFileName(src: string, attachments: readonly Attachme
   return best;
 }
 
-const ATTACHMENT_URL_IN_TEXT = /(?:[a-z][a-z0-9+.-]*:\/\/[^\s"'()<>]*?)?\/(?:api\/v3\/attachments\/(\d+)\/content|attachments\/(\d+)(?=[/\s"'()<>?#]|$))/gi;
+const ATTACHMENT_URL_IN_TEXT = /(?:[a-z][a-z0-9+.-]*:\/\/[^\s"'()<>]*?)?\/(?:api\/v3\/attachments\/(\d+)\/content|(?<!api\/v3\/)attachments\/(\d+)(?=[/\s"'()<>?#]|$))/gi;
 const IMG_SRC_IN_TEXT = /<img\b[^>]*?\bsrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))/gi;
 const MD_IMAGE_IN_TEXT = /!\[[^\]]*\]\(\s*<?([^\s)>]+)/g;
 

@@ -190,7 +190,7 @@ function mapWorkPackage(input: MapInput, options: DefaultProfileOptions): Mapped
   return doc;
 }
 
-const ANY_ATTACHMENT_URL = /(?:https?:\/\/[^\s"'()<>]*?)?(?:\/[^\s"'()<>]*?)?\/(?:api\/v3\/attachments\/(\d+)\/content|attachments\/(\d+)(?:\/[^\s"'()<>?#]*)?)(?=[\s"'()<>?#]|$)/gi;
+const ANY_ATTACHMENT_URL = /(?:https?:\/\/[^\s"'()<>]*?)?(?:\/[^\s"'()<>]*?)?\/(?:api\/v3\/attachments\/(\d+)\/content|(?<!api\/v3\/)attachments\/(\d+)(?:\/[^\s"'()<>?#]*)?)(?=[\s"'()<>?#]|$)/gi;
 
 /** `html: keep`: the description as written, with attachment references pointing at the files beside the page. */
 function keepDescription(description: string, all: readonly Attachment[], assets: Assets, ofInstance: (href: string) => boolean): string {
