@@ -106,17 +106,17 @@ describe('default profile map', () => {
     { attachment: att(11, 'Curated_Featured_Image.gif'), use: 'image' as const, probe: { kind: 'image' as const, valid: false as const } },
   ];
 
-  it('writes a leaf bundle with rewritten links and the attachments beside it', () => {
+  it('writes a bundle keyed by id, converted body, files beside it', () => {
     const w = wp({ customFields: [cf(1, 'Tags', 'string', '["covid", "policy", "covid"]'), cf(2, 'Clean URL', 'link', 'https://x.example/a'), cf(3, 'Online Event', 'bool', true), cf(4, 'Audience', 'list', [{ href: '/x', title: 'Doctors' }])] });
     const doc = createDefaultProfile({}).map(input(w, attachments));
     expect(doc.workPackageId).toBe(42);
-    expect(doc.markdownPath).toBe('content/news/hello-world-a-test/index.md');
+    expect(doc.markdownPath).toBe('content/news/42/index.md');
     expect(doc.files.map((f) => f.path)).toEqual([
-      'content/news/hello-world-a-test/index.md',
-      'content/news/hello-world-a-test/7-chart.png',
-      'content/news/hello-world-a-test/8-my-photo.jpg',
-      'content/news/hello-world-a-test/9-doc.pdf',
-      'content/news/hello-world-a-test/10-Curated_Featured_Image.png',
+      'content/news/42/index.md',
+      'content/news/42/7-chart.png',
+      'content/news/42/8-my-photo.jpg',
+      'content/news/42/9-doc.pdf',
+      'content/news/42/10-Curated_Featured_Image.png',
     ]);
     expect(doc.files.slice(1).map((f) => (f.kind === 'attachment' ? f.attachmentId : null))).toEqual([7, 8, 9, 10]);
     const md = doc.files[0]!;
@@ -126,10 +126,12 @@ describe('default profile map', () => {
       title: 'Héllo, World: a test!',
       date: '2021-01-02T03:04:05.678Z',
       lastmod: '2021-02-03T04:05:06Z',
-      slug: 'hello-world-a-test',
+      slug: 'hello-world-a-test-42',
+      summary: 'Intro bold text. doc and other',
       description: 'Intro bold text. doc and other',
       draft: false,
       tags: ['covid', 'policy'],
+      aliases: ['42'],
       images: ['10-Curated_Featured_Image.png'],
       featuredImage: { src: '10-Curated_Featured_Image.png', alt: 'Héllo, World: a test!', width: 1200, height: 630 },
       openproject: {
@@ -142,19 +144,20 @@ describe('default profile map', () => {
       },
     });
     const body = md.text.split('\n---\n\n')[1]!;
-    expect(body).toContain('![chart](7-chart.png)');
-    expect(body).toContain('<img src="8-my-photo.jpg" alt="x">');
+    expect(body).toContain('{{< figure src=`7-chart.png` alt=`chart` width=`640` height=`480` >}}');
+    expect(body).toContain('{{< figure src=`8-my-photo.jpg` alt=`x` width=`640` height=`480` >}}');
     expect(body).toContain('[doc](9-doc.pdf)');
-    // not an attachment of this work package: left alone
+    // an attachment of another work package cannot be shown: its link stays as written
     expect(body).toContain('[other](/api/v3/attachments/999/content)');
     expect(body).not.toContain('op.example.com');
+    expect(body).not.toMatch(/<img|<\/?[a-z]+[ >]/);
   });
 
   it('writes a flat page with bundle: false', () => {
     const doc = createDefaultProfile({ bundle: false }).map(input(wp(), attachments.slice(0, 1), 'content/news/'));
-    expect(doc.files.map((f) => f.path)).toEqual(['content/news/hello-world-a-test.md', 'content/news/hello-world-a-test-7-chart.png']);
+    expect(doc.files.map((f) => f.path)).toEqual(['content/news/42.md', 'content/news/42-7-chart.png']);
     const md = doc.files[0]!;
-    expect(md.kind === 'text' && md.text.includes('![chart](hello-world-a-test-7-chart.png)')).toBe(true);
+    expect(md.kind === 'text' && md.text.includes('src=`42-7-chart.png`')).toBe(true);
   });
 
   it.each([
@@ -183,14 +186,16 @@ describe('default profile map', () => {
     expect(() => profile.map(input(wp({ customFields: [cf(1, 'Topics', 'text', '[broken')] }), []))).toThrow(/work package #42: custom field "Topics"/);
   });
 
-  it('falls back to a slug from the id and handles an empty description', () => {
+  it('uses the id alone as slug when the subject has no letters, and handles an empty description', () => {
     const doc = createDefaultProfile({ customFieldsKey: 'op' }).map(input(wp({ subject: '🙂', description: '' }), [], ''));
-    expect(doc.markdownPath).toBe('work-package-42/index.md');
+    expect(doc.markdownPath).toBe('42/index.md');
     const md = doc.files[0]!;
     if (md.kind !== 'text') throw new Error('markdown first');
     expect(md.text.endsWith('---')).toBe(true);
     const fm = frontmatter(md.text);
-    expect(fm.description).toBe('');
+    expect(fm.slug).toBe('42');
+    expect(fm.aliases).toEqual([]);
+    expect(fm.summary).toBe('');
     expect(fm.op).toMatchObject({ id: 42 });
     expect(fm.images).toBeUndefined();
   });
@@ -243,5 +248,126 @@ describe('default profile on the fixture dataset', () => {
       expect(new Set(doc.files.map((f) => f.path)).size).toBe(doc.files.length);
     }
     expect(withImage).toBeGreaterThan(0);
+  });
+});
+
+describe('default profile: paths, links, aliases (issue 14)', () => {
+  const sources = {
+    docs: { name: 'docs', projects: ['docs'], types: ['Page'], statuses: [], path: 'docs', options: {} },
+    blog: { name: 'blog', projects: ['blog'], types: ['News'], statuses: [], path: 'Blog/My Posts', options: {} },
+  };
+  const withContext = (w: WorkPackage, synced: Record<number, keyof typeof sources>, memory?: unknown, path = 'docs'): MapInput => {
+    const asked: number[] = [];
+    const i = input(w, [], path);
+    i.context = {
+      sourceOf: (id) => {
+        asked.push(id);
+        const s = synced[id];
+        return s ? sources[s] : undefined;
+      },
+      memory,
+    };
+    return i;
+  };
+  const fmOf = (doc: { files: { kind: string; text?: string }[] }): Record<string, unknown> => frontmatter(doc.files[0]!.text!);
+  const bodyOf = (doc: { files: { kind: string; text?: string }[] }): string => doc.files[0]!.text!.split('\n---\n\n')[1] ?? '';
+
+  it('gives equal subjects and subjects without letters their own stable paths and URLs', () => {
+    const p = createDefaultProfile({});
+    const docs = [wp({ id: 1, subject: 'Same' }), wp({ id: 2, subject: 'Same' }), wp({ id: 3, subject: 'same!' }), wp({ id: 4, subject: '🙂' }), wp({ id: 5, subject: '!!!' })].map((w) => p.map(input(w, [], 'docs')));
+    expect(docs.map((d) => d.markdownPath)).toEqual(['docs/1/index.md', 'docs/2/index.md', 'docs/3/index.md', 'docs/4/index.md', 'docs/5/index.md']);
+    expect(docs.map((d) => fmOf(d).slug)).toEqual(['same-1', 'same-2', 'same-3', '4', '5']);
+    // The output of one work package does not depend on any other (mapped alone, same bytes).
+    expect(p.map(input(wp({ id: 2, subject: 'Same' }), [], 'docs'))).toEqual(docs[1]);
+  });
+
+  it('cuts very long subjects at a word in the slug, keeping the id', () => {
+    const slug = fmOf(createDefaultProfile({}).map(input(wp({ subject: 'word '.repeat(40) }), []))).slug as string;
+    expect(slug.length).toBeLessThanOrEqual(84);
+    expect(slug).toMatch(/^word(-word)+-42$/);
+  });
+
+  it('links references to synced work packages by their stable URL, others to OpenProject or as text, and lists every id asked', () => {
+    const w = wp({ description: 'See #7, ##8 and ###9; <mention class="mention" data-id="10" data-type="work_package" data-text="#10">#10</mention>; [doc](/work_packages/7/activity)' });
+    const doc = createDefaultProfile({ openprojectUrl: 'https://op.example.com/sub/' }).map(withContext(w, { 7: 'docs', 8: 'blog' }));
+    const body = bodyOf(doc);
+    expect(body).toContain('[#7](../7/)');
+    expect(body).toContain('[##8](../../blog/my-posts/8/)');
+    expect(body).toContain('[###9](https://op.example.com/sub/work_packages/9)');
+    expect(body).toContain('[#10](https://op.example.com/sub/work_packages/10)');
+    expect(body).toContain('[doc](../7/)');
+    expect(doc.references).toEqual([7, 8, 9, 10]);
+    expect((fmOf(doc).openproject as { url: string }).url).toBe('https://op.example.com/sub/work_packages/42');
+    const text = createDefaultProfile({ workPackageLinks: 'text', openprojectUrl: 'https://op.example.com' }).map(withContext(w, {}));
+    expect(bodyOf(text)).toContain('See #7, ##8 and ###9');
+    // Without a context (outside a sync) nothing is synced; without openprojectUrl references stay text.
+    expect(bodyOf(createDefaultProfile({}).map(input(w, [])))).toContain('See #7, ##8 and ###9');
+  });
+
+  it('links from a nested source folder up to another source', () => {
+    const doc = createDefaultProfile({}).map(withContext(wp({ description: '#7' }), { 7: 'docs' }, undefined, 'Blog/My Posts'));
+    expect(bodyOf(doc)).toBe('[#7](../../../docs/7/)');
+  });
+
+  it('remembers where the page has been and keeps those URLs as aliases after a rename or a folder move', () => {
+    const p = createDefaultProfile({});
+    const first = p.map(withContext(wp({ subject: 'Old title' }), {}));
+    expect(first.memory).toEqual({ locations: ['docs/old-title-42'] });
+    expect(fmOf(first).aliases).toEqual(['42']);
+    const renamed = p.map(withContext(wp({ subject: 'New title' }), {}, first.memory));
+    expect(fmOf(renamed).aliases).toEqual(['42', 'old-title-42']);
+    expect(renamed.memory).toEqual({ locations: ['docs/old-title-42', 'docs/new-title-42'] });
+    const moved = p.map(withContext(wp({ subject: 'New title' }), {}, renamed.memory, 'Blog/My Posts'));
+    expect(fmOf(moved).aliases).toEqual(['42', '../../docs/old-title-42', '../../docs/new-title-42']);
+    // Unchanged input, same memory: same output (no churn on every run).
+    expect(p.map(withContext(wp({ subject: 'New title' }), {}, renamed.memory))).toEqual(renamed);
+    // Memory of another shape (an older profile) is ignored, not trusted.
+    expect(fmOf(p.map(withContext(wp({ subject: 'New title' }), {}, { locations: ['../../etc', 5] }))).aliases).toEqual(['42']);
+  });
+
+  it('writes custom fields typed: numbers, booleans, dates as YAML types, lists by title, users by name; weight from a field', () => {
+    const w = wp({
+      customFields: [
+        cf(1, 'Reading Minutes', 'int', 7),
+        cf(2, 'Score', 'float', 4.5),
+        cf(3, 'Featured', 'bool', false),
+        cf(4, 'Launch Date', 'date', '2024-05-01'),
+        cf(5, 'Audience', 'list', [{ href: '/a', title: 'Developers' }, { href: '/b', title: 'Operators' }]),
+        cf(6, 'Owner', 'user', { href: '/api/v3/users/5', title: 'Jane Doe' }),
+        cf(7, 'Position', 'int', 3),
+        cf(8, 'Empty', 'string', null),
+      ],
+    });
+    const doc = createDefaultProfile({ weightField: 'Position' }).map(input(w, []));
+    const text = doc.files[0]!.kind === 'text' ? doc.files[0]!.text : '';
+    expect(text).toContain('launchDate: 2024-05-01\n'); // unquoted: a YAML date
+    const fm = fmOf(doc);
+    expect(fm.weight).toBe(3);
+    expect((fm.openproject as { fields: unknown }).fields).toEqual({ readingMinutes: 7, score: 4.5, featured: false, launchDate: new Date('2024-05-01T00:00:00Z'), audience: ['Developers', 'Operators'], owner: 'Jane Doe', position: 3, empty: null });
+    expect(() => createDefaultProfile({}).map(input(wp({ customFields: [cf(1, 'Launch Date', 'date', 'soon')] }), []))).toThrow(/work package #42: custom field "Launch Date".*a date/);
+    expect(() => createDefaultProfile({ weightField: 'Position' }).map(input(wp({ customFields: [cf(7, 'Position', 'string', 'first')] }), []))).toThrow(/custom field "Position".*integer/);
+  });
+
+  it('html: keep writes the description as authored, attachment references pointing beside the page', () => {
+    const w = wp({ description: '<figure class="image"><img src="/openproject/api/v3/attachments/7/content"></figure> <img src="chart.png"> <mention class="mention" data-id="5" data-type="user" data-text="@Jane">@Jane</mention> #7' });
+    const doc = createDefaultProfile({ html: 'keep' }).map(input(w, [img(att(7, 'chart.png'))]));
+    expect(bodyOf(doc)).toBe('<figure class="image"><img src="7-chart.png"></figure> <img src="7-chart.png"> <mention class="mention" data-id="5" data-type="user" data-text="@Jane">@Jane</mention> #7');
+    expect(fmOf(doc).summary).toBe('@Jane #7');
+  });
+
+  it('selects attachments referenced by file name, and shows the newest of two with the same name', () => {
+    const p = createDefaultProfile({});
+    const w = wp({ description: '<img src="Shot.png">' });
+    const a = { ...att(20, 'shot.png'), createdAt: '2024-01-01T00:00:00Z' };
+    const b = { ...att(21, 'SHOT.png'), createdAt: '2024-02-01T00:00:00Z' };
+    expect(p.attachmentUse(a, w)).toBe('image');
+    expect(p.attachmentUse(b, w)).toBe('image');
+    expect(p.attachmentUse(att(22, 'other.png'), w)).toBeNull();
+    const doc = p.map(input(w, [img(a), img(b)]));
+    expect(bodyOf(doc)).toBe('{{< figure src=`21-SHOT.png` width=`640` height=`480` >}}');
+  });
+
+  it('carries a version that changes with the output', () => {
+    expect(createDefaultProfile({}).version).toBe('2');
   });
 });

@@ -1,61 +1,32 @@
-// The default profile: clean Hugo pages from OpenProject work packages. Pure (no I/O, no
-// clock). Documentation of every key: docs/default-profile.md.
-//
-// Layout (option `bundle`, default true): a Hugo *leaf bundle* per work package,
-//   {source.path}/{slug}/index.md  + its images/files beside it as {attachmentId}-{name}
-// Bundles are the default because Hugo publishes a bundle's resources next to the page,
-// so the relative links written into the body resolve without any site configuration.
-// With `bundle: false` the page is {source.path}/{slug}.md and its assets are written
-// beside it as {slug}-{attachmentId}-{name}; Hugo does not publish files placed next to a
-// non-bundle page, so the site then needs its own arrangement (e.g. a static mount).
-import { z } from 'zod';
-import { ConfigError, MappingError } from '../../errors.js';
-import type { Attachment, AttachmentUse, CustomFieldValue, MapInput, MappedDocument, PlannedContent, Profile, WorkPackage } from '../../types.js';
-import { camelCaseFieldName, htmlUnescape, slugify, wrap } from '../text/index.js';
+// The default profile: pages that a stock Hugo site renders in full. Pure (no I/O, no
+// clock). Every key and rule is documented in docs/default-profile.md; paths and URLs in
+// default-paths.ts, custom fields in default-fields.ts, options in default-options.ts, the
+// description conversion in ../html/.
+import type { Attachment, AttachmentUse, MapInput, MappedDocument, PlannedContent, Profile, WorkPackage } from '../../types.js';
+import { attachmentByFileName, attachmentIdOfUrl, convertDescription, markdownLiteral, referencedAttachments, workPackageIdOfUrl, type DescriptionLinks, type LocalImage } from '../html/index.js';
+import { htmlUnescape, wrap } from '../text/index.js';
 import { renderFrontmatterFile, type YamlValue } from '../yaml/index.js';
+import { fieldsOf, tagsOf, weightOf } from './default-fields.js';
+import { parseDefaultOptions, type DefaultProfileOptions } from './default-options.js';
+import { aliasesFor, joinPath, pageSlug, relativePageLink, sourceFolder } from './default-paths.js';
 
-const optionsSchema = z
-  .object({
-    /** Status names that make a page public (`draft: false`); every other status is a draft. */
-    publishedStatuses: z.array(z.string().min(1)).default(['Published', 'Closed']),
-    /** Custom field whose value (JSON array string or comma list) becomes `tags`; null = no tags. */
-    tagsField: z.string().min(1).nullable().default('Tags'),
-    /** Top-level key of the OpenProject block (id, type, status, project, author, fields). */
-    customFieldsKey: z
-      .string()
-      .regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'expected an identifier ([A-Za-z][A-Za-z0-9_]*)')
-      .refine((k) => !RESERVED.has(k.toLowerCase()), 'collides with a key this profile writes')
-      .default('openproject'),
-    /** File-name prefix of attachments used as featured images (`images`, `featuredImage`); null = none. */
-    featuredImage: z.string().min(1).nullable().default('Curated_Featured_Image'),
-    /** Hugo leaf bundles ({slug}/index.md with assets beside it). */
-    bundle: z.boolean().default(true),
-    /** Length limit of the `description` excerpt. */
-    descriptionLength: z.number().int().min(20).max(1000).default(160),
-  })
-  .strict();
+export type { DefaultProfileOptions } from './default-options.js';
 
-export type DefaultProfileOptions = z.infer<typeof optionsSchema>;
-
-/** Keys the profile writes at the top level (Hugo's own plus ours). */
-const RESERVED = new Set(['title', 'date', 'lastmod', 'slug', 'description', 'draft', 'tags', 'images', 'featuredimage']);
-
-const ATTACHMENT_URL = /(?:https?:\/\/[^\s"'()<>]*?)?\/api\/v3\/attachments\/(\d+)\/content/g;
+/**
+ * Bump on every change of output for the same input: the engine then re-maps every work
+ * package. 2: converted descriptions, id-keyed bundles, `{slug}-{id}` URLs, aliases, typed fields.
+ */
+export const DEFAULT_PROFILE_VERSION = '2';
 
 export function createDefaultProfile(rawOptions: unknown): Profile {
-  const parsed = optionsSchema.safeParse(rawOptions ?? {});
-  if (!parsed.success) {
-    throw new ConfigError(
-      'invalid default profile options',
-      parsed.error.issues.map((i) => `${['profile.options', ...i.path.map(String)].join('.')}: ${i.message}`),
-    );
-  }
-  const options = parsed.data;
+  const options = parseDefaultOptions(rawOptions);
   return {
     name: 'default',
-    version: '1',
+    version: DEFAULT_PROFILE_VERSION,
     attachmentUse(att: Attachment, wp: WorkPackage): AttachmentUse | null {
-      if (referencedIds(wp.description).has(att.id)) return att.contentType.startsWith('image/') ? 'image' : 'file';
+      // Asked one attachment at a time: a file name is matched against this one alone, so two
+      // attachments of the same name are both fetched and map() shows the newest, as OpenProject does.
+      if (referencedAttachments(wp.description, [att]).has(att.id)) return att.contentType.startsWith('image/') ? 'image' : 'file';
       if (options.featuredImage !== null && att.fileName.startsWith(options.featuredImage)) return 'image';
       return null;
     },
@@ -63,10 +34,6 @@ export function createDefaultProfile(rawOptions: unknown): Profile {
       return mapWorkPackage(input, options);
     },
   };
-}
-
-function referencedIds(markdown: string): Set<number> {
-  return new Set([...markdown.matchAll(ATTACHMENT_URL)].map((m) => Number(m[1])));
 }
 
 /** A file name safe on every file system and in a URL: [A-Za-z0-9._-], no leading dot. */
@@ -79,7 +46,7 @@ export function safeFileName(name: string): string {
   return cleaned === '' ? 'file' : cleaned;
 }
 
-/** Markdown/HTML description → one line of plain text for `description`, cut at a word. */
+/** Markdown/HTML description → one line of plain text, cut at a word (the `html: keep` excerpt). */
 export function plainExcerpt(markdown: string, width: number): string {
   const text = htmlUnescape(
     markdown
@@ -91,95 +58,154 @@ export function plainExcerpt(markdown: string, width: number): string {
   )
     .replace(/\s+/g, ' ')
     .trim();
-  return wrap(text, width, 1)[0] ?? '';
+  return excerptOf(text, width);
 }
 
-function fieldValue(v: CustomFieldValue): YamlValue {
-  if (Array.isArray(v)) return v.map((l) => l.title);
-  if (v !== null && typeof v === 'object') return v.title;
-  return v;
+function excerptOf(text: string, width: number): string {
+  return wrap(text.replace(/\s+/g, ' ').trim(), width, 1)[0] ?? '';
 }
 
-function tagsOf(wp: WorkPackage, fieldName: string | null): string[] {
-  if (fieldName === null) return [];
-  const entry = wp.customFields.find((e) => e.field.name === fieldName);
-  if (!entry || entry.value === null) return [];
-  const v = entry.value;
-  let tags: unknown[];
-  if (Array.isArray(v)) tags = v.map((l) => l.title);
-  else if (typeof v === 'string') {
-    const s = v.trim();
-    if (s.startsWith('[')) {
-      try {
-        tags = JSON.parse(s) as unknown[];
-      } catch (e) {
-        throw new MappingError(wp.id, `custom field "${fieldName}"`, `is not a JSON array (${(e as Error).message})`);
+interface Assets {
+  files: PlannedContent[];
+  /** attachment id → file name beside the page */
+  local: Map<number, string>;
+  images: Map<number, LocalImage>;
+  featured: { src: string; alt: string; width: number; height: number }[];
+}
+
+function assetsOf(input: MapInput, options: DefaultProfileOptions, dir: string): Assets {
+  const { workPackage: wp } = input;
+  const out: Assets = { files: [], local: new Map(), images: new Map(), featured: [] };
+  for (const p of [...input.attachments].sort((a, b) => a.attachment.id - b.attachment.id)) {
+    // An image that does not decode is not written; its references become text.
+    const validImage = p.use === 'image' && p.probe.kind === 'image' && p.probe.valid;
+    if (p.use !== 'file' && !validImage) continue;
+    const base = `${p.attachment.id}-${safeFileName(p.attachment.fileName)}`;
+    const name = options.bundle ? base : `${wp.id}-${base}`;
+    out.local.set(p.attachment.id, name);
+    out.files.push({ kind: 'attachment', path: joinPath(dir, name), attachmentId: p.attachment.id });
+    if (p.probe.kind === 'image' && p.probe.valid) {
+      out.images.set(p.attachment.id, { kind: 'local', src: name, width: p.probe.width, height: p.probe.height });
+      if (options.featuredImage !== null && p.attachment.fileName.startsWith(options.featuredImage)) {
+        out.featured.push({ src: name, alt: wp.subject, width: p.probe.width, height: p.probe.height });
       }
-      if (!Array.isArray(tags)) throw new MappingError(wp.id, `custom field "${fieldName}"`, 'is not a JSON array');
-    } else tags = s.split(',');
-  } else if (typeof v === 'object') tags = [v.title];
-  else throw new MappingError(wp.id, `custom field "${fieldName}"`, `expected text or a list, got ${JSON.stringify(v)}`);
-  const out: string[] = [];
-  for (const t of tags) {
-    if (typeof t !== 'string') throw new MappingError(wp.id, `custom field "${fieldName}"`, `expected strings, got ${JSON.stringify(t)}`);
-    const tag = t.trim();
-    if (tag !== '' && !out.includes(tag)) out.push(tag);
+    }
   }
   return out;
 }
 
 function mapWorkPackage(input: MapInput, options: DefaultProfileOptions): MappedDocument {
-  const { workPackage: wp, source } = input;
-  const slug = slugify(wp.subject) || `work-package-${wp.id}`;
-  const join = (...parts: string[]): string => parts.filter((p) => p !== '' && p !== '.').join('/');
-  const folder = source.path.replace(/^\.?\/+|\/+$/g, '');
-  const dir = options.bundle ? join(folder, slug) : folder;
-  const markdownPath = options.bundle ? join(dir, 'index.md') : join(dir, `${slug}.md`);
+  const { workPackage: wp, source, context } = input;
+  const folder = sourceFolder(source.path);
+  const dir = options.bundle ? joinPath(folder, String(wp.id)) : folder;
+  const markdownPath = options.bundle ? joinPath(dir, 'index.md') : joinPath(folder, `${wp.id}.md`);
+  const slug = pageSlug(wp.subject, wp.id);
+  const assets = assetsOf(input, options, dir);
 
-  // Assets: valid images and plain files; an image that does not decode is not written.
-  const files: PlannedContent[] = [];
-  const local = new Map<number, string>(); // attachment id → file name beside the page
-  const images: { src: string; alt: string; width: number; height: number }[] = [];
-  for (const p of [...input.attachments].sort((a, b) => a.attachment.id - b.attachment.id)) {
-    const usable = p.use === 'file' || (p.use === 'image' && p.probe.kind === 'image' && p.probe.valid);
-    if (!usable) continue;
-    const base = `${p.attachment.id}-${safeFileName(p.attachment.fileName)}`;
-    const name = options.bundle ? base : `${slug}-${base}`;
-    local.set(p.attachment.id, name);
-    files.push({ kind: 'attachment', path: join(dir, name), attachmentId: p.attachment.id });
-    const featured = options.featuredImage !== null && p.attachment.fileName.startsWith(options.featuredImage);
-    if (featured && p.probe.kind === 'image' && p.probe.valid) {
-      images.push({ src: name, alt: wp.subject, width: p.probe.width, height: p.probe.height });
-    }
+  const references = new Set<number>();
+  const base = options.openprojectUrl;
+  const instanceUrl = (href: string): string | null => {
+    // Root-relative URLs in a description are the instance's own (OpenProject renders them in place).
+    if (base === null || !href.startsWith('/') || href.startsWith('//')) return null;
+    return new URL(href, `${base}/`).href;
+  };
+  const ofInstance = (href: string): boolean => href.startsWith('/') || (base !== null ? href === base || href.startsWith(`${base}/`) : /^https?:\/\//i.test(href));
+  const workPackageLink = (id: number): string | null => {
+    references.add(id);
+    const target = context?.sourceOf(id);
+    if (target) return relativePageLink(folder, target.path, id);
+    if (options.workPackageLinks === 'openproject' && base !== null) return `${base}/work_packages/${id}`;
+    return null;
+  };
+  const attachmentOf = (src: string): number | null => {
+    const byUrl = ofInstance(src) ? attachmentIdOfUrl(src) : null;
+    return byUrl ?? attachmentByFileName(src, input.allAttachments)?.id ?? null;
+  };
+  const links: DescriptionLinks = {
+    image(src) {
+      const id = attachmentOf(src);
+      if (id === null) return null;
+      const local = assets.images.get(id);
+      if (local) return local;
+      const att = input.allAttachments.find((a) => a.id === id);
+      return { kind: 'text', text: att?.fileName ?? `attachment ${id}` };
+    },
+    href(href) {
+      const id = attachmentOf(href);
+      const file = id === null ? undefined : assets.local.get(id);
+      if (file !== undefined) return file;
+      const wpId = ofInstance(href) ? workPackageIdOfUrl(href) : null;
+      if (wpId !== null) {
+        const to = workPackageLink(wpId);
+        if (to !== null) return to;
+      }
+      return instanceUrl(href) ?? href;
+    },
+    workPackage: workPackageLink,
+    openProjectPage: base === null ? null : `${base}/projects/${encodeURIComponent(input.project.identifier)}/work_packages`,
+  };
+
+  let body: string;
+  let text: string;
+  if (options.html === 'convert') {
+    ({ markdown: body, text } = convertDescription(wp.description, links));
+  } else {
+    body = keepDescription(wp.description, input.allAttachments, assets, ofInstance);
+    text = plainExcerpt(wp.description, 100_000);
   }
+  const excerpt = excerptOf(text, options.descriptionLength);
 
-  const body = wp.description.replace(ATTACHMENT_URL, (url: string, id: string) => local.get(Number(id)) ?? url);
-
-  const fields: { [key: string]: YamlValue } = {};
-  for (const entry of wp.customFields) fields[camelCaseFieldName(entry.field.name) || `customField${entry.field.id}`] = fieldValue(entry.value);
-
+  const { aliases, memory } = aliasesFor(folder, slug, wp.id, context?.memory);
   const fm: { [key: string]: YamlValue } = {
     title: wp.subject,
     date: wp.createdAt,
     lastmod: wp.updatedAt,
     slug,
-    description: plainExcerpt(wp.description, options.descriptionLength),
+    // Hugo renders `summary` as markdown (RSS, .Summary); `description` is read as plain text.
+    summary: markdownLiteral(excerpt),
+    description: excerpt,
     draft: !options.publishedStatuses.includes(wp.status.name),
     tags: tagsOf(wp, options.tagsField),
+    aliases,
     [options.customFieldsKey]: {
       id: wp.id,
       type: wp.type.name,
       status: wp.status.name,
       project: input.project.identifier,
       author: wp.author,
-      fields,
+      ...(base !== null ? { url: `${base}/work_packages/${wp.id}` } : {}),
+      fields: fieldsOf(wp),
     },
   };
-  if (images.length > 0) {
+  const weight = weightOf(wp, options.weightField);
+  if (weight !== null) fm.weight = weight;
+  if (assets.featured.length > 0) {
     // Hugo's own templates (opengraph, twitter cards, schema) read `images` as a list of paths.
-    fm.images = images.map((i) => i.src);
-    fm.featuredImage = { ...images[0]! };
+    fm.images = assets.featured.map((i) => i.src);
+    fm.featuredImage = { ...assets.featured[0]! };
   }
-  files.unshift({ kind: 'text', path: markdownPath, text: renderFrontmatterFile(fm, body) });
-  return { workPackageId: wp.id, markdownPath, files };
+  const files: PlannedContent[] = [{ kind: 'text', path: markdownPath, text: renderFrontmatterFile(fm, body) }, ...assets.files];
+  const doc: MappedDocument = { workPackageId: wp.id, markdownPath, files, memory };
+  if (references.size > 0) doc.references = [...references].sort((a, b) => a - b);
+  return doc;
+}
+
+const ANY_ATTACHMENT_URL = /(?:https?:\/\/[^\s"'()<>]*?)?(?:\/[^\s"'()<>]*?)?\/(?:api\/v3\/attachments\/(\d+)\/content|(?<!api\/v3\/)attachments\/(\d+)(?:\/[^\s"'()<>?#]*)?)(?=[\s"'()<>?#]|$)/gi;
+
+/** `html: keep`: the description as written, with attachment references pointing at the files beside the page. */
+function keepDescription(description: string, all: readonly Attachment[], assets: Assets, ofInstance: (href: string) => boolean): string {
+  const byUrl = description.replace(ANY_ATTACHMENT_URL, (url: string, a?: string, b?: string) => (ofInstance(url) ? (assets.local.get(Number(a ?? b)) ?? url) : url));
+  const byName = (name: string): string | null => {
+    const att = attachmentByFileName(name, all);
+    return att ? (assets.local.get(att.id) ?? null) : null;
+  };
+  return byUrl
+    .replace(/(<img\b[^>]*?\bsrc\s*=\s*)(["'])([^"']*)\2/gi, (m, pre: string, q: string, src: string) => {
+      const file = byName(src);
+      return file === null ? m : `${pre}${q}${file}${q}`;
+    })
+    .replace(/(!\[[^\]]*\]\(\s*)([^\s)]+)/g, (m, pre: string, src: string) => {
+      const file = byName(src);
+      return file === null ? m : `${pre}${file}`;
+    });
 }

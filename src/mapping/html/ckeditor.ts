@@ -1,0 +1,308 @@
+// The HTML that OpenProject's CKEditor 5 leaves inside markdown descriptions, rewritten in
+// the HTML tree (after markdown and raw HTML are parsed into one tree) into elements that
+// have a markdown form. Everything is rewritten in place; nothing that carries text is
+// removed (an unclosed `<macro>` swallows the rest of the description in the HTML parser,
+// so even dropped macros keep their children).
+import type { Element, ElementContent, Root, RootContent, Text } from 'hast';
+import { findHashReferences } from './references.js';
+
+/** What the converter needs from the profile, per description. */
+export interface DescriptionLinks {
+  /**
+   * An `<img src>`: `{kind:'local'}` for a file written beside the page, `{kind:'text'}` for an
+   * attachment that cannot be shown (replaced by its text), null to leave the URL as it is.
+   */
+  image(src: string): LocalImage | { kind: 'text'; text: string } | null;
+  /** A link's href, rewritten (attachments → local files, instance URLs → absolute or internal). */
+  href(href: string): string;
+  /** Where a reference to work package `id` links to, or null to leave it as text. */
+  workPackage(id: number): string | null;
+  /** Link for macros that only OpenProject can render (embedded tables), or null. */
+  openProjectPage: string | null;
+}
+
+export interface LocalImage {
+  kind: 'local';
+  src: string;
+  width: number;
+  height: number;
+}
+
+/** A block image, turned into Hugo's `figure` shortcode when the tree becomes markdown. */
+export const FIGURE = 'curate-figure';
+
+const BLOCK = new Set(['address', 'article', 'aside', 'blockquote', 'details', 'dl', 'div', 'figure', 'footer', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'header', 'hr', 'li', 'ol', 'p', 'pre', 'section', 'table', 'ul', FIGURE]);
+const MEDIA = new Set(['oembed', 'embed', 'iframe', 'video', 'audio', 'object']);
+const NO_REFERENCES = new Set(['a', 'code', 'pre', 'kbd', 'samp', 'script', 'style', FIGURE]);
+
+type Parent = Root | Element;
+
+const el = (tagName: string, properties: Element['properties'], children: ElementContent[]): Element => ({ type: 'element', tagName, properties, children });
+const text = (value: string): Text => ({ type: 'text', value });
+const classes = (e: Element): string[] => {
+  const c: unknown = e.properties.className;
+  return Array.isArray(c) ? c.map(String) : typeof c === 'string' ? c.split(/\s+/) : [];
+};
+const prop = (e: Element, name: string): string | undefined => {
+  const v = e.properties[name];
+  return v === undefined || v === null || v === false ? undefined : Array.isArray(v) ? v.join(' ') : String(v);
+};
+
+export function textOf(node: RootContent | Root | ElementContent): string {
+  if (node.type === 'text') return node.value;
+  if (node.type === 'element' || node.type === 'root') return node.children.map((c) => textOf(c)).join('');
+  return '';
+}
+
+/** Rewrites the CKEditor tree in place. */
+export function rewriteCkeditor(tree: Root, links: DescriptionLinks): void {
+  rewriteChildren(tree, links);
+  linkHashReferences(tree, links, false);
+}
+
+function rewriteChildren(parent: Parent, links: DescriptionLinks): void {
+  const out: (RootContent & ElementContent)[] = [];
+  for (const child of parent.children as (RootContent & ElementContent)[]) {
+    if (child.type === 'comment') continue; // comments are not content
+    if (child.type !== 'element') {
+      out.push(child);
+      continue;
+    }
+    out.push(...rewriteElement(child, links));
+  }
+  parent.children = CONTAINERS.has(parent.type === 'root' ? '' : parent.tagName) ? standaloneImagesAsFigures(out) : out;
+}
+
+/** Block containers where a lone image (raw `<img>` between blocks) is a figure, not inline. */
+const CONTAINERS = new Set(['', 'div', 'blockquote', 'section', 'article', 'li', 'details']);
+
+function standaloneImagesAsFigures(nodes: ElementContent[]): ElementContent[] {
+  const isBlank = (n: ElementContent | undefined): boolean => n === undefined || (n.type === 'text' && n.value.trim() === '');
+  const isBlockOrNone = (n: ElementContent | undefined): boolean => n === undefined || (n.type === 'element' && BLOCK.has(n.tagName));
+  return nodes.map((n, i) => {
+    if (n.type !== 'element' || n.tagName !== 'img' || n.properties.dataCurateLocal !== true) return n;
+    let prev = i - 1;
+    while (prev >= 0 && isBlank(nodes[prev])) prev--;
+    let next = i + 1;
+    while (next < nodes.length && isBlank(nodes[next])) next++;
+    if (!isBlockOrNone(nodes[prev]) || !isBlockOrNone(nodes[next])) return n;
+    return el(FIGURE, { src: String(n.properties.src), alt: String(n.properties.alt), width: Number(n.properties.dataWidth), height: Number(n.properties.dataHeight), caption: '' }, []);
+  });
+}
+
+function rewriteElement(e: Element, links: DescriptionLinks): ElementContent[] {
+  const tag = e.tagName;
+  // CKEditor's placeholder inside empty cells and paragraphs.
+  if (tag === 'br' && prop(e, 'dataCkeFiller') !== undefined) return [];
+  if (tag === 'mention') return mention(e, links);
+  if (tag === 'opce-macro-wp-quickinfo') return workPackageRef(e, prop(e, 'dataId'), links);
+  if (tag === 'macro' || tag.startsWith('opce-macro-')) return macro(e, links);
+  if (tag === 'figure') {
+    const fig = figure(e, links);
+    if (fig) return [fig];
+  }
+  if (tag === 'img') return image(e, links, false);
+  if (MEDIA.has(tag)) {
+    // Embedded media (CKEditor's media embed, iframes, video): markdown has no player, so the
+    // reader gets a link to what was embedded.
+    const source = findFirst(e, 'source');
+    const url = prop(e, 'url') ?? prop(e, 'src') ?? prop(e, 'data') ?? (source ? prop(source, 'src') : undefined);
+    const label = prop(e, 'title') ?? url;
+    return url ? [el('a', { href: links.href(url) }, [text(label ?? url)])] : [];
+  }
+  rewriteChildren(e, links);
+  if (tag === 'p') {
+    const block = blockImage(e);
+    if (block) return [block];
+  }
+  if (tag === 'a') {
+    const href = prop(e, 'href');
+    if (href !== undefined) e.properties = { ...e.properties, href: links.href(href) };
+    return [e];
+  }
+  // No markdown for underline or highlight: the nearest emphasis keeps the author's stress.
+  if (tag === 'u' || tag === 'ins') return [el('em', {}, e.children)];
+  if (tag === 'mark') return [el('strong', {}, e.children)];
+  if (tag === 'td' || tag === 'th') flattenCell(e);
+  return [e];
+}
+
+function mention(e: Element, links: DescriptionLinks): ElementContent[] {
+  const type = prop(e, 'dataType');
+  if (type === 'work_package') return workPackageRef(e, prop(e, 'dataId'), links);
+  // Users and groups: their visible name. An empty element (older editors) carries it in data-text.
+  if (textOf(e).trim() === '') return [text(prop(e, 'dataText') ?? '')];
+  rewriteChildren(e, links);
+  return e.children;
+}
+
+function workPackageRef(e: Element, rawId: string | undefined, links: DescriptionLinks): ElementContent[] {
+  const label = textOf(e).trim() !== '' ? e.children : [text(prop(e, 'dataText') ?? (rawId ? `#${rawId}` : ''))];
+  const id = rawId !== undefined && /^[1-9]\d*$/.test(rawId) ? Number(rawId) : null;
+  const href = id === null ? null : links.workPackage(id);
+  // The label is what the author saw (`#12`); it must not be linked a second time.
+  return href === null ? [el('span', { dataCurateLabel: true }, label)] : [el('a', { href }, label)];
+}
+
+function macro(e: Element, links: DescriptionLinks): ElementContent[] {
+  rewriteChildren(e, links);
+  const kind = classes(e)[0] ?? (e.tagName === 'macro' ? '' : e.tagName.replace(/^opce-macro-/, ''));
+  const kept = e.children.filter((c) => !(c.type === 'text' && c.value.trim() === ''));
+  switch (kind) {
+    case '': // a bare `<macro>` names nothing (OpenProject's own specs write `<macro class="toc"><macro>`)
+    case 'toc': // Hugo themes build their own table of contents.
+    case 'child_pages': // wiki-only
+    case 'create_work_package_link': // a button of the OpenProject UI
+      return kept;
+    case 'embedded-table':
+    case 'embedded_table': {
+      const note = 'Embedded work package table (shown in OpenProject)';
+      const p = el('p', {}, [el('em', {}, [links.openProjectPage ? el('a', { href: links.openProjectPage }, [text(note)]) : text(note)])]);
+      return [p, ...kept];
+    }
+    default:
+      // Unknown macro: say what was there rather than lose it.
+      return [el('em', {}, [text(`[OpenProject macro: ${kind}]`)]), ...kept];
+  }
+}
+
+function figure(e: Element, links: DescriptionLinks): Element | null {
+  const img = findFirst(e, 'img');
+  if (!img) return null; // a table figure: its table is rewritten like any other
+  const caption = findFirst(e, 'figcaption');
+  const replaced = image(img, links, true);
+  const only = replaced.length === 1 ? replaced[0] : undefined;
+  const captionText = caption ? (rewriteChildren(caption, links), textOf(caption).replace(/\s+/g, ' ').trim()) : '';
+  if (only?.type === 'element' && only.tagName === FIGURE) {
+    only.properties = { ...only.properties, caption: captionText };
+    const link = findLinkAround(e, img);
+    if (link) only.properties.link = link;
+    return only;
+  }
+  // Not a local image (external URL or unavailable): keep the image or its text, then the caption.
+  const children: ElementContent[] = [...replaced];
+  if (captionText !== '') children.push(el('br', {}, []), el('em', {}, [text(captionText)]));
+  return el('p', {}, children);
+}
+
+function findLinkAround(root: Element, target: Element): string | undefined {
+  for (const c of root.children) {
+    if (c.type !== 'element') continue;
+    if (c.tagName === 'a' && c.children.includes(target)) return prop(c, 'href');
+    const inner = findLinkAround(c, target);
+    if (inner) return inner;
+  }
+  return undefined;
+}
+
+function findFirst(e: Element, tag: string): Element | undefined {
+  for (const c of e.children) {
+    if (c.type !== 'element') continue;
+    if (c.tagName === tag) return c;
+    const inner = findFirst(c, tag);
+    if (inner) return inner;
+  }
+  return undefined;
+}
+
+function positiveInt(v: string | undefined): number | undefined {
+  if (v === undefined || !/^\s*\d+(?:px)?\s*$/.test(v)) return undefined;
+  const n = parseInt(v, 10);
+  return n > 0 ? n : undefined;
+}
+
+function image(img: Element, links: DescriptionLinks, block: boolean): ElementContent[] {
+  const src = prop(img, 'src') ?? '';
+  const alt = prop(img, 'alt') ?? '';
+  const resolved = links.image(src);
+  if (resolved === null) return [img];
+  if (resolved.kind === 'text') return [text(alt !== '' ? `[image: ${alt}]` : `[image: ${resolved.text}]`)];
+  // The author's width (CKEditor's resize) wins; the height keeps the image's proportions.
+  const width = positiveInt(prop(img, 'width')) ?? resolved.width;
+  const height = positiveInt(prop(img, 'width')) !== undefined ? Math.max(1, Math.round((resolved.height * width) / resolved.width)) : resolved.height;
+  if (block) return [el(FIGURE, { src: resolved.src, alt, width, height, caption: '' }, [])];
+  return [el('img', { src: resolved.src, alt, dataCurateLocal: true, dataWidth: width, dataHeight: height }, [])];
+}
+
+/** A paragraph holding one local image and nothing else is a figure (with its size). */
+function blockImage(p: Element): Element | null {
+  const meaningful = p.children.filter((c) => !(c.type === 'text' && c.value.trim() === ''));
+  if (meaningful.length !== 1) return null;
+  let only = meaningful[0]!;
+  let link: string | undefined;
+  if (only.type === 'element' && only.tagName === 'a' && only.children.length === 1 && only.children[0]!.type === 'element') {
+    link = prop(only, 'href');
+    only = only.children[0]!;
+  }
+  if (only.type !== 'element' || only.tagName !== 'img' || only.properties.dataCurateLocal !== true) return null;
+  const f = el(FIGURE, { src: prop(only, 'src') ?? '', alt: prop(only, 'alt') ?? '', width: Number(only.properties.dataWidth), height: Number(only.properties.dataHeight), caption: '' }, []);
+  if (link) f.properties.link = link;
+  return f;
+}
+
+/**
+ * GFM table cells hold one line of inline content. A cell with blocks (lists, paragraphs)
+ * keeps all its text on that line: list items prefixed with a bullet, blocks joined by a space.
+ */
+function flattenCell(cell: Element): void {
+  if (!cell.children.some((c) => c.type === 'element' && BLOCK.has(c.tagName))) return;
+  const out: ElementContent[] = [];
+  const push = (nodes: ElementContent[]): void => {
+    if (out.length > 0 && nodes.length > 0) out.push(text(' '));
+    out.push(...nodes);
+  };
+  const walk = (nodes: ElementContent[]): void => {
+    let inline: ElementContent[] = [];
+    const flush = (): void => {
+      if (inline.some((c) => !(c.type === 'text' && c.value.trim() === ''))) push(inline);
+      inline = [];
+    };
+    for (const c of nodes) {
+      if (c.type === 'element' && BLOCK.has(c.tagName)) {
+        flush();
+        if (c.tagName === 'li') {
+          push([text('• ')]);
+          walk(c.children);
+        } else if (c.tagName === FIGURE) push([el('img', { src: String(c.properties.src), alt: String(c.properties.alt) }, [])]);
+        else walk(c.children);
+      } else inline.push(c);
+    }
+    flush();
+  };
+  walk(cell.children);
+  cell.children = out;
+}
+
+/** `#N` references in text become links (or stay text), except inside links and code. */
+function linkHashReferences(parent: Parent, links: DescriptionLinks, skip: boolean): void {
+  const out: ElementContent[] = [];
+  let afterMarkup = true;
+  for (const child of parent.children as ElementContent[]) {
+    if (child.type === 'element') {
+      const inert = skip || NO_REFERENCES.has(child.tagName) || child.properties.dataCurateLabel === true;
+      linkHashReferences(child, links, inert);
+      out.push(child);
+      afterMarkup = true;
+      continue;
+    }
+    if (child.type !== 'text' || skip) {
+      out.push(child);
+      continue;
+    }
+    const refs = findHashReferences(child.value, afterMarkup);
+    afterMarkup = false;
+    if (refs.length === 0) {
+      out.push(child);
+      continue;
+    }
+    let at = 0;
+    for (const r of refs) {
+      if (r.start > at) out.push(text(child.value.slice(at, r.start)));
+      const href = r.escaped ? null : links.workPackage(r.id);
+      out.push(href === null ? el('span', { dataCurateLabel: true }, [text(r.text)]) : el('a', { href }, [text(r.text)]));
+      at = r.end;
+    }
+    if (at < child.value.length) out.push(text(child.value.slice(at)));
+  }
+  parent.children = out;
+}

@@ -1,0 +1,3 @@
+export { convertDescription, type ConvertedDescription, type DescriptionLinks, type LocalImage } from './convert.js';
+export { attachmentByFileName, attachmentIdOfUrl, findHashReferences, isBareFileName, referencedAttachments, workPackageIdOfUrl } from './references.js';
+export { figureShortcode, markdownifyLiteral, markdownLiteral, neutraliseShortcodesInCode, shortcodeValue } from './hugo.js';
