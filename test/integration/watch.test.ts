@@ -181,3 +181,190 @@ describe('curate watch (real binary, simulator webhooks)', () => {
     await w.waitFor((l) => l.event === 'sync' && l.kind === 'targeted');
   });
 });
+
+/** A valid 1×1 PNG. */
+const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
+
+async function ownedIds(out: string): Promise<number[]> {
+  const m = JSON.parse(await readFile(path.join(out, '.curate', 'manifest.json'), 'utf8')) as { workPackages: Record<string, unknown> };
+  return Object.keys(m.workPackages).map(Number).sort((a, b) => a - b);
+}
+
+async function waitQueueEmpty(url: string): Promise<void> {
+  for (;;) {
+    const h = JSON.parse((await request(`${url}/healthz`)).body) as { queued: number };
+    if (h.queued === 0) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** SIGHUP → one reconciliation; resolves with its log line. */
+async function reconcileOnce(w: RunningWatch): Promise<void> {
+  const mark = w.lines.length;
+  w.child.kill('SIGHUP');
+  const line = await w.waitFor((l) => l.event === 'sync' && l.kind === 'reconcile' && l.outcome !== 'locked', 60_000, mark);
+  expect(line.outcome).toBe('ok');
+  await waitQueueEmpty(w.url);
+}
+
+describe('curate watch: convergence', () => {
+  it('a burst of 100 edits, deletes and attachment adds is coalesced and converges to the fresh-sync tree after one reconciliation', async () => {
+    const { sim, out, dir, w } = await setup();
+    sim.webhooks.configure({ url: `${w.url}/webhook`, secret: WEBHOOK_SECRET });
+    const ids = await ownedIds(out);
+    expect(ids.length).toBeGreaterThanOrEqual(14);
+    const edited = ids.slice(0, 10);
+    const deleted = ids.slice(10, 12);
+    const withAttachment = ids.slice(12, 14);
+    const mark = w.lines.length;
+    let n = 0;
+    for (let round = 0; n < 100; round++) {
+      for (const id of edited) {
+        if (n >= 100) break;
+        editDescription(sim, id, `burst edit ${round}`);
+        n += 1;
+        if (n === 40) {
+          for (const d of deleted) sim.deleteWorkPackage(d);
+          n += deleted.length;
+        }
+        if (n === 70) {
+          // A favicon (mapped), a note (not mapped by the profile): both are attachment events.
+          sim.addAttachment(withAttachment[0]!, { fileName: 'Curated_Source_FavIcon.png' }, PNG);
+          sim.addAttachment(withAttachment[1]!, { fileName: 'notes.txt' }, Buffer.from('not published\n'));
+          n += 2;
+        }
+      }
+    }
+    await sim.webhooks.flush();
+    const deliveries = sim.webhooks.deliveries();
+    expect(deliveries.filter((d) => d.status !== 202)).toEqual([]);
+    expect(deliveries.filter((d) => d.action === 'attachment:created')).toHaveLength(2);
+    await waitQueueEmpty(w.url);
+    await new Promise((r) => setTimeout(r, 500));
+    await waitQueueEmpty(w.url);
+    // Coalesced: 98 events for 12 work packages became a handful of targeted syncs.
+    const targeted = syncLines(w, 'targeted').filter((l) => w.lines.indexOf(l) >= mark);
+    expect(targeted.length).toBeGreaterThanOrEqual(1);
+    expect(targeted.length).toBeLessThanOrEqual(5);
+    expect(new Set(targeted.flatMap((l) => l.ids as number[]))).toEqual(new Set([...edited, ...withAttachment]));
+    // Deletions have no webhook: only the reconciliation removes their files.
+    await reconcileOnce(w);
+    expect(diffTrees(await treeHashes(out), await freshTree(sim, dir))).toEqual(same);
+    const owned = await ownedIds(out);
+    for (const d of deleted) expect(owned).not.toContain(d);
+  });
+
+  it('waits while another sync holds the lock, then applies the edit (never two writers)', async () => {
+    const { sim, out, dir, w } = await setup();
+    sim.webhooks.configure({ url: `${w.url}/webhook`, secret: WEBHOOK_SECRET });
+    const { acquireLock } = await import('../../src/output/lock.js');
+    const lock = await acquireLock(out); // what a cron `curate sync` holds while it runs
+    const before = await treeHashes(out);
+    const mark = w.lines.length;
+    editDescription(sim, 1013, 'Edited while a cron sync held the lock.');
+    await sim.webhooks.flush();
+    await w.waitFor((l) => l.event === 'sync' && l.outcome === 'locked', 10_000, mark);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await treeHashes(out)).toEqual(before);
+    expect(JSON.parse((await request(`${w.url}/healthz`)).body).queued).toBe(1);
+    await lock.release();
+    await w.waitFor((l) => l.event === 'sync' && l.kind === 'targeted' && l.outcome === 'ok', 10_000, mark);
+    // One "waits" line for the whole wait, however many retries it took.
+    expect(w.lines.slice(mark).filter((l) => l.outcome === 'locked')).toHaveLength(1);
+    expect(diffTrees(await treeHashes(out), await freshTree(sim, dir))).toEqual(same);
+  });
+
+  it('a cron `curate sync` running beside the watcher never corrupts the tree (it exits 0 or 3)', async () => {
+    const { sim, out, dir, w, env } = await setup();
+    sim.webhooks.configure({ url: `${w.url}/webhook`, secret: WEBHOOK_SECRET });
+    const ids = await ownedIds(out);
+    const codes: (number | null)[] = [];
+    for (let round = 0; round < 6; round++) {
+      for (const id of ids.slice(round * 3, round * 3 + 3)) editDescription(sim, id, `cron round ${round}`);
+      const crons = [0, 1].map(() => runCli(['sync', '--config', MEDIGY_CONFIG, '--out', out, '--now', NOW], { env }));
+      await new Promise((r) => setTimeout(r, 100 + round * 60));
+      w.child.kill('SIGHUP'); // a reconciliation too, racing the cron runs
+      for (const r of await Promise.all(crons)) {
+        codes.push(r.code);
+        if (r.code === 3) expect(r.stderr).toMatch(/another curate sync .* is writing to this output root/);
+      }
+    }
+    expect(codes.every((c) => c === 0 || c === 3)).toBe(true);
+    await sim.webhooks.flush();
+    await waitQueueEmpty(w.url);
+    await reconcileOnce(w);
+    expect(diffTrees(await treeHashes(out), await freshTree(sim, dir))).toEqual(same);
+    expect(w.lines.filter((l) => l.event === 'sync' && l.outcome === 'failed')).toEqual([]);
+  });
+});
+
+describe('curate watch: interruptions', () => {
+  async function bigSetup(latencyMs: number): Promise<{ sim: Simulator; out: string; dir: string; env: NodeJS.ProcessEnv }> {
+    const { generateDataset, startSimulator } = await import('../../src/simulator/index.js');
+    const sim = await startSimulator({ dataset: generateDataset({ workPackages: 800, seed: 7 }), apiKey: TEST_KEY, latencyMs });
+    cleanups.push(() => sim.close());
+    const { dir, cleanup } = await tempDir('curate-watch-');
+    cleanups.push(cleanup);
+    const out = path.join(dir, 'site');
+    await mkdir(out);
+    return { sim, out, dir, env: { OPENPROJECT_URL: sim.url, OPENPROJECT_API_KEY: TEST_KEY, OPENPROJECT_WEBHOOK_SECRET: WEBHOOK_SECRET } };
+  }
+  const args = (out: string): string[] => ['--config', MEDIGY_CONFIG, '--out', out, '--now', NOW];
+  const countFiles = async (out: string): Promise<number> => (await treeHashes(out)).size;
+
+  it('kill -9 of the watcher in the middle of an apply, then a restart, converges', async () => {
+    const { sim, out, dir, env } = await bigSetup(0);
+    const w = await startWatch(args(out), env);
+    cleanups.push(async () => {
+      if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
+      await w.exited;
+    });
+    // The apply renames staged files into place: the first content folder marks its start.
+    for (;;) {
+      const names = await readdir(out);
+      if (names.some((n) => n !== '.curate')) break;
+      if (w.child.exitCode !== null) throw new Error('the watcher exited early');
+      await new Promise((r) => setImmediate(r));
+    }
+    w.child.kill('SIGKILL');
+    await w.exited;
+    const fresh = await freshTree(sim, dir);
+    const partial = await countFiles(out);
+    expect(partial).toBeLessThan(fresh.size); // it really was cut short
+    expect(await readdir(path.join(out, '.curate'))).toContain('lock'); // a dead process's lock
+    const again = await startWatch(args(out), env);
+    cleanups.push(async () => {
+      if (again.child.exitCode === null && again.child.signalCode === null) again.child.kill('SIGKILL');
+      await again.exited;
+    });
+    await waitReady(again.url, 120_000);
+    expect(again.lines.some((l) => l.event === 'warning' && /took over a stale lock left by pid/.test(String(l.message)))).toBe(true);
+    expect(diffTrees(await treeHashes(out), fresh)).toEqual(same);
+    again.child.kill('SIGTERM');
+    expect(await again.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('SIGTERM during a sync: exit 0 within 5 s, the lock released, and the next start converges', async () => {
+    const { sim, out, dir, env } = await bigSetup(10);
+    const w = await startWatch(args(out), env);
+    cleanups.push(async () => {
+      if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
+      await w.exited;
+    });
+    await new Promise((r) => setTimeout(r, 1500)); // the first reconciliation is under way
+    expect((await request(`${w.url}/healthz`)).status).toBe(503);
+    const t0 = Date.now();
+    w.child.kill('SIGTERM');
+    expect(await w.exited).toEqual({ code: 0, signal: null });
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(await readdir(path.join(out, '.curate')).catch(() => [])).not.toContain('lock');
+    expect(w.lines.some((l) => l.event === 'stopped')).toBe(true);
+    const again = await startWatch(args(out), env);
+    cleanups.push(async () => {
+      if (again.child.exitCode === null && again.child.signalCode === null) again.child.kill('SIGKILL');
+      await again.exited;
+    });
+    await waitReady(again.url, 120_000);
+    expect(diffTrees(await treeHashes(out), await freshTree(sim, dir))).toEqual(same);
+  });
+});
