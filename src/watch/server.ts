@@ -20,6 +20,8 @@ export interface WebhookServerOptions {
   onEvent(e: WebhookEvent): 'queued' | 'ignored';
   /** A refused request, for the log. Never given the body. */
   onReject(reason: RejectReason, detail: string): void;
+  /** A bug in a handler (answered 500). */
+  onError(e: unknown): void;
   health(): { ready: boolean; body: Record<string, unknown> };
   queued(): number;
 }
@@ -38,6 +40,8 @@ function reply(res: http.ServerResponse, status: number, body: unknown, headers:
   res.writeHead(status, { 'content-type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json', 'cache-control': 'no-store', ...headers });
   res.end(text);
 }
+
+class ClientGone extends Error {}
 
 /** Reads at most `limit` bytes; null when the body is larger (the rest is discarded). */
 function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer | null> {
@@ -62,10 +66,16 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer | nu
       }
       chunks.push(c);
     });
+    let ended = false;
     req.on('end', () => {
+      ended = true;
       if (!over) resolve(Buffer.concat(chunks));
     });
     req.on('error', reject);
+    // A sender that goes away mid-body: nothing to answer, nothing kept.
+    req.on('close', () => {
+      if (!ended && !over) reject(new ClientGone());
+    });
   });
 }
 
@@ -120,9 +130,10 @@ export async function startWebhookServer(o: WebhookServerOptions): Promise<Webho
       else o.metrics.ignored += 1;
       reply(res, 202, { status: outcome });
     })().catch((e: unknown) => {
+      if (e instanceof ClientGone || res.destroyed) return void res.destroy();
       if (!res.headersSent) reply(res, 500, { error: 'internal error' });
       else res.destroy();
-      o.onReject('malformed', `internal error: ${(e as Error).message}`);
+      o.onError(e);
     });
   });
   // A webhook body is small: a client that trickles it is cut off rather than held forever.

@@ -29,6 +29,10 @@ export interface WatcherOptions {
   /** Commit these touched paths (relative to the output root); returns the commit id or null. */
   commit?: (files: string[], report: SyncReport, kind: SyncKind, ids: number[] | null) => Promise<string | null>;
   onSyncEvent?: (e: SyncEvent) => void;
+  /** After each run, once its report is released (the command runs a full collection: the watcher then idles small). */
+  afterRun?: () => void;
+  /** The engine; tests substitute a recorder. @default runSync */
+  runSync?: typeof runSync;
 }
 
 export interface Watcher {
@@ -77,7 +81,7 @@ export async function startWatcher(o: WatcherOptions): Promise<Watcher> {
     const requestsBefore = o.sync.client.stats().total;
     const what = ids ? `targeted sync of ${ids.map((id) => `#${id}`).join(', ')}` : 'reconciliation';
     try {
-      const report = await runSync({ ...o.sync, now: o.clock(), ...(ids ? { onlyIds: ids } : {}), signal: controller.signal, onEvent: o.onSyncEvent });
+      const report = await (o.runSync ?? runSync)({ ...o.sync, now: o.clock(), ...(ids ? { onlyIds: ids } : {}), signal: controller.signal, onEvent: o.onSyncEvent });
       try {
         const seconds = (performance.now() - started) / 1000;
         const failed = report.errors.length;
@@ -139,6 +143,7 @@ export async function startWatcher(o: WatcherOptions): Promise<Watcher> {
       return { retry: true, clean: false };
     } finally {
       current = null;
+      o.afterRun?.();
     }
   };
 
@@ -176,6 +181,7 @@ export async function startWatcher(o: WatcherOptions): Promise<Watcher> {
     metrics,
     onEvent,
     onReject: (reason, detail) => o.log('warn', `refused request: ${detail}`, { event: 'refused', reason }),
+    onError: (e) => o.log('error', `internal error answering a request: ${(e as Error).message}`, { event: 'crash', error: (e as Error).message }),
     queued: () => queue.length,
     health: () => ({
       ready,

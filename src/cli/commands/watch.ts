@@ -9,7 +9,7 @@ import { startWatcher, type LogLevel } from '../../watch/watcher.js';
 import { clientFor } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { commitFiles, commitMessage } from '../git.js';
-import { memoryPolicy } from '../memory.js';
+import { collector, memoryPolicy } from '../memory.js';
 import type { Output } from '../output.js';
 
 export interface WatchFlags {
@@ -102,6 +102,8 @@ export async function watchCommand(flags: WatchFlags, out: Output, env: NodeJS.P
       reconcileEveryMs: minutes * 60_000,
       log,
       onSyncEvent: memoryPolicy(),
+      // Between syncs the watcher idles for minutes: give back what a large reconciliation left.
+      afterRun: () => collector()?.(),
       commit: flags.gitCommit
         ? (files, report, kind, ids) => {
             const base = commitMessage(report.counts.total, report.counts.bySource).replace(/^curate sync:/, 'curate watch:');
