@@ -17,8 +17,8 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!().catch(() => undefined);
 });
 
-async function setup(options: { gitCommit?: boolean; extraArgs?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<{ sim: Simulator; out: string; dir: string; w: RunningWatch; env: NodeJS.ProcessEnv }> {
-  const sim = await startFixtureSimulator();
+async function setup(options: { gitCommit?: boolean; extraArgs?: string[]; env?: NodeJS.ProcessEnv; latencyMs?: number } = {}): Promise<{ sim: Simulator; out: string; dir: string; w: RunningWatch; env: NodeJS.ProcessEnv }> {
+  const sim = await startFixtureSimulator({ latencyMs: options.latencyMs ?? 0 });
   cleanups.push(() => sim.close());
   const { dir, cleanup } = await tempDir('curate-watch-');
   cleanups.push(cleanup);
@@ -275,21 +275,33 @@ describe('curate watch: convergence', () => {
   });
 
   it('a cron `curate sync` running beside the watcher never corrupts the tree (it exits 0 or 3)', async () => {
-    const { sim, out, dir, w, env } = await setup();
+    // Slow enough that runs overlap both ways: crons finding the watcher's lock, the watcher finding a cron's.
+    const { sim, out, dir, w, env } = await setup({ latencyMs: 15 });
     sim.webhooks.configure({ url: `${w.url}/webhook`, secret: WEBHOOK_SECRET });
     const ids = await ownedIds(out);
     const codes: (number | null)[] = [];
     for (let round = 0; round < 6; round++) {
-      for (const id of ids.slice(round * 3, round * 3 + 3)) editDescription(sim, id, `cron round ${round}`);
       const crons = [0, 1].map(() => runCli(['sync', '--config', MEDIGY_CONFIG, '--out', out, '--now', NOW], { env }));
-      await new Promise((r) => setTimeout(r, 100 + round * 60));
-      w.child.kill('SIGHUP'); // a reconciliation too, racing the cron runs
+      // Edits (webhooks) and a reconciliation land while a cron run holds the lock.
+      const until = Date.now() + 10_000;
+      while (Date.now() < until) {
+        const holder = await readFile(path.join(out, '.curate', 'lock'), 'utf8').then(
+          (t) => (/"pid":(\d+)/.exec(t) ? Number(/"pid":(\d+)/.exec(t)![1]) : null), // may be half written
+          () => null,
+        );
+        if (holder !== null && holder !== w.child.pid) break;
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      for (const id of ids.slice(round * 3, round * 3 + 3)) editDescription(sim, id, `cron round ${round}`);
+      w.child.kill('SIGHUP');
       for (const r of await Promise.all(crons)) {
         codes.push(r.code);
         if (r.code === 3) expect(r.stderr).toMatch(/another curate sync .* is writing to this output root/);
       }
     }
     expect(codes.every((c) => c === 0 || c === 3)).toBe(true);
+    // The watcher did meet a cron run's lock (and waited instead of writing).
+    expect(w.lines.filter((l) => l.event === 'sync' && l.outcome === 'locked').length).toBeGreaterThan(0);
     await sim.webhooks.flush();
     await waitQueueEmpty(w.url);
     await reconcileOnce(w);
