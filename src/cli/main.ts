@@ -114,6 +114,19 @@ ${EXIT_HELP}`,
     .addHelpText('after', `\nExample:\n  $ curate fields --project news --type "Curated Content"\n${ENV_HELP}`)
     .action((flags) => run(flags, async (out) => (await import('./commands/fields.js')).fieldsCommand(flags, out), { findsConfig: true }));
 
+  withGlobals(program.command('watch'))
+    .description('serve OpenProject webhooks: sync each changed work package within a second, reconcile periodically')
+    .option('-c, --config <file>', 'configuration file', 'curate.config.yaml')
+    .option('-o, --out <dir>', 'output root (overrides output.root)')
+    .option('--listen <host:port>', 'address for POST /webhook, GET /healthz, GET /metrics', '127.0.0.1:4040')
+    .option('--reconcile-minutes <n>', 'minutes between ordinary incremental syncs (catch deletions and lost deliveries)', '15')
+    .option('--git-commit', 'commit the files each sync touched in the enclosing git work tree')
+    .option('--now <iso>', 'pin the clock (event buckets), e.g. 2021-02-19T00:00:00Z')
+    .option('--no-signature', 'accept unsigned webhooks (loopback addresses only; for local testing)')
+    .option('--insecure-http', 'allow plain http to a non-loopback OpenProject')
+    .addHelpText('after', '\nEnvironment:\n  OPENPROJECT_WEBHOOK_SECRET   the webhook\'s secret (required unless --no-signature)\n\nSignals: SIGTERM/SIGINT stop within 5 s (exit 0); SIGHUP reconciles now.\n\nExample:\n  $ OPENPROJECT_WEBHOOK_SECRET=… curate watch --config site/curate.config.yaml --git-commit')
+    .action((flags) => run(flags, async (out) => (await import('./commands/watch.js')).watchCommand(flags, out)));
+
   return program;
 }
 

@@ -24,7 +24,7 @@ type Gc = () => void;
 let gc: Gc | null | undefined;
 
 /** V8's collector, exposed at run time (a new context sees `gc` once the flag is set). */
-function collector(): Gc | null {
+export function collector(): Gc | null {
   if (gc === undefined) {
     try {
       v8.setFlagsFromString('--expose-gc');

@@ -3,3 +3,4 @@ export { loadDataset, writeDataset } from './dataset.js';
 export { generateDataset } from './generate.js';
 export { startSimulator } from './server.js';
 export type * from './types.js';
+export type { SimulatorWebhooks, WebhookDelivery, WebhookTarget } from './webhooks.js';

@@ -15,6 +15,7 @@ import { UrlSigner, storageReply } from './storage.js';
 import { Store, linkIdOf } from './store.js';
 import { cutTimestamps, selectedCollection, unionCustomFields } from './strict.js';
 import type { AttachmentJson, Dataset, Json, JsonObject, Lenience, RequestRecord, RouteName, Simulator, SimulatorOptions, WorkPackageJson } from './types.js';
+import { WebhookEmitter } from './webhooks.js';
 
 /** OpenProject's default `per_page_options` first value. */
 const DEFAULT_PAGE_SIZE = 20;
@@ -467,6 +468,14 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     throw e;
   }
   const url = `http://127.0.0.1:${apiPort}`;
+  const renderJson = (r: Reply): JsonObject | null => (r.status === 200 && typeof r.body === 'string' ? (JSON.parse(r.body) as JsonObject) : null);
+  const webhooks = new WebhookEmitter(
+    {
+      workPackage: (id) => { const wp = dataset.workPackages.get(id); return wp ? renderJson(singleWorkPackage(wp)) : null; },
+      attachment: (id) => { const a = dataset.attachments.get(id); return a ? (attachmentJson(a.meta) as JsonObject) : null; },
+    },
+    options.webhooks,
+  );
   storageUrl = `http://127.0.0.1:${storagePort}`;
 
   return withHooks(hooks, {
@@ -487,10 +496,23 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     onListPage(hook) {
       listPageHook = hook;
     },
-    updateWorkPackage: (id, change) => store.updateWorkPackage(id, change),
-    addWorkPackage: (wp, attachments) => store.addWorkPackage(wp, attachments),
+    webhooks,
+    updateWorkPackage: (id, change) => {
+      store.updateWorkPackage(id, change);
+      webhooks.workPackage(id, 'updated');
+    },
+    addWorkPackage: (wp, attachments) => {
+      store.addWorkPackage(wp, attachments);
+      webhooks.workPackage(wp.id, 'created');
+    },
     deleteWorkPackage: (id) => store.deleteWorkPackage(id),
-    addAttachment: (wpId, meta, content) => store.addAttachment(wpId, meta, content),
+    addAttachment: (wpId, meta, content) => {
+      const a = store.addAttachment(wpId, meta, content);
+      // OpenProject journals the container too: both events follow an upload.
+      webhooks.attachment(a.id, wpId);
+      webhooks.workPackage(wpId, 'updated');
+      return a;
+    },
     deleteAttachment: (id) => store.deleteAttachment(id),
     setAttachmentContent: (id, content) => store.setAttachmentContent(id, content),
     setAttachmentStatus: (id, status) => store.setAttachmentStatus(id, status),

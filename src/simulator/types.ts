@@ -1,4 +1,5 @@
 // Shapes of a dataset (../shared/medigy/DATASET.md) as the simulator holds it.
+import type { SimulatorWebhooks, WebhookTarget } from './webhooks.js';
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
 
@@ -120,6 +121,8 @@ export interface SimulatorOptions {
    * the default; a test that needs the old leniency names it here.
    */
   lenient?: Lenience[];
+  /** Send OpenProject-style webhooks for mutations made through the Simulator methods (webhooks.ts). */
+  webhooks?: WebhookTarget;
 }
 
 /**
@@ -137,6 +140,8 @@ export interface Simulator {
   readonly url: string;
   readonly storageUrl: string;
   readonly dataset: Dataset;
+  /** Outgoing webhooks: target, deliveries, flush. */
+  readonly webhooks: SimulatorWebhooks;
   counts(): { total: number; byRoute: Partial<Record<RouteName, number>> };
   log(): RequestRecord[];
   resetCounts(): void;
