@@ -1,7 +1,7 @@
-// A targeted sync (`curate watch`): only the given ids. Each is read by id (404 → gone if
-// owned), then every source is asked which of the existing ones it matches, with the
-// server's own filters; a match is mapped, no match removes an owned work package's files,
-// two matches are an item error. Nothing else is listed, kept or touched.
+// A targeted sync (`curate watch`): only the given ids. Every source is asked which of them
+// it matches, with the server's own filters (one id-only request each); a match is read and
+// mapped, no match removes an owned work package's files (deleted, moved out or no longer
+// visible), two matches are an item error. Nothing else is listed, kept or touched.
 import type { OpenProjectClient } from '../openproject/types.js';
 import type { Manifest } from '../output/manifest.js';
 import type { WorkPackage } from '../types.js';
@@ -16,51 +16,55 @@ export interface TargetedContext {
   membership: Map<number, string[]>;
   schedule(src: ResolvedSource, wp: WorkPackage): void;
   checkpoint(): void;
+  isAborted(): boolean;
 }
 
 export async function collectTargeted(ctx: TargetedContext, resolved: readonly ResolvedSource[], ids: readonly number[]): Promise<void> {
   const ownerOf = (id: number): string | undefined => ctx.previous?.workPackages[String(id)]?.source;
-  const fallbackSource = resolved[0]!.spec.name;
-  const existing: WorkPackage[] = [];
-  await Promise.all(
-    [...new Set(ids)].map(async (id) => {
+  const idList = [...new Set(ids)].sort((a, b) => a - b);
+  // Which source matches each id, by the server's own filters; the id filter drops ids that
+  // do not exist or are not visible, so "no source" covers deleted and moved out alike.
+  const asked = await Promise.all(
+    resolved.map(async (src) => {
       ctx.checkpoint();
       try {
-        const wp = await ctx.client.getWorkPackage(id);
-        if (wp) existing.push(wp);
-        else if (ownerOf(id) !== undefined) ctx.ledger.gone(ownerOf(id)!, id);
+        return (await ctx.client.listWorkPackageIds({ ...src.query, ids: idList })).ids;
       } catch (e) {
-        ctx.ledger.failed({ source: ownerOf(id) ?? fallbackSource, workPackageId: id, message: `work package #${id} could not be read: ${(e as Error).message}` });
+        if (ctx.isAborted()) throw e;
+        for (const id of idList) ctx.ledger.failed({ source: ownerOf(id) ?? src.spec.name, workPackageId: id, message: `source "${src.spec.name}" could not be asked whether it matches work package #${id} (its files are kept): ${(e as Error).message}` });
+        return null;
       }
     }),
   );
-  if (!existing.length) return;
-  existing.sort((a, b) => a.id - b.id);
-  const idList = existing.map((w) => w.id);
-  let failedAll = false;
-  await Promise.all(
-    resolved.map(async (src) => {
-      try {
-        for (const id of (await ctx.client.listWorkPackageIds({ ...src.query, ids: idList })).ids) {
-          const list = ctx.membership.get(id) ?? [];
-          list.push(src.spec.name);
-          ctx.membership.set(id, list);
-        }
-      } catch (e) {
-        failedAll = true;
-        for (const id of idList) ctx.ledger.failed({ source: src.spec.name, workPackageId: id, message: `source "${src.spec.name}" could not be asked whether it matches work package #${id}: ${(e as Error).message}` });
-      }
-    }),
-  );
-  if (failedAll) return;
-  for (const wp of existing) {
-    const names = (ctx.membership.get(wp.id) ?? []).sort();
+  if (asked.includes(null)) return;
+  asked.forEach((list, i) => {
+    for (const id of list!) {
+      const names = ctx.membership.get(id) ?? [];
+      names.push(resolved[i]!.spec.name);
+      ctx.membership.set(id, names);
+    }
+  });
+  const bySource = new Map<ResolvedSource, number[]>();
+  for (const id of idList) {
+    const names = (ctx.membership.get(id) ?? []).sort();
     if (names.length === 0) {
-      if (ownerOf(wp.id) !== undefined) ctx.ledger.gone(ownerOf(wp.id)!, wp.id);
+      if (ownerOf(id) !== undefined) ctx.ledger.gone(ownerOf(id)!, id);
     } else if (names.length > 1) {
-      ctx.ledger.failed({ source: names[0]!, workPackageId: wp.id, message: overlapMessage(wp.id, names) });
+      ctx.ledger.failed({ source: names[0]!, workPackageId: id, message: overlapMessage(id, names) });
     } else {
-      ctx.schedule(resolved.find((s) => s.spec.name === names[0])!, wp);
+      const src = resolved.find((s) => s.spec.name === names[0])!;
+      bySource.set(src, [...(bySource.get(src) ?? []), id]);
+    }
+  }
+  for (const [src, list] of bySource) {
+    try {
+      for await (const page of ctx.client.listWorkPackages({ ...src.query, ids: list })) {
+        for (const wp of page.workPackages) ctx.schedule(src, wp);
+        for (const bad of page.invalid) if (bad.id !== null) ctx.ledger.failed({ source: src.spec.name, workPackageId: bad.id, message: bad.message });
+      }
+    } catch (e) {
+      if (ctx.isAborted()) throw e;
+      for (const id of list) ctx.ledger.failed({ source: src.spec.name, workPackageId: id, message: `work package #${id} could not be read (its files are kept): ${(e as Error).message}` });
     }
   }
 }

@@ -42,6 +42,7 @@ export interface CollectContext {
   /** Whether every file an entry records is on disk. */
   filesPresent(entry: ManifestWorkPackage): Promise<boolean>;
   checkpoint(): void;
+  isAborted(): boolean;
   emit(e: SyncEvent): void;
   warn(message: string): void;
 }
@@ -157,39 +158,42 @@ export async function collectSource(ctx: CollectContext, src: ResolvedSource, li
 
 /**
  * Owned work packages the listing did not return. Listed by another source: moved, that
- * source maps it (its files move with it). Otherwise asked for by id: 404 → gone; visible
- * and still matching this source's filters → the listing was incomplete, it is mapped;
- * visible but not matching → gone from this source.
+ * source maps it (its files move with it). Otherwise the server is asked, with its own
+ * filters (subprojects, closed statuses… are its business, not re-implemented here),
+ * which of them this source matches: an id it does not return is gone from the source
+ * (deleted, moved out, or no longer visible; the id filter drops unknown ids); one it
+ * does return was missed by an incomplete listing and is mapped.
  */
 async function confirmAbsent(ctx: CollectContext, src: ResolvedSource, ids: number[], accept: (wp: WorkPackage, force: boolean) => void): Promise<void> {
   const name = src.spec.name;
-  const visible: WorkPackage[] = [];
-  await Promise.all(
-    ids.map(async (id) => {
-      const other = ctx.sourceNameOf(id);
-      if (other !== undefined && other !== name) return; // moved: the other source owns it now
-      ctx.checkpoint();
-      try {
-        const wp = await ctx.client.getWorkPackage(id);
-        if (wp === null) ctx.ledger.gone(name, id);
-        else visible.push(wp);
-      } catch (e) {
-        ctx.ledger.failed({ source: name, workPackageId: id, message: `work package #${id} is missing from the listing of source "${name}" and could not be confirmed gone (its files are kept): ${(e as Error).message}` });
-      }
-    }),
-  );
-  if (!visible.length) return;
-  // Ask the server itself whether they match: its filters (subprojects, closed statuses…)
-  // are the reference, not a re-implementation here.
-  let matching: Set<number>;
+  const candidates = ids.filter((id) => {
+    const other = ctx.sourceNameOf(id);
+    return other === undefined || other === name;
+  });
+  if (!candidates.length) return;
+  ctx.checkpoint();
+  const keep = (id: number, e: unknown): void =>
+    ctx.ledger.failed({ source: name, workPackageId: id, message: `work package #${id} is missing from the listing of source "${name}" and could not be confirmed gone (its files are kept; it is checked again on the next run): ${(e as Error).message}` });
+  let matching: number[];
   try {
-    matching = new Set((await ctx.client.listWorkPackageIds({ ...src.query, ids: visible.map((w) => w.id) })).ids);
+    matching = (await ctx.client.listWorkPackageIds({ ...src.query, ids: candidates })).ids;
   } catch (e) {
-    for (const wp of visible) ctx.ledger.failed({ source: name, workPackageId: wp.id, message: `work package #${wp.id} is missing from the listing of source "${name}" and could not be checked against its filters (its files are kept): ${(e as Error).message}` });
+    if (ctx.isAborted()) throw e;
+    for (const id of candidates) keep(id, e);
     return;
   }
-  for (const wp of visible) {
-    if (matching.has(wp.id)) accept(wp, true);
-    else ctx.ledger.gone(name, wp.id);
+  const found = new Set(matching);
+  for (const id of candidates) if (!found.has(id)) ctx.ledger.gone(name, id);
+  if (!matching.length) return;
+  try {
+    for await (const page of ctx.client.listWorkPackages({ ...src.query, ids: matching })) {
+      for (const wp of page.workPackages) accept(wp, true);
+      for (const bad of page.invalid) if (bad.id !== null) ctx.ledger.failed({ source: name, workPackageId: bad.id, message: bad.message });
+    }
+  } catch (e) {
+    if (ctx.isAborted()) throw e;
+    for (const id of matching) keep(id, e);
   }
+  // One that vanished between the two requests has no outcome: its files stay until the
+  // next run confirms it.
 }

@@ -153,7 +153,7 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
     }
     let collected: Collected[] = [];
     if (o.onlyIds) {
-      await collectTargeted({ client: o.client, ledger, previous, membership, schedule, checkpoint }, resolved, o.onlyIds);
+      await collectTargeted({ client: o.client, ledger, previous, membership, schedule, checkpoint, isAborted: () => o.signal?.aborted ?? false }, resolved, o.onlyIds);
     } else {
       // Every source's id listing first: it tells which source each work package belongs
       // to (for moves, overlaps and the profiles' links) before anything is mapped.
@@ -199,6 +199,7 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
         queueRoom,
         filesPresent: (w: { files: Record<string, string> }) => filesPresent(Object.keys(w.files)),
         checkpoint,
+        isAborted: () => o.signal?.aborted ?? false,
         emit,
         warn,
       };
