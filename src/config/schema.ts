@@ -1,6 +1,7 @@
 // The configuration file's schema (pure). Every key, its default and its meaning;
 // README "Configuration reference" mirrors this file.
 import { z } from 'zod';
+import { DEFAULTS } from '../defaults.js';
 
 const name = z.string().min(1, 'must not be empty');
 const nameOrId = z.union([name, z.number().int().positive()]).transform((v) => String(v));
@@ -12,12 +13,12 @@ export const configSchema = z
         /** Instance URL; OPENPROJECT_URL overrides it. */
         url: z.string().min(1).optional(),
         /** Page size asked for; the server clamps it to its apiv3_max_page_size (1000 by default). */
-        pageSize: z.number().int().min(1).max(10000).default(1000),
+        pageSize: z.number().int().min(1).max(10000).default(DEFAULTS.pageSize),
         /** Parallel HTTP requests. */
-        concurrency: z.number().int().min(1).max(64).default(8),
-        timeoutSeconds: z.number().positive().max(3600).default(30),
-        retries: z.number().int().min(0).max(20).default(5),
-        maxAttachmentMB: z.number().positive().max(10240).default(50),
+        concurrency: z.number().int().min(1).max(64).default(DEFAULTS.concurrency),
+        timeoutSeconds: z.number().positive().max(3600).default(DEFAULTS.timeoutSeconds),
+        retries: z.number().int().min(0).max(20).default(DEFAULTS.retries),
+        maxAttachmentMB: z.number().positive().max(10240).default(DEFAULTS.maxAttachmentMB),
         /** Overall time a download may take: minSeconds + secondsPerMiB × size (defaults: DEFAULT_DOWNLOAD_DEADLINE in src/openproject/download.ts). */
         downloadDeadline: z.object({ minSeconds: z.number().positive().max(86400).optional(), secondsPerMiB: z.number().min(0).max(3600).optional() }).strict().optional(),
         /** Allow plain http to a non-loopback host (never needed for https). */
@@ -35,9 +36,9 @@ export const configSchema = z
     sync: z
       .object({
         /** Largest share of synced files one run may delete without --allow-mass-delete. */
-        deleteThreshold: z.number().min(0).max(1).default(0.2),
+        deleteThreshold: z.number().min(0).max(1).default(DEFAULTS.deleteThreshold),
         /** Seconds subtracted from the watermark of an incremental sync, against clock skew. */
-        overlapSeconds: z.number().int().min(0).max(86400 * 30).default(300),
+        overlapSeconds: z.number().int().min(0).max(86400 * 30).default(DEFAULTS.overlapSeconds),
       })
       .strict()
       .prefault({}),

@@ -2,6 +2,7 @@
 // request helper (http.ts). See ../shared/openproject-api/README.md for the facts each
 // choice rests on (paging by page number, the default "open only" filter, embedded
 // schemas, redirects to storage without credentials).
+import { DEFAULTS } from '../defaults.js';
 import { CurateError, OpenProjectError, PayloadError } from '../errors.js';
 import type { Attachment, CustomFieldDef, NamedRef, Project, WorkPackage } from '../types.js';
 import { DEFAULT_DOWNLOAD_DEADLINE, downloadAttachment, type DownloadDeadline } from './download.js';
@@ -15,7 +16,7 @@ const SORT_BY_CHANGE = JSON.stringify([
   ['updatedAt', 'asc'],
   ['id', 'asc'],
 ]);
-const DEFAULT_MAX_DOWNLOAD = 50 * 1024 * 1024;
+const DEFAULT_MAX_DOWNLOAD = DEFAULTS.maxAttachmentBytes;
 export const ID_SELECT = 'total,elements/id';
 /**
  * Ids per request for an id filter: each id costs ~12 URL characters once encoded, and
@@ -69,13 +70,13 @@ function positiveInt(name: string, value: number | undefined, fallback: number, 
 export function createOpenProjectClient(options: OpenProjectClientOptions): OpenProjectClient {
   const http = new Http({
     ...options,
-    retries: positiveInt('retries', options.retries, 5, 0),
+    retries: positiveInt('retries', options.retries, DEFAULTS.retries, 0),
     backoffBaseMs: positiveInt('backoffBaseMs', options.backoffBaseMs, 500, 0),
     maxBackoffMs: positiveInt('maxBackoffMs', options.maxBackoffMs, 60_000, 0),
-    timeoutMs: positiveInt('timeoutMs', options.timeoutMs, 30_000),
-    concurrency: positiveInt('concurrency', options.concurrency, 8),
+    timeoutMs: positiveInt('timeoutMs', options.timeoutMs, DEFAULTS.timeoutSeconds * 1000),
+    concurrency: positiveInt('concurrency', options.concurrency, DEFAULTS.concurrency),
   });
-  const requestedPageSize = positiveInt('pageSize', options.pageSize, 1000);
+  const requestedPageSize = positiveInt('pageSize', options.pageSize, DEFAULTS.pageSize);
   const pageLookahead = positiveInt('pageLookahead', options.pageLookahead, 2);
   const deadline: DownloadDeadline = { ...DEFAULT_DOWNLOAD_DEADLINE, ...options.downloadDeadline };
   if (!(deadline.minSeconds > 0) || !(deadline.secondsPerMiB >= 0)) throw new CurateError('CONFIG', 'OpenProject client option downloadDeadline needs minSeconds > 0 and secondsPerMiB ≥ 0');

@@ -4,6 +4,7 @@ import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { loadConfig, type ResolvedConfig } from '../../config/load.js';
 import { ConfigError } from '../../errors.js';
+import { DEFAULTS } from '../../defaults.js';
 
 export interface ConnectionFlags {
   config?: string;
@@ -24,11 +25,11 @@ export async function connectionFromFlags(flags: ConnectionFlags): Promise<Resol
   if (!url) throw new ConfigError('no OpenProject URL: pass --url, set OPENPROJECT_URL, or run where curate.config.yaml is');
   return {
     url,
-    pageSize: 1000,
-    concurrency: 8,
-    timeoutMs: 30_000,
-    retries: 3,
-    maxAttachmentBytes: 50 * 1024 * 1024,
+    pageSize: DEFAULTS.pageSize,
+    concurrency: DEFAULTS.concurrency,
+    timeoutMs: DEFAULTS.timeoutSeconds * 1000,
+    retries: DEFAULTS.retries,
+    maxAttachmentBytes: DEFAULTS.maxAttachmentBytes,
     insecureHttp: !!flags.insecureHttp,
     credentials: process.env.OPENPROJECT_API_KEY ? 'apiKey' : process.env.OPENPROJECT_TOKEN ? 'token' : 'none',
   };

@@ -3,6 +3,8 @@ import { access, constants, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { loadConfig, type ResolvedConfig } from '../../config/load.js';
 import { createProfile } from '../../mapping/profiles/index.js';
+import { findByName, findProject, resolveQueries } from '../../sync/resolve.js';
+import { ConfigError } from '../../errors.js';
 import { closestName } from '../../sync/suggest.js';
 import { clientFor } from '../context.js';
 import { EXIT } from '../exit-codes.js';
@@ -46,21 +48,27 @@ export async function doctorCommand(flags: { config?: string; insecureHttp?: boo
     const projects = await client.listProjects();
     report({ ok: true, label: `reachable and authenticated at ${url.origin}`, detail: `${projects.length} projects visible` });
     const [types, statuses] = await Promise.all([client.listTypes(), client.listStatuses()]);
-    for (const s of config.sources) {
-      const missing: string[] = [];
-      for (const p of s.projects) if (!projects.some((x) => x.identifier === p || String(x.id) === p || x.name === p)) missing.push(`project "${p}"${closestName(p, projects.map((x) => x.identifier))}`);
-      for (const t of s.types) if (!types.some((x) => x.name === t)) missing.push(`type "${t}"${closestName(t, types.map((x) => x.name))}`);
-      for (const st of s.statuses) if (!statuses.some((x) => x.name === st)) missing.push(`status "${st}"${closestName(st, statuses.map((x) => x.name))}`);
-      report({ ok: missing.length === 0, label: `source "${s.name}"`, detail: missing.length ? `unknown ${missing.join(', ')}` : `${s.projects.length} project(s) × ${s.types.length} type(s)` });
+    // The same resolution (and overlap check) as `curate sync`, so doctor passes exactly
+    // when a sync would get past resolving.
+    let problems: string[] = [];
+    try {
+      resolveQueries({ projects, types, statuses }, config.sources);
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      problems = e.problems;
     }
+    config.sources.forEach((s, i) => {
+      const mine = problems.filter((p) => p.startsWith(`sources.${i}.`)).map((p) => p.replace(/^sources\.\d+\.\w+: /, ''));
+      report({ ok: mine.length === 0, label: `source "${s.name}"`, detail: mine.length ? mine.join('; ') : `${s.projects.length} project(s) × ${s.types.length} type(s)` });
+    });
     const fieldNames = expectedFieldNames(config);
     if (fieldNames.length) {
       const seen = new Set<string>();
       for (const s of config.sources) {
         for (const p of s.projects) {
-          const project = projects.find((x) => x.identifier === p || String(x.id) === p);
+          const project = findProject(projects, p);
           for (const t of s.types) {
-            const type = types.find((x) => x.name === t);
+            const type = findByName(types, t);
             if (!project || !type) continue;
             try {
               for (const f of await client.getSchemaFields(project.id, type.id)) seen.add(f.name);

@@ -2,6 +2,7 @@
 // their ids, formats and the frontmatter key curate maps them to.
 import { ConfigError } from '../../errors.js';
 import { camelCaseFieldName } from '../../mapping/text/camel.js';
+import { findByName, findProject } from '../../sync/resolve.js';
 import { closestName } from '../../sync/suggest.js';
 import { clientFor } from '../context.js';
 import { EXIT } from '../exit-codes.js';
@@ -13,9 +14,9 @@ export async function fieldsCommand(flags: ConnectionFlags & { project: string; 
   const client = clientFor(conn);
   try {
     const [projects, types] = await Promise.all([client.listProjects(), client.listTypes()]);
-    const project = projects.find((p) => p.identifier === flags.project || p.name === flags.project || String(p.id) === flags.project);
+    const project = findProject(projects, flags.project);
     if (!project) throw new ConfigError(`no project "${flags.project}"${closestName(flags.project, projects.map((p) => p.identifier))}`);
-    const type = types.find((t) => t.name === flags.type || String(t.id) === flags.type);
+    const type = findByName(types, flags.type) ?? types.find((t) => String(t.id) === flags.type);
     if (!type) throw new ConfigError(`no type "${flags.type}"${closestName(flags.type, types.map((t) => t.name))}`);
     const fields = (await client.getSchemaFields(project.id, type.id)).sort((a, b) => a.id - b.id);
     if (out.flags.json) {
