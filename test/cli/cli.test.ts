@@ -217,7 +217,7 @@ describe('init → doctor → sync, and fields', () => {
       await writeFile(path.join(dir, 'curate.config.yaml'), cfg);
       const r = await runCli(['doctor'], { env, cwd: dir });
       expect(r.code).toBe(1);
-      expect(r.stdout).toMatch(/✗ source "femtech": unknown project "femtek" \(did you mean "femtech"\?\)/);
+      expect(r.stdout).toMatch(/✗ source "femtech": no project "femtek" on the server \(did you mean "femtech"\?\)/);
     } finally {
       await cleanup();
     }
