@@ -41,9 +41,13 @@ function figureHandler(_state: unknown, node: Element): Html {
 }
 
 // Built once: a frozen processor is reusable and keeps no state between documents.
-let processors: { parse: ReturnType<typeof buildParse>; toMarkdown: ReturnType<typeof buildToMarkdown> } | undefined;
+let processors: { parse: ReturnType<typeof buildParse>; parseHtml: ReturnType<typeof buildParseHtml>; toMarkdown: ReturnType<typeof buildToMarkdown> } | undefined;
 
 function buildParse() {
+  return unified().use(remarkParse).use(remarkGfm).use(remarkRehype, { allowDangerousHtml: true }).freeze();
+}
+
+function buildParseHtml() {
   return unified().use(remarkParse).use(remarkGfm).use(remarkRehype, { allowDangerousHtml: true }).use(rehypeRaw).freeze();
 }
 
@@ -69,8 +73,11 @@ function buildToMarkdown() {
 
 /** Converts one description. `links` answers every attachment / work package question. */
 export function convertDescription(source: string, links: DescriptionLinks): ConvertedDescription {
-  processors ??= { parse: buildParse(), toMarkdown: buildToMarkdown() };
-  const { parse, toMarkdown } = processors;
+  processors ??= { parse: buildParse(), parseHtml: buildParseHtml(), toMarkdown: buildToMarkdown() };
+  const { toMarkdown } = processors;
+  // Without a `<` there is no raw HTML to parse: the HTML pass (a second full parse and a
+  // copy of the tree) is skipped, which halves the time of a plain-markdown description.
+  const parse = source.includes('<') ? processors.parseHtml : processors.parse;
   const hast = parse.runSync(parse.parse(source)) as HastRoot;
   rewriteCkeditor(hast, links);
   const mdast = toMarkdown.runSync(hast as never) as unknown as MdastRoot;
