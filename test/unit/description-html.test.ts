@@ -19,6 +19,11 @@ describe('description → markdown', () => {
       '{{< figure src=`44-a.png` alt=`Alt` caption=`A caption &#34;q&#34; &#42;x&#42;` width=`600` height=`400` >}}',
     );
   });
+  it('keeps a link around a figure\'s image, rewritten like any link', () => {
+    expect(md('<figure class="image"><a href="/work_packages/12"><img src="/api/v3/attachments/44/content"></a></figure>', { href: (h) => (h === '/work_packages/12' ? '../12/' : h) })).toBe(
+      '{{< figure src=`44-a.png` link=`../12/` width=`600` height=`400` >}}',
+    );
+  });
   it('keeps the author\'s width and scales the height', () => {
     expect(md('<img src="shot.png" width="10">')).toBe('{{< figure src=`9-shot.png` width=`10` height=`5` >}}');
   });

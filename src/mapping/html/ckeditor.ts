@@ -176,7 +176,7 @@ function figure(e: Element, links: DescriptionLinks): Element | null {
   if (only?.type === 'element' && only.tagName === FIGURE) {
     only.properties = { ...only.properties, caption: captionText };
     const link = findLinkAround(e, img);
-    if (link) only.properties.link = link;
+    if (link) only.properties.link = links.href(link);
     return only;
   }
   // Not a local image (external URL or unavailable): keep the image or its text, then the caption.
