@@ -14,9 +14,10 @@ export type { DefaultProfileOptions } from './default-options.js';
 
 /**
  * Bump on every change of output for the same input: the engine then re-maps every work
- * package. 2: converted descriptions, id-keyed bundles, `{slug}-{id}` URLs, aliases, typed fields.
+ * package. 2: converted descriptions, id-keyed bundles, `{slug}-{id}` URLs, aliases, typed
+ * fields. 3: the link around a figure's image is rewritten like other links.
  */
-export const DEFAULT_PROFILE_VERSION = '2';
+export const DEFAULT_PROFILE_VERSION = '3';
 
 export function createDefaultProfile(rawOptions: unknown): Profile {
   const options = parseDefaultOptions(rawOptions);
