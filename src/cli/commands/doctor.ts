@@ -2,7 +2,7 @@
 import { access, constants, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { loadConfig, type ResolvedConfig } from '../../config/load.js';
-import { createProfile } from '../../mapping/profiles/index.js';
+import { loadProfile } from '../../mapping/profiles/load.js';
 import { findByName, findProject, resolveQueries } from '../../sync/resolve.js';
 import { ConfigError } from '../../errors.js';
 import { closestName } from '../../sync/suggest.js';
@@ -26,8 +26,8 @@ export async function doctorCommand(flags: { config?: string; insecureHttp?: boo
   try {
     config = await loadConfig({ configPath: flags.config, overrides: { insecureHttp: flags.insecureHttp } });
     report({ ok: true, label: 'configuration', detail: path.relative(process.cwd(), config.configPath) || config.configPath });
-    createProfile(config.profile.name, config.profile.options);
-    const problems = config.sources.flatMap((s, i) => createProfile(config.profile.name, config.profile.options).checkSource?.(s, i) ?? []);
+    const profile = await loadProfile(config.profile.name, config.profile.options);
+    const problems = config.sources.flatMap((s, i) => profile.checkSource?.(s, i) ?? []);
     report({ ok: problems.length === 0, label: `profile "${config.profile.name}"`, detail: problems.join('; ') || undefined });
   } catch (e) {
     report({ ok: false, label: 'configuration', detail: (e as Error).message });

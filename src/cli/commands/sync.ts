@@ -1,7 +1,7 @@
 // `curate sync`: flags → config → runSync → report. Returns the exit status.
 import { loadConfig } from '../../config/load.js';
 import { inBatches } from '../../output/writer.js';
-import { createProfile } from '../../mapping/profiles/index.js';
+import { loadProfile } from '../../mapping/profiles/load.js';
 import { hasChanges, renderDiff, renderPlanSummary, runSync, type SyncReport } from '../../sync/index.js';
 import { clientFor } from '../context.js';
 import { EXIT } from '../exit-codes.js';
@@ -92,7 +92,7 @@ export async function syncCommand(flags: SyncFlags, out: Output, signal?: AbortS
   // Checked before anything is fetched or written: committing is the point of the run.
   if (flags.gitCommit && !dryRun) await assertInWorkTree(config.outputRoot);
   const base = flags.patch !== undefined ? await patchBase(config.outputRoot) : null;
-  const profile = createProfile(config.profile.name, config.profile.options);
+  const profile = await loadProfile(config.profile.name, config.profile.options);
   const client = clientFor(config.openproject);
   const memory = memoryPolicy();
   out.start(dryRun ? 'planning (dry run)' : 'syncing');

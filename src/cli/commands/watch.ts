@@ -4,7 +4,7 @@
 import { isIP } from 'node:net';
 import { loadConfig } from '../../config/load.js';
 import { ConfigError } from '../../errors.js';
-import { createProfile } from '../../mapping/profiles/index.js';
+import { loadProfile } from '../../mapping/profiles/load.js';
 import { startWatcher, type LogLevel } from '../../watch/watcher.js';
 import { clientFor } from '../context.js';
 import { EXIT } from '../exit-codes.js';
@@ -69,7 +69,7 @@ export async function watchCommand(flags: WatchFlags, out: Output, env: NodeJS.P
   }
 
   const config = await loadConfig({ configPath: flags.config, overrides: { out: flags.out, now: flags.now, insecureHttp: flags.insecureHttp } });
-  const profile = createProfile(config.profile.name, config.profile.options);
+  const profile = await loadProfile(config.profile.name, config.profile.options);
   const client = clientFor(config.openproject, env);
   const json = !!out.flags.json;
   const log = (level: LogLevel, message: string, fields: Record<string, unknown>): void => {
