@@ -311,6 +311,11 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
       return { ids: [...ids].sort((a, b) => a - b), total };
     },
 
+    async countWorkPackages(q: WorkPackageQuery): Promise<number> {
+      // pageSize=0: `total` without elements (offset_paginated_collection.rb renders none).
+      return (await getPage(q, 1, 0, undefined, 'work_packages')).total;
+    },
+
     async getSchemaFields(projectId: number, typeId: number): Promise<CustomFieldDef[]> {
       return [...(await schemaDefs(`${projectId}-${typeId}`)).values()];
     },

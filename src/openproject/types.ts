@@ -130,6 +130,8 @@ export interface OpenProjectClient {
   getWorkPackage(id: number): Promise<WorkPackage | null>;
   /** The server's clock (`Date` header) at the most recent response, or null before any. */
   lastServerDate(): Date | null;
+  /** How many work packages match (one `pageSize=0` request: the server counts, renders nothing). */
+  countWorkPackages(query: WorkPackageQuery): Promise<number>;
   /** Cheap id-only listing (`select=total,elements/id`) for finding deletions and moves. */
   listWorkPackageIds(query: WorkPackageQuery): Promise<IdListing>;
   /** Custom fields active for a project and type (schema endpoint). */

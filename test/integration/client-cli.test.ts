@@ -57,8 +57,8 @@ describe('the bundled fixtures through the real CLI', () => {
 });
 
 describe('curate doctor (real binary) against the strict simulator', () => {
-  async function doctor(env: Record<string, string>, simKey = KEY): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    const sim = await startSimulator({ dataset: FIXTURE_DATASET, apiKey: simKey });
+  async function doctor(env: Record<string, string>, simKey = KEY, dataset: SimulatorOptions['dataset'] = FIXTURE_DATASET): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const sim = await startSimulator({ dataset, apiKey: simKey });
     const { dir, cleanup } = await tempDir();
     try {
       // A copy of the medigy config whose output root lands in the temp folder.
@@ -78,6 +78,16 @@ describe('curate doctor (real binary) against the strict simulator', () => {
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toContain('All checks passed.');
     expect(r.stdout).toMatch(/server page-size limit: 1000 work packages per request/);
+    // Each source's query is sent once, counted, the way a sync sends it.
+    expect(r.stdout).toMatch(/✓ source "femtech": 1 project\(s\) × \d+ type\(s\): \d+ work package\(s\)/);
+  }, 60_000);
+
+  it('says an archived project may be why a source project is unknown', async () => {
+    const data = await loadDataset(FIXTURE_DATASET);
+    data.instance.projects.find((p) => p.identifier === 'femtech')!.active = false;
+    const r = await doctor({ OPENPROJECT_API_KEY: KEY }, KEY, data);
+    expect(r.code).not.toBe(0);
+    expect(r.stdout).toMatch(/✗ source "femtech": unknown project "femtech" \(an existing project is missing from this list when it is archived or not visible to this key\)/);
   }, 60_000);
 
   it('explains a 401 for a bearer token without the opapi- prefix, without printing it', async () => {

@@ -6,6 +6,7 @@ import { loadProfile } from '../../mapping/profiles/load.js';
 import { findByName, findProject, resolveQueries } from '../../sync/resolve.js';
 import { ConfigError } from '../../errors.js';
 import { closestName } from '../../sync/suggest.js';
+import type { WorkPackageQuery } from '../../openproject/index.js';
 import { clientFor } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import type { Output } from '../output.js';
@@ -51,16 +52,34 @@ export async function doctorCommand(flags: { config?: string; insecureHttp?: boo
     // The same resolution (and overlap check) as `curate sync`, so doctor passes exactly
     // when a sync would get past resolving.
     let problems: string[] = [];
+    let queries: WorkPackageQuery[] | null = null;
     try {
-      resolveQueries({ projects, types, statuses }, config.sources);
+      queries = resolveQueries({ projects, types, statuses }, config.sources);
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
       problems = e.problems;
     }
-    config.sources.forEach((s, i) => {
+    for (const [i, s] of config.sources.entries()) {
       const mine = problems.filter((p) => p.startsWith(`sources.${i}.`)).map((p) => p.replace(/^sources\.\d+\.\w+: /, ''));
-      report({ ok: mine.length === 0, label: `source "${s.name}"`, detail: mine.length ? mine.join('; ') : `${s.projects.length} project(s) × ${s.types.length} type(s)` });
-    });
+      if (mine.length) {
+        // Archived projects and projects the key's user is not a member of are not listed.
+        const hint = problems.some((p) => p.startsWith(`sources.${i}.projects:`)) ? ' (an existing project is missing from the list when it is archived or not visible to this key)' : '';
+        report({ ok: false, label: `source "${s.name}"`, detail: `${mine.join('; ')}${hint}` });
+        continue;
+      }
+      const shape = `${s.projects.length} project(s) × ${s.types.length} type(s)`;
+      if (!queries) {
+        report({ ok: true, label: `source "${s.name}"`, detail: shape });
+        continue;
+      }
+      // The query a sync sends, counted: a real server refuses a filter value it will not
+      // show this key with 400 InvalidQuery, which the client explains.
+      try {
+        report({ ok: true, label: `source "${s.name}"`, detail: `${shape}: ${await client.countWorkPackages(queries[i]!)} work package(s)` });
+      } catch (e) {
+        report({ ok: false, label: `source "${s.name}"`, detail: (e as Error).message });
+      }
+    }
     const fieldNames = expectedFieldNames(config);
     if (fieldNames.length) {
       const seen = new Set<string>();
