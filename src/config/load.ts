@@ -211,7 +211,7 @@ export async function loadConfig(options: { configPath?: string; cwd?: string; e
       timeoutMs: c.openproject.timeoutSeconds * 1000,
       retries: c.openproject.retries,
       maxAttachmentBytes: Math.round(c.openproject.maxAttachmentMB * 1024 * 1024),
-      downloadDeadline: c.openproject.downloadDeadline ?? {},
+      ...(c.openproject.downloadDeadline ? { downloadDeadline: c.openproject.downloadDeadline } : {}),
       insecureHttp: options.overrides?.insecureHttp ?? c.openproject.insecureHttp,
       credentials,
     },

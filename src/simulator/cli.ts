@@ -7,6 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { generateDataset } from './generate.js';
 import { startSimulator } from './server.js';
+import type { Lenience } from './types.js';
+
+const LENIENCES: readonly Lenience[] = ['filter-values', 'date-operators', 'select-shape', 'custom-field-union', 'subprojects', 'bearer-any'];
 
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -24,11 +27,20 @@ const program = new Command('curate-simulator')
   .option('--generate <n>', 'serve a synthetic dataset of N work packages instead', int(0))
   .option('--seed <n>', 'seed for --generate and for rate-based faults', int(0), 1)
   .option('--port <n>', 'port on 127.0.0.1 (0 = any free port)', int(0), 8080)
-  .option('--api-key <key>', 'require this API key (Basic user "apikey", or Bearer)')
+  .option('--api-key <key>', 'require this API key (Basic user "apikey"; as a Bearer token only with the "opapi-" prefix)')
   .option('--redirect-downloads', 'answer /content with a 302 to a second origin, like S3 storage')
   .option('--latency-ms <ms>', 'fixed delay per API request', int(0), 0)
   .option('--per-element-ms <ms>', 'extra delay per work package rendered in a list', int(0), 0)
   .option('--max-page-size <n>', 'apiv3_max_page_size', int(1), 1000)
+  .option('--signed-url-ttl <s>', 'lifetime of signed storage URLs in seconds (with --redirect-downloads)', int(1))
+  .option('--timestamp-digits <n>', 'render timestamps with N fractional digits (default: as the dataset holds them)', int(0))
+  .option('--virus-scanning', 'new attachments stay pending (403) until scanned, like Setting.antivirus_scan_mode')
+  .option('--lenient <list>', `comma-separated old leniencies: ${LENIENCES.join(', ')}`, (raw: string) => {
+    const names = raw.split(',').map((s) => s.trim()).filter(Boolean);
+    const bad = names.filter((n) => !(LENIENCES as readonly string[]).includes(n));
+    if (bad.length) throw new InvalidArgumentError(`unknown: ${bad.join(', ')} (known: ${LENIENCES.join(', ')})`);
+    return names as Lenience[];
+  })
   .parse();
 
 const o = program.opts<{
@@ -41,6 +53,10 @@ const o = program.opts<{
   latencyMs: number;
   perElementMs: number;
   maxPageSize: number;
+  signedUrlTtl?: number;
+  timestampDigits?: number;
+  virusScanning?: boolean;
+  lenient?: Lenience[];
 }>();
 
 try {
@@ -53,6 +69,10 @@ try {
     latencyMs: o.latencyMs,
     perElementMs: o.perElementMs,
     maxPageSize: o.maxPageSize,
+    ...(o.signedUrlTtl === undefined ? {} : { signedUrlTtlSeconds: o.signedUrlTtl }),
+    ...(o.timestampDigits === undefined ? {} : { timestampDigits: o.timestampDigits }),
+    virusScanning: o.virusScanning === true,
+    lenient: o.lenient ?? [],
   });
   const what = o.generate !== undefined ? `synthetic dataset, ${o.generate} work packages, seed ${o.seed}` : path.resolve(o.dataset);
   console.log(`OpenProject simulator listening on ${sim.url} (API at ${sim.url}/api/v3; ${sim.dataset.workPackages.size} work packages, ${sim.dataset.attachments.size} attachments from ${what})`);

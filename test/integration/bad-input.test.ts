@@ -234,8 +234,9 @@ describe('hostile attachments', () => {
       const [first, second] = withFeatured(sim);
       const a = first!.wp;
       const b = second!.wp;
-      (first!.att.meta._links as Record<string, unknown>).downloadLocation = { href: `${base}/loop` };
-      (second!.att.meta._links as Record<string, unknown>).downloadLocation = { href: `${base}/file` };
+      // The client downloads from staticDownloadLocation (downloadLocation may be an expiring signed URL).
+      (first!.att.meta._links as Record<string, unknown>).staticDownloadLocation = { href: `${base}/loop` };
+      (second!.att.meta._links as Record<string, unknown>).staticDownloadLocation = { href: `${base}/file` };
       const report = await medigySync(sim, dir);
       const byWp = new Map(report.errors.map((e) => [e.workPackageId, e.message]));
       expect(byWp.get(a.id)).toMatch(/redirect loop/);

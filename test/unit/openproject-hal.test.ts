@@ -221,7 +221,7 @@ describe('attachments', () => {
       downloadLocation: { href: 'https://s3.example.com/bucket/901?X-Amz-Signature=abc' },
     },
   };
-  it('md5 from digest (lower-cased), downloadLocation preferred, container from its link', () => {
+  it('md5 from digest (lower-cased), staticDownloadLocation (never the expiring signed downloadLocation), container from its link, status', () => {
     expect(normalizeAttachment(base)).toEqual({
       id: 901,
       fileName: 'hero.png',
@@ -229,11 +229,14 @@ describe('attachments', () => {
       contentType: 'image/png',
       md5: '64c26a8403cd796ea4cf913cda2ee4a9',
       createdAt: '2014-05-21T08:51:20.396Z',
-      downloadHref: 'https://s3.example.com/bucket/901?X-Amz-Signature=abc',
+      downloadHref: '/api/v3/attachments/901/content',
       containerId: 4711,
+      status: 'uploaded',
     });
+    expect(normalizeAttachment({ ...base, status: 'quarantined' }).status).toBe('quarantined');
+    expect(() => normalizeAttachment({ ...base, status: 'melted' })).toThrow(/attachment #901: field "status"/);
   });
-  it('falls back to staticDownloadLocation; no md5 for other algorithms or a null hash; the docs typo `filesize`', () => {
+  it('staticDownloadLocation alone; no md5 for other algorithms or a null hash; the docs typo `filesize`', () => {
     const { fileSize: _drop, ...noSize } = base;
     const a = normalizeAttachment({ ...noSize, filesize: 3, digest: { algorithm: 'sha1', hash: 'ab' }, _links: { staticDownloadLocation: { href: '/api/v3/attachments/901/content' } } }, 17);
     expect(a).toMatchObject({ fileSize: 3, md5: null, downloadHref: '/api/v3/attachments/901/content', containerId: 17 });
