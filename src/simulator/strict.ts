@@ -76,9 +76,11 @@ export function cutStamp(value: string, digits: number): string {
 }
 
 /**
- * Timestamps as a server renders them: date_time_formatter.rb `format_datetime` is
- * `iso8601(3)` on current servers, while the server behind the legacy corpus rendered 6
- * digits. A dataset is served as it holds them unless the simulator is told to cut.
+ * Timestamps as a server renders them: lib/api/v3/utilities/date_time_formatter.rb
+ * `format_datetime` is `datetime.to_datetime.utc.iso8601` in the versions read (whole
+ * seconds; issue 13 reports `iso8601(3)` on current servers), while the server behind the
+ * legacy corpus rendered 6 digits. A dataset is served as it holds them unless the
+ * simulator is told to cut.
  */
 export function cutTimestamps<T extends JsonObject>(json: T, digits: number): T {
   let copy: JsonObject | null = null;
