@@ -91,6 +91,19 @@ describe('page size probe and id listings', () => {
   });
 });
 
+describe('single work packages and the server clock', () => {
+  it('getWorkPackage: the work package, or null on 404; lastServerDate is the Date header of the latest answer', async () => {
+    const at = new Date('2021-03-04T05:06:07Z');
+    const { client, data, sim } = await setup({ clock: () => at });
+    expect(client.lastServerDate()).toBeNull();
+    const id = [...data.workPackages.keys()][0]!;
+    expect((await client.getWorkPackage(id))?.id).toBe(id);
+    expect(client.lastServerDate()?.toISOString()).toBe(at.toISOString());
+    sim.deleteWorkPackage(id);
+    expect(await client.getWorkPackage(id)).toBeNull();
+  });
+});
+
 describe('subprojects', () => {
   const nest = (d: Dataset): void => {
     const child = d.instance.projects.find((p) => p.id === 2)!;
