@@ -179,9 +179,9 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     // Stored work packages have no _embedded, so they are the elements as they are;
     // stringified once per page, in their stored key order. The body starts with _type
     // and count (scripts/bench-lib/meter.js reads them there).
-    let elements: WorkPackageJson[] = lenient.has('custom-field-union') ? page : unionCustomFields(page, schemaKeyOf, instance);
-    if (digits !== undefined) elements = elements.map(render);
-    const body = `{"_type":"WorkPackageCollection","total":${total},"count":${page.length},"pageSize":${pageSize},"offset":${offset},"_embedded":{"elements":${JSON.stringify(elements)},"schemas":${JSON.stringify(unpaginated(schemas))}},"_links":${JSON.stringify(links)}}`;
+    const shown = digits === undefined ? page : page.map(render);
+    const elements = JSON.stringify(lenient.has('custom-field-union') ? shown : unionCustomFields(shown, schemaKeyOf, instance));
+    const body = `{"_type":"WorkPackageCollection","total":${total},"count":${page.length},"pageSize":${pageSize},"offset":${offset},"_embedded":{"elements":${elements},"schemas":${JSON.stringify(unpaginated(schemas))}},"_links":${JSON.stringify(links)}}`;
     return { status: 200, headers: { 'content-type': HAL }, body, elements: page.length };
   }
 

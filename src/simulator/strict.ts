@@ -17,7 +17,8 @@ const LINKS = ['self', 'jumpTo', 'changeSize', 'previousByOffset', 'nextByOffset
 
 /**
  * A `select` answer renders exactly what was selected (lib/api/decorators/sql/hal.rb walks
- * the selects; sql_walker_results.rb drops empty `_links`): `select=total,elements/id` is
+ * the selects, `json_strip_nulls` drops null properties; sql_walker_results.rb drops empty
+ * `_links`): `select=total,elements/id` is
  * `{"total":N,"_embedded":{"elements":[{"id":…}]}}` — no `_type`, `count`, `pageSize`,
  * `offset` or `_links` unless they were selected too.
  */
@@ -26,10 +27,20 @@ export function selectedCollection(select: ReadonlySet<string>, parts: Collectio
   const out: JsonObject = {};
   for (const k of TOP_LEVEL) if (star || select.has(k)) out[k] = parts[k];
   const wantsElements = star || [...select].some((k) => k === 'elements' || k.startsWith('elements/'));
-  if (wantsElements) out._embedded = { elements: parts.elements };
+  if (wantsElements) out._embedded = { elements: parts.elements.map(stripNulls) };
   const links: JsonObject = {};
   for (const k of LINKS) if ((star || select.has(k)) && parts.links[k] !== undefined) links[k] = parts.links[k]!;
   if (Object.keys(links).length) out._links = links;
+  return out;
+}
+
+/** PostgreSQL's `json_strip_nulls`, which the SQL representer wraps every element in: null-valued keys vanish. */
+function stripNulls(json: JsonObject): JsonObject {
+  const out: JsonObject = {};
+  for (const [k, v] of Object.entries(json)) {
+    if (v === null) continue;
+    out[k] = typeof v === 'object' && !Array.isArray(v) ? stripNulls(v) : v;
+  }
   return out;
 }
 
@@ -40,7 +51,9 @@ const LINKED_FORMATS = new Set(['list', 'user', 'version']);
  * available to any work package on the page (work_package_collection_representer.rb /
  * the custom field injector: `represented.map(&:available_custom_fields).flatten.uniq`);
  * a field a work package does not have is rendered empty there — its own schema lacks it.
- * Work packages whose own fields already cover the union are returned as they are.
+ * Work packages whose own fields already cover the union are returned as they are; the
+ * others as a copy with the foreign fields added after their own keys (`_links` keeps its
+ * place, so the order of the work package's own fields, which curate preserves, is untouched).
  */
 export function unionCustomFields(page: readonly WorkPackageJson[], schemaKeyOf: (wp: WorkPackageJson) => string, instance: InstanceJson): WorkPackageJson[] {
   const keys = new Set(page.map(schemaKeyOf));
@@ -48,22 +61,49 @@ export function unionCustomFields(page: readonly WorkPackageJson[], schemaKeyOf:
   const union = new Set<number>();
   for (const k of keys) for (const id of instance.schemas[k] ?? []) union.add(id);
   const byId = new Map(instance.customFields.map((f) => [f.id, f]));
+  // Per schema: the foreign fields as [key, linked?, empty value], computed once per page.
+  const foreignOf = new Map<string, [string, boolean, Json][]>();
   return page.map((wp) => {
-    const own = new Set(instance.schemas[schemaKeyOf(wp)] ?? []);
-    const extra = [...union].filter((id) => !own.has(id) && !(`customField${id}` in wp) && !(`customField${id}` in wp._links)).sort((a, b) => a - b);
-    if (!extra.length) return wp;
-    const copy: WorkPackageJson = { ...wp, _links: { ...wp._links } };
-    for (const id of extra) {
-      const f = byId.get(id);
-      const key = `customField${id}`;
-      if (f && LINKED_FORMATS.has(f.fieldFormat)) copy._links[key] = f.multiValue ? [] : { href: null };
-      else copy[key] = null;
+    const schema = schemaKeyOf(wp);
+    let foreign = foreignOf.get(schema);
+    if (!foreign) {
+      const own = new Set(instance.schemas[schema] ?? []);
+      foreign = [...union]
+        .filter((id) => !own.has(id))
+        .sort((a, b) => a - b)
+        .map((id): [string, boolean, Json] => {
+          const f = byId.get(id);
+          const linked = f !== undefined && LINKED_FORMATS.has(f.fieldFormat);
+          return [`customField${id}`, linked, linked ? (f.multiValue ? [] : { href: null }) : null];
+        });
+      foreignOf.set(schema, foreign);
     }
-    // Injected after the work package's own keys; `_links` keeps its place, so the order of
-    // the work package's own fields (which curate preserves) is untouched.
-    return copy;
+    if (!foreign.length) return wp;
+    // Rendered copies are remembered per work package (30 concurrent 1,000-element pages
+    // would otherwise copy and re-shape every element each time); any edit moves updatedAt
+    // or the key counts, which the signature includes.
+    const sig = `${schemaSig(foreign)}|${String(wp.updatedAt)}|${String(wp.lockVersion)}|${Object.keys(wp).length}|${Object.keys(wp._links).length}`;
+    const hit = rendered.get(wp);
+    if (hit && hit.sig === sig) return hit.copy;
+    let copy: WorkPackageJson | null = null;
+    for (const [key, linked, empty] of foreign) {
+      if (key in wp || key in wp._links) continue;
+      copy ??= { ...wp, _links: { ...wp._links } };
+      if (linked) copy._links[key] = empty;
+      else copy[key] = empty;
+    }
+    rendered.set(wp, { sig, copy: copy ?? wp });
+    return copy ?? wp;
   });
 }
+
+const rendered = new WeakMap<WorkPackageJson, { sig: string; copy: WorkPackageJson }>();
+const sigs = new WeakMap<object, string>();
+const schemaSig = (foreign: [string, boolean, Json][]): string => {
+  let s = sigs.get(foreign);
+  if (s === undefined) sigs.set(foreign, (s = foreign.map((f) => f[0]).join(',')));
+  return s;
+};
 
 const STAMP = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:?\d{2})$/;
 

@@ -247,3 +247,45 @@ describe('credentials and timestamps', () => {
     expect(seen[0]!.length).toBeGreaterThan(0);
   });
 });
+
+describe('a sync against the strict server', () => {
+  it('a work package deleted between the id listing and its by-id fetch does not abort the sync', async () => {
+    const { medigySync, startFixtureSimulator, testClient } = await import('../helpers/sync-harness.js');
+    const { tempDir } = await import('../helpers/env.js');
+    const { readFile, rm } = await import('node:fs/promises');
+    const path = await import('node:path');
+    const s = await startFixtureSimulator();
+    sim = s;
+    const { dir, cleanup } = await tempDir();
+    try {
+      await medigySync(s, dir);
+      const manifest = JSON.parse(await readFile(path.join(dir, '.curate', 'manifest.json'), 'utf8')) as { workPackages: Record<string, { files: Record<string, string> }> };
+      const [victim, entry] = Object.entries(manifest.workPackages).find(([, w]) => Object.keys(w.files).some((f) => f.endsWith('.md')))!;
+      // Its file gone by hand: the next (incremental) run fetches it by id, in a chunk.
+      await rm(path.join(dir, Object.keys(entry.files).find((f) => f.endsWith('.md'))!));
+      const real = testClient(s);
+      let byIdChunks = 0;
+      const racing: OpenProjectClient = {
+        ...real,
+        listWorkPackages(q: WorkPackageQuery) {
+          // The race: the work package is deleted after the id listing named it, just
+          // before the by-id fetch (the strict id filter answers 400 for the whole chunk).
+          if (q.ids?.includes(Number(victim))) {
+            byIdChunks++;
+            s.deleteWorkPackage(Number(victim));
+          }
+          return real.listWorkPackages(q);
+        },
+      };
+      try {
+        const report = await medigySync(s, dir, { client: racing });
+        expect(byIdChunks).toBeGreaterThan(0);
+        expect(report.errors.filter((e) => /400|InvalidQuery/.test(e.message))).toEqual([]);
+      } finally {
+        await real.close();
+      }
+    } finally {
+      await cleanup();
+    }
+  }, 60_000);
+});

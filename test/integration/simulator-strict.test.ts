@@ -111,6 +111,11 @@ describe('select and collections', () => {
     expect(Object.keys(r.json).sort()).toEqual(['_embedded', 'total']);
     expect(ids(r.json)).toHaveLength(data.workPackages.size);
     for (const el of (r.json._embedded as { elements: Obj[] }).elements) expect(Object.keys(el)).toEqual(['id']);
+    // json_strip_nulls: a selected property that is null is absent, not null.
+    const dated = (await get('/api/v3/work_packages?filters=[]&pageSize=1000&select=elements/id,elements/startDate')).json;
+    const noStart = [...data.workPackages.values()].filter((w) => w.startDate === null || w.startDate === undefined).map((w) => w.id);
+    expect(noStart.length).toBeGreaterThan(0);
+    for (const el of (dated._embedded as { elements: Obj[] }).elements) expect('startDate' in el).toBe(!noStart.includes(el.id as number));
     // The rendered path still clamps.
     expect((await get('/api/v3/work_packages?filters=[]&pageSize=1000')).json.pageSize).toBe(5);
   });
