@@ -87,7 +87,7 @@ describe('curate doctor (real binary) against the strict simulator', () => {
     data.instance.projects.find((p) => p.identifier === 'femtech')!.active = false;
     const r = await doctor({ OPENPROJECT_API_KEY: KEY }, KEY, data);
     expect(r.code).not.toBe(0);
-    expect(r.stdout).toMatch(/✗ source "femtech": unknown project "femtech" \(an existing project is missing from this list when it is archived or not visible to this key\)/);
+    expect(r.stdout).toMatch(/✗ source "femtech": no project "femtech" on the server.* \(an existing project is missing from the list when it is archived or not visible to this key\)/);
   }, 60_000);
 
   it('explains a 401 for a bearer token without the opapi- prefix, without printing it', async () => {
