@@ -115,7 +115,7 @@ ${EXIT_HELP}`,
     .action((flags) => run(flags, async (out) => (await import('./commands/fields.js')).fieldsCommand(flags, out), { findsConfig: true }));
 
   withGlobals(program.command('watch'))
-    .description('serve OpenProject webhooks: sync each changed work package within a second, reconcile periodically')
+    .description('serve OpenProject webhooks: sync each changed work package as it changes, reconcile periodically')
     .option('-c, --config <file>', 'configuration file', 'curate.config.yaml')
     .option('-o, --out <dir>', 'output root (overrides output.root)')
     .option('--listen <host:port>', 'address for POST /webhook, GET /healthz, GET /metrics', '127.0.0.1:4040')
