@@ -179,6 +179,9 @@ describe('curate watch (real binary, simulator webhooks)', () => {
     const body = JSON.stringify({ action: 'work_package:updated', work_package: { id: 1013 } });
     expect((await request(`${w.url}/webhook`, { method: 'POST', body })).status).toBe(202);
     await w.waitFor((l) => l.event === 'sync' && l.kind === 'targeted');
+    // Ctrl-C ends the service normally too: exit 0, not 130.
+    w.child.kill('SIGINT');
+    expect(await w.exited).toEqual({ code: 0, signal: null });
   });
 });
 
