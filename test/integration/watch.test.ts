@@ -179,6 +179,9 @@ describe('curate watch (real binary, simulator webhooks)', () => {
     const body = JSON.stringify({ action: 'work_package:updated', work_package: { id: 1013 } });
     expect((await request(`${w.url}/webhook`, { method: 'POST', body })).status).toBe(202);
     await w.waitFor((l) => l.event === 'sync' && l.kind === 'targeted');
+    // Ctrl-C ends the service normally too: exit 0, not 130.
+    w.child.kill('SIGINT');
+    expect(await w.exited).toEqual({ code: 0, signal: null });
   });
 });
 
@@ -217,6 +220,7 @@ describe('curate watch: convergence', () => {
     const deleted = ids.slice(10, 12);
     const withAttachment = ids.slice(12, 14);
     const mark = w.lines.length;
+    sim.resetCounts();
     let n = 0;
     for (let round = 0; n < 100; round++) {
       for (const id of edited) {
@@ -247,6 +251,15 @@ describe('curate watch: convergence', () => {
     expect(targeted.length).toBeGreaterThanOrEqual(1);
     expect(targeted.length).toBeLessThanOrEqual(5);
     expect(new Set(targeted.flatMap((l) => l.ids as number[]))).toEqual(new Set([...edited, ...withAttachment]));
+    // Targeted means targeted: each sync reads its ids one by one (12 reads for 12 work
+    // packages when the burst is one sync), and lists nothing but those ids.
+    const requests = sim.log();
+    const reads = requests.filter((r) => r.route === 'work_package').map((r) => Number(/\/work_packages\/(\d+)/.exec(r.path)![1]));
+    expect(reads.length).toBe(targeted.reduce((k, l) => k + (l.ids as number[]).length, 0));
+    expect(new Set(reads)).toEqual(new Set([...edited, ...withAttachment]));
+    const listings = requests.filter((r) => r.route === 'work_packages').map((r) => decodeURIComponent(r.path));
+    expect(listings.length).toBeGreaterThan(0);
+    for (const l of listings) expect(l).toMatch(/"id":\{"operator":"=","values":\[/);
     // Deletions have no webhook: only the reconciliation removes their files.
     await reconcileOnce(w);
     expect(diffTrees(await treeHashes(out), await freshTree(sim, dir))).toEqual(same);
