@@ -125,6 +125,9 @@ describe('conventions', () => {
       const denied = await runCli(base, { env: { ...env, OPENPROJECT_API_KEY: 'opapi-wrong-key-123' } });
       expect(denied.code).toBe(1);
       expect(JSON.parse(denied.stdout)).toEqual({ version: pkg.version, exitCode: 1, error: { code: 'OPENPROJECT', message: expect.stringMatching(/401/) as string } });
+      const fields = JSON.parse((await runCli(['fields', '--project', 'news', '--type', 'Curated Content', '--url', sim.url, '--json'], { env })).stdout) as Record<string, unknown>;
+      expect(Object.keys(fields).slice(0, 2)).toEqual(['version', 'exitCode']);
+      expect(fields).toMatchObject({ exitCode: 0, project: 'news', fields: expect.arrayContaining([expect.objectContaining({ property: 'customField1', key: 'cleanUrl' })]) as unknown });
       const usage = await runCli(['sync', '--json', '--frobnicate']);
       expect(usage.code).toBe(64);
       expect(JSON.parse(usage.stdout)).toEqual({ version: pkg.version, exitCode: 64, error: { code: 'USAGE', message: expect.stringMatching(/unknown option '--frobnicate'/) as string } });
