@@ -39,8 +39,11 @@ function withGlobals(cmd: Command): Command {
     .option('--no-color', 'never colour the output');
 }
 
-/** `graceful`: the command stops cleanly on its AbortSignal, so the first Ctrl-C waits for it. */
-type Runner = (flags: GlobalFlags & { config?: string }, fn: (out: Output, signal: AbortSignal) => Promise<number>, options?: { graceful?: boolean; findsConfig?: boolean }) => Promise<void>;
+/**
+ * `graceful`: the command stops cleanly on its AbortSignal, so the first Ctrl-C waits for
+ * it; `ownsSignals`: the command handles SIGINT/SIGTERM itself (watch), none are installed.
+ */
+type Runner = (flags: GlobalFlags & { config?: string }, fn: (out: Output, signal: AbortSignal) => Promise<number>, options?: { graceful?: boolean; findsConfig?: boolean; ownsSignals?: boolean }) => Promise<void>;
 
 function buildProgram(run: Runner): Command {
   const program = new Command('curate')
@@ -125,7 +128,7 @@ ${EXIT_HELP}`,
     .option('--no-signature', 'accept unsigned webhooks (loopback addresses only; for local testing)')
     .option('--insecure-http', 'allow plain http to a non-loopback OpenProject')
     .addHelpText('after', '\nEnvironment:\n  OPENPROJECT_WEBHOOK_SECRET   the webhook\'s secret (required unless --no-signature)\n\nSignals: SIGTERM/SIGINT stop within 5 s (exit 0); SIGHUP reconciles now.\n\nExample:\n  $ OPENPROJECT_WEBHOOK_SECRET=… curate watch --config site/curate.config.yaml --git-commit')
-    .action((flags) => run(flags, async (out) => (await import('./commands/watch.js')).watchCommand(flags, out)));
+    .action((flags) => run(flags, async (out) => (await import('./commands/watch.js')).watchCommand(flags, out), { ownsSignals: true }));
 
   return program;
 }
@@ -144,7 +147,7 @@ export async function main(argv: string[]): Promise<number> {
   const run: Runner = async (flags, fn, options = {}) => {
     const g = program.opts<GlobalFlags>();
     const out = await Output.create({ verbose: g.verbose || flags.verbose, quiet: g.quiet || flags.quiet, json: g.json || flags.json, color: g.color !== false && flags.color !== false });
-    const interrupt = listenForSignals((s) => out.interrupted(s), options.graceful ? undefined : { graceMs: 0 });
+    const interrupt = options.ownsSignals ? { signal: new AbortController().signal, dispose: () => undefined } : listenForSignals((s) => out.interrupted(s), options.graceful ? undefined : { graceMs: 0 });
     try {
       if (options.findsConfig && flags.config === undefined) flags.config = await findConfigFile(process.cwd());
       code = await fn(out, interrupt.signal);
