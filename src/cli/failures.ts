@@ -11,11 +11,13 @@ const URL_RE = /\bhttps?:\/\/[^\s"'<>]+/g;
 
 /** Every absolute URL in `text` reduced to its path (no origin, no query). */
 export function shortenUrls(text: string): string {
-  return text.replace(URL_RE, (u) => {
+  return text.replace(URL_RE, (match) => {
+    // Punctuation after a URL belongs to the sentence.
+    const [, u, tail] = /^(.*?)([.,;:!?)]*)$/.exec(match)!;
     try {
-      return new URL(u).pathname;
+      return new URL(u!).pathname + tail!;
     } catch {
-      return u;
+      return match;
     }
   });
 }

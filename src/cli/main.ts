@@ -39,7 +39,10 @@ function withGlobals(cmd: Command): Command {
     .option('--no-color', 'never colour the output');
 }
 
-/** `graceful`: the command stops cleanly on its AbortSignal, so the first Ctrl-C waits for it. */
+/**
+ * `graceful`: the command stops cleanly on its AbortSignal, so the first Ctrl-C waits for
+ * it; `ownsSignals`: the command handles SIGINT/SIGTERM itself (watch), none are installed.
+ */
 type Runner = (flags: GlobalFlags & { config?: string }, fn: (out: Output, signal: AbortSignal) => Promise<number>, options?: { graceful?: boolean; findsConfig?: boolean; ownsSignals?: boolean }) => Promise<void>;
 
 function buildProgram(run: Runner): Command {

@@ -47,8 +47,12 @@ function duration(ms: number): string {
 
 /** The counts a person wants while a sync runs; pure, so the wording is unit-tested. */
 export class Progress {
-  /** Work packages each source's listings announced: a listing's `total` arrives with its first page (offset 1; OpenProject counts pages from 1), summed per query. */
-  private readonly totals = new Map<string, number>();
+  /**
+   * Work packages each source's listings announced. A listing's first page (offset 1:
+   * OpenProject counts pages from 1) starts a new query; later pages can only raise that
+   * query's total (a chunked listing counts on, a keyset walk counts what is left).
+   */
+  private readonly totals = new Map<string, { done: number; current: number }>();
   done = 0;
   written = 0;
   bytes = 0;
@@ -57,8 +61,14 @@ export class Progress {
   constructor(private readonly startedMs: number) {}
 
   onEvent(e: SyncEvent): void {
-    if (e.type === 'page' && e.offset <= 1) this.totals.set(e.source, (this.totals.get(e.source) ?? 0) + e.total);
-    else if (e.type === 'workPackage') this.done += 1;
+    if (e.type === 'page') {
+      const t = this.totals.get(e.source) ?? { done: 0, current: 0 };
+      if (e.offset <= 1) {
+        t.done += t.current;
+        t.current = e.total;
+      } else t.current = Math.max(t.current, e.total);
+      this.totals.set(e.source, t);
+    } else if (e.type === 'workPackage') this.done += 1;
     else if (e.type === 'download') this.bytes += e.bytes;
     else if (e.type === 'write') this.written += 1;
     else if (e.type === 'itemError') this.errors += 1;
@@ -66,7 +76,7 @@ export class Progress {
 
   get total(): number {
     let n = 0;
-    for (const t of this.totals.values()) n += t;
+    for (const t of this.totals.values()) n += t.done + t.current;
     // A listing can grow while it is read; never show more done than total.
     return Math.max(n, this.done);
   }

@@ -163,21 +163,26 @@ describe('progress', () => {
     const a = await tempDir();
     const b = await tempDir();
     try {
-      // Two runs side by side against the slow simulator, each stopped after 12 s.
-      const timed = (args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> =>
+      // Two runs side by side against the slow simulator, both stopped once the plain one
+      // printed its first progress line (at most 30 s: a loaded machine starts node slowly).
+      const children: ReturnType<typeof spawn>[] = [];
+      const stopAll = (): void => children.forEach((c) => c.kill('SIGTERM'));
+      const deadline = setTimeout(stopAll, 30_000);
+      const timed = (args: string[], stopOn?: RegExp): Promise<{ code: number | null; stdout: string; stderr: string }> =>
         new Promise((resolve) => {
           const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH, ...slowEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+          children.push(child);
           let stdout = '';
           let stderr = '';
-          child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-          child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-          const t = setTimeout(() => child.kill('SIGTERM'), 12_500);
-          child.on('close', (code) => {
-            clearTimeout(t);
-            resolve({ code, stdout, stderr });
+          child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+          child.stderr!.on('data', (d: Buffer) => {
+            stderr += d.toString();
+            if (stopOn?.test(stderr)) stopAll();
           });
+          child.on('close', (code) => resolve({ code, stdout, stderr }));
         });
-      const [plainRun, quietRun] = await Promise.all([timed(syncArgs(a.dir)), timed(syncArgs(b.dir, ['--quiet']))]);
+      const [plainRun, quietRun] = await Promise.all([timed(syncArgs(a.dir), / syncing: \d+\/\d+ work packages.*\n/), timed(syncArgs(b.dir, ['--quiet']))]);
+      clearTimeout(deadline);
       const progress = plainRun.stderr.split('\n').filter((l) => / syncing: \d+\/\d+ work packages/.test(l));
       expect(progress.length, plainRun.stderr).toBeGreaterThanOrEqual(1);
       expect(progress[0]).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z syncing: [1-9]\d*\/\d+ work packages, \d+ files written, [\d.]+ MB downloaded(, ETA [\d a-z]+)?$/);

@@ -6,6 +6,7 @@ import { findByName, findProject } from '../../sync/resolve.js';
 import { closestName } from '../../sync/suggest.js';
 import { clientFor } from '../context.js';
 import { EXIT } from '../exit-codes.js';
+import { VERSION } from '../version.js';
 import type { Output } from '../output.js';
 import { connectionFromFlags, type ConnectionFlags } from './connection.js';
 
@@ -20,7 +21,9 @@ export async function fieldsCommand(flags: ConnectionFlags & { project: string; 
     if (!type) throw new ConfigError(`no type "${flags.type}"${closestName(flags.type, types.map((t) => t.name))}`);
     const fields = (await client.getSchemaFields(project.id, type.id)).sort((a, b) => a.id - b.id);
     if (out.flags.json) {
-      process.stdout.write(`${JSON.stringify(fields.map((f) => ({ ...f, property: `customField${f.id}`, key: camelCaseFieldName(f.name) })), null, 2)}\n`);
+      // The same first members as every --json document (README, "JSON output").
+      const doc = { version: VERSION, exitCode: EXIT.OK, project: project.identifier, type: type.name, fields: fields.map((f) => ({ ...f, property: `customField${f.id}`, key: camelCaseFieldName(f.name) })) };
+      process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
       return EXIT.OK;
     }
     out.result(`Custom fields of ${project.identifier} (${project.name}) × ${type.name}:`);

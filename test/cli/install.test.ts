@@ -1,0 +1,106 @@
+// Install instructions that work today (curate is not on the npm registry): `npm pack`
+// in a checkout, then installing the tarball in a site repository, with no warning about
+// install scripts; the installed `curate` runs. And the demos: `npm run demo` shows the
+// `default` profile (what `curate init` writes), `npm run demo:medigy` the legacy one.
+import { execFile, spawn } from 'node:child_process';
+import { cp, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSimulator, type Simulator } from '../../src/simulator/index.js';
+import { FIXTURE_DATASET, MEDIGY_CONFIG, ROOT, tempDir } from '../helpers/env.js';
+
+const run = promisify(execFile);
+const KEY = 'opapi-install-key-0c4d';
+let sim: Simulator;
+
+beforeAll(async () => {
+  sim = await startSimulator({ dataset: FIXTURE_DATASET, apiKey: KEY });
+});
+afterAll(async () => {
+  await sim.close();
+});
+
+function npm(args: string[], cwd: string): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('npm', args, { cwd, env: { ...process.env, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('close', (code) => resolve({ code, out }));
+  });
+}
+
+describe('install from a packed tarball', () => {
+  it('npm pack, then npm install the tarball in a site: no install-script warning, and `npx curate` works', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      // A copy of the checkout, so packing (which builds) never rewrites this one's dist/ under other tests.
+      const checkout = path.join(dir, 'curate');
+      await mkdir(checkout);
+      for (const f of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'bin', 'src', 'scripts']) await cp(path.join(ROOT, f), path.join(checkout, f), { recursive: true });
+      await mkdir(path.join(checkout, 'fixtures', 'medigy'), { recursive: true });
+      await cp(MEDIGY_CONFIG, path.join(checkout, 'fixtures', 'medigy', 'curate.config.yaml'));
+      await symlink(path.join(ROOT, 'node_modules'), path.join(checkout, 'node_modules'));
+      const packed = await npm(['pack', '--pack-destination', dir], checkout);
+      expect(packed.code, packed.out).toBe(0);
+      const pkg = JSON.parse(await readFile(path.join(checkout, 'package.json'), 'utf8')) as { version: string; scripts: Record<string, string> };
+      expect(pkg.scripts.prepare).toBe('npm run build'); // restored after packing
+      const tarball = path.join(dir, `curate-${pkg.version}.tgz`);
+      const manifest = JSON.parse((await run('tar', ['-xzOf', tarball, 'package/package.json'])).stdout) as { scripts: Record<string, string> };
+      expect(manifest.scripts).not.toHaveProperty('prepare');
+      expect((await run('tar', ['-tzf', tarball])).stdout).toMatch(/^package\/dist\/cli\/main\.js$/m);
+
+      const site = path.join(dir, 'site');
+      await mkdir(site);
+      await writeFile(path.join(site, 'package.json'), '{ "name": "site", "private": true }\n');
+      const installed = await npm(['install', '--save-dev', '--prefer-offline', tarball], site);
+      expect(installed.code, installed.out).toBe(0);
+      expect(installed.out).not.toMatch(/prepare|install-scripts|npm warn/i);
+      expect((await run(path.join(site, 'node_modules', '.bin', 'curate'), ['--version'])).stdout).toBe(`${pkg.version}\n`);
+      await writeFile(path.join(site, 'curate.config.yaml'), (await readFile(MEDIGY_CONFIG, 'utf8')).replace(/^ {2}root: .*$/m, '  root: content'));
+      const dry = await new Promise<number | null>((resolve) => {
+        const child = spawn('npx', ['curate', 'sync', '--dry-run', '--quiet'], { cwd: site, env: { PATH: process.env.PATH, HOME: process.env.HOME, OPENPROJECT_URL: sim.url, OPENPROJECT_API_KEY: KEY }, stdio: 'ignore' });
+        child.on('close', resolve);
+      });
+      expect(dry).toBe(2);
+    } finally {
+      await cleanup();
+    }
+  }, 180_000);
+});
+
+describe('demos', () => {
+  it('`npm run demo` runs curate init (the default profile) then curate sync; the second run changes nothing', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const first = await npm(['run', 'demo', '--', dir], ROOT);
+      expect(first.code, first.out).toBe(0);
+      expect(first.out).toMatch(/\$ curate init --yes/);
+      expect(first.out).toMatch(/sync done: [1-9]\d* created/);
+      const config = await readFile(path.join(dir, 'curate.config.yaml'), 'utf8');
+      expect(config).toMatch(/^# curate configuration, written by `curate init`/);
+      expect(config).toMatch(/^ {2}name: default$/m);
+      const bundles = (await readdir(path.join(dir, 'content'), { recursive: true })).filter((f) => f.endsWith('index.md'));
+      expect(bundles.length).toBeGreaterThan(10);
+      const again = await npm(['run', 'demo', '--', dir], ROOT);
+      expect(again.code).toBe(0);
+      expect(again.out).not.toMatch(/\$ curate init/);
+      expect(again.out).toMatch(/sync done: 0 created, 0 updated, 0 deleted, [1-9]\d* unchanged/);
+    } finally {
+      await cleanup();
+    }
+  }, 120_000);
+
+  it('`npm run demo:medigy` syncs the legacy profile with its shipped configuration', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const r = await npm(['run', 'demo:medigy', '--', dir], ROOT);
+      expect(r.code, r.out).toBe(0);
+      expect(r.out).toMatch(/sync done: [1-9]\d* created/);
+      expect((await readdir(path.join(dir, 'content'))).sort()).toContain('communities-of-practice');
+    } finally {
+      await cleanup();
+    }
+  }, 120_000);
+});
