@@ -119,15 +119,17 @@ export function syncArb(w: SyncWeights): fc.Arbitrary<SyncStep> {
 export interface HistoryOptions {
   minSteps?: number;
   maxSteps?: number;
-  /** Step kinds never generated (to look for failures beyond a known one). */
-  without?: StepKind[];
+  /** Step kinds never generated (to look for failures beyond a known one); `edit:FIELD` leaves out one kind of edit. */
+  without?: (StepKind | `edit:${EditField}`)[];
+  /** Only histories of this profile. */
+  profile?: ProfileName;
   sync?: Partial<SyncWeights>;
 }
 
 export const DEFAULT_SYNC_WEIGHTS: SyncWeights = { plain: 5, abort: 2, fault: 2, during: 3, cli: 1 };
 
 export function stepArb(o: HistoryOptions = {}): fc.Arbitrary<Step> {
-  const without = new Set(o.without ?? []);
+  const without = new Set<string>(o.without ?? []);
   const all: { kind: StepKind; arbitrary: fc.Arbitrary<Step>; weight: number }[] = [
     { kind: 'edit', arbitrary: mutationArb, weight: 8 },
     { kind: 'serverTime', arbitrary: fc.record({ m: fc.constant('serverTime' as const), minutes: fc.constantFrom(1, 10, 60, 600, 3000) }), weight: 1 },
@@ -141,7 +143,7 @@ export function stepArb(o: HistoryOptions = {}): fc.Arbitrary<Step> {
   const mutationKinds: StepKind[] = ['edit', 'create', 'delete', 'attach', 'replace', 'unattach', 'move'];
   const keep = all
     .filter((a) => !without.has(a.kind) && !(a.kind === 'edit' && mutationKinds.every((k) => without.has(k))))
-    .map((a) => (a.kind === 'edit' ? { ...a, arbitrary: mutationArb.filter((x) => !without.has(x.m)) as fc.Arbitrary<Step> } : a));
+    .map((a) => (a.kind === 'edit' ? { ...a, arbitrary: mutationArb.filter((x) => !without.has(x.m) && !(x.m === 'edit' && without.has(`edit:${x.field}`))) as fc.Arbitrary<Step> } : a));
   return fc.oneof(...keep.map(({ arbitrary, weight }) => ({ arbitrary, weight })));
 }
 
@@ -152,7 +154,8 @@ export const setupArb: fc.Arbitrary<Setup> = fc.record({
 });
 
 export function historyArb(o: HistoryOptions = {}): fc.Arbitrary<{ setup: Setup; steps: Step[] }> {
-  return fc.record({ setup: setupArb, steps: fc.array(stepArb(o), { minLength: o.minSteps ?? 1, maxLength: o.maxSteps ?? 14 }) });
+  const setup = o.profile ? setupArb.map((s) => ({ ...s, profile: o.profile! })) : setupArb;
+  return fc.record({ setup, steps: fc.array(stepArb(o), { minLength: o.minSteps ?? 1, maxLength: o.maxSteps ?? 14 }) });
 }
 
 /** One step per line: what a failure prints and a regression test pastes. */

@@ -11,6 +11,8 @@
 //               the new ones, never anything else;
 //   brake       the mass-delete brake refuses only when real deletions pass the limit;
 //   internal    the engine fails with something that is not a CurateError;
+//   unhandled   a run leaves a promise that rejects with nobody listening (in the CLI:
+//               a crash with a stack trace after the run has already ended);
 //   stuck       at the end of a history, with nothing disturbing it, an incremental sync
 //               fails where a fresh one succeeds.
 // The oracle ("fresh sync") runs on a second simulator serving a frozen copy of the data.
@@ -35,7 +37,7 @@ import { BIN, diffTrees, LEGACY_NOW, medigyConfig, treeHashes } from './env.js';
 import type { ConfigEdit, Mutation, Setup, Step, SyncStep } from './model-steps.js';
 import { freshFixtureDataset, TEST_KEY } from './sync-harness.js';
 
-export type ViolationKind = 'compare' | 'exit-status' | 'safety-delete' | 'safety-hand' | 'atomicity' | 'brake' | 'internal' | 'stuck';
+export type ViolationKind = 'compare' | 'exit-status' | 'safety-delete' | 'safety-hand' | 'atomicity' | 'brake' | 'internal' | 'unhandled' | 'stuck';
 
 export class InvariantViolation extends Error {
   constructor(
@@ -243,6 +245,10 @@ export class World {
   private overlap: number | null = null;
   private pageSize = 1000;
   private stepNo = 0;
+  private readonly unhandled: unknown[] = [];
+  private readonly onUnhandled = (reason: unknown): void => {
+    this.unhandled.push(reason);
+  };
 
   private constructor(
     private readonly setup: Setup,
@@ -256,6 +262,7 @@ export class World {
     this.out = path.join(work.dir, 'site');
     this.configPath = path.join(work.dir, 'curate.config.yaml');
     this.sources = structuredClone(base);
+    process.on('unhandledRejection', this.onUnhandled);
   }
 
   static async create(setup: Setup, options: WorldOptions = {}): Promise<World> {
@@ -266,6 +273,7 @@ export class World {
   }
 
   async close(): Promise<void> {
+    process.off('unhandledRejection', this.onUnhandled);
     await this.sim.close();
     for (const f of await Promise.all(this.oracleCache.values()).catch(() => [])) await rm(f.dir, { recursive: true, force: true });
     await this.work.cleanup();
@@ -654,6 +662,12 @@ export class World {
     this.note(`  sync${depth ? ' (follow-up)' : ''} → ${r.outcome}${r.detail ? `: ${r.detail.slice(0, 300)}` : ''}${concurrent ? `; during it: ${happened.join('; ')}` : ''}`);
     const after = await tree(this.out, this.setup.profile === 'default');
     for (const p of after.keys()) this.everSeen.add(p);
+    // Rejections of requests a failed run left in flight arrive a moment after it returned.
+    await new Promise((res) => setTimeout(res, 20));
+    if (this.unhandled.length) {
+      const reason = this.unhandled.splice(0)[0];
+      throw this.violation('unhandled', `after the run (${r.outcome}: ${r.detail.slice(0, 200)}) a promise rejected with nobody listening: ${describeError(reason).slice(0, 400)}`);
+    }
 
     await this.checkHand();
     const fEnd = await this.oracle(this.sim.dataset, cfg, profile);
