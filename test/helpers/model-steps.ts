@@ -15,7 +15,7 @@ export interface Setup {
   downloads: 'inline' | 'redirect';
 }
 
-export type EditField = 'subject' | 'description' | 'cleanUrl' | 'topics' | 'status' | 'dates' | 'cancel';
+export type EditField = 'subject' | 'description' | 'cleanUrl' | 'topics' | 'status' | 'dates' | 'cancel' | 'skew';
 export type AttachKind = 'featured' | 'favicon' | 'pdf' | 'json' | 'badjson' | 'other';
 
 /** A server edit, through the simulator's admin API. */
@@ -63,7 +63,7 @@ const pick = fc.nat({ max: 1000 });
 const small = fc.nat({ max: 100 });
 
 export const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
-  { arbitrary: fc.record({ m: fc.constant('edit' as const), wp: pick, field: fc.constantFrom<EditField>('subject', 'description', 'cleanUrl', 'topics', 'status', 'dates', 'cancel'), v: small }), weight: 6 },
+  { arbitrary: fc.record({ m: fc.constant('edit' as const), wp: pick, field: fc.constantFrom<EditField>('subject', 'description', 'cleanUrl', 'topics', 'status', 'dates', 'cancel', 'skew'), v: small }), weight: 6 },
   { arbitrary: fc.record({ m: fc.constant('create' as const), from: pick, project: pick, type: pick, v: small }), weight: 2 },
   { arbitrary: fc.record({ m: fc.constant('delete' as const), wp: pick }), weight: 2 },
   { arbitrary: fc.record({ m: fc.constant('attach' as const), wp: pick, kind: fc.constantFrom<AttachKind>('featured', 'favicon', 'pdf', 'json', 'json', 'badjson', 'other'), v: small }), weight: 2 },

@@ -362,6 +362,16 @@ export class World {
             });
             return `#${id} dates ${isoDay(start)}..${isoDay(due)}`;
           }
+          case 'skew': {
+            // The server's clock ran ahead for this one edit (or a backup was restored):
+            // its updatedAt lies in the future of every later edit.
+            const at = new Date(this.clock.ms + (1 + (v % 48)) * 3_600_000).toISOString();
+            sim.updateWorkPackage(id, (wp) => {
+              wp.description = { format: 'markdown', raw: `Edited with the clock ahead (${v}).`, html: `<p>Edited with the clock ahead (${v}).</p>` };
+            });
+            sim.dataset.workPackages.get(id)!.updatedAt = at;
+            return `#${id} edited with updatedAt ${at} (server clock ahead)`;
+          }
           case 'cancel':
             setCustomField(sim, id, 'Event Cancelled', v % 2 === 0);
             return `#${id} Event Cancelled = ${v % 2 === 0}`;

@@ -63,6 +63,16 @@ describe('invariant regressions: files curate does not own (item 7)', () => {
   ]));
 });
 
+describe('invariant regressions: a future updatedAt (item 8)', () => {
+  it('one edit stamped a day ahead (server clock skew, restored backup) does not hide the edits after it', history(medigy, [
+    { m: 'edit', wp: 19, field: 'skew', v: 23 },
+    { m: 'sync' },
+    { m: 'serverTime', minutes: 10 },
+    { m: 'edit', wp: 21, field: 'description', v: 1 },
+    { m: 'sync' },
+  ]));
+});
+
 describe('invariant regressions: an interrupted apply, then a rename (item 9)', () => {
   // #3041 is renamed (new file names); the run is aborted after its first new file is in
   // place and before the manifest is written; a second rename makes that file an orphan
