@@ -55,6 +55,8 @@ export type Step =
   | { m: 'config'; edit: ConfigEdit; src: number; v: number }
   | { m: 'upgrade'; v: number }
   | { m: 'hand'; slot: number; where: 'new' | 'vacated' | 'remove'; v: number }
+  /** Someone deletes a file curate wrote (the next sync puts it back). */
+  | { m: 'lose'; v: number }
   | SyncStep;
 
 export type StepKind = Step['m'];
@@ -137,6 +139,7 @@ export function stepArb(o: HistoryOptions = {}): fc.Arbitrary<Step> {
     { kind: 'config', arbitrary: fc.record({ m: fc.constant('config' as const), edit: fc.constantFrom<ConfigEdit>('path', 'variant', 'statuses', 'types', 'option', 'overlap', 'pageSize'), src: pick, v: small }), weight: 2 },
     { kind: 'upgrade', arbitrary: fc.record({ m: fc.constant('upgrade' as const), v: small }), weight: 1 },
     { kind: 'hand', arbitrary: fc.record({ m: fc.constant('hand' as const), slot: fc.nat({ max: 3 }), where: fc.constantFrom<'new' | 'vacated' | 'remove'>('new', 'vacated', 'vacated', 'remove'), v: small }), weight: 1 },
+    { kind: 'lose', arbitrary: fc.record({ m: fc.constant('lose' as const), v: small }), weight: 1 },
     { kind: 'sync', arbitrary: syncArb({ ...DEFAULT_SYNC_WEIGHTS, ...o.sync }), weight: 6 },
   ];
   // 'edit' stands for every server mutation here; `without` can still drop single kinds.

@@ -750,6 +750,14 @@ export class World {
       case 'hand':
         this.note(`${this.stepNo}. ${(await this.handWrite(s.slot, s.where, s.v)) ?? `hand ${s.where}: nothing to do`}`);
         return;
+      case 'lose': {
+        const handPaths = new Set([...this.hand.values()].map((h) => h.path));
+        const files = [...(await tree(this.out)).keys()].filter((p) => !handPaths.has(p)).sort();
+        const victim = files.length ? files[s.v % files.length]! : null;
+        if (victim) await unlink(path.join(this.out, victim));
+        this.note(`${this.stepNo}. ${victim ? `deleted ${victim} by hand` : 'lose: nothing to do'}`);
+        return;
+      }
       default:
         this.note(`${this.stepNo}. ${this.mutate(s) ?? `${s.m}: nothing to do`}`);
     }
