@@ -1,5 +1,5 @@
 // `npm run fuzz:sync -- [--seed N] [--runs N] [--minutes M] [--max-steps N] [--profile medigy|default]
-// [--without kinds] [--skip violations] [--sync plain=5,abort=2,fault=2,during=3,cli=1] [--verbose]`
+// [--without kinds] [--skip violations] [--sync plain=5,abort=2,fault=2,during=3,cli=1,signal=1] [--verbose]`
 //
 // Random histories of server edits, clock and config changes, interruptions and faults,
 // interleaved with syncs, each checked against a fresh sync (issue 12's invariant; the

@@ -44,8 +44,12 @@ export interface SyncStep {
   fault?: { route: FaultRoute; kind: FuzzFaultKind; times: number; status?: number };
   /** Mutations during the run: at the `nth` request to `route`. */
   during?: { route: RouteName | '*'; nth: number; mut: Mutation }[];
-  /** Run the real binary; SIGKILL it after `killMs`, or at the `killAt`-th API request. */
-  cli?: { killMs?: number; killAt?: number };
+  /**
+   * Run the real binary; SIGKILL it after `killMs`, or at the `killAt`-th API request; or
+   * send SIGTERM / SIGINT at the `signalAt`-th API request (issue 12 item 12: it must exit
+   * 143 / 130 within 2 s, leaving neither the lock nor staging behind).
+   */
+  cli?: { killMs?: number; killAt?: number; signalAt?: number; signal?: 'SIGTERM' | 'SIGINT' };
 }
 
 export type Step =
@@ -98,6 +102,8 @@ export interface SyncWeights {
   fault: number;
   during: number;
   cli: number;
+  /** The real binary stopped by SIGTERM or SIGINT. */
+  signal: number;
 }
 
 export function syncArb(w: SyncWeights): fc.Arbitrary<SyncStep> {
@@ -114,6 +120,10 @@ export function syncArb(w: SyncWeights): fc.Arbitrary<SyncStep> {
         .map(clean),
       weight: w.cli,
     },
+    {
+      arbitrary: fc.record({ m: fc.constant('sync' as const), cli: fc.record({ signalAt: fc.integer({ min: 1, max: 60 }), signal: fc.constantFrom<'SIGTERM' | 'SIGINT'>('SIGTERM', 'SIGINT') }) }),
+      weight: w.signal,
+    },
   ];
   return fc.oneof(...arbs.filter((a) => a.weight > 0));
 }
@@ -128,7 +138,7 @@ export interface HistoryOptions {
   sync?: Partial<SyncWeights>;
 }
 
-export const DEFAULT_SYNC_WEIGHTS: SyncWeights = { plain: 5, abort: 2, fault: 2, during: 3, cli: 1 };
+export const DEFAULT_SYNC_WEIGHTS: SyncWeights = { plain: 5, abort: 2, fault: 2, during: 3, cli: 1, signal: 1 };
 
 export function stepArb(o: HistoryOptions = {}): fc.Arbitrary<Step> {
   const without = new Set<string>(o.without ?? []);

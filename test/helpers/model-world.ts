@@ -13,6 +13,8 @@
 //   internal    the engine fails with something that is not a CurateError;
 //   unhandled   a run leaves a promise that rejects with nobody listening (in the CLI:
 //               a crash with a stack trace after the run has already ended);
+//   signal      the binary, sent SIGTERM / SIGINT mid-run, does not exit 143 / 130 within
+//               2 s, or leaves its lock or staging behind;
 //   stuck       at the end of a history, with nothing disturbing it, an incremental sync
 //               fails where a fresh one succeeds.
 // The oracle ("fresh sync") runs on a second simulator serving a frozen copy of the data.
@@ -20,7 +22,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import yaml from 'js-yaml';
@@ -37,7 +39,7 @@ import { BIN, diffTrees, LEGACY_NOW, medigyConfig, treeHashes } from './env.js';
 import type { ConfigEdit, Mutation, Setup, Step, SyncStep } from './model-steps.js';
 import { freshFixtureDataset, TEST_KEY } from './sync-harness.js';
 
-export type ViolationKind = 'compare' | 'exit-status' | 'safety-delete' | 'safety-hand' | 'atomicity' | 'brake' | 'internal' | 'unhandled' | 'stuck';
+export type ViolationKind = 'compare' | 'exit-status' | 'safety-delete' | 'safety-hand' | 'atomicity' | 'brake' | 'internal' | 'unhandled' | 'signal' | 'stuck';
 
 export class InvariantViolation extends Error {
   constructor(
@@ -575,10 +577,28 @@ export class World {
     child.stdout.resume();
     const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('close', (code, signal) => r({ code, signal })));
     let timer: NodeJS.Timeout | undefined;
+    let signalled: { at: number; signal: 'SIGTERM' | 'SIGINT' } | null = null;
     if (step.cli?.killAt !== undefined) this.hooks.at('*', step.cli.killAt, () => child.kill('SIGKILL'));
     if (step.cli?.killMs !== undefined) timer = setTimeout(() => child.kill('SIGKILL'), step.cli.killMs);
+    if (step.cli?.signalAt !== undefined) {
+      const sig = step.cli.signal ?? 'SIGTERM';
+      this.hooks.at('*', step.cli.signalAt, () => {
+        signalled = { at: Date.now(), signal: sig };
+        child.kill(sig);
+      });
+    }
     const { code, signal } = await closed;
     clearTimeout(timer);
+    const sent = signalled as { at: number; signal: 'SIGTERM' | 'SIGINT' } | null;
+    if (sent) {
+      const took = Date.now() - sent.at;
+      const want = sent.signal === 'SIGTERM' ? 143 : 130;
+      if (code !== want) throw this.violation('signal', `${sent.signal} during the run: the binary ended with ${code === null ? `signal ${String(signal)}` : `exit ${code}`}, not ${want}`);
+      if (took > 2000) throw this.violation('signal', `${sent.signal} during the run: the binary took ${took} ms to exit (limit 2 s)`);
+      const left = (await readdir(path.join(this.out, '.curate')).catch(() => [] as string[])).filter((n) => n === 'lock' || n.startsWith('staging-') || n === 'tmp');
+      if (left.length) throw this.violation('signal', `${sent.signal} during the run: it left ${left.join(', ')} in .curate/`);
+      return { outcome: 'aborted', detail: `${sent.signal}, exit ${code}` };
+    }
     if (signal === 'SIGKILL') return { outcome: 'killed', detail: 'SIGKILL' };
     if (code === 0) return { outcome: 'ok', detail: 'exit 0' };
     const detail = `exit ${code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`;

@@ -88,3 +88,17 @@ describe('invariant regressions: an interrupted apply, then a rename (item 9)', 
 describe('invariant regressions: interruptions', () => {
   it('a run aborted while its id listings are in flight leaves no promise rejecting unobserved', history(medigyPaged, [{ m: 'sync', conc: 1, abort: 1 }]));
 });
+
+describe('invariant regressions: signals (item 12)', () => {
+  // The real binary, sent a signal mid-sync: exit 143 / 130 within 2 s, neither lock nor
+  // staging left behind, and the next sync converges.
+  it('SIGTERM while listing', history(medigyPaged, [
+    { m: 'edit', wp: 21, field: 'subject', v: 1 },
+    { m: 'sync', cli: { signalAt: 6, signal: 'SIGTERM' } },
+  ]));
+  it('SIGINT while downloading', history(medigyPaged, [
+    { m: 'attach', wp: 21, kind: 'featured', v: 3 },
+    { m: 'edit', wp: 21, field: 'subject', v: 2 },
+    { m: 'sync', cli: { signalAt: 30, signal: 'SIGINT' } },
+  ]));
+});
