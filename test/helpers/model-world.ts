@@ -596,7 +596,10 @@ export class World {
       if (code !== want) throw this.violation('signal', `${sent.signal} during the run: the binary ended with ${code === null ? `signal ${String(signal)}` : `exit ${code}`}, not ${want}`);
       if (took > 2000) throw this.violation('signal', `${sent.signal} during the run: the binary took ${took} ms to exit (limit 2 s)`);
       const left = (await readdir(path.join(this.out, '.curate')).catch(() => [] as string[])).filter((n) => n === 'lock' || n.startsWith('staging-') || n === 'tmp');
-      if (left.length) throw this.violation('signal', `${sent.signal} during the run: it left ${left.join(', ')} in .curate/`);
+      if (left.length) {
+        const inside = await Promise.all(left.map(async (n) => `${n} [${(await readdir(path.join(this.out, '.curate', n)).catch(() => [] as string[])).slice(0, 5).join(', ')}]`));
+        throw this.violation('signal', `${sent.signal} during the run (exit ${code} after ${took} ms): it left ${inside.join(', ')} in .curate/`);
+      }
       return { outcome: 'aborted', detail: `${sent.signal}, exit ${code}` };
     }
     if (signal === 'SIGKILL') return { outcome: 'killed', detail: 'SIGKILL' };

@@ -96,6 +96,17 @@ describe('invariant regressions: signals (item 12)', () => {
     { m: 'edit', wp: 21, field: 'subject', v: 1 },
     { m: 'sync', cli: { signalAt: 6, signal: 'SIGTERM' } },
   ]));
+  // Found by fuzz:sync (seed 1111): a profile option change makes every Curated Content
+  // work package map again; a signal while they are staged left .curate/staging-* behind
+  // (downloads and rendered texts), though the binary exited 143 / 130 in time.
+  it('SIGTERM while re-mapping a source after a profile option change: staging is removed', history(medigyPaged, [
+    { m: 'config', edit: 'option', src: 0, v: 28 },
+    { m: 'sync', cli: { signalAt: 35, signal: 'SIGTERM' } },
+  ]));
+  it('SIGINT while re-mapping a source after a profile option change: staging is removed', history(medigyPaged, [
+    { m: 'config', edit: 'option', src: 0, v: 28 },
+    { m: 'sync', cli: { signalAt: 45, signal: 'SIGINT' } },
+  ]));
   it('SIGINT while downloading', history(medigyPaged, [
     { m: 'attach', wp: 21, kind: 'featured', v: 3 },
     { m: 'edit', wp: 21, field: 'subject', v: 2 },
