@@ -1,5 +1,5 @@
-// `npm run fuzz:sync -- [--seed N] [--runs N] [--minutes M] [--max-steps N] [--without kinds]
-// [--skip violations] [--sync plain=5,abort=2,fault=2,during=3,cli=1] [--verbose]`
+// `npm run fuzz:sync -- [--seed N] [--runs N] [--minutes M] [--max-steps N] [--profile medigy|default]
+// [--without kinds] [--skip violations] [--sync plain=5,abort=2,fault=2,during=3,cli=1,signal=1] [--verbose]`
 //
 // Random histories of server edits, clock and config changes, interruptions and faults,
 // interleaved with syncs, each checked against a fresh sync (issue 12's invariant; the
@@ -8,7 +8,7 @@
 // takes. `--without now,config` leaves step kinds out, `--skip compare` counts histories
 // that hit a known violation kind as passing, to look for other failures past a known one.
 import fc from 'fast-check';
-import { DEFAULT_SYNC_WEIGHTS, formatHistory, historyArb, type HistoryOptions, type StepKind, type SyncWeights } from '../test/helpers/model-steps.js';
+import { DEFAULT_SYNC_WEIGHTS, formatHistory, historyArb, type HistoryOptions, type ProfileName, type StepKind, type SyncWeights } from '../test/helpers/model-steps.js';
 import { InvariantViolation, runHistory, type ViolationKind } from '../test/helpers/model-world.js';
 
 function args(argv: string[]): Map<string, string> {
@@ -39,6 +39,7 @@ for (const kv of (a.get('sync') ?? '').split(',').filter(Boolean)) {
 const options: HistoryOptions = {
   maxSteps: Number(a.get('max-steps') ?? 14),
   without: (a.get('without') ?? '').split(',').filter(Boolean) as StepKind[],
+  ...(a.has('profile') ? { profile: a.get('profile') as ProfileName } : {}),
   sync: weights,
 };
 

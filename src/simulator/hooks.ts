@@ -78,12 +78,33 @@ const linkTo = (kind: string, list: JsonObject[], id: number): JsonObject => {
   return { href: `/api/v3/${kind}/${id}`, title: (row.name as Json) ?? null };
 };
 
+const idOfLink = (wp: WorkPackageJson, rel: string): number => Number(/\/(\d+)$/.exec(String((wp._links[rel] as { href?: Json } | undefined)?.href ?? ''))?.[1]);
+
+/**
+ * Make sure `typeId` is enabled in `projectId`, as an administrator does before moving or
+ * creating a work package there: OpenProject refuses a work package whose type is not
+ * enabled in its project (app/contracts/work_packages/base_contract.rb,
+ * `validate_enabled_type`), so a simulator state without the schema would be one no
+ * real server can reach. The new schema gets the custom fields the type has elsewhere.
+ */
+export function enableType(sim: Simulator, projectId: number, typeId: number): void {
+  const schemas = sim.dataset.instance.schemas;
+  const key = `${projectId}-${typeId}`;
+  if (schemas[key]) return;
+  const fields = new Set<number>();
+  for (const [k, ids] of Object.entries(schemas)) if (k.endsWith(`-${typeId}`)) ids.forEach((f) => fields.add(f));
+  schemas[key] = [...fields].sort((a, b) => a - b);
+}
+
 /** Move to another project and/or type (the schema link follows, as on the server). */
 export function moveWorkPackage(sim: Simulator, id: number, to: { projectId?: number; typeId?: number }): void {
   const { instance } = sim.dataset;
-  sim.updateWorkPackage(id, (wp) => {
-    if (to.projectId !== undefined) wp._links.project = linkTo('projects', instance.projects, to.projectId);
-    if (to.typeId !== undefined) wp._links.type = linkTo('types', instance.types, to.typeId);
+  const wp = sim.dataset.workPackages.get(id);
+  if (!wp) throw new Error(`simulator: no work package ${id}`);
+  enableType(sim, to.projectId ?? idOfLink(wp, 'project'), to.typeId ?? idOfLink(wp, 'type'));
+  sim.updateWorkPackage(id, (w) => {
+    if (to.projectId !== undefined) w._links.project = linkTo('projects', instance.projects, to.projectId);
+    if (to.typeId !== undefined) w._links.type = linkTo('types', instance.types, to.typeId);
   });
 }
 
@@ -112,6 +133,7 @@ export function createWorkPackage(sim: Simulator, templateId: number, init: { id
   if (!template) throw new Error(`simulator: no work package ${templateId}`);
   const id = init.id ?? Math.max(0, ...ds.workPackages.keys()) + 1;
   if (ds.workPackages.has(id)) throw new Error(`simulator: work package ${id} exists`);
+  enableType(sim, init.projectId ?? idOfLink(template, 'project'), init.typeId ?? idOfLink(template, 'type'));
   const wp = structuredClone(template) as WorkPackageJson;
   wp.id = id;
   wp.subject = init.subject;

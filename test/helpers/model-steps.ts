@@ -15,7 +15,7 @@ export interface Setup {
   downloads: 'inline' | 'redirect';
 }
 
-export type EditField = 'subject' | 'description' | 'cleanUrl' | 'topics' | 'status' | 'dates' | 'cancel';
+export type EditField = 'subject' | 'description' | 'cleanUrl' | 'topics' | 'status' | 'dates' | 'cancel' | 'skew';
 export type AttachKind = 'featured' | 'favicon' | 'pdf' | 'json' | 'badjson' | 'other';
 
 /** A server edit, through the simulator's admin API. */
@@ -44,8 +44,12 @@ export interface SyncStep {
   fault?: { route: FaultRoute; kind: FuzzFaultKind; times: number; status?: number };
   /** Mutations during the run: at the `nth` request to `route`. */
   during?: { route: RouteName | '*'; nth: number; mut: Mutation }[];
-  /** Run the real binary; SIGKILL it after `killMs`, or at the `killAt`-th API request. */
-  cli?: { killMs?: number; killAt?: number };
+  /**
+   * Run the real binary; SIGKILL it after `killMs`, or at the `killAt`-th API request; or
+   * send SIGTERM / SIGINT at the `signalAt`-th API request (issue 12 item 12: it must exit
+   * 143 / 130 within 2 s, leaving neither the lock nor staging behind).
+   */
+  cli?: { killMs?: number; killAt?: number; signalAt?: number; signal?: 'SIGTERM' | 'SIGINT' };
 }
 
 export type Step =
@@ -55,6 +59,8 @@ export type Step =
   | { m: 'config'; edit: ConfigEdit; src: number; v: number }
   | { m: 'upgrade'; v: number }
   | { m: 'hand'; slot: number; where: 'new' | 'vacated' | 'remove'; v: number }
+  /** Someone deletes a file curate wrote (the next sync puts it back). */
+  | { m: 'lose'; v: number }
   | SyncStep;
 
 export type StepKind = Step['m'];
@@ -63,7 +69,7 @@ const pick = fc.nat({ max: 1000 });
 const small = fc.nat({ max: 100 });
 
 export const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
-  { arbitrary: fc.record({ m: fc.constant('edit' as const), wp: pick, field: fc.constantFrom<EditField>('subject', 'description', 'cleanUrl', 'topics', 'status', 'dates', 'cancel'), v: small }), weight: 6 },
+  { arbitrary: fc.record({ m: fc.constant('edit' as const), wp: pick, field: fc.constantFrom<EditField>('subject', 'description', 'cleanUrl', 'topics', 'status', 'dates', 'cancel', 'skew'), v: small }), weight: 6 },
   { arbitrary: fc.record({ m: fc.constant('create' as const), from: pick, project: pick, type: pick, v: small }), weight: 2 },
   { arbitrary: fc.record({ m: fc.constant('delete' as const), wp: pick }), weight: 2 },
   { arbitrary: fc.record({ m: fc.constant('attach' as const), wp: pick, kind: fc.constantFrom<AttachKind>('featured', 'favicon', 'pdf', 'json', 'json', 'badjson', 'other'), v: small }), weight: 2 },
@@ -96,6 +102,8 @@ export interface SyncWeights {
   fault: number;
   during: number;
   cli: number;
+  /** The real binary stopped by SIGTERM or SIGINT. */
+  signal: number;
 }
 
 export function syncArb(w: SyncWeights): fc.Arbitrary<SyncStep> {
@@ -112,6 +120,10 @@ export function syncArb(w: SyncWeights): fc.Arbitrary<SyncStep> {
         .map(clean),
       weight: w.cli,
     },
+    {
+      arbitrary: fc.record({ m: fc.constant('sync' as const), cli: fc.record({ signalAt: fc.integer({ min: 1, max: 60 }), signal: fc.constantFrom<'SIGTERM' | 'SIGINT'>('SIGTERM', 'SIGINT') }) }),
+      weight: w.signal,
+    },
   ];
   return fc.oneof(...arbs.filter((a) => a.weight > 0));
 }
@@ -119,15 +131,17 @@ export function syncArb(w: SyncWeights): fc.Arbitrary<SyncStep> {
 export interface HistoryOptions {
   minSteps?: number;
   maxSteps?: number;
-  /** Step kinds never generated (to look for failures beyond a known one). */
-  without?: StepKind[];
+  /** Step kinds never generated (to look for failures beyond a known one); `edit:FIELD` leaves out one kind of edit. */
+  without?: (StepKind | `edit:${EditField}`)[];
+  /** Only histories of this profile. */
+  profile?: ProfileName;
   sync?: Partial<SyncWeights>;
 }
 
-export const DEFAULT_SYNC_WEIGHTS: SyncWeights = { plain: 5, abort: 2, fault: 2, during: 3, cli: 1 };
+export const DEFAULT_SYNC_WEIGHTS: SyncWeights = { plain: 5, abort: 2, fault: 2, during: 3, cli: 1, signal: 1 };
 
 export function stepArb(o: HistoryOptions = {}): fc.Arbitrary<Step> {
-  const without = new Set(o.without ?? []);
+  const without = new Set<string>(o.without ?? []);
   const all: { kind: StepKind; arbitrary: fc.Arbitrary<Step>; weight: number }[] = [
     { kind: 'edit', arbitrary: mutationArb, weight: 8 },
     { kind: 'serverTime', arbitrary: fc.record({ m: fc.constant('serverTime' as const), minutes: fc.constantFrom(1, 10, 60, 600, 3000) }), weight: 1 },
@@ -135,13 +149,14 @@ export function stepArb(o: HistoryOptions = {}): fc.Arbitrary<Step> {
     { kind: 'config', arbitrary: fc.record({ m: fc.constant('config' as const), edit: fc.constantFrom<ConfigEdit>('path', 'variant', 'statuses', 'types', 'option', 'overlap', 'pageSize'), src: pick, v: small }), weight: 2 },
     { kind: 'upgrade', arbitrary: fc.record({ m: fc.constant('upgrade' as const), v: small }), weight: 1 },
     { kind: 'hand', arbitrary: fc.record({ m: fc.constant('hand' as const), slot: fc.nat({ max: 3 }), where: fc.constantFrom<'new' | 'vacated' | 'remove'>('new', 'vacated', 'vacated', 'remove'), v: small }), weight: 1 },
+    { kind: 'lose', arbitrary: fc.record({ m: fc.constant('lose' as const), v: small }), weight: 1 },
     { kind: 'sync', arbitrary: syncArb({ ...DEFAULT_SYNC_WEIGHTS, ...o.sync }), weight: 6 },
   ];
   // 'edit' stands for every server mutation here; `without` can still drop single kinds.
   const mutationKinds: StepKind[] = ['edit', 'create', 'delete', 'attach', 'replace', 'unattach', 'move'];
   const keep = all
     .filter((a) => !without.has(a.kind) && !(a.kind === 'edit' && mutationKinds.every((k) => without.has(k))))
-    .map((a) => (a.kind === 'edit' ? { ...a, arbitrary: mutationArb.filter((x) => !without.has(x.m)) as fc.Arbitrary<Step> } : a));
+    .map((a) => (a.kind === 'edit' ? { ...a, arbitrary: mutationArb.filter((x) => !without.has(x.m) && !(x.m === 'edit' && without.has(`edit:${x.field}`))) as fc.Arbitrary<Step> } : a));
   return fc.oneof(...keep.map(({ arbitrary, weight }) => ({ arbitrary, weight })));
 }
 
@@ -152,7 +167,8 @@ export const setupArb: fc.Arbitrary<Setup> = fc.record({
 });
 
 export function historyArb(o: HistoryOptions = {}): fc.Arbitrary<{ setup: Setup; steps: Step[] }> {
-  return fc.record({ setup: setupArb, steps: fc.array(stepArb(o), { minLength: o.minSteps ?? 1, maxLength: o.maxSteps ?? 14 }) });
+  const setup = o.profile ? setupArb.map((s) => ({ ...s, profile: o.profile! })) : setupArb;
+  return fc.record({ setup, steps: fc.array(stepArb(o), { minLength: o.minSteps ?? 1, maxLength: o.maxSteps ?? 14 }) });
 }
 
 /** One step per line: what a failure prints and a regression test pastes. */

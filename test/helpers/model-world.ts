@@ -11,6 +11,10 @@
 //               the new ones, never anything else;
 //   brake       the mass-delete brake refuses only when real deletions pass the limit;
 //   internal    the engine fails with something that is not a CurateError;
+//   unhandled   a run leaves a promise that rejects with nobody listening (in the CLI:
+//               a crash with a stack trace after the run has already ended);
+//   signal      the binary, sent SIGTERM / SIGINT mid-run, does not exit 143 / 130 within
+//               2 s, or leaves its lock or staging behind;
 //   stuck       at the end of a history, with nothing disturbing it, an incremental sync
 //               fails where a fresh one succeeds.
 // The oracle ("fresh sync") runs on a second simulator serving a frozen copy of the data.
@@ -18,7 +22,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import yaml from 'js-yaml';
@@ -35,7 +39,7 @@ import { BIN, diffTrees, LEGACY_NOW, medigyConfig, treeHashes } from './env.js';
 import type { ConfigEdit, Mutation, Setup, Step, SyncStep } from './model-steps.js';
 import { freshFixtureDataset, TEST_KEY } from './sync-harness.js';
 
-export type ViolationKind = 'compare' | 'exit-status' | 'safety-delete' | 'safety-hand' | 'atomicity' | 'brake' | 'internal' | 'stuck';
+export type ViolationKind = 'compare' | 'exit-status' | 'safety-delete' | 'safety-hand' | 'atomicity' | 'brake' | 'internal' | 'unhandled' | 'signal' | 'stuck';
 
 export class InvariantViolation extends Error {
   constructor(
@@ -243,6 +247,10 @@ export class World {
   private overlap: number | null = null;
   private pageSize = 1000;
   private stepNo = 0;
+  private readonly unhandled: unknown[] = [];
+  private readonly onUnhandled = (reason: unknown): void => {
+    this.unhandled.push(reason);
+  };
 
   private constructor(
     private readonly setup: Setup,
@@ -256,6 +264,7 @@ export class World {
     this.out = path.join(work.dir, 'site');
     this.configPath = path.join(work.dir, 'curate.config.yaml');
     this.sources = structuredClone(base);
+    process.on('unhandledRejection', this.onUnhandled);
   }
 
   static async create(setup: Setup, options: WorldOptions = {}): Promise<World> {
@@ -266,6 +275,7 @@ export class World {
   }
 
   async close(): Promise<void> {
+    process.off('unhandledRejection', this.onUnhandled);
     await this.sim.close();
     for (const f of await Promise.all(this.oracleCache.values()).catch(() => [])) await rm(f.dir, { recursive: true, force: true });
     await this.work.cleanup();
@@ -353,6 +363,16 @@ export class World {
               wp.dueDate = isoDay(due);
             });
             return `#${id} dates ${isoDay(start)}..${isoDay(due)}`;
+          }
+          case 'skew': {
+            // The server's clock ran ahead for this one edit (or a backup was restored):
+            // its updatedAt lies in the future of every later edit.
+            const at = new Date(this.clock.ms + (1 + (v % 48)) * 3_600_000).toISOString();
+            sim.updateWorkPackage(id, (wp) => {
+              wp.description = { format: 'markdown', raw: `Edited with the clock ahead (${v}).`, html: `<p>Edited with the clock ahead (${v}).</p>` };
+            });
+            sim.dataset.workPackages.get(id)!.updatedAt = at;
+            return `#${id} edited with updatedAt ${at} (server clock ahead)`;
           }
           case 'cancel':
             setCustomField(sim, id, 'Event Cancelled', v % 2 === 0);
@@ -557,10 +577,31 @@ export class World {
     child.stdout.resume();
     const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('close', (code, signal) => r({ code, signal })));
     let timer: NodeJS.Timeout | undefined;
+    let signalled: { at: number; signal: 'SIGTERM' | 'SIGINT' } | null = null;
     if (step.cli?.killAt !== undefined) this.hooks.at('*', step.cli.killAt, () => child.kill('SIGKILL'));
     if (step.cli?.killMs !== undefined) timer = setTimeout(() => child.kill('SIGKILL'), step.cli.killMs);
+    if (step.cli?.signalAt !== undefined) {
+      const sig = step.cli.signal ?? 'SIGTERM';
+      this.hooks.at('*', step.cli.signalAt, () => {
+        signalled = { at: Date.now(), signal: sig };
+        child.kill(sig);
+      });
+    }
     const { code, signal } = await closed;
     clearTimeout(timer);
+    const sent = signalled as { at: number; signal: 'SIGTERM' | 'SIGINT' } | null;
+    if (sent) {
+      const took = Date.now() - sent.at;
+      const want = sent.signal === 'SIGTERM' ? 143 : 130;
+      if (code !== want) throw this.violation('signal', `${sent.signal} during the run: the binary ended with ${code === null ? `signal ${String(signal)}` : `exit ${code}`}, not ${want}`);
+      if (took > 2000) throw this.violation('signal', `${sent.signal} during the run: the binary took ${took} ms to exit (limit 2 s)`);
+      const left = (await readdir(path.join(this.out, '.curate')).catch(() => [] as string[])).filter((n) => n === 'lock' || n.startsWith('staging-') || n === 'tmp');
+      if (left.length) {
+        const inside = await Promise.all(left.map(async (n) => `${n} [${(await readdir(path.join(this.out, '.curate', n)).catch(() => [] as string[])).slice(0, 5).join(', ')}]`));
+        throw this.violation('signal', `${sent.signal} during the run (exit ${code} after ${took} ms): it left ${inside.join(', ')} in .curate/`);
+      }
+      return { outcome: 'aborted', detail: `${sent.signal}, exit ${code}` };
+    }
     if (signal === 'SIGKILL') return { outcome: 'killed', detail: 'SIGKILL' };
     if (code === 0) return { outcome: 'ok', detail: 'exit 0' };
     const detail = `exit ${code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`;
@@ -654,6 +695,12 @@ export class World {
     this.note(`  sync${depth ? ' (follow-up)' : ''} → ${r.outcome}${r.detail ? `: ${r.detail.slice(0, 300)}` : ''}${concurrent ? `; during it: ${happened.join('; ')}` : ''}`);
     const after = await tree(this.out, this.setup.profile === 'default');
     for (const p of after.keys()) this.everSeen.add(p);
+    // Rejections of requests a failed run left in flight arrive a moment after it returned.
+    await new Promise((res) => setTimeout(res, 20));
+    if (this.unhandled.length) {
+      const reason = this.unhandled.splice(0)[0];
+      throw this.violation('unhandled', `after the run (${r.outcome}: ${r.detail.slice(0, 200)}) a promise rejected with nobody listening: ${describeError(reason).slice(0, 400)}`);
+    }
 
     await this.checkHand();
     const fEnd = await this.oracle(this.sim.dataset, cfg, profile);
@@ -726,6 +773,14 @@ export class World {
       case 'hand':
         this.note(`${this.stepNo}. ${(await this.handWrite(s.slot, s.where, s.v)) ?? `hand ${s.where}: nothing to do`}`);
         return;
+      case 'lose': {
+        const handPaths = new Set([...this.hand.values()].map((h) => h.path));
+        const files = [...(await tree(this.out)).keys()].filter((p) => !handPaths.has(p)).sort();
+        const victim = files.length ? files[s.v % files.length]! : null;
+        if (victim) await unlink(path.join(this.out, victim));
+        this.note(`${this.stepNo}. ${victim ? `deleted ${victim} by hand` : 'lose: nothing to do'}`);
+        return;
+      }
       default:
         this.note(`${this.stepNo}. ${this.mutate(s) ?? `${s.m}: nothing to do`}`);
     }
