@@ -70,6 +70,9 @@ export async function createStaging(root: string, dryRun: boolean): Promise<Stag
     while (syncing.size) await Promise.all(syncing);
     if (syncError) throw syncError;
   };
+  const refuseIfDisposing = (): void => {
+    if (disposing) throw new Error('the run is ending: staging is being removed');
+  };
   // Names need only be unique inside this run's own folder: a counter (random bytes for
   // each of 20,000 files were measurable CPU).
   let seq = 0;
@@ -95,6 +98,7 @@ export async function createStaging(root: string, dryRun: boolean): Promise<Stag
           const kept: Uint8Array[] = [];
           let keptBytes = 0;
           const flush = async (): Promise<void> => {
+            if (fh === null) refuseIfDisposing();
             fh ??= await open(file, 'w');
             if (!pendingBytes) return;
             const bytes = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
@@ -143,6 +147,7 @@ export async function createStaging(root: string, dryRun: boolean): Promise<Stag
       };
     },
     async putText(text) {
+      refuseIfDisposing();
       const bytes = Buffer.from(text, 'utf8');
       const file = path.join(dir, `text-${++seq}`);
       await writeFile(file, bytes, { flag: 'wx' });
@@ -153,7 +158,18 @@ export async function createStaging(root: string, dryRun: boolean): Promise<Stag
     async dispose() {
       disposing = true;
       await settle().catch(() => undefined);
-      await rm(dir, { recursive: true, force: true });
+      // A work package still running when an abort ends the run may have created a file
+      // while rm walked the folder (rmdir then fails with ENOTEMPTY): try again. New files
+      // are refused from now on, so this ends.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await rm(dir, { recursive: true, force: true });
+          return;
+        } catch (e) {
+          if (attempt >= 20) throw e;
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      }
     },
   };
 }

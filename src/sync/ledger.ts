@@ -11,6 +11,8 @@ export type Outcome =
   | { kind: 'kept'; source: string }
   /** Failed: its last good files (if any) stay and it is retried next run. */
   | { kind: 'failed'; source: string }
+  /** Not yet (an attachment still uploading or awaiting its virus scan): like failed, but not an error. */
+  | { kind: 'deferred'; source: string }
   /** Confirmed gone (deleted, moved out of every source, or its source was removed): its files go. */
   | { kind: 'gone'; source: string };
 
@@ -53,6 +55,12 @@ export class Ledger {
     else this.outcomes.set(error.workPackageId, { kind: 'failed', source: error.source });
   }
 
+  /** Not an error: reported as a warning by the caller; its last good files stay and it is retried. */
+  deferred(source: string, id: number): void {
+    if (this.outcomes.get(id)?.kind === 'failed') return;
+    this.outcomes.set(id, { kind: 'deferred', source });
+  }
+
   outcome(id: number): Outcome | undefined {
     return this.outcomes.get(id);
   }
@@ -73,20 +81,22 @@ export class Ledger {
 
   retry(source: string): number[] {
     const out: number[] = [];
-    for (const [id, o] of this.outcomes) if (o.kind === 'failed' && o.source === source) out.push(id);
+    for (const [id, o] of this.outcomes) if ((o.kind === 'failed' || o.kind === 'deferred') && o.source === source) out.push(id);
     return out.sort((a, b) => a - b);
   }
 
-  counts(): { listed: number; mapped: number; skipped: number; failed: number } {
+  counts(): { listed: number; mapped: number; skipped: number; failed: number; deferred: number } {
     let mapped = 0;
     let skipped = 0;
+    let deferred = 0;
     let failed = this.errors.filter((e) => e.workPackageId === undefined).length;
     for (const o of this.outcomes.values()) {
       if (o.kind === 'mapped') mapped += 1;
       else if (o.kind === 'kept') skipped += 1;
       else if (o.kind === 'failed') failed += 1;
+      else if (o.kind === 'deferred') deferred += 1;
     }
-    return { listed: this.listed, mapped, skipped, failed };
+    return { listed: this.listed, mapped, skipped, failed, deferred };
   }
 
   /**

@@ -6,7 +6,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
-import { ConfigError, LockedError, SafetyError } from '../errors.js';
+import { AttachmentNotReadyError, ConfigError, LockedError, SafetyError } from '../errors.js';
 import { createHasher, createPresenceCheck } from '../output/disk-state.js';
 import { readJournal } from '../output/journal.js';
 import { acquireLock, assertNotLocked } from '../output/lock.js';
@@ -54,6 +54,8 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
   let staging: Staging | null = null;
   let disposed = false;
   const detach: (() => void)[] = [];
+  /** Processing tasks of this run (awaited on the way out of an aborted run). */
+  const running: Promise<void>[] = [];
   try {
     if (lock?.tookOver) warn(`took over a stale lock left by pid ${lock.tookOver.pid} on ${lock.tookOver.hostname} (started ${lock.tookOver.startedAt}): ${lock.tookOver.reason}`);
     if (!dryRun) {
@@ -101,7 +103,7 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
       emit,
     };
     const limit = pLimit((o.concurrency ?? DEFAULTS.concurrency) * 4);
-    const tasks: Promise<void>[] = [];
+    const tasks = running;
     /** Work packages listed but not yet started, above which listing pauses (about one page). */
     const MAX_QUEUED = 1000;
     let listers: (() => void)[] = [];
@@ -133,7 +135,12 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
         } catch (e) {
           // An abort is not the work package's fault: it ends the run, not just this item.
           if (o.signal?.aborted) throw e;
-          ledger.failed({ source: src.spec.name, workPackageId: wp.id, message: (e as Error).message });
+          if (e instanceof AttachmentNotReadyError) {
+            // Not an error: the upload is unfinished or the virus scan pending, which does not
+            // touch updatedAt, so the retry list brings it back until the file is there.
+            ledger.deferred(src.spec.name, wp.id);
+            warn(`${e.message}; its last good files are kept and it is tried again on the next run`);
+          } else ledger.failed({ source: src.spec.name, workPackageId: wp.id, message: (e as Error).message });
         }
       });
       // Awaited below; an abort can end the run before that, and its rejection must not go unhandled meanwhile.
@@ -218,7 +225,7 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
       for (const id of prevEntries.keys()) {
         const k = ledger.outcome(id)?.kind;
         // No outcome: nothing proved it changed or went away, so its files stay.
-        if (k === undefined || k === 'kept' || k === 'failed') keep.add(id);
+        if (k === undefined || k === 'kept' || k === 'failed' || k === 'deferred') keep.add(id);
       }
       return keep;
     };
@@ -328,6 +335,9 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
     }
     return report({ plan, dryRun, root, stage, bySource, ledger, warnings, watermarks, touched, client: o.client, timings: { totalMs: performance.now() - started, fetchMs, applyMs }, isDisposed: () => disposed, markDisposed: () => (disposed = true) });
   } catch (e) {
+    // Work packages still running (an abort rejects the run at the first one that sees it)
+    // are given a moment to notice, so nothing writes into staging while it is removed.
+    await Promise.race([Promise.allSettled(running), new Promise((r) => setTimeout(r, 500).unref())]);
     if (staging && !disposed) await staging.dispose().catch(() => undefined);
     throw e;
   } finally {

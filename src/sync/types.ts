@@ -49,7 +49,7 @@ export interface SyncReport {
   plan: SyncPlan;
   applied: boolean;
   dryRun: boolean;
-  counts: { total: PlanCounts; bySource: Record<string, PlanCounts>; workPackages: { listed: number; mapped: number; skipped: number; failed: number } };
+  counts: { total: PlanCounts; bySource: Record<string, PlanCounts>; workPackages: { listed: number; mapped: number; skipped: number; failed: number; deferred: number } };
   errors: ItemError[];
   warnings: string[];
   timings: { totalMs: number; fetchMs: number; applyMs: number };

@@ -40,7 +40,7 @@ afterAll(async () => {
  * `text-N` files (the next sync sweeps them). Set to true once the engine waits for them:
  * the check below then runs with every Ctrl-C test.
  */
-const ENGINE_AWAITS_IN_FLIGHT_WRITES_ON_ABORT = false;
+const ENGINE_AWAITS_IN_FLIGHT_WRITES_ON_ABORT = true;
 
 /** What a stopped sync must not leave: its lock, staging folders, temp files. */
 async function leftovers(root: string, options: { staging: boolean } = { staging: true }): Promise<string[]> {

@@ -12,7 +12,7 @@ function report(files: PlannedFile[]): SyncReport {
     plan: { files },
     applied: true,
     dryRun: false,
-    counts: { total: { create: 1, update: 0, delete: 0, unchanged: 1, rename: 0 }, bySource: { s: { create: 1, update: 0, delete: 0, unchanged: 1, rename: 0 } }, workPackages: { listed: 2, mapped: 1, skipped: 1, failed: 0 } },
+    counts: { total: { create: 1, update: 0, delete: 0, unchanged: 1, rename: 0 }, bySource: { s: { create: 1, update: 0, delete: 0, unchanged: 1, rename: 0 } }, workPackages: { listed: 2, mapped: 1, skipped: 1, failed: 0, deferred: 0 } },
     errors: [{ source: 's', workPackageId: 9, message: 'a "quoted"\nmessage' }],
     warnings: ['w'],
     timings: { totalMs: 1, fetchMs: 1, applyMs: 0 },
