@@ -73,8 +73,17 @@ function alive(pid: number): boolean {
   }
 }
 
+/**
+ * Nonces of the locks this process holds now. A lock naming this very pid on this host
+ * that is not among them was left by an earlier process that had the same pid: a
+ * container restarted after a hard kill usually gets the pid its predecessor had, and
+ * "pid alive" would then keep it waiting on its own dead lock for hours.
+ */
+const heldHere = new Set<string>();
+
 /** Why a held lock may be taken over, or null when its holder may still be running. */
 export function staleReason(other: LockInfo, host: string, nowMs: number, staleAfterMs: number): string | null {
+  if (other.hostname === host && other.pid === process.pid && !(other.nonce && heldHere.has(other.nonce))) return `it names this process (pid ${other.pid}), which does not hold it: an earlier process with the same pid left it`;
   if (other.hostname === host && !alive(other.pid)) return `pid ${other.pid} is not running`;
   const started = Date.parse(other.startedAt);
   if (Number.isFinite(started) && nowMs - started > staleAfterMs) return `it is older than ${Math.round(staleAfterMs / 3_600_000)} h`;
@@ -204,6 +213,18 @@ export async function acquireLock(root: string, options: LockOptions = {}): Prom
   await mkdir(path.join(root, STATE_DIR), { recursive: true });
   const nonce = randomBytes(12).toString('hex');
   const me: LockInfo = { pid: process.pid, hostname: hostname(), startedAt: clock().toISOString(), nonce };
+  // Known as ours before the file exists: another acquireLock in this process that reads it
+  // the moment it appears must see a live lock, not one "left by an earlier process".
+  heldHere.add(nonce);
+  try {
+    return await acquireAs(file, me, nonce, root, clock, options);
+  } catch (e) {
+    heldHere.delete(nonce);
+    throw e;
+  }
+}
+
+async function acquireAs(file: string, me: LockInfo, nonce: string, root: string, clock: () => Date, options: LockOptions): Promise<Lock> {
   let tookOver: Lock['tookOver'] = null;
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
@@ -221,6 +242,7 @@ export async function acquireLock(root: string, options: LockOptions = {}): Prom
         // Only this lock: if it was judged stale and taken over meanwhile, the file there
         // now belongs to someone else and stays.
         release: async () => {
+          heldHere.delete(nonce);
           await removeClaimed(file, mine);
         },
       };

@@ -107,6 +107,21 @@ describe('stale-lock takeover', () => {
     }
   });
 
+  it('a lock naming this very pid that this process does not hold (a restarted container reuses its pid) is stale and taken over', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      await mkdir(path.dirname(lockPath(dir)), { recursive: true });
+      await writeFile(lockPath(dir), `${JSON.stringify({ pid: process.pid, hostname: hostname(), startedAt: new Date().toISOString(), nonce: 'cd'.repeat(12) })}\n`);
+      const l = await acquireLock(dir);
+      expect(l.tookOver?.reason).toMatch(/names this process/);
+      // While held, the same process's next attempt is refused: the lock is live.
+      await expect(acquireLock(dir)).rejects.toThrow(LockedError);
+      await l.release();
+    } finally {
+      await cleanup();
+    }
+  });
+
   it('release() after the lock file was replaced by hand (another run started) leaves that file as it is', async () => {
     const { dir, cleanup } = await tempDir();
     try {

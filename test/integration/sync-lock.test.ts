@@ -48,7 +48,8 @@ describe('lock', () => {
     const sim = await startFixtureSimulator();
     const { dir, cleanup } = await tempDir();
     try {
-      const info = { pid: process.pid, hostname: hostname(), startedAt: new Date().toISOString() };
+      // Alive, and not this process: this process's own pid in a lock it does not hold is stale.
+      const info = { pid: process.ppid, hostname: hostname(), startedAt: new Date().toISOString() };
       await writeLock(dir, info);
       await expect(medigySync(sim, dir)).rejects.toThrow(LockedError);
       await expect(medigySync(sim, dir, { dryRun: true })).rejects.toThrow(/half-applied/);

@@ -124,11 +124,14 @@ describe('lock staleness', () => {
   const now = Date.parse('2026-01-01T12:00:00Z');
   const fresh = new Date(now - 60_000).toISOString();
   it('a live pid on this host holds; a dead one does not; an old lock never holds', () => {
-    expect(staleReason({ pid: process.pid, hostname: hostname(), startedAt: fresh }, hostname(), now, STALE_LOCK_MS)).toBeNull();
+    // A live pid of another process (the parent of this test process) is not stale; our own pid
+    // in a lock we do not hold is (a restarted container reuses its predecessor's pid).
+    expect(staleReason({ pid: process.ppid, hostname: hostname(), startedAt: fresh }, hostname(), now, STALE_LOCK_MS)).toBeNull();
+    expect(staleReason({ pid: process.pid, hostname: hostname(), startedAt: fresh, nonce: 'abcdef0123456789' }, hostname(), now, STALE_LOCK_MS)).toMatch(/names this process/);
     expect(staleReason({ pid: 2 ** 22 + 12345, hostname: hostname(), startedAt: fresh }, hostname(), now, STALE_LOCK_MS)).toMatch(/not running/);
     // Another host's pid means nothing here: only the age counts.
     expect(staleReason({ pid: 2 ** 22 + 12345, hostname: 'other', startedAt: fresh }, hostname(), now, STALE_LOCK_MS)).toBeNull();
-    expect(staleReason({ pid: process.pid, hostname: hostname(), startedAt: new Date(now - STALE_LOCK_MS - 1).toISOString() }, hostname(), now, STALE_LOCK_MS)).toMatch(/older than 12 h/);
-    expect(staleReason({ pid: process.pid, hostname: hostname(), startedAt: 'garbage' }, hostname(), now, STALE_LOCK_MS)).toBeNull();
+    expect(staleReason({ pid: process.ppid, hostname: hostname(), startedAt: new Date(now - STALE_LOCK_MS - 1).toISOString() }, hostname(), now, STALE_LOCK_MS)).toMatch(/older than 12 h/);
+    expect(staleReason({ pid: process.ppid, hostname: hostname(), startedAt: 'garbage' }, hostname(), now, STALE_LOCK_MS)).toBeNull();
   });
 });
