@@ -365,6 +365,47 @@ describe('engine invariant: watermarks and interrupted runs', () => {
   });
 });
 
+describe('attachments that are not there yet (issue 13, item 6)', () => {
+  // A real featured image of the fixtures, so the probe finds a valid image.
+  const imageOf = (sim: Simulator): Buffer => {
+    const a = [...sim.dataset.attachments.values()].find((x) => /^Curated_Featured_Image\.(png|jpe?g)$/i.test(x.meta.fileName))!;
+    return Buffer.isBuffer(a.content) ? a.content : (a.content as { read(): Buffer }).read();
+  };
+
+  it('prepared or pending: no file, last good files kept, retried; converges once the upload or scan is done; quarantined is an item error', async () => {
+    await withSim(async (sim, dir) => {
+      await medigySync(sim, dir);
+      const [wp, other] = byProject(sim, 'News');
+      const before = await treeHashes(dir);
+      const png = imageOf(sim);
+      // Replace its featured image with a new upload that is not finished yet.
+      for (const a of [...sim.dataset.attachments.values()]) if ((a.meta._links as { container?: { href?: string } }).container?.href?.endsWith(`/${wp!.id}`) && a.meta.fileName.startsWith('Curated_Featured_Image.')) sim.deleteAttachment(a.meta.id);
+      await medigySync(sim, dir);
+      const before2 = await treeHashes(dir);
+      const att = sim.addAttachment(wp!.id, { fileName: 'Curated_Featured_Image.png', contentType: 'image/png', status: 'prepared' }, png);
+      const r = await medigySync(sim, dir);
+      expect(r.errors).toEqual([]);
+      expect(r.warnings.join('\n')).toMatch(new RegExp(`#${wp!.id}.*#${att.id}.*not available yet`));
+      expect(await treeHashes(dir)).toEqual(before2); // nothing partial, last good files kept
+      expect(before2).not.toEqual(before);
+      const m = JSON.parse(await readFile(path.join(dir, '.curate', 'manifest.json'), 'utf8')) as { sources: Record<string, { retry: number[] }> };
+      expect(m.sources.news!.retry).toEqual([wp!.id]);
+      // The upload finishes without touching updatedAt: the retry list brings it back.
+      sim.setAttachmentStatus(att.id, 'uploaded');
+      const r2 = await medigySync(sim, dir);
+      expect(r2.errors).toEqual([]);
+      expect((await filesOf(dir, wp!.id)).some((p) => p.includes('-featuredImage.'))).toBe(true);
+      await expectFresh(sim, dir);
+      // A quarantined one: an item error naming the work package and the attachment.
+      const bad = sim.addAttachment(other!.id, { fileName: 'Curated_Featured_Image.jpg', contentType: 'image/jpeg', status: 'quarantined' }, png);
+      const r3 = await medigySync(sim, dir);
+      expect(r3.errors.map((e) => e.workPackageId)).toEqual([other!.id]);
+      expect(r3.errors[0]!.message).toContain(`#${bad.id}`);
+      expect(r3.errors[0]!.message).toMatch(/quarantined/);
+    });
+  });
+});
+
 describe('targeted sync (onlyIds)', () => {
   it('maps only the given ids, removes a deleted one after confirming, and leaves everything else alone', async () => {
     await withSim(async (sim, dir) => {
