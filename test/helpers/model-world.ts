@@ -15,6 +15,8 @@
 //               a crash with a stack trace after the run has already ended);
 //   signal      the binary, sent SIGTERM / SIGINT mid-run, does not exit 143 / 130 within
 //               2 s, or leaves its lock or staging behind;
+//   leftover    a run aborted in process leaves its lock or staging behind (or work it
+//               left running recreates staging after it returned);
 //   stuck       at the end of a history, with nothing disturbing it, an incremental sync
 //               fails where a fresh one succeeds.
 // The oracle ("fresh sync") runs on a second simulator serving a frozen copy of the data.
@@ -39,7 +41,7 @@ import { BIN, diffTrees, LEGACY_NOW, medigyConfig, treeHashes } from './env.js';
 import type { ConfigEdit, Mutation, Setup, Step, SyncStep } from './model-steps.js';
 import { freshFixtureDataset, TEST_KEY } from './sync-harness.js';
 
-export type ViolationKind = 'compare' | 'exit-status' | 'safety-delete' | 'safety-hand' | 'atomicity' | 'brake' | 'internal' | 'unhandled' | 'signal' | 'stuck';
+export type ViolationKind = 'compare' | 'exit-status' | 'safety-delete' | 'safety-hand' | 'atomicity' | 'brake' | 'internal' | 'unhandled' | 'signal' | 'leftover' | 'stuck';
 
 export class InvariantViolation extends Error {
   constructor(
@@ -569,6 +571,18 @@ export class World {
     }
   }
 
+  /** The lock, staging folders and temp files in .curate/ (an empty tmp folder is not a leftover), each with a few of its names. */
+  private async leftovers(): Promise<string[]> {
+    const out: string[] = [];
+    for (const n of await readdir(path.join(this.out, '.curate')).catch(() => [] as string[])) {
+      if (n !== 'lock' && !n.startsWith('staging-') && n !== 'tmp') continue;
+      const inside = await readdir(path.join(this.out, '.curate', n)).catch(() => null);
+      if (n === 'tmp' && inside?.length === 0) continue;
+      out.push(inside ? `${n} [${inside.slice(0, 5).join(', ')}]` : n);
+    }
+    return out;
+  }
+
   private async runCli(step: SyncStep): Promise<Outcome> {
     const args = [BIN, 'sync', '--config', this.configPath, '--out', this.out, '--now', this.now.toISOString(), '--quiet', ...(step.mass ? ['--allow-mass-delete'] : [])];
     const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH, HOME: process.env.HOME, OPENPROJECT_URL: this.sim.url, OPENPROJECT_API_KEY: TEST_KEY }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -595,10 +609,9 @@ export class World {
       const want = sent.signal === 'SIGTERM' ? 143 : 130;
       if (code !== want) throw this.violation('signal', `${sent.signal} during the run: the binary ended with ${code === null ? `signal ${String(signal)}` : `exit ${code}`}, not ${want}`);
       if (took > 2000) throw this.violation('signal', `${sent.signal} during the run: the binary took ${took} ms to exit (limit 2 s)`);
-      const left = (await readdir(path.join(this.out, '.curate')).catch(() => [] as string[])).filter((n) => n === 'lock' || n.startsWith('staging-') || n === 'tmp');
+      const left = await this.leftovers();
       if (left.length) {
-        const inside = await Promise.all(left.map(async (n) => `${n} [${(await readdir(path.join(this.out, '.curate', n)).catch(() => [] as string[])).slice(0, 5).join(', ')}]`));
-        throw this.violation('signal', `${sent.signal} during the run (exit ${code} after ${took} ms): it left ${inside.join(', ')} in .curate/`);
+        throw this.violation('signal', `${sent.signal} during the run (exit ${code} after ${took} ms): it left ${left.join(', ')} in .curate/`);
       }
       return { outcome: 'aborted', detail: `${sent.signal}, exit ${code}` };
     }
@@ -697,6 +710,15 @@ export class World {
     for (const p of after.keys()) this.everSeen.add(p);
     // Rejections of requests a failed run left in flight arrive a moment after it returned.
     await new Promise((res) => setTimeout(res, 20));
+    if (r.outcome === 'aborted' && !cli) {
+      // What the binary does on SIGTERM / SIGINT, in process: an aborted run cleans up
+      // before it returns; work it left running must not recreate staging afterwards.
+      await new Promise((res) => setTimeout(res, 150));
+      const left = await this.leftovers();
+      if (left.length) {
+        throw this.violation('leftover', `an aborted run (${r.detail}) left ${left.join(', ')} in .curate/`);
+      }
+    }
     if (this.unhandled.length) {
       const reason = this.unhandled.splice(0)[0];
       throw this.violation('unhandled', `after the run (${r.outcome}: ${r.detail.slice(0, 200)}) a promise rejected with nobody listening: ${describeError(reason).slice(0, 400)}`);
