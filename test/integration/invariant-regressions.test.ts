@@ -89,6 +89,16 @@ describe('invariant regressions: interruptions', () => {
   it('a run aborted while its id listings are in flight leaves no promise rejecting unobserved', history(medigyPaged, [{ m: 'sync', conc: 1, abort: 1 }]));
 });
 
+describe('invariant regressions: an aborted run cleans up (item 12, in process)', () => {
+  // Found with the leftover check: the run returns (its staging removed) while work
+  // packages it had started are still rendering and downloading into staging, so
+  // .curate/staging-* reappears after the abort (texts and downloads).
+  it('aborted while a source is re-mapped after a profile option change: no staging reappears', history(medigyPaged, [
+    { m: 'config', edit: 'option', src: 0, v: 28 },
+    { m: 'sync', abort: 30 },
+  ]));
+});
+
 describe('invariant regressions: signals (item 12)', () => {
   // The real binary, sent a signal mid-sync: exit 143 / 130 within 2 s, neither lock nor
   // staging left behind, and the next sync converges.
