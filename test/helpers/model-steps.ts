@@ -64,6 +64,8 @@ export type Step =
   | SyncStep;
 
 export type StepKind = Step['m'];
+// (An `overlap` config edit makes every later sync a config error until it is undone, so
+// it is drawn less often than the other edits.)
 
 const pick = fc.nat({ max: 1000 });
 const small = fc.nat({ max: 100 });
@@ -146,7 +148,7 @@ export function stepArb(o: HistoryOptions = {}): fc.Arbitrary<Step> {
     { kind: 'edit', arbitrary: mutationArb, weight: 8 },
     { kind: 'serverTime', arbitrary: fc.record({ m: fc.constant('serverTime' as const), minutes: fc.constantFrom(1, 10, 60, 600, 3000) }), weight: 1 },
     { kind: 'now', arbitrary: fc.record({ m: fc.constant('now' as const), days: fc.constantFrom(1, 7, 30, 70, 400, -30) }), weight: 2 },
-    { kind: 'config', arbitrary: fc.record({ m: fc.constant('config' as const), edit: fc.constantFrom<ConfigEdit>('path', 'variant', 'statuses', 'types', 'option', 'overlap', 'pageSize'), src: pick, v: small }), weight: 2 },
+    { kind: 'config', arbitrary: fc.record({ m: fc.constant('config' as const), edit: fc.constantFrom<ConfigEdit>('path', 'path', 'variant', 'variant', 'statuses', 'types', 'option', 'option', 'overlap', 'pageSize'), src: pick, v: small }), weight: 2 },
     { kind: 'upgrade', arbitrary: fc.record({ m: fc.constant('upgrade' as const), v: small }), weight: 1 },
     { kind: 'hand', arbitrary: fc.record({ m: fc.constant('hand' as const), slot: fc.nat({ max: 3 }), where: fc.constantFrom<'new' | 'vacated' | 'remove'>('new', 'vacated', 'vacated', 'remove'), v: small }), weight: 1 },
     { kind: 'lose', arbitrary: fc.record({ m: fc.constant('lose' as const), v: small }), weight: 1 },
