@@ -522,7 +522,10 @@ export class World {
       const dir = dirs.length ? dirs[v % dirs.length]! : 'notes';
       rel = `${dir === '.' ? '' : `${dir}/`}hand-${slot}.md`;
     } else {
-      const vacated = [...this.everSeen].filter((p) => !current.has(p) && !handPaths.has(p)).sort();
+      // Not a path the manifest still owns (a file deleted by hand that its work package
+      // still wants): writing there is editing curate's file, which no history covers.
+      const owned = new Set([...(await ownedIn(this.out)).values()].flatMap((w) => w.files));
+      const vacated = [...this.everSeen].filter((p) => !current.has(p) && !handPaths.has(p) && !owned.has(p)).sort();
       if (!vacated.length) return null;
       rel = vacated[v % vacated.length]!;
     }
