@@ -116,14 +116,18 @@ export function planSync(input: PlanInput): PlanResult {
 
   // 2. Collisions, to a fixed point: a mapped work package that loses a path fails, and
   // its previous files then stay, which may take a path from a higher id in turn.
-  let claims = new Map<string, Claim[]>();
+  // A path's claim, or its claims when several work packages want it: an array per path
+  // only where there is a collision (a cold sync plans tens of thousands of paths).
+  let claims = new Map<string, Claim | Claim[]>();
   for (let changed = true; changed; ) {
     changed = false;
     claims = new Map();
     const claim = (p: string, c: Claim): void => {
-      const list = claims.get(p);
-      if (!list) claims.set(p, [c]);
-      else if (!list.some((x) => x.id === c.id)) list.push(c);
+      const had = claims.get(p);
+      if (!had) claims.set(p, c);
+      else if (!Array.isArray(had)) {
+        if (had.id !== c.id) claims.set(p, [had, c]);
+      } else if (!had.some((x) => x.id === c.id)) had.push(c);
     };
     for (const [id, files] of desiredBy) if (!failed.has(id)) for (const d of files) claim(d.path, { id, source: d.source, sha256: d.sha256, desired: d });
     for (const [id, e] of input.previous) {
@@ -132,7 +136,7 @@ export function planSync(input: PlanInput): PlanResult {
       for (const p in e.files) if (!lost?.includes(p)) claim(p, { id, source: e.source, sha256: e.files[p]!, desired: null });
     }
     for (const [p, list] of claims) {
-      if (list.length < 2) continue;
+      if (!Array.isArray(list)) continue;
       list.sort((a, b) => a.id - b.id);
       const winner = list[0]!;
       for (const loser of list.slice(1)) {
@@ -157,8 +161,8 @@ export function planSync(input: PlanInput): PlanResult {
 
   // 3. What stays and what is written.
   const files: PlannedFile[] = [];
-  for (const [p, list] of claims) {
-    const c = list[0]!;
+  for (const [p, held] of claims) {
+    const c = Array.isArray(held) ? held[0]! : held;
     if (!c.desired) {
       files.push({ path: p, action: 'unchanged', source: c.source, workPackageId: c.id, sha256: c.sha256, oldSha256: c.sha256, binary: !p.endsWith('.md') });
       continue;
