@@ -49,7 +49,7 @@ export interface PlanInput {
   gone: ReadonlySet<number>;
   /** Path → sha256 written by an interrupted run that no manifest owns (write-ahead journal). */
   orphans: ReadonlyMap<string, string>;
-  /** What each relevant path holds now (null: nothing). Every desired path, every previous path of a work package not kept, every orphan. */
+  /** What each relevant path holds now (every desired path, every previous path of a work package not kept, every orphan); absent or null: nothing. */
   current: ReadonlyMap<string, string | null>;
   deleteThreshold: number;
   allowMassDelete: boolean;
@@ -97,21 +97,13 @@ export function planSync(input: PlanInput): PlanResult {
   };
   const owner = new Map<string, number>();
   for (const [id, e] of input.previous) for (const p in e.files) owner.set(p, id);
-  const desiredBy = new Map<number, DesiredFile[]>();
-  for (const d of input.desired) {
-    let list = desiredBy.get(d.workPackageId);
-    if (!list) desiredBy.set(d.workPackageId, (list = []));
-    list.push(d);
-  }
 
   // 1. Hand-written files.
-  for (const [id, files] of desiredBy) {
-    for (const d of files) {
-      const cur = input.current.get(d.path) ?? null;
-      if (cur === null || cur === d.sha256 || owner.has(d.path) || input.orphans.get(d.path) === cur) continue;
-      fail(id, d.source, `work package #${id} maps to ${d.path}, which holds a file curate does not own (written by hand?); it is left as it is: move it away or change the work package`);
-      break;
-    }
+  for (const d of input.desired) {
+    if (failed.has(d.workPackageId)) continue;
+    const cur = input.current.get(d.path) ?? null;
+    if (cur === null || cur === d.sha256 || owner.has(d.path) || input.orphans.get(d.path) === cur) continue;
+    fail(d.workPackageId, d.source, `work package #${d.workPackageId} maps to ${d.path}, which holds a file curate does not own (written by hand?); it is left as it is: move it away or change the work package`);
   }
 
   // 2. Collisions, to a fixed point: a mapped work package that loses a path fails, and
@@ -129,7 +121,7 @@ export function planSync(input: PlanInput): PlanResult {
         if (had.id !== c.id) claims.set(p, [had, c]);
       } else if (!had.some((x) => x.id === c.id)) had.push(c);
     };
-    for (const [id, files] of desiredBy) if (!failed.has(id)) for (const d of files) claim(d.path, { id, source: d.source, sha256: d.sha256, desired: d });
+    for (const d of input.desired) if (!failed.has(d.workPackageId)) claim(d.path, { id: d.workPackageId, source: d.source, sha256: d.sha256, desired: d });
     for (const [id, e] of input.previous) {
       if (!input.keep.has(id) && !failed.has(id)) continue;
       const lost = released.get(id);

@@ -239,7 +239,16 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
     const keepBefore = keepSet();
     for (const [id, e] of prevEntries) if (!keepBefore.has(id)) for (const p in e.files) wanted.add(p);
     for (const p of orphans.keys()) wanted.add(p);
-    await Promise.all([...wanted].map((p) => hashLimit(async () => current.set(p, await hash(p)))));
+    // Only paths that hold something are recorded (absent means nothing there): a cold sync
+    // of tens of thousands of files keeps no map of nulls.
+    await Promise.all(
+      [...wanted].map((p) =>
+        hashLimit(async () => {
+          const h = await hash(p);
+          if (h !== null) current.set(p, h);
+        }),
+      ),
+    );
     // Unchanged attachments whose path does not hold their bytes (a new path, or a file
     // lost on disk): copied from where the previous run put them, or downloaded again.
     const materialize = async (d: DesiredFile): Promise<void> => {
