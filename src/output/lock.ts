@@ -22,7 +22,7 @@
 // removes any given lock.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
+import { link, mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { LockedError } from '../errors.js';
 import { STATE_DIR } from './manifest.js';
@@ -190,7 +190,7 @@ async function sweepClaims(file: string, keep: string): Promise<void> {
     return;
   }
   for (const name of names) {
-    if (!name.startsWith(prefix) || !/\.claim(\.\d+)?$/.test(name) || name.includes(keep)) continue;
+    if (!name.startsWith(prefix) || !/\.(claim(\.\d+)?|new)$/.test(name) || name.includes(keep)) continue;
     await unlink(path.join(dir, name)).catch(() => undefined);
   }
 }
@@ -228,12 +228,26 @@ async function acquireAs(file: string, me: LockInfo, nonce: string, root: string
   let tookOver: Lock['tookOver'] = null;
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
-      const fh = await open(file, 'wx', 0o644);
+      // Written whole and durable under a name of its own, then linked into place: link()
+      // fails with EEXIST like O_EXCL, and the lock never exists empty (a process killed
+      // between creating the lock and writing it left an empty lock that refused every
+      // run for minutes).
+      const fresh = `${file}.${nonce}.new`;
+      const fh = await open(fresh, 'w', 0o644);
       try {
         await fh.writeFile(`${JSON.stringify(me)}\n`);
         await fh.sync();
       } finally {
         await fh.close();
+      }
+      try {
+        await link(fresh, file);
+      } catch (e) {
+        // ENOENT: the holder of a lock we then lost to swept our file meanwhile; try again.
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw e;
+      } finally {
+        await unlink(fresh).catch(() => undefined);
       }
       await sweepClaims(file, nonce);
       const mine: Seen = { info: me, identity: nonce, mtimeMs: 0 };
