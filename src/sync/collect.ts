@@ -94,11 +94,13 @@ export async function collectSource(ctx: CollectContext, src: ResolvedSource, li
     if (bad.id !== null) received.add(bad.id);
     ctx.ledger.failed({ source: name, ...(bad.id !== null ? { workPackageId: bad.id } : {}), message: bad.message });
   };
-  const drain = async (pages: AsyncIterable<{ offset: number; total: number; workPackages: WorkPackage[]; invalid: { id: number | null; message: string }[] }>): Promise<void> => {
+  // `force`: pages fetched by id because their work packages must be mapped (not part of the
+  // listing, so not reported as listing pages to progress).
+  const drain = async (pages: AsyncIterable<{ offset: number; total: number; workPackages: WorkPackage[]; invalid: { id: number | null; message: string }[] }>, force = false): Promise<void> => {
     for await (const page of pages) {
       ctx.checkpoint();
-      ctx.emit({ type: 'page', source: name, offset: page.offset, total: page.total, workPackages: page.workPackages.length });
-      for (const wp of page.workPackages) accept(wp);
+      if (!force) ctx.emit({ type: 'page', source: name, offset: page.offset, total: page.total, workPackages: page.workPackages.length });
+      for (const wp of page.workPackages) accept(wp, force);
       for (const bad of page.invalid) if (bad.id === null || !received.has(bad.id)) markInvalid(bad);
       // Listing outpaces processing (a page is one request, its work packages hundreds):
       // ask for more only when there is room, or every work package would wait in memory.
@@ -135,13 +137,7 @@ export async function collectSource(ctx: CollectContext, src: ResolvedSource, li
     else need.push(id);
   });
   unchanged.clear();
-  if (need.length) {
-    for await (const page of ctx.client.listWorkPackages({ ...src.query, ids: need })) {
-      ctx.checkpoint();
-      page.workPackages.forEach((wp) => accept(wp, true));
-      for (const bad of page.invalid) if (bad.id === null || !received.has(bad.id)) markInvalid(bad);
-    }
-  }
+  if (need.length) await drain(ctx.client.listWorkPackages({ ...src.query, ids: need }), true);
 
   // Owned but not received: confirm before anything is removed.
   const absent = [...owned.keys()].filter((id) => !listed.has(id) && !received.has(id) && !ctx.overlapping.has(id));

@@ -38,10 +38,7 @@ export function resolveQueries(names: ServerNames, sources: readonly SourceSpec[
       if (!hit) problems.push(`sources.${i}.statuses: no status "${s}" on the server${closestName(s, names.statuses.map((x) => x.name))}`);
       return hit?.id ?? -1;
     });
-    const query: WorkPackageQuery = { projectIds, typeIds, statusIds };
-    const sub = (spec as { includeSubprojects?: boolean }).includeSubprojects;
-    if (sub !== undefined) (query as { includeSubprojects?: boolean }).includeSubprojects = sub;
-    return query;
+    return { projectIds, typeIds, statusIds, ...(spec.includeSubprojects !== undefined ? { includeSubprojects: spec.includeSubprojects } : {}) };
   });
   if (problems.length) throw new ConfigError('the configuration names things the server does not have', problems);
   const overlaps = overlappingSources(sources, queries);
