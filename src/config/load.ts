@@ -35,7 +35,7 @@ export interface ResolvedConfig {
     credentials: 'apiKey' | 'token' | 'none';
   };
   outputRoot: string;
-  sync: { deleteThreshold: number; overlapSeconds: number };
+  sync: { deleteThreshold: number; overlapSeconds: number; auditHours: number };
   profile: { name: string; options: Record<string, unknown> };
   sources: SourceSpec[];
   now: Date;

@@ -51,7 +51,7 @@ describe('defaults and resolution', () => {
       credentials: 'none',
     });
     expect(c.outputRoot).toBe(path.join(dir, 'content'));
-    expect(c.sync).toEqual({ deleteThreshold: 0.2, overlapSeconds: 300 });
+    expect(c.sync).toEqual({ deleteThreshold: 0.2, overlapSeconds: 300, auditHours: 24 });
     expect(c.profile).toEqual({ name: 'default', options: {} });
     expect(c.sources).toEqual([{ name: 'news', projects: ['news'], types: ['Curated Content'], statuses: [], path: '', options: {} }]);
   });

@@ -110,6 +110,7 @@ export async function syncCommand(flags: SyncFlags, out: Output, signal?: AbortS
       allowMassDelete: flags.allowMassDelete,
       deleteThreshold: config.sync.deleteThreshold,
       overlapSeconds: config.sync.overlapSeconds,
+      auditIntervalMs: config.sync.auditHours * 3_600_000,
       maxAttachmentBytes: config.openproject.maxAttachmentBytes,
       concurrency: config.openproject.concurrency,
       signal,
