@@ -6,15 +6,19 @@
 // statuses), one bulk schemas request, and the author links of the id listing.
 import { createHash } from 'node:crypto';
 import type { WorkPackageQuery } from '../openproject/types.js';
-import { stableJson } from '../output/manifest.js';
 import type { CustomFieldDef, WorkPackage } from '../types.js';
 import type { ServerNames } from './resolve.js';
 
 const short = (text: string): string => createHash('sha256').update(text).digest('hex').slice(0, 16);
 
-/** Digest of a work package as received: any attribute or link title it carries that changes, changes it. */
+/**
+ * Digest of a work package as received: any attribute or link title it carries that
+ * changes, changes it. Plain JSON.stringify: the normalized object's key order is curate's
+ * (hal.ts builds it field by field), not the server's, and this runs for every row a walk
+ * returns.
+ */
 export function rowDigest(wp: WorkPackage): string {
-  return short(stableJson(wp));
+  return short(JSON.stringify(wp));
 }
 
 /** The `{projectId}-{typeId}` schemas whose custom fields a source's pages can show. */

@@ -149,16 +149,14 @@ export async function collectSource(ctx: CollectContext, src: ResolvedSource, li
     const from = storedMark! - ctx.overlapMs;
     await drain(ctx.client.listChanges(src.query, new Date(from).toISOString()));
     // Every owned row at or after the walk's bound must have come back, edited or not: one
-    // that is still listed but did not has an older updatedAt than the one synced. Only a
-    // server restored from a backup (or a clock set back) does that; what it lost or
-    // changed can then be anywhere, so every work package of the source is read.
+    // that is still listed but did not has an older updatedAt than the one synced (or was
+    // deleted since the listing: reading it by id tells which). Only a server restored from
+    // a backup (or a clock set back) makes rows older; what it lost or changed can then be
+    // anywhere, so every work package of the source is read.
     if (regressed === null) {
-      for (const [id, w] of owned) {
-        if (listed.has(id) && !received.has(id) && Date.parse(w.updatedAt) >= from) {
-          regressed = `work package #${id} (updatedAt ${w.updatedAt} when synced) is no longer among the changes since ${new Date(from).toISOString()}`;
-          break;
-        }
-      }
+      const suspects: number[] = [];
+      for (const [id, w] of owned) if (listed.has(id) && !received.has(id) && !ctx.overlapping.has(id) && Date.parse(w.updatedAt) >= from) suspects.push(id);
+      if (suspects.length) await drain(ctx.client.listWorkPackages({ ...src.query, ids: suspects }), true);
     }
     if (regressed !== null) {
       ctx.warn(`source "${name}": the server's data went back in time (restored from a backup, or its clock set back): ${regressed}; reading every work package of the source`);
