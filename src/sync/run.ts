@@ -43,6 +43,13 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
   if (problems.length) throw new ConfigError('invalid sources for this profile', problems);
   const checkpoint = (): void => o.signal?.throwIfAborted();
   checkpoint();
+  // The mass-delete brake stops a real run; a dry run (how a user sees what would be
+  // deleted) records why and plans on, and its report says a real run would be refused.
+  let refused: string | null = null;
+  const brake = (message: string): void => {
+    if (!dryRun) throw new SafetyError(message);
+    refused ??= message;
+  };
 
   if (!dryRun) await mkdir(root, { recursive: true });
   // A dry run must create nothing, so it takes no lock; instead it refuses to read a root
@@ -182,7 +189,7 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
       resolved.forEach((src, i) => {
         const mine = owned.get(src.spec.name);
         if (listings[i]!.total === 0 && mine?.size && !o.allowMassDelete) {
-          throw new SafetyError(`source "${src.spec.name}": the server returned no work packages, but ${mine.size} are synced; refusing to delete them all (check the filters and the key's permissions, or pass --allow-mass-delete)`);
+          brake(`source "${src.spec.name}": the server returned no work packages, but ${mine.size} are synced; refusing to delete them all (check the filters and the key's permissions, or pass --allow-mass-delete)`);
         }
       });
       // Work packages of sources no longer in the config: moved if another source lists
@@ -289,7 +296,7 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
       allowMassDelete: o.allowMassDelete ?? false,
     });
     for (const f of result.failures) ledger.failed(f);
-    if (result.brake) throw new SafetyError(result.brake);
+    if (result.brake) brake(result.brake);
     const plan = result.plan;
 
     // --- next state -------------------------------------------------------------
@@ -342,7 +349,7 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
       await stage.dispose();
       disposed = true;
     }
-    return report({ plan, dryRun, root, stage, bySource, ledger, warnings, watermarks, touched, client: o.client, timings: { totalMs: performance.now() - started, fetchMs, applyMs }, isDisposed: () => disposed, markDisposed: () => (disposed = true) });
+    return report({ plan, dryRun, refused, root, stage, bySource, ledger, warnings, watermarks, touched, client: o.client, timings: { totalMs: performance.now() - started, fetchMs, applyMs }, isDisposed: () => disposed, markDisposed: () => (disposed = true) });
   } catch (e) {
     // Work packages still running (an abort rejects the run at the first one that sees it)
     // are given a moment to notice, so nothing writes into staging while it is removed.
@@ -358,6 +365,7 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
 function report(r: {
   plan: SyncReport['plan'];
   dryRun: boolean;
+  refused: string | null;
   root: string;
   stage: Staging;
   bySource: Record<string, PlanCounts>;
@@ -375,6 +383,7 @@ function report(r: {
     plan: r.plan,
     applied: !dryRun,
     dryRun,
+    refused: r.refused,
     counts: { total: countPlan(r.plan.files), bySource: r.bySource, workPackages: r.ledger.counts() },
     errors: r.ledger.errors,
     warnings: r.warnings,
