@@ -242,6 +242,8 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
     const hash = createHasher(root);
     const hashLimit = pLimit(32);
     const current = new Map<string, string | null>();
+    /** Paths where a folder stands instead of a file, or a file instead of a folder: their work packages fail as items. */
+    const blocked = new Map<string, string>();
     const wanted = new Set<string>(desired.map((d) => d.path));
     const keepBefore = keepSet();
     for (const [id, e] of prevEntries) if (!keepBefore.has(id)) for (const p in e.files) wanted.add(p);
@@ -252,14 +254,15 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
       [...wanted].map((p) =>
         hashLimit(async () => {
           const h = await hash(p);
-          if (h !== null) current.set(p, h);
+          if (typeof h === 'string') current.set(p, h);
+          else if (h) blocked.set(p, h.blocked);
         }),
       ),
     );
     // Unchanged attachments whose path does not hold their bytes (a new path, or a file
     // lost on disk): copied from where the previous run put them, or downloaded again.
     const materialize = async (d: DesiredFile): Promise<void> => {
-      if (d.content || current.get(d.path) === d.sha256) return;
+      if (d.content || current.get(d.path) === d.sha256 || blocked.has(d.path)) return;
       const from = Object.entries(prevEntries.get(d.workPackageId)?.files ?? {}).find(([p, h]) => h === d.sha256 && current.get(p) === h)?.[0];
       if (from) {
         d.content = { kind: 'copy', from };
@@ -292,6 +295,7 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
       gone: ledger.ids('gone'),
       orphans,
       current,
+      blocked,
       deleteThreshold: o.deleteThreshold ?? DEFAULTS.deleteThreshold,
       allowMassDelete: o.allowMassDelete ?? false,
     });
