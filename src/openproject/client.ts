@@ -194,14 +194,59 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
     }
   }
 
-  /** Ids of one (chunk of a) query into `ids` (and their authors into `authors`); returns the server's total for it. */
-  async function idsInto(q: WorkPackageQuery, ids: Set<number>, authors?: Map<number, string>): Promise<number> {
+  /**
+   * Whether this server refuses `select` (400 on a select listing whose plain twin it
+   * answers): learned at the first refusal and kept for the client's lifetime, so later id
+   * listings go straight to the plain form instead of paying the refused request again.
+   */
+  let selectRefused = false;
+  /** A select listing was answered on this client: a later 400 is about the query, not the select (no probe). */
+  let selectAnswered = false;
+
+  /**
+   * The pages of an id listing: `select=total,elements/id` (one small request per source),
+   * or, from a server that refuses select, the plain listing whose elements (full work
+   * packages, pages clamped to the server's maximum) carry the ids just the same. A 400 on
+   * the first select page is ambiguous (the select, or a filter value?): the plain request
+   * decides. If it is answered, select was the problem; if it fails too, its error is the
+   * real one (a refused id goes on to bisectOnInvalidIds as before). Once any select
+   * listing was answered, a 400 is never blamed on the select (no extra request).
+   */
+  async function* idPages(part: WorkPackageQuery): AsyncGenerator<{ offset: number; total: number; value: unknown[] }> {
+    const elements = async (c: ParsedCollection): Promise<unknown[]> => c.elements;
+    if (!selectRefused) {
+      let answered = false;
+      try {
+        for await (const page of pages(part, ID_SELECT, 'work_package_ids', elements, Infinity)) {
+          answered = selectAnswered = true;
+          yield page;
+        }
+        return;
+      } catch (e) {
+        if (answered || selectAnswered || !(e instanceof OpenProjectError) || e.status !== 400) throw e;
+      }
+      const plain = pages(part, undefined, 'work_package_ids', elements, pageLookahead);
+      const first = await plain.next();
+      selectRefused = true;
+      if (!first.done) yield first.value;
+      yield* plain;
+      return;
+    }
+    yield* pages(part, undefined, 'work_package_ids', elements, pageLookahead);
+  }
+
+  /**
+   * Ids of one (chunk of a) query into `ids`, and (given `authors`) each one's author link
+   * as `<user id>\u0000<name>`; returns the server's total for it. `withAuthorSelect` asks
+   * for `elements/author` too, and a 400 then is the caller's to handle (no plain twin: a
+   * server refusing that key may still answer the plain id select).
+   */
+  async function idsInto(q: WorkPackageQuery, ids: Set<number>, authors?: Map<number, string>, withAuthorSelect = false): Promise<number> {
     let total = 0;
-    const select = authors ? ID_AUTHOR_SELECT : ID_SELECT;
     // Each (sub-)chunk yields its total once it has been read to the end.
     for await (const partTotal of bisectOnInvalidIds(q, async function* (part) {
       let t = 0;
-      for await (const page of pages(part, select, 'work_package_ids', async (c) => c.elements, Infinity)) {
+      for await (const page of withAuthorSelect ? pages(part, ID_AUTHOR_SELECT, 'work_package_ids', async (c) => c.elements, Infinity) : idPages(part)) {
         t = page.total;
         page.value.forEach((el, i) => {
           const id = (el as { id?: unknown } | null)?.id;
@@ -342,23 +387,26 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
     },
 
     async listWorkPackageIds(q: WorkPackageQuery, opts?: { withAuthors?: boolean }): Promise<IdListing> {
-      if (opts?.withAuthors && !authorSelectRefused && !q.ids?.length) {
+      const wantAuthors = opts?.withAuthors === true && !q.ids?.length;
+      if (wantAuthors && !authorSelectRefused && !selectRefused) {
         const ids = new Set<number>();
         const authors = new Map<number, string>();
         try {
-          const total = await idsInto(q, ids, authors);
+          const total = await idsInto(q, ids, authors, true);
           return { ids: [...ids].sort((a, b) => a - b), total, authors };
         } catch (e) {
-          // Older or stricter servers answer a select they do not support with 400
-          // (InvalidSignal): fall back to the plain id listing, without author names.
+          // Older or stricter servers answer a select key they do not support with 400
+          // (InvalidSignal): fall back to the id listing, without author names.
           if (!(e instanceof OpenProjectError && e.status === 400)) throw e;
           authorSelectRefused = true;
         }
       }
       const ids = new Set<number>();
+      // A server that refuses select altogether is listed in full: its elements carry the author link.
+      const authors = wantAuthors ? new Map<number, string>() : undefined;
       let total = 0;
-      for (const part of splitById(q)) total += await idsInto(part, ids);
-      return { ids: [...ids].sort((a, b) => a - b), total };
+      for (const part of splitById(q)) total += await idsInto(part, ids, authors);
+      return { ids: [...ids].sort((a, b) => a - b), total, ...(authors && selectRefused ? { authors } : {}) };
     },
 
     async listSchemaFields(keys: readonly string[]): Promise<Map<string, CustomFieldDef[]>> {

@@ -115,6 +115,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     const includeSubprojects = !lenient.has('subprojects') && url.searchParams.get('includeSubprojects') !== 'false';
     const projectScope = (id: string): string[] => (includeSubprojects ? withDescendants(id) : [id]);
     const order = parseSortBy(url.searchParams.get('sortBy'));
+    if (options.refuseSelect && url.searchParams.has('select')) return errorReply(400, 'InvalidQuery', 'Select is not supported by this server.');
     const select = parseSelect(url.searchParams.get('select'));
     // The select path (lib/api/decorators/sql/hal.rb via work_package_collection_from_query_service.rb)
     // does not clamp pageSize to apiv3_max_page_size; the rendered path does.

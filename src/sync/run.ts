@@ -45,6 +45,13 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
   if (problems.length) throw new ConfigError('invalid sources for this profile', problems);
   const checkpoint = (): void => o.signal?.throwIfAborted();
   checkpoint();
+  // The mass-delete brake stops a real run; a dry run (how a user sees what would be
+  // deleted) records why and plans on, and its report says a real run would be refused.
+  let refused: string | null = null;
+  const brake = (message: string): void => {
+    if (!dryRun) throw new SafetyError(message);
+    refused ??= message;
+  };
 
   if (!dryRun) await mkdir(root, { recursive: true });
   // A dry run must create nothing, so it takes no lock; instead it refuses to read a root
@@ -235,7 +242,7 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
       for (const { src, listing } of listed) {
         const mine = owned.get(src.spec.name);
         if (listing.total === 0 && mine?.size && !o.allowMassDelete) {
-          throw new SafetyError(`source "${src.spec.name}": the server returned no work packages, but ${mine.size} are synced; refusing to delete them all (check the filters and the key's permissions, or pass --allow-mass-delete)`);
+          brake(`source "${src.spec.name}": the server returned no work packages, but ${mine.size} are synced; refusing to delete them all (check the filters and the key's permissions, or pass --allow-mass-delete)`);
         }
       }
       // Work packages of sources no longer in the config: moved if another source lists
@@ -302,6 +309,8 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
     const hash = createHasher(root);
     const hashLimit = pLimit(32);
     const current = new Map<string, string | null>();
+    /** Paths where a folder stands instead of a file, or a file instead of a folder: their work packages fail as items. */
+    const blocked = new Map<string, string>();
     const wanted = new Set<string>(desired.map((d) => d.path));
     const keepBefore = keepSet();
     for (const [id, e] of prevEntries) if (!keepBefore.has(id)) for (const p in e.files) wanted.add(p);
@@ -312,14 +321,15 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
       [...wanted].map((p) =>
         hashLimit(async () => {
           const h = await hash(p);
-          if (h !== null) current.set(p, h);
+          if (typeof h === 'string') current.set(p, h);
+          else if (h) blocked.set(p, h.blocked);
         }),
       ),
     );
     // Unchanged attachments whose path does not hold their bytes (a new path, or a file
     // lost on disk): copied from where the previous run put them, or downloaded again.
     const materialize = async (d: DesiredFile): Promise<void> => {
-      if (d.content || current.get(d.path) === d.sha256) return;
+      if (d.content || current.get(d.path) === d.sha256 || blocked.has(d.path)) return;
       const from = Object.entries(prevEntries.get(d.workPackageId)?.files ?? {}).find(([p, h]) => h === d.sha256 && current.get(p) === h)?.[0];
       if (from) {
         d.content = { kind: 'copy', from };
@@ -352,11 +362,12 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
       gone: ledger.ids('gone'),
       orphans,
       current,
+      blocked,
       deleteThreshold: o.deleteThreshold ?? DEFAULTS.deleteThreshold,
       allowMassDelete: o.allowMassDelete ?? false,
     });
     for (const f of result.failures) ledger.failed(f);
-    if (result.brake) throw new SafetyError(result.brake);
+    if (result.brake) brake(result.brake);
     const plan = result.plan;
 
     // --- next state -------------------------------------------------------------
@@ -424,7 +435,7 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
       await stage.dispose();
       disposed = true;
     }
-    return report({ plan, dryRun, root, stage, bySource, ledger, warnings, watermarks, touched, client: o.client, timings: { totalMs: performance.now() - started, fetchMs, applyMs }, isDisposed: () => disposed, markDisposed: () => (disposed = true) });
+    return report({ plan, dryRun, refused, root, stage, bySource, ledger, warnings, watermarks, touched, client: o.client, timings: { totalMs: performance.now() - started, fetchMs, applyMs }, isDisposed: () => disposed, markDisposed: () => (disposed = true) });
   } catch (e) {
     // Work packages still running (an abort rejects the run at the first one that sees it)
     // are given a moment to notice, so nothing writes into staging while it is removed.
@@ -440,6 +451,7 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
 function report(r: {
   plan: SyncReport['plan'];
   dryRun: boolean;
+  refused: string | null;
   root: string;
   stage: Staging;
   bySource: Record<string, PlanCounts>;
@@ -457,6 +469,7 @@ function report(r: {
     plan: r.plan,
     applied: !dryRun,
     dryRun,
+    refused: r.refused,
     counts: { total: countPlan(r.plan.files), bySource: r.bySource, workPackages: r.ledger.counts() },
     errors: r.ledger.errors,
     warnings: r.warnings,

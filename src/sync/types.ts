@@ -58,6 +58,11 @@ export interface SyncReport {
   plan: SyncPlan;
   applied: boolean;
   dryRun: boolean;
+  /**
+   * A dry run only: why a real run would refuse to apply this plan (the mass-delete brake),
+   * or null. A real run that hits the brake throws SafetyError instead and applies nothing.
+   */
+  refused?: string | null;
   counts: { total: PlanCounts; bySource: Record<string, PlanCounts>; workPackages: { listed: number; mapped: number; skipped: number; failed: number; deferred: number } };
   errors: ItemError[];
   warnings: string[];
