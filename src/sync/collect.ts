@@ -146,7 +146,15 @@ export async function collectSource(ctx: CollectContext, src: ResolvedSource, li
 
   let walkedAll = !incremental;
   if (incremental) {
-    const from = storedMark! - ctx.overlapMs;
+    // From the watermark, or from the newest owned row that is still listed if that is
+    // older (the watermark's row was deleted): that row must come back, which is what
+    // proves a restore below even when the restore also removed the newer rows.
+    let newestOwned = -Infinity;
+    for (const [id, w] of owned) {
+      const t = Date.parse(w.updatedAt);
+      if (t > newestOwned && t <= ceiling && listed.has(id)) newestOwned = t;
+    }
+    const from = Math.min(storedMark!, newestOwned === -Infinity ? storedMark! : newestOwned) - ctx.overlapMs;
     await drain(ctx.client.listChanges(src.query, new Date(from).toISOString()));
     // Every owned row at or after the walk's bound must have come back, edited or not: one
     // that is still listed but did not has an older updatedAt than the one synced (or was
