@@ -25,6 +25,7 @@ import { DEFAULTS } from '../defaults.js';
 import type { SyncEvent } from './events.js';
 import { sourceFingerprint } from './fingerprint.js';
 import { Ledger } from './ledger.js';
+import { nextSourceState } from './next-state.js';
 import { processWorkPackage, type ProcessContext } from './process.js';
 import { fetchServerNames, readSchemaFields, resolveSources, unresolvedMessage } from './resolve.js';
 import type { SyncOptions, SyncReport } from './types.js';
@@ -373,38 +374,16 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
     // --- next state -------------------------------------------------------------
     const sources: Record<string, ManifestSource> = {};
     const watermarks: Record<string, string | null> = {};
+    const stamp = clock().toISOString();
     for (const spec of o.sources) {
       const name = spec.name;
-      const prev = previous?.sources[name];
       const got = collected.get(name);
       const src = resolved.find((r) => r.spec.name === name);
-      if (onlyIds || !got || !src) {
-        // A targeted sync proves nothing about the rest of the source, and a source that
-        // could not be resolved or listed proves nothing at all: its state stays; its retry
-        // list loses what succeeded and gains what failed.
-        const retry = new Set(prev?.retry ?? []);
-        for (const id of onlyIds ?? []) if (ledger.outcome(id)?.kind !== 'failed') retry.delete(id);
-        for (const id of ledger.retry(name)) retry.add(id);
-        watermarks[name] = prev?.watermark ?? null;
-        if (prev || retry.size) sources[name] = { ...(prev ?? { watermark: null }), retry: [...retry].sort((a, b) => a - b) };
-        continue;
-      }
-      const held = ledger.holds(name);
-      watermarks[name] = held ? (prev?.watermark ?? null) : got.watermark;
-      // A source that failed keeps its old fingerprint and names too: the next run re-maps it again.
-      const fingerprint = held && prev?.fingerprint !== src.fingerprint ? prev?.fingerprint : src.fingerprint;
-      const now = namesNow.get(name)!;
-      const namesNext = held && renamed.get(name)!.length ? prev?.names : { ...now, ...(now.fields === undefined && prev?.names?.fields !== undefined ? { fields: prev.names.fields } : {}) };
-      const authors = got.authors ?? prev?.authors;
-      const auditedAt = got.walkedAll && !held ? clock().toISOString() : prev?.auditedAt;
-      sources[name] = {
-        watermark: watermarks[name],
-        retry: ledger.retry(name),
-        ...(fingerprint ? { fingerprint } : {}),
-        ...(namesNext ? { names: namesNext } : {}),
-        ...(authors ? { authors } : {}),
-        ...(auditedAt ? { auditedAt } : {}),
-      };
+      const walked = onlyIds || !got || !src ? null : { fingerprint: src.fingerprint, names: namesNow.get(name)!, renamed: renamed.get(name)!.length > 0, watermark: got.watermark, walkedAll: got.walkedAll, ...(got.authors ? { authors: got.authors } : {}) };
+      const failedIds = new Set((onlyIds ?? []).filter((id) => ledger.outcome(id)?.kind === 'failed'));
+      const { state, watermark } = nextSourceState({ previous: previous?.sources[name], walked, held: ledger.holds(name), failed: ledger.retry(name), ...(onlyIds ? { targeted: { ids: onlyIds, failedIds } } : {}), clock: stamp });
+      watermarks[name] = watermark;
+      if (state) sources[name] = state;
     }
     if (onlyIds) for (const name in previous?.sources ?? {}) if (!(name in sources)) sources[name] = previous!.sources[name]!;
     const { entries, changed } = ledger.nextWorkPackages(result.released);
