@@ -2,14 +2,18 @@
 //
 // - The id listing (every run) says what the source matches now.
 // - The changes walk says what changed: keyset-paged from the watermark (incremental,
-//   see OpenProjectClient.listChanges) or every work package (first run, --full, or a
-//   source whose fingerprint changed).
+//   see OpenProjectClient.listChanges) or every work package (first run, --full, a source
+//   whose fingerprint or shown names changed, an untrusted watermark, a restore, or the
+//   periodic audit). A row is unchanged when its digest (every attribute and link title it
+//   carries) is the one mapped.
 // - Everything listed that the walk did not hand over is kept only when nothing else could
-//   have changed its output (same fingerprint, not retried, still valid at `now`, its
-//   references unchanged, its files on disk); otherwise it is fetched by id.
-// - An owned work package absent from the listing is removed only once confirmed: 404 on
-//   its own URL, or visible but no longer matching the source's filters. A listing that
-//   missed it (rows shifting under a concurrent deletion) cannot delete innocent files.
+//   have changed its output (same fingerprint and names, not retried, its author not
+//   renamed, still valid at `now`, its references unchanged, its files on disk);
+//   otherwise it is fetched by id.
+// - An owned work package absent from the listing is removed only once confirmed by the
+//   server's own filters. A listing that missed it (rows shifting under a concurrent
+//   deletion) cannot delete innocent files.
+// ARCHITECTURE.md, "A page's closure", says why each of these signals exists.
 import type { OpenProjectClient, WorkPackageQuery } from '../openproject/types.js';
 import type { Manifest, ManifestWorkPackage } from '../output/manifest.js';
 import type { SourceSpec, WorkPackage } from '../types.js';
