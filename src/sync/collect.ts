@@ -132,7 +132,7 @@ export async function collectSource(ctx: CollectContext, src: ResolvedSource, li
   };
   const markInvalid = (bad: { id: number | null; message: string }): void => {
     if (bad.id !== null) received.add(bad.id);
-    ctx.ledger.failed({ source: name, ...(bad.id !== null ? { workPackageId: bad.id } : {}), message: bad.message });
+    ctx.ledger.failed({ kind: 'payload', source: name, ...(bad.id !== null ? { workPackageId: bad.id } : {}), message: bad.message });
   };
   // `force`: pages fetched by id because their work packages must be mapped (not part of the
   // listing, so not reported as listing pages to progress).
@@ -227,7 +227,7 @@ async function confirmAbsent(ctx: CollectContext, src: ResolvedSource, ids: numb
   if (!candidates.length) return;
   ctx.checkpoint();
   const keep = (id: number, e: unknown): void =>
-    ctx.ledger.failed({ source: name, workPackageId: id, message: `work package #${id} is missing from the listing of source "${name}" and could not be confirmed gone (its files are kept; it is checked again on the next run): ${(e as Error).message}` });
+    ctx.ledger.failed({ kind: 'unconfirmed-gone', source: name, workPackageId: id, message: `work package #${id} is missing from the listing of source "${name}" and could not be confirmed gone (its files are kept; it is checked again on the next run): ${(e as Error).message}` });
   let matching: number[];
   try {
     matching = (await ctx.client.listWorkPackageIds({ ...src.query, ids: candidates })).ids;
@@ -242,7 +242,7 @@ async function confirmAbsent(ctx: CollectContext, src: ResolvedSource, ids: numb
   try {
     for await (const page of ctx.client.listWorkPackages({ ...src.query, ids: matching })) {
       for (const wp of page.workPackages) accept(wp, true);
-      for (const bad of page.invalid) if (bad.id !== null) ctx.ledger.failed({ source: name, workPackageId: bad.id, message: bad.message });
+      for (const bad of page.invalid) if (bad.id !== null) ctx.ledger.failed({ kind: 'payload', source: name, workPackageId: bad.id, message: bad.message });
     }
   } catch (e) {
     if (ctx.isAborted()) throw e;

@@ -6,7 +6,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
-import { AttachmentNotReadyError, ConfigError, LockedError, SafetyError } from '../errors.js';
+import { AttachmentNotReadyError, ConfigError, LockedError, PayloadError, SafetyError } from '../errors.js';
 import { createHasher, createPresenceCheck } from '../output/disk-state.js';
 import { readJournal } from '../output/journal.js';
 import { acquireLock, assertNotLocked } from '../output/lock.js';
@@ -26,7 +26,7 @@ import type { SyncEvent } from './events.js';
 import { sourceFingerprint } from './fingerprint.js';
 import { Ledger } from './ledger.js';
 import { nextSourceState } from './next-state.js';
-import { processWorkPackage, type ProcessContext } from './process.js';
+import { isAttachmentFailure, processWorkPackage, type ProcessContext } from './process.js';
 import { fetchServerNames, readSchemaFields, resolveSources, unresolvedMessage } from './resolve.js';
 import type { SyncOptions, SyncReport } from './types.js';
 
@@ -92,7 +92,7 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
     o.sources.forEach((spec, i) => {
       const query = queries[i];
       if (query) resolved.push({ spec, query, fingerprint: fingerprints.get(spec.name)! });
-      else ledger.failed({ source: spec.name, message: unresolvedMessage(spec.name, problems[i]!) });
+      else ledger.failed({ kind: 'source', source: spec.name, message: unresolvedMessage(spec.name, problems[i]!) });
     });
     const specByName = new Map(o.sources.map((s) => [s.name, s]));
     const projects = new Map(names.projects.map((p) => [p.id, p]));
@@ -183,7 +183,7 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
             // touch updatedAt, so the retry list brings it back until the file is there.
             ledger.deferred(src.spec.name, wp.id);
             warn(`${e.message}; its last good files are kept and it is tried again on the next run`);
-          } else ledger.failed({ source: src.spec.name, workPackageId: wp.id, message: (e as Error).message });
+          } else ledger.failed({ kind: e instanceof PayloadError ? 'payload' : isAttachmentFailure(e) ? 'attachment' : 'mapping', source: src.spec.name, workPackageId: wp.id, message: (e as Error).message });
         }
       });
       // Awaited below; an abort can end the run before that, and its rejection must not go unhandled meanwhile.
@@ -223,7 +223,7 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
       const listed: { src: ResolvedSource; listing: IdListing }[] = [];
       answers.forEach((a, i) => {
         const src = resolved[i]!;
-        if (a instanceof Error) ledger.failed({ source: src.spec.name, message: `source "${src.spec.name}" was not synced, its work packages could not be listed (its files stay as they are): ${a.message}` });
+        if (a instanceof Error) ledger.failed({ kind: 'source', source: src.spec.name, message: `source "${src.spec.name}" was not synced, its work packages could not be listed (its files stay as they are): ${a.message}` });
         else listed.push({ src, listing: a });
       });
       for (const { src, listing } of listed) {
@@ -238,7 +238,7 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
       for (const [id, list] of membership) {
         if (list.length < 2) continue;
         overlapping.add(id);
-        ledger.failed({ source: list[0]!, workPackageId: id, message: overlapMessage(id, list) });
+        ledger.failed({ kind: 'overlap', source: list[0]!, workPackageId: id, message: overlapMessage(id, list) });
       }
       for (const { src, listing } of listed) {
         const mine = owned.get(src.spec.name);
@@ -351,7 +351,7 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
         }
       } catch (e) {
         if (o.signal?.aborted) throw e;
-        ledger.failed({ source: d.source, workPackageId: d.workPackageId, attachmentId: att.id, message: `work package #${d.workPackageId}: ${d.path} is missing on disk and attachment #${att.id} could not be downloaded again (its last good files are kept; it is retried on the next run): ${(e as Error).message}` });
+        ledger.failed({ kind: 'attachment', source: d.source, workPackageId: d.workPackageId, attachmentId: att.id, message: `work package #${d.workPackageId}: ${d.path} is missing on disk and attachment #${att.id} could not be downloaded again (its last good files are kept; it is retried on the next run): ${(e as Error).message}` });
       }
     };
     await Promise.all(desired.map((d) => hashLimit(() => materialize(d))));

@@ -99,6 +99,7 @@ describe('hostile strings in work package fields', () => {
       });
       const report = await medigySync(sim, dir);
       expect(report.errors).toHaveLength(1);
+      expect(report.errors[0]!.kind).toBe('collision');
       expect(report.errors[0]!.message).toContain(`#${Math.max(a!.id, b!.id)}`);
       expect(report.errors[0]!.message).toContain(`#${Math.min(a!.id, b!.id)}`);
       expect(report.counts.total.create).toBeGreaterThan(40);
@@ -119,6 +120,7 @@ describe('hostile strings in work package fields', () => {
       const report = await medigySync(sim, dir);
       expect(report.errors).toHaveLength(1);
       expect(report.errors[0]!.workPackageId).toBe(victim.id);
+      expect(report.errors[0]!.kind).toBe('payload');
       expect(report.errors[0]!.message).toMatch(new RegExp(`work package #${victim.id}: field "subject"`));
       expect(report.counts.total.create).toBeGreaterThan(40);
     } finally {
