@@ -86,6 +86,12 @@ export interface Manifest {
 // a no-change sync included. Unknown keys are dropped, as a schema would.
 
 class ShapeError extends Error {}
+/** State written by a newer curate: refused as such, never "fixed" by rebuilding. */
+class NewerStateError extends Error {
+  constructor(readonly version: number) {
+    super(`version ${version}`);
+  }
+}
 
 type Obj = Record<string, unknown>;
 const what = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
@@ -151,6 +157,7 @@ function checkWorkPackage(v: unknown, at: string): void {
 /** Validates (in place) that `json` is a manifest; throws ShapeError naming the first bad key. */
 function checkManifest(json: unknown): Manifest {
   const m = object(json, '(top level)');
+  if (typeof m.version === 'number' && Number.isInteger(m.version) && m.version > MANIFEST_VERSION) throw new NewerStateError(m.version);
   expect(m.version === MANIFEST_VERSION || m.version === 1, 'version', '', `1 or ${MANIFEST_VERSION}`, m.version);
   m.version = MANIFEST_VERSION;
   expect(typeof m.profile === 'string', 'profile', '', 'string', m.profile);
@@ -197,6 +204,9 @@ export async function readManifest(root: string, profile: string): Promise<Manif
   try {
     m = checkManifest(json);
   } catch (e) {
+    if (e instanceof NewerStateError) {
+      throw new OutputError(`${MANIFEST_FILE} was written by a newer curate (state format ${e.version}; this curate reads formats 1 to ${MANIFEST_VERSION}): upgrade curate (npm install curate@latest) rather than deleting the state, which would make the next run a first run`);
+    }
     if (!(e instanceof ShapeError)) throw e;
     throw new OutputError(`${MANIFEST_FILE}: ${e.message}; delete it and run \`curate sync --full\` to rebuild it`);
   }
