@@ -42,7 +42,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, rmdir, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import yaml from 'js-yaml';
@@ -71,10 +71,10 @@ import {
   type DateHeaderMode,
   type RequestHooks,
 } from '../../src/simulator/hooks.js';
-import { startSimulator, type Dataset, type FaultSpec, type Json, type Simulator } from '../../src/simulator/index.js';
+import { startSimulator, type Dataset, type FaultSpec, type Json, type JsonObject, type Simulator } from '../../src/simulator/index.js';
 import { runSync } from '../../src/sync/index.js';
 import type { Profile, SourceSpec } from '../../src/types.js';
-import { BIN, diffTrees, LEGACY_NOW, medigyConfig, treeHashes } from './env.js';
+import { BIN, diffTrees, LEGACY_NOW, medigyConfig } from './env.js';
 import type { ConfigEdit, DateMode, Mutation, RenameTarget, Setup, Step, SyncStep } from './model-steps.js';
 import { freshFixtureDataset, TEST_KEY } from './sync-harness.js';
 
@@ -146,9 +146,36 @@ const LIST_FIELD = { id: 13, name: 'Audience', fieldFormat: 'list' } as const;
 const OPTION_TITLES = ['Clinicians', 'Payers', 'Patients'];
 const optionHref = (n: number): string => `/api/v3/custom_options/${n + 1}`;
 
-/** The fixture plus the list field: every schema has it, two of three work packages carry an option. */
-async function worldDataset(): Promise<Dataset> {
-  const ds = await freshFixtureDataset();
+/**
+ * A deterministic subset of the fixture: per project its three lowest ids, and every work
+ * package of the events project (upcoming, past and cancelled events). Every project and
+ * source keeps work packages (most more than the small page sizes 2 and 3 hold), with their
+ * attachments.
+ */
+export function smallDataset(ds: Dataset): Dataset {
+  const keep = new Set<number>();
+  const byProject = new Map<string, number[]>();
+  for (const id of [...ds.workPackages.keys()].sort((a, b) => a - b)) {
+    const project = String((ds.workPackages.get(id)!._links.project as { href?: Json }).href);
+    byProject.set(project, [...(byProject.get(project) ?? []), id]);
+  }
+  for (const [project, ids] of byProject) (project.endsWith('/projects/2') ? ids : ids.slice(0, 3)).forEach((id) => keep.add(id));
+  const containerOf = (a: { meta: JsonObject }): number => Number(String((a.meta._links as Record<string, { href?: Json }> | undefined)?.container?.href ?? '').split('/').pop());
+  return {
+    instance: ds.instance,
+    workPackages: new Map([...ds.workPackages].filter(([id]) => keep.has(id))),
+    attachments: new Map([...ds.attachments].filter(([, a]) => keep.has(containerOf(a)))),
+  };
+}
+
+/** The fixture (or its small subset) plus the list field: every schema has it, two of three work packages carry an option. */
+let fixture: Promise<Dataset> | null = null;
+
+async function worldDataset(size: 'fixture' | 'small' = 'fixture'): Promise<Dataset> {
+  // Read from disk once per process; each history gets its own deep copy.
+  fixture ??= freshFixtureDataset();
+  const full = cloneDataset(await fixture);
+  const ds = size === 'small' ? smallDataset(full) : full;
   ds.instance.customFields.push({ ...LIST_FIELD });
   for (const key of Object.keys(ds.instance.schemas)) ds.instance.schemas[key] = [...ds.instance.schemas[key]!, LIST_FIELD.id];
   for (const id of [...ds.workPackages.keys()].sort((a, b) => a - b)) {
@@ -253,20 +280,52 @@ interface Fresh extends Outcome {
  * a fresh sync writes too, is kept).
  */
 async function tree(dir: string, rememberedAliases = false): Promise<Map<string, string>> {
-  let out: Map<string, string>;
-  try {
-    out = await treeHashes(dir);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
-    throw e;
-  }
-  if (!rememberedAliases) return out;
-  for (const rel of out.keys()) {
-    if (!rel.endsWith('.md')) continue;
-    const text = await readFile(path.join(dir, rel), 'utf8');
-    const kept = withoutRememberedAliases(text);
-    if (kept !== text) out.set(rel, createHash('sha256').update(kept).digest('hex'));
-  }
+  return timed('trees', () => hashTree(dir, rememberedAliases));
+}
+
+/**
+ * Hashes of files already hashed, by absolute path, valid while the file's inode, size,
+ * mtime and ctime (nanoseconds) are the same: a history hashes its output folder before and
+ * after every run, and most files did not change. Any write (in place or a rename over it)
+ * changes the signature.
+ */
+const hashCache = new Map<string, { sig: string; hash: string; stripped?: string }>();
+
+async function hashTree(dir: string, rememberedAliases: boolean): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const walk = async (d: string): Promise<void> => {
+    let entries;
+    try {
+      entries = await readdir(d, { withFileTypes: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT' && d === dir) return;
+      throw e;
+    }
+    for (const e of entries) {
+      const p = path.join(d, e.name);
+      const rel = path.relative(dir, p).split(path.sep).join('/');
+      if (rel === '.curate' || rel.startsWith('.curate/') || rel === '.git' || rel.startsWith('.git/')) continue;
+      if (e.isDirectory()) {
+        await walk(p);
+        continue;
+      }
+      const st = await stat(p, { bigint: true });
+      const sig = `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+      let hit = hashCache.get(p);
+      if (!hit || hit.sig !== sig) {
+        const bytes = await readFile(p);
+        hit = { sig, hash: createHash('sha256').update(bytes).digest('hex') };
+        if (rel.endsWith('.md')) {
+          const text = bytes.toString('utf8');
+          const kept = withoutRememberedAliases(text);
+          if (kept !== text) hit.stripped = createHash('sha256').update(kept).digest('hex');
+        }
+        hashCache.set(p, hit);
+      }
+      out.set(rel, rememberedAliases && hit.stripped !== undefined ? hit.stripped : hit.hash);
+    }
+  };
+  await walk(dir);
   return out;
 }
 
@@ -308,9 +367,22 @@ async function scratch(prefix: string): Promise<{ dir: string; cleanup: () => Pr
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
+/** Where the time of all histories in this process went (ms; counts): `npm run fuzz:sync -- --profile-time`. */
+export const worldTimings = { create: 0, close: 0, incremental: 0, incrementalRuns: 0, cli: 0, cliRuns: 0, oracle: 0, oracleRuns: 0, oracleHits: 0, trees: 0 };
+const timed = async <T>(key: keyof typeof worldTimings, fn: () => Promise<T>): Promise<T> => {
+  const t = performance.now();
+  try {
+    return await fn();
+  } finally {
+    worldTimings[key] += performance.now() - t;
+  }
+};
+
 export interface WorldOptions {
   /** Progress lines (steps, outcomes). */
   log?: (line: string) => void;
+  /** `small`: a deterministic subset of the fixture (smallDataset) for fast fuzzing. @default 'fixture' */
+  dataset?: 'fixture' | 'small';
 }
 
 export class World {
@@ -366,18 +438,35 @@ export class World {
     process.on('unhandledRejection', this.onUnhandled);
   }
 
-  static async create(setup: Setup, options: WorldOptions = {}): Promise<World> {
+  /** The hash cache forgets a history's folders when it ends. */
+  private static forget(dir: string): void {
+    for (const k of hashCache.keys()) if (k.startsWith(dir)) hashCache.delete(k);
+  }
+
+  static create(setup: Setup, options: WorldOptions = {}): Promise<World> {
+    return timed('create', () => World.make(setup, options));
+  }
+
+  private static async make(setup: Setup, options: WorldOptions): Promise<World> {
     const clock = { ms: Date.parse('2021-03-01T00:00:00Z') };
-    const sim = await startSimulator({ dataset: await worldDataset(), apiKey: TEST_KEY, maxPageSize: setup.maxPageSize, downloads: setup.downloads, clock: () => new Date(clock.ms), seed: 7 });
+    const sim = await startSimulator({ dataset: await worldDataset(options.dataset), apiKey: TEST_KEY, maxPageSize: setup.maxPageSize, downloads: setup.downloads, clock: () => new Date(clock.ms), seed: 7 });
     const base = setup.profile === 'medigy' ? (await medigyConfig()).sources : DEFAULT_PROFILE_SOURCES;
     return new World(setup, sim, clock, await scratch('curate-model-'), base, options);
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
+    return timed('close', () => this.shutdown());
+  }
+
+  private async shutdown(): Promise<void> {
     process.off('unhandledRejection', this.onUnhandled);
     await this.sim.close();
-    for (const f of await Promise.all(this.oracleCache.values()).catch(() => [])) await rm(f.dir, { recursive: true, force: true });
+    for (const f of await Promise.all(this.oracleCache.values()).catch(() => [])) {
+      await rm(f.dir, { recursive: true, force: true });
+      World.forget(f.dir);
+    }
     await this.work.cleanup();
+    World.forget(this.work.dir);
   }
 
   private note(line: string): void {
@@ -928,8 +1017,10 @@ export class World {
     h.update(JSON.stringify({ sources: cfg.sources, options: cfg.profile.options, version: profile.version, now: this.now.toISOString() }));
     const key = h.digest('hex');
     let hit = this.oracleCache.get(key);
+    if (hit) worldTimings.oracleHits += 1;
     if (!hit) {
-      hit = this.freshSync(cloneDataset(data), cfg, profile);
+      worldTimings.oracleRuns += 1;
+      hit = timed('oracle', () => this.freshSync(cloneDataset(data), cfg, profile));
       this.oracleCache.set(key, hit);
     }
     return hit;
@@ -1004,7 +1095,9 @@ export class World {
     this.dateOnce = null;
     setDateHeader(this.sim, DATE_HEADERS[dateMode]);
     const audit = this.auditDue && !cli && !opts.onlyIds;
-    const r = cli ? await this.runCli(step) : await this.runInProcess(step, cfg, profile, { ...(opts.onlyIds ? { onlyIds: opts.onlyIds } : {}), audit });
+    if (cli) worldTimings.cliRuns += 1;
+    else worldTimings.incrementalRuns += 1;
+    const r = cli ? await timed('cli', () => this.runCli(step)) : await timed('incremental', () => this.runInProcess(step, cfg, profile, { ...(opts.onlyIds ? { onlyIds: opts.onlyIds } : {}), audit }));
     setDateHeader(this.sim, DATE_HEADERS[this.dateMode]);
     this.sim.clearFaults();
     this.hooks.clear();
@@ -1014,7 +1107,9 @@ export class World {
     const after = await tree(this.out, this.setup.profile === 'default');
     for (const p of after.keys()) this.everSeen.add(p);
     // Rejections of requests a failed run left in flight arrive a moment after it returned.
-    await new Promise((res) => setTimeout(res, 20));
+    // (After a run that exited 0 nothing should be in flight: a few turns of the event loop;
+    // anything later is still caught at the next step's check.)
+    await new Promise((res) => setTimeout(res, r.outcome === 'ok' ? 1 : 20));
     if (r.outcome === 'aborted' && !cli) {
       // What the binary does on SIGTERM / SIGINT, in process: an aborted run cleans up
       // before it returns; work it left running must not recreate staging afterwards.
