@@ -797,6 +797,9 @@ export class World {
     const wants = [...fEnd.owned].filter(([, w]) => w.files.some((f) => (b.kind === 'dir' ? f === b.path : f.startsWith(`${b.path}/`)))).map(([id]) => id);
     if (!wants.length) return;
     if (r.outcome === 'ok') throw this.violation('blocked', `the run exited 0 while a ${b.kind === 'dir' ? 'directory' : 'file'} stands at ${b.path}, where #${wants.join(', #')} belongs`);
+    if (r.outcome === 'threw' && fEnd.outcome === 'ok' && r.detail.includes(b.path)) {
+      throw this.violation('blocked', `the whole run failed on the ${b.kind === 'dir' ? 'directory' : 'file'} at ${b.path} (where #${wants.join(', #')} belongs) instead of an item error: ${r.detail.slice(0, 300)}`);
+    }
     if (r.outcome !== 'errors' || cli) return;
     const messages = r.detail.split(' | ');
     for (const id of wants) {
