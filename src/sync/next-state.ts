@@ -49,8 +49,10 @@ export function nextSourceState(r: SourceRun): { state: ManifestSource | undefin
   const names = r.held && w.renamed ? prev?.names : w.names.fields === undefined && prev?.names?.fields !== undefined ? { ...w.names, fields: prev.names.fields } : w.names;
   const authors = w.authors ?? prev?.authors;
   const auditedAt = w.walkedAll && !r.held ? r.clock : prev?.auditedAt;
+  const watermarkAt = watermark !== null && watermark !== prev?.watermark ? r.clock : watermark !== null ? prev?.watermarkAt : undefined;
   const state: ManifestSource = {
     watermark,
+    ...(watermarkAt ? { watermarkAt } : {}),
     retry: [...r.failed].sort((a, b) => a - b),
     ...(fingerprint ? { fingerprint } : {}),
     ...(names ? { names } : {}),
