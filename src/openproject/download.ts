@@ -82,6 +82,8 @@ export async function downloadAttachment(http: Http, att: Attachment, sink: Down
       return done.result;
     } catch (e) {
       const code = (e as { code?: unknown } | null)?.code;
+      // The client was aborted (Ctrl-C): the abort, not a download failure to retry.
+      http.throwIfAborted();
       // The sink's own failure (disk full, …) is not the network's: no retry, its own error.
       if (e instanceof SinkFailure) throw e.cause;
       if (e instanceof AttachmentNotReadyError) throw e;

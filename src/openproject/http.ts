@@ -1,6 +1,7 @@
 // The one private request helper of the client: keep-alive pool, bounded concurrency,
 // timeouts, retries with exponential backoff and full jitter, Retry-After and
 // RateLimit-Reset, typed errors without secrets.
+import { setMaxListeners } from 'node:events';
 import pLimit from 'p-limit';
 import { Agent, request, type Dispatcher } from 'undici';
 import { CurateError, OpenProjectError, redactUrl } from '../errors.js';
@@ -84,7 +85,10 @@ export class Http {
   readonly origin: string;
   readonly basePath: string;
   readonly agent: Agent;
-  readonly limit: ReturnType<typeof pLimit>;
+  /** The request slots: a function queued here runs only if the client was not aborted meanwhile. */
+  readonly limit: <T>(fn: () => Promise<T>) => Promise<T>;
+  /** The client's abort signal (options.signal), if any. */
+  readonly signal: AbortSignal | undefined;
   readonly stats = { total: 0, byRoute: {} as Record<string, number>, bytes: 0, retries: 0 };
   /** The server's `Date` header (ms since epoch) at the most recent successful JSON response. */
   serverDate: number | null = null;
@@ -105,7 +109,24 @@ export class Http {
       bodyTimeout: options.timeoutMs,
       connect: { timeout: options.timeoutMs },
     });
-    this.limit = pLimit(options.concurrency);
+    // An own signal that follows the caller's: every request in flight and every retry wait
+    // listens to it (one listener each, so no max-listeners warning on the caller's signal).
+    if (options.signal) {
+      const own = new AbortController();
+      setMaxListeners(0, own.signal);
+      const outer = options.signal;
+      if (outer.aborted) own.abort(outer.reason);
+      else outer.addEventListener('abort', () => own.abort(outer.reason), { once: true });
+      this.signal = own.signal;
+    } else this.signal = undefined;
+    const slots = pLimit(options.concurrency);
+    // Queued requests are not cleared on abort (their promises would never settle): each
+    // one, given its slot, throws the abort reason at once instead of sending anything.
+    this.limit = (fn) =>
+      slots(() => {
+        this.throwIfAborted();
+        return fn();
+      });
     if (options.apiKey) this.authorization = `Basic ${Buffer.from(`apikey:${options.apiKey}`).toString('base64')}`;
     else if (options.token) this.authorization = `Bearer ${options.token}`;
     else this.authorization = null;
@@ -158,8 +179,26 @@ export class Http {
     this.options.onRequest?.(event);
   }
 
+  /** Throws the abort reason once the client's signal is aborted. */
+  throwIfAborted(): void {
+    if (this.signal?.aborted) throw this.signal.reason ?? new Error('aborted');
+  }
+
+  /** A wait that ends (rejecting with the abort reason) when the client is aborted. */
   sleep(ms: number): Promise<void> {
-    return new Promise((r) => setTimeout(r, ms));
+    const signal = this.signal;
+    if (!signal) return new Promise((r) => setTimeout(r, ms));
+    return new Promise((resolve, reject) => {
+      if (signal.aborted) return reject(signal.reason);
+      const done = (): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        if (signal.aborted) reject(signal.reason);
+        else resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal.addEventListener('abort', done, { once: true });
+    });
   }
 
   /** Wait before retry number `attempt + 1` (this is what stats().retries counts). */
@@ -174,8 +213,16 @@ export class Http {
 
   /** One raw GET (no retries), inside the concurrency limit. The caller consumes the body. */
   async rawGet(url: string, accept: string, signal?: AbortSignal): Promise<HttpResponse> {
-    const res = await request(url, { method: 'GET', headers: this.headersFor(url, accept), dispatcher: this.agent, ...(signal ? { signal } : {}) });
-    return { status: res.statusCode, headers: res.headers, body: res.body };
+    this.throwIfAborted();
+    // The caller's signal (a download's deadline) and the client's: either cancels the request and its body.
+    const both = signal && this.signal ? AbortSignal.any([signal, this.signal]) : (signal ?? this.signal);
+    try {
+      const res = await request(url, { method: 'GET', headers: this.headersFor(url, accept), dispatcher: this.agent, ...(both ? { signal: both } : {}) });
+      return { status: res.statusCode, headers: res.headers, body: res.body };
+    } catch (e) {
+      this.throwIfAborted();
+      throw e;
+    }
   }
 
   /**
@@ -218,6 +265,8 @@ export class Http {
           failure = { status: res.status, identifier, detail, hint: serverWaitMs(res.headers) };
         }
       } catch (e) {
+        // An aborted client: the abort itself, not a network failure to retry or report.
+        this.throwIfAborted();
         if (e instanceof OpenProjectError) throw e;
         const code = (e as { code?: string }).code ?? 'network error';
         // DNS, TLS (certificates are always verified) and the like: final, but named.

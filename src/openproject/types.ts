@@ -36,6 +36,12 @@ export interface OpenProjectClientOptions {
   insecureHttp?: boolean;
   /** Called after every HTTP exchange (for progress and request counting). */
   onRequest?: (event: RequestEvent) => void;
+  /**
+   * Ends every request of this client once aborted (Ctrl-C, SIGTERM): requests in flight are
+   * cancelled, queued ones and retry waits end at once, all rejecting with the signal's
+   * reason. Without it, a slow answer holds an interrupted run (and the process) until it comes.
+   */
+  signal?: AbortSignal;
 }
 
 export interface RequestEvent {
