@@ -163,3 +163,46 @@ describe('the client stops with its signal (the cause of #11)', () => {
     }
   });
 });
+
+describe('curate watch stops in time while the server holds a request (#11, watch)', () => {
+  it('SIGTERM while a reconciliation waits for a held listing: exit 0 within 5 s, "stopped" logged, no lock left', async () => {
+    const { startFixtureSimulator, TEST_KEY } = await import('../helpers/sync-harness.js');
+    const { startWatch, waitReady, WEBHOOK_SECRET } = await import('../helpers/watch-harness.js');
+    const fixture = await startFixtureSimulator({ latencyMs: 30 });
+    const { dir, cleanup } = await tempDir('curate-watch-stop-');
+    const out = path.join(dir, 'site');
+    try {
+      const w = await startWatch(['--config', MEDIGY_CONFIG, '--out', out, '--now', NOW], { OPENPROJECT_URL: fixture.url, OPENPROJECT_API_KEY: TEST_KEY, OPENPROJECT_WEBHOOK_SECRET: WEBHOOK_SECRET });
+      try {
+        await waitReady(w.url);
+        let sentAt: number | null = null;
+        fixture.inject({
+          route: 'work_packages',
+          kind: 'stall',
+          stallMs: 20_000,
+          match: () => {
+            if (sentAt === null) {
+              sentAt = performance.now();
+              w.child.kill('SIGTERM');
+            }
+            return true;
+          },
+        });
+        w.child.kill('SIGHUP');
+        const exit = await w.exited;
+        const ms = performance.now() - (sentAt ?? performance.now());
+        expect(sentAt, w.stderr()).not.toBeNull();
+        expect(exit.code, w.stderr()).toBe(0);
+        expect(ms).toBeLessThan(5000);
+        expect(w.lines.some((l) => l.event === 'stopped')).toBe(true);
+        expect(await leftovers(out)).toEqual([]);
+      } finally {
+        if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
+      }
+    } finally {
+      fixture.clearFaults();
+      await fixture.close();
+      await cleanup();
+    }
+  }, 60_000);
+});
