@@ -20,6 +20,7 @@ import type { SourceSpec, WorkPackage } from '../types.js';
 import type { SyncEvent } from './events.js';
 import type { Ledger } from './ledger.js';
 import { rowDigest } from './closure.js';
+import { MIXED_FINGERPRINT } from './next-state.js';
 import { referencesChanged, validAt } from './process.js';
 
 export interface ResolvedSource {
@@ -80,7 +81,9 @@ export async function collectSource(ctx: CollectContext, src: ResolvedSource, li
   const name = src.spec.name;
   const prev = ctx.previous?.sources[name];
   const sameShape = prev?.fingerprint === src.fingerprint && plan.remapAll === null;
-  if (!ctx.full && prev && prev.fingerprint !== src.fingerprint && Object.keys(prev).length) {
+  if (!ctx.full && prev?.fingerprint === MIXED_FINGERPRINT) {
+    ctx.warn(`source "${name}": the last sync failed part-way through mapping it again (pages of two shapes are on disk); mapping all of its work packages again`);
+  } else if (!ctx.full && prev && prev.fingerprint !== src.fingerprint && Object.keys(prev).length) {
     ctx.warn(`source "${name}": its configuration, the profile's options or curate's mapping changed since the last sync; mapping all of its work packages again`);
   } else if (!ctx.full && plan.remapAll) ctx.warn(`source "${name}": ${plan.remapAll}; mapping all of its work packages again`);
   // The newest instant that is not in the future: the earliest of the server's clock, this

@@ -30,15 +30,21 @@ describe('nextSourceState', () => {
       watermark: prev.watermark,
     },
     {
-      name: 'a failed run of a re-mapped source keeps the old fingerprint (mapped again next run)',
+      name: 'a failed run of a re-mapped source is marked mixed: mapped again next run, with the new config or the old one (found by fuzz:sync, seed 219900698)',
       run: run({ held: true, walked: walked({ fingerprint: 'new', walkedAll: true }) }),
-      state: { ...prev, retry: [] },
+      state: { ...prev, retry: [], fingerprint: 'mixed' },
       watermark: prev.watermark,
     },
     {
-      name: 'a failed run after a rename keeps the old names (mapped again next run)',
+      name: 'a failed run after a rename is marked mixed too, with the names as read',
       run: run({ held: true, walked: walked({ names: { ...names, projects: 'p2' }, renamed: true, walkedAll: true }) }),
-      state: { ...prev, retry: [] },
+      state: { ...prev, retry: [], fingerprint: 'mixed', names: { ...names, projects: 'p2' } },
+      watermark: prev.watermark,
+    },
+    {
+      name: 'a failed run whose shape did not change keeps its fingerprint',
+      run: run({ held: true, failed: [4] }),
+      state: { ...prev, retry: [4] },
       watermark: prev.watermark,
     },
     {
