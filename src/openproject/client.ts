@@ -195,22 +195,38 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
   }
 
   /**
-   * Whether this server refuses `select` (400 on a select listing whose plain twin it
-   * answers): learned at the first refusal and kept for the client's lifetime, so later id
-   * listings go straight to the plain form instead of paying the refused request again.
+   * Whether this server refuses `select` (learned once, kept for the client's lifetime, so
+   * later id listings go straight to the plain form instead of paying a refused request).
    */
   let selectRefused = false;
-  /** A select listing was answered on this client: a later 400 is about the query, not the select (no probe). */
+  /** A select listing was answered on this client: a later 400 is about the query, not the select. */
   let selectAnswered = false;
+  /** The one question "does this server take select?", shared by listings that ask at once. */
+  let selectProbe: Promise<boolean> | null = null;
+  const selectWorks = (): Promise<boolean> =>
+    (selectProbe ??= (async () => {
+      // A query that is valid on any server and matches nothing (as maxPageSize uses), with the select.
+      const nothing = [{ createdAt: { operator: '<>d', values: ['1970-01-01T00:00:00Z', '1970-01-01T00:00:01Z'] } }];
+      const query = new URLSearchParams({ filters: JSON.stringify(nothing), offset: '1', pageSize: '1', sortBy: SORT_BY_ID, select: ID_SELECT });
+      try {
+        await http.getJson(http.api(`/api/v3/work_packages?${query.toString()}`), 'work_package_ids', 'the work package list');
+        return true;
+      } catch (e) {
+        if (e instanceof OpenProjectError && e.status === 400) return false;
+        selectProbe = null; // not an answer about select: ask again next time
+        throw e;
+      }
+    })());
 
   /**
    * The pages of an id listing: `select=total,elements/id` (one small request per source),
    * or, from a server that refuses select, the plain listing whose elements (full work
    * packages, pages clamped to the server's maximum) carry the ids just the same. A 400 on
-   * the first select page is ambiguous (the select, or a filter value?): the plain request
-   * decides. If it is answered, select was the problem; if it fails too, its error is the
-   * real one (a refused id goes on to bisectOnInvalidIds as before). Once any select
-   * listing was answered, a 400 is never blamed on the select (no extra request).
+   * the first select page is ambiguous (the select, or a filter value such as a deleted id?):
+   * unless a select was already answered on this client, one probe (a select on a query
+   * valid everywhere, shared by parallel listings, once per client) decides. Select works:
+   * the 400 stands (a refused id goes on to bisectOnInvalidIds as before). Refused: the
+   * plain listing, now and for the client's lifetime.
    */
   async function* idPages(part: WorkPackageQuery): AsyncGenerator<{ offset: number; total: number; value: unknown[] }> {
     const elements = async (c: ParsedCollection): Promise<unknown[]> => c.elements;
@@ -224,17 +240,13 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
         return;
       } catch (e) {
         if (answered || selectAnswered || !(e instanceof OpenProjectError) || e.status !== 400) throw e;
-        // The strict id filter (one id gone makes the whole request 400 InvalidQuery) is the
-        // likelier cause while several ids are asked: the bisection narrows it first, and the
-        // plain twin is asked only for a single id (a deleted one then costs one more 400).
-        if (isInvalidQuery(e) && (part.ids?.length ?? 0) > 1) throw e;
+        // The probe failing for another reason (network) answers nothing: the 400 stands.
+        if (await selectWorks().catch(() => true)) {
+          selectAnswered = true;
+          throw e;
+        }
+        selectRefused = true;
       }
-      const plain = pages(part, undefined, 'work_package_ids', elements, pageLookahead);
-      const first = await plain.next();
-      selectRefused = true;
-      if (!first.done) yield first.value;
-      yield* plain;
-      return;
     }
     yield* pages(part, undefined, 'work_package_ids', elements, pageLookahead);
   }

@@ -422,6 +422,9 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
     // are given a moment to notice, so nothing writes into staging while it is removed.
     await Promise.race([Promise.allSettled(running), new Promise((r) => setTimeout(r, 500).unref())]);
     if (staging && !disposed) await staging.dispose().catch(() => undefined);
+    // A work package the abort took off the queue rejects with p-limit's own AbortError:
+    // the run ends with the signal's reason, as at every other checkpoint.
+    if (o.signal?.aborted && e instanceof DOMException && e.name === 'AbortError') throw o.signal.reason;
     throw e;
   } finally {
     detach.forEach((d) => d());
