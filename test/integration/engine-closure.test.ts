@@ -453,3 +453,38 @@ describe('issue 19, failure 7: a link target moves with its source', () => {
     });
   });
 });
+
+describe('found while timing the fuzz harness: an aborted run must return', () => {
+  // `npm run fuzz:sync` spent most of its wall time here: history 56 of seed 424242 waited
+  // for this run until the campaign's time limit (55 histories in 600 s, 29 s of CPU).
+  it('a full sync (default profile, concurrency 1) aborted after 8 events rejects within seconds', async () => {
+    await withSim(async (sim, dir) => {
+      const extra = defaultProfile();
+      await syncOk(sim, dir, extra);
+      const client = testClient(sim, { concurrency: 1 });
+      const ac = new AbortController();
+      let events = 0;
+      try {
+        const run = medigySync(sim, dir, {
+          ...extra,
+          client,
+          full: true,
+          concurrency: 1,
+          signal: ac.signal,
+          onEvent: () => {
+            if (++events === 8) ac.abort(new Error('stopped by the test'));
+          },
+        });
+        let timer: NodeJS.Timeout | undefined;
+        const outcome = await Promise.race([
+          run.then(() => 'returned', (e: unknown) => `rejected: ${(e as Error).message}`),
+          new Promise<string>((resolve) => (timer = setTimeout(() => resolve('still running after 10 s'), 10_000))),
+        ]);
+        clearTimeout(timer);
+        expect(outcome).toMatch(/^rejected: /);
+      } finally {
+        await client.close();
+      }
+    });
+  }, 20_000);
+});
