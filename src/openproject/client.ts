@@ -286,7 +286,7 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
   let authorSelectRefused = false;
   let authorSelectAnswered = false;
   /** While the first author listing finds out what select the server takes. */
-  let selectProbe: Promise<void> | null = null;
+  let authorProbe: Promise<void> | null = null;
 
   const this_: OpenProjectClient = {
     baseUrl: options.baseUrl,
@@ -419,11 +419,11 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
       if (!wantAuthors) return plain();
       // The sources' listings start together: the first finds out what this server's select
       // takes while the others wait, so a refusing server answers 400 once per client.
-      while (selectProbe) await selectProbe;
+      while (authorProbe) await authorProbe;
       if (authorSelectRefused || selectRefused) return plain();
       const first = !authorSelectAnswered;
       let settle = (): void => undefined;
-      if (first) selectProbe = new Promise<void>((r) => (settle = r));
+      if (first) authorProbe = new Promise<void>((r) => (settle = r));
       try {
         const ids = new Set<number>();
         const authors = new Map<number, string>();
@@ -440,7 +440,7 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
         return await plain();
       } finally {
         if (first) {
-          selectProbe = null;
+          authorProbe = null;
           settle();
         }
       }

@@ -19,6 +19,9 @@
 //               left running recreates staging after it returned);
 //   stuck       at the end of a history, with nothing disturbing it, an incremental sync
 //               fails where a fresh one succeeds;
+//   hang        a run (in process, the binary, or the fresh oracle) does not return within
+//               HANG_MS (30 s; env FUZZ_HANG_MS): the history ends there instead of stalling
+//               the whole campaign until its time limit;
 //   blocked     (issue 19) while a directory stands where an owned file belongs (or a file
 //               where an owned folder is), a run exits 0, or its item errors do not name the
 //               work package and the path.
@@ -78,7 +81,7 @@ import { BIN, diffTrees, LEGACY_NOW, medigyConfig } from './env.js';
 import type { ConfigEdit, DateMode, Mutation, RenameTarget, Setup, Step, SyncStep } from './model-steps.js';
 import { freshFixtureDataset, TEST_KEY } from './sync-harness.js';
 
-export type ViolationKind = 'compare' | 'exit-status' | 'safety-delete' | 'safety-hand' | 'atomicity' | 'brake' | 'internal' | 'unhandled' | 'signal' | 'leftover' | 'stuck' | 'blocked';
+export type ViolationKind = 'compare' | 'exit-status' | 'safety-delete' | 'safety-hand' | 'atomicity' | 'brake' | 'internal' | 'unhandled' | 'signal' | 'leftover' | 'stuck' | 'blocked' | 'hang';
 
 export class InvariantViolation extends Error {
   constructor(
@@ -186,6 +189,9 @@ async function worldDataset(size: 'fixture' | 'small' = 'fixture'): Promise<Data
 }
 
 const HOUR = 3_600_000;
+/** A run that has not returned after this long hangs (the test client gives up on a request after 1.5 s × 8 tries). */
+const HANG_MS = Number(process.env.FUZZ_HANG_MS ?? 30_000);
+
 /** The hand-file slot a blocker (block step) is checked under: never touched, never compared. */
 const BLOCKER_SLOT = 99;
 const DATE_HEADERS: Record<DateMode, DateHeaderMode> = {
@@ -981,6 +987,11 @@ export class World {
     const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('close', (code, signal) => r({ code, signal })));
     let timer: NodeJS.Timeout | undefined;
     let signalled: { at: number; signal: 'SIGTERM' | 'SIGINT' } | null = null;
+    let hung = false;
+    const hangTimer = setTimeout(() => {
+      hung = true;
+      child.kill('SIGKILL');
+    }, HANG_MS);
     if (step.cli?.killAt !== undefined) this.hooks.at('*', step.cli.killAt, () => child.kill('SIGKILL'));
     if (step.cli?.killMs !== undefined) timer = setTimeout(() => child.kill('SIGKILL'), step.cli.killMs);
     if (step.cli?.signalAt !== undefined) {
@@ -992,6 +1003,8 @@ export class World {
     }
     const { code, signal } = await closed;
     clearTimeout(timer);
+    clearTimeout(hangTimer);
+    if (hung) throw this.violation('hang', `the binary did not exit within ${HANG_MS / 1000} s (killed); stderr: ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
     const sent = signalled as { at: number; signal: 'SIGTERM' | 'SIGINT' } | null;
     if (sent) {
       const took = Date.now() - sent.at;
@@ -1011,6 +1024,19 @@ export class World {
     return { outcome: code === 1 && !/internal error/i.test(stderr) ? 'errors' : 'threw', detail };
   }
 
+  /** `p`, or a `hang` violation when it has not settled within HANG_MS. */
+  private async watchdog<T>(p: Promise<T>, what: string): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const hang = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(this.violation('hang', `${what} did not return within ${HANG_MS / 1000} s`)), HANG_MS);
+    });
+    try {
+      return await Promise.race([p, hang]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** A fresh sync of `data` into an empty folder, on a simulator of its own (cached per state). */
   private oracle(data: Dataset, cfg: ResolvedConfig, profile: Profile): Promise<Fresh> {
     const h = createHash('sha256');
@@ -1023,7 +1049,7 @@ export class World {
     if (hit) worldTimings.oracleHits += 1;
     if (!hit) {
       worldTimings.oracleRuns += 1;
-      hit = timed('oracle', () => this.freshSync(cloneDataset(data), cfg, profile));
+      hit = timed('oracle', () => this.watchdog(this.freshSync(cloneDataset(data), cfg, profile), 'the fresh sync (oracle)'));
       this.oracleCache.set(key, hit);
     }
     return hit;
@@ -1100,7 +1126,9 @@ export class World {
     const audit = this.auditDue && !cli && !opts.onlyIds;
     if (cli) worldTimings.cliRuns += 1;
     else worldTimings.incrementalRuns += 1;
-    const r = cli ? await timed('cli', () => this.runCli(step)) : await timed('incremental', () => this.runInProcess(step, cfg, profile, { ...(opts.onlyIds ? { onlyIds: opts.onlyIds } : {}), audit }));
+    const r = cli
+      ? await timed('cli', () => this.runCli(step))
+      : await timed('incremental', () => this.watchdog(this.runInProcess(step, cfg, profile, { ...(opts.onlyIds ? { onlyIds: opts.onlyIds } : {}), audit }), `the run ${JSON.stringify(step)}`));
     setDateHeader(this.sim, DATE_HEADERS[this.dateMode]);
     this.sim.clearFaults();
     this.hooks.clear();

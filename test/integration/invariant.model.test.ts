@@ -1,6 +1,7 @@
 // Issue 12's invariant as a model-based, randomized test: random histories of server
 // edits, clock and config changes, curate upgrades, hand-written files, interruptions
-// (abort, SIGKILL of the real binary), faults and edits during a sync, interleaved with
+// (abort, SIGKILL of the real binary), faults and edits during a sync, and (issue 19)
+// renames, Date headers, restores, bulk updates, links, stale watchers and blockers, interleaved with
 // incremental syncs, each checked against a fresh sync into an empty folder (the checks:
 // test/helpers/model-world.ts). A bounded number of histories with a fixed seed, so CI is
 // reproducible and quick; `npm run fuzz:sync` runs thousands with a random seed and shrinks
