@@ -68,7 +68,8 @@ function buildProgram(run: Runner): Command {
     .option('--patch <file>', 'write the plan as a git patch to FILE ("-" = stdout); implies --dry-run')
     .option('--full', 'ignore the watermark: re-read every work package (unchanged files are still not rewritten)')
     .option('--allow-mass-delete', 'allow deleting more than sync.deleteThreshold of the synced files, or all of a source')
-    .option('--git-commit', 'commit the files this sync touched (only those) in the enclosing git work tree')
+    .option('--git-commit', 'commit every file curate owns that differs from HEAD (this run\'s and any an earlier run left uncommitted), nothing else; checks identity, index and merge state before syncing')
+    .option('--summary <file>', 'write a markdown summary (pages created/updated/deleted/failed with title, site path, OpenProject link) to FILE ("-" = stdout)')
     .option('--insecure-http', 'allow plain http to a non-loopback OpenProject')
     .addOption(new Option('--concurrency <n>', 'parallel requests (overrides openproject.concurrency)'))
     .addHelpText(
@@ -80,6 +81,7 @@ Examples:
   $ curate sync                                # apply (incremental once a manifest exists)
   $ curate sync --full --git-commit            # re-read everything and commit the result
   $ curate sync --json > report.json           # for cron/CI: one JSON report
+  $ curate sync --summary - >> "$GITHUB_STEP_SUMMARY"   # the pages that changed, as markdown
 ${ENV_HELP}
 ${EXIT_HELP}`,
     )
@@ -123,7 +125,7 @@ ${EXIT_HELP}`,
     .option('-o, --out <dir>', 'output root (overrides output.root)')
     .option('--listen <host:port>', 'address for POST /webhook, GET /healthz, GET /metrics', '127.0.0.1:4040')
     .option('--reconcile-minutes <n>', 'minutes between ordinary incremental syncs (catch deletions and lost deliveries)', '15')
-    .option('--git-commit', 'commit the files each sync touched in the enclosing git work tree')
+    .option('--git-commit', 'after each sync, commit every file curate owns that differs from HEAD (message names the pages)')
     .option('--now <iso>', 'pin the clock (event buckets), e.g. 2021-02-19T00:00:00Z')
     .option('--no-signature', 'accept unsigned webhooks (loopback addresses only; for local testing)')
     .option('--insecure-http', 'allow plain http to a non-loopback OpenProject')

@@ -6,12 +6,15 @@ import { hasChanges, renderDiff, renderPlanSummary, runSync, type SyncReport } f
 import { clientFor } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { memoryPolicy } from '../memory.js';
-import { assertInWorkTree, commitFiles, commitMessage } from '../git.js';
+import { commitOwned, preflightCommit, readAtHead } from '../git.js';
+import { pageCommitMessage } from '../pages.js';
+import { syncSummary } from '../summary.js';
 import { failureReport, type Failure } from '../failures.js';
 import type { Output } from '../output.js';
 import { applyCommand, patchBase, writePatch } from '../patch.js';
 import { stdoutClosed, writeStdout } from '../stdout.js';
 import { VERSION } from '../version.js';
+import { writeFileAtomic } from '../write-file.js';
 
 export interface SyncFlags {
   config?: string;
@@ -24,6 +27,7 @@ export interface SyncFlags {
   gitCommit?: boolean;
   insecureHttp?: boolean;
   concurrency?: string;
+  summary?: string;
 }
 
 /**
@@ -87,10 +91,15 @@ export async function syncCommand(flags: SyncFlags, out: Output, signal?: AbortS
     out.error('error: --concurrency must be an integer from 1 to 64');
     return EXIT.USAGE;
   }
+  if (flags.summary === '-' && (out.flags.json || flags.patch === '-')) {
+    out.error(`error: --summary - and ${out.flags.json ? '--json' : '--patch -'} both want stdout; write the summary to a file (--summary FILE)`);
+    return EXIT.USAGE;
+  }
   const config = await loadConfig({ configPath: flags.config, overrides: { out: flags.out, now: flags.now, insecureHttp: flags.insecureHttp, concurrency } });
   const dryRun = !!flags.dryRun || flags.patch !== undefined;
-  // Checked before anything is fetched or written: committing is the point of the run.
-  if (flags.gitCommit && !dryRun) await assertInWorkTree(config.outputRoot);
+  // Checked before anything is fetched or written: committing is the point of the run, and
+  // a commit that fails after applying would leave the files uncommitted until the next run.
+  if (flags.gitCommit && !dryRun) await preflightCommit(config.outputRoot);
   const base = flags.patch !== undefined ? await patchBase(config.outputRoot) : null;
   const profile = await loadProfile(config.profile.name, config.profile.options);
   const client = clientFor(config.openproject);
@@ -118,7 +127,7 @@ export async function syncCommand(flags: SyncFlags, out: Output, signal?: AbortS
         memory(e);
       },
     });
-    if (report.errors.length && !out.flags.json) titles = await titlesOf(report.errors, client);
+    if (report.errors.length && (!out.flags.json || flags.summary !== undefined)) titles = await titlesOf(report.errors, client);
   } catch (e) {
     out.stopProgress();
     throw e;
@@ -142,7 +151,7 @@ export async function syncCommand(flags: SyncFlags, out: Output, signal?: AbortS
     if (out.flags.json) {
       const n = report.errors.length;
       await writeJsonReport(report, exitCode, failed ? { code: 'ITEMS_FAILED', message: `${n} item${n === 1 ? '' : 's'} failed; the rest was ${dryRun ? 'planned' : 'applied'}` } : undefined);
-    } else if (flags.patch !== '-') {
+    } else if (flags.patch !== '-' && flags.summary !== '-') {
       if (!out.flags.quiet) for (const line of renderPlanSummary(report.plan, { maxFiles: out.flags.verbose ? Infinity : 50 })) out.result(line);
       // With --patch FILE the diff is in the file; the terminal gets the summary only.
       if (flags.dryRun && flags.patch === undefined && changed && !out.flags.quiet) {
@@ -152,16 +161,23 @@ export async function syncCommand(flags: SyncFlags, out: Output, signal?: AbortS
         }
       }
     }
+    if (flags.summary !== undefined) {
+      const text = await syncSummary(report, { outputRoot: config.outputRoot, openprojectUrl: config.openproject.url, titles, readDeleted: (rel) => readAtHead(config.outputRoot, rel) });
+      if (flags.summary === '-') {
+        if (!stdoutClosed()) await writeStdout(text);
+      } else await writeFileAtomic(flags.summary, text);
+    }
     for (const line of failureReport(report.errors, { verbose: out.flags.verbose, titles })) out.error(line);
     if (flags.patch !== undefined && flags.patch !== '-' && changed) out.info(`patch written to ${flags.patch}; apply it with: ${applyCommand(flags.patch, base!)}`);
     else if (flags.patch !== undefined && flags.patch !== '-') out.info(`patch written to ${flags.patch} (empty: nothing to change)`);
     // What was applied is committed even when some items failed: they kept their last good
-    // files, so the tree is consistent, and files left uncommitted now would never be
-    // committed by a later run (it commits only the files it touches).
+    // files, so the tree is consistent. Every owned file that differs from HEAD is
+    // committed, so files an earlier run left uncommitted are committed now.
     if (flags.gitCommit && !dryRun) {
-      const message = commitMessage(c, report.counts.bySource, report.errors.length);
-      const id = await commitFiles(config.outputRoot, report.touchedFiles, message);
-      out.info(id ? `committed ${id.slice(0, 12)}: ${message.split('\n')[0]}` : 'nothing to commit');
+      const r = await commitOwned(config.outputRoot, { touched: report.touchedFiles, message: (pages, leftovers) => pageCommitMessage(pages, { failed: report.errors.length, leftovers }) });
+      if (r.id) {
+        out.info(`committed ${r.id.slice(0, 12)}: ${r.message!.split('\n')[0]} (${r.files.length} file${r.files.length === 1 ? '' : 's'}${r.leftovers ? `, ${r.leftovers} of them left uncommitted by earlier runs` : ''})`);
+      } else out.info('nothing to commit: every file curate owns matches HEAD');
     }
     out.done(!failed, summary);
     return exitCode;
