@@ -5,7 +5,7 @@
 // GitHub Actions workflow passes actionlint, and its sync step keeps curate's status for
 // the steps after it. README shows the same files.
 import { execFile, spawn } from 'node:child_process';
-import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -114,7 +114,7 @@ describe('cron', () => {
       expect(text).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ curate sync starts$/m);
       expect(text).toMatch(/^\S+Z sync done: \d+ created, 0 updated, 0 deleted/m);
       expect(text).toMatch(/^\S+Z pushed$/m);
-      expect((await run('git', ['log', '-1', '--format=%s', 'main'], { cwd: origin })).stdout).toMatch(/^curate sync: \d+ created/);
+      expect((await run('git', ['log', '-1', '--format=%s', 'main'], { cwd: origin })).stdout).toMatch(/^curate: \d+ pages \(\d+ created\)/);
       const pushed = await originHead();
 
       // An edited work package fails for good (its attachment list answers 500): a mail
@@ -140,11 +140,116 @@ describe('cron', () => {
       expect(locked).toEqual({ code: 0, stdout: '', stderr: '' });
       text = await readFile(log, 'utf8');
       expect(text).toMatch(/^\S+Z another curate sync holds the lock on this output root; skipped$/m);
+      await rm(path.join(site, 'content', '.curate', 'lock'));
+
+      // An editor pushed meanwhile: the next good run rebases onto it and pushes both,
+      // the failed run's commit included.
+      const editor = path.join(dir, 'editor');
+      await run('git', ['clone', '-q', '-b', 'main', origin, editor], { env: gitEnv });
+      await writeFile(path.join(editor, 'README.md'), 'edited by a person\n');
+      await run('git', ['add', '-A'], { cwd: editor, env: gitEnv });
+      await run('git', ['commit', '-qm', 'editor'], { cwd: editor, env: gitEnv });
+      await run('git', ['push', '-q', 'origin', 'main'], { cwd: editor, env: gitEnv });
+      const good = await cron();
+      expect(good, await readFile(log, 'utf8')).toEqual({ code: 0, stdout: '', stderr: '' });
+      const pushedLog = (await run('git', ['log', '--format=%s', 'main'], { cwd: origin })).stdout.trim().split('\n');
+      expect(pushedLog).toContain('editor');
+      expect(pushedLog[0]).toMatch(/^curate: /);
+
+      // A run that fails before applying anything does not claim a commit.
+      await writeFile(path.join(home, '.config', 'curate', 'env'), [`OPENPROJECT_URL=${sim.url}`, 'OPENPROJECT_API_KEY=opapi-wrong-key', `CURATE_NODE=${process.execPath}`, `CURATE=${BIN}`, ''].join('\n'));
+      const refused = await cron();
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/^curate-cron \(.*\/site\): curate sync exited 1: an error before anything was applied; nothing was committed or pushed/m);
+      text = await readFile(log, 'utf8');
       expect(text).not.toContain(KEY);
     } finally {
       await cleanup();
     }
   }, 120_000);
+});
+
+/** `KEY=value` words of a systemd Environment= line ("…" quotes a word with spaces). */
+function systemdWords(value: string): string[] {
+  return [...value.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]!);
+}
+
+describe('systemd', () => {
+  const unitFile = path.join(RECIPES, 'curate-watch.service');
+
+  it('the unit runs node itself (so $MAINPID is curate), gives git an identity, and `systemctl reload` (SIGHUP to $MAINPID) reconciles', async () => {
+    const unit = await readFile(unitFile, 'utf8');
+    const values = (key: string): string[] => [...unit.matchAll(new RegExp(`^${key}=(.*)$`, 'gm'))].map((m) => m[1]!);
+    const argv = values('ExecStart')[0]!.split(/\s+/);
+    expect(path.basename(argv[0]!)).toBe('node');
+    expect(path.isAbsolute(argv[0]!)).toBe(true);
+    expect(argv[1]).toMatch(/node_modules\/curate\/bin\/curate\.js$/);
+    const environment = Object.fromEntries(values('Environment').flatMap(systemdWords).map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]));
+    expect(Object.keys(environment).sort()).toEqual(['GIT_AUTHOR_EMAIL', 'GIT_AUTHOR_NAME', 'GIT_COMMITTER_EMAIL', 'GIT_COMMITTER_NAME']);
+    const analyze = await run('sh', ['-c', 'command -v systemd-analyze']).then((r) => r.stdout.trim(), () => '');
+    if (analyze) {
+      const verified = await sh(analyze, ['verify', unitFile], { env: { PATH: process.env.PATH } });
+      expect(verified.stderr.split('\n').filter((l) => l.includes('curate-watch.service'))).toEqual([]);
+    }
+
+    // The service as systemd starts it: that argv (node and curate from the site's
+    // node_modules), the unit's Environment= plus its EnvironmentFile, no other git
+    // identity anywhere (HOME empty, no system config), the site repository as WorkingDirectory.
+    const { dir, cleanup } = await tempDir();
+    try {
+      const site = path.join(dir, 'srv', 'site');
+      await mkdir(path.join(site, 'node_modules'), { recursive: true });
+      await symlink(ROOT, path.join(site, 'node_modules', 'curate'));
+      await git(site, ['init', '-q']);
+      await writeFile(path.join(site, 'curate.config.yaml'), (await readFile(MEDIGY_CONFIG, 'utf8')).replace(/^ {2}root: .*$/m, '  root: content'));
+      const envFile = { OPENPROJECT_URL: sim.url, OPENPROJECT_API_KEY: KEY, OPENPROJECT_WEBHOOK_SECRET: 'whsec-systemd-test' };
+      const real = argv.map((a) => (a === argv[0] ? process.execPath : a.replace('/srv/site', site).replace('127.0.0.1:4040', '127.0.0.1:0')));
+      const child = spawn(real[0]!, real.slice(1), { cwd: site, env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: path.join(dir, 'home'), GIT_CONFIG_NOSYSTEM: '1', ...environment, ...envFile }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let log = '';
+      const seen: (() => void)[] = [];
+      child.stderr.on('data', (d: Buffer) => {
+        log += d.toString();
+        seen.forEach((f) => f());
+      });
+      const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+      const waitLog = (re: RegExp, from = 0): Promise<number> =>
+        new Promise((resolve, reject) => {
+          const check = (): void => {
+            const at = log.slice(from).search(re);
+            if (at >= 0) resolve(from + at + 1);
+          };
+          seen.push(check);
+          void exited.then(() => reject(new Error(`the service exited:\n${log}`)));
+          check();
+        });
+      try {
+        let at = await waitLog(/committed [0-9a-f]{12}: curate: /);
+        expect(await git(site, ['log', '-1', '--format=%an <%ae>|%cn|%s'])).toMatch(/^curate bot <curate@example\.org>\|curate bot\|curate: \d+ pages \(\d+ created\)/);
+        // ExecReload, with $MAINPID = the pid systemd started: node itself.
+        const reload = values('ExecReload')[0]!.split(/\s+/).map((a) => a.replace('$MAINPID', String(child.pid)));
+        const r = await sh(reload[0]!, reload.slice(1), { env: { PATH: process.env.PATH } });
+        expect(r.code).toBe(0);
+        at = await waitLog(/SIGHUP: reconciling now/, at);
+        await waitLog(/reconciliation: 0 created, 0 updated, 0 deleted/, at);
+        expect(child.exitCode).toBeNull(); // still serving
+        child.kill('SIGTERM');
+        expect(await exited).toBe(0);
+        expect(log).not.toContain(KEY);
+      } finally {
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }
+    } finally {
+      await cleanup();
+    }
+  }, 60_000);
+
+  it('the Docker image gives git an identity, trusts /site, and runs node as PID 1 child of tini', async () => {
+    const file = await readFile(path.join(RECIPES, 'Dockerfile.watch'), 'utf8');
+    const env = /^ENV ([\s\S]*?)(?=^\S)/m.exec(file.slice(file.lastIndexOf('\nFROM ')))![1]!.replace(/\\\n/g, ' ');
+    for (const k of ['GIT_AUTHOR_NAME', 'GIT_AUTHOR_EMAIL', 'GIT_COMMITTER_NAME', 'GIT_COMMITTER_EMAIL']) expect(env).toMatch(new RegExp(`\\b${k}=\\S`));
+    expect(file).toMatch(/git config --system --add safe\.directory \/site/);
+    expect(file).toMatch(/^ENTRYPOINT \["\/usr\/bin\/tini", "--", "node", "\/app\/bin\/curate\.js", "watch"\]$/m);
+  });
 });
 
 type Step = { id?: string; name?: string; uses?: string; if?: string; with?: Record<string, unknown>; run?: string; env?: Record<string, string> };
