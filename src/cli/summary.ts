@@ -3,7 +3,7 @@
 // failed, each with its title, its site path and its OpenProject link; counts in pages,
 // then in files. Deterministic: sorted by id, no clock, no timings.
 import type { SyncReport } from '../sync/index.js';
-import { describeFailure, shortenUrls } from './failures.js';
+import { describeFailure, shortenUrls, sortFailures } from './failures.js';
 import { contentPrefix, describePages, pagesOf, type DescribedPage, type FileChange, type PageAction } from './pages.js';
 
 /** Rows per section; the rest is counted ("… and 12 more"), so a cold sync fits a pull request body (65,536 characters). */
@@ -77,7 +77,7 @@ export async function syncSummary(report: SyncReport, o: SummaryOptions): Promis
   if (failedIds.length || other.length) {
     lines.push('', `### Failed (${failedIds.length + other.length})`, '', '| page | what failed | OpenProject |', '|---|---|---|');
     const byId = new Map<number, string[]>();
-    for (const e of report.errors) if (e.workPackageId !== undefined) byId.set(e.workPackageId, [...(byId.get(e.workPackageId) ?? []), describeFailure(e).replace(/^#\d+: /, '')]);
+    for (const e of sortFailures(report.errors)) if (e.workPackageId !== undefined) byId.set(e.workPackageId, [...(byId.get(e.workPackageId) ?? []), describeFailure(e).replace(/^#\d+: /, '')]);
     for (const id of failedIds.slice(0, SUMMARY_ROWS_MAX)) {
       const title = o.titles?.get(id);
       lines.push(`| ${title ? cell(title) : '*(title unknown)*'} | ${cell(byId.get(id)!.join('; '))} | ${link(id)} |`);

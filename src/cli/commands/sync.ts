@@ -1,5 +1,8 @@
 // `curate sync`: flags → config → runSync → report. Returns the exit status.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { loadConfig } from '../../config/load.js';
+import { MANIFEST_FILE } from '../../output/manifest.js';
 import { inBatches } from '../../output/writer.js';
 import { loadProfile } from '../../mapping/profiles/load.js';
 import { hasChanges, renderDiff, renderPlanSummary, runSync, type SyncReport } from '../../sync/index.js';
@@ -9,7 +12,7 @@ import { memoryPolicy } from '../memory.js';
 import { commitOwned, preflightCommit, readAtHead } from '../git.js';
 import { pageCommitMessage } from '../pages.js';
 import { syncSummary } from '../summary.js';
-import { failureReport, type Failure } from '../failures.js';
+import { failureReport, sortFailures, type Failure } from '../failures.js';
 import type { Output } from '../output.js';
 import { applyCommand, patchBase, writePatch } from '../patch.js';
 import { stdoutClosed, writeStdout } from '../stdout.js';
@@ -47,7 +50,7 @@ export function* jsonReportChunks(report: SyncReport, exitCode: number, error?: 
   }
   yield first ? '],\n' : '\n  ],\n';
   const rest: [string, unknown][] = [
-    ['errors', report.errors],
+    ['errors', sortFailures(report.errors)],
     ['warnings', report.warnings],
     ['timings', report.timings],
     ['requests', report.requests],
@@ -83,6 +86,16 @@ async function titlesOf(failures: readonly Failure[], client: ReturnType<typeof 
   await Promise.race([lookups, new Promise((r) => (timer = setTimeout(r, 3000)))]);
   clearTimeout(timer);
   return titles;
+}
+
+/** Work packages the manifest gives files (after a real run it is the new one; a dry run's is the old). Undefined when unreadable. */
+async function idsWithFiles(outputRoot: string): Promise<Set<number> | undefined> {
+  try {
+    const m = JSON.parse(await readFile(path.join(outputRoot, MANIFEST_FILE), 'utf8')) as { workPackages?: Record<string, { files?: Record<string, unknown> }> };
+    return new Set(Object.entries(m.workPackages ?? {}).filter(([, w]) => Object.keys(w?.files ?? {}).length > 0).map(([id]) => Number(id)));
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ENOENT' ? new Set() : undefined;
+  }
 }
 
 export async function syncCommand(flags: SyncFlags, out: Output, signal?: AbortSignal): Promise<number> {
@@ -167,7 +180,7 @@ export async function syncCommand(flags: SyncFlags, out: Output, signal?: AbortS
         if (!stdoutClosed()) await writeStdout(text);
       } else await writeFileAtomic(flags.summary, text);
     }
-    for (const line of failureReport(report.errors, { verbose: out.flags.verbose, titles })) out.error(line);
+    for (const line of failureReport(report.errors, { verbose: out.flags.verbose, titles, withFiles: failed ? await idsWithFiles(config.outputRoot) : undefined })) out.error(line);
     if (flags.patch !== undefined && flags.patch !== '-' && changed) out.info(`patch written to ${flags.patch}; apply it with: ${applyCommand(flags.patch, base!)}`);
     else if (flags.patch !== undefined && flags.patch !== '-') out.info(`patch written to ${flags.patch} (empty: nothing to change)`);
     // What was applied is committed even when some items failed: they kept their last good
