@@ -8,6 +8,7 @@ import { loadProfile } from '../../mapping/profiles/load.js';
 import { hasChanges, renderDiff, renderPlanSummary, runSync, type SyncReport } from '../../sync/index.js';
 import { clientFor } from '../context.js';
 import { EXIT } from '../exit-codes.js';
+import { downloadCacheDir, withDownloadCache } from '../download-cache.js';
 import { memoryPolicy } from '../memory.js';
 import { commitOwned, preflightCommit, readAtHead } from '../git.js';
 import { pageCommitMessage } from '../pages.js';
@@ -115,7 +116,9 @@ export async function syncCommand(flags: SyncFlags, out: Output, signal?: AbortS
   if (flags.gitCommit && !dryRun) await preflightCommit(config.outputRoot);
   const base = flags.patch !== undefined ? await patchBase(config.outputRoot) : null;
   const profile = await loadProfile(config.profile.name, config.profile.options);
-  const client = clientFor(config.openproject);
+  // Verified downloads are kept between runs (a dry run, then the real one; a Ctrl-C, then the next).
+  const cache = withDownloadCache(clientFor(config.openproject), downloadCacheDir());
+  const client = cache.client;
   const memory = memoryPolicy();
   out.start(dryRun ? 'planning (dry run)' : 'syncing');
   let report: SyncReport;
@@ -140,6 +143,7 @@ export async function syncCommand(flags: SyncFlags, out: Output, signal?: AbortS
         memory(e);
       },
     });
+    await cache.finish({ applied: report.applied, failedWorkPackages: new Set(report.errors.flatMap((e) => (e.workPackageId === undefined ? [] : [e.workPackageId]))) });
     if (report.errors.length && (!out.flags.json || flags.summary !== undefined)) titles = await titlesOf(report.errors, client);
   } catch (e) {
     out.stopProgress();
