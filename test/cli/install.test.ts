@@ -94,7 +94,7 @@ describe('demos', () => {
         expect(await readFile(path.join(dir, 'public', 'femtech', 'index.html'), 'utf8')).toMatch(/<title>FemTech<\/title>/);
         const pages = (await readdir(path.join(dir, 'public'), { recursive: true })).filter((f) => f.endsWith('index.html'));
         const withImage = (await Promise.all(pages.map((f) => readFile(path.join(dir, 'public', f), 'utf8')))).filter((h) => /<img src="\d+-Curated_Featured_Image\.\w+" alt="[^"]*" width="\d+" height="\d+">/.test(h));
-        expect(withImage.length).toBeGreaterThan(5);
+        expect(withImage.length).toBeGreaterThanOrEqual(3);
       }
       const again = await npm(['run', 'demo', '--', dir], ROOT);
       expect(again.code).toBe(0);
