@@ -100,10 +100,17 @@ export async function preflightCommit(outputRoot: string): Promise<void> {
   const fail = (what: string): never => {
     throw new CurateError('OUTPUT', `--git-commit: ${what} Nothing was synced.`);
   };
+  const howTo = `Give it one, e.g. \`git -C ${top} config user.name "curate bot" && git -C ${top} config user.email curate@example.org\`, or set GIT_AUTHOR_NAME, GIT_AUTHOR_EMAIL, GIT_COMMITTER_NAME and GIT_COMMITTER_EMAIL in curate's environment.`;
+  const configured = async (key: string): Promise<boolean> => (await gitRun(top, ['config', '--get', key])).out.toString('utf8').trim() !== '';
   for (const who of ['AUTHOR', 'COMMITTER'] as const) {
     const r = await gitRun(top, ['var', `GIT_${who}_IDENT`]);
-    if (r.code !== 0) {
-      fail(`git has no ${who.toLowerCase()} identity to commit with in ${top} (git: ${lastLine(r.err) || `exit status ${r.code}`}). Give it one, e.g. \`git -C ${top} config user.name "curate bot" && git -C ${top} config user.email curate@example.org\`, or set GIT_AUTHOR_NAME, GIT_AUTHOR_EMAIL, GIT_COMMITTER_NAME and GIT_COMMITTER_EMAIL in curate's environment.`);
+    if (r.code !== 0) fail(`git has no ${who.toLowerCase()} identity to commit with in ${top} (git: ${lastLine(r.err) || `exit status ${r.code}`}). ${howTo}`);
+    // An address git only guessed from the host name (root@host) is no identity for a
+    // site's history: git commits with it on some machines and refuses on others.
+    const explicit = !!process.env[`GIT_${who}_EMAIL`]?.trim() || !!process.env.EMAIL?.trim() || (await configured(`${who.toLowerCase()}.email`)) || (await configured('user.email'));
+    if (!explicit) {
+      const guessed = /<([^>]*)>/.exec(r.out.toString('utf8'))?.[1] ?? '';
+      fail(`git has no ${who.toLowerCase()} identity configured in ${top}${guessed ? ` (it would guess ${guessed} from the host name)` : ''}. ${howTo}`);
     }
   }
   const names = ['index', 'index.lock', 'MERGE_HEAD', 'rebase-merge', 'rebase-apply', 'CHERRY_PICK_HEAD', 'REVERT_HEAD', 'BISECT_LOG'];

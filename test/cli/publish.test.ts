@@ -100,7 +100,7 @@ describe('--git-commit', () => {
     await siteRepo(false);
     const r = await curate(['sync', '--git-commit']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/--git-commit: git has no author identity to commit with in .*site.*config user\.email.*Nothing was synced\./);
+    expect(r.stderr).toMatch(/--git-commit: git has no author identity (to commit with|configured) in .*site.*config user\.email.*Nothing was synced\./);
     await expect(readFile(path.join(site, 'content', '.curate', 'manifest.json'))).rejects.toThrow(/ENOENT/);
     // Given one, the run commits everything.
     await git(['config', 'user.name', 'site bot']);
@@ -158,6 +158,20 @@ describe('--summary', () => {
     expect(dry.stdout).toMatch(/^## curate sync \(dry run: nothing written\)\n\n\*\*3 pages\*\* \(1 to create, 1 to update, 1 to delete\); \*\*1 failed\*\*\./);
     expect(dry.stdout).not.toMatch(/^Plan:/m);
     expect(dry.stdout.slice(dry.stdout.indexOf('### To create'))).toBe(text.slice(text.indexOf('### Created')).replace(/^### (Created|Updated|Deleted)/gm, (_, h: string) => `### To ${h.slice(0, -1).toLowerCase()}`));
+  }, 60_000);
+
+  it('outside git, a real run still names the pages it deletes (read just before they go)', async () => {
+    const init = await curate(['init', '--yes', '--quiet', '--out', 'curate.config.yaml', '--root', 'content']);
+    expect(init.code, init.stderr).toBe(0);
+    expect((await curate(['sync', '--quiet'])).code).toBe(0);
+    const manifest = JSON.parse(await readFile(path.join(site, 'content', '.curate', 'manifest.json'), 'utf8')) as { workPackages: Record<string, unknown> };
+    const id = Math.max(...Object.keys(manifest.workPackages).map(Number));
+    const title = String(sim.dataset.workPackages.get(id)!.subject).trim();
+    sim.deleteWorkPackage(id);
+    const r = await curate(['sync', '--summary', '-']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^## curate sync\n\n\*\*1 page changed\*\* \(1 deleted\)\./);
+    expect(r.stdout).toContain(`### Deleted (1)\n\n| page | site path | OpenProject |\n|---|---|---|\n| ${title} | \``);
   }, 60_000);
 
   it('--summary - with --json is refused (both want stdout)', async () => {

@@ -74,6 +74,6 @@ describe('curate watch --git-commit: health follows publishing', () => {
     const { runCli } = await import('../helpers/env.js');
     const r = await runCli(['watch', '--config', MEDIGY_CONFIG, '--out', out, '--listen', '127.0.0.1:0', '--git-commit'], { env: { OPENPROJECT_URL: sim.url, OPENPROJECT_API_KEY: TEST_KEY, OPENPROJECT_WEBHOOK_SECRET: WEBHOOK_SECRET, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', HOME: dir } });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/--git-commit: git has no author identity to commit with/);
+    expect(r.stderr).toMatch(/--git-commit: git has no author identity (to commit with|configured)/);
   }, 30_000);
 });

@@ -1,4 +1,5 @@
 // `curate sync`: flags → config → runSync → report. Returns the exit status.
+import { closeSync, openSync, readSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadConfig } from '../../config/load.js';
@@ -89,6 +90,32 @@ async function titlesOf(failures: readonly Failure[], client: ReturnType<typeof 
   return titles;
 }
 
+/** The markdown files the manifest lists (the pages a run may delete); empty when there is none. */
+async function ownedPageFiles(outputRoot: string): Promise<string[]> {
+  try {
+    const m = JSON.parse(await readFile(path.join(outputRoot, MANIFEST_FILE), 'utf8')) as { workPackages?: Record<string, { files?: Record<string, unknown> }> };
+    return Object.values(m.workPackages ?? {}).flatMap((w) => Object.keys(w?.files ?? {}).filter((f) => /\.(md|markdown)$/i.test(f)));
+  } catch {
+    return [];
+  }
+}
+
+/** The first bytes (the frontmatter) of each file, read synchronously: called just before apply deletes any. */
+function snapshotHeads(outputRoot: string, files: readonly string[], into: Map<string, Buffer>): void {
+  const buf = Buffer.alloc(64 * 1024);
+  for (const f of files) {
+    let fd: number | null = null;
+    try {
+      fd = openSync(path.join(outputRoot, ...f.split('/')), 'r');
+      into.set(f, Buffer.from(buf.subarray(0, readSync(fd, buf, 0, buf.length, 0))));
+    } catch {
+      /* gone already: its title is unknown */
+    } finally {
+      if (fd !== null) closeSync(fd);
+    }
+  }
+}
+
 /** Work packages the manifest gives files (after a real run it is the new one; a dry run's is the old). Undefined when unreadable. */
 async function idsWithFiles(outputRoot: string): Promise<Set<number> | undefined> {
   try {
@@ -120,6 +147,10 @@ export async function syncCommand(flags: SyncFlags, out: Output, signal?: AbortS
   const cache = withDownloadCache(clientFor(config.openproject), downloadCacheDir());
   const client = cache.client;
   const memory = memoryPolicy();
+  // --summary of a real run names the pages it deletes: their titles are read just before
+  // apply removes them (a dry run reads them from disk afterwards).
+  const pagesBefore = flags.summary !== undefined && !dryRun ? await ownedPageFiles(config.outputRoot) : [];
+  const deletedHeads = new Map<string, Buffer>();
   out.start(dryRun ? 'planning (dry run)' : 'syncing');
   let report: SyncReport;
   let titles = new Map<number, string>();
@@ -139,6 +170,7 @@ export async function syncCommand(flags: SyncFlags, out: Output, signal?: AbortS
       concurrency: config.openproject.concurrency,
       signal,
       onEvent: (e) => {
+        if (e.type === 'phase' && e.phase === 'apply' && pagesBefore.length) snapshotHeads(config.outputRoot, pagesBefore, deletedHeads);
         out.onEvent(e);
         memory(e);
       },
@@ -179,7 +211,7 @@ export async function syncCommand(flags: SyncFlags, out: Output, signal?: AbortS
       }
     }
     if (flags.summary !== undefined) {
-      const text = await syncSummary(report, { outputRoot: config.outputRoot, openprojectUrl: config.openproject.url, titles, readDeleted: (rel) => readAtHead(config.outputRoot, rel) });
+      const text = await syncSummary(report, { outputRoot: config.outputRoot, openprojectUrl: config.openproject.url, titles, readDeleted: async (rel) => deletedHeads.get(rel) ?? readAtHead(config.outputRoot, rel) });
       if (flags.summary === '-') {
         if (!stdoutClosed()) await writeStdout(text);
       } else await writeFileAtomic(flags.summary, text);
