@@ -23,6 +23,8 @@ export interface SummaryOptions {
   openprojectUrl: string;
   /** Titles of failed work packages (from the server). */
   titles?: ReadonlyMap<number, string>;
+  /** Work packages that have files from an earlier run (their failures keep them). */
+  withFiles?: ReadonlySet<number>;
   /** The bytes a deleted page had, when the run has applied (git HEAD); a dry run reads the disk. */
   readDeleted?: (rel: string) => Promise<Buffer | null>;
 }
@@ -77,7 +79,7 @@ export async function syncSummary(report: SyncReport, o: SummaryOptions): Promis
   if (failedIds.length || other.length) {
     lines.push('', `### Failed (${failedIds.length + other.length})`, '', '| page | what failed | OpenProject |', '|---|---|---|');
     const byId = new Map<number, string[]>();
-    for (const e of sortFailures(report.errors)) if (e.workPackageId !== undefined) byId.set(e.workPackageId, [...(byId.get(e.workPackageId) ?? []), describeFailure(e).replace(/^#\d+: /, '')]);
+    for (const e of sortFailures(report.errors)) if (e.workPackageId !== undefined) byId.set(e.workPackageId, [...(byId.get(e.workPackageId) ?? []), describeFailure(e, { hasFiles: o.withFiles?.has(e.workPackageId) }).replace(/^#\d+: /, '')]);
     for (const id of failedIds.slice(0, SUMMARY_ROWS_MAX)) {
       const title = o.titles?.get(id);
       lines.push(`| ${title ? cell(title) : '*(title unknown)*'} | ${cell(byId.get(id)!.join('; '))} | ${link(id)} |`);

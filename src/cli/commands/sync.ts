@@ -210,13 +210,14 @@ export async function syncCommand(flags: SyncFlags, out: Output, signal?: AbortS
         }
       }
     }
+    const withFiles = failed ? await idsWithFiles(config.outputRoot) : undefined;
     if (flags.summary !== undefined) {
-      const text = await syncSummary(report, { outputRoot: config.outputRoot, openprojectUrl: config.openproject.url, titles, readDeleted: async (rel) => deletedHeads.get(rel) ?? readAtHead(config.outputRoot, rel) });
+      const text = await syncSummary(report, { outputRoot: config.outputRoot, openprojectUrl: config.openproject.url, titles, withFiles, readDeleted: async (rel) => deletedHeads.get(rel) ?? readAtHead(config.outputRoot, rel) });
       if (flags.summary === '-') {
         if (!stdoutClosed()) await writeStdout(text);
       } else await writeFileAtomic(flags.summary, text);
     }
-    for (const line of failureReport(report.errors, { verbose: out.flags.verbose, titles, withFiles: failed ? await idsWithFiles(config.outputRoot) : undefined })) out.error(line);
+    for (const line of failureReport(report.errors, { verbose: out.flags.verbose, titles, withFiles })) out.error(line);
     if (flags.patch !== undefined && flags.patch !== '-' && changed) out.info(`patch written to ${flags.patch}; apply it with: ${applyCommand(flags.patch, base!)}`);
     else if (flags.patch !== undefined && flags.patch !== '-') out.info(`patch written to ${flags.patch} (empty: nothing to change)`);
     // What was applied is committed even when some items failed: they kept their last good
