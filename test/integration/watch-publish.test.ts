@@ -2,7 +2,7 @@
 // says so (503 "failing", the last error) instead of "ok"; once fixed, the next run
 // (SIGHUP: reconcile now) commits what was left and health is "ok" again. Real binary,
 // simulator webhooks, a real git repository.
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { git, LEGACY_NOW, MEDIGY_CONFIG, tempDir } from '../helpers/env.js';
@@ -59,6 +59,45 @@ describe('curate watch --git-commit: health follows publishing', () => {
     const healed = await request(`${w.url}/healthz`);
     expect(healed.status).toBe(200);
     expect(JSON.parse(healed.body)).toMatchObject({ status: 'ok', failuresInARow: { syncs: 0, commits: 0 } });
+    w.child.kill('SIGTERM');
+    expect(await w.exited).toEqual({ code: 0, signal: null });
+  }, 90_000);
+
+  it('syncs that keep failing: one failure is "degraded" (200), two in a row "failing" (503) with the error; a good run is "ok" again', async () => {
+    const sim = await startFixtureSimulator();
+    cleanups.push(() => sim.close());
+    const { dir, cleanup } = await tempDir('curate-watch-publish-');
+    cleanups.push(cleanup);
+    const out = path.join(dir, 'site');
+    await mkdir(out);
+    const config = path.join(dir, 'curate.config.yaml');
+    await writeFile(config, (await readFile(MEDIGY_CONFIG, 'utf8')).replace(/^openproject:\n/m, 'openproject:\n  retries: 0\n'));
+    const w = await startWatch(['--config', config, '--out', out, '--now', LEGACY_NOW.toISOString()], { OPENPROJECT_URL: sim.url, OPENPROJECT_API_KEY: TEST_KEY, OPENPROJECT_WEBHOOK_SECRET: WEBHOOK_SECRET });
+    cleanups.push(async () => {
+      if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
+      await w.exited;
+    });
+    await waitReady(w.url);
+    const reconcile = async (): Promise<string> => {
+      const mark = w.lines.length;
+      w.child.kill('SIGHUP');
+      const line = await w.waitFor((l) => l.event === 'sync' && l.kind === 'reconcile', 30_000, mark);
+      return String(line.outcome);
+    };
+    sim.inject({ route: 'projects', kind: 'status', status: 500 });
+    expect(await reconcile()).toBe('failed');
+    let h = await request(`${w.url}/healthz`);
+    expect(h.status).toBe(200);
+    expect(JSON.parse(h.body)).toMatchObject({ status: 'degraded', failuresInARow: { syncs: 1 }, lastError: { message: expect.stringMatching(/500/) as unknown } });
+    expect(await reconcile()).toBe('failed');
+    h = await request(`${w.url}/healthz`);
+    expect(h.status).toBe(503);
+    expect(JSON.parse(h.body)).toMatchObject({ status: 'failing', failuresInARow: { syncs: 2 } });
+    sim.clearFaults();
+    expect(await reconcile()).toBe('ok');
+    h = await request(`${w.url}/healthz`);
+    expect(h.status).toBe(200);
+    expect(JSON.parse(h.body)).toMatchObject({ status: 'ok', failuresInARow: { syncs: 0, commits: 0 } });
     w.child.kill('SIGTERM');
     expect(await w.exited).toEqual({ code: 0, signal: null });
   }, 90_000);
