@@ -96,6 +96,23 @@ describe('--git-commit', () => {
     expect(idle.stderr).toMatch(/nothing to commit: every file curate owns matches HEAD/);
   }, 60_000);
 
+  it('--json says what was committed; a commit that fails (a hook) exits 1 naming it, and the next run commits the files', async () => {
+    await siteRepo(true);
+    await writeFile(path.join(site, '.git', 'hooks', 'pre-commit'), '#!/bin/sh\necho "no commits today" >&2\nexit 1\n', { mode: 0o755 });
+    const refused = await curate(['sync', '--git-commit', '--json']);
+    expect(refused.code).toBe(1);
+    const bad = JSON.parse(refused.stdout) as { exitCode: number; error: { code: string; message: string }; commit: unknown; applied: boolean };
+    expect(bad).toMatchObject({ exitCode: 1, applied: true, commit: null, error: { code: 'OUTPUT', message: expect.stringMatching(/git commit failed: no commits today\. The \d+ file\(s\) are written but not committed; the next run with --git-commit commits them/) as unknown } });
+    expect(await git(['diff', '--cached', '--name-only'])).toBe(''); // nothing left staged
+    await rm(path.join(site, '.git', 'hooks', 'pre-commit'));
+    const ok = await curate(['sync', '--git-commit', '--json']);
+    expect(ok.code, ok.stderr).toBe(0);
+    const good = JSON.parse(ok.stdout) as { commit: { id: string; subject: string; files: number; leftovers: number; pages: number } };
+    expect(good.commit).toMatchObject({ id: expect.stringMatching(/^[0-9a-f]{40}$/) as unknown, subject: expect.stringMatching(/^curate: \d+ pages \(\d+ created\)$/) as unknown });
+    expect(good.commit.leftovers).toBe(good.commit.files);
+    expect(await git(['status', '--porcelain', '--', 'content'])).toBe('');
+  }, 60_000);
+
   it('without a git identity: refuses before syncing (nothing written), naming the fix', async () => {
     await siteRepo(false);
     const r = await curate(['sync', '--git-commit']);

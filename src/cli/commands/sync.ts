@@ -11,7 +11,7 @@ import { clientFor } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { downloadCacheDir, withDownloadCache } from '../download-cache.js';
 import { memoryPolicy } from '../memory.js';
-import { commitOwned, preflightCommit, readAtHead } from '../git.js';
+import { commitOwned, preflightCommit, readAtHead, type CommitOutcome } from '../git.js';
 import { pageCommitMessage } from '../pages.js';
 import { syncSummary } from '../summary.js';
 import { failureReport, sortFailures, type Failure } from '../failures.js';
@@ -40,7 +40,7 @@ export interface SyncFlags {
  * the list of changes (20,000 entries on a cold sync) is written entry by entry rather
  * than built as one string.
  */
-export function* jsonReportChunks(report: SyncReport, exitCode: number, error?: { code: string; message: string }): Generator<string> {
+export function* jsonReportChunks(report: SyncReport, exitCode: number, error?: { code: string; message: string }, extra: Record<string, unknown> = {}): Generator<string> {
   const prop = (key: string, value: unknown, indent = '  '): string => `${indent}${JSON.stringify(key)}: ${JSON.stringify(value, null, 2).replace(/\n/g, `\n${indent}`)}`;
   yield `{\n${[prop('version', VERSION), prop('exitCode', exitCode), ...(error ? [prop('error', error)] : []), prop('dryRun', report.dryRun), prop('applied', report.applied), prop('counts', report.counts)].join(',\n')},\n  "changes": [`;
   let first = true;
@@ -57,14 +57,16 @@ export function* jsonReportChunks(report: SyncReport, exitCode: number, error?: 
     ['timings', report.timings],
     ['requests', report.requests],
     ['watermarks', report.watermarks],
+    // With --git-commit: the commit made (null: nothing differed from HEAD).
+    ...Object.entries(extra),
     // Taken last, so it includes the run itself (the report being written is small).
     ['maxRssBytes', process.resourceUsage().maxRSS * 1024],
   ];
   yield `${rest.map(([k, v]) => prop(k, v)).join(',\n')}\n}\n`;
 }
 
-async function writeJsonReport(report: SyncReport, exitCode: number, error?: { code: string; message: string }): Promise<void> {
-  for (const batch of inBatches(jsonReportChunks(report, exitCode, error))) {
+async function writeJsonReport(report: SyncReport, exitCode: number, error?: { code: string; message: string }, extra: Record<string, unknown> = {}): Promise<void> {
+  for (const batch of inBatches(jsonReportChunks(report, exitCode, error, extra))) {
     if (stdoutClosed()) return;
     await writeStdout(batch);
   }
@@ -189,17 +191,35 @@ export async function syncCommand(flags: SyncFlags, out: Output, signal?: AbortS
     out.stopProgress();
     const changed = hasChanges(report.plan);
     const failed = report.errors.length > 0;
-    const exitCode = failed ? EXIT.ERROR : dryRun && changed ? EXIT.CHANGES : EXIT.OK;
     const c = report.counts.total;
+    const withFiles = failed ? await idsWithFiles(config.outputRoot) : undefined;
+    // The summary is built before committing: a deleted page's title may still be at HEAD.
+    const summaryText =
+      flags.summary === undefined ? null : await syncSummary(report, { outputRoot: config.outputRoot, openprojectUrl: config.openproject.url, titles, withFiles, readDeleted: async (rel) => deletedHeads.get(rel) ?? readAtHead(config.outputRoot, rel) });
+    // What was applied is committed even when some items failed: they kept their last good
+    // files, so the tree is consistent. Every owned file that differs from HEAD is
+    // committed, so files an earlier run left uncommitted are committed now.
+    let commit: CommitOutcome | null = null;
+    let commitError: Error | null = null;
+    if (flags.gitCommit && !dryRun) {
+      try {
+        commit = await commitOwned(config.outputRoot, { touched: report.touchedFiles, message: (pages, leftovers) => pageCommitMessage(pages, { failed: report.errors.length, leftovers }) });
+      } catch (e) {
+        commitError = e as Error;
+      }
+    }
+    const exitCode = failed || commitError ? EXIT.ERROR : dryRun && changed ? EXIT.CHANGES : EXIT.OK;
     // The same words as the plan ("N to create") before applying, past tense after.
     const counts = dryRun
       ? `${c.create} to create, ${c.update} to update, ${c.delete} to delete, ${c.unchanged} unchanged`
       : `${c.create} created, ${c.update} updated, ${c.delete} deleted, ${c.unchanged} unchanged`;
-    const summary = `${dryRun ? 'dry run' : 'sync'} ${failed ? `finished with ${report.errors.length} failed item(s)` : 'done'}: ${counts} (${report.requests.total} requests, ${(report.timings.totalMs / 1000).toFixed(1)} s)${dryRun ? '; nothing written' : ''}`;
+    const summary = `${dryRun ? 'dry run' : 'sync'} ${failed ? `finished with ${report.errors.length} failed item(s)` : commitError ? 'applied, not committed' : 'done'}: ${counts} (${report.requests.total} requests, ${(report.timings.totalMs / 1000).toFixed(1)} s)${dryRun ? '; nothing written' : ''}`;
     if (flags.patch !== undefined) await writePatch(report, flags.patch, base!);
     if (out.flags.json) {
       const n = report.errors.length;
-      await writeJsonReport(report, exitCode, failed ? { code: 'ITEMS_FAILED', message: `${n} item${n === 1 ? '' : 's'} failed; the rest was ${dryRun ? 'planned' : 'applied'}` } : undefined);
+      const error = commitError ? { code: 'OUTPUT', message: commitError.message } : failed ? { code: 'ITEMS_FAILED', message: `${n} item${n === 1 ? '' : 's'} failed; the rest was ${dryRun ? 'planned' : 'applied'}` } : undefined;
+      const committed = flags.gitCommit && !dryRun ? { commit: commit?.id ? { id: commit.id, subject: commit.message!.split('\n')[0]!, files: commit.files.length, leftovers: commit.leftovers, pages: commit.pages.length } : null } : {};
+      await writeJsonReport(report, exitCode, error, committed);
     } else if (flags.patch !== '-' && flags.summary !== '-') {
       if (!out.flags.quiet) for (const line of renderPlanSummary(report.plan, { maxFiles: out.flags.verbose ? Infinity : 50 })) out.result(line);
       // With --patch FILE the diff is in the file; the terminal gets the summary only.
@@ -210,26 +230,18 @@ export async function syncCommand(flags: SyncFlags, out: Output, signal?: AbortS
         }
       }
     }
-    const withFiles = failed ? await idsWithFiles(config.outputRoot) : undefined;
-    if (flags.summary !== undefined) {
-      const text = await syncSummary(report, { outputRoot: config.outputRoot, openprojectUrl: config.openproject.url, titles, withFiles, readDeleted: async (rel) => deletedHeads.get(rel) ?? readAtHead(config.outputRoot, rel) });
+    if (summaryText !== null) {
       if (flags.summary === '-') {
-        if (!stdoutClosed()) await writeStdout(text);
-      } else await writeFileAtomic(flags.summary, text);
+        if (!stdoutClosed()) await writeStdout(summaryText);
+      } else await writeFileAtomic(flags.summary!, summaryText);
     }
     for (const line of failureReport(report.errors, { verbose: out.flags.verbose, titles, withFiles })) out.error(line);
     if (flags.patch !== undefined && flags.patch !== '-' && changed) out.info(`patch written to ${flags.patch}; apply it with: ${applyCommand(flags.patch, base!)}`);
     else if (flags.patch !== undefined && flags.patch !== '-') out.info(`patch written to ${flags.patch} (empty: nothing to change)`);
-    // What was applied is committed even when some items failed: they kept their last good
-    // files, so the tree is consistent. Every owned file that differs from HEAD is
-    // committed, so files an earlier run left uncommitted are committed now.
-    if (flags.gitCommit && !dryRun) {
-      const r = await commitOwned(config.outputRoot, { touched: report.touchedFiles, message: (pages, leftovers) => pageCommitMessage(pages, { failed: report.errors.length, leftovers }) });
-      if (r.id) {
-        out.info(`committed ${r.id.slice(0, 12)}: ${r.message!.split('\n')[0]} (${r.files.length} file${r.files.length === 1 ? '' : 's'}${r.leftovers ? `, ${r.leftovers} of them left uncommitted by earlier runs` : ''})`);
-      } else out.info('nothing to commit: every file curate owns matches HEAD');
-    }
-    out.done(!failed, summary);
+    if (commitError && !out.flags.json) out.error(`error: ${commitError.message}`);
+    else if (commit?.id) out.info(`committed ${commit.id.slice(0, 12)}: ${commit.message!.split('\n')[0]} (${commit.files.length} file${commit.files.length === 1 ? '' : 's'}${commit.leftovers ? `, ${commit.leftovers} of them left uncommitted by earlier runs` : ''})`);
+    else if (flags.gitCommit && !dryRun) out.info('nothing to commit: every file curate owns matches HEAD');
+    out.done(!failed && !commitError, summary);
     return exitCode;
   } finally {
     await report.dispose();
