@@ -78,10 +78,13 @@ case $status in
     note "another curate sync holds the lock on this output root; skipped"
     ;;
   1)
-    # Items failed (the rest was applied and committed), or the run failed before
-    # applying anything: its last line says which.
+    # Items failed (the rest was applied and committed), the commit failed (applied,
+    # committed by the next run), or the run failed before applying anything: its
+    # summary line says which.
     if grep -q ' sync finished with [0-9]* failed item' "$out"; then
       alert "curate sync exited 1: some items failed (they keep their last good files and are retried next run); what was applied is committed, not pushed. From $log:"
+    elif grep -q ' sync applied, not committed: ' "$out"; then
+      alert "curate sync exited 1: the changes were applied but git commit failed (see the error); the next run commits them. Nothing was pushed. From $log:"
     else
       alert "curate sync exited 1: an error before anything was applied; nothing was committed or pushed. From $log:"
     fi
