@@ -161,6 +161,16 @@ describe('cron', () => {
       const refused = await cron();
       expect(refused.code).toBe(1);
       expect(refused.stderr).toMatch(/^curate-cron \(.*\/site\): curate sync exited 1: an error before anything was applied; nothing was committed or pushed/m);
+
+      // A commit that fails (a hook refuses it): applied, not committed, said so.
+      await writeFile(path.join(home, '.config', 'curate', 'env'), [`OPENPROJECT_URL=${sim.url}`, `OPENPROJECT_API_KEY=${KEY}`, `CURATE_NODE=${process.execPath}`, `CURATE=${BIN}`, ''].join('\n'));
+      await writeFile(path.join(site, '.git', 'hooks', 'pre-commit'), '#!/bin/sh\nexit 1\n', { mode: 0o755 });
+      sim.updateWorkPackage(id, (w) => {
+        w.subject = `${String(w.subject)} (again)`;
+      });
+      const uncommitted = await cron();
+      expect(uncommitted.code).toBe(1);
+      expect(uncommitted.stderr).toMatch(/^curate-cron \(.*\/site\): curate sync exited 1: the changes were applied but git commit failed/m);
       text = await readFile(log, 'utf8');
       expect(text).not.toContain(KEY);
     } finally {
