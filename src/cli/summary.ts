@@ -62,6 +62,7 @@ export async function syncSummary(report: SyncReport, o: SummaryOptions): Promis
   const parts = (['create', 'update', 'delete'] as const).filter((a) => n[a]).map((a) => `${n[a]} ${words[a]}`);
   const failedPart = failedIds.length + other.length ? `; **${failedIds.length + other.length} failed**` : '';
   lines.push(`**${changed ? `${pageWord(changed)}${dry ? '' : ' changed'}` : 'No page changed'}**${parts.length ? ` (${parts.join(', ')})` : ''}${failedPart}.`);
+  if (report.refused) lines.push(`**A real run would be refused**: ${cell(report.refused)}`);
   lines.push(`Files: ${c.create} ${words.create}, ${c.update} ${words.update}, ${c.delete} ${words.delete}, ${c.unchanged} unchanged${c.rename ? ` (${c.rename} renamed)` : ''}.`);
 
   const section = (action: PageAction, list: DescribedPage[]): void => {

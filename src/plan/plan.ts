@@ -4,6 +4,8 @@
 // tested with tables (test/unit/plan.test.ts).
 //
 // The rules, in the order they apply:
+// 0. A path where a folder stands instead of a file (or a file instead of one of its
+//    folders) is never touched: the work package that wants it fails (item error).
 // 1. A path holding bytes that no manifest owns (a hand-written file) is never
 //    overwritten: the work package that wants it fails (item error), unless the bytes
 //    are exactly what it would write, or an interrupted run of curate wrote them (the
@@ -51,6 +53,12 @@ export interface PlanInput {
   orphans: ReadonlyMap<string, string>;
   /** What each relevant path holds now (every desired path, every previous path of a work package not kept, every orphan); absent or null: nothing. */
   current: ReadonlyMap<string, string | null>;
+  /**
+   * Relevant paths curate can neither read nor replace, with why (a folder where a file
+   * belongs, a file where a folder belongs). A work package that wants one fails as an
+   * item; a file of the previous run that is blocked is not deleted (nothing there is curate's).
+   */
+  blocked?: ReadonlyMap<string, string>;
   deleteThreshold: number;
   allowMassDelete: boolean;
 }
@@ -97,6 +105,14 @@ export function planSync(input: PlanInput): PlanResult {
   };
   const owner = new Map<string, number>();
   for (const [id, e] of input.previous) for (const p in e.files) owner.set(p, id);
+
+  // 0. Paths that something else stands in (a folder where the file belongs, a file where
+  // its folder belongs): never touched; the work package fails until it is moved away.
+  for (const d of input.desired) {
+    const why = input.blocked?.get(d.path);
+    if (why === undefined || failed.has(d.workPackageId)) continue;
+    fail(d.workPackageId, d.source, `work package #${d.workPackageId} maps to ${d.path}, but ${why}; it is left as it is (this work package's last good files are kept and it is retried every run): move it away`);
+  }
 
   // 1. Hand-written files.
   for (const d of input.desired) {

@@ -52,9 +52,9 @@ export class InvariantViolation extends Error {
   }
 }
 
-const COMMUNITY_TYPES = ['Curated Content', 'Curated News', 'Curated Video', 'Ideas', 'Recent Updates & Reports', 'Vaccine/Drugs in the Pipeline', 'Curated Offering', 'Infographics', 'Contributed Content', 'Curated Event', 'Curated Recognition'];
+export const COMMUNITY_TYPES = ['Curated Content', 'Curated News', 'Curated Video', 'Ideas', 'Recent Updates & Reports', 'Vaccine/Drugs in the Pipeline', 'Curated Offering', 'Infographics', 'Contributed Content', 'Curated Event', 'Curated Recognition'];
 
-const DEFAULT_PROFILE_SOURCES: SourceSpec[] = [
+export const DEFAULT_PROFILE_SOURCES: SourceSpec[] = [
   { name: 'communities', projects: ['chronic-care-management', 'pandemic', 'risk-compliance', 'femtech', 'security'], types: COMMUNITY_TYPES, statuses: [], path: 'communities', options: {} },
   { name: 'news', projects: ['news'], types: ['Curated Content'], statuses: [], path: 'news', options: {} },
   { name: 'events', projects: ['events'], types: ['Curated Event'], statuses: [], path: 'events', options: {} },

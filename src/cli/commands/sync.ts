@@ -168,6 +168,7 @@ export async function syncCommand(flags: SyncFlags, out: Output, signal?: AbortS
       allowMassDelete: flags.allowMassDelete,
       deleteThreshold: config.sync.deleteThreshold,
       overlapSeconds: config.sync.overlapSeconds,
+      auditIntervalMs: config.sync.auditHours * 3_600_000,
       maxAttachmentBytes: config.openproject.maxAttachmentBytes,
       concurrency: config.openproject.concurrency,
       signal,
@@ -191,6 +192,9 @@ export async function syncCommand(flags: SyncFlags, out: Output, signal?: AbortS
     out.stopProgress();
     const changed = hasChanges(report.plan);
     const failed = report.errors.length > 0;
+    // A dry run the brake would stop: the plan is shown, and the status is the one the
+    // refused real run gives (a script running `--dry-run` first learns the same thing).
+    const refused = report.refused;
     const c = report.counts.total;
     const withFiles = failed ? await idsWithFiles(config.outputRoot) : undefined;
     // The summary is built before committing: a deleted page's title may still be at HEAD.
@@ -208,16 +212,22 @@ export async function syncCommand(flags: SyncFlags, out: Output, signal?: AbortS
         commitError = e as Error;
       }
     }
-    const exitCode = failed || commitError ? EXIT.ERROR : dryRun && changed ? EXIT.CHANGES : EXIT.OK;
+    const exitCode = failed || refused || commitError ? EXIT.ERROR : dryRun && changed ? EXIT.CHANGES : EXIT.OK;
     // The same words as the plan ("N to create") before applying, past tense after.
     const counts = dryRun
       ? `${c.create} to create, ${c.update} to update, ${c.delete} to delete, ${c.unchanged} unchanged`
       : `${c.create} created, ${c.update} updated, ${c.delete} deleted, ${c.unchanged} unchanged`;
-    const summary = `${dryRun ? 'dry run' : 'sync'} ${failed ? `finished with ${report.errors.length} failed item(s)` : commitError ? 'applied, not committed' : 'done'}: ${counts} (${report.requests.total} requests, ${(report.timings.totalMs / 1000).toFixed(1)} s)${dryRun ? '; nothing written' : ''}`;
+    const summary = `${dryRun ? 'dry run' : 'sync'} ${failed ? `finished with ${report.errors.length} failed item(s)` : commitError ? 'applied, not committed' : 'done'}: ${counts} (${report.requests.total} requests, ${(report.timings.totalMs / 1000).toFixed(1)} s)${dryRun ? '; nothing written' : ''}${refused ? '; a real run would be refused (mass-delete brake)' : ''}`;
     if (flags.patch !== undefined) await writePatch(report, flags.patch, base!);
     if (out.flags.json) {
       const n = report.errors.length;
-      const error = commitError ? { code: 'OUTPUT', message: commitError.message } : failed ? { code: 'ITEMS_FAILED', message: `${n} item${n === 1 ? '' : 's'} failed; the rest was ${dryRun ? 'planned' : 'applied'}` } : undefined;
+      const error = refused
+        ? { code: 'SAFETY', message: `a real run would be refused: ${refused}` }
+        : commitError
+          ? { code: 'OUTPUT', message: commitError.message }
+          : failed
+            ? { code: 'ITEMS_FAILED', message: `${n} item${n === 1 ? '' : 's'} failed; the rest was ${dryRun ? 'planned' : 'applied'}` }
+            : undefined;
       const committed = flags.gitCommit && !dryRun ? { commit: commit?.id ? { id: commit.id, subject: commit.message!.split('\n')[0]!, files: commit.files.length, leftovers: commit.leftovers, pages: commit.pages.length } : null } : {};
       await writeJsonReport(report, exitCode, error, committed);
     } else if (flags.patch !== '-' && flags.summary !== '-') {
@@ -236,12 +246,13 @@ export async function syncCommand(flags: SyncFlags, out: Output, signal?: AbortS
       } else await writeFileAtomic(flags.summary!, summaryText);
     }
     for (const line of failureReport(report.errors, { verbose: out.flags.verbose, titles, withFiles })) out.error(line);
+    if (refused) out.error(`error: a real run would be refused: ${refused}`);
     if (flags.patch !== undefined && flags.patch !== '-' && changed) out.info(`patch written to ${flags.patch}; apply it with: ${applyCommand(flags.patch, base!)}`);
     else if (flags.patch !== undefined && flags.patch !== '-') out.info(`patch written to ${flags.patch} (empty: nothing to change)`);
     if (commitError && !out.flags.json) out.error(`error: ${commitError.message}`);
     else if (commit?.id) out.info(`committed ${commit.id.slice(0, 12)}: ${commit.message!.split('\n')[0]} (${commit.files.length} file${commit.files.length === 1 ? '' : 's'}${commit.leftovers ? `, ${commit.leftovers} of them left uncommitted by earlier runs` : ''})`);
     else if (flags.gitCommit && !dryRun) out.info('nothing to commit: every file curate owns matches HEAD');
-    out.done(!failed && !commitError, summary);
+    out.done(!failed && !refused && !commitError, summary);
     return exitCode;
   } finally {
     await report.dispose();
