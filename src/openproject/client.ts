@@ -272,6 +272,9 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
 
   /** Set once a server refused to select the author link: later listings do not ask again. */
   let authorSelectRefused = false;
+  let authorSelectAnswered = false;
+  /** While the first author listing finds out what select the server takes. */
+  let selectProbe: Promise<void> | null = null;
 
   const this_: OpenProjectClient = {
     baseUrl: options.baseUrl,
@@ -392,25 +395,43 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
 
     async listWorkPackageIds(q: WorkPackageQuery, opts?: { withAuthors?: boolean }): Promise<IdListing> {
       const wantAuthors = opts?.withAuthors === true && !q.ids?.length;
-      if (wantAuthors && !authorSelectRefused && !selectRefused) {
+      // The plain id listing; a server that refuses select altogether is listed in full,
+      // and those elements carry the author link too.
+      const plain = async (): Promise<IdListing> => {
+        const ids = new Set<number>();
+        const authors = wantAuthors ? new Map<number, string>() : undefined;
+        let total = 0;
+        for (const part of splitById(q)) total += await idsInto(part, ids, authors);
+        return { ids: [...ids].sort((a, b) => a - b), total, ...(authors && selectRefused ? { authors } : {}) };
+      };
+      if (!wantAuthors) return plain();
+      // The sources' listings start together: the first finds out what this server's select
+      // takes while the others wait, so a refusing server answers 400 once per client.
+      while (selectProbe) await selectProbe;
+      if (authorSelectRefused || selectRefused) return plain();
+      const first = !authorSelectAnswered;
+      let settle = (): void => undefined;
+      if (first) selectProbe = new Promise<void>((r) => (settle = r));
+      try {
         const ids = new Set<number>();
         const authors = new Map<number, string>();
         try {
           const total = await idsInto(q, ids, authors, true);
+          authorSelectAnswered = true;
           return { ids: [...ids].sort((a, b) => a - b), total, authors };
         } catch (e) {
           // Older or stricter servers answer a select key they do not support with 400
-          // (InvalidSignal): fall back to the id listing, without author names.
+          // (InvalidSignal): the id listing without author names instead.
           if (!(e instanceof OpenProjectError && e.status === 400)) throw e;
           authorSelectRefused = true;
         }
+        return await plain();
+      } finally {
+        if (first) {
+          selectProbe = null;
+          settle();
+        }
       }
-      const ids = new Set<number>();
-      // A server that refuses select altogether is listed in full: its elements carry the author link.
-      const authors = wantAuthors ? new Map<number, string>() : undefined;
-      let total = 0;
-      for (const part of splitById(q)) total += await idsInto(part, ids, authors);
-      return { ids: [...ids].sort((a, b) => a - b), total, ...(authors && selectRefused ? { authors } : {}) };
     },
 
     async listSchemaFields(keys: readonly string[]): Promise<Map<string, CustomFieldDef[]>> {

@@ -22,6 +22,12 @@ export interface ManifestSource {
    * the data, and a row dated in the future cannot become it.
    */
   watermark: string | null;
+  /**
+   * This machine's clock when `watermark` last changed: the next walk's ceiling is at most
+   * the watermark plus the real time elapsed since, so a row dated in the future cannot
+   * become the watermark even when the server sends no usable `Date`.
+   */
+  watermarkAt?: string;
   /** Work packages whose last attempt failed: asked for again whatever their updatedAt. */
   retry: number[];
   /**
@@ -86,6 +92,12 @@ export interface Manifest {
 // a no-change sync included. Unknown keys are dropped, as a schema would.
 
 class ShapeError extends Error {}
+/** State written by a newer curate: refused as such, never "fixed" by rebuilding. */
+class NewerStateError extends Error {
+  constructor(readonly version: number) {
+    super(`version ${version}`);
+  }
+}
 
 type Obj = Record<string, unknown>;
 const what = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
@@ -151,6 +163,7 @@ function checkWorkPackage(v: unknown, at: string): void {
 /** Validates (in place) that `json` is a manifest; throws ShapeError naming the first bad key. */
 function checkManifest(json: unknown): Manifest {
   const m = object(json, '(top level)');
+  if (typeof m.version === 'number' && Number.isInteger(m.version) && m.version > MANIFEST_VERSION) throw new NewerStateError(m.version);
   expect(m.version === MANIFEST_VERSION || m.version === 1, 'version', '', `1 or ${MANIFEST_VERSION}`, m.version);
   m.version = MANIFEST_VERSION;
   expect(typeof m.profile === 'string', 'profile', '', 'string', m.profile);
@@ -166,8 +179,8 @@ function checkManifest(json: unknown): Manifest {
       const o = object(src[k], at, k);
       for (const key in o) if (typeof o[key] !== 'string') expect(false, at, `${k}.${key}`, 'string', o[key]);
     }
-    expect(src.auditedAt === undefined || (typeof src.auditedAt === 'string' && !Number.isNaN(Date.parse(src.auditedAt))), at, 'auditedAt', 'an ISO 8601 instant', src.auditedAt);
-    only(src, ['watermark', 'retry', 'fingerprint', 'names', 'authors', 'auditedAt']);
+    for (const k of ['auditedAt', 'watermarkAt'] as const) expect(src[k] === undefined || (typeof src[k] === 'string' && !Number.isNaN(Date.parse(src[k]))), at, k, 'an ISO 8601 instant', src[k]);
+    only(src, ['watermark', 'watermarkAt', 'retry', 'fingerprint', 'names', 'authors', 'auditedAt']);
   }
   const wps = object(m.workPackages, 'workPackages');
   for (const id in wps) checkWorkPackage(wps[id], `workPackages.${id}`);
@@ -197,6 +210,9 @@ export async function readManifest(root: string, profile: string): Promise<Manif
   try {
     m = checkManifest(json);
   } catch (e) {
+    if (e instanceof NewerStateError) {
+      throw new OutputError(`${MANIFEST_FILE} was written by a newer curate (state format ${e.version}; this curate reads formats 1 to ${MANIFEST_VERSION}): upgrade curate (npm install curate@latest) rather than deleting the state, which would make the next run a first run`);
+    }
     if (!(e instanceof ShapeError)) throw e;
     throw new OutputError(`${MANIFEST_FILE}: ${e.message}; delete it and run \`curate sync --full\` to rebuild it`);
   }

@@ -64,6 +64,7 @@ export interface PlanInput {
 }
 
 export interface PlanFailure {
+  kind: 'collision' | 'hand-written' | 'blocked-path';
   workPackageId: number;
   source: string;
   message: string;
@@ -98,10 +99,10 @@ export function planSync(input: PlanInput): PlanResult {
   const failures: PlanFailure[] = [];
   const failed = new Set<number>();
   const released = new Map<number, string[]>();
-  const fail = (id: number, source: string, message: string): void => {
+  const fail = (id: number, source: string, message: string, kind: PlanFailure['kind']): void => {
     if (failed.has(id)) return;
     failed.add(id);
-    failures.push({ workPackageId: id, source, message });
+    failures.push({ kind, workPackageId: id, source, message });
   };
   const owner = new Map<string, number>();
   for (const [id, e] of input.previous) for (const p in e.files) owner.set(p, id);
@@ -111,7 +112,7 @@ export function planSync(input: PlanInput): PlanResult {
   for (const d of input.desired) {
     const why = input.blocked?.get(d.path);
     if (why === undefined || failed.has(d.workPackageId)) continue;
-    fail(d.workPackageId, d.source, `work package #${d.workPackageId} maps to ${d.path}, but ${why}; it is left as it is (this work package's last good files are kept and it is retried every run): move it away`);
+    fail(d.workPackageId, d.source, `work package #${d.workPackageId} maps to ${d.path}, but ${why}; it is left as it is (this work package's last good files are kept and it is retried every run): move it away`, 'blocked-path');
   }
 
   // 1. Hand-written files.
@@ -119,7 +120,7 @@ export function planSync(input: PlanInput): PlanResult {
     if (failed.has(d.workPackageId)) continue;
     const cur = input.current.get(d.path) ?? null;
     if (cur === null || cur === d.sha256 || owner.has(d.path) || input.orphans.get(d.path) === cur) continue;
-    fail(d.workPackageId, d.source, `work package #${d.workPackageId} maps to ${d.path}, which holds a file curate does not own (written by hand?); it is left as it is: move it away or change the work package`);
+    fail(d.workPackageId, d.source, `work package #${d.workPackageId} maps to ${d.path}, which holds a file curate does not own (written by hand?); it is left as it is: move it away or change the work package`, 'hand-written');
   }
 
   // 2. Collisions, to a fixed point: a mapped work package that loses a path fails, and
@@ -150,7 +151,7 @@ export function planSync(input: PlanInput): PlanResult {
       for (const loser of list.slice(1)) {
         const message = `work package #${loser.id} maps to ${p}, which work package #${winner.id} already writes (the lower id keeps it); change one of their subjects/URLs`;
         if (loser.desired) {
-          fail(loser.id, loser.source, message);
+          fail(loser.id, loser.source, message, 'collision');
           changed = true;
         } else {
           // A kept work package's file taken by a lower id: it is no longer its file, and
@@ -158,7 +159,7 @@ export function planSync(input: PlanInput): PlanResult {
           let lost = released.get(loser.id);
           if (!lost) released.set(loser.id, (lost = []));
           lost.push(p);
-          fail(loser.id, loser.source, message);
+          fail(loser.id, loser.source, message, 'collision');
           changed = true;
         }
       }

@@ -62,6 +62,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   const clock = options.clock ?? ((): Date => new Date());
   const ttl = options.signedUrlTtlSeconds ?? DEFAULT_SIGNED_URL_TTL_S;
   const lenient = new Set<Lenience>(options.lenient ?? []);
+  /** The credential the API accepts now (setApiKey: an OAuth access token expired and was renewed). */
+  let apiKey = options.apiKey;
   const digits = options.timestampDigits;
   if (digits !== undefined && (!Number.isInteger(digits) || digits < 0 || digits > 6)) throw new Error('simulator: timestampDigits must be 0..6');
   const store = new Store(dataset, clock, digits ?? 3);
@@ -365,13 +367,13 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
 
   /** README §5: Basic `apikey:<key>` or Bearer `<key>`; schemes are case-insensitive. */
   function authorized(header: string | undefined): boolean {
-    if (options.apiKey === undefined) return true;
+    if (apiKey === undefined) return true;
     if (!header) return false;
     const [scheme = '', value = ''] = header.trim().split(/\s+/, 2);
     // API tokens travel as `Bearer opapi-…` (and only with Setting.api_tokens_enabled?); any
     // other bearer value is taken for an OAuth / OIDC access token, which this key is not.
-    if (/^bearer$/i.test(scheme)) return value === options.apiKey && (value.startsWith('opapi-') || lenient.has('bearer-any'));
-    if (/^basic$/i.test(scheme)) return Buffer.from(value, 'base64').toString('utf8') === `apikey:${options.apiKey}`;
+    if (/^bearer$/i.test(scheme)) return value === apiKey && (value.startsWith('opapi-') || lenient.has('bearer-any'));
+    if (/^basic$/i.test(scheme)) return Buffer.from(value, 'base64').toString('utf8') === `apikey:${apiKey}`;
     return false;
   }
 
@@ -522,6 +524,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     setAttachmentContent: (id, content) => store.setAttachmentContent(id, content),
     setAttachmentStatus: (id, status) => store.setAttachmentStatus(id, status),
     finishScan: (id) => store.setAttachmentStatus(id, 'scanned'),
+    setApiKey: (key) => void (apiKey = key),
     async close() {
       for (const end of [...stalls]) end();
       for (const s of sockets) s.destroy();

@@ -2,14 +2,18 @@
 //
 // - The id listing (every run) says what the source matches now.
 // - The changes walk says what changed: keyset-paged from the watermark (incremental,
-//   see OpenProjectClient.listChanges) or every work package (first run, --full, or a
-//   source whose fingerprint changed).
+//   see OpenProjectClient.listChanges) or every work package (first run, --full, a source
+//   whose fingerprint or shown names changed, an untrusted watermark, a restore, or the
+//   periodic audit). A row is unchanged when its digest (every attribute and link title it
+//   carries) is the one mapped.
 // - Everything listed that the walk did not hand over is kept only when nothing else could
-//   have changed its output (same fingerprint, not retried, still valid at `now`, its
-//   references unchanged, its files on disk); otherwise it is fetched by id.
-// - An owned work package absent from the listing is removed only once confirmed: 404 on
-//   its own URL, or visible but no longer matching the source's filters. A listing that
-//   missed it (rows shifting under a concurrent deletion) cannot delete innocent files.
+//   have changed its output (same fingerprint and names, not retried, its author not
+//   renamed, still valid at `now`, its references unchanged, its files on disk);
+//   otherwise it is fetched by id.
+// - An owned work package absent from the listing is removed only once confirmed by the
+//   server's own filters. A listing that missed it (rows shifting under a concurrent
+//   deletion) cannot delete innocent files.
+// ARCHITECTURE.md, "A page's closure", says why each of these signals exists.
 import type { OpenProjectClient, WorkPackageQuery } from '../openproject/types.js';
 import type { Manifest, ManifestWorkPackage } from '../output/manifest.js';
 import type { SourceSpec, WorkPackage } from '../types.js';
@@ -79,13 +83,18 @@ export async function collectSource(ctx: CollectContext, src: ResolvedSource, li
   if (!ctx.full && prev && prev.fingerprint !== src.fingerprint && Object.keys(prev).length) {
     ctx.warn(`source "${name}": its configuration, the profile's options or curate's mapping changed since the last sync; mapping all of its work packages again`);
   } else if (!ctx.full && plan.remapAll) ctx.warn(`source "${name}": ${plan.remapAll}; mapping all of its work packages again`);
-  // The newest instant that is not in the future: the earlier of the server's clock and
-  // this machine's (a skewed server, proxy or machine clock only makes it earlier, which
-  // costs re-reading a few rows, never skipping one).
+  // The newest instant that is not in the future: the earliest of the server's clock, this
+  // machine's, and the previous watermark plus the real time elapsed since it was taken
+  // (the server's clock cannot have run faster than that; it is what still holds when the
+  // server sends no usable Date and its clock is far from this machine's). A wrong clock
+  // only makes it earlier, which costs re-reading a few rows, never skipping one.
   const clockNow = ctx.clock().getTime();
-  const ceiling = Math.min(clockNow, ctx.walkStart?.getTime() ?? Infinity) + FUTURE_SLACK_MS;
+  const clocks = Math.min(clockNow, ctx.walkStart?.getTime() ?? Infinity) + FUTURE_SLACK_MS;
   const storedMark = prev?.watermark ? Date.parse(prev.watermark) : null;
-  const trusted = storedMark !== null && storedMark <= ceiling;
+  const takenAt = prev?.watermarkAt ? Date.parse(prev.watermarkAt) : null;
+  const elapsedBound = storedMark !== null && takenAt !== null ? storedMark + Math.max(0, clockNow - takenAt) + FUTURE_SLACK_MS : Infinity;
+  const ceiling = Math.min(clocks, elapsedBound);
+  const trusted = storedMark !== null && storedMark <= clocks;
   if (storedMark !== null && !trusted && !ctx.full && sameShape) {
     ctx.warn(`source "${name}": the stored watermark ${prev!.watermark} is in the future of the server's clock (${ctx.walkStart?.toISOString() ?? 'not sent'}) and of this machine's (${new Date(clockNow).toISOString()}); reading every work package of the source once to find edits it would hide`);
   }
@@ -128,7 +137,7 @@ export async function collectSource(ctx: CollectContext, src: ResolvedSource, li
   };
   const markInvalid = (bad: { id: number | null; message: string }): void => {
     if (bad.id !== null) received.add(bad.id);
-    ctx.ledger.failed({ source: name, ...(bad.id !== null ? { workPackageId: bad.id } : {}), message: bad.message });
+    ctx.ledger.failed({ kind: 'payload', source: name, ...(bad.id !== null ? { workPackageId: bad.id } : {}), message: bad.message });
   };
   // `force`: pages fetched by id because their work packages must be mapped (not part of the
   // listing, so not reported as listing pages to progress).
@@ -146,7 +155,15 @@ export async function collectSource(ctx: CollectContext, src: ResolvedSource, li
 
   let walkedAll = !incremental;
   if (incremental) {
-    const from = storedMark! - ctx.overlapMs;
+    // From the watermark, or from the newest owned row that is still listed if that is
+    // older (the watermark's row was deleted): that row must come back, which is what
+    // proves a restore below even when the restore also removed the newer rows.
+    let newestOwned = -Infinity;
+    for (const [id, w] of owned) {
+      const t = Date.parse(w.updatedAt);
+      if (t > newestOwned && t <= ceiling && listed.has(id)) newestOwned = t;
+    }
+    const from = Math.min(storedMark!, newestOwned === -Infinity ? storedMark! : newestOwned) - ctx.overlapMs;
     await drain(ctx.client.listChanges(src.query, new Date(from).toISOString()));
     // Every owned row at or after the walk's bound must have come back, edited or not: one
     // that is still listed but did not has an older updatedAt than the one synced (or was
@@ -215,7 +232,7 @@ async function confirmAbsent(ctx: CollectContext, src: ResolvedSource, ids: numb
   if (!candidates.length) return;
   ctx.checkpoint();
   const keep = (id: number, e: unknown): void =>
-    ctx.ledger.failed({ source: name, workPackageId: id, message: `work package #${id} is missing from the listing of source "${name}" and could not be confirmed gone (its files are kept; it is checked again on the next run): ${(e as Error).message}` });
+    ctx.ledger.failed({ kind: 'unconfirmed-gone', source: name, workPackageId: id, message: `work package #${id} is missing from the listing of source "${name}" and could not be confirmed gone (its files are kept; it is checked again on the next run): ${(e as Error).message}` });
   let matching: number[];
   try {
     matching = (await ctx.client.listWorkPackageIds({ ...src.query, ids: candidates })).ids;
@@ -230,7 +247,7 @@ async function confirmAbsent(ctx: CollectContext, src: ResolvedSource, ids: numb
   try {
     for await (const page of ctx.client.listWorkPackages({ ...src.query, ids: matching })) {
       for (const wp of page.workPackages) accept(wp, true);
-      for (const bad of page.invalid) if (bad.id !== null) ctx.ledger.failed({ source: name, workPackageId: bad.id, message: bad.message });
+      for (const bad of page.invalid) if (bad.id !== null) ctx.ledger.failed({ kind: 'payload', source: name, workPackageId: bad.id, message: bad.message });
     }
   } catch (e) {
     if (ctx.isAborted()) throw e;

@@ -13,6 +13,14 @@ import type { Attachment, ContentProbe, MappedDocument, ProbedAttachment, Profil
 import { rowDigest } from './closure.js';
 import type { SyncEvent } from './events.js';
 
+const ATTACHMENT_FAILURE = Symbol('attachment failure');
+/** Marks an error as an attachment's (listing or download) without touching its message, for ItemError.kind. */
+function attachmentFailure(e: unknown): unknown {
+  if (e && typeof e === 'object') (e as Record<symbol, boolean>)[ATTACHMENT_FAILURE] = true;
+  return e;
+}
+export const isAttachmentFailure = (e: unknown): boolean => !!e && typeof e === 'object' && (e as Record<symbol, boolean>)[ATTACHMENT_FAILURE] === true;
+
 export interface ProcessContext {
   client: OpenProjectClient;
   profile: Profile;
@@ -39,7 +47,7 @@ export async function processWorkPackage(ctx: ProcessContext, source: SourceSpec
   ctx.checkpoint();
   const project = ctx.projects.get(wp.project.id);
   if (!project) throw new CurateError('MAPPING', `work package #${wp.id}: project #${wp.project.id} is not visible`);
-  const attachments = await ctx.client.listAttachments(wp.id);
+  const attachments = await ctx.client.listAttachments(wp.id).catch((e: unknown) => Promise.reject(attachmentFailure(e)));
   const probed: ProbedAttachment[] = [];
   const staged = new Map<number, { file: string; sha256: string }>();
   const entry: ManifestWorkPackage = { source: source.name, updatedAt: wp.updatedAt, lockVersion: wp.lockVersion, digest: rowDigest(wp), files: {}, attachments: {} };
@@ -55,7 +63,7 @@ export async function processWorkPackage(ctx: ProcessContext, source: SourceSpec
       }
       ctx.checkpoint();
       const sink = ctx.staging.sink(att.id);
-      const result = await ctx.client.downloadAttachment(att, sink, { maxBytes: ctx.maxBytes });
+      const result = await ctx.client.downloadAttachment(att, sink, { maxBytes: ctx.maxBytes }).catch((e: unknown) => Promise.reject(attachmentFailure(e)));
       ctx.emit({ type: 'download', attachmentId: att.id, bytes: result.bytes });
       const { file, sha256: digest, head } = sink.result();
       staged.set(att.id, { file, sha256: digest });

@@ -6,7 +6,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
-import { AttachmentNotReadyError, ConfigError, LockedError, SafetyError } from '../errors.js';
+import { AttachmentNotReadyError, ConfigError, LockedError, PayloadError, SafetyError } from '../errors.js';
 import { createHasher, createPresenceCheck } from '../output/disk-state.js';
 import { readJournal } from '../output/journal.js';
 import { acquireLock, assertNotLocked } from '../output/lock.js';
@@ -25,7 +25,8 @@ import { DEFAULTS } from '../defaults.js';
 import type { SyncEvent } from './events.js';
 import { sourceFingerprint } from './fingerprint.js';
 import { Ledger } from './ledger.js';
-import { processWorkPackage, type ProcessContext } from './process.js';
+import { nextSourceState } from './next-state.js';
+import { isAttachmentFailure, processWorkPackage, type ProcessContext } from './process.js';
 import { fetchServerNames, readSchemaFields, resolveSources, unresolvedMessage } from './resolve.js';
 import type { SyncOptions, SyncReport } from './types.js';
 
@@ -91,7 +92,7 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
     o.sources.forEach((spec, i) => {
       const query = queries[i];
       if (query) resolved.push({ spec, query, fingerprint: fingerprints.get(spec.name)! });
-      else ledger.failed({ source: spec.name, message: unresolvedMessage(spec.name, problems[i]!) });
+      else ledger.failed({ kind: 'source', source: spec.name, message: unresolvedMessage(spec.name, problems[i]!) });
     });
     const specByName = new Map(o.sources.map((s) => [s.name, s]));
     const projects = new Map(names.projects.map((p) => [p.id, p]));
@@ -144,7 +145,9 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
       checkpoint,
       emit,
     };
-    const limit = pLimit((o.concurrency ?? DEFAULTS.concurrency) * 4);
+    // rejectOnClear: the work packages an abort takes off the queue settle (rejected) instead
+    // of never, so the way out waits only for those actually running, not its whole grace.
+    const limit = pLimit({ concurrency: (o.concurrency ?? DEFAULTS.concurrency) * 4, rejectOnClear: true });
     const tasks = running;
     /** Work packages listed but not yet started, above which listing pauses (about one page). */
     const MAX_QUEUED = 1000;
@@ -182,7 +185,7 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
             // touch updatedAt, so the retry list brings it back until the file is there.
             ledger.deferred(src.spec.name, wp.id);
             warn(`${e.message}; its last good files are kept and it is tried again on the next run`);
-          } else ledger.failed({ source: src.spec.name, workPackageId: wp.id, message: (e as Error).message });
+          } else ledger.failed({ kind: e instanceof PayloadError ? 'payload' : isAttachmentFailure(e) ? 'attachment' : 'mapping', source: src.spec.name, workPackageId: wp.id, message: (e as Error).message });
         }
       });
       // Awaited below; an abort can end the run before that, and its rejection must not go unhandled meanwhile.
@@ -222,7 +225,7 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
       const listed: { src: ResolvedSource; listing: IdListing }[] = [];
       answers.forEach((a, i) => {
         const src = resolved[i]!;
-        if (a instanceof Error) ledger.failed({ source: src.spec.name, message: `source "${src.spec.name}" was not synced, its work packages could not be listed (its files stay as they are): ${a.message}` });
+        if (a instanceof Error) ledger.failed({ kind: 'source', source: src.spec.name, message: `source "${src.spec.name}" was not synced, its work packages could not be listed (its files stay as they are): ${a.message}` });
         else listed.push({ src, listing: a });
       });
       for (const { src, listing } of listed) {
@@ -237,7 +240,7 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
       for (const [id, list] of membership) {
         if (list.length < 2) continue;
         overlapping.add(id);
-        ledger.failed({ source: list[0]!, workPackageId: id, message: overlapMessage(id, list) });
+        ledger.failed({ kind: 'overlap', source: list[0]!, workPackageId: id, message: overlapMessage(id, list) });
       }
       for (const { src, listing } of listed) {
         const mine = owned.get(src.spec.name);
@@ -350,7 +353,7 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
         }
       } catch (e) {
         if (o.signal?.aborted) throw e;
-        ledger.failed({ source: d.source, workPackageId: d.workPackageId, attachmentId: att.id, message: `work package #${d.workPackageId}: ${d.path} is missing on disk and attachment #${att.id} could not be downloaded again (its last good files are kept; it is retried on the next run): ${(e as Error).message}` });
+        ledger.failed({ kind: 'attachment', source: d.source, workPackageId: d.workPackageId, attachmentId: att.id, message: `work package #${d.workPackageId}: ${d.path} is missing on disk and attachment #${att.id} could not be downloaded again (its last good files are kept; it is retried on the next run): ${(e as Error).message}` });
       }
     };
     await Promise.all(desired.map((d) => hashLimit(() => materialize(d))));
@@ -373,38 +376,16 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
     // --- next state -------------------------------------------------------------
     const sources: Record<string, ManifestSource> = {};
     const watermarks: Record<string, string | null> = {};
+    const stamp = clock().toISOString();
     for (const spec of o.sources) {
       const name = spec.name;
-      const prev = previous?.sources[name];
       const got = collected.get(name);
       const src = resolved.find((r) => r.spec.name === name);
-      if (onlyIds || !got || !src) {
-        // A targeted sync proves nothing about the rest of the source, and a source that
-        // could not be resolved or listed proves nothing at all: its state stays; its retry
-        // list loses what succeeded and gains what failed.
-        const retry = new Set(prev?.retry ?? []);
-        for (const id of onlyIds ?? []) if (ledger.outcome(id)?.kind !== 'failed') retry.delete(id);
-        for (const id of ledger.retry(name)) retry.add(id);
-        watermarks[name] = prev?.watermark ?? null;
-        if (prev || retry.size) sources[name] = { ...(prev ?? { watermark: null }), retry: [...retry].sort((a, b) => a - b) };
-        continue;
-      }
-      const held = ledger.holds(name);
-      watermarks[name] = held ? (prev?.watermark ?? null) : got.watermark;
-      // A source that failed keeps its old fingerprint and names too: the next run re-maps it again.
-      const fingerprint = held && prev?.fingerprint !== src.fingerprint ? prev?.fingerprint : src.fingerprint;
-      const now = namesNow.get(name)!;
-      const namesNext = held && renamed.get(name)!.length ? prev?.names : { ...now, ...(now.fields === undefined && prev?.names?.fields !== undefined ? { fields: prev.names.fields } : {}) };
-      const authors = got.authors ?? prev?.authors;
-      const auditedAt = got.walkedAll && !held ? clock().toISOString() : prev?.auditedAt;
-      sources[name] = {
-        watermark: watermarks[name],
-        retry: ledger.retry(name),
-        ...(fingerprint ? { fingerprint } : {}),
-        ...(namesNext ? { names: namesNext } : {}),
-        ...(authors ? { authors } : {}),
-        ...(auditedAt ? { auditedAt } : {}),
-      };
+      const walked = onlyIds || !got || !src ? null : { fingerprint: src.fingerprint, names: namesNow.get(name)!, renamed: renamed.get(name)!.length > 0, watermark: got.watermark, walkedAll: got.walkedAll, ...(got.authors ? { authors: got.authors } : {}) };
+      const failedIds = new Set((onlyIds ?? []).filter((id) => ledger.outcome(id)?.kind === 'failed'));
+      const { state, watermark } = nextSourceState({ previous: previous?.sources[name], walked, held: ledger.holds(name), failed: ledger.retry(name), ...(onlyIds ? { targeted: { ids: onlyIds, failedIds } } : {}), clock: stamp });
+      watermarks[name] = watermark;
+      if (state) sources[name] = state;
     }
     if (onlyIds) for (const name in previous?.sources ?? {}) if (!(name in sources)) sources[name] = previous!.sources[name]!;
     const { entries, changed } = ledger.nextWorkPackages(result.released);

@@ -56,7 +56,7 @@ describe('friction', () => {
       const config = await site(dir);
       const r = await runCli(['sync', '--config', config], { env: { OPENPROJECT_URL: sim.url } });
       expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(/no key is set: neither OPENPROJECT_API_KEY nor OPENPROJECT_TOKEN is in the environment/);
+      expect(r.stderr).toMatch(/no key is set: neither OPENPROJECT_API_KEY nor OPENPROJECT_TOKEN (.*)?is in the environment/);
       const wrong = await runCli(['sync', '--config', config], { env: { OPENPROJECT_URL: sim.url, OPENPROJECT_API_KEY: 'opapi-wrong' } });
       expect(wrong.stderr).not.toMatch(/no key is set/);
       expect(wrong.stderr).toMatch(/the server refused the credentials/);

@@ -453,3 +453,28 @@ describe('issue 19, failure 7: a link target moves with its source', () => {
     });
   });
 });
+
+describe('issue 19, failure 5: a restore that also removed the newest rows', () => {
+  it('an edit older than the overlap is brought back when the restore deleted the row the watermark came from', async () => {
+    await withSim(async (sim, dir, clock) => {
+      const backup = cloneDataset(sim.dataset);
+      await syncOk(sim, dir);
+      clock.tick();
+      const [a] = inProject(sim, PROJECT.ccm);
+      retitle(sim, a!.id, 'An edit the backup does not have');
+      // Hours later (far outside the overlap) a work package is created: it becomes the
+      // newest row, so the watermark is its updatedAt.
+      clock.tick(5 * HOUR);
+      createWorkPackage(sim, inProject(sim, PROJECT.ccm)[3]!.id, { subject: 'Created after the backup' });
+      clock.tick();
+      await syncOk(sim, dir);
+      await expectFresh(sim, dir);
+      // The restore removes the created row and takes the edited one back before the backup.
+      clock.tick();
+      restoreSnapshot(sim, backup);
+      clock.tick();
+      await syncOk(sim, dir);
+      await expectFresh(sim, dir);
+    });
+  });
+});

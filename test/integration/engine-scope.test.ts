@@ -43,6 +43,7 @@ describe('one source’s trouble is that source’s error', () => {
       const r = await medigySync(sim, dir);
       expect(r.errors).toHaveLength(1);
       expect(r.errors[0]!.source).toBe('femtech');
+      expect(r.errors[0]!.kind).toBe('source');
       expect(r.errors[0]!.workPackageId).toBeUndefined();
       expect(r.errors[0]!.message).toMatch(/source "femtech" was not synced: sources\.\d+\.projects: no project "femtech" on the server.*archived, deleted or not visible to this key.*Its files stay as they are/);
       // The others synced: the edit landed.

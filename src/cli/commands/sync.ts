@@ -145,8 +145,9 @@ export async function syncCommand(flags: SyncFlags, out: Output, signal?: AbortS
   if (flags.gitCommit && !dryRun) await preflightCommit(config.outputRoot);
   const base = flags.patch !== undefined ? await patchBase(config.outputRoot) : null;
   const profile = await loadProfile(config.profile.name, config.profile.options);
+  // The interrupt cancels the client's requests too: a slow answer must not hold a stopping run.
   // Verified downloads are kept between runs (a dry run, then the real one; a Ctrl-C, then the next).
-  const cache = withDownloadCache(clientFor(config.openproject), downloadCacheDir());
+  const cache = withDownloadCache(clientFor(config.openproject, process.env, undefined, signal), downloadCacheDir());
   const client = cache.client;
   const memory = memoryPolicy();
   // --summary of a real run names the pages it deletes: their titles are read just before
