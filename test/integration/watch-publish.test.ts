@@ -5,7 +5,8 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { git, LEGACY_NOW, MEDIGY_CONFIG, tempDir } from '../helpers/env.js';
+import { spawn } from 'node:child_process';
+import { BIN, git, LEGACY_NOW, MEDIGY_CONFIG, tempDir } from '../helpers/env.js';
 import { startFixtureSimulator, TEST_KEY } from '../helpers/sync-harness.js';
 import { request, startWatch, waitReady, WEBHOOK_SECRET } from '../helpers/watch-harness.js';
 
@@ -110,8 +111,16 @@ describe('curate watch --git-commit: health follows publishing', () => {
     const out = path.join(dir, 'site');
     await mkdir(out);
     await git(out, ['init', '-q']);
-    const { runCli } = await import('../helpers/env.js');
-    const r = await runCli(['watch', '--config', MEDIGY_CONFIG, '--out', out, '--listen', '127.0.0.1:0', '--git-commit'], { env: { OPENPROJECT_URL: sim.url, OPENPROJECT_API_KEY: TEST_KEY, OPENPROJECT_WEBHOOK_SECRET: WEBHOOK_SECRET, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', HOME: dir } });
+    // The real binary; killed at the end should it (wrongly) keep serving.
+    const child = spawn(process.execPath, [BIN, 'watch', '--config', MEDIGY_CONFIG, '--out', out, '--listen', '127.0.0.1:0', '--git-commit'], { env: { PATH: process.env.PATH, OPENPROJECT_URL: sim.url, OPENPROJECT_API_KEY: TEST_KEY, OPENPROJECT_WEBHOOK_SECRET: WEBHOOK_SECRET, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', HOME: dir }, stdio: ['ignore', 'pipe', 'pipe'] });
+    cleanups.push(async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout.resume();
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    const r = { code, stderr };
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/--git-commit: git has no author identity (to commit with|configured)/);
   }, 30_000);
