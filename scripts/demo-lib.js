@@ -2,7 +2,7 @@
 // simulator on 127.0.0.1 with the fixtures dataset, a Hugo site skeleton, and the real
 // CLI (bin/curate.js) run against them. No OpenProject, no key of yours, no network.
 import { spawn } from 'node:child_process';
-import { cp, mkdir, stat } from 'node:fs/promises';
+import { cp, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -31,10 +31,35 @@ export async function startDemoSimulator() {
   return { sim, env: { ...process.env, OPENPROJECT_URL: sim.url, OPENPROJECT_API_KEY: apiKey, OPENPROJECT_TOKEN: '' } };
 }
 
-/** A minimal Hugo site around the content, so `hugo server -s SITE` works at once. */
-export async function hugoSite(site) {
+/**
+ * A minimal Hugo site around the content, so `hugo server -s SITE` works at once.
+ * `unsafe`: raw HTML in markdown is rendered (the legacy medigy profile keeps HTML; the
+ * default profile writes plain markdown and does not need it).
+ */
+export async function hugoSite(site, { unsafe = false } = {}) {
   await mkdir(site, { recursive: true });
-  if (!(await exists(path.join(site, 'hugo.toml')))) await cp(path.join(root, 'fixtures', 'hugo-site'), site, { recursive: true });
+  if (await exists(path.join(site, 'hugo.toml'))) return;
+  await cp(path.join(root, 'fixtures', 'hugo-site'), site, { recursive: true });
+  if (!unsafe) {
+    const toml = path.join(site, 'hugo.toml');
+    const text = await readFile(toml, 'utf8');
+    await writeFile(toml, text.replace(/\n\[markup\.goldmark\.renderer\][\s\S]*$/, '\n'));
+  }
+}
+
+/**
+ * Section pages for the sources' folders (`_index.md` with the source's name as title), so
+ * Hugo lists "FemTech", not a made-up plural. curate does not own these files and never
+ * touches them. Existing ones are left alone.
+ */
+export async function sectionPages(contentRoot, sources) {
+  for (const s of sources) {
+    const file = path.join(contentRoot, s.path, '_index.md');
+    if (await exists(file)) continue;
+    await mkdir(path.dirname(file), { recursive: true });
+    const title = s.title ?? s.name.replace(/[-_]+/g, ' ').replace(/\b\w/g, (c) => c.toUpperCase());
+    await writeFile(file, `---\ntitle: ${JSON.stringify(title)}\n---\n`);
+  }
 }
 
 /** Run the real CLI; resolves to its exit status. */

@@ -10,7 +10,7 @@ const config = path.join(root, 'fixtures', 'medigy', 'curate.config.yaml');
 const { sim, env } = await startDemoSimulator();
 let code;
 try {
-  await hugoSite(site);
+  await hugoSite(site, { unsafe: true });
   // The legacy corpus was generated on this day; pinning it keeps event buckets stable.
   const args = ['sync', '--config', config, '--out', path.join(site, 'content'), '--now', '2021-02-19T00:00:00Z'];
   console.log(`\n$ curate ${args.map((a) => (a.startsWith('/') ? shown(a) : a)).join(' ')}`);

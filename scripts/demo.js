@@ -5,7 +5,9 @@
 // `curate sync`, and prints where to look. Running it again shows an incremental sync
 // with nothing to do. The legacy Medigy output is `npm run demo:medigy`.
 import path from 'node:path';
-import { curate, exists, hugoSite, shown, startDemoSimulator } from './demo-lib.js';
+import { readFile } from 'node:fs/promises';
+import yaml from 'js-yaml';
+import { curate, exists, hugoSite, sectionPages, shown, startDemoSimulator } from './demo-lib.js';
 
 const site = path.resolve(process.argv[2] ?? 'demo-site');
 const config = path.join(site, 'curate.config.yaml');
@@ -20,6 +22,10 @@ try {
   if (code === 0) {
     console.log(`\n$ curate sync --config ${shown(config)}`);
     code = await curate(['sync', '--config', config], env);
+    // Section titles: the project names the sources sync (the site's own files, not curate's).
+    const { sources } = yaml.load(await readFile(config, 'utf8'));
+    const projects = new Map(sim.dataset.instance.projects.map((p) => [p.identifier, p.name]));
+    await sectionPages(path.join(site, 'content'), sources.map((s) => ({ ...s, title: projects.get(s.projects?.[0]) })));
   }
 } finally {
   await sim.close();

@@ -7,11 +7,12 @@
 #   still going (exit 3) is logged and skipped, without a mail.
 # - Logs every run, with timestamps, to $CURATE_LOG
 #   (default ~/.local/state/curate/curate.log): a place the cron user can write.
-# - Prints (so cron mails it) only when a person is needed: exit 1 (an error, or some
-#   items failed: what was applied is committed, the failed ones keep their last good
-#   files), any other status but 0 and 3, or a failed push.
-# - Commits with curate's --git-commit, and pushes only after a run that exited 0
-#   (a run with failed items is committed locally and pushed by the next good run).
+# - Prints (so cron mails it) only when a person is needed: exit 1 (an error before
+#   anything was applied, or some items failed: what was applied is committed, the
+#   failed ones keep their last good files), any other status but 0 and 3, or a failed push.
+# - Commits with curate's --git-commit (every file curate owns that differs from HEAD),
+#   and pushes only after a run that exited 0, after `git pull --rebase` (a run with
+#   failed items is committed locally and pushed by the next good run).
 #
 # Settings come from the environment or from $CURATE_ENV (default
 # ~/.config/curate/env: lines of VAR=value; chmod 600, it holds the key):
@@ -52,17 +53,23 @@ curate=${CURATE:-$site/node_modules/.bin/curate}
 note "curate sync starts"
 # Off a terminal curate writes plain timestamped lines: its summary, failures, a
 # progress line every 10 s. Not --quiet: a good run's summary belongs in the log.
-"$curate" sync --git-commit >>"$log" 2>&1
+# This run's lines also go to a temporary file, to tell what it applied.
+out=$(mktemp) || exit 1
+trap 'rm -f "$out"' EXIT
+"$curate" sync --git-commit >"$out" 2>&1
 status=$?
+cat "$out" >>"$log"
 
 case $status in
   0)
     note "curate sync exited 0"
     if [ "${CURATE_PUSH:-1}" = 1 ]; then
-      if git push --quiet >>"$log" 2>&1; then
+      # A commit pushed from elsewhere meanwhile: replay curate's on top of it.
+      if git pull --rebase --quiet >>"$log" 2>&1 && git push --quiet >>"$log" 2>&1; then
         note "pushed"
       else
-        alert "git push failed; the commit is local. See $log"
+        git rebase --abort >/dev/null 2>&1
+        alert "git pull --rebase or git push failed; the commit is local. See $log"
         exit 1
       fi
     fi
@@ -71,7 +78,16 @@ case $status in
     note "another curate sync holds the lock on this output root; skipped"
     ;;
   1)
-    alert "curate sync exited 1: an error, or some items failed (they keep their last good files and are retried next run); what was applied is committed, not pushed. From $log:"
+    # Items failed (the rest was applied and committed), the commit failed (applied,
+    # committed by the next run), or the run failed before applying anything: its
+    # summary line says which.
+    if grep -q ' sync finished with [0-9]* failed item' "$out"; then
+      alert "curate sync exited 1: some items failed (they keep their last good files and are retried next run); what was applied is committed, not pushed. From $log:"
+    elif grep -q ' sync applied, not committed: ' "$out"; then
+      alert "curate sync exited 1: the changes were applied but git commit failed (see the error); the next run commits them. Nothing was pushed. From $log:"
+    else
+      alert "curate sync exited 1: an error before anything was applied; nothing was committed or pushed. From $log:"
+    fi
     tail -n 20 "$log" >&2
     exit 1
     ;;

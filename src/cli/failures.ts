@@ -24,8 +24,10 @@ export function shortenUrls(text: string): string {
 }
 
 export const NEXT_STEP = 'its last good files are kept; it is retried on the next run';
+/** For a work package that has no files yet (a first run): nothing is kept, nothing was written. */
+export const NEXT_STEP_NEW = 'nothing was written for it yet; it is retried on the next run';
 
-export function describeFailure(f: Failure, options: { verbose?: boolean; title?: string } = {}): string {
+export function describeFailure(f: Failure, options: { verbose?: boolean; title?: string; hasFiles?: boolean } = {}): string {
   let message = options.verbose ? f.message : shortenUrls(f.message);
   const title = f.title ?? options.title;
   let who: string;
@@ -34,16 +36,29 @@ export function describeFailure(f: Failure, options: { verbose?: boolean; title?
     message = message.replace(new RegExp(`^work package #${f.workPackageId}:\\s*`), '');
     who = `#${f.workPackageId}${title ? ` ${JSON.stringify(title)}` : ''}`;
   } else who = f.source ? `source "${f.source}"` : 'sync';
-  const flat = message.replace(/\s*\n\s*/g, '; ').replace(/[.\s]+$/, '');
-  return `${who}: ${flat} (${f.workPackageId !== undefined ? NEXT_STEP : 'retried on the next run'})`;
+  let flat = message.replace(/\s*\n\s*/g, '; ').replace(/[.\s]+$/, '');
+  if (options.hasFiles === false) flat = flat.replace(/\s*\(its last good files are kept; it is retried on the next run\)/g, '');
+  return `${who}: ${flat} (${f.workPackageId === undefined ? 'retried on the next run' : options.hasFiles === false ? NEXT_STEP_NEW : NEXT_STEP})`;
 }
 
-/** The end of a run with failures: a count, then one line each. */
-export function failureReport(failures: readonly Failure[], options: { verbose?: boolean; titles?: ReadonlyMap<number, string> } = {}): string[] {
+/** Failures in a stable order: by work package id (those without one last), then attachment id, then message. */
+export function sortFailures<T extends Failure>(failures: readonly T[]): T[] {
+  const key = (n: number | undefined): number => n ?? Number.MAX_SAFE_INTEGER;
+  return [...failures].sort((a, b) => key(a.workPackageId) - key(b.workPackageId) || key(a.attachmentId) - key(b.attachmentId) || (a.message < b.message ? -1 : a.message > b.message ? 1 : 0));
+}
+
+/**
+ * The end of a run with failures: a count, then one line each, sorted by id. `withFiles`:
+ * the work packages that have files from an earlier run (absent: assume they do).
+ */
+export function failureReport(failures: readonly Failure[], options: { verbose?: boolean; titles?: ReadonlyMap<number, string>; withFiles?: ReadonlySet<number> } = {}): string[] {
   if (!failures.length) return [];
   const n = failures.length;
   return [
     `${n} item${n === 1 ? '' : 's'} failed:`,
-    ...failures.map((f) => `  ${describeFailure(f, { verbose: options.verbose, title: f.workPackageId === undefined ? undefined : options.titles?.get(f.workPackageId) })}`),
+    ...sortFailures(failures).map((f) => {
+      const id = f.workPackageId;
+      return `  ${describeFailure(f, { verbose: options.verbose, title: id === undefined ? undefined : options.titles?.get(id), hasFiles: id === undefined || !options.withFiles ? undefined : options.withFiles.has(id) })}`;
+    }),
   ];
 }

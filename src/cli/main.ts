@@ -70,7 +70,8 @@ function buildProgram(run: Runner): Command {
     .option('--patch <file>', 'write the plan as a git patch to FILE ("-" = stdout); implies --dry-run')
     .option('--full', 'ignore the watermark: re-read every work package (unchanged files are still not rewritten)')
     .option('--allow-mass-delete', 'allow deleting more than sync.deleteThreshold of the synced files, or all of a source')
-    .option('--git-commit', 'commit the files this sync touched (only those) in the enclosing git work tree')
+    .option('--git-commit', 'commit every file curate owns that differs from HEAD (this run\'s and any an earlier run left uncommitted), nothing else; checks identity, index and merge state before syncing')
+    .option('--summary <file>', 'write a markdown summary (pages created/updated/deleted/failed with title, site path, OpenProject link) to FILE ("-" = stdout)')
     .option('--insecure-http', 'allow plain http to a non-loopback OpenProject')
     .addOption(new Option('--concurrency <n>', 'parallel requests (overrides openproject.concurrency)'))
     .addHelpText(
@@ -82,6 +83,7 @@ Examples:
   $ curate sync                                # apply (incremental once a manifest exists)
   $ curate sync --full --git-commit            # re-read everything and commit the result
   $ curate sync --json > report.json           # for cron/CI: one JSON report
+  $ curate sync --summary - >> "$GITHUB_STEP_SUMMARY"   # the pages that changed, as markdown
 ${ENV_HELP}
 ${EXIT_HELP}`,
     )
@@ -94,7 +96,7 @@ ${EXIT_HELP}`,
     .addOption(new Option('--output <file>', 'the same as --out').hideHelp())
     .option('--root <dir>', 'output root to put in the file', 'content')
     .option('-p, --project <identifier...>', 'projects to sync (default: ask, or all without a terminal)')
-    .option('-t, --type <name...>', 'work package types to sync (default: ask, or all without a terminal)')
+    .option('-t, --type <name...>', 'work package types to sync, any case (default: ask on a terminal; without one or with --yes, the types whose names look like content — News, Page, Blog Post, … — and an error listing the types when none does)')
     .option('--profile <name>', 'mapping profile: default | medigy', 'default')
     .option('-y, --yes', 'never ask; take defaults for what the flags leave open')
     .option('--force', 'overwrite an existing file')
@@ -112,9 +114,9 @@ ${EXIT_HELP}`,
   withGlobals(program.command('fields'))
     .description('print the custom fields of a project and type, with ids, formats and frontmatter keys')
     .requiredOption('-p, --project <identifier>', 'project identifier, name or id')
-    .requiredOption('-t, --type <name>', 'work package type name or id')
+    .requiredOption('-t, --type <name>', 'work package type name (any case) or id')
     .option('-c, --config <file>', `${CONFIG_HELP}; for the URL`)
-    .option('--url <url>', 'OpenProject URL (default: the config file, then OPENPROJECT_URL)')
+    .option('--url <url>', 'OpenProject URL (wins over OPENPROJECT_URL and the config file; without it: OPENPROJECT_URL, then openproject.url of the config file)')
     .option('--insecure-http', 'allow plain http to a non-loopback OpenProject')
     .addHelpText('after', `\nExample:\n  $ curate fields --project news --type "Curated Content"\n${ENV_HELP}`)
     .action((flags) => run(flags, async (out) => (await import('./commands/fields.js')).fieldsCommand(flags, out), { findsConfig: true }));
@@ -125,15 +127,62 @@ ${EXIT_HELP}`,
     .option('-o, --out <dir>', 'output root (overrides output.root)')
     .option('--listen <host:port>', 'address for POST /webhook, GET /healthz, GET /metrics', '127.0.0.1:4040')
     .option('--reconcile-minutes <n>', 'minutes between ordinary incremental syncs (catch deletions and lost deliveries)', '15')
-    .option('--git-commit', 'commit the files each sync touched in the enclosing git work tree')
+    .option('--git-commit', 'after each sync, commit every file curate owns that differs from HEAD (message names the pages)')
     .option('--now <iso>', 'pin the clock (event buckets), e.g. 2021-02-19T00:00:00Z')
     .option('--no-signature', 'accept unsigned webhooks (loopback addresses only; for local testing)')
     .option('--insecure-http', 'allow plain http to a non-loopback OpenProject')
-    .addHelpText('after', '\nEnvironment:\n  OPENPROJECT_WEBHOOK_SECRET   the webhook\'s secret (required unless --no-signature)\n\nSignals: SIGTERM/SIGINT stop within 5 s (exit 0); SIGHUP reconciles now.\n\nExample:\n  $ OPENPROJECT_WEBHOOK_SECRET=… curate watch --config site/curate.config.yaml --git-commit')
+    .addHelpText(
+      'after',
+      `
+Output: one line per webhook, sync and commit on stderr; with --json, one JSON object per
+line on stdout ({"time","level","message","event",…}), not a single report.
+
+Health: GET /healthz answers 200 "ok"/"degraded", 503 "starting", and 503 "failing"
+while syncs (2 in a row) or --git-commit commits keep failing, with the last error.
+
+Environment:
+  OPENPROJECT_WEBHOOK_SECRET   the webhook's secret (required unless --no-signature)
+  OPENPROJECT_URL              instance URL (overrides openproject.url)
+  OPENPROJECT_API_KEY          API key (HTTP basic auth, user "apikey")
+  OPENPROJECT_TOKEN            bearer token (used when no API key is set)
+  GIT_AUTHOR_NAME, GIT_AUTHOR_EMAIL, GIT_COMMITTER_NAME, GIT_COMMITTER_EMAIL
+                               the identity of --git-commit's commits, if git has none configured
+
+Signals: SIGTERM/SIGINT stop within 5 s (exit 0); SIGHUP reconciles now.
+
+Example:
+  $ OPENPROJECT_WEBHOOK_SECRET=… curate watch --config site/curate.config.yaml --git-commit`,
+    )
     .action((flags) => run(flags, async (out) => (await import('./commands/watch.js')).watchCommand(flags, out), { ownsSignals: true }));
+
+  program
+    .command('completion')
+    .description('print a shell completion script: bash, zsh or fish')
+    .argument('<shell>', 'bash | zsh | fish')
+    .addHelpText('after', '\nInstall:\n  bash: eval "$(curate completion bash)"            (in ~/.bashrc)\n  zsh:  curate completion zsh > "${fpath[1]}/_curate"   (then restart zsh)\n  fish: curate completion fish > ~/.config/fish/completions/curate.fish')
+    .action(async (shell: string) => {
+      const { completionScript, SHELLS } = await import('./commands/completion.js');
+      if (!(SHELLS as readonly string[]).includes(shell)) {
+        process.stderr.write(`error: unknown shell ${JSON.stringify(shell)}: bash, zsh or fish\n`);
+        completionExit = EXIT.USAGE;
+        return;
+      }
+      const commands = program.commands
+        .filter((c) => c.name() !== 'completion')
+        .map((c) => ({
+          name: c.name(),
+          description: c.description(),
+          options: c.options
+            .filter((o) => !o.hidden && !GLOBAL_FLAGS.has(o.long ?? '') && o.long !== '--no-color' && o.long !== '--verbose')
+            .map((o) => ({ flags: [o.long, o.short].filter((f): f is string => !!f), description: o.description, value: o.required || o.optional, files: /<(file|dir)>/.test(o.flags) })),
+        }));
+      process.stdout.write(completionScript(shell as 'bash', commands));
+    });
 
   return program;
 }
+
+let completionExit: number | null = null;
 
 const GLOBAL_FLAGS = new Set(['--verbose', '-q', '--quiet', '--json', '--no-color']);
 
@@ -170,6 +219,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   try {
     await program.parseAsync([...argv.slice(0, 2), ...args]);
+    if (completionExit !== null) return completionExit;
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.OK;

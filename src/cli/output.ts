@@ -5,6 +5,7 @@
 import type { Ora, Options as OraOptions } from 'ora';
 import type { SyncEvent } from '../sync/index.js';
 import type { StopSignal } from './interrupt.js';
+import { fstatSync } from 'node:fs';
 import { stdoutClosed, writeStdout } from './stdout.js';
 
 export interface GlobalFlags {
@@ -36,6 +37,21 @@ export function colorEnabled(flag: boolean | undefined, stream: { isTTY?: boolea
  */
 function interactive(): boolean {
   return !!process.stderr.isTTY && !process.env.CI && (process.stderr.columns ?? 0) > 0;
+}
+
+/**
+ * stdout and stderr are one file or pipe that is not a terminal (cron's `>>log 2>&1`, a
+ * journal): result lines (the plan) get timestamps like the rest, so the log reads in order.
+ */
+function sharedLog(): boolean {
+  if (process.stdout.isTTY || process.stderr.isTTY) return false;
+  try {
+    const a = fstatSync(1);
+    const b = fstatSync(2);
+    return a.dev === b.dev && a.ino === b.ino;
+  } catch {
+    return false;
+  }
 }
 
 const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(1)} MB`;
@@ -117,8 +133,12 @@ export class Output {
     return new Output(flags, spinning ? (await import('ora')).default : null);
   }
 
+  /** Timestamps only where a log is read later: never on a terminal (as git, gh and terraform). */
+  private readonly stamped = !process.stderr.isTTY;
+  private readonly stampResults = sharedLog();
+
   private line(text: string): string {
-    return this.tty ? `${text}\n` : `${new Date().toISOString()} ${text}\n`;
+    return this.stamped ? `${new Date().toISOString()} ${text}\n` : `${text}\n`;
   }
 
   /** Progress and notes: stderr, so stdout stays clean for diffs, patches and --json. */
@@ -134,7 +154,7 @@ export class Output {
   /** Results (plan, file list): stdout. Nothing once the reader has closed the pipe. */
   result(line: string): void {
     if (this.flags.json || stdoutClosed()) return;
-    process.stdout.write(`${line}\n`);
+    process.stdout.write(this.stampResults ? this.line(line) : `${line}\n`);
   }
 
   /** Like result, for long outputs (diffs): waits for a slow reader. */

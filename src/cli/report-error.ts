@@ -46,8 +46,9 @@ export function secretsFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
 }
 
 /** What to do next, for server-side failures whose message names only the request. */
-function hintFor(e: CurateError): string | null {
+function hintFor(e: CurateError, noKey: boolean): string | null {
   if (!(e instanceof OpenProjectError)) return null;
+  if (e.status === 401 && noKey) return 'no key is set: neither OPENPROJECT_API_KEY nor OPENPROJECT_TOKEN (nor a readable OPENPROJECT_TOKEN_FILE) is in the environment, so the request went without credentials. Set OPENPROJECT_API_KEY to an API key (My account → Access tokens → API)';
   if (e.status === 401) return 'the server refused the credentials: check OPENPROJECT_API_KEY (or OPENPROJECT_TOKEN / OPENPROJECT_TOKEN_FILE; an OAuth access token expires and must be renewed); `curate doctor` checks the connection';
   if (e.status === 403) return "the credentials' user may not read this: grant it view permissions on the configured projects";
   if (e.status === null) return 'the server could not be reached: check openproject.url / OPENPROJECT_URL and the network; `curate doctor` checks the connection';
@@ -62,7 +63,7 @@ export function describeError(e: unknown, options: { verbose?: boolean; secrets?
   if (e instanceof CurateError) {
     code = e.code;
     lines.push(`error: ${e.message}`);
-    const hint = hintFor(e);
+    const hint = hintFor(e, options.secrets !== undefined && options.secrets.length === 0);
     if (hint) lines.push(hint);
   } else if (isSystemError(e)) {
     code = 'SYSTEM';

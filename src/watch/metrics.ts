@@ -27,7 +27,12 @@ export class Metrics {
   readonly syncs = new Map<string, number>();
   readonly durations = new Map<SyncKind, Histogram>();
   itemsFailed = 0;
+  commitsFailed = 0;
   lastSuccessMs: number | null = null;
+
+  commitFailed(): void {
+    this.commitsFailed += 1;
+  }
 
   reject(reason: RejectReason): void {
     this.rejected.set(reason, (this.rejected.get(reason) ?? 0) + 1);
@@ -52,6 +57,7 @@ export class Metrics {
       out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
       for (const [l, v] of samples) out.push(`${name}${labels(l)} ${Number.isFinite(v) ? v : 0}`);
     };
+    family('curate_watch_git_commits_failed_total', 'counter', 'git commits (--git-commit) that failed; the files stay written and the next run commits them.', [[{}, this.commitsFailed]]);
     family('curate_watch_webhooks_accepted_total', 'counter', 'Webhook deliveries accepted and queued.', [[{}, this.accepted]]);
     family('curate_watch_webhooks_ignored_total', 'counter', 'Valid webhook deliveries answered 202 but ignored (another event type, or a work package outside every source).', [[{}, this.ignored]]);
     family(

@@ -22,7 +22,8 @@ export interface WebhookServerOptions {
   onReject(reason: RejectReason, detail: string): void;
   /** A bug in a handler (answered 500). */
   onError(e: unknown): void;
-  health(): { ready: boolean; body: Record<string, unknown> };
+  /** `ready` false (starting) or `failing` true answer 503, so a health check sees it. */
+  health(): { ready: boolean; failing?: boolean; body: Record<string, unknown> };
   queued(): number;
 }
 
@@ -101,7 +102,7 @@ export async function startWebhookServer(o: WebhookServerOptions): Promise<Webho
       }
       if (pathname === '/healthz') {
         const h = o.health();
-        return reply(res, h.ready ? 200 : 503, h.body);
+        return reply(res, h.ready && !h.failing ? 200 : 503, h.body);
       }
       if (pathname === '/metrics') {
         res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' });

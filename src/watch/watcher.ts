@@ -26,8 +26,12 @@ export interface WatcherOptions {
   debounceMs?: number;
   maxWaitMs?: number;
   log: WatchLog;
-  /** Commit these touched paths (relative to the output root); returns the commit id or null. */
-  commit?: (files: string[], report: SyncReport, kind: SyncKind, ids: number[] | null) => Promise<string | null>;
+  /**
+   * After every run: commit what curate owns that differs from HEAD (`files`: what this run
+   * touched, relative to the output root). Returns the commit id and its subject, or null
+   * when there was nothing to commit.
+   */
+  commit?: (files: string[], report: SyncReport, kind: SyncKind, ids: number[] | null) => Promise<{ id: string; subject: string } | null>;
   onSyncEvent?: (e: SyncEvent) => void;
   /** After each run, once its report is released (the command runs a full collection: the watcher then idles small). */
   afterRun?: () => void;
@@ -49,6 +53,10 @@ export interface Watcher {
 /** Only a well-formed event name goes into a log line, never other payload text. */
 const safeAction = (a: string): string => (/^[a-z_]{1,40}:[a-z_]{1,40}$/.test(a) ? a : 'unknown');
 const LOCK_RETRY_MS = 500;
+/** Runs that failed as a whole in a row before /healthz answers 503 "failing" (one is "degraded"). */
+export const FAILING_AFTER_SYNCS = 2;
+/** Failed commits in a row before /healthz answers 503 "failing": the first one, since nothing is published after it. */
+export const FAILING_AFTER_COMMITS = 1;
 
 export async function startWatcher(o: WatcherOptions): Promise<Watcher> {
   const metrics = new Metrics();
@@ -58,6 +66,10 @@ export async function startWatcher(o: WatcherOptions): Promise<Watcher> {
   let lastSync: string | null = null;
   let lastError: { at: string; message: string } | null = null;
   let lastClean = true;
+  /** Runs that threw, and commits that failed, in a row (reset by the next success). */
+  let syncFailures = 0;
+  let commitFailures = 0;
+  let lastCommit: { at: string; id: string; subject: string } | null = null;
   let waitingForLock = false;
   let current: AbortController | null = null;
   /** Work package ids the manifest owns; null when it could not be read (then every event is queued). */
@@ -88,6 +100,7 @@ export async function startWatcher(o: WatcherOptions): Promise<Watcher> {
         const c = report.counts.total;
         metrics.sync(kind, failed ? 'item_errors' : 'ok', seconds, failed);
         waitingForLock = false;
+        syncFailures = 0;
         lastSync = new Date().toISOString();
         lastClean = failed === 0;
         if (failed === 0) metrics.lastSuccessMs = Date.now();
@@ -108,12 +121,20 @@ export async function startWatcher(o: WatcherOptions): Promise<Watcher> {
         for (const e of report.errors) o.log('error', `failed: ${e.message}`, { event: 'itemError', workPackageId: e.workPackageId ?? null, attachmentId: e.attachmentId ?? null, message: e.message });
         for (const w of report.warnings) o.log('warn', `warning: ${w}`, { event: 'warning', message: w });
         if (report.touchedFiles.includes('.curate/manifest.json') || owned === null) await refreshOwned();
-        if (o.commit && report.touchedFiles.length) {
+        // After every run, not only those that wrote: a commit that failed earlier leaves
+        // owned files differing from HEAD, and the next run commits them.
+        if (o.commit) {
           try {
-            const commitId = await o.commit(report.touchedFiles, report, kind, ids);
-            if (commitId) o.log('info', `committed ${commitId.slice(0, 12)}`, { event: 'commit', commit: commitId });
+            const c = await o.commit(report.touchedFiles, report, kind, ids);
+            commitFailures = 0;
+            if (c) {
+              lastCommit = { at: new Date().toISOString(), id: c.id, subject: c.subject };
+              o.log('info', `committed ${c.id.slice(0, 12)}: ${c.subject}`, { event: 'commit', commit: c.id, subject: c.subject });
+            }
           } catch (e) {
-            lastError = { at: new Date().toISOString(), message: (e as Error).message };
+            commitFailures += 1;
+            metrics.commitFailed();
+            lastError = { at: new Date().toISOString(), message: `git commit failed: ${(e as Error).message}` };
             o.log('error', `git commit failed: ${(e as Error).message}`, { event: 'commit', error: (e as Error).message });
           }
         }
@@ -138,6 +159,7 @@ export async function startWatcher(o: WatcherOptions): Promise<Watcher> {
       }
       metrics.sync(kind, 'failed', seconds, 0);
       lastClean = false;
+      syncFailures += 1;
       lastError = { at: new Date().toISOString(), message: (e as Error).message };
       o.log('error', `${what} failed: ${(e as Error).message}`, { event: 'sync', kind, ids, outcome: 'failed', error: (e as Error).message });
       return { retry: true, clean: false };
@@ -183,10 +205,13 @@ export async function startWatcher(o: WatcherOptions): Promise<Watcher> {
     onReject: (reason, detail) => o.log('warn', `refused request: ${detail}`, { event: 'refused', reason }),
     onError: (e) => o.log('error', `internal error answering a request: ${(e as Error).message}`, { event: 'crash', error: (e as Error).message }),
     queued: () => queue.length,
-    health: () => ({
-      ready,
-      body: { status: !ready ? 'starting' : lastClean ? 'ok' : 'degraded', lastSync, lastError, queued: queue.length },
-    }),
+    health: () => {
+      // failing (503): syncs or commits keep failing, nothing new gets published;
+      // degraded (200): the last run had item errors or one run failed; ok: neither.
+      const failing = syncFailures >= FAILING_AFTER_SYNCS || commitFailures >= FAILING_AFTER_COMMITS;
+      const status = failing ? 'failing' : !ready ? 'starting' : lastClean && syncFailures === 0 ? 'ok' : 'degraded';
+      return { ready, failing, body: { status, lastSync, lastError, ...(o.commit ? { lastCommit } : {}), failuresInARow: { syncs: syncFailures, commits: commitFailures }, queued: queue.length } };
+    },
   });
   queue.start();
 

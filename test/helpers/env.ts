@@ -63,7 +63,8 @@ export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?:
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: options.cwd ?? ROOT,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...options.env },
+      // No download cache unless a test asks for one: runs stay independent of each other.
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, CURATE_CACHE_DIR: 'off', ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -29,7 +29,7 @@ export function onPty(cmd: string, env: NodeJS.ProcessEnv, options: { cols?: num
   const cols = options.cols ?? 100;
   const line = cols ? `stty cols ${cols} rows 30; ${cmd}` : cmd;
   // Its own process group, so a hung run is killed with everything under it.
-  const child = spawn('script', ['-qec', line, '/dev/null'], { cwd: options.cwd, env: { PATH: process.env.PATH, HOME: process.env.HOME, TERM: 'xterm-256color', ...env }, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+  const child = spawn('script', ['-qec', line, '/dev/null'], { cwd: options.cwd, env: { PATH: process.env.PATH, HOME: process.env.HOME, TERM: 'xterm-256color', CURATE_CACHE_DIR: 'off', ...env }, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
   let out = '';
   const waiters: { re: RegExp; resolve: () => void }[] = [];
   const onData = (d: Buffer): void => {

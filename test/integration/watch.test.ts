@@ -70,7 +70,8 @@ describe('curate watch (real binary, simulator webhooks)', () => {
     expect(await readFile(path.join(out, file), 'utf8')).toContain('Edited while curate watch was running.');
     expect(diffTrees(after, await freshTree(sim, dir))).toEqual(same);
     await w.waitFor((l) => l.event === 'commit', 10_000, mark);
-    expect((await git(out, ['log', '-1', '--format=%B'])).trim()).toMatch(/^curate watch: 0 created, 1 updated, 0 deleted[\s\S]*webhook: #1013/);
+    // The message names the page, and why it was synced.
+    expect((await git(out, ['log', '-1', '--format=%B'])).trim()).toMatch(/^curate: update "Quantitative Information Risk Management" \(#1013\)\n\ncurate watch: webhook for #1013$/);
     expect((await git(out, ['show', '--name-only', '--format=', 'HEAD'])).trim().split('\n')).toContain(file);
     expect((await git(out, ['status', '--porcelain'])).trim()).toBe('');
     // The log names the event and the id, never payload text.

@@ -1,6 +1,6 @@
 // The CLI's error boundary wording, exit statuses, "did you mean" suggestions and commit message.
 import { describe, expect, it } from 'vitest';
-import { commitMessage } from '../../src/cli/git.js';
+import { pageCommitMessage } from '../../src/cli/pages.js';
 import { EXIT, exitCodeFor } from '../../src/cli/exit-codes.js';
 import { describeError, scrub, secretsFromEnv } from '../../src/cli/report-error.js';
 import { ConfigError, CurateError, LockedError, MappingError, OpenProjectError, OutputError, SafetyError } from '../../src/errors.js';
@@ -113,13 +113,19 @@ describe('did you mean', () => {
   });
 });
 
-describe('commitMessage', () => {
-  const zero = { create: 0, update: 0, delete: 0, unchanged: 5, rename: 0 };
-  it('summarises counts per action, with a line per source that changed', () => {
-    const msg = commitMessage({ create: 2, update: 1, delete: 1, rename: 1 }, { news: { create: 2, update: 0, delete: 1, rename: 1 }, events: { ...zero, update: 1 }, quiet: zero });
-    expect(msg).toBe('curate sync: 2 created, 1 updated, 1 deleted, 1 renamed\n\n- news: 2 created, 0 updated, 1 deleted, 1 renamed\n- events: 0 created, 1 updated, 0 deleted');
+describe('pageCommitMessage', () => {
+  const page = (id: number, action: 'create' | 'update' | 'delete', title: string | null) => ({ id, action, title, pageFile: `news/${id}/index.md`, sitePath: `/news/${id}/`, files: 1 });
+  it('names one page: curate: update "Title" (#1234)', () => {
+    expect(pageCommitMessage([page(1234, 'update', 'Flu "season" 2026')])).toBe('curate: update "Flu \\"season\\" 2026" (#1234)');
+    expect(pageCommitMessage([page(7, 'delete', null)])).toBe('curate: delete #7');
   });
-  it('has no body when no source changed', () => {
-    expect(commitMessage(zero, { a: zero })).toBe('curate sync: 0 created, 0 updated, 0 deleted');
+  it('lists several, with counts in the subject, and says what failed and what was left over', () => {
+    const msg = pageCommitMessage([page(1, 'create', 'A'), page(2, 'update', 'B'), page(3, 'delete', 'C')], { failed: 1, leftovers: 4, trailer: 'curate watch: reconciliation' });
+    expect(msg).toBe(
+      'curate: 3 pages (1 created, 1 updated, 1 deleted)\n\n- create "A" (#1)\n- update "B" (#2)\n- delete "C" (#3)\n\nIncludes 4 files curate wrote in earlier runs that were not committed then.\n1 item failed and kept its last good files (retried on the next run).\ncurate watch: reconciliation',
+    );
+  });
+  it('only the sync state changed', () => {
+    expect(pageCommitMessage([])).toBe('curate: sync state');
   });
 });

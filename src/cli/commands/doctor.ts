@@ -1,5 +1,6 @@
 // `curate doctor`: every check a first sync depends on, each ✓ or ✗ with what to do.
-import { access, constants, mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { access, constants, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { loadConfig, type ResolvedConfig } from '../../config/load.js';
 import { loadProfile } from '../../mapping/profiles/load.js';
@@ -107,10 +108,13 @@ export async function doctorCommand(flags: { config?: string; insecureHttp?: boo
   } finally {
     await client.close();
   }
+  // Checked without creating anything: a doctor that makes folders changes what it examines.
   try {
-    await mkdir(config.outputRoot, { recursive: true });
-    await access(config.outputRoot, constants.W_OK);
-    report({ ok: true, label: 'output root writable', detail: config.outputRoot });
+    let existing = config.outputRoot;
+    while (!existsSync(existing) && path.dirname(existing) !== existing) existing = path.dirname(existing);
+    await access(existing, constants.W_OK);
+    if (existing !== config.outputRoot && !(await stat(existing)).isDirectory()) throw new Error(`${existing} is not a folder`);
+    report({ ok: true, label: 'output root writable', detail: existing === config.outputRoot ? config.outputRoot : `${config.outputRoot} (does not exist yet; the first sync creates it in ${existing})` });
   } catch (e) {
     report({ ok: false, label: 'output root writable', detail: `${config.outputRoot}: ${(e as Error).message}` });
   }

@@ -17,7 +17,9 @@ export async function fieldsCommand(flags: ConnectionFlags & { project: string; 
     const [projects, types] = await Promise.all([client.listProjects(), client.listTypes()]);
     const project = findProject(projects, flags.project);
     if (!project) throw new ConfigError(`no project "${flags.project}"${closestName(flags.project, projects.map((p) => p.identifier))}`);
-    const type = findByName(types, flags.type) ?? types.find((t) => String(t.id) === flags.type);
+    // Like `curate init`, any case: "article" finds "Article".
+    const wanted = flags.type.trim().toLowerCase();
+    const type = findByName(types, flags.type) ?? types.find((t) => t.name.toLowerCase() === wanted) ?? types.find((t) => String(t.id) === flags.type.trim());
     if (!type) throw new ConfigError(`no type "${flags.type}"${closestName(flags.type, types.map((t) => t.name))}`);
     const fields = (await client.getSchemaFields(project.id, type.id)).sort((a, b) => a.id - b.id);
     if (out.flags.json) {

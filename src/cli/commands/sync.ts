@@ -1,17 +1,25 @@
 // `curate sync`: flags → config → runSync → report. Returns the exit status.
+import { closeSync, openSync, readSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { loadConfig } from '../../config/load.js';
+import { MANIFEST_FILE } from '../../output/manifest.js';
 import { inBatches } from '../../output/writer.js';
 import { loadProfile } from '../../mapping/profiles/load.js';
 import { hasChanges, renderDiff, renderPlanSummary, runSync, type SyncReport } from '../../sync/index.js';
 import { clientFor } from '../context.js';
 import { EXIT } from '../exit-codes.js';
+import { downloadCacheDir, withDownloadCache } from '../download-cache.js';
 import { memoryPolicy } from '../memory.js';
-import { assertInWorkTree, commitFiles, commitMessage } from '../git.js';
-import { failureReport, type Failure } from '../failures.js';
+import { commitOwned, preflightCommit, readAtHead, type CommitOutcome } from '../git.js';
+import { pageCommitMessage } from '../pages.js';
+import { syncSummary } from '../summary.js';
+import { failureReport, sortFailures, type Failure } from '../failures.js';
 import type { Output } from '../output.js';
 import { applyCommand, patchBase, writePatch } from '../patch.js';
 import { stdoutClosed, writeStdout } from '../stdout.js';
 import { VERSION } from '../version.js';
+import { writeFileAtomic } from '../write-file.js';
 
 export interface SyncFlags {
   config?: string;
@@ -24,6 +32,7 @@ export interface SyncFlags {
   gitCommit?: boolean;
   insecureHttp?: boolean;
   concurrency?: string;
+  summary?: string;
 }
 
 /**
@@ -31,7 +40,7 @@ export interface SyncFlags {
  * the list of changes (20,000 entries on a cold sync) is written entry by entry rather
  * than built as one string.
  */
-export function* jsonReportChunks(report: SyncReport, exitCode: number, error?: { code: string; message: string }): Generator<string> {
+export function* jsonReportChunks(report: SyncReport, exitCode: number, error?: { code: string; message: string }, extra: Record<string, unknown> = {}): Generator<string> {
   const prop = (key: string, value: unknown, indent = '  '): string => `${indent}${JSON.stringify(key)}: ${JSON.stringify(value, null, 2).replace(/\n/g, `\n${indent}`)}`;
   yield `{\n${[prop('version', VERSION), prop('exitCode', exitCode), ...(error ? [prop('error', error)] : []), prop('dryRun', report.dryRun), prop('applied', report.applied), prop('counts', report.counts)].join(',\n')},\n  "changes": [`;
   let first = true;
@@ -43,19 +52,21 @@ export function* jsonReportChunks(report: SyncReport, exitCode: number, error?: 
   }
   yield first ? '],\n' : '\n  ],\n';
   const rest: [string, unknown][] = [
-    ['errors', report.errors],
+    ['errors', sortFailures(report.errors)],
     ['warnings', report.warnings],
     ['timings', report.timings],
     ['requests', report.requests],
     ['watermarks', report.watermarks],
+    // With --git-commit: the commit made (null: nothing differed from HEAD).
+    ...Object.entries(extra),
     // Taken last, so it includes the run itself (the report being written is small).
     ['maxRssBytes', process.resourceUsage().maxRSS * 1024],
   ];
   yield `${rest.map(([k, v]) => prop(k, v)).join(',\n')}\n}\n`;
 }
 
-async function writeJsonReport(report: SyncReport, exitCode: number, error?: { code: string; message: string }): Promise<void> {
-  for (const batch of inBatches(jsonReportChunks(report, exitCode, error))) {
+async function writeJsonReport(report: SyncReport, exitCode: number, error?: { code: string; message: string }, extra: Record<string, unknown> = {}): Promise<void> {
+  for (const batch of inBatches(jsonReportChunks(report, exitCode, error, extra))) {
     if (stdoutClosed()) return;
     await writeStdout(batch);
   }
@@ -81,21 +92,68 @@ async function titlesOf(failures: readonly Failure[], client: ReturnType<typeof 
   return titles;
 }
 
+/** The markdown files the manifest lists (the pages a run may delete); empty when there is none. */
+async function ownedPageFiles(outputRoot: string): Promise<string[]> {
+  try {
+    const m = JSON.parse(await readFile(path.join(outputRoot, MANIFEST_FILE), 'utf8')) as { workPackages?: Record<string, { files?: Record<string, unknown> }> };
+    return Object.values(m.workPackages ?? {}).flatMap((w) => Object.keys(w?.files ?? {}).filter((f) => /\.(md|markdown)$/i.test(f)));
+  } catch {
+    return [];
+  }
+}
+
+/** The first bytes (the frontmatter) of each file, read synchronously: called just before apply deletes any. */
+function snapshotHeads(outputRoot: string, files: readonly string[], into: Map<string, Buffer>): void {
+  const buf = Buffer.alloc(64 * 1024);
+  for (const f of files) {
+    let fd: number | null = null;
+    try {
+      fd = openSync(path.join(outputRoot, ...f.split('/')), 'r');
+      into.set(f, Buffer.from(buf.subarray(0, readSync(fd, buf, 0, buf.length, 0))));
+    } catch {
+      /* gone already: its title is unknown */
+    } finally {
+      if (fd !== null) closeSync(fd);
+    }
+  }
+}
+
+/** Work packages the manifest gives files (after a real run it is the new one; a dry run's is the old). Undefined when unreadable. */
+async function idsWithFiles(outputRoot: string): Promise<Set<number> | undefined> {
+  try {
+    const m = JSON.parse(await readFile(path.join(outputRoot, MANIFEST_FILE), 'utf8')) as { workPackages?: Record<string, { files?: Record<string, unknown> }> };
+    return new Set(Object.entries(m.workPackages ?? {}).filter(([, w]) => Object.keys(w?.files ?? {}).length > 0).map(([id]) => Number(id)));
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ENOENT' ? new Set() : undefined;
+  }
+}
+
 export async function syncCommand(flags: SyncFlags, out: Output, signal?: AbortSignal): Promise<number> {
   const concurrency = flags.concurrency === undefined ? undefined : Number(flags.concurrency);
   if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64)) {
     out.error('error: --concurrency must be an integer from 1 to 64');
     return EXIT.USAGE;
   }
+  if (flags.summary === '-' && (out.flags.json || flags.patch === '-')) {
+    out.error(`error: --summary - and ${out.flags.json ? '--json' : '--patch -'} both want stdout; write the summary to a file (--summary FILE)`);
+    return EXIT.USAGE;
+  }
   const config = await loadConfig({ configPath: flags.config, overrides: { out: flags.out, now: flags.now, insecureHttp: flags.insecureHttp, concurrency } });
   const dryRun = !!flags.dryRun || flags.patch !== undefined;
-  // Checked before anything is fetched or written: committing is the point of the run.
-  if (flags.gitCommit && !dryRun) await assertInWorkTree(config.outputRoot);
+  // Checked before anything is fetched or written: committing is the point of the run, and
+  // a commit that fails after applying would leave the files uncommitted until the next run.
+  if (flags.gitCommit && !dryRun) await preflightCommit(config.outputRoot);
   const base = flags.patch !== undefined ? await patchBase(config.outputRoot) : null;
   const profile = await loadProfile(config.profile.name, config.profile.options);
   // The interrupt cancels the client's requests too: a slow answer must not hold a stopping run.
-  const client = clientFor(config.openproject, process.env, undefined, signal);
+  // Verified downloads are kept between runs (a dry run, then the real one; a Ctrl-C, then the next).
+  const cache = withDownloadCache(clientFor(config.openproject, process.env, undefined, signal), downloadCacheDir());
+  const client = cache.client;
   const memory = memoryPolicy();
+  // --summary of a real run names the pages it deletes: their titles are read just before
+  // apply removes them (a dry run reads them from disk afterwards).
+  const pagesBefore = flags.summary !== undefined && !dryRun ? await ownedPageFiles(config.outputRoot) : [];
+  const deletedHeads = new Map<string, Buffer>();
   out.start(dryRun ? 'planning (dry run)' : 'syncing');
   let report: SyncReport;
   let titles = new Map<number, string>();
@@ -116,11 +174,13 @@ export async function syncCommand(flags: SyncFlags, out: Output, signal?: AbortS
       concurrency: config.openproject.concurrency,
       signal,
       onEvent: (e) => {
+        if (e.type === 'phase' && e.phase === 'apply' && pagesBefore.length) snapshotHeads(config.outputRoot, pagesBefore, deletedHeads);
         out.onEvent(e);
         memory(e);
       },
     });
-    if (report.errors.length && !out.flags.json) titles = await titlesOf(report.errors, client);
+    await cache.finish({ applied: report.applied, failedWorkPackages: new Set(report.errors.flatMap((e) => (e.workPackageId === undefined ? [] : [e.workPackageId]))) });
+    if (report.errors.length && (!out.flags.json || flags.summary !== undefined)) titles = await titlesOf(report.errors, client);
   } catch (e) {
     out.stopProgress();
     throw e;
@@ -136,23 +196,42 @@ export async function syncCommand(flags: SyncFlags, out: Output, signal?: AbortS
     // A dry run the brake would stop: the plan is shown, and the status is the one the
     // refused real run gives (a script running `--dry-run` first learns the same thing).
     const refused = report.refused;
-    const exitCode = failed || refused ? EXIT.ERROR : dryRun && changed ? EXIT.CHANGES : EXIT.OK;
     const c = report.counts.total;
+    const withFiles = failed ? await idsWithFiles(config.outputRoot) : undefined;
+    // The summary is built before committing: a deleted page's title may still be at HEAD.
+    const summaryText =
+      flags.summary === undefined ? null : await syncSummary(report, { outputRoot: config.outputRoot, openprojectUrl: config.openproject.url, titles, withFiles, readDeleted: async (rel) => deletedHeads.get(rel) ?? readAtHead(config.outputRoot, rel) });
+    // What was applied is committed even when some items failed: they kept their last good
+    // files, so the tree is consistent. Every owned file that differs from HEAD is
+    // committed, so files an earlier run left uncommitted are committed now.
+    let commit: CommitOutcome | null = null;
+    let commitError: Error | null = null;
+    if (flags.gitCommit && !dryRun) {
+      try {
+        commit = await commitOwned(config.outputRoot, { touched: report.touchedFiles, message: (pages, leftovers) => pageCommitMessage(pages, { failed: report.errors.length, leftovers }) });
+      } catch (e) {
+        commitError = e as Error;
+      }
+    }
+    const exitCode = failed || refused || commitError ? EXIT.ERROR : dryRun && changed ? EXIT.CHANGES : EXIT.OK;
     // The same words as the plan ("N to create") before applying, past tense after.
     const counts = dryRun
       ? `${c.create} to create, ${c.update} to update, ${c.delete} to delete, ${c.unchanged} unchanged`
       : `${c.create} created, ${c.update} updated, ${c.delete} deleted, ${c.unchanged} unchanged`;
-    const summary = `${dryRun ? 'dry run' : 'sync'} ${failed ? `finished with ${report.errors.length} failed item(s)` : 'done'}: ${counts} (${report.requests.total} requests, ${(report.timings.totalMs / 1000).toFixed(1)} s)${dryRun ? '; nothing written' : ''}${refused ? '; a real run would be refused (mass-delete brake)' : ''}`;
+    const summary = `${dryRun ? 'dry run' : 'sync'} ${failed ? `finished with ${report.errors.length} failed item(s)` : commitError ? 'applied, not committed' : 'done'}: ${counts} (${report.requests.total} requests, ${(report.timings.totalMs / 1000).toFixed(1)} s)${dryRun ? '; nothing written' : ''}${refused ? '; a real run would be refused (mass-delete brake)' : ''}`;
     if (flags.patch !== undefined) await writePatch(report, flags.patch, base!);
     if (out.flags.json) {
       const n = report.errors.length;
       const error = refused
         ? { code: 'SAFETY', message: `a real run would be refused: ${refused}` }
-        : failed
-          ? { code: 'ITEMS_FAILED', message: `${n} item${n === 1 ? '' : 's'} failed; the rest was ${dryRun ? 'planned' : 'applied'}` }
-          : undefined;
-      await writeJsonReport(report, exitCode, error);
-    } else if (flags.patch !== '-') {
+        : commitError
+          ? { code: 'OUTPUT', message: commitError.message }
+          : failed
+            ? { code: 'ITEMS_FAILED', message: `${n} item${n === 1 ? '' : 's'} failed; the rest was ${dryRun ? 'planned' : 'applied'}` }
+            : undefined;
+      const committed = flags.gitCommit && !dryRun ? { commit: commit?.id ? { id: commit.id, subject: commit.message!.split('\n')[0]!, files: commit.files.length, leftovers: commit.leftovers, pages: commit.pages.length } : null } : {};
+      await writeJsonReport(report, exitCode, error, committed);
+    } else if (flags.patch !== '-' && flags.summary !== '-') {
       if (!out.flags.quiet) for (const line of renderPlanSummary(report.plan, { maxFiles: out.flags.verbose ? Infinity : 50 })) out.result(line);
       // With --patch FILE the diff is in the file; the terminal gets the summary only.
       if (flags.dryRun && flags.patch === undefined && changed && !out.flags.quiet) {
@@ -162,19 +241,19 @@ export async function syncCommand(flags: SyncFlags, out: Output, signal?: AbortS
         }
       }
     }
-    for (const line of failureReport(report.errors, { verbose: out.flags.verbose, titles })) out.error(line);
+    if (summaryText !== null) {
+      if (flags.summary === '-') {
+        if (!stdoutClosed()) await writeStdout(summaryText);
+      } else await writeFileAtomic(flags.summary!, summaryText);
+    }
+    for (const line of failureReport(report.errors, { verbose: out.flags.verbose, titles, withFiles })) out.error(line);
     if (refused) out.error(`error: a real run would be refused: ${refused}`);
     if (flags.patch !== undefined && flags.patch !== '-' && changed) out.info(`patch written to ${flags.patch}; apply it with: ${applyCommand(flags.patch, base!)}`);
     else if (flags.patch !== undefined && flags.patch !== '-') out.info(`patch written to ${flags.patch} (empty: nothing to change)`);
-    // What was applied is committed even when some items failed: they kept their last good
-    // files, so the tree is consistent, and files left uncommitted now would never be
-    // committed by a later run (it commits only the files it touches).
-    if (flags.gitCommit && !dryRun) {
-      const message = commitMessage(c, report.counts.bySource, report.errors.length);
-      const id = await commitFiles(config.outputRoot, report.touchedFiles, message);
-      out.info(id ? `committed ${id.slice(0, 12)}: ${message.split('\n')[0]}` : 'nothing to commit');
-    }
-    out.done(!failed && !refused, summary);
+    if (commitError && !out.flags.json) out.error(`error: ${commitError.message}`);
+    else if (commit?.id) out.info(`committed ${commit.id.slice(0, 12)}: ${commit.message!.split('\n')[0]} (${commit.files.length} file${commit.files.length === 1 ? '' : 's'}${commit.leftovers ? `, ${commit.leftovers} of them left uncommitted by earlier runs` : ''})`);
+    else if (flags.gitCommit && !dryRun) out.info('nothing to commit: every file curate owns matches HEAD');
+    out.done(!failed && !refused && !commitError, summary);
     return exitCode;
   } finally {
     await report.dispose();

@@ -8,7 +8,8 @@ import { loadProfile } from '../../mapping/profiles/load.js';
 import { startWatcher, type LogLevel } from '../../watch/watcher.js';
 import { clientFor } from '../context.js';
 import { EXIT } from '../exit-codes.js';
-import { commitFiles, commitMessage } from '../git.js';
+import { commitOwned, preflightCommit } from '../git.js';
+import { pageCommitMessage } from '../pages.js';
 import { collector, memoryPolicy } from '../memory.js';
 import type { Output } from '../output.js';
 
@@ -69,6 +70,8 @@ export async function watchCommand(flags: WatchFlags, out: Output, env: NodeJS.P
   }
 
   const config = await loadConfig({ configPath: flags.config, overrides: { out: flags.out, now: flags.now, insecureHttp: flags.insecureHttp } });
+  // A watcher that cannot commit would publish nothing: refuse to start, saying why.
+  if (flags.gitCommit) await preflightCommit(config.outputRoot);
   const profile = await loadProfile(config.profile.name, config.profile.options);
   // Stopping cancels the client's requests too: a slow answer must not hold the shutdown.
   const stopping = new AbortController();
@@ -108,10 +111,10 @@ export async function watchCommand(flags: WatchFlags, out: Output, env: NodeJS.P
       // Between syncs the watcher idles for minutes: give back what a large reconciliation left.
       afterRun: () => collector()?.(),
       commit: flags.gitCommit
-        ? (files, report, kind, ids) => {
-            const base = commitMessage(report.counts.total, report.counts.bySource).replace(/^curate sync:/, 'curate watch:');
-            const why = kind === 'reconcile' ? 'reconciliation' : `webhook: ${ids!.map((id) => `#${id}`).join(', ')}`;
-            return commitFiles(config.outputRoot, files, `${base}\n\n(${why})`);
+        ? async (files, report, kind, ids) => {
+            const why = kind === 'reconcile' ? 'curate watch: reconciliation' : `curate watch: webhook for ${ids!.map((id) => `#${id}`).join(', ')}`;
+            const r = await commitOwned(config.outputRoot, { touched: files, message: (pages, leftovers) => pageCommitMessage(pages, { failed: report.errors.length, leftovers, trailer: why }) });
+            return r.id ? { id: r.id, subject: r.message!.split('\n')[0]! } : null;
           }
         : undefined,
     });

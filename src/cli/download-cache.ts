@@ -1,0 +1,160 @@
+// Verified downloads kept between runs: a dry run and the real run after it (or a run
+// stopped with Ctrl-C and the next one) download each attachment once. A wrapper around
+// the client's `downloadAttachment`, so the engine is unchanged: a hit streams the cached
+// bytes into the engine's sink, checked against the attachment's md5 and size as the
+// network bytes are; a miss downloads as before and keeps a copy once the client has
+// verified it. Best effort: any cache problem falls back to the network, never fails a run.
+//
+// The cache lives outside the output root (a dry run writes nothing there):
+// $CURATE_CACHE_DIR, else $XDG_CACHE_HOME/curate/downloads, else ~/.cache/curate/downloads;
+// `CURATE_CACHE_DIR=off` turns it off. Entries are keyed by instance, attachment id, md5
+// and size. A real run that applied removes the entries it used (their bytes are in the
+// output tree now, and the manifest's md5 spares the next download), except those of
+// failed work packages; entries unused for 7 days are removed.
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat, utimes, type FileHandle } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import path from 'node:path';
+import type { DownloadResult, DownloadSink, DownloadWriter, OpenProjectClient } from '../openproject/types.js';
+import type { Attachment } from '../types.js';
+
+export const CACHE_MAX_AGE_MS = 7 * 24 * 3600 * 1000;
+
+/** The cache folder for this environment, or null when turned off or no home is known. */
+export function downloadCacheDir(env: NodeJS.ProcessEnv = process.env): string | null {
+  const explicit = env.CURATE_CACHE_DIR?.trim();
+  if (explicit) return explicit === 'off' || explicit === '0' ? null : path.resolve(explicit);
+  const base = env.XDG_CACHE_HOME?.trim() || (env.HOME?.trim() ? path.join(env.HOME.trim(), '.cache') : homedir() ? path.join(homedir(), '.cache') : '');
+  return base ? path.join(base, 'curate', 'downloads') : null;
+}
+
+export interface CachingClient {
+  client: OpenProjectClient;
+  /** Downloads served from the cache, and downloads kept in it, so far. */
+  stats(): { hits: number; stored: number };
+  /** After the run: drop the entries a run that applied no longer needs, and stale ones. */
+  finish(o: { applied: boolean; failedWorkPackages: ReadonlySet<number> }): Promise<void>;
+}
+
+export function withDownloadCache(client: OpenProjectClient, dir: string | null): CachingClient {
+  if (dir === null) return { client, stats: () => ({ hits: 0, stored: 0 }), finish: async () => undefined };
+  const folder = path.join(dir, createHash('sha256').update(client.baseUrl).digest('hex').slice(0, 16));
+  let usable: Promise<boolean> | null = null;
+  const ready = (): Promise<boolean> =>
+    (usable ??= mkdir(folder, { recursive: true }).then(
+      () => true,
+      () => false,
+    ));
+  const entryOf = (a: Attachment): string | null => (a.md5 && /^[0-9a-f]{32}$/i.test(a.md5) ? path.join(folder, `${a.id}-${a.md5.toLowerCase()}-${a.fileSize}`) : null);
+  /** Entries this run read or wrote, with their work package. */
+  const touched = new Map<string, number>();
+  let hits = 0;
+  let stored = 0;
+
+  /** Stream a cached entry into the sink; null (and the entry removed) when it does not match. */
+  const fromCache = async (a: Attachment, entry: string, sink: DownloadSink, maxBytes: number | undefined): Promise<DownloadResult | null> => {
+    const st = await stat(entry).catch(() => null);
+    if (!st || st.size !== a.fileSize || (maxBytes !== undefined && st.size > maxBytes)) return null;
+    const writer = await sink.open();
+    const md5 = createHash('md5');
+    let bytes = 0;
+    try {
+      for await (const chunk of createReadStream(entry, { highWaterMark: 1 << 18 })) {
+        const c = chunk as Buffer;
+        md5.update(c);
+        bytes += c.length;
+        await writer.write(c);
+      }
+    } catch {
+      await writer.abort();
+      return null;
+    }
+    const digest = md5.digest('hex');
+    if (bytes !== a.fileSize || digest !== a.md5!.toLowerCase()) {
+      await writer.abort();
+      await rm(entry, { force: true });
+      return null;
+    }
+    await writer.end();
+    const now = new Date();
+    await utimes(entry, now, now).catch(() => undefined);
+    return { bytes, md5: digest };
+  };
+
+  /** The engine's sink, with a copy of each attempt's bytes going to a temp file in the cache. */
+  const teeing = (sink: DownloadSink, entry: string, a: Attachment): DownloadSink => ({
+    async open(): Promise<DownloadWriter> {
+      const inner = await sink.open();
+      const tmp = path.join(folder, `.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+      let fh: FileHandle | null = await open(tmp, 'w').catch(() => null);
+      const drop = async (): Promise<void> => {
+        const h = fh;
+        fh = null;
+        await h?.close().catch(() => undefined);
+        await rm(tmp, { force: true });
+      };
+      return {
+        async write(chunk) {
+          await inner.write(chunk);
+          if (fh) await fh.write(chunk).catch(drop);
+        },
+        async end() {
+          // Called once the client verified size and md5: the copy is good.
+          await inner.end();
+          if (!fh) return;
+          const h = fh;
+          fh = null;
+          try {
+            await h.close();
+            await rename(tmp, entry);
+            touched.set(entry, a.containerId);
+            stored += 1;
+          } catch {
+            await rm(tmp, { force: true });
+          }
+        },
+        async abort() {
+          await drop();
+          await inner.abort();
+        },
+      };
+    },
+  });
+
+  const downloadAttachment: OpenProjectClient['downloadAttachment'] = async (a, sink, options) => {
+    const entry = entryOf(a);
+    if (entry === null || !(await ready())) return client.downloadAttachment(a, sink, options);
+    const hit = await fromCache(a, entry, sink, options?.maxBytes).catch(() => null);
+    if (hit) {
+      hits += 1;
+      touched.set(entry, a.containerId);
+      return hit;
+    }
+    return client.downloadAttachment(a, teeing(sink, entry, a), options);
+  };
+  // Every other member is the client's own, called on the client itself.
+  const wrapped = new Proxy(client, {
+    get(target, prop) {
+      if (prop === 'downloadAttachment') return downloadAttachment;
+      const v: unknown = Reflect.get(target, prop, target);
+      return typeof v === 'function' ? (v as (...args: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+
+  return {
+    client: wrapped,
+    stats: () => ({ hits, stored }),
+    async finish({ applied, failedWorkPackages }) {
+      if (!(await ready())) return;
+      if (applied) for (const [entry, wp] of touched) if (!failedWorkPackages.has(wp)) await rm(entry, { force: true }).catch(() => undefined);
+      const cutoff = Date.now() - CACHE_MAX_AGE_MS;
+      for (const name of await readdir(folder).catch(() => [] as string[])) {
+        const p = path.join(folder, name);
+        const st = await stat(p).catch(() => null);
+        // A temp file of a run killed mid-download, or an entry nobody used for a week.
+        if (st && (st.mtimeMs < cutoff || (name.startsWith('.tmp-') && st.mtimeMs < Date.now() - 24 * 3600 * 1000))) await rm(p, { force: true }).catch(() => undefined);
+      }
+    },
+  };
+}
