@@ -28,7 +28,7 @@ afterAll(async () => {
 /** Run a shell command line (bash), with the CLI at $CURATE. */
 function sh(script: string, options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn('bash', ['-c', script], { cwd: options.cwd ?? ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, CURATE: `${process.execPath} ${BIN}`, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('bash', ['-c', script], { cwd: options.cwd ?? ROOT, env: { PATH: process.env.PATH, CURATE_CACHE_DIR: 'off', HOME: process.env.HOME, CURATE: `${process.execPath} ${BIN}`, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -40,7 +40,7 @@ function sh(script: string, options: { env?: NodeJS.ProcessEnv; cwd?: string } =
 /** Run the CLI with its stdout closed by the reader before anything is written. */
 function withClosedStdout(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH, CURATE_CACHE_DIR: 'off', ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout.destroy();
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));

@@ -105,7 +105,7 @@ describe('Ctrl-C and SIGTERM during a sync', () => {
   it('SIGTERM (a service manager, `timeout`) stops the sync within 2 s with status 143 and cleans up', async () => {
     const { dir, cleanup } = await tempDir();
     try {
-      const child = spawn(process.execPath, [BIN, ...syncArgs(dir)], { env: { PATH: process.env.PATH, ...slowEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [BIN, ...syncArgs(dir)], { env: { PATH: process.env.PATH, CURATE_CACHE_DIR: 'off', ...slowEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
       let err = '';
       child.stderr.on('data', (d: Buffer) => (err += d.toString()));
       child.stdout.resume();
@@ -161,7 +161,7 @@ describe('progress', () => {
       const deadline = setTimeout(stopAll, 30_000);
       const timed = (args: string[], stopOn?: RegExp): Promise<{ code: number | null; stdout: string; stderr: string }> =>
         new Promise((resolve) => {
-          const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH, ...slowEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+          const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH, CURATE_CACHE_DIR: 'off', ...slowEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
           children.push(child);
           let stdout = '';
           let stderr = '';

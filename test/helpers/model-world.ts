@@ -980,7 +980,10 @@ export class World {
 
   private async runCli(step: SyncStep): Promise<Outcome> {
     const args = [BIN, 'sync', '--config', this.configPath, '--out', this.out, '--now', this.now.toISOString(), '--quiet', ...(step.mass ? ['--allow-mass-delete'] : [])];
-    const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH, HOME: process.env.HOME, OPENPROJECT_URL: this.sim.url, OPENPROJECT_API_KEY: TEST_KEY }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // The binary keeps verified downloads between runs (src/cli/download-cache.ts): kept on,
+    // so the invariant covers it, in the world's own folder rather than the user's cache.
+    const cacheDir = path.join(path.dirname(this.configPath), 'download-cache');
+    const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH, HOME: process.env.HOME, OPENPROJECT_URL: this.sim.url, OPENPROJECT_API_KEY: TEST_KEY, CURATE_CACHE_DIR: cacheDir }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.stdout.resume();

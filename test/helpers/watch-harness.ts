@@ -27,7 +27,7 @@ export interface RunningWatch {
 export function startWatch(args: string[], env: NodeJS.ProcessEnv): Promise<RunningWatch> {
   const child = spawn(process.execPath, [BIN, 'watch', '--json', '--listen', '127.0.0.1:0', ...args], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.org', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.org', ...env },
+    env: { PATH: process.env.PATH, CURATE_CACHE_DIR: 'off', HOME: process.env.HOME, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.org', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.org', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: LogLine[] = [];

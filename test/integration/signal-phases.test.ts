@@ -45,7 +45,7 @@ interface Phase {
  * the exit, and stderr.
  */
 async function stopAt(root: string, args: string[], phase: Phase, signal: 'SIGTERM' | 'SIGINT'): Promise<{ code: number | null; ms: number; err: string; sent: boolean }> {
-  const child = spawn(process.execPath, [BIN, 'sync', '--config', MEDIGY_CONFIG, '--out', root, '--now', NOW, '--concurrency', '4', ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'sync', '--config', MEDIGY_CONFIG, '--out', root, '--now', NOW, '--concurrency', '4', ...args], { env: { PATH: process.env.PATH, CURATE_CACHE_DIR: 'off', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   child.stdout.resume();

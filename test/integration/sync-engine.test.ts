@@ -282,7 +282,7 @@ describe('cron safety', () => {
     const { dir, cleanup } = await tempDir();
     try {
       const expected = await treeHashes(FIXTURE_EXPECTED);
-      const env = { PATH: process.env.PATH, OPENPROJECT_URL: sim.url, OPENPROJECT_API_KEY: TEST_KEY };
+      const env = { PATH: process.env.PATH, CURATE_CACHE_DIR: 'off', OPENPROJECT_URL: sim.url, OPENPROJECT_API_KEY: TEST_KEY };
       let seed = 12345;
       const random = (): number => ((seed = (seed * 16807) % 2147483647) / 2147483647);
       for (let i = 0; i < 20; i++) {

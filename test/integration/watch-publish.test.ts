@@ -112,7 +112,7 @@ describe('curate watch --git-commit: health follows publishing', () => {
     await mkdir(out);
     await git(out, ['init', '-q']);
     // The real binary; killed at the end should it (wrongly) keep serving.
-    const child = spawn(process.execPath, [BIN, 'watch', '--config', MEDIGY_CONFIG, '--out', out, '--listen', '127.0.0.1:0', '--git-commit'], { env: { PATH: process.env.PATH, OPENPROJECT_URL: sim.url, OPENPROJECT_API_KEY: TEST_KEY, OPENPROJECT_WEBHOOK_SECRET: WEBHOOK_SECRET, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', HOME: dir }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'watch', '--config', MEDIGY_CONFIG, '--out', out, '--listen', '127.0.0.1:0', '--git-commit'], { env: { PATH: process.env.PATH, CURATE_CACHE_DIR: 'off', OPENPROJECT_URL: sim.url, OPENPROJECT_API_KEY: TEST_KEY, OPENPROJECT_WEBHOOK_SECRET: WEBHOOK_SECRET, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', HOME: dir }, stdio: ['ignore', 'pipe', 'pipe'] });
     cleanups.push(async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     });
