@@ -48,6 +48,11 @@ if (workers > 1) {
   const rest = argv.filter((x, i) => !/^--(seed|runs|workers)(=|$)/.test(x) && !(i > 0 && /^--(seed|runs|workers)$/.test(argv[i - 1]!)));
   console.log(`fuzz:sync ${workers} workers, seeds ${seed}..${seed + workers - 1}, ${share} histories each (replay one: npm run fuzz:sync -- --seed S --runs ${share} ${rest.join(' ')})`);
   const started = Date.now();
+  let histories = 0;
+  const count = (line: string): void => {
+    const m = /: (\d+) histories passed in|FAILED after (\d+) histories/.exec(line);
+    if (m) histories += Number(m[1] ?? m[2]);
+  };
   const codes = await Promise.all(
     Array.from({ length: workers }, (_, i) =>
       new Promise<number>((resolve) => {
@@ -57,16 +62,22 @@ if (workers > 1) {
           buf += d.toString();
           const lines = buf.split('\n');
           buf = lines.pop()!;
-          for (const l of lines) console.log(`[w${i}] ${l}`);
+          for (const l of lines) {
+            count(l);
+            console.log(`[w${i}] ${l}`);
+          }
         });
         child.on('close', (code) => {
-          if (buf) console.log(`[w${i}] ${buf}`);
+          if (buf) {
+            count(buf);
+            console.log(`[w${i}] ${buf}`);
+          }
           resolve(code ?? 1);
         });
       }),
     ),
   );
-  console.log(`fuzz:sync ${workers} workers done in ${Math.round((Date.now() - started) / 1000)} s: ${codes.filter((c) => c === 0).length} passed, ${codes.filter((c) => c !== 0).length} failed`);
+  console.log(`fuzz:sync ${workers} workers (seeds ${seed}..${seed + workers - 1}) done in ${Math.round((Date.now() - started) / 1000)} s: ${histories} histories in all; ${codes.filter((c) => c === 0).length} workers passed, ${codes.filter((c) => c !== 0).length} failed`);
   process.exit(codes.every((c) => c === 0) ? 0 : 1);
 }
 

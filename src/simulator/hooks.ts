@@ -75,6 +75,8 @@ export type DateHeaderMode = { mode: 'normal' } | { mode: 'missing' } | { mode: 
 export interface SimulatorControl {
   store: Store;
   dateHeader: DateHeaderMode;
+  /** Outgoing webhooks (a bulk edit sends one `work_package:updated` per work package, as OpenProject does). */
+  webhooks?: { workPackage(id: number, action: 'created' | 'updated'): void };
 }
 
 const registry = new WeakMap<object, RequestHooks>();
@@ -319,7 +321,10 @@ export function restoreSnapshot(sim: Simulator, snapshot: Dataset, options: { se
  * and all get ONE identical new `updatedAt` and lockVersion + 1. Returns that updatedAt.
  */
 export function bulkUpdate(sim: Simulator, ids: readonly number[], fn: (wp: WorkPackageJson) => void): string {
-  return controlOf(sim).store.bulkUpdate(ids, fn);
+  const c = controlOf(sim);
+  const at = c.store.bulkUpdate(ids, fn);
+  for (const id of ids) c.webhooks?.workPackage(id, 'updated');
+  return at;
 }
 
 /** Set one work package's `updatedAt` to any instant (e.g. far in the future: a clock that ran ahead), changing nothing else. */

@@ -484,6 +484,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     options.webhooks,
   );
   storageUrl = `http://127.0.0.1:${storagePort}`;
+  control.webhooks = webhooks;
 
   return withHooks(hooks, control, {
     url,

@@ -1298,7 +1298,10 @@ export class World {
 
   /** At the end of a history: an undisturbed incremental sync must succeed wherever a fresh one does. */
   async settle(): Promise<void> {
-    if (this.blocker) this.note(`${this.stepNo}. ${(await this.unblock())!}`);
+    if (this.blocker) {
+      this.stepNo += 1;
+      this.note(`${this.stepNo}. before the final sync: ${(await this.unblock())!}`);
+    }
     this.stepNo += 1;
     this.note(`${this.stepNo}. final sync`);
     const r = await this.sync({ m: 'sync' });

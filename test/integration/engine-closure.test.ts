@@ -122,6 +122,10 @@ describe('simulator hooks (issue 19): what they change and what they leave alone
   it('renames change link titles and instance rows, never updatedAt or lockVersion; restore, bulk update, Date header', async () => {
     await withSim(async (sim, _dir, clock) => {
       const stamps = (): string => JSON.stringify([...sim.dataset.workPackages.values()].map((w) => [w.id, w.updatedAt, w.lockVersion]));
+      // A user custom field and a list option on one work package, set directly (no stamp).
+      const holder = [...sim.dataset.workPackages.values()][0]!;
+      holder._links.customField20 = { href: `/api/v3/users/${USER_WITH_MOST_ITEMS}`, title: 'old' };
+      holder._links.customField21 = [{ href: '/api/v3/custom_options/7', title: 'Old option' }];
       const before = stamps();
       const snapshot = cloneDataset(sim.dataset);
       expect(renameProject(sim, PROJECT.news, 'Newsroom')).toBe(inProject(sim, PROJECT.news).length);
@@ -129,7 +133,10 @@ describe('simulator hooks (issue 19): what they change and what they leave alone
       expect(renameStatus(sim, 1, 'Fresh')).toBeGreaterThan(0);
       expect(renameUser(sim, USER_WITH_MOST_ITEMS, 'Renamed User')).toBeGreaterThan(0);
       renameCustomField(sim, 3, 'Venue');
+      expect(renameCustomOption(sim, '/api/v3/custom_options/7', 'New option')).toBe(1);
       expect(stamps()).toBe(before);
+      expect((holder._links.customField20 as { title: string }).title).toBe('Renamed User');
+      expect((holder._links.customField21 as { title: string }[])[0]!.title).toBe('New option');
       const get = async (p: string): Promise<{ json: Record<string, unknown>; date: string | null }> => {
         const res = await fetch(`${sim.url}${p}`, { headers: { authorization: `Basic ${Buffer.from(`apikey:${TEST_KEY}`).toString('base64')}` } });
         return { json: (await res.json()) as Record<string, unknown>, date: res.headers.get('date') };
@@ -161,6 +168,7 @@ describe('simulator hooks (issue 19): what they change and what they leave alone
         w.subject = `${String(w.subject)} (migrated)`;
       });
       for (const w of inProject(sim, PROJECT.ccm)) expect(w.updatedAt).toBe(at);
+      expect(inProject(sim, PROJECT.ccm).map((w) => w.lockVersion)).toEqual(ccm.map((w) => Number(JSON.parse(before).find((x: number[]) => x[0] === w.id)[2]) + 1));
       setUpdatedAt(sim, news.id, '2099-01-01T00:00:00.000Z');
       expect(sim.dataset.workPackages.get(news.id)!.updatedAt).toBe('2099-01-01T00:00:00.000Z');
 
