@@ -161,6 +161,16 @@ describe('invariant regressions: a run that fails while mapping a source again (
   ], { dataset: 'small' }));
 });
 
+describe('invariant regressions: the model itself (issue 19)', () => {
+  // Found by fuzz:sync (seed 1137630225, small dataset): an edit of a custom field after a
+  // rename of that field threw inside the harness (it looked the field up by name).
+  it('a custom field renamed, then edited, then a backup', history(medigyPaged, [
+    { m: 'rename', what: 'field', pick: 0, v: 10 },
+    { m: 'edit', wp: 0, field: 'cleanUrl', v: 0 },
+    { m: 'backup', slot: 0 },
+  ], { dataset: 'small' }));
+});
+
 describe('invariant regressions: clocks, restores and ties (issue 19)', () => {
   it('one run sees a server Date a year ahead: a later edit of the same source lands', history(medigy, [
     { m: 'edit', wp: 0, field: 'subject', v: 1 },
