@@ -13,6 +13,8 @@ import remarkRehype from 'remark-rehype';
 import remarkStringify from 'remark-stringify';
 import { unified } from 'unified';
 import { FIGURE, rewriteCkeditor, type DescriptionLinks } from './ckeditor.js';
+import { remarkOpenProjectDialect } from './dialect.js';
+import { expandSettings, quoteUnquotedAttributes } from './source.js';
 import { figureShortcode, neutraliseShortcodesInCode } from './hugo.js';
 
 export type { DescriptionLinks, LocalImage } from './ckeditor.js';
@@ -44,11 +46,11 @@ function figureHandler(_state: unknown, node: Element): Html {
 let processors: { parse: ReturnType<typeof buildParse>; parseHtml: ReturnType<typeof buildParseHtml>; toMarkdown: ReturnType<typeof buildToMarkdown> } | undefined;
 
 function buildParse() {
-  return unified().use(remarkParse).use(remarkGfm).use(remarkRehype, { allowDangerousHtml: true }).freeze();
+  return unified().use(remarkParse).use(remarkGfm, { singleTilde: false }).use(remarkOpenProjectDialect).use(remarkRehype, { allowDangerousHtml: true }).freeze();
 }
 
 function buildParseHtml() {
-  return unified().use(remarkParse).use(remarkGfm).use(remarkRehype, { allowDangerousHtml: true }).use(rehypeRaw).freeze();
+  return unified().use(remarkParse).use(remarkGfm, { singleTilde: false }).use(remarkOpenProjectDialect).use(remarkRehype, { allowDangerousHtml: true }).use(rehypeRaw).freeze();
 }
 
 function buildToMarkdown() {
@@ -72,7 +74,8 @@ function buildToMarkdown() {
 }
 
 /** Converts one description. `links` answers every attachment / work package question. */
-export function convertDescription(source: string, links: DescriptionLinks): ConvertedDescription {
+export function convertDescription(stored: string, links: DescriptionLinks): ConvertedDescription {
+  const source = quoteUnquotedAttributes(expandSettings(stored, { baseUrl: links.baseUrl ?? null }));
   processors ??= { parse: buildParse(), parseHtml: buildParseHtml(), toMarkdown: buildToMarkdown() };
   const { toMarkdown } = processors;
   // Without a `<` there is no raw HTML to parse: the HTML pass (a second full parse and a

@@ -1,0 +1,55 @@
+// Passes over the stored description text before it is parsed, for what OpenProject's
+// formatter reads differently from our markdown parser:
+// - setting variables (`{{opSetting:base_url}}`, `{{opSetting:host_name}}`;
+//   matchers/setting_macros.rb): the stored text keeps the variable, OpenProject expands it
+//   when rendering. Every current demo text writes its links this way.
+// - HTML tags with unquoted attribute values holding a `/` (`<a href=https://x/y>`): valid
+//   CommonMark raw HTML (cmark reads it, so browsers and OpenProject show a link), but
+//   micromark ends an unquoted value at `/` and then shows the whole tag as text. Such values
+//   are quoted; nothing else in the text changes, and code is left alone.
+
+export interface Settings {
+  /** `{{opSetting:base_url}}`: the instance root (with its sub-path), no trailing slash; null = unknown. */
+  baseUrl: string | null;
+}
+
+const SETTING = /\{\{opSetting:(base_url|host_name)\}\}/g;
+
+export function expandSettings(source: string, settings: Settings): string {
+  if (!source.includes('{{opSetting:')) return source;
+  return source.replace(SETTING, (whole, name: string) => {
+    if (settings.baseUrl === null) return name === 'base_url' ? '' : whole;
+    return name === 'base_url' ? settings.baseUrl : new URL(settings.baseUrl).host;
+  });
+}
+
+// The CommonMark open tag (spec 6.6) with a capture per attribute; unquoted values as cmark reads them.
+const ATTRIBUTE = String.raw`\s+[A-Za-z_:][A-Za-z0-9_.:-]*(?:\s*=\s*(?:[^\s"'=<>\x60]+|'[^']*'|"[^"]*"))?`;
+const OPEN_TAG = new RegExp(String.raw`<[A-Za-z][A-Za-z0-9-]*(?:${ATTRIBUTE})*\s*\/?>`, 'g');
+const UNQUOTED = /(\s[A-Za-z_:][A-Za-z0-9_.:-]*\s*=\s*)([^\s"'=<>`]*\/[^\s"'=<>`]*?)(?=\s|\/?>$)/g;
+
+/** Quotes unquoted attribute values that hold a `/`, outside fenced and inline code. */
+export function quoteUnquotedAttributes(source: string): string {
+  if (!/=\s*[^\s"'=<>`]*\//.test(source)) return source;
+  let fence: string | null = null;
+  return source
+    .split('\n')
+    .map((line) => {
+      const f = /^ {0,3}(`{3,}|~{3,})/.exec(line);
+      if (fence !== null) {
+        if (f && f[1]![0] === fence[0] && f[1]!.length >= fence.length && line.trim() === f[1]) fence = null;
+        return line;
+      }
+      if (f) {
+        fence = f[1]!;
+        return line;
+      }
+      if (/^(?: {4}|\t)/.test(line)) return line; // possibly indented code: leave it
+      // Inline code spans (backtick runs) are kept as written.
+      return line
+        .split(/(`+[^`]*`+)/)
+        .map((part, i) => (i % 2 === 1 ? part : part.replace(OPEN_TAG, (tag) => tag.replace(UNQUOTED, (_m, pre: string, value: string) => `${pre}"${value}"`))))
+        .join('');
+    })
+    .join('\n');
+}
