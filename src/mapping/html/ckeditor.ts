@@ -183,7 +183,8 @@ function mention(e: Element, links: DescriptionLinks): ElementContent[] {
 }
 
 function workPackageRef(e: Element, rawId: string | undefined, links: DescriptionLinks): ElementContent[] {
-  const label = textOf(e).trim() !== '' ? e.children : [text(prop(e, 'dataText') ?? (rawId ? `#${rawId}` : ''))];
+  const shown = textOf(e).trim();
+  const label = /^#{2,3}\d+$/.test(shown) ? [text(shown.replace(/^#+/, '#'))] : shown !== '' ? e.children : [text((prop(e, 'dataText') ?? (rawId ? `#${rawId}` : '')).replace(/^#{2,3}(?=\d)/, '#'))];
   const id = rawId !== undefined && /^[1-9]\d*$/.test(rawId) ? Number(rawId) : null;
   const href = id === null ? null : links.workPackage(id);
   // The label is what the author saw (`#12`); it must not be linked a second time.
@@ -357,7 +358,9 @@ function linkText(value: string, afterMarkup: boolean, links: DescriptionLinks):
   const pieces: Piece[] = [];
   for (const r of findHashReferences(value, afterMarkup)) {
     const href = r.escaped ? null : links.workPackage(r.id);
-    pieces.push({ start: r.start, end: r.end, nodes: [linkOrLabel(href, r.text)] });
+    // `##N` / `###N` ask OpenProject for the target's subject (and type, status), which this
+    // page's mapping does not know: the page shows the plain reference `#N`, never the hashes.
+    pieces.push({ start: r.start, end: r.end, nodes: [linkOrLabel(href, r.escaped ? r.text : `#${r.id}`)] });
   }
   for (const m of findOpenProjectSyntax(value, afterMarkup)) {
     if (m.type === 'attribute') {

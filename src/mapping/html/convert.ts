@@ -104,7 +104,9 @@ function visibleText(root: MdastRoot): string {
     if (n.type === 'text' || n.type === 'inlineCode') parts.push(n.value);
     else if (n.type === 'break') parts.push(' ');
     else if ('children' in n) for (const c of n.children) walk(c);
-    if (BLOCKS.has(n.type)) parts.push(' ');
+    // A heading runs into the text after it unless something separates them.
+    if (n.type === 'heading' && !/[.!?:;…]\s*$/.test(parts[parts.length - 1] ?? '')) parts.push(' — ');
+    else if (BLOCKS.has(n.type)) parts.push(' ');
   };
   walk(root);
   return parts.join('').replace(/\s+/g, ' ').trim();

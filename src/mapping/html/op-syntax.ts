@@ -81,7 +81,11 @@ export function findOpenProjectSyntax(text: string, atStart: boolean): SyntaxMat
   }
   if (text.includes('Label:') || text.includes('Value:')) {
     for (const m of text.matchAll(ATTRIBUTE)) {
-      found.push({ type: 'attribute', start: m.index, end: m.index + m[0].length, text: m[0], macro: { model: m[1]!, kind: m[2] === 'Label' ? 'label' : 'value', id: m[4] ?? m[3] ?? null, attribute: m[6] ?? m[5]! } });
+      // Punctuation after an unquoted attribute name ends the sentence, not the name.
+      const attribute = m[6] ?? m[5]!.replace(/[,;:!?)\]]+$/, '');
+      const cut = m[6] === undefined ? m[5]!.length - attribute.length : 0;
+      if (attribute === '') continue;
+      found.push({ type: 'attribute', start: m.index, end: m.index + m[0].length - cut, text: m[0].slice(0, m[0].length - cut), macro: { model: m[1]!, kind: m[2] === 'Label' ? 'label' : 'value', id: m[4] ?? m[3] ?? null, attribute } });
     }
   }
   found.sort((a, b) => a.start - b.start || b.end - a.end);
