@@ -368,6 +368,6 @@ describe('default profile: paths, links, aliases (issue 14)', () => {
   });
 
   it('carries a version that changes with the output', () => {
-    expect(createDefaultProfile({}).version).toBe('3');
+    expect(createDefaultProfile({}).version).toBe('4');
   });
 });

@@ -68,6 +68,15 @@ function buildToMarkdown() {
       unsafe: [
         { character: '<', before: '\\{\\{' },
         { character: '%', before: '\\{\\{' },
+        // Hugo's typographer (on in a stock site) turns "…" and '…' into curly quotes, `...`
+        // into an ellipsis, `--` into a dash and `<<` into «; OpenProject shows the characters
+        // as written. An escaped character is left alone.
+        { character: '"' },
+        { character: "'" },
+        { character: '.', after: '\\.\\.' },
+        { character: '-', after: '-' },
+        { character: '<', after: '<' },
+        { character: '>', after: '>' },
       ],
     })
     .freeze();

@@ -15,9 +15,15 @@ export interface Settings {
 
 const SETTING = /\{\{opSetting:(base_url|host_name)\}\}/g;
 
+// A link saved through the editor may hold the variable percent-encoded after some prefix
+// (`http://host/prefix/%7B%7BopSetting:base_url%7D%7D/foo`); OpenProject links it to the base
+// URL (setting_variable_spec.rb), dropping what came before the variable.
+const ENCODED_BASE = /(?:[a-z][a-z0-9+.-]*:\/\/[^\s()<>"']*?)?%7B%7BopSetting:base_url%7D%7D/gi;
+
 export function expandSettings(source: string, settings: Settings): string {
-  if (!source.includes('{{opSetting:')) return source;
-  return source.replace(SETTING, (whole, name: string) => {
+  if (!source.includes('{{opSetting:') && !/%7B%7BopSetting:/i.test(source)) return source;
+  const encoded = settings.baseUrl === null ? source : source.replace(ENCODED_BASE, settings.baseUrl);
+  return encoded.replace(SETTING, (whole, name: string) => {
     if (settings.baseUrl === null) return name === 'base_url' ? '' : whole;
     return name === 'base_url' ? settings.baseUrl : new URL(settings.baseUrl).host;
   });
