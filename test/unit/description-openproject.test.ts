@@ -34,6 +34,7 @@ describe('OpenProject markdown dialect (markdown_filter.rb)', () => {
   });
   it('reads a tag whose unquoted attribute value holds a slash as HTML (CommonMark), not as text', () => {
     expect(md("<a target='_blank' href=https://www.brief.health/post/2019/09/10/himss/>HIMSS</a> after")).toBe('[HIMSS](https://www.brief.health/post/2019/09/10/himss/) after');
+    expect(md('more.<br><br><a target="_blank" href=https://www.youtube.com/watch?v=6BYsdXdwNKM>Read on youtube.com</a>')).toBe('more.\\\n\\\n[Read on youtube.com](https://www.youtube.com/watch?v=6BYsdXdwNKM)');
     expect(quoteUnquotedAttributes('`<a href=x/y>` and\n```\n<a href=x/y>\n```')).toBe('`<a href=x/y>` and\n```\n<a href=x/y>\n```');
   });
 });

@@ -3,10 +3,10 @@
 // - setting variables (`{{opSetting:base_url}}`, `{{opSetting:host_name}}`;
 //   matchers/setting_macros.rb): the stored text keeps the variable, OpenProject expands it
 //   when rendering. Every current demo text writes its links this way.
-// - HTML tags with unquoted attribute values holding a `/` (`<a href=https://x/y>`): valid
-//   CommonMark raw HTML (cmark reads it, so browsers and OpenProject show a link), but
-//   micromark ends an unquoted value at `/` and then shows the whole tag as text. Such values
-//   are quoted; nothing else in the text changes, and code is left alone.
+// - HTML tags with unquoted attribute values holding a `/` or `=` (`<a href=https://x/y?v=1>`):
+//   browsers read them as links; micromark ends an unquoted value at `/` (and CommonMark
+//   allows no `=` in one), and then shows the whole tag as text. Such values are quoted;
+//   nothing else in the text changes, and code is left alone.
 
 export interface Settings {
   /** `{{opSetting:base_url}}`: the instance root (with its sub-path), no trailing slash; null = unknown. */
@@ -29,14 +29,15 @@ export function expandSettings(source: string, settings: Settings): string {
   });
 }
 
-// The CommonMark open tag (spec 6.6) with a capture per attribute; unquoted values as cmark reads them.
-const ATTRIBUTE = String.raw`\s+[A-Za-z_:][A-Za-z0-9_.:-]*(?:\s*=\s*(?:[^\s"'=<>\x60]+|'[^']*'|"[^"]*"))?`;
+// An open tag as a browser reads it (HTML's unquoted attribute values may hold `/` and `=`,
+// e.g. `href=https://www.youtube.com/watch?v=6BYsdXdwNKM`, which CommonMark does not allow).
+const ATTRIBUTE = String.raw`\s+[A-Za-z_:][A-Za-z0-9_.:-]*(?:\s*=\s*(?:[^\s"'<>\x60]+|'[^']*'|"[^"]*"))?`;
 const OPEN_TAG = new RegExp(String.raw`<[A-Za-z][A-Za-z0-9-]*(?:${ATTRIBUTE})*\s*\/?>`, 'g');
-const UNQUOTED = /(\s[A-Za-z_:][A-Za-z0-9_.:-]*\s*=\s*)([^\s"'=<>`]*\/[^\s"'=<>`]*?)(?=\s|\/?>$)/g;
+const UNQUOTED = /(\s[A-Za-z_:][A-Za-z0-9_.:-]*\s*=\s*)([^\s"'<>`]*[/=][^\s"'<>`]*?)(?=\s|\/?>$)/g;
 
-/** Quotes unquoted attribute values that hold a `/`, outside fenced and inline code. */
+/** Quotes unquoted attribute values that hold a `/` or `=`, outside fenced and inline code. */
 export function quoteUnquotedAttributes(source: string): string {
-  if (!/=\s*[^\s"'=<>`]*\//.test(source)) return source;
+  if (!/=\s*[^\s"'<>`]*[/=]/.test(source)) return source;
   let fence: string | null = null;
   return source
     .split('\n')
