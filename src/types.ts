@@ -221,6 +221,11 @@ export interface Profile {
   attachmentUse(attachment: Attachment, workPackage: WorkPackage): AttachmentUse | null;
   /** Map one work package; throws MappingError naming the work package and field on bad data. */
   map(input: MapInput): MappedDocument;
+  /**
+   * Custom fields the options name (e.g. `tagsField`), with the option that names each: a sync,
+   * `doctor` and `fields` say when the key cannot see one instead of silently writing nothing.
+   */
+  configuredFields?(): { name: string; option: string }[];
   /** Problems with a source's profile-specific settings, as `path: message` lines (checked once, up front). */
   checkSource?(source: SourceSpec, index: number): string[];
 }

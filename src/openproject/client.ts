@@ -320,6 +320,11 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
       return [...(await schemaDefs(`${projectId}-${typeId}`)).values()];
     },
 
+    knownSchemaFields(projectId: number, typeId: number): Promise<CustomFieldDef[]> | null {
+      const p = schemaCache.get(`${projectId}-${typeId}`);
+      return p ? p.then((m) => [...m.values()]) : null;
+    },
+
     async listAttachments(workPackageId: number): Promise<Attachment[]> {
       const url = http.api(`/api/v3/work_packages/${workPackageId}/attachments`);
       const c = parseCollection(await http.getJson(url, 'attachments', `work package #${workPackageId} (its attachments)`), `attachments of work package #${workPackageId}`);

@@ -136,6 +136,8 @@ export interface OpenProjectClient {
   listWorkPackageIds(query: WorkPackageQuery): Promise<IdListing>;
   /** Custom fields active for a project and type (schema endpoint). */
   getSchemaFields(projectId: number, typeId: number): Promise<CustomFieldDef[]>;
+  /** The same, only when this client already holds that schema (from a list page): never a request; null otherwise. */
+  knownSchemaFields?(projectId: number, typeId: number): Promise<CustomFieldDef[]> | null;
   listAttachments(workPackageId: number): Promise<Attachment[]>;
   /**
    * Stream an attachment's content into `sink`, following a redirect to another

@@ -39,6 +39,12 @@ export function createDefaultProfile(rawOptions: unknown): Profile {
     map(input: MapInput): MappedDocument {
       return mapWorkPackage(input, options);
     },
+    configuredFields() {
+      const out: { name: string; option: string }[] = [];
+      if (options.tagsField !== null) out.push({ name: options.tagsField, option: 'profile.options.tagsField' });
+      if (options.weightField !== null) out.push({ name: options.weightField, option: 'profile.options.weightField' });
+      return out;
+    },
   };
 }
 
