@@ -25,6 +25,7 @@ import { sourceFingerprint } from './fingerprint.js';
 import { Ledger } from './ledger.js';
 import { processWorkPackage, type ProcessContext } from './process.js';
 import { fetchServerNames, resolveQueries } from './resolve.js';
+import { describeInvisible, invisibleFields } from '../openproject/field-visibility.js';
 import type { SyncOptions, SyncReport } from './types.js';
 
 export type { SyncOptions, SyncReport } from './types.js';
@@ -215,6 +216,9 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
     await Promise.all(tasks);
     checkpoint();
     const fetchMs = performance.now() - fetchStarted;
+    // Configured custom fields the key cannot see (admin-only, not on a synced type) write
+    // nothing: say so. Only schemas this run already holds are read (no extra requests).
+    for (const p of await invisibleFields(o.client, o.profile.configuredFields?.() ?? [], o.sources, names, { known: true })) warn(describeInvisible(p));
 
     // --- plan -------------------------------------------------------------------
     emit({ type: 'phase', phase: 'plan' });
