@@ -50,7 +50,8 @@ describe('description → markdown', () => {
     expect(md('<macro class="child_pages"></macro>\n\n<macro class="create_work_package_link" data-type="Task"></macro>\n\nafter')).toBe('after');
     expect(md('<macro class="embedded-table" data-query-props="{}">&nbsp;</macro>')).toBe('_[Embedded work package table (shown in OpenProject)](https://op.example/projects/p/work_packages)_');
     expect(md('<macro class="embedded-table"></macro>', { openProjectPage: null })).toBe('_Embedded work package table (shown in OpenProject)_');
-    expect(md('<macro class="include_wiki_page" data-page="x"></macro>')).toBe('_\\[OpenProject macro: include_wiki_page]_');
+    expect(md('<macro class="include_wiki_page" data-page="x"></macro>')).toBe('_Wiki page \\"x\\" (shown in OpenProject)_');
+    expect(md('<macro class="work_package_buttons"></macro>')).toBe('_\\[OpenProject macro: work_package_buttons]_');
   });
   it('links #N, ##N, ###N with OpenProject\'s boundaries, not in code or links, and honours the ! escape', () => {
     expect(md('#12, ##12 and ###13. (#12) x#12 #012 !#12 #12a `#12` [#12](x)')).toBe('[#12](../12/), [#12](../12/) and [#13](https://op.example/work_packages/13). ([#12](../12/)) x#12 #012 #12 #12a `#12` [#12](x)');

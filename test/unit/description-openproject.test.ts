@@ -91,6 +91,15 @@ describe('work package references and attribute macros', () => {
   });
 });
 
+describe('sanitizing and macros', () => {
+  it('keeps only the text of links OpenProject\'s sanitizer drops (javascript:, data:)', () => {
+    expect(md('<a href="javascript:alert(1)">click</a>, [x](javascript:alert(2)), [d](data:text/html,x), [ok](https://a.example/), [m](mailto:a@b.example)')).toBe('click, x, d, [ok](https://a.example/), [m](mailto:a@b.example)');
+  });
+  it('links an included wiki page instead of naming the macro', () => {
+    expect(md('<macro class="include_wiki_page" data-page="Some page"></macro>')).toBe('_[Wiki page \\"Some page\\" (shown in OpenProject)](https://op.example/sub/projects/demo/wiki/some-page)_');
+  });
+});
+
 describe('excerpts', () => {
   it('separates a heading from the text after it', () => {
     expect(convertDescription('# Goal\n\nShip it.', links()).text).toBe('Goal — Ship it.');

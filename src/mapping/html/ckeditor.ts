@@ -45,6 +45,9 @@ const NO_REFERENCES = new Set(['a', 'code', 'pre', 'kbd', 'samp', 'script', 'sty
 
 type Parent = Root | Element;
 
+/** Relative URLs, anchors, and the protocols OpenProject's sanitizer keeps in links. */
+const SAFE_HREF = /^(?:(?:https?|ftps?|mailto|tel):|[^:/?#]*(?:[/?#]|$))/i;
+
 const el = (tagName: string, properties: Element['properties'], children: ElementContent[]): Element => ({ type: 'element', tagName, properties, children });
 const text = (value: string): Text => ({ type: 'text', value });
 const classes = (e: Element): string[] => {
@@ -125,6 +128,8 @@ function rewriteElement(e: Element, links: DescriptionLinks): ElementContent[] {
   }
   if (tag === 'a') {
     const href = prop(e, 'href');
+    // OpenProject's sanitizer drops links of other protocols (`javascript:`, `data:`): their text stays.
+    if (href !== undefined && !SAFE_HREF.test(href.trim())) return e.children;
     if (href !== undefined) e.properties = { ...e.properties, href: links.href(href) };
     return [e];
   }
@@ -201,6 +206,13 @@ function macro(e: Element, links: DescriptionLinks): ElementContent[] {
     case 'child_pages': // wiki-only
     case 'create_work_package_link': // a button of the OpenProject UI
       return kept;
+    case 'include_wiki_page': {
+      // OpenProject shows the wiki page's content here; the page links to it.
+      const page = prop(e, 'dataPage') ?? '';
+      const href = page === '' ? null : (links.wiki?.({ project: null, page, title: null }) ?? null);
+      const note = `Wiki page${page === '' ? '' : ` "${page}"`} (shown in OpenProject)`;
+      return [el('p', {}, [el('em', {}, [href === null ? text(note) : el('a', { href }, [text(note)])])]), ...kept];
+    }
     case 'embedded-table':
     case 'embedded_table': {
       const note = 'Embedded work package table (shown in OpenProject)';
