@@ -31,6 +31,10 @@ describe('OpenProject markdown dialect (markdown_filter.rb)', () => {
     expect(md('see https://example.com/a?b=1&amp;c=2 ok')).toBe('see <https://example.com/a?b=1&c=2> ok');
     expect(md('see https://x.example/a\\_b.')).toBe('see <https://x.example/a_b>.');
     expect(md('<p>see https://x.example/q?a=1&amp;b=2 here.</p>')).toBe('see <https://x.example/q?a=1&b=2> here.');
+    expect(md("see https://x.example/it's-here and [a](https://x.example/a'b)")).toBe("see <https://x.example/it's-here> and [a](https://x.example/a'b)");
+  });
+  it('escapes what Hugo\'s typographer would change in text, never in URLs', () => {
+    expect(md('"q" it\'s ... a--b <<c')).toBe('\\"q\\" it\\\'s \\... a\\--b \\<\\<c');
   });
   it('reads a tag whose unquoted attribute value holds a slash as HTML (CommonMark), not as text', () => {
     expect(md("<a target='_blank' href=https://www.brief.health/post/2019/09/10/himss/>HIMSS</a> after")).toBe('[HIMSS](https://www.brief.health/post/2019/09/10/himss/) after');

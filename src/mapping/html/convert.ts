@@ -11,6 +11,7 @@ import remarkGfm from 'remark-gfm';
 import remarkParse from 'remark-parse';
 import remarkRehype from 'remark-rehype';
 import remarkStringify from 'remark-stringify';
+import type { ConstructName } from 'mdast-util-to-markdown';
 import { unified } from 'unified';
 import { FIGURE, rewriteCkeditor, type DescriptionLinks } from './ckeditor.js';
 import { remarkOpenProjectDialect } from './dialect.js';
@@ -53,6 +54,9 @@ function buildParseHtml() {
   return unified().use(remarkParse).use(remarkGfm, { singleTilde: false }).use(remarkOpenProjectDialect).use(remarkRehype, { allowDangerousHtml: true }).use(rehypeRaw).freeze();
 }
 
+/** Constructs whose text is an URL or title (mdast-util-to-markdown's full phrasing spans): never typographer-escaped. */
+const URL_SPANS: ConstructName[] = ['autolink', 'destinationLiteral', 'destinationRaw', 'reference', 'titleQuote', 'titleApostrophe'];
+
 function buildToMarkdown() {
   return unified()
     .use(rehypeRemark, { handlers: { [FIGURE]: figureHandler as never } })
@@ -71,12 +75,13 @@ function buildToMarkdown() {
         // Hugo's typographer (on in a stock site) turns "…" and '…' into curly quotes, `...`
         // into an ellipsis, `--` into a dash and `<<` into «; OpenProject shows the characters
         // as written. An escaped character is left alone.
-        { character: '"' },
-        { character: "'" },
-        { character: '.', after: '\\.\\.' },
-        { character: '-', after: '-' },
-        { character: '<', after: '<' },
-        { character: '>', after: '>' },
+        // Only in text: in an autolink or a link destination the escape would change the URL.
+        { character: '"', inConstruct: 'phrasing', notInConstruct: URL_SPANS },
+        { character: "'", inConstruct: 'phrasing', notInConstruct: URL_SPANS },
+        { character: '.', after: '\\.\\.', inConstruct: 'phrasing', notInConstruct: URL_SPANS },
+        { character: '-', after: '-', inConstruct: 'phrasing', notInConstruct: URL_SPANS },
+        { character: '<', after: '<', inConstruct: 'phrasing', notInConstruct: URL_SPANS },
+        { character: '>', after: '>', inConstruct: 'phrasing', notInConstruct: URL_SPANS },
       ],
     })
     .freeze();
