@@ -99,6 +99,10 @@ describe('sanitizing and macros', () => {
   it('keeps only the text of links OpenProject\'s sanitizer drops (javascript:, data:)', () => {
     expect(md('<a href="javascript:alert(1)">click</a>, [x](javascript:alert(2)), [d](data:text/html,x), [ok](https://a.example/), [m](mailto:a@b.example)')).toBe('click, x, d, [ok](https://a.example/), [m](mailto:a@b.example)');
   });
+  it('names an image whose source no site can load instead of showing a broken image', () => {
+    expect(md('<img src="chrome-extension://abc/x.png" alt="Hub"> and <img src="file:///c:/x.png">')).toBe('\\[image: Hub] and');
+    expect(md('![](https://e.example/x.png)')).toBe('![](https://e.example/x.png)');
+  });
   it('links an included wiki page instead of naming the macro', () => {
     expect(md('<macro class="include_wiki_page" data-page="Some page"></macro>')).toBe('_[Wiki page \\"Some page\\" (shown in OpenProject)](https://op.example/sub/projects/demo/wiki/some-page)_');
   });

@@ -45,6 +45,8 @@ const NO_REFERENCES = new Set(['a', 'code', 'pre', 'kbd', 'samp', 'script', 'sty
 
 type Parent = Root | Element;
 
+const SAFE_IMAGE_SRC = /^(?:https?:|data:image\/|[^:/?#]*(?:[/?#]|$))/i;
+
 /** Relative URLs, anchors, and the protocols OpenProject's sanitizer keeps in links. */
 const SAFE_HREF = /^(?:(?:https?|ftps?|mailto|tel):|[^:/?#]*(?:[/?#]|$))/i;
 
@@ -274,6 +276,9 @@ function image(img: Element, links: DescriptionLinks, block: boolean): ElementCo
   const src = prop(img, 'src') ?? '';
   const alt = prop(img, 'alt') ?? '';
   const resolved = links.image(src);
+  // A source no browser can load from a site (`chrome-extension://…`, `file:`): OpenProject's
+  // sanitizer drops it; the page names the image instead of showing a broken one.
+  if (resolved === null && !SAFE_IMAGE_SRC.test(src.trim())) return alt !== '' ? [text(`[image: ${alt}]`)] : [];
   if (resolved === null) return [img];
   if (resolved.kind === 'text') return [text(alt !== '' ? `[image: ${alt}]` : `[image: ${resolved.text}]`)];
   // The author's width (CKEditor's resize) wins; the height keeps the image's proportions.
