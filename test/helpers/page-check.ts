@@ -86,7 +86,7 @@ export function pageDefects(html: string, expect: PageExpectations, resolve: (hr
     else if (resolve(href) === 'missing') defects.push(`link does not resolve: ${href}`);
   }
   for (const want of expect.links ?? []) if (!hrefs.some((h) => decodeHtml(h).includes(want))) defects.push(`no link to ${want}`);
-  for (const m of html.matchAll(/<img\b[^>]*?\ssrc="([^"]*)"/g)) if (resolve(decodeHtml(m[1]!)) !== 'ok') defects.push(`image does not resolve: ${m[1]}`);
+  for (const m of html.matchAll(/<img\b[^>]*?\ssrc="([^"]*)"/g)) if (resolve(decodeHtml(m[1]!)) === 'missing') defects.push(`image does not resolve: ${m[1]}`);
   return defects;
 }
 
