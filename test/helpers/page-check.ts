@@ -39,7 +39,7 @@ export function visibleText(html: string, options: { code: boolean; breaks?: boo
 const RAW_SYNTAX: [string, RegExp][] = [
   ['setting variable', /\{\{opSetting:(?:base_url|host_name)\}\}/],
   ['HTML tag', /<\/?[a-z][a-z0-9-]*(?:\s[^<>]*)?\/?>/i],
-  ['##N / ###N reference', /(?:^|[\s(,[>-])#{2,3}\d+/],
+  ['##N / ###N reference', /(?:^|[\s(,[>-])#{2,3}(?:\d+|[A-Z][A-Z0-9_]*-\d+)(?![\w-])/],
   ['wiki link', /\[\[[^\]\n]+\]\]/],
   ['attribute macro', /\b(?:workPackage|project)(?:Label|Value):/],
   ['resource link', /(?:^|[\s(,[>-])(?:version|project|user|group|document|message|meeting|view)#\d+/],

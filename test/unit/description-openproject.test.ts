@@ -89,6 +89,14 @@ describe('work package references and attribute macros', () => {
   it('shows ##N and ###N as the reference #N (never the hashes)', () => {
     expect(md('##12 and ###13 and !##14')).toBe('[#12](../12/) and #13 and ##14');
   });
+  it('links semantic identifiers (#PROJ-7) and shows ##PROJ-7 / ###PROJ-7 and display-id mentions as #PROJ-7', () => {
+    const semanticWorkPackage = (key: string): string => `https://op.example/sub/work_packages/${key}`;
+    expect(md('see ##PROJ-7, (###MY_PROJ-1) foo#PROJ-1 #PROJ-1abc #proj-1 !#PROJ-2', { semanticWorkPackage })).toBe(
+      'see [#PROJ-7](https://op.example/sub/work_packages/PROJ-7), ([#MY_PROJ-1](https://op.example/sub/work_packages/MY_PROJ-1)) foo#PROJ-1 #PROJ-1abc #proj-1 #PROJ-2',
+    );
+    expect(md('<mention class="mention" data-id="12" data-text="###KSTP-2" data-type="work_package" data-display-id="KSTP-2">###KSTP-2</mention>')).toBe('[#KSTP-2](../12/)');
+    expect(md('<opce-macro-wp-quickinfo data-detailed="false" data-display-id="12" data-id="12">##12</opce-macro-wp-quickinfo>')).toBe('[#12](../12/)');
+  });
   it('never shows an attribute macro: the profile answers, else the attribute is named', () => {
     expect(md('Status: workPackageValue:status, workPackageLabel:startDate', { attribute: (m) => ({ text: m.kind === 'label' ? 'Start date' : 'New', href: null }) })).toBe('Status: New, Start date');
     expect(md('projectValue:status')).not.toContain('projectValue');

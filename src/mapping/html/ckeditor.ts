@@ -25,6 +25,8 @@ export interface DescriptionLinks {
   /** OpenProject's other link syntaxes (`version#3`, `commit:abc`, `[[Wiki]]`, `attachment:a.zip`): where they link, or null for text. */
   resource?(ref: ResourceRef): string | null;
   wiki?(link: WikiLink): string | null;
+  /** A work package by its semantic identifier (`#PROJ-7`): where it links, or null for text. */
+  semanticWorkPackage?(key: string): string | null;
   /** An attribute macro (`workPackageValue:subject`): what the page shows instead of the macro. */
   attribute?(macro: AttributeMacro): { text: string; href: string | null };
 }
@@ -191,7 +193,8 @@ function mention(e: Element, links: DescriptionLinks): ElementContent[] {
 
 function workPackageRef(e: Element, rawId: string | undefined, links: DescriptionLinks): ElementContent[] {
   const shown = textOf(e).trim();
-  const label = /^#{2,3}\d+$/.test(shown) ? [text(shown.replace(/^#+/, '#'))] : shown !== '' ? e.children : [text((prop(e, 'dataText') ?? (rawId ? `#${rawId}` : '')).replace(/^#{2,3}(?=\d)/, '#'))];
+  // `##42`, `###KSTP-2`: the hashes ask OpenProject for the subject; the page shows `#42`, `#KSTP-2`.
+  const label = /^#{2,3}[\w-]+$/.test(shown) ? [text(shown.replace(/^#+/, '#'))] : shown !== '' ? e.children : [text((prop(e, 'dataText') ?? (rawId ? `#${rawId}` : '')).replace(/^#{2,3}(?=\w)/, '#'))];
   const id = rawId !== undefined && /^[1-9]\d*$/.test(rawId) ? Number(rawId) : null;
   const href = id === null ? null : links.workPackage(id);
   // The label is what the author saw (`#12`); it must not be linked a second time.
@@ -383,6 +386,9 @@ function linkText(value: string, afterMarkup: boolean, links: DescriptionLinks):
     if (m.type === 'attribute') {
       const shown = links.attribute?.(m.macro) ?? { text: `${m.macro.attribute}`, href: null };
       pieces.push({ start: m.start, end: m.end, nodes: [linkOrLabel(shown.href, shown.text)] });
+    } else if (m.type === 'semantic') {
+      // `##PROJ-7` / `###PROJ-7` ask for the subject, unknown here (as for `##N`): shown `#PROJ-7`.
+      pieces.push({ start: m.start, end: m.end, nodes: [m.escaped ? label(m.text.replace(/^!/, '')) : linkOrLabel(links.semanticWorkPackage?.(m.key) ?? null, `#${m.key}`)] });
     } else if (m.escaped) {
       // `!version#3`, `![[Page]]`: the author asked for the literal text (without the `!`).
       pieces.push({ start: m.start, end: m.end, nodes: [label(m.text.replace(/^!/, ''))] });

@@ -40,7 +40,12 @@ export interface WikiLink {
   title: string | null;
 }
 
-export type SyntaxMatch = { start: number; end: number; text: string } & ({ type: 'resource'; ref: ResourceRef; escaped: boolean } | { type: 'wiki'; link: WikiLink; escaped: boolean } | { type: 'attribute'; macro: AttributeMacro });
+export type SyntaxMatch = { start: number; end: number; text: string } & (
+  | { type: 'resource'; ref: ResourceRef; escaped: boolean }
+  | { type: 'wiki'; link: WikiLink; escaped: boolean }
+  | { type: 'attribute'; macro: AttributeMacro }
+  | { type: 'semantic'; key: string; escaped: boolean }
+);
 
 // Ruby's `^`/`$` are line anchors; `[[:punct:]]\W` is punctuation before a non-word character.
 const RESOURCE = new RegExp(
@@ -48,6 +53,9 @@ const RESOURCE = new RegExp(
   'gmu',
 );
 const WIKI = /(!)?(\[\[([^\]\n|]+)(\|([^\]\n|]+))?\]\])/g;
+// Semantic work package identifiers (`#PROJ-7`, `##PROJ-7`, `###PROJ-7`; the CKEditor build's
+// work-package-refs tests): an upper-case project identifier, a dash, a number.
+const SEMANTIC = /(^|[\s(,[>])(!)?(#{1,3})([A-Z][A-Z0-9_]*-\d+)(?![\p{L}\p{N}_])/gmu;
 const ATTRIBUTE = /(\w+)(Label|Value)(?::(?:([^"\s]+)|"([^"]+)"))?(?::([^"\s.]+|"([^"]+)"))/g;
 
 export function findOpenProjectSyntax(text: string, atStart: boolean): SyntaxMatch[] {
@@ -64,6 +72,14 @@ export function findOpenProjectSyntax(text: string, atStart: boolean): SyntaxMat
     if (start < 0) continue;
     const value = byId ? m[6]! : (m[9] ?? m[8]!);
     found.push({ type: 'resource', start, end, text: text.slice(start, end), escaped: m[2] !== undefined, ref: { kind: prefix, value, byId, project: m[3] ?? null } });
+  }
+  if (/#[A-Z]/.test(text)) {
+    for (const m of probe.matchAll(SEMANTIC)) {
+      const start = m.index + m[1]!.length - shift;
+      if (start < 0) continue;
+      const end = m.index + m[0].length - shift;
+      found.push({ type: 'semantic', start, end, text: text.slice(start, end), escaped: m[2] !== undefined, key: m[4]! });
+    }
   }
   if (text.includes('[[')) {
     for (const m of text.matchAll(WIKI)) {

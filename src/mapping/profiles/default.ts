@@ -186,6 +186,7 @@ function mapWorkPackage(input: MapInput, options: DefaultProfileOptions): Mapped
       return base === null ? null : resourceHref(ref, base, input.project.identifier);
     },
     wiki: (link) => (base === null ? null : wikiHref(link, base, input.project.identifier)),
+    semanticWorkPackage: (key) => (base === null ? null : `${base}/work_packages/${encodeURIComponent(key)}`),
     attribute: (macro) => attributeMacroText(macro, input, workPackageLink),
   };
 
