@@ -13,6 +13,8 @@ export interface PageExpectations {
   checked?: number;
   unchecked?: number;
   links?: string[];
+  /** Images the page must show (each resolving on the site). */
+  images?: number;
 }
 
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ', '#39': "'", '#34': '"' };
@@ -86,7 +88,9 @@ export function pageDefects(html: string, expect: PageExpectations, resolve: (hr
     else if (resolve(href) === 'missing') defects.push(`link does not resolve: ${href}`);
   }
   for (const want of expect.links ?? []) if (!hrefs.some((h) => decodeHtml(h).includes(want))) defects.push(`no link to ${want}`);
-  for (const m of html.matchAll(/<img\b[^>]*?\ssrc="([^"]*)"/g)) if (resolve(decodeHtml(m[1]!)) === 'missing') defects.push(`image does not resolve: ${m[1]}`);
+  const images = [...html.matchAll(/<img\b[^>]*?\ssrc="([^"]*)"/g)];
+  if (images.length < (expect.images ?? 0)) defects.push(`images shown: ${images.length} of ${expect.images}`);
+  for (const m of images) if (resolve(decodeHtml(m[1]!)) === 'missing') defects.push(`image does not resolve: ${m[1]}`);
   return defects;
 }
 

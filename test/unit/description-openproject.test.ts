@@ -110,6 +110,10 @@ describe('sanitizing and macros', () => {
   it('names an image whose source no site can load instead of showing a broken image', () => {
     expect(md('<img src="chrome-extension://abc/x.png" alt="Hub"> and <img src="file:///c:/x.png">')).toBe('\\[image: Hub] and');
     expect(md('![](https://e.example/x.png)')).toBe('![](https://e.example/x.png)');
+    // images_spec.rb: a file name no attachment has, a relative path, an URL of the instance
+    const href = (h: string): string => (h.startsWith('/') ? `https://op.example/sub${h}` : h);
+    expect(md('![foo](does-not-exist.jpg) ![](some/path/to/my-image.jpg) ![](whatever.pdf)', { href })).toBe('\\[image: foo] \\[image: my-image.jpg] \\[image: whatever.pdf]');
+    expect(md('a ![](/images/comment.png) b', { href })).toBe('a ![](https://op.example/sub/images/comment.png) b');
   });
   it('links an included wiki page instead of naming the macro', () => {
     expect(md('<macro class="include_wiki_page" data-page="Some page"></macro>')).toBe('_[Wiki page \\"Some page\\" (shown in OpenProject)](https://op.example/sub/projects/demo/wiki/some-page)_');

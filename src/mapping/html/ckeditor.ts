@@ -282,7 +282,15 @@ function image(img: Element, links: DescriptionLinks, block: boolean): ElementCo
   // A source no browser can load from a site (`chrome-extension://…`, `file:`): OpenProject's
   // sanitizer drops it; the page names the image instead of showing a broken one.
   if (resolved === null && !SAFE_IMAGE_SRC.test(src.trim())) return alt !== '' ? [text(`[image: ${alt}]`)] : [];
-  if (resolved === null) return [img];
+  if (resolved === null) {
+    // Not an attachment: an URL of the instance is made absolute like a link's; a relative
+    // path (`some/dir/x.png`, a file name no attachment has) resolves on no site, so the page
+    // names the image instead of showing it broken.
+    const url = links.href(src);
+    if (/^(?:https?:|data:image\/)/i.test(url) || url.startsWith('//')) return [{ ...img, properties: { ...img.properties, src: url } }];
+    const name = alt !== '' ? alt : (src.split(/[/?#]/).filter(Boolean).pop() ?? '');
+    return name !== '' ? [text(`[image: ${name}]`)] : [];
+  }
   if (resolved.kind === 'text') return [text(alt !== '' ? `[image: ${alt}]` : `[image: ${resolved.text}]`)];
   // The author's width (CKEditor's resize) wins; the height keeps the image's proportions.
   const width = positiveInt(prop(img, 'width')) ?? resolved.width;
