@@ -3,7 +3,7 @@
 // real OpenProject texts, with what OpenProject renders for it.
 import { describe, expect, it } from 'vitest';
 import { convertDescription, findOpenProjectSyntax, resourceHref, wikiHref, type DescriptionLinks } from '../../src/mapping/html/index.js';
-import { quoteUnquotedAttributes } from '../../src/mapping/html/source.js';
+import { normaliseTags } from '../../src/mapping/html/source.js';
 
 const BASE = 'https://op.example/sub';
 const links = (over: Partial<DescriptionLinks> = {}): DescriptionLinks => ({
@@ -24,6 +24,9 @@ describe('OpenProject markdown dialect (markdown_filter.rb)', () => {
     expect(md('Step 1\n*Expected Results:*')).toBe('Step 1\\\n_Expected Results:_');
     expect(md('```\na\nb\n```')).toBe('```\na\nb\n```');
   });
+  it('shows the tags GFM\'s tagfilter filters as text (this is a <script>), not in code', () => {
+    expect(md('this is a <script> and `<script>`')).toBe('this is a \\<script> and `<script>`');
+  });
   it('strikes only ~~x~~ (STRIKETHROUGH_DOUBLE_TILDE); ~x~ keeps its tildes', () => {
     expect(md('~x~ and ~~y~~')).toBe('\\~x\\~ and ~~y~~');
   });
@@ -39,7 +42,7 @@ describe('OpenProject markdown dialect (markdown_filter.rb)', () => {
   it('reads a tag whose unquoted attribute value holds a slash as HTML (CommonMark), not as text', () => {
     expect(md("<a target='_blank' href=https://www.brief.health/post/2019/09/10/himss/>HIMSS</a> after")).toBe('[HIMSS](https://www.brief.health/post/2019/09/10/himss/) after');
     expect(md('more.<br><br><a target="_blank" href=https://www.youtube.com/watch?v=6BYsdXdwNKM>Read on youtube.com</a>')).toBe('more.\\\n\\\n[Read on youtube.com](https://www.youtube.com/watch?v=6BYsdXdwNKM)');
-    expect(quoteUnquotedAttributes('`<a href=x/y>` and\n```\n<a href=x/y>\n```')).toBe('`<a href=x/y>` and\n```\n<a href=x/y>\n```');
+    expect(normaliseTags('`<a href=x/y>` and\n```\n<a href=x/y>\n```')).toBe('`<a href=x/y>` and\n```\n<a href=x/y>\n```');
   });
 });
 

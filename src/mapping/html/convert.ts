@@ -15,7 +15,7 @@ import type { ConstructName } from 'mdast-util-to-markdown';
 import { unified } from 'unified';
 import { FIGURE, rewriteCkeditor, type DescriptionLinks } from './ckeditor.js';
 import { remarkOpenProjectDialect } from './dialect.js';
-import { expandSettings, quoteUnquotedAttributes } from './source.js';
+import { expandSettings, normaliseTags } from './source.js';
 import { figureShortcode, neutraliseShortcodesInCode } from './hugo.js';
 
 export type { DescriptionLinks, LocalImage } from './ckeditor.js';
@@ -89,7 +89,7 @@ function buildToMarkdown() {
 
 /** Converts one description. `links` answers every attachment / work package question. */
 export function convertDescription(stored: string, links: DescriptionLinks): ConvertedDescription {
-  const source = quoteUnquotedAttributes(expandSettings(stored, { baseUrl: links.baseUrl ?? null }));
+  const source = normaliseTags(expandSettings(stored, { baseUrl: links.baseUrl ?? null }));
   processors ??= { parse: buildParse(), parseHtml: buildParseHtml(), toMarkdown: buildToMarkdown() };
   const { toMarkdown } = processors;
   // Without a `<` there is no raw HTML to parse: the HTML pass (a second full parse and a

@@ -3,6 +3,7 @@
 // - setting variables (`{{opSetting:base_url}}`, `{{opSetting:host_name}}`;
 //   matchers/setting_macros.rb): the stored text keeps the variable, OpenProject expands it
 //   when rendering. Every current demo text writes its links this way.
+// - tags GFM's tagfilter shows as text (`<script>`), escaped so they read as text here too;
 // - HTML tags with unquoted attribute values holding a `/` or `=` (`<a href=https://x/y?v=1>`):
 //   browsers read them as links; micromark ends an unquoted value at `/` (and CommonMark
 //   allows no `=` in one), and then shows the whole tag as text. Such values are quoted;
@@ -35,9 +36,14 @@ const ATTRIBUTE = String.raw`\s+[A-Za-z_:][A-Za-z0-9_.:-]*(?:\s*=\s*(?:[^\s"'<>\
 const OPEN_TAG = new RegExp(String.raw`<[A-Za-z][A-Za-z0-9-]*(?:${ATTRIBUTE})*\s*\/?>`, 'g');
 const UNQUOTED = /(\s[A-Za-z_:][A-Za-z0-9_.:-]*\s*=\s*)([^\s"'<>`]*[/=][^\s"'<>`]*?)(?=\s|\/?>$)/g;
 
-/** Quotes unquoted attribute values that hold a `/` or `=`, outside fenced and inline code. */
-export function quoteUnquotedAttributes(source: string): string {
-  if (!/=\s*[^\s"'<>`]*[/=]/.test(source)) return source;
+// GFM's tagfilter (on in OpenProject's formatter) shows these tags as text: `this is a
+// <script>` reads "this is a <script>" there. (`iframe` and `style` are left to the converter,
+// which links an embed and drops style sheets.)
+const FILTERED_TAG = /<(?=\/?(?:script|title|textarea|xmp|noembed|noframes|plaintext)\b)/gi;
+
+/** Tagfilter escapes and quoted attribute values (see above), outside fenced and inline code. */
+export function normaliseTags(source: string): string {
+  if (!/=\s*[^\s"'<>`]*[/=]/.test(source) && !/<\/?(?:script|title|textarea|xmp|noembed|noframes|plaintext)\b/i.test(source)) return source;
   let fence: string | null = null;
   return source
     .split('\n')
@@ -55,7 +61,7 @@ export function quoteUnquotedAttributes(source: string): string {
       // Inline code spans (backtick runs) are kept as written.
       return line
         .split(/(`+[^`]*`+)/)
-        .map((part, i) => (i % 2 === 1 ? part : part.replace(OPEN_TAG, (tag) => tag.replace(UNQUOTED, (_m, pre: string, value: string) => `${pre}"${value}"`))))
+        .map((part, i) => (i % 2 === 1 ? part : part.replace(FILTERED_TAG, '&lt;').replace(OPEN_TAG, (tag) => tag.replace(UNQUOTED, (_m, pre: string, value: string) => `${pre}"${value}"`))))
         .join('');
     })
     .join('\n');

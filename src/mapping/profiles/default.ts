@@ -183,6 +183,8 @@ function mapWorkPackage(input: MapInput, options: DefaultProfileOptions): Mapped
         const att = attachmentNamed(ref.value, input.allAttachments);
         return att ? (assets.local.get(att.id) ?? null) : null;
       }
+      // `user:"foo@bar.com"`: OpenProject links the user, or (no such login) autolinks the address.
+      if (ref.kind === 'user' && !ref.byId && /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(ref.value)) return `mailto:${ref.value}`;
       return base === null ? null : resourceHref(ref, base, input.project.identifier);
     },
     wiki: (link) => (base === null ? null : wikiHref(link, base, input.project.identifier)),
