@@ -8,13 +8,15 @@ import type { MapInput } from '../../types.js';
 import { attributeLabel, type AttributeMacro } from '../html/index.js';
 import { camelCaseFieldName } from '../text/index.js';
 import { typedFieldValue } from './default-fields.js';
+import { YamlDate, YamlTimestamp, type YamlValue } from '../yaml/index.js';
 
 const unquote = (s: string): string => s.replace(/^"(.*)"$/, '$1');
 
-function plain(v: unknown): string | null {
-  if (v === null || v === undefined) return null;
+function plain(v: YamlValue): string | null {
+  if (v === null) return null;
   if (Array.isArray(v)) return v.map((x) => plain(x) ?? '').join(', ');
-  if (typeof v === 'object') return String(v as never);
+  if (v instanceof YamlDate || v instanceof YamlTimestamp) return v.text;
+  if (typeof v === 'object') return null;
   return String(v);
 }
 
