@@ -14,4 +14,9 @@ export const DEFAULTS = {
   deleteThreshold: 0.2,
   /** Seconds an incremental walk starts before the watermark, against clock skew. */
   overlapSeconds: 300,
+  /**
+   * Hours between two walks of every work package of a source (the audit): bounds how long
+   * a change with no incremental signal (a custom option renamed) can stay unseen.
+   */
+  auditHours: 24,
 } as const;

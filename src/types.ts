@@ -106,7 +106,8 @@ export interface Attachment {
   /**
    * `staticDownloadLocation` (`/api/v3/attachments/:id/content`), never `downloadLocation`:
    * with external storage the latter is a pre-signed URL that expires, while the static one
-   * redirects to a freshly signed URL at every request.
+   * redirects to a freshly signed URL at every request. Without that link: the relative
+   * reference `api/v3/attachments/:id/content`, resolved under the instance's URL (sub-path kept).
    */
   downloadHref: string;
   /**

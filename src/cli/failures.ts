@@ -5,7 +5,8 @@
 import type { ItemError } from '../sync/index.js';
 
 /** An item error as the engine reports it; `title` when the engine knows the subject. */
-export type Failure = ItemError & { title?: string };
+/** What a failure line needs (the kind is for machines: --json and tests). */
+export type Failure = Omit<ItemError, 'kind'> & { kind?: ItemError['kind']; title?: string };
 
 const URL_RE = /\bhttps?:\/\/[^\s"'<>]+/g;
 

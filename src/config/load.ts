@@ -35,7 +35,7 @@ export interface ResolvedConfig {
     credentials: 'apiKey' | 'token' | 'none';
   };
   outputRoot: string;
-  sync: { deleteThreshold: number; overlapSeconds: number };
+  sync: { deleteThreshold: number; overlapSeconds: number; auditHours: number };
   profile: { name: string; options: Record<string, unknown> };
   sources: SourceSpec[];
   now: Date;
@@ -107,14 +107,44 @@ export function parseNow(value: string): Date {
 }
 
 /**
- * Rules across fields (unique source names, paths inside the output root), read from the raw
- * document so they are reported together with the schema's problems, not one round later.
+ * A source's folder as written in the config, normalised: `./` in front and `/` at the end
+ * dropped (`./news/`, `news/` and `news` are one folder). Pure.
+ */
+export function normalizeSourcePath(folder: string): string {
+  return folder.replace(/^(\.\/+)+/, '').replace(/\/+$/, '');
+}
+
+/**
+ * Where two source folders name one place in different spellings: the first segment of
+ * their common prefix that differs only in letter case (or Unicode normalisation), or null.
+ * `News` and `news` are one folder on macOS and Windows and one URL in Hugo (it lower-cases
+ * paths), but two folders in a Linux checkout and two paths to curate's manifest. Pure.
+ */
+export function caseClash(a: string, b: string): [string, string] | null {
+  const as = a.split('/').filter(Boolean);
+  const bs = b.split('/').filter(Boolean);
+  for (let i = 0; i < Math.min(as.length, bs.length); i++) {
+    const x = as[i]!;
+    const y = bs[i]!;
+    if (x === y) continue;
+    const fold = (s: string): string => s.normalize('NFC').toLowerCase();
+    return fold(x) === fold(y) ? [as.slice(0, i + 1).join('/'), bs.slice(0, i + 1).join('/')] : null;
+  }
+  return null;
+}
+
+/**
+ * Rules across fields (unique source names, paths inside the output root, paths that differ
+ * only in letter case), read from the raw document so they are reported together with the
+ * schema's problems, not one round later.
  */
 function crossFieldProblems(raw: unknown, where: (p: (string | number)[]) => string): string[] {
   const sources = (raw as { sources?: unknown } | null)?.sources;
   if (!Array.isArray(sources)) return [];
   const problems: string[] = [];
   const names = new Map<string, number>();
+  /** Normalised folders of the sources seen so far (index, folder). */
+  const folders: [number, string][] = [];
   sources.forEach((s: unknown, i) => {
     if (!s || typeof s !== 'object') return;
     const { name, path: folder } = s as { name?: unknown; path?: unknown };
@@ -124,9 +154,24 @@ function crossFieldProblems(raw: unknown, where: (p: (string | number)[]) => str
       else names.set(name, i);
     }
     if (typeof folder === 'string') {
-      const clean = folder.replace(/\/+$/, '');
+      const clean = normalizeSourcePath(folder);
       const reason = clean === '' ? null : unsafePathReason(clean);
       if (reason) problems.push(`${where(['sources', i, 'path'])}: sources.${i}.path: ${JSON.stringify(folder)} ${reason}; it must be a relative folder inside the output root`);
+      else {
+        for (const [j, other] of folders) {
+          const clash = caseClash(other, clean);
+          if (!clash) continue;
+          const label = (k: number): string => {
+            const n = (sources[k] as { name?: unknown }).name;
+            return typeof n === 'string' ? `source "${n}" (sources.${k}.path ${JSON.stringify((sources[k] as { path: string }).path)})` : `sources.${k}.path ${JSON.stringify((sources[k] as { path: string }).path)}`;
+          };
+          problems.push(
+            `${where(['sources', i, 'path'])}: sources.${i}.path: ${label(i)} and ${label(j)} name one folder in different letter case ("${clash[1]}" vs "${clash[0]}"): one folder on macOS and Windows and one URL in Hugo, but two to curate and git; spell them alike`,
+          );
+          break;
+        }
+        folders.push([i, clean]);
+      }
     }
   });
   return problems;
@@ -218,7 +263,7 @@ export async function loadConfig(options: { configPath?: string; cwd?: string; e
     outputRoot: options.overrides?.out ? path.resolve(cwd, options.overrides.out) : path.resolve(path.dirname(configPath), c.output.root),
     sync: c.sync,
     profile: { name: c.profile.name, options: c.profile.options },
-    sources: c.sources.map((s) => ({ name: s.name, projects: s.projects, types: s.types, statuses: s.statuses, path: s.path.replace(/\/+$/, ''), options: s.options, ...(s.includeSubprojects ? { includeSubprojects: true } : {}) })),
+    sources: c.sources.map((s) => ({ name: s.name, projects: s.projects, types: s.types, statuses: s.statuses, path: normalizeSourcePath(s.path), options: s.options, ...(s.includeSubprojects ? { includeSubprojects: true } : {}) })),
     now,
   };
 }

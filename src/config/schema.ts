@@ -39,6 +39,8 @@ export const configSchema = z
         deleteThreshold: z.number().min(0).max(1).default(DEFAULTS.deleteThreshold),
         /** Seconds subtracted from the watermark of an incremental sync, against clock skew. */
         overlapSeconds: z.number().int().min(0).max(86400 * 30).default(DEFAULTS.overlapSeconds),
+        /** Hours between two walks of every work package of a source (what no incremental signal shows, e.g. a renamed custom option). */
+        auditHours: z.number().min(0).max(24 * 366).default(DEFAULTS.auditHours),
       })
       .strict()
       .prefault({}),
@@ -78,7 +80,7 @@ export const KNOWN_KEYS: Record<string, string[]> = {
   '': ['openproject', 'output', 'sync', 'profile', 'sources'],
   openproject: ['url', 'pageSize', 'concurrency', 'timeoutSeconds', 'retries', 'maxAttachmentMB', 'downloadDeadline', 'insecureHttp'],
   output: ['root'],
-  sync: ['deleteThreshold', 'overlapSeconds'],
+  sync: ['deleteThreshold', 'overlapSeconds', 'auditHours'],
   profile: ['name', 'options'],
   'sources.*': ['name', 'projects', 'types', 'statuses', 'path', 'options', 'includeSubprojects'],
 };

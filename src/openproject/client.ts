@@ -18,6 +18,10 @@ const SORT_BY_CHANGE = JSON.stringify([
 ]);
 const DEFAULT_MAX_DOWNLOAD = DEFAULTS.maxAttachmentBytes;
 export const ID_SELECT = 'total,elements/id';
+/** The id listing with each element's author link (title = the user's name), for noticing user renames. */
+export const ID_AUTHOR_SELECT = 'total,elements/id,elements/author';
+/** Schema keys per request of the bulk schemas endpoint (each `12-3` costs ~10 URL characters encoded). */
+const SCHEMA_CHUNK = 100;
 /**
  * Ids per request for an id filter: each id costs ~12 URL characters once encoded, and
  * proxies commonly refuse request lines over 8 KiB (414).
@@ -46,6 +50,7 @@ export function buildFilters(q: WorkPackageQuery): string {
   if (q.ids?.length) filters.push({ id: { operator: '=', values: ids(q.ids) } });
   // `<>d` with an empty upper bound = "since" (between_date_time.rb allows open ends).
   if (q.updatedSince) filters.push({ updatedAt: { operator: '<>d', values: [q.updatedSince, ''] } });
+  if (q.updatedBetween) filters.push({ updatedAt: { operator: '<>d', values: [...q.updatedBetween] } });
   return JSON.stringify(filters);
 }
 
@@ -189,13 +194,63 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
     }
   }
 
-  /** Ids of one (chunk of a) query into `ids`; returns the server's total for it. */
-  async function idsInto(q: WorkPackageQuery, ids: Set<number>): Promise<number> {
+  /**
+   * Whether this server refuses `select` (400 on a select listing whose plain twin it
+   * answers): learned at the first refusal and kept for the client's lifetime, so later id
+   * listings go straight to the plain form instead of paying the refused request again.
+   */
+  let selectRefused = false;
+  /** A select listing was answered on this client: a later 400 is about the query, not the select (no probe). */
+  let selectAnswered = false;
+
+  /**
+   * The pages of an id listing: `select=total,elements/id` (one small request per source),
+   * or, from a server that refuses select, the plain listing whose elements (full work
+   * packages, pages clamped to the server's maximum) carry the ids just the same. A 400 on
+   * the first select page is ambiguous (the select, or a filter value?): the plain request
+   * decides. If it is answered, select was the problem; if it fails too, its error is the
+   * real one (a refused id goes on to bisectOnInvalidIds as before). Once any select
+   * listing was answered, a 400 is never blamed on the select (no extra request).
+   */
+  async function* idPages(part: WorkPackageQuery): AsyncGenerator<{ offset: number; total: number; value: unknown[] }> {
+    const elements = async (c: ParsedCollection): Promise<unknown[]> => c.elements;
+    if (!selectRefused) {
+      let answered = false;
+      try {
+        for await (const page of pages(part, ID_SELECT, 'work_package_ids', elements, Infinity)) {
+          answered = selectAnswered = true;
+          yield page;
+        }
+        return;
+      } catch (e) {
+        if (answered || selectAnswered || !(e instanceof OpenProjectError) || e.status !== 400) throw e;
+        // The strict id filter (one id gone makes the whole request 400 InvalidQuery) is the
+        // likelier cause while several ids are asked: the bisection narrows it first, and the
+        // plain twin is asked only for a single id (a deleted one then costs one more 400).
+        if (isInvalidQuery(e) && (part.ids?.length ?? 0) > 1) throw e;
+      }
+      const plain = pages(part, undefined, 'work_package_ids', elements, pageLookahead);
+      const first = await plain.next();
+      selectRefused = true;
+      if (!first.done) yield first.value;
+      yield* plain;
+      return;
+    }
+    yield* pages(part, undefined, 'work_package_ids', elements, pageLookahead);
+  }
+
+  /**
+   * Ids of one (chunk of a) query into `ids`, and (given `authors`) each one's author link
+   * as `<user id>\u0000<name>`; returns the server's total for it. `withAuthorSelect` asks
+   * for `elements/author` too, and a 400 then is the caller's to handle (no plain twin: a
+   * server refusing that key may still answer the plain id select).
+   */
+  async function idsInto(q: WorkPackageQuery, ids: Set<number>, authors?: Map<number, string>, withAuthorSelect = false): Promise<number> {
     let total = 0;
     // Each (sub-)chunk yields its total once it has been read to the end.
     for await (const partTotal of bisectOnInvalidIds(q, async function* (part) {
       let t = 0;
-      for await (const page of pages(part, ID_SELECT, 'work_package_ids', async (c) => c.elements, Infinity)) {
+      for await (const page of withAuthorSelect ? pages(part, ID_AUTHOR_SELECT, 'work_package_ids', async (c) => c.elements, Infinity) : idPages(part)) {
         t = page.total;
         page.value.forEach((el, i) => {
           const id = (el as { id?: unknown } | null)?.id;
@@ -203,12 +258,23 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
             throw new PayloadError(`work package id listing page ${page.offset}`, `_embedded.elements.${i}.id`, `expected number, got ${id === undefined ? 'nothing (missing)' : typeof id}`);
           }
           ids.add(id);
+          if (authors) {
+            const link = (el as { _links?: { author?: { href?: unknown; title?: unknown } } })._links?.author;
+            const userId = typeof link?.href === 'string' ? /\/(\d+)$/.exec(link.href)?.[1] : undefined;
+            if (userId !== undefined && typeof link?.title === 'string') authors.set(id, `${userId}\u0000${link.title}`);
+          }
         });
       }
       yield t;
     })) total += partTotal;
     return total;
   }
+
+  /** Set once a server refused to select the author link: later listings do not ask again. */
+  let authorSelectRefused = false;
+  let authorSelectAnswered = false;
+  /** While the first author listing finds out what select the server takes. */
+  let selectProbe: Promise<void> | null = null;
 
   const this_: OpenProjectClient = {
     baseUrl: options.baseUrl,
@@ -263,25 +329,48 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
       // Keyset paging: every request starts at the last key received (inclusive, since many
       // rows can share an instant), so rows deleted or edited meanwhile cannot shift an
       // unseen row onto a page already read. Only when a whole page shares the lower bound
-      // (more rows at one instant than a page holds) does it step by page number within it.
+      // (more rows at one instant than a page holds) does it step by page number within it;
+      // an edit during those steps moves a row out of the instant and shifts an unedited
+      // one across a page boundary, so once the walk leaves such an instant it lists the
+      // instant's ids again and reads any it did not receive.
       const seen = new Set<number>();
       let bound = since;
       let page = 1;
       let pageSize = requestedPageSize;
-      for (let n = 1; ; n++) {
+      let n = 0;
+
+      async function* verifyInstant(instant: string): AsyncGenerator<WorkPackagePage> {
+        // Whole-second servers render every row of one second alike: the instant is that second.
+        const t = Date.parse(instant);
+        const between: [string, string] = [new Date(t).toISOString(), new Date(t + 999).toISOString()];
+        const listed = await this_.listWorkPackageIds({ ...q, updatedBetween: between });
+        const missing = listed.ids.filter((id) => !seen.has(id));
+        if (!missing.length) return;
+        for await (const p of this_.listWorkPackages({ ...q, ids: missing })) {
+          const workPackages = p.workPackages.filter((wp) => (seen.has(wp.id) ? false : (seen.add(wp.id), true)));
+          n += 1;
+          yield { offset: n, total: p.total, workPackages, invalid: p.invalid.filter((b) => b.id === null || !seen.has(b.id)) };
+        }
+      }
+      for (;;) {
+        n += 1;
         const c = await getPage({ ...q, updatedSince: bound }, page, pageSize, undefined, 'work_packages', SORT_BY_CHANGE);
         if (c.pageSize && c.pageSize > 0) pageSize = c.pageSize;
         const { ok, invalid } = await normalizePage(c);
         const workPackages = ok.filter((wp) => (seen.has(wp.id) ? false : (seen.add(wp.id), true)));
         yield { offset: n, total: c.total, workPackages, invalid: invalid.filter((b) => b.id === null || !seen.has(b.id)) };
         invalid.forEach((b) => b.id !== null && seen.add(b.id));
-        if (c.elements.length < pageSize || c.elements.length === 0) return;
+        if (c.elements.length < pageSize || c.elements.length === 0) {
+          if (page > 1) yield* verifyInstant(bound);
+          return;
+        }
         const last = (c.elements[c.elements.length - 1] as { updatedAt?: unknown } | null)?.updatedAt;
         if (typeof last !== 'string' || Number.isNaN(Date.parse(last))) {
           throw new PayloadError(`work package change list page ${n}`, `_embedded.elements.${c.elements.length - 1}.updatedAt`, 'expected a timestamp (the walk continues from it)');
         }
         if (Date.parse(last) === Date.parse(bound)) page += 1;
         else {
+          if (page > 1) yield* verifyInstant(bound);
           bound = last;
           page = 1;
         }
@@ -304,11 +393,65 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
       return http.serverDate === null ? null : new Date(http.serverDate);
     },
 
-    async listWorkPackageIds(q: WorkPackageQuery): Promise<IdListing> {
-      const ids = new Set<number>();
-      let total = 0;
-      for (const part of splitById(q)) total += await idsInto(part, ids);
-      return { ids: [...ids].sort((a, b) => a - b), total };
+    async listWorkPackageIds(q: WorkPackageQuery, opts?: { withAuthors?: boolean }): Promise<IdListing> {
+      const wantAuthors = opts?.withAuthors === true && !q.ids?.length;
+      // The plain id listing; a server that refuses select altogether is listed in full,
+      // and those elements carry the author link too.
+      const plain = async (): Promise<IdListing> => {
+        const ids = new Set<number>();
+        const authors = wantAuthors ? new Map<number, string>() : undefined;
+        let total = 0;
+        for (const part of splitById(q)) total += await idsInto(part, ids, authors);
+        return { ids: [...ids].sort((a, b) => a - b), total, ...(authors && selectRefused ? { authors } : {}) };
+      };
+      if (!wantAuthors) return plain();
+      // The sources' listings start together: the first finds out what this server's select
+      // takes while the others wait, so a refusing server answers 400 once per client.
+      while (selectProbe) await selectProbe;
+      if (authorSelectRefused || selectRefused) return plain();
+      const first = !authorSelectAnswered;
+      let settle = (): void => undefined;
+      if (first) selectProbe = new Promise<void>((r) => (settle = r));
+      try {
+        const ids = new Set<number>();
+        const authors = new Map<number, string>();
+        try {
+          const total = await idsInto(q, ids, authors, true);
+          authorSelectAnswered = true;
+          return { ids: [...ids].sort((a, b) => a - b), total, authors };
+        } catch (e) {
+          // Older or stricter servers answer a select key they do not support with 400
+          // (InvalidSignal): the id listing without author names instead.
+          if (!(e instanceof OpenProjectError && e.status === 400)) throw e;
+          authorSelectRefused = true;
+        }
+        return await plain();
+      } finally {
+        if (first) {
+          selectProbe = null;
+          settle();
+        }
+      }
+    },
+
+    async listSchemaFields(keys: readonly string[]): Promise<Map<string, CustomFieldDef[]>> {
+      const out = new Map<string, CustomFieldDef[]>();
+      const sorted = [...new Set(keys)].sort();
+      for (let i = 0; i < sorted.length; i += SCHEMA_CHUNK) {
+        const chunk = sorted.slice(i, i + SCHEMA_CHUNK);
+        const filters = JSON.stringify([{ id: { operator: '=', values: chunk } }]);
+        const json = await http.getJson(http.api(`/api/v3/work_packages/schemas?${new URLSearchParams({ filters }).toString()}`), 'schemas', 'the work package schemas');
+        const c = parseCollection(json, 'work package schema list');
+        for (const schema of c.elements) {
+          const key = schemaKeyFromHref((schema as { _links?: { self?: { href?: unknown } } } | null)?._links?.self?.href as string | undefined);
+          if (!key) continue;
+          const defs = fieldDefsFromSchema(schema);
+          out.set(key, defs);
+          // Fresher than anything cached: later work packages of the pair use these names.
+          schemaCache.set(key, Promise.resolve(new Map(defs.map((d) => [d.id, d]))));
+        }
+      }
+      return out;
     },
 
     async countWorkPackages(q: WorkPackageQuery): Promise<number> {
@@ -320,10 +463,6 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
       return [...(await schemaDefs(`${projectId}-${typeId}`)).values()];
     },
 
-    knownSchemaFields(projectId: number, typeId: number): Promise<CustomFieldDef[]> | null {
-      const p = schemaCache.get(`${projectId}-${typeId}`);
-      return p ? p.then((m) => [...m.values()]) : null;
-    },
 
     async listAttachments(workPackageId: number): Promise<Attachment[]> {
       const url = http.api(`/api/v3/work_packages/${workPackageId}/attachments`);

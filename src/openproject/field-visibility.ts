@@ -4,7 +4,6 @@
 // key's user is not an administrator — so without this check a configured field silently
 // writes nothing. `doctor`, `fields` and `sync` report it with the same words.
 import type { CustomFieldDef, NamedRef, Project, SourceSpec } from '../types.js';
-import type { OpenProjectClient } from './types.js';
 
 /** A custom field named in the configuration, and the option that names it. */
 export interface ConfiguredField {
@@ -31,16 +30,15 @@ export function invisibleIn(configured: readonly ConfiguredField[], fields: read
 }
 
 /**
- * Every source's project × type pairs checked against their schemas. `known` = only schemas
- * the client already holds (a sync: no extra requests; a pair whose schema was not needed in
- * this run is checked on a later one), else each schema is asked for (doctor).
+ * Every source's project × type pairs checked against their schemas. `fieldsOf` answers a
+ * pair's custom fields, or null when the pair has no schema (it holds no work packages to
+ * map): a sync passes the schemas it has just read, `doctor` asks the server.
  */
 export async function invisibleFields(
-  client: Pick<OpenProjectClient, 'getSchemaFields' | 'knownSchemaFields'>,
   configured: readonly ConfiguredField[],
   sources: readonly SourceSpec[],
   names: { projects: readonly Project[]; types: readonly NamedRef[] },
-  options: { known: boolean },
+  fieldsOf: (projectId: number, typeId: number) => CustomFieldDef[] | null | Promise<CustomFieldDef[] | null>,
 ): Promise<InvisibleField[]> {
   if (configured.length === 0) return [];
   const out: InvisibleField[] = [];
@@ -52,12 +50,7 @@ export async function invisibleFields(
         const type = names.types.find((x) => x.name === t);
         if (!project || !type || seen.has(`${project.id}-${type.id}`)) continue;
         seen.add(`${project.id}-${type.id}`);
-        let fields: CustomFieldDef[] | null;
-        try {
-          fields = options.known ? ((await client.knownSchemaFields?.(project.id, type.id)) ?? null) : await client.getSchemaFields(project.id, type.id);
-        } catch {
-          fields = null; // a project/type pair without a schema holds no work packages to map
-        }
+        const fields = await fieldsOf(project.id, type.id);
         if (fields !== null) out.push(...invisibleIn(configured, fields, project.identifier, type.name));
       }
     }

@@ -268,7 +268,10 @@ export function normalizeAttachment(json: unknown, containerId?: number): Attach
   // Never `downloadLocation`: with external storage it is a pre-signed URL that expires
   // (attachment_representer.rb: `represented.external_url`); the static one redirects to a
   // fresh signature at every request.
-  const href = a._links.staticDownloadLocation?.href ?? `/api/v3/attachments/${a.id}/content`;
+  // Without the link (older servers, trimmed payloads) the content route is built, as a
+  // reference RELATIVE to the instance's URL (no leading slash), so that an instance under a
+  // sub-path (https://host/openproject) keeps it: Http.resolve puts it under that URL.
+  const href = a._links.staticDownloadLocation?.href ?? `api/v3/attachments/${a.id}/content`;
   const container = a._links.container?.href ? idFromHref(a._links.container.href, item, '_links.container.href') : (containerId ?? 0);
   const md5 = a.digest && a.digest.algorithm.toLowerCase() === 'md5' && a.digest.hash ? a.digest.hash.toLowerCase() : null;
   return {

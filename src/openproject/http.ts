@@ -124,9 +124,14 @@ export class Http {
     return `${this.origin}${this.basePath}${path}`;
   }
 
-  /** Absolute URL for an href the server gave us (already carries any sub-path). */
+  /**
+   * Absolute URL for an href: one the server gave us (absolute, or a path from the origin
+   * that already carries any sub-path) as it is; a relative reference (no leading slash,
+   * built by curate, e.g. the fallback attachment content route) under the instance's URL,
+   * sub-path included.
+   */
   resolve(href: string): string {
-    return new URL(href, `${this.origin}/`).toString();
+    return new URL(href, `${this.origin}${this.basePath}/`).toString();
   }
 
   /** Credentials go to the configured OpenProject origin only — never to a redirect target elsewhere. */

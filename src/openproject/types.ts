@@ -60,6 +60,8 @@ export interface WorkPackageQuery {
   statusIds?: number[];
   /** Only work packages with updatedAt >= this ISO instant (server clock). */
   updatedSince?: string;
+  /** Only work packages with updatedAt within [from, to] (inclusive ISO instants). */
+  updatedBetween?: [string, string];
   /** Only these ids. Ids that no longer exist (or are not visible) are simply absent from the result. */
   ids?: number[];
   /**
@@ -82,6 +84,12 @@ export interface WorkPackagePage {
 export interface IdListing {
   ids: number[];
   total: number;
+  /**
+   * With `withAuthors`: each listed id's author as `<user id>\u0000<name>` (the link's id and
+   * title). Absent when the server refuses to select the author link (older or stricter
+   * servers): the caller then knows nothing about author names from this listing.
+   */
+  authors?: Map<number, string>;
 }
 
 export interface DownloadResult {
@@ -132,12 +140,20 @@ export interface OpenProjectClient {
   lastServerDate(): Date | null;
   /** How many work packages match (one `pageSize=0` request: the server counts, renders nothing). */
   countWorkPackages(query: WorkPackageQuery): Promise<number>;
-  /** Cheap id-only listing (`select=total,elements/id`) for finding deletions and moves. */
-  listWorkPackageIds(query: WorkPackageQuery): Promise<IdListing>;
+  /**
+   * Cheap id-only listing (`select=total,elements/id`) for finding deletions and moves.
+   * `withAuthors` also selects each element's author link (its title is the user's name,
+   * which changes with no work package's updatedAt when the user is renamed).
+   */
+  listWorkPackageIds(query: WorkPackageQuery, options?: { withAuthors?: boolean }): Promise<IdListing>;
   /** Custom fields active for a project and type (schema endpoint). */
   getSchemaFields(projectId: number, typeId: number): Promise<CustomFieldDef[]>;
-  /** The same, only when this client already holds that schema (from a list page): never a request; null otherwise. */
-  knownSchemaFields?(projectId: number, typeId: number): Promise<CustomFieldDef[]> | null;
+  /**
+   * The custom fields of many `{projectId}-{typeId}` schemas in bulk (the schemas collection
+   * with an id filter), read fresh from the server (never from the client's cache): their
+   * names change with no work package's updatedAt when an admin renames a field.
+   */
+  listSchemaFields(keys: readonly string[]): Promise<Map<string, CustomFieldDef[]>>;
   listAttachments(workPackageId: number): Promise<Attachment[]>;
   /**
    * Stream an attachment's content into `sink`, following a redirect to another

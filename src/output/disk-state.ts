@@ -3,25 +3,40 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { OutputError } from '../errors.js';
-import { createSymlinkGuard, resolveInside } from './paths.js';
+import { createPathInspector, resolveInside } from './paths.js';
 
 /**
- * sha256 of what a path holds now, or null when nothing is there. The guard refuses
- * symlinked folders and has already looked at the path, so a file in a folder that does
- * not exist costs no syscall at all.
+ * What stands at an output path instead of a file or nothing, so that curate can neither
+ * read nor replace it: a folder (or a device, a socket) where a file belongs, or a file
+ * where one of its folders belongs. The work package that wants the path fails as an item
+ * (naming both); nothing there is touched.
  */
-export function createHasher(root: string): (rel: string) => Promise<string | null> {
-  const guard = createSymlinkGuard(root);
+export interface Blocked {
+  blocked: string;
+}
+
+/**
+ * sha256 of what a path holds now, null when nothing is there, or what blocks it. The
+ * inspector refuses symlinked folders and has already looked at the path, so a file in a
+ * folder that does not exist costs no syscall at all.
+ */
+export function createHasher(root: string): (rel: string) => Promise<string | null | Blocked> {
+  const inspect = createPathInspector(root);
   return async (rel) => {
-    const kind = await guard(rel);
+    const kind = await inspect(rel);
     if (kind === 'missing') return null;
+    if (typeof kind === 'object') return { blocked: `${kind.notDir} is a file where a folder belongs` };
+    if (kind === 'dir') return { blocked: 'a folder stands there, not a file' };
+    if (kind !== 'file') return { blocked: 'something that is not a regular file stands there' };
     const abs = resolveInside(root, rel);
-    if (kind !== 'file') throw new OutputError(`${abs} exists and is not a regular file`);
     try {
       return createHash('sha256').update(await readFile(abs)).digest('hex');
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return null;
+      // Replaced by a folder (or its folder by a file) since it was looked at.
+      if (code === 'EISDIR') return { blocked: 'a folder stands there, not a file' };
+      if (code === 'ENOTDIR') return { blocked: 'a file stands where one of its folders belongs' };
       throw e;
     }
   };
@@ -29,7 +44,9 @@ export function createHasher(root: string): (rel: string) => Promise<string | nu
 
 /**
  * Whether files are on disk, from folder listings (one readdir per folder, cached for the
- * run) rather than one stat per file: 20,000 stats were most of a no-change sync.
+ * run) rather than one stat per file: 20,000 stats were most of a no-change sync. Only
+ * regular files count: a folder (or anything else) under a file's name is not the file, so
+ * its work package is mapped again and the planner reports what is in the way.
  */
 export function createPresenceCheck(root: string): (rels: Iterable<string>) => Promise<boolean> {
   const listings = new Map<string, Promise<Set<string> | null>>();
@@ -37,8 +54,8 @@ export function createPresenceCheck(root: string): (rels: Iterable<string>) => P
     const dir = path.posix.dirname(rel);
     let names = listings.get(dir);
     if (!names) {
-      names = readdir(path.join(root, dir)).then(
-        (list) => new Set(list),
+      names = readdir(path.join(root, dir), { withFileTypes: true }).then(
+        (list) => new Set(list.filter((e) => e.isFile()).map((e) => e.name)),
         () => null,
       );
       listings.set(dir, names);

@@ -15,9 +15,11 @@ export const TMP_DIR = `${STATE_DIR}/tmp`;
 
 export interface ManifestSource {
   /**
-   * Server instant (its `Date` header) before the last complete changes walk of the
-   * source began: every edit after it is at or after this instant. Never ahead of the
-   * server's clock.
+   * The newest `updatedAt` the last complete walk of the source received that was not in
+   * the future (of the server's `Date` and of this machine's clock, whichever is earlier).
+   * Every later edit has a later `updatedAt`; the next walk starts there (minus the
+   * overlap). Taken from a row, not from a clock: a skewed `Date` cannot move it ahead of
+   * the data, and a row dated in the future cannot become it.
    */
   watermark: string | null;
   /** Work packages whose last attempt failed: asked for again whatever their updatedAt. */
@@ -28,6 +30,16 @@ export interface ManifestSource {
    * Absent in version 1 manifests, which therefore re-map once after an upgrade.
    */
   fingerprint?: string;
+  /**
+   * Digests of the names this source's pages can show that the server changes without
+   * touching any work package (projects, types, statuses, custom fields), one per kind.
+   * A different digest re-maps the source. Absent before curate recorded them.
+   */
+  names?: Record<string, string>;
+  /** Author (user id) → digest of the user's name, for the authors of this source's work packages. */
+  authors?: Record<string, string>;
+  /** This machine's clock when the last complete walk of every work package of the source (the audit) ended. */
+  auditedAt?: string;
 }
 
 export type CachedProbe = Extract<ContentProbe, { kind: 'image' } | { kind: 'file' }>;
@@ -50,8 +62,14 @@ export interface ManifestWorkPackage {
   /** The `now` interval the output is valid for (MappedDocument.validFrom / validUntil). */
   validFrom?: string;
   validUntil?: string;
-  /** Work package id → the source that synced it when this one was mapped (null: none). */
+  /**
+   * Work package id → the source that synced it when this one was mapped, as
+   * `<name>@<fingerprint>` (null: none), so a change of the target's source (its path
+   * template, options) re-maps the pages linking to it.
+   */
   refs?: Record<string, string | null>;
+  /** Digest of the work package as last received (every attribute and link title it carries). */
+  digest?: string;
   /** The profile's memory for this work package (MappedDocument.memory). */
   memory?: unknown;
 }
@@ -68,6 +86,12 @@ export interface Manifest {
 // a no-change sync included. Unknown keys are dropped, as a schema would.
 
 class ShapeError extends Error {}
+/** State written by a newer curate: refused as such, never "fixed" by rebuilding. */
+class NewerStateError extends Error {
+  constructor(readonly version: number) {
+    super(`version ${version}`);
+  }
+}
 
 type Obj = Record<string, unknown>;
 const what = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
@@ -126,12 +150,14 @@ function checkWorkPackage(v: unknown, at: string): void {
     const refs = object(w.refs, at, 'refs');
     for (const k in refs) if (!(refs[k] === null || typeof refs[k] === 'string')) expect(false, at, `refs.${k}`, 'string or null', refs[k]);
   }
-  only(w, ['source', 'updatedAt', 'lockVersion', 'files', 'attachments', 'validFrom', 'validUntil', 'refs', 'memory']);
+  if (w.digest !== undefined) expect(typeof w.digest === 'string', at, 'digest', 'string', w.digest);
+  only(w, ['source', 'updatedAt', 'lockVersion', 'files', 'attachments', 'validFrom', 'validUntil', 'refs', 'memory', 'digest']);
 }
 
 /** Validates (in place) that `json` is a manifest; throws ShapeError naming the first bad key. */
 function checkManifest(json: unknown): Manifest {
   const m = object(json, '(top level)');
+  if (typeof m.version === 'number' && Number.isInteger(m.version) && m.version > MANIFEST_VERSION) throw new NewerStateError(m.version);
   expect(m.version === MANIFEST_VERSION || m.version === 1, 'version', '', `1 or ${MANIFEST_VERSION}`, m.version);
   m.version = MANIFEST_VERSION;
   expect(typeof m.profile === 'string', 'profile', '', 'string', m.profile);
@@ -142,7 +168,13 @@ function checkManifest(json: unknown): Manifest {
     expect(src.watermark === null || (typeof src.watermark === 'string' && !Number.isNaN(Date.parse(src.watermark))), at, 'watermark', 'an ISO 8601 instant or null', src.watermark);
     expect(Array.isArray(src.retry) && src.retry.every(isNumber), at, 'retry', 'array of numbers', src.retry);
     expect(src.fingerprint === undefined || typeof src.fingerprint === 'string', at, 'fingerprint', 'string', src.fingerprint);
-    only(src, ['watermark', 'retry', 'fingerprint']);
+    for (const k of ['names', 'authors'] as const) {
+      if (src[k] === undefined) continue;
+      const o = object(src[k], at, k);
+      for (const key in o) if (typeof o[key] !== 'string') expect(false, at, `${k}.${key}`, 'string', o[key]);
+    }
+    expect(src.auditedAt === undefined || (typeof src.auditedAt === 'string' && !Number.isNaN(Date.parse(src.auditedAt))), at, 'auditedAt', 'an ISO 8601 instant', src.auditedAt);
+    only(src, ['watermark', 'retry', 'fingerprint', 'names', 'authors', 'auditedAt']);
   }
   const wps = object(m.workPackages, 'workPackages');
   for (const id in wps) checkWorkPackage(wps[id], `workPackages.${id}`);
@@ -172,6 +204,9 @@ export async function readManifest(root: string, profile: string): Promise<Manif
   try {
     m = checkManifest(json);
   } catch (e) {
+    if (e instanceof NewerStateError) {
+      throw new OutputError(`${MANIFEST_FILE} was written by a newer curate (state format ${e.version}; this curate reads formats 1 to ${MANIFEST_VERSION}): upgrade curate (npm install curate@latest) rather than deleting the state, which would make the next run a first run`);
+    }
     if (!(e instanceof ShapeError)) throw e;
     throw new OutputError(`${MANIFEST_FILE}: ${e.message}; delete it and run \`curate sync --full\` to rebuild it`);
   }

@@ -46,7 +46,13 @@ type DirState = 'dir' | 'missing' | { link: string } | { notDir: string };
  */
 export type PathKind = 'missing' | 'file' | 'dir' | 'other';
 
-export function createSymlinkGuard(root: string): (rel: string) => Promise<PathKind> {
+/**
+ * What a path is, for planning: a symbolic link on the way is refused (thrown: nothing is
+ * ever written through one), while a file standing where a folder belongs is reported as
+ * `{ notDir }` (the one folder, relative to the root), so the work packages that want paths
+ * under it can fail as items while the rest of the run goes on.
+ */
+export function createPathInspector(root: string): (rel: string) => Promise<PathKind | { notDir: string }> {
   const base = path.resolve(root);
   const dirs = new Map<string, Promise<DirState>>();
   const inspect = async (rel: string): Promise<'file' | 'dir' | 'missing' | 'link' | 'other'> => {
@@ -75,16 +81,26 @@ export function createSymlinkGuard(root: string): (rel: string) => Promise<PathK
     }
     return p;
   };
-  return async (rel: string): Promise<PathKind> => {
+  return async (rel: string): Promise<PathKind | { notDir: string }> => {
     const dir = path.posix.dirname(rel);
     const state = dir === '.' ? 'dir' : await dirState(dir);
     if (state === 'missing') return 'missing';
     if (typeof state === 'object') {
       if ('link' in state) throw new OutputError(`refusing to write ${JSON.stringify(rel)}: ${state.link} is a symbolic link`);
-      throw new OutputError(`refusing to write ${JSON.stringify(rel)}: ${state.notDir} is not a directory`);
+      return state;
     }
     const kind = await inspect(rel);
     if (kind === 'link') throw new OutputError(`refusing to write ${JSON.stringify(rel)}: ${rel} is a symbolic link`);
+    return kind;
+  };
+}
+
+/** The inspector for writing: anything but a real folder on the way is refused (thrown). */
+export function createSymlinkGuard(root: string): (rel: string) => Promise<PathKind> {
+  const inspect = createPathInspector(root);
+  return async (rel: string): Promise<PathKind> => {
+    const kind = await inspect(rel);
+    if (typeof kind === 'object') throw new OutputError(`refusing to write ${JSON.stringify(rel)}: ${kind.notDir} is not a directory`);
     return kind;
   };
 }

@@ -4,6 +4,8 @@
 // tested with tables (test/unit/plan.test.ts).
 //
 // The rules, in the order they apply:
+// 0. A path where a folder stands instead of a file (or a file instead of one of its
+//    folders) is never touched: the work package that wants it fails (item error).
 // 1. A path holding bytes that no manifest owns (a hand-written file) is never
 //    overwritten: the work package that wants it fails (item error), unless the bytes
 //    are exactly what it would write, or an interrupted run of curate wrote them (the
@@ -51,11 +53,18 @@ export interface PlanInput {
   orphans: ReadonlyMap<string, string>;
   /** What each relevant path holds now (every desired path, every previous path of a work package not kept, every orphan); absent or null: nothing. */
   current: ReadonlyMap<string, string | null>;
+  /**
+   * Relevant paths curate can neither read nor replace, with why (a folder where a file
+   * belongs, a file where a folder belongs). A work package that wants one fails as an
+   * item; a file of the previous run that is blocked is not deleted (nothing there is curate's).
+   */
+  blocked?: ReadonlyMap<string, string>;
   deleteThreshold: number;
   allowMassDelete: boolean;
 }
 
 export interface PlanFailure {
+  kind: 'collision' | 'hand-written' | 'blocked-path';
   workPackageId: number;
   source: string;
   message: string;
@@ -90,20 +99,28 @@ export function planSync(input: PlanInput): PlanResult {
   const failures: PlanFailure[] = [];
   const failed = new Set<number>();
   const released = new Map<number, string[]>();
-  const fail = (id: number, source: string, message: string): void => {
+  const fail = (id: number, source: string, message: string, kind: PlanFailure['kind']): void => {
     if (failed.has(id)) return;
     failed.add(id);
-    failures.push({ workPackageId: id, source, message });
+    failures.push({ kind, workPackageId: id, source, message });
   };
   const owner = new Map<string, number>();
   for (const [id, e] of input.previous) for (const p in e.files) owner.set(p, id);
+
+  // 0. Paths that something else stands in (a folder where the file belongs, a file where
+  // its folder belongs): never touched; the work package fails until it is moved away.
+  for (const d of input.desired) {
+    const why = input.blocked?.get(d.path);
+    if (why === undefined || failed.has(d.workPackageId)) continue;
+    fail(d.workPackageId, d.source, `work package #${d.workPackageId} maps to ${d.path}, but ${why}; it is left as it is (this work package's last good files are kept and it is retried every run): move it away`, 'blocked-path');
+  }
 
   // 1. Hand-written files.
   for (const d of input.desired) {
     if (failed.has(d.workPackageId)) continue;
     const cur = input.current.get(d.path) ?? null;
     if (cur === null || cur === d.sha256 || owner.has(d.path) || input.orphans.get(d.path) === cur) continue;
-    fail(d.workPackageId, d.source, `work package #${d.workPackageId} maps to ${d.path}, which holds a file curate does not own (written by hand?); it is left as it is: move it away or change the work package`);
+    fail(d.workPackageId, d.source, `work package #${d.workPackageId} maps to ${d.path}, which holds a file curate does not own (written by hand?); it is left as it is: move it away or change the work package`, 'hand-written');
   }
 
   // 2. Collisions, to a fixed point: a mapped work package that loses a path fails, and
@@ -134,7 +151,7 @@ export function planSync(input: PlanInput): PlanResult {
       for (const loser of list.slice(1)) {
         const message = `work package #${loser.id} maps to ${p}, which work package #${winner.id} already writes (the lower id keeps it); change one of their subjects/URLs`;
         if (loser.desired) {
-          fail(loser.id, loser.source, message);
+          fail(loser.id, loser.source, message, 'collision');
           changed = true;
         } else {
           // A kept work package's file taken by a lower id: it is no longer its file, and
@@ -142,7 +159,7 @@ export function planSync(input: PlanInput): PlanResult {
           let lost = released.get(loser.id);
           if (!lost) released.set(loser.id, (lost = []));
           lost.push(p);
-          fail(loser.id, loser.source, message);
+          fail(loser.id, loser.source, message, 'collision');
           changed = true;
         }
       }

@@ -35,6 +35,7 @@ const program = new Command('curate-simulator')
   .option('--signed-url-ttl <s>', 'lifetime of signed storage URLs in seconds (with --redirect-downloads)', int(1))
   .option('--timestamp-digits <n>', 'render timestamps with N fractional digits (default: as the dataset holds them)', int(0))
   .option('--virus-scanning', 'new attachments stay pending (403) until scanned, like Setting.antivirus_scan_mode')
+  .option('--refuse-select', 'answer any select= on work package lists with 400 InvalidQuery (a server that does not take select)')
   .option('--lenient <list>', `comma-separated old leniencies: ${LENIENCES.join(', ')}`, (raw: string) => {
     const names = raw.split(',').map((s) => s.trim()).filter(Boolean);
     const bad = names.filter((n) => !(LENIENCES as readonly string[]).includes(n));
@@ -56,6 +57,7 @@ const o = program.opts<{
   signedUrlTtl?: number;
   timestampDigits?: number;
   virusScanning?: boolean;
+  refuseSelect?: boolean;
   lenient?: Lenience[];
 }>();
 
@@ -72,6 +74,7 @@ try {
     ...(o.signedUrlTtl === undefined ? {} : { signedUrlTtlSeconds: o.signedUrlTtl }),
     ...(o.timestampDigits === undefined ? {} : { timestampDigits: o.timestampDigits }),
     virusScanning: o.virusScanning === true,
+    refuseSelect: o.refuseSelect === true,
     lenient: o.lenient ?? [],
   });
   const what = o.generate !== undefined ? `synthetic dataset, ${o.generate} work packages, seed ${o.seed}` : path.resolve(o.dataset);

@@ -28,15 +28,27 @@ export const LINKED_FORMATS = new Set(['list', 'user', 'version', 'hierarchy', '
 
 const field = (type: string, name: string, required: boolean, writable: boolean, extra: JsonObject = {}): JsonObject => ({ type, name, required, hasDefault: false, writable, ...extra });
 
-/** Schema JSON per `{project}-{type}` key, built once and cached (admin edits are not simulated). */
+/**
+ * Schema JSON per `{project}-{type}` key, cached; an admin edit of the instance (a custom
+ * field renamed, a restore: hooks.ts) is seen because the cache is keyed by what a schema
+ * is rendered from (the custom fields' names and formats, the key's field ids).
+ */
 export function schemaRenderer(instance: InstanceJson): (key: string) => JsonObject | null {
-  const fieldById = new Map(instance.customFields.map((f) => [f.id, f]));
-  const cache = new Map<string, JsonObject>();
+  let fieldsSig = '';
+  let fieldById = new Map<number, InstanceJson['customFields'][number]>();
+  const cache = new Map<string, { sig: string; schema: JsonObject }>();
   return (key) => {
-    const hit = cache.get(key);
-    if (hit) return hit;
+    const sig = instance.customFields.map((f) => `${f.id}\u0000${f.name}\u0000${f.fieldFormat}\u0000${String(f.multiValue === true)}`).join('\u0001');
+    if (sig !== fieldsSig) {
+      fieldsSig = sig;
+      fieldById = new Map(instance.customFields.map((f) => [f.id, f]));
+      cache.clear();
+    }
     const ids = instance.schemas[key];
     if (!ids) return null;
+    const idsSig = ids.join(',');
+    const hit = cache.get(key);
+    if (hit && hit.sig === idsSig) return hit.schema;
     const schema: JsonObject = {
       _type: 'Schema',
       _dependencies: [],
@@ -60,7 +72,7 @@ export function schemaRenderer(instance: InstanceJson): (key: string) => JsonObj
       schema[`customField${id}`] = field(f.multiValue ? `[]${base}` : base, f.name, false, true, LINKED_FORMATS.has(f.fieldFormat) ? { location: '_links' } : {});
     }
     schema._links = { self: { href: `/api/v3/work_packages/schemas/${key}` } };
-    cache.set(key, schema);
+    cache.set(key, { sig: idsSig, schema });
     return schema;
   };
 }

@@ -8,7 +8,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { loadDataset } from './dataset.js';
 import { FaultBook, loggedStatus, send } from './faults.js';
 import { DEFAULT_FILTERS, QueryError, checkFilterValues, compileFilters, isDefaultSort, parseFilters, parseSelect, parseSortBy, sortWorkPackages } from './filters.js';
-import { RequestHooks, withHooks } from './hooks.js';
+import { RequestHooks, withHooks, type SimulatorControl } from './hooks.js';
 import { HAL, errorReply, jsonReply, toQuery, type Reply } from './http-util.js';
 import { schemaRenderer, unpaginated } from './render.js';
 import { UrlSigner, storageReply } from './storage.js';
@@ -69,6 +69,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   const signer = new UrlSigner();
   const records: RequestRecord[] = [];
   const hooks = new RequestHooks();
+  const control: SimulatorControl = { store, dateHeader: { mode: 'normal' } };
   const sockets = new Set<Socket>();
   const stalls = new Set<() => void>();
   let listPageHook: ((page: number, url: URL) => void) | null = null;
@@ -130,6 +131,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     const includeSubprojects = !lenient.has('subprojects') && url.searchParams.get('includeSubprojects') !== 'false';
     const projectScope = (id: string): string[] => (includeSubprojects ? withDescendants(id) : [id]);
     const order = parseSortBy(url.searchParams.get('sortBy'));
+    if (options.refuseSelect && url.searchParams.has('select')) return errorReply(400, 'InvalidQuery', 'Select is not supported by this server.');
     const select = parseSelect(url.searchParams.get('select'));
     // The select path (lib/api/decorators/sql/hal.rb via work_package_collection_from_query_service.rb)
     // does not clamp pageSize to apiv3_max_page_size; the rendered path does.
@@ -417,8 +419,11 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       const rec: RequestRecord = { method, path: url.pathname + url.search, route: routeName, status: 0, authorization: header !== undefined, origin: 'api', startMs: performance.now() };
       records.push(rec);
       res.once('close', () => (rec.endMs = performance.now()));
-      // Rails answers with its own clock; curate's watermark is read from it.
-      res.setHeader('Date', clock().toUTCString());
+      // Rails answers with its own clock; curate's watermark is read from it. A test can
+      // take the header away, garble it or skew it (a proxy's clock): hooks.ts setDateHeader.
+      const dh = control.dateHeader;
+      if (dh.mode === 'missing') res.sendDate = false;
+      else res.setHeader('Date', dh.mode === 'garbage' ? dh.value : new Date(clock().getTime() + (dh.mode === 'skewed' ? dh.ms : 0)).toUTCString());
       hooks.seen(routeName, rec.path);
       try {
         let reply: Reply;
@@ -504,7 +509,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   );
   storageUrl = `http://127.0.0.1:${storagePort}`;
 
-  return withHooks(hooks, {
+  return withHooks(hooks, control, {
     url,
     storageUrl,
     dataset,

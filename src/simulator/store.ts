@@ -70,9 +70,17 @@ export class Store {
     }
   }
 
-  private invalidate(): void {
+  /** Re-index on the next read (after the dataset's Maps were replaced wholesale, e.g. a restore). */
+  invalidate(): void {
     this.indexedWps = -1;
     this.indexedAtts = -1;
+  }
+
+  /** The attachment id sequence as a database restored from a backup has it: one past the largest id present. */
+  resetAttachmentSequence(): void {
+    let max = 0;
+    for (const id of this.dataset.attachments.keys()) if (id > max) max = id;
+    this.nextAttachmentId = max + 1;
   }
 
   /** All work package ids, ascending. */
@@ -126,6 +134,24 @@ export class Store {
     const t = linkIdOf(wp, 'type');
     if (p !== null && t !== null) wp._links.schema = { href: `/api/v3/work_packages/schemas/${p}-${t}` };
     this.touch(id);
+  }
+
+  /**
+   * One transaction editing many work packages (a bulk edit, a migration): every one gets
+   * the same new `updatedAt` and its lockVersion + 1.
+   */
+  bulkUpdate(ids: readonly number[], change: (wp: WorkPackageJson) => void): string {
+    for (const id of ids) if (!this.dataset.workPackages.has(id)) throw new Error(`simulator: no work package ${id}`);
+    const at = this.stamp();
+    for (const id of ids) {
+      const wp = this.dataset.workPackages.get(id)!;
+      change(wp);
+      const p = linkIdOf(wp, 'project');
+      const t = linkIdOf(wp, 'type');
+      if (p !== null && t !== null) wp._links.schema = { href: `/api/v3/work_packages/schemas/${p}-${t}` };
+      this.touch(id, at);
+    }
+    return at;
   }
 
   addWorkPackage(wp: WorkPackageJson, attachments: { meta: AttachmentJson; content: Buffer }[] = []): void {

@@ -123,6 +123,11 @@ export interface SimulatorOptions {
    */
   virusScanning?: boolean;
   /**
+   * The server refuses `select` on work package lists with 400 InvalidQuery (a release or a
+   * proxy that does not take it), as it refuses an unknown filter. @default false
+   */
+  refuseSelect?: boolean;
+  /**
    * Where the real server is stricter than this simulator used to be, the strict behaviour is
    * the default; a test that needs the old leniency names it here.
    */

@@ -31,7 +31,7 @@ export async function collectTargeted(ctx: TargetedContext, resolved: readonly R
         return (await ctx.client.listWorkPackageIds({ ...src.query, ids: idList })).ids;
       } catch (e) {
         if (ctx.isAborted()) throw e;
-        for (const id of idList) ctx.ledger.failed({ source: ownerOf(id) ?? src.spec.name, workPackageId: id, message: `source "${src.spec.name}" could not be asked whether it matches work package #${id} (its files are kept): ${(e as Error).message}` });
+        for (const id of idList) ctx.ledger.failed({ kind: 'unconfirmed-gone', source: ownerOf(id) ?? src.spec.name, workPackageId: id, message: `source "${src.spec.name}" could not be asked whether it matches work package #${id} (its files are kept): ${(e as Error).message}` });
         return null;
       }
     }),
@@ -50,7 +50,7 @@ export async function collectTargeted(ctx: TargetedContext, resolved: readonly R
     if (names.length === 0) {
       if (ownerOf(id) !== undefined) ctx.ledger.gone(ownerOf(id)!, id);
     } else if (names.length > 1) {
-      ctx.ledger.failed({ source: names[0]!, workPackageId: id, message: overlapMessage(id, names) });
+      ctx.ledger.failed({ kind: 'overlap', source: names[0]!, workPackageId: id, message: overlapMessage(id, names) });
     } else {
       const src = resolved.find((s) => s.spec.name === names[0])!;
       bySource.set(src, [...(bySource.get(src) ?? []), id]);
@@ -60,11 +60,11 @@ export async function collectTargeted(ctx: TargetedContext, resolved: readonly R
     try {
       for await (const page of ctx.client.listWorkPackages({ ...src.query, ids: list })) {
         for (const wp of page.workPackages) ctx.schedule(src, wp);
-        for (const bad of page.invalid) if (bad.id !== null) ctx.ledger.failed({ source: src.spec.name, workPackageId: bad.id, message: bad.message });
+        for (const bad of page.invalid) if (bad.id !== null) ctx.ledger.failed({ kind: 'payload', source: src.spec.name, workPackageId: bad.id, message: bad.message });
       }
     } catch (e) {
       if (ctx.isAborted()) throw e;
-      for (const id of list) ctx.ledger.failed({ source: src.spec.name, workPackageId: id, message: `work package #${id} could not be read (its files are kept): ${(e as Error).message}` });
+      for (const id of list) ctx.ledger.failed({ kind: 'mapping', source: src.spec.name, workPackageId: id, message: `work package #${id} could not be read (its files are kept): ${(e as Error).message}` });
     }
   }
 }

@@ -2,19 +2,24 @@
 //
 // - The id listing (every run) says what the source matches now.
 // - The changes walk says what changed: keyset-paged from the watermark (incremental,
-//   see OpenProjectClient.listChanges) or every work package (first run, --full, or a
-//   source whose fingerprint changed).
+//   see OpenProjectClient.listChanges) or every work package (first run, --full, a source
+//   whose fingerprint or shown names changed, an untrusted watermark, a restore, or the
+//   periodic audit). A row is unchanged when its digest (every attribute and link title it
+//   carries) is the one mapped.
 // - Everything listed that the walk did not hand over is kept only when nothing else could
-//   have changed its output (same fingerprint, not retried, still valid at `now`, its
-//   references unchanged, its files on disk); otherwise it is fetched by id.
-// - An owned work package absent from the listing is removed only once confirmed: 404 on
-//   its own URL, or visible but no longer matching the source's filters. A listing that
-//   missed it (rows shifting under a concurrent deletion) cannot delete innocent files.
+//   have changed its output (same fingerprint and names, not retried, its author not
+//   renamed, still valid at `now`, its references unchanged, its files on disk);
+//   otherwise it is fetched by id.
+// - An owned work package absent from the listing is removed only once confirmed by the
+//   server's own filters. A listing that missed it (rows shifting under a concurrent
+//   deletion) cannot delete innocent files.
+// ARCHITECTURE.md, "A page's closure", says why each of these signals exists.
 import type { OpenProjectClient, WorkPackageQuery } from '../openproject/types.js';
 import type { Manifest, ManifestWorkPackage } from '../output/manifest.js';
 import type { SourceSpec, WorkPackage } from '../types.js';
 import type { SyncEvent } from './events.js';
 import type { Ledger } from './ledger.js';
+import { rowDigest } from './closure.js';
 import { referencesChanged, validAt } from './process.js';
 
 export interface ResolvedSource {
@@ -30,11 +35,17 @@ export interface CollectContext {
   full: boolean;
   now: Date;
   overlapMs: number;
-  /** The server's clock when the walks began (its Date header), or null if it sends none. */
+  /** The server's clock when the walks began (its Date header), or null if it sends none (or garbage). */
   walkStart: Date | null;
+  /** This machine's clock. */
+  clock(): Date;
+  /** How long after a source's last complete walk the next one is due (the audit). */
+  auditIntervalMs: number;
   /** Ids listed by more than one source: already recorded as failures. */
   overlapping: ReadonlySet<number>;
   sourceNameOf(id: number): string | undefined;
+  /** How pages record the source of a work package they link to (closure.ts `refKey`). */
+  refOf(id: number): string | null;
   /** Hands a work package to processing. */
   schedule(src: ResolvedSource, wp: WorkPackage): void;
   /** Resolves when processing has room for another page of work packages. */
@@ -47,52 +58,81 @@ export interface CollectContext {
   warn(message: string): void;
 }
 
+/** What besides the changes walk decides a source's work packages this run. */
+export interface SourcePlan {
+  /** Why every work package of the source is mapped again (names its pages show changed), or null. */
+  remapAll: string | null;
+  /** Work packages mapped again whatever their updatedAt (their author was renamed). */
+  force: ReadonlySet<number>;
+}
+
 export interface Collected {
   /** The watermark the source may store if all of its work packages succeed. */
   watermark: string | null;
+  /** Whether this run walked every work package of the source (first run, --full, audit, or a fallback). */
+  walkedAll: boolean;
 }
 
-/** Slack before a work package's updatedAt counts as "in the server's future". */
+/** Slack before a work package's updatedAt counts as "in the future" of the clocks. */
 const FUTURE_SLACK_MS = 60_000;
 
-export async function collectSource(ctx: CollectContext, src: ResolvedSource, listed: ReadonlySet<number>, owned: ReadonlyMap<number, ManifestWorkPackage>): Promise<Collected> {
+export async function collectSource(ctx: CollectContext, src: ResolvedSource, listed: ReadonlySet<number>, owned: ReadonlyMap<number, ManifestWorkPackage>, plan: SourcePlan): Promise<Collected> {
   const name = src.spec.name;
   const prev = ctx.previous?.sources[name];
-  const sameShape = prev?.fingerprint === src.fingerprint;
-  const incremental = !ctx.full && !!prev?.watermark && sameShape;
-  if (!ctx.full && prev && !sameShape && Object.keys(prev).length) {
+  const sameShape = prev?.fingerprint === src.fingerprint && plan.remapAll === null;
+  if (!ctx.full && prev && prev.fingerprint !== src.fingerprint && Object.keys(prev).length) {
     ctx.warn(`source "${name}": its configuration, the profile's options or curate's mapping changed since the last sync; mapping all of its work packages again`);
+  } else if (!ctx.full && plan.remapAll) ctx.warn(`source "${name}": ${plan.remapAll}; mapping all of its work packages again`);
+  // The newest instant that is not in the future: the earlier of the server's clock and
+  // this machine's (a skewed server, proxy or machine clock only makes it earlier, which
+  // costs re-reading a few rows, never skipping one).
+  const clockNow = ctx.clock().getTime();
+  const ceiling = Math.min(clockNow, ctx.walkStart?.getTime() ?? Infinity) + FUTURE_SLACK_MS;
+  const storedMark = prev?.watermark ? Date.parse(prev.watermark) : null;
+  const trusted = storedMark !== null && storedMark <= ceiling;
+  if (storedMark !== null && !trusted && !ctx.full && sameShape) {
+    ctx.warn(`source "${name}": the stored watermark ${prev!.watermark} is in the future of the server's clock (${ctx.walkStart?.toISOString() ?? 'not sent'}) and of this machine's (${new Date(clockNow).toISOString()}); reading every work package of the source once to find edits it would hide`);
   }
+  const auditDue = !prev?.auditedAt || clockNow - Date.parse(prev.auditedAt) >= ctx.auditIntervalMs || Date.parse(prev.auditedAt) > clockNow + FUTURE_SLACK_MS;
+  const incremental = !ctx.full && sameShape && trusted && !auditDue;
   const retry = new Set(prev?.retry ?? []);
   /** Whether an owned work package's files can stay without looking at its data again. */
-  const stillValid = (id: number, w: ManifestWorkPackage): boolean => sameShape && !ctx.full && !retry.has(id) && validAt(w, ctx.now) && !referencesChanged(w, ctx.sourceNameOf);
+  const stillValid = (id: number, w: ManifestWorkPackage): boolean => sameShape && !ctx.full && !retry.has(id) && !plan.force.has(id) && validAt(w, ctx.now) && !referencesChanged(w, ctx.refOf);
+  /** Whether a received row is the one the entry was mapped from. */
+  const sameRow = (w: ManifestWorkPackage, wp: WorkPackage): boolean => (w.digest !== undefined ? w.digest === rowDigest(wp) : w.updatedAt === wp.updatedAt && w.lockVersion === wp.lockVersion);
 
   const received = new Set<number>();
-  let maxUpdated: string | null = null;
+  let newest: number | null = null;
+  let newestText: string | null = null;
   let future = 0;
+  /** The server's data went backwards (restored from a backup): an owned row older than what was mapped. */
+  let regressed: string | null = null;
   /** Unchanged owned work packages: kept once their files are confirmed on disk. */
   const toCheck: number[] = [];
   const unchanged = new Map<number, WorkPackage>();
-  /** Whether anything was edited at or after the previous walk's start. */
-  let newer = !prev?.watermark;
   // `force`: fetched by id because it had to be mapped (not a mere listing row).
   const accept = (wp: WorkPackage, force = false): void => {
     if (received.has(wp.id)) return;
     received.add(wp.id);
     if (ctx.overlapping.has(wp.id)) return;
     const t = Date.parse(wp.updatedAt);
-    if (!maxUpdated || t > Date.parse(maxUpdated)) maxUpdated = wp.updatedAt;
-    if (prev?.watermark && t >= Date.parse(prev.watermark)) newer = true;
-    if (ctx.walkStart && t > ctx.walkStart.getTime() + FUTURE_SLACK_MS) future += 1;
+    if (t > ceiling) future += 1;
+    else if (newest === null || t > newest) {
+      newest = t;
+      newestText = wp.updatedAt;
+    }
     const w = owned.get(wp.id);
-    if (!force && w && w.updatedAt === wp.updatedAt && w.lockVersion === wp.lockVersion && stillValid(wp.id, w)) {
+    if (w && regressed === null && (wp.lockVersion < w.lockVersion || t < Date.parse(w.updatedAt))) {
+      regressed = `work package #${wp.id} is at lockVersion ${wp.lockVersion}, updatedAt ${wp.updatedAt}, older than the ${w.lockVersion}, ${w.updatedAt} synced before`;
+    }
+    if (!force && w && sameRow(w, wp) && stillValid(wp.id, w)) {
       toCheck.push(wp.id);
       unchanged.set(wp.id, wp);
     } else ctx.schedule(src, wp);
   };
   const markInvalid = (bad: { id: number | null; message: string }): void => {
     if (bad.id !== null) received.add(bad.id);
-    ctx.ledger.failed({ source: name, ...(bad.id !== null ? { workPackageId: bad.id } : {}), message: bad.message });
+    ctx.ledger.failed({ kind: 'payload', source: name, ...(bad.id !== null ? { workPackageId: bad.id } : {}), message: bad.message });
   };
   // `force`: pages fetched by id because their work packages must be mapped (not part of the
   // listing, so not reported as listing pages to progress).
@@ -108,19 +148,37 @@ export async function collectSource(ctx: CollectContext, src: ResolvedSource, li
     }
   };
 
+  let walkedAll = !incremental;
   if (incremental) {
-    // Never walk from a point ahead of the server's clock (a restored backup, a hand
-    // edit): edits made between the server's now and that point would never be seen.
-    let from = Date.parse(prev!.watermark!);
-    if (ctx.walkStart && from > ctx.walkStart.getTime()) {
-      ctx.warn(`source "${name}": the stored watermark ${prev!.watermark} is ahead of the server's clock (${ctx.walkStart.toISOString()}); walking from the server's clock instead`);
-      from = ctx.walkStart.getTime();
+    // From the watermark, or from the newest owned row that is still listed if that is
+    // older (the watermark's row was deleted): that row must come back, which is what
+    // proves a restore below even when the restore also removed the newer rows.
+    let newestOwned = -Infinity;
+    for (const [id, w] of owned) {
+      const t = Date.parse(w.updatedAt);
+      if (t > newestOwned && t <= ceiling && listed.has(id)) newestOwned = t;
     }
-    await drain(ctx.client.listChanges(src.query, new Date(from - ctx.overlapMs).toISOString()));
+    const from = Math.min(storedMark!, newestOwned === -Infinity ? storedMark! : newestOwned) - ctx.overlapMs;
+    await drain(ctx.client.listChanges(src.query, new Date(from).toISOString()));
+    // Every owned row at or after the walk's bound must have come back, edited or not: one
+    // that is still listed but did not has an older updatedAt than the one synced (or was
+    // deleted since the listing: reading it by id tells which). Only a server restored from
+    // a backup (or a clock set back) makes rows older; what it lost or changed can then be
+    // anywhere, so every work package of the source is read.
+    if (regressed === null) {
+      const suspects: number[] = [];
+      for (const [id, w] of owned) if (listed.has(id) && !received.has(id) && !ctx.overlapping.has(id) && Date.parse(w.updatedAt) >= from) suspects.push(id);
+      if (suspects.length) await drain(ctx.client.listWorkPackages({ ...src.query, ids: suspects }), true);
+    }
+    if (regressed !== null) {
+      ctx.warn(`source "${name}": the server's data went back in time (restored from a backup, or its clock set back): ${regressed}; reading every work package of the source`);
+      walkedAll = true;
+      await drain(ctx.client.listWorkPackages(src.query));
+    }
   } else {
     await drain(ctx.client.listWorkPackages(src.query));
   }
-  if (future) ctx.warn(`source "${name}": ${future} work package(s) have an updatedAt in the server's future (its clock said ${ctx.walkStart!.toISOString()}); the watermark stays at the server's clock`);
+  if (future) ctx.warn(`source "${name}": ${future} work package(s) have an updatedAt in the future (the server's clock said ${ctx.walkStart?.toISOString() ?? 'nothing'}, this machine's ${new Date(clockNow).toISOString()}); they are synced, and read again by every run until the clocks pass them`);
 
   // Listed but not handed over by the walk.
   const need: number[] = [];
@@ -143,13 +201,13 @@ export async function collectSource(ctx: CollectContext, src: ResolvedSource, li
   const absent = [...owned.keys()].filter((id) => !listed.has(id) && !received.has(id) && !ctx.overlapping.has(id));
   await confirmAbsent(ctx, src, absent, accept);
 
-  // The next walk starts at the server's clock before this one: any edit after it has a
-  // later updatedAt, and the keyset walk saw everything before it. When nothing was edited
-  // since the previous walk began, that walk's start is still exact and is kept, so a run
-  // that changes nothing leaves the manifest byte for byte as it was.
-  if (!newer) return { watermark: prev!.watermark };
-  const start = ctx.walkStart ? ctx.walkStart.toISOString() : maxUpdated;
-  return { watermark: start ?? prev?.watermark ?? null };
+  // The next walk starts at the newest updatedAt received that is not in the future: any
+  // later edit has a later updatedAt (a row edited after its page was read is newer than
+  // every row read). Nothing received (an empty source): the previous watermark stands.
+  // A run that changes nothing receives the same newest row again, so the manifest stays
+  // byte for byte as it was.
+  if (newestText !== null) return { watermark: newestText, walkedAll };
+  return { watermark: trusted && !walkedAll ? prev!.watermark : null, walkedAll };
 }
 
 /**
@@ -169,7 +227,7 @@ async function confirmAbsent(ctx: CollectContext, src: ResolvedSource, ids: numb
   if (!candidates.length) return;
   ctx.checkpoint();
   const keep = (id: number, e: unknown): void =>
-    ctx.ledger.failed({ source: name, workPackageId: id, message: `work package #${id} is missing from the listing of source "${name}" and could not be confirmed gone (its files are kept; it is checked again on the next run): ${(e as Error).message}` });
+    ctx.ledger.failed({ kind: 'unconfirmed-gone', source: name, workPackageId: id, message: `work package #${id} is missing from the listing of source "${name}" and could not be confirmed gone (its files are kept; it is checked again on the next run): ${(e as Error).message}` });
   let matching: number[];
   try {
     matching = (await ctx.client.listWorkPackageIds({ ...src.query, ids: candidates })).ids;
@@ -184,7 +242,7 @@ async function confirmAbsent(ctx: CollectContext, src: ResolvedSource, ids: numb
   try {
     for await (const page of ctx.client.listWorkPackages({ ...src.query, ids: matching })) {
       for (const wp of page.workPackages) accept(wp, true);
-      for (const bad of page.invalid) if (bad.id !== null) ctx.ledger.failed({ source: name, workPackageId: bad.id, message: bad.message });
+      for (const bad of page.invalid) if (bad.id !== null) ctx.ledger.failed({ kind: 'payload', source: name, workPackageId: bad.id, message: bad.message });
     }
   } catch (e) {
     if (ctx.isAborted()) throw e;

@@ -9,7 +9,23 @@ export type SyncEvent =
   | { type: 'itemError'; error: ItemError }
   | { type: 'warning'; message: string };
 
+/**
+ * What went wrong with one item, so users (and `--json` consumers, and tests) can match on
+ * the kind rather than on the message's words:
+ * - `mapping`: the profile could not map it (bad data, an unsafe path), or it could not be read;
+ * - `payload`: the server's element failed validation (the message names the field);
+ * - `attachment`: an attachment could not be downloaded (or again, for a file lost on disk);
+ * - `collision`: another work package maps to the same path (the lower id keeps it);
+ * - `hand-written`: the path holds a file curate does not own;
+ * - `blocked-path`: a folder stands where its file belongs (or a file where its folder does);
+ * - `overlap`: two sources match the work package;
+ * - `unconfirmed-gone`: missing from the listing, and the server could not confirm it is gone;
+ * - `source`: a whole source was not synced (unresolvable names, a listing that failed).
+ */
+export type ItemErrorKind = 'mapping' | 'payload' | 'attachment' | 'collision' | 'hand-written' | 'blocked-path' | 'overlap' | 'unconfirmed-gone' | 'source';
+
 export interface ItemError {
+  kind: ItemErrorKind;
   source?: string;
   workPackageId?: number;
   attachmentId?: number;

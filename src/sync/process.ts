@@ -10,7 +10,16 @@ import { unsafePathReason } from '../output/paths.js';
 import type { Staging } from '../output/staging.js';
 import type { DesiredFile } from '../plan/plan.js';
 import type { Attachment, ContentProbe, MappedDocument, ProbedAttachment, Profile, Project, SourceSpec, WorkPackage } from '../types.js';
+import { rowDigest } from './closure.js';
 import type { SyncEvent } from './events.js';
+
+const ATTACHMENT_FAILURE = Symbol('attachment failure');
+/** Marks an error as an attachment's (listing or download) without touching its message, for ItemError.kind. */
+function attachmentFailure(e: unknown): unknown {
+  if (e && typeof e === 'object') (e as Record<symbol, boolean>)[ATTACHMENT_FAILURE] = true;
+  return e;
+}
+export const isAttachmentFailure = (e: unknown): boolean => !!e && typeof e === 'object' && (e as Record<symbol, boolean>)[ATTACHMENT_FAILURE] === true;
 
 export interface ProcessContext {
   client: OpenProjectClient;
@@ -21,6 +30,8 @@ export interface ProcessContext {
   maxBytes: number;
   /** Source name of each work package this run syncs (for MapContext.sourceOf). */
   sourceOf(id: number): SourceSpec | undefined;
+  /** How a page records that answer (closure.ts `refKey`; null: no source syncs it). */
+  refOf(id: number): string | null;
   checkpoint(): void;
   emit(e: SyncEvent): void;
 }
@@ -36,10 +47,10 @@ export async function processWorkPackage(ctx: ProcessContext, source: SourceSpec
   ctx.checkpoint();
   const project = ctx.projects.get(wp.project.id);
   if (!project) throw new CurateError('MAPPING', `work package #${wp.id}: project #${wp.project.id} is not visible`);
-  const attachments = await ctx.client.listAttachments(wp.id);
+  const attachments = await ctx.client.listAttachments(wp.id).catch((e: unknown) => Promise.reject(attachmentFailure(e)));
   const probed: ProbedAttachment[] = [];
   const staged = new Map<number, { file: string; sha256: string }>();
-  const entry: ManifestWorkPackage = { source: source.name, updatedAt: wp.updatedAt, lockVersion: wp.lockVersion, files: {}, attachments: {} };
+  const entry: ManifestWorkPackage = { source: source.name, updatedAt: wp.updatedAt, lockVersion: wp.lockVersion, digest: rowDigest(wp), files: {}, attachments: {} };
   await Promise.all(
     attachments.map(async (att) => {
       const use = ctx.profile.attachmentUse(att, wp);
@@ -52,7 +63,7 @@ export async function processWorkPackage(ctx: ProcessContext, source: SourceSpec
       }
       ctx.checkpoint();
       const sink = ctx.staging.sink(att.id);
-      const result = await ctx.client.downloadAttachment(att, sink, { maxBytes: ctx.maxBytes });
+      const result = await ctx.client.downloadAttachment(att, sink, { maxBytes: ctx.maxBytes }).catch((e: unknown) => Promise.reject(attachmentFailure(e)));
       ctx.emit({ type: 'download', attachmentId: att.id, bytes: result.bytes });
       const { file, sha256: digest, head } = sink.result();
       staged.set(att.id, { file, sha256: digest });
@@ -83,14 +94,13 @@ export async function processWorkPackage(ctx: ProcessContext, source: SourceSpec
     now: ctx.now,
     context: {
       sourceOf: (id) => {
-        const s = ctx.sourceOf(id);
-        refs[String(id)] = s?.name ?? null;
-        return s;
+        refs[String(id)] = ctx.refOf(id);
+        return ctx.sourceOf(id);
       },
       memory: old?.memory,
     },
   });
-  for (const id of doc.references ?? []) if (!(String(id) in refs)) refs[String(id)] = ctx.sourceOf(id)?.name ?? null;
+  for (const id of doc.references ?? []) if (!(String(id) in refs)) refs[String(id)] = ctx.refOf(id);
   if (Object.keys(refs).length) entry.refs = refs;
   if (doc.validFrom) entry.validFrom = doc.validFrom;
   if (doc.validUntil) entry.validUntil = doc.validUntil;
@@ -128,8 +138,8 @@ export function validAt(entry: ManifestWorkPackage, now: Date): boolean {
   return true;
 }
 
-/** Whether any reference recorded in an entry now resolves to a different source (or none). */
-export function referencesChanged(entry: ManifestWorkPackage, sourceNameOf: (id: number) => string | undefined): boolean {
-  for (const id in entry.refs ?? {}) if ((sourceNameOf(Number(id)) ?? null) !== entry.refs![id]) return true;
+/** Whether any reference recorded in an entry now resolves to a different source (or none, or the same source configured differently). */
+export function referencesChanged(entry: ManifestWorkPackage, refOf: (id: number) => string | null): boolean {
+  for (const id in entry.refs ?? {}) if (refOf(Number(id)) !== entry.refs![id]) return true;
   return false;
 }

@@ -6,7 +6,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
-import { AttachmentNotReadyError, ConfigError, LockedError, SafetyError } from '../errors.js';
+import { AttachmentNotReadyError, ConfigError, LockedError, PayloadError, SafetyError } from '../errors.js';
 import { createHasher, createPresenceCheck } from '../output/disk-state.js';
 import { readJournal } from '../output/journal.js';
 import { acquireLock, assertNotLocked } from '../output/lock.js';
@@ -15,16 +15,19 @@ import { resolveInside } from '../output/paths.js';
 import { createStaging, sweepLeftovers, type Staging } from '../output/staging.js';
 import { planSync, type DesiredFile, type PreviousEntry } from '../plan/plan.js';
 import { countPlan, type PlanCounts, type PlannedFile } from '../plan/types.js';
+import type { IdListing } from '../openproject/types.js';
 import type { Attachment, WorkPackage } from '../types.js';
 import { applyPlan } from './apply.js';
-import { collectSource, type Collected, type ResolvedSource } from './collect.js';
+import { collectSource, type CollectContext, type Collected, type ResolvedSource } from './collect.js';
+import { authorDigests, nameDigests, refKey, renamedAuthorsWorkPackages, renamedKinds } from './closure.js';
 import { collectTargeted, overlapMessage } from './collect-targeted.js';
 import { DEFAULTS } from '../defaults.js';
 import type { SyncEvent } from './events.js';
 import { sourceFingerprint } from './fingerprint.js';
 import { Ledger } from './ledger.js';
-import { processWorkPackage, type ProcessContext } from './process.js';
-import { fetchServerNames, resolveQueries } from './resolve.js';
+import { nextSourceState } from './next-state.js';
+import { isAttachmentFailure, processWorkPackage, type ProcessContext } from './process.js';
+import { fetchServerNames, readSchemaFields, resolveSources, unresolvedMessage } from './resolve.js';
 import { describeInvisible, invisibleFields } from '../openproject/field-visibility.js';
 import type { SyncOptions, SyncReport } from './types.js';
 
@@ -44,6 +47,13 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
   if (problems.length) throw new ConfigError('invalid sources for this profile', problems);
   const checkpoint = (): void => o.signal?.throwIfAborted();
   checkpoint();
+  // The mass-delete brake stops a real run; a dry run (how a user sees what would be
+  // deleted) records why and plans on, and its report says a real run would be refused.
+  let refused: string | null = null;
+  const brake = (message: string): void => {
+    if (!dryRun) throw new SafetyError(message);
+    refused ??= message;
+  };
 
   if (!dryRun) await mkdir(root, { recursive: true });
   // A dry run must create nothing, so it takes no lock; instead it refuses to read a root
@@ -72,12 +82,43 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
     // --- resolve ----------------------------------------------------------------
     emit({ type: 'phase', phase: 'resolve' });
     const names = await fetchServerNames(o.client);
-    const queries = resolveQueries(names, o.sources);
-    const resolved: ResolvedSource[] = o.sources.map((spec, i) => ({ spec, query: queries[i]!, fingerprint: sourceFingerprint(o.profile, spec) }));
+    // The server's clock before any listing (null when it sends none or garbage).
+    const walkStart = o.client.lastServerDate();
+    const clock = o.clock ?? ((): Date => new Date());
+    const { queries, problems } = resolveSources(names, o.sources);
+    // Nothing resolves: the config (or the URL, or the key) is wrong as a whole.
+    if (problems.every((p) => p.length > 0)) throw new ConfigError('the configuration names things the server does not have', problems.flat());
+    const fingerprints = new Map(o.sources.map((s) => [s.name, sourceFingerprint(o.profile, s)]));
+    const resolved: ResolvedSource[] = [];
+    o.sources.forEach((spec, i) => {
+      const query = queries[i];
+      if (query) resolved.push({ spec, query, fingerprint: fingerprints.get(spec.name)! });
+      else ledger.failed({ kind: 'source', source: spec.name, message: unresolvedMessage(spec.name, problems[i]!) });
+    });
     const specByName = new Map(o.sources.map((s) => [s.name, s]));
     const projects = new Map(names.projects.map((p) => [p.id, p]));
-    // The server's clock before any listing: every later edit is at or after it.
-    const walkStart = o.client.lastServerDate();
+    // Names the pages show that the server renames without touching any work package.
+    const fields = await readSchemaFields(o.client, resolved, names, warn, () => o.signal?.aborted ?? false);
+    // Configured custom fields the key cannot see (admin-only, not on a synced type) write
+    // nothing: say so, from the schemas just read (no extra requests).
+    const configured = o.profile.configuredFields?.() ?? [];
+    if (fields && configured.length) for (const p of await invisibleFields(configured, resolved.map((r) => r.spec), names, (project, type) => fields.get(`${project}-${type}`) ?? null)) warn(describeInvisible(p));
+    const namesNow = new Map(resolved.map((src) => [src.spec.name, nameDigests(src.query, names, fields)]));
+    const renamed = new Map(resolved.map((src) => [src.spec.name, renamedKinds(previous?.sources[src.spec.name]?.names, namesNow.get(src.spec.name)!)]));
+    // A targeted sync (`curate watch`) maps only the ids it is given: when the config, the
+    // mapping or the names the pages show differ from the state's, pages of the other
+    // shape would stay, so the whole run becomes an ordinary sync.
+    let onlyIds = o.onlyIds;
+    if (onlyIds) {
+      const stale = resolved.filter((src) => {
+        const prev = previous?.sources[src.spec.name];
+        return prev !== undefined && (prev.fingerprint !== src.fingerprint || renamed.get(src.spec.name)!.length > 0);
+      });
+      if (stale.length) {
+        warn(`source(s) ${stale.map((s) => `"${s.spec.name}"`).join(', ')}: the configuration, curate's mapping or names on the server changed since the last sync; syncing everything rather than only work package(s) ${onlyIds.map((id) => `#${id}`).join(', ')}`);
+        onlyIds = undefined;
+      }
+    }
 
     // --- process (fed by the listing as pages arrive) ---------------------------
     const desired: DesiredFile[] = [];
@@ -87,7 +128,12 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
       const list = membership.get(id);
       if (list) return list.length === 1 ? list[0] : undefined;
       // A targeted sync lists nothing: what the manifest says is the best knowledge.
-      return o.onlyIds ? previous?.workPackages[String(id)]?.source : undefined;
+      return onlyIds ? previous?.workPackages[String(id)]?.source : undefined;
+    };
+    const refOf = (id: number): string | null => {
+      const n = sourceNameOf(id);
+      const fp = n === undefined ? undefined : fingerprints.get(n);
+      return fp === undefined ? null : refKey(n!, fp);
     };
     const pctx: ProcessContext = {
       client: o.client,
@@ -100,6 +146,7 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
         const n = sourceNameOf(id);
         return n === undefined ? undefined : specByName.get(n);
       },
+      refOf,
       checkpoint,
       emit,
     };
@@ -141,7 +188,7 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
             // touch updatedAt, so the retry list brings it back until the file is there.
             ledger.deferred(src.spec.name, wp.id);
             warn(`${e.message}; its last good files are kept and it is tried again on the next run`);
-          } else ledger.failed({ source: src.spec.name, workPackageId: wp.id, message: (e as Error).message });
+          } else ledger.failed({ kind: e instanceof PayloadError ? 'payload' : isAttachmentFailure(e) ? 'attachment' : 'mapping', source: src.spec.name, workPackageId: wp.id, message: (e as Error).message });
         }
       });
       // Awaited below; an abort can end the run before that, and its rejection must not go unhandled meanwhile.
@@ -159,33 +206,51 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
       if (!m) owned.set(w.source, (m = new Map()));
       m.set(Number(id), w);
     }
-    let collected: Collected[] = [];
-    if (o.onlyIds) {
-      await collectTargeted({ client: o.client, ledger, previous, membership, schedule, checkpoint, isAborted: () => o.signal?.aborted ?? false }, resolved, o.onlyIds);
+    /** Per listed source: what the walk collected, and the author names its listing showed. */
+    const collected = new Map<string, Collected & { authors?: Record<string, string> }>();
+    if (onlyIds) {
+      await collectTargeted({ client: o.client, ledger, previous, membership, schedule, checkpoint, isAborted: () => o.signal?.aborted ?? false }, resolved, onlyIds);
     } else {
       // Every source's id listing first: it tells which source each work package belongs
-      // to (for moves, overlaps and the profiles' links) before anything is mapped.
-      const listings = await Promise.all(resolved.map((src) => o.client.listWorkPackageIds(src.query)));
-      listings.forEach((l, i) => {
-        for (const id of l.ids) {
-          const list = membership.get(id);
-          if (list) list.push(resolved[i]!.spec.name);
-          else membership.set(id, [resolved[i]!.spec.name]);
-        }
+      // to (for moves, overlaps and the profiles' links) before anything is mapped. A
+      // source whose listing fails is that source's error; the others sync.
+      const answers = await Promise.all(
+        resolved.map(async (src) => {
+          try {
+            return await o.client.listWorkPackageIds(src.query, { withAuthors: true });
+          } catch (e) {
+            if (o.signal?.aborted) throw e;
+            return e as Error;
+          }
+        }),
+      );
+      if (answers.length && answers.every((a) => a instanceof Error)) throw answers[0];
+      const listed: { src: ResolvedSource; listing: IdListing }[] = [];
+      answers.forEach((a, i) => {
+        const src = resolved[i]!;
+        if (a instanceof Error) ledger.failed({ kind: 'source', source: src.spec.name, message: `source "${src.spec.name}" was not synced, its work packages could not be listed (its files stay as they are): ${a.message}` });
+        else listed.push({ src, listing: a });
       });
+      for (const { src, listing } of listed) {
+        for (const id of listing.ids) {
+          const list = membership.get(id);
+          if (list) list.push(src.spec.name);
+          else membership.set(id, [src.spec.name]);
+        }
+      }
       ledger.listed = membership.size;
       const overlapping = new Set<number>();
       for (const [id, list] of membership) {
         if (list.length < 2) continue;
         overlapping.add(id);
-        ledger.failed({ source: list[0]!, workPackageId: id, message: overlapMessage(id, list) });
+        ledger.failed({ kind: 'overlap', source: list[0]!, workPackageId: id, message: overlapMessage(id, list) });
       }
-      resolved.forEach((src, i) => {
+      for (const { src, listing } of listed) {
         const mine = owned.get(src.spec.name);
-        if (listings[i]!.total === 0 && mine?.size && !o.allowMassDelete) {
-          throw new SafetyError(`source "${src.spec.name}": the server returned no work packages, but ${mine.size} are synced; refusing to delete them all (check the filters and the key's permissions, or pass --allow-mass-delete)`);
+        if (listing.total === 0 && mine?.size && !o.allowMassDelete) {
+          brake(`source "${src.spec.name}": the server returned no work packages, but ${mine.size} are synced; refusing to delete them all (check the filters and the key's permissions, or pass --allow-mass-delete)`);
         }
-      });
+      }
       // Work packages of sources no longer in the config: moved if another source lists
       // them, else gone (the config no longer asks for them).
       for (const [name, mine] of owned) {
@@ -193,7 +258,7 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
         for (const id of mine.keys()) if (!membership.has(id)) ledger.gone(name, id);
       }
       const filesPresent = createPresenceCheck(root);
-      const cctx = {
+      const collectContext: CollectContext = {
         client: o.client,
         ledger,
         previous,
@@ -201,8 +266,11 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
         now: o.now,
         overlapMs: (o.overlapSeconds ?? DEFAULTS.overlapSeconds) * 1000,
         walkStart,
+        clock,
+        auditIntervalMs: o.auditIntervalMs ?? DEFAULTS.auditHours * 3_600_000,
         overlapping,
         sourceNameOf,
+        refOf,
         schedule,
         queueRoom,
         filesPresent: (w: { files: Record<string, string> }) => filesPresent(Object.keys(w.files)),
@@ -211,14 +279,22 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
         emit,
         warn,
       };
-      collected = await Promise.all(resolved.map((src, i) => collectSource(cctx, src, new Set(listings[i]!.ids), owned.get(src.spec.name) ?? new Map())));
+      await Promise.all(
+        listed.map(async ({ src, listing }) => {
+          const name = src.spec.name;
+          const kinds = renamed.get(name)!;
+          const authors = listing.authors ? authorDigests(listing.authors, listing.ids) : undefined;
+          const force = listing.authors ? renamedAuthorsWorkPackages(previous?.sources[name]?.authors, authors!, listing.authors) : new Set<number>();
+          if (force.size && kinds.length === 0 && !o.full) warn(`source "${name}": an author's name changed on the server; mapping their ${force.size} work package(s) again`);
+          const remapAll = kinds.length ? `the name of ${kinds.join(', ')} its pages show changed on the server` : null;
+          const result = await collectSource(collectContext, src, new Set(listing.ids), owned.get(name) ?? new Map(), { remapAll, force });
+          collected.set(name, { ...result, ...(authors ? { authors } : {}) });
+        }),
+      );
     }
     await Promise.all(tasks);
     checkpoint();
     const fetchMs = performance.now() - fetchStarted;
-    // Configured custom fields the key cannot see (admin-only, not on a synced type) write
-    // nothing: say so. Only schemas this run already holds are read (no extra requests).
-    for (const p of await invisibleFields(o.client, o.profile.configuredFields?.() ?? [], o.sources, names, { known: true })) warn(describeInvisible(p));
 
     // --- plan -------------------------------------------------------------------
     emit({ type: 'phase', phase: 'plan' });
@@ -239,6 +315,8 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
     const hash = createHasher(root);
     const hashLimit = pLimit(32);
     const current = new Map<string, string | null>();
+    /** Paths where a folder stands instead of a file, or a file instead of a folder: their work packages fail as items. */
+    const blocked = new Map<string, string>();
     const wanted = new Set<string>(desired.map((d) => d.path));
     const keepBefore = keepSet();
     for (const [id, e] of prevEntries) if (!keepBefore.has(id)) for (const p in e.files) wanted.add(p);
@@ -249,14 +327,15 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
       [...wanted].map((p) =>
         hashLimit(async () => {
           const h = await hash(p);
-          if (h !== null) current.set(p, h);
+          if (typeof h === 'string') current.set(p, h);
+          else if (h) blocked.set(p, h.blocked);
         }),
       ),
     );
     // Unchanged attachments whose path does not hold their bytes (a new path, or a file
     // lost on disk): copied from where the previous run put them, or downloaded again.
     const materialize = async (d: DesiredFile): Promise<void> => {
-      if (d.content || current.get(d.path) === d.sha256) return;
+      if (d.content || current.get(d.path) === d.sha256 || blocked.has(d.path)) return;
       const from = Object.entries(prevEntries.get(d.workPackageId)?.files ?? {}).find(([p, h]) => h === d.sha256 && current.get(p) === h)?.[0];
       if (from) {
         d.content = { kind: 'copy', from };
@@ -277,7 +356,7 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
         }
       } catch (e) {
         if (o.signal?.aborted) throw e;
-        ledger.failed({ source: d.source, workPackageId: d.workPackageId, attachmentId: att.id, message: `work package #${d.workPackageId}: ${d.path} is missing on disk and attachment #${att.id} could not be downloaded again (its last good files are kept; it is retried on the next run): ${(e as Error).message}` });
+        ledger.failed({ kind: 'attachment', source: d.source, workPackageId: d.workPackageId, attachmentId: att.id, message: `work package #${d.workPackageId}: ${d.path} is missing on disk and attachment #${att.id} could not be downloaded again (its last good files are kept; it is retried on the next run): ${(e as Error).message}` });
       }
     };
     await Promise.all(desired.map((d) => hashLimit(() => materialize(d))));
@@ -289,35 +368,29 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
       gone: ledger.ids('gone'),
       orphans,
       current,
+      blocked,
       deleteThreshold: o.deleteThreshold ?? DEFAULTS.deleteThreshold,
       allowMassDelete: o.allowMassDelete ?? false,
     });
     for (const f of result.failures) ledger.failed(f);
-    if (result.brake) throw new SafetyError(result.brake);
+    if (result.brake) brake(result.brake);
     const plan = result.plan;
 
     // --- next state -------------------------------------------------------------
     const sources: Record<string, ManifestSource> = {};
     const watermarks: Record<string, string | null> = {};
-    resolved.forEach((src, i) => {
-      const name = src.spec.name;
-      const prev = previous?.sources[name];
-      if (o.onlyIds) {
-        // A targeted sync proves nothing about the rest of the source: its watermark and
-        // fingerprint stay; its retry list loses what succeeded and gains what failed.
-        const retry = new Set(prev?.retry ?? []);
-        for (const id of o.onlyIds) if (ledger.outcome(id)?.kind !== 'failed') retry.delete(id);
-        for (const id of ledger.retry(name)) retry.add(id);
-        watermarks[name] = prev?.watermark ?? null;
-        if (prev || retry.size) sources[name] = { ...(prev ?? { watermark: null }), retry: [...retry].sort((a, b) => a - b) };
-        return;
-      }
-      watermarks[name] = ledger.holds(name) ? (prev?.watermark ?? null) : collected[i]!.watermark;
-      // A source that failed keeps its old fingerprint too: the next run re-maps it again.
-      const fingerprint = ledger.holds(name) && prev?.fingerprint !== src.fingerprint ? prev?.fingerprint : src.fingerprint;
-      sources[name] = { watermark: watermarks[name], retry: ledger.retry(name), ...(fingerprint ? { fingerprint } : {}) };
-    });
-    if (o.onlyIds) for (const name in previous?.sources ?? {}) if (!(name in sources)) sources[name] = previous!.sources[name]!;
+    const stamp = clock().toISOString();
+    for (const spec of o.sources) {
+      const name = spec.name;
+      const got = collected.get(name);
+      const src = resolved.find((r) => r.spec.name === name);
+      const walked = onlyIds || !got || !src ? null : { fingerprint: src.fingerprint, names: namesNow.get(name)!, renamed: renamed.get(name)!.length > 0, watermark: got.watermark, walkedAll: got.walkedAll, ...(got.authors ? { authors: got.authors } : {}) };
+      const failedIds = new Set((onlyIds ?? []).filter((id) => ledger.outcome(id)?.kind === 'failed'));
+      const { state, watermark } = nextSourceState({ previous: previous?.sources[name], walked, held: ledger.holds(name), failed: ledger.retry(name), ...(onlyIds ? { targeted: { ids: onlyIds, failedIds } } : {}), clock: stamp });
+      watermarks[name] = watermark;
+      if (state) sources[name] = state;
+    }
+    if (onlyIds) for (const name in previous?.sources ?? {}) if (!(name in sources)) sources[name] = previous!.sources[name]!;
     const { entries, changed } = ledger.nextWorkPackages(result.released);
     const next: Manifest = { version: MANIFEST_VERSION, profile: o.profile.name, sources, workPackages: entries };
     const manifestChanged = !previous || changed || previous.version !== MANIFEST_VERSION || stableJson(next.sources) !== stableJson(previous.sources);
@@ -346,7 +419,7 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
       await stage.dispose();
       disposed = true;
     }
-    return report({ plan, dryRun, root, stage, bySource, ledger, warnings, watermarks, touched, client: o.client, timings: { totalMs: performance.now() - started, fetchMs, applyMs }, isDisposed: () => disposed, markDisposed: () => (disposed = true) });
+    return report({ plan, dryRun, refused, root, stage, bySource, ledger, warnings, watermarks, touched, client: o.client, timings: { totalMs: performance.now() - started, fetchMs, applyMs }, isDisposed: () => disposed, markDisposed: () => (disposed = true) });
   } catch (e) {
     // Work packages still running (an abort rejects the run at the first one that sees it)
     // are given a moment to notice, so nothing writes into staging while it is removed.
@@ -362,6 +435,7 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
 function report(r: {
   plan: SyncReport['plan'];
   dryRun: boolean;
+  refused: string | null;
   root: string;
   stage: Staging;
   bySource: Record<string, PlanCounts>;
@@ -379,6 +453,7 @@ function report(r: {
     plan: r.plan,
     applied: !dryRun,
     dryRun,
+    refused: r.refused,
     counts: { total: countPlan(r.plan.files), bySource: r.bySource, workPackages: r.ledger.counts() },
     errors: r.ledger.errors,
     warnings: r.warnings,

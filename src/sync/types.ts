@@ -21,6 +21,15 @@ export interface SyncOptions {
   deleteThreshold?: number;
   /** Overlap subtracted from the watermark against clock skew, seconds. @default 300 */
   overlapSeconds?: number;
+  /**
+   * How long after a source's last walk of every work package the next one is due (the
+   * audit): the one way a change no incremental signal shows (a custom option renamed) is
+   * bounded. Costs one listing of the source's work packages (no downloads, no mapping of
+   * what is unchanged). @default 24 h
+   */
+  auditIntervalMs?: number;
+  /** This machine's clock, for the watermark's "not in the future" ceiling and the audit. @default the system clock */
+  clock?: () => Date;
   /** @default 50 MiB */
   maxAttachmentBytes?: number;
   /**
@@ -49,6 +58,11 @@ export interface SyncReport {
   plan: SyncPlan;
   applied: boolean;
   dryRun: boolean;
+  /**
+   * A dry run only: why a real run would refuse to apply this plan (the mass-delete brake),
+   * or null. A real run that hits the brake throws SafetyError instead and applies nothing.
+   */
+  refused?: string | null;
   counts: { total: PlanCounts; bySource: Record<string, PlanCounts>; workPackages: { listed: number; mapped: number; skipped: number; failed: number; deferred: number } };
   errors: ItemError[];
   warnings: string[];

@@ -33,15 +33,6 @@ afterAll(async () => {
   await fast.close();
 });
 
-/**
- * The engine (src/sync/run.ts) disposes staging while downloads and rendered texts still in
- * flight go on writing into it (they are neither awaited nor cancelled on abort), so about
- * one Ctrl-C in four leaves `.curate/staging-PID-XXXXXX/` holding a few attachment and
- * `text-N` files (the next sync sweeps them). Set to true once the engine waits for them:
- * the check below then runs with every Ctrl-C test.
- */
-const ENGINE_AWAITS_IN_FLIGHT_WRITES_ON_ABORT = true;
-
 /** What a stopped sync must not leave: its lock, staging folders, temp files. */
 async function leftovers(root: string, options: { staging: boolean } = { staging: true }): Promise<string[]> {
   const state = path.join(root, '.curate');
@@ -65,7 +56,7 @@ describe('Ctrl-C and SIGTERM during a sync', () => {
       const r = await run.done;
       expect(r.code, plain(r.out).slice(-1500)).toBe(130);
       expect(r.endedAt - pressed).toBeLessThan(2000);
-      expect(await leftovers(dir, { staging: ENGINE_AWAITS_IN_FLIGHT_WRITES_ON_ABORT })).toEqual([]);
+      expect(await leftovers(dir, { staging: true })).toEqual([]);
       const text = plain(r.out);
       expect(text).toMatch(/interrupted: stopping/);
       expect(text).not.toMatch(/internal error|did not stop within/);
@@ -75,7 +66,7 @@ describe('Ctrl-C and SIGTERM during a sync', () => {
     }
   }, 90_000);
 
-  it.skipIf(!ENGINE_AWAITS_IN_FLIGHT_WRITES_ON_ABORT)('no staging folder is left after Ctrl-C, in eight tries', async () => {
+  it('no staging folder is left after Ctrl-C, in eight tries', async () => {
     for (let i = 0; i < 8; i++) {
       const { dir, cleanup } = await tempDir();
       try {
@@ -129,7 +120,7 @@ describe('Ctrl-C and SIGTERM during a sync', () => {
       expect(r.code, err).toBe(143);
       expect(r.at - sent).toBeLessThan(2000);
       expect(err).toMatch(/terminated \(SIGTERM\): stopping/);
-      expect(await leftovers(dir, { staging: ENGINE_AWAITS_IN_FLIGHT_WRITES_ON_ABORT })).toEqual([]);
+      expect(await leftovers(dir, { staging: true })).toEqual([]);
     } finally {
       await cleanup();
     }

@@ -15,7 +15,7 @@ export interface Setup {
   downloads: 'inline' | 'redirect';
 }
 
-export type EditField = 'subject' | 'description' | 'cleanUrl' | 'topics' | 'status' | 'dates' | 'cancel' | 'skew';
+export type EditField = 'subject' | 'description' | 'cleanUrl' | 'topics' | 'status' | 'dates' | 'cancel' | 'skew' | 'link' | 'option';
 export type AttachKind = 'featured' | 'favicon' | 'pdf' | 'json' | 'badjson' | 'other';
 
 /** A server edit, through the simulator's admin API. */
@@ -26,7 +26,23 @@ export type Mutation =
   | { m: 'attach'; wp: number; kind: AttachKind; v: number }
   | { m: 'replace'; att: number; v: number }
   | { m: 'unattach'; att: number }
-  | { m: 'move'; wp: number; project?: number; type?: number };
+  | { m: 'move'; wp: number; project?: number; type?: number }
+  /**
+   * Issue 19: a name the server renames without touching any work package (no updatedAt, no
+   * lockVersion). `v % 3 === 0` renames back to the original name. A type or status the
+   * config names is renamed in the config too (the admin follows; otherwise every run is the
+   * same config error); a custom option rename converges only after an audit run (model-world.ts).
+   */
+  | { m: 'rename'; what: RenameTarget; pick: number; v: number }
+  /** Issue 19: `count` work packages (consecutive ids from `wp`) edited in one transaction: one identical updatedAt. */
+  | { m: 'bulk'; wp: number; count: number; v: number };
+
+export type RenameTarget = 'project' | 'type' | 'status' | 'user' | 'field' | 'option';
+/**
+ * The server's `Date` header: `ahead` +2 h, `farAhead` +1 year, `behind` −1 h (a proxy's or
+ * the server's wall clock); `missing`, `garbage` (`Thu, 99 Foo`); `normal`.
+ */
+export type DateMode = 'normal' | 'missing' | 'garbage' | 'ahead' | 'farAhead' | 'behind';
 
 export type ConfigEdit = 'path' | 'variant' | 'statuses' | 'types' | 'option' | 'overlap' | 'pageSize';
 
@@ -61,6 +77,22 @@ export type Step =
   | { m: 'hand'; slot: number; where: 'new' | 'vacated' | 'remove'; v: number }
   /** Someone deletes a file curate wrote (the next sync puts it back). */
   | { m: 'lose'; v: number }
+  /** Issue 19: the server's Date header from now on, or (`once`) for the next sync only. */
+  | { m: 'date'; mode: DateMode; once: boolean }
+  /** Issue 19: an administrator takes a backup into `slot` (slot 0 also holds the initial state). */
+  | { m: 'backup'; slot: number }
+  /** Issue 19: the server restored from the backup in `slot` (`sequences`: the attachment id sequence too, so new ids repeat lost ones). */
+  | { m: 'restore'; slot: number; sequences: boolean }
+  /**
+   * Issue 19: `curate watch` still running with the config before the last config edit (and
+   * the curate before the last upgrade): a webhook for one work package (`edit`: it was just
+   * edited) runs a targeted sync with that stale config.
+   */
+  | { m: 'watch'; wp: number; edit: boolean }
+  /** Issue 19: a directory placed where an owned file belongs (`dir`), or a file where an owned folder is (`file`). */
+  | { m: 'block'; kind: 'dir' | 'file'; v: number }
+  /** The blocker of `block` removed: the next sync must converge. */
+  | { m: 'unblock' }
   | SyncStep;
 
 export type StepKind = Step['m'];
@@ -70,8 +102,11 @@ export type StepKind = Step['m'];
 const pick = fc.nat({ max: 1000 });
 const small = fc.nat({ max: 100 });
 
-export const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
-  { arbitrary: fc.record({ m: fc.constant('edit' as const), wp: pick, field: fc.constantFrom<EditField>('subject', 'description', 'cleanUrl', 'topics', 'status', 'dates', 'cancel', 'skew'), v: small }), weight: 6 },
+const renameArb = (targets: RenameTarget[]): fc.Arbitrary<Mutation> => fc.record({ m: fc.constant('rename' as const), what: fc.constantFrom<RenameTarget>(...targets), pick, v: small });
+const ALL_RENAMES: RenameTarget[] = ['project', 'type', 'status', 'user', 'field', 'option'];
+
+const baseMutations = (renames: RenameTarget[]): { arbitrary: fc.Arbitrary<Mutation>; weight: number }[] => [
+  { arbitrary: fc.record({ m: fc.constant('edit' as const), wp: pick, field: fc.constantFrom<EditField>('subject', 'description', 'cleanUrl', 'topics', 'status', 'dates', 'cancel', 'skew', 'link', 'option'), v: small }), weight: 6 },
   { arbitrary: fc.record({ m: fc.constant('create' as const), from: pick, project: pick, type: pick, v: small }), weight: 2 },
   { arbitrary: fc.record({ m: fc.constant('delete' as const), wp: pick }), weight: 2 },
   { arbitrary: fc.record({ m: fc.constant('attach' as const), wp: pick, kind: fc.constantFrom<AttachKind>('featured', 'favicon', 'pdf', 'json', 'json', 'badjson', 'other'), v: small }), weight: 2 },
@@ -84,7 +119,13 @@ export const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
     ),
     weight: 2,
   },
-);
+  { arbitrary: renameArb(renames), weight: 2 },
+  { arbitrary: fc.record({ m: fc.constant('bulk' as const), wp: pick, count: fc.integer({ min: 3, max: 14 }), v: small }), weight: 1 },
+];
+
+export const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(...baseMutations(ALL_RENAMES));
+/** During a run: no type or status renames (the run's config names them; the admin's config edit comes after). */
+const duringMutationArb: fc.Arbitrary<Mutation> = fc.oneof(...baseMutations(['project', 'user', 'field', 'option']));
 
 const faultArb = fc.record({
   route: fc.constantFrom<FaultRoute>('work_packages', 'work_package', 'attachments', 'content', 'projects', 'types'),
@@ -94,7 +135,7 @@ const faultArb = fc.record({
 });
 
 const duringArb = fc.array(
-  fc.record({ route: fc.constantFrom<RouteName | '*'>('work_packages', 'work_package', 'attachments', 'content', '*'), nth: fc.integer({ min: 1, max: 12 }), mut: mutationArb }),
+  fc.record({ route: fc.constantFrom<RouteName | '*'>('work_packages', 'work_package', 'attachments', 'content', '*'), nth: fc.integer({ min: 1, max: 12 }), mut: duringMutationArb }),
   { minLength: 1, maxLength: 3 },
 );
 
@@ -134,7 +175,7 @@ export interface HistoryOptions {
   minSteps?: number;
   maxSteps?: number;
   /** Step kinds never generated (to look for failures beyond a known one); `edit:FIELD` leaves out one kind of edit. */
-  without?: (StepKind | `edit:${EditField}`)[];
+  without?: (StepKind | `edit:${EditField}` | `rename:${RenameTarget}`)[];
   /** Only histories of this profile. */
   profile?: ProfileName;
   sync?: Partial<SyncWeights>;
@@ -152,13 +193,19 @@ export function stepArb(o: HistoryOptions = {}): fc.Arbitrary<Step> {
     { kind: 'upgrade', arbitrary: fc.record({ m: fc.constant('upgrade' as const), v: small }), weight: 1 },
     { kind: 'hand', arbitrary: fc.record({ m: fc.constant('hand' as const), slot: fc.nat({ max: 3 }), where: fc.constantFrom<'new' | 'vacated' | 'remove'>('new', 'vacated', 'vacated', 'remove'), v: small }), weight: 1 },
     { kind: 'lose', arbitrary: fc.record({ m: fc.constant('lose' as const), v: small }), weight: 1 },
+    { kind: 'date', arbitrary: fc.record({ m: fc.constant('date' as const), mode: fc.constantFrom<DateMode>('normal', 'normal', 'missing', 'garbage', 'ahead', 'farAhead', 'behind'), once: fc.boolean() }), weight: 2 },
+    { kind: 'backup', arbitrary: fc.record({ m: fc.constant('backup' as const), slot: fc.nat({ max: 1 }) }), weight: 1 },
+    { kind: 'restore', arbitrary: fc.record({ m: fc.constant('restore' as const), slot: fc.nat({ max: 1 }), sequences: fc.boolean() }), weight: 1 },
+    { kind: 'watch', arbitrary: fc.record({ m: fc.constant('watch' as const), wp: pick, edit: fc.boolean() }), weight: 1 },
+    { kind: 'block', arbitrary: fc.record({ m: fc.constant('block' as const), kind: fc.constantFrom<'dir' | 'file'>('dir', 'file'), v: small }), weight: 1 },
+    { kind: 'unblock', arbitrary: fc.constant({ m: 'unblock' as const }), weight: 1 },
     { kind: 'sync', arbitrary: syncArb({ ...DEFAULT_SYNC_WEIGHTS, ...o.sync }), weight: 6 },
   ];
   // 'edit' stands for every server mutation here; `without` can still drop single kinds.
-  const mutationKinds: StepKind[] = ['edit', 'create', 'delete', 'attach', 'replace', 'unattach', 'move'];
+  const mutationKinds: StepKind[] = ['edit', 'create', 'delete', 'attach', 'replace', 'unattach', 'move', 'rename', 'bulk'];
   const keep = all
     .filter((a) => !without.has(a.kind) && !(a.kind === 'edit' && mutationKinds.every((k) => without.has(k))))
-    .map((a) => (a.kind === 'edit' ? { ...a, arbitrary: mutationArb.filter((x) => !without.has(x.m) && !(x.m === 'edit' && without.has(`edit:${x.field}`))) as fc.Arbitrary<Step> } : a));
+    .map((a) => (a.kind === 'edit' ? { ...a, arbitrary: mutationArb.filter((x) => !without.has(x.m) && !(x.m === 'edit' && without.has(`edit:${x.field}`)) && !(x.m === 'rename' && without.has(`rename:${x.what}`))) as fc.Arbitrary<Step> } : a));
   return fc.oneof(...keep.map(({ arbitrary, weight }) => ({ arbitrary, weight })));
 }
 

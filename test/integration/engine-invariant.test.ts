@@ -294,7 +294,7 @@ describe('engine invariant: watermarks and interrupted runs', () => {
       });
       sim.dataset.workPackages.get(future!.id)!.updatedAt = '2099-01-01T00:00:00.000Z';
       const r = await medigySync(sim, dir);
-      expect(r.warnings.join('\n')).toMatch(/in the server's future/);
+      expect(r.warnings.join('\n')).toMatch(/updatedAt in the future/);
       for (const w of Object.values(r.watermarks)) expect(Date.parse(w!)).toBeLessThan(Date.parse('2099-01-01T00:00:00Z'));
       retitle(sim, later!.id, 'Edited after the future one');
       const r2 = await medigySync(sim, dir);
@@ -321,7 +321,7 @@ describe('engine invariant: watermarks and interrupted runs', () => {
       const [wp] = byProject(sim, 'News');
       retitle(sim, wp!.id, 'Edited while the manifest lies');
       const r = await medigySync(sim, dir);
-      expect(r.warnings.join('\n')).toMatch(/ahead of the server's clock/);
+      expect(r.warnings.join('\n')).toMatch(/in the future of the server's clock/);
       await expectFresh(sim, dir);
     });
   });

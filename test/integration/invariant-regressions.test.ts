@@ -123,3 +123,68 @@ describe('invariant regressions: signals (item 12)', () => {
     { m: 'sync', cli: { signalAt: 30, signal: 'SIGINT' } },
   ]));
 });
+
+// Issue 19: a page depends on more than its own work package's updatedAt. One short history
+// per event kind of the model (each fails on the engine before issue 19, except where noted).
+describe('invariant regressions: what a page shows besides its own work package (issue 19)', () => {
+  it('a project renamed (medigy shows its name): the next plain sync', history(medigy, [{ m: 'rename', what: 'project', pick: 4, v: 1 }]));
+  it('a custom field renamed (default profile: fields keyed by name)', history(defaultProfile, [{ m: 'rename', what: 'field', pick: 2, v: 1 }]));
+  it('a user renamed (medigy shows the author)', history(medigy, [{ m: 'rename', what: 'user', pick: 9, v: 1 }]));
+  it('a status renamed (default profile shows it; the config follows)', history(defaultProfile, [{ m: 'rename', what: 'status', pick: 0, v: 1 }]));
+  it('a custom option renamed: converges at the audit run', history(defaultProfile, [{ m: 'rename', what: 'option', pick: 0, v: 1 }]));
+  // Passes before issue 19 too: the config and the medigy type table must follow the rename, and that re-maps.
+  it('a type renamed (the config and the medigy type table follow)', history(medigy, [{ m: 'rename', what: 'type', pick: 2, v: 1 }]));
+  it('a link target\'s source moves: the linking page (another source) shows the new URL', history(defaultProfile, [
+    { m: 'edit', wp: 0, field: 'link', v: 3 },
+    { m: 'sync' },
+    { m: 'config', edit: 'path', src: 2, v: 1 },
+  ]));
+  it('curate watch with the config before the last edit: the next plain sync restores the current shape', history(medigy, [
+    { m: 'config', edit: 'path', src: 5, v: 1 },
+    { m: 'sync' },
+    { m: 'watch', wp: 0, edit: true },
+  ]));
+});
+
+describe('invariant regressions: clocks, restores and ties (issue 19)', () => {
+  it('one run sees a server Date a year ahead: a later edit of the same source lands', history(medigy, [
+    { m: 'edit', wp: 0, field: 'subject', v: 1 },
+    { m: 'date', mode: 'farAhead', once: true },
+    { m: 'sync' },
+    { m: 'edit', wp: 1, field: 'subject', v: 2 },
+    { m: 'serverTime', minutes: 60 },
+  ]));
+  for (const mode of ['missing', 'garbage'] as const) {
+    it(`Date ${mode} and an edit stamped two days ahead: a later edit lands`, history(medigy, [
+      { m: 'date', mode, once: false },
+      { m: 'edit', wp: 19, field: 'skew', v: 47 },
+      { m: 'sync' },
+      { m: 'edit', wp: 20, field: 'subject', v: 1 },
+      { m: 'serverTime', minutes: 60 },
+    ]));
+  }
+  it('the server restored from the backup taken before the first sync: the lost edit leaves the site', history(medigy, [
+    { m: 'edit', wp: 19, field: 'subject', v: 1 },
+    { m: 'sync' },
+    { m: 'restore', slot: 0, sequences: false },
+  ]));
+  // Page size 2; 14 work packages at one instant (10 of chronic-care-management); the 16th
+  // list request of the run edits #2958 (read already), the tie group shifts up by one.
+  it('a bulk update, and an edit during the walk shifts the tie group across a page boundary', history(medigyPaged, [
+    { m: 'bulk', wp: 19, count: 14, v: 0 },
+    { m: 'serverTime', minutes: 60 },
+    { m: 'sync', conc: 1, during: [{ route: 'work_packages', nth: 16, mut: { m: 'edit', wp: 19, field: 'subject', v: 1 } }] },
+    { m: 'serverTime', minutes: 60 },
+  ]));
+});
+
+describe('invariant regressions: something in the way of an owned path (issue 19 item 8)', () => {
+  it('a directory where an owned file belongs: an item error naming the work package and the path, not exit 0', history(medigy, [
+    { m: 'block', kind: 'dir', v: 0 },
+    { m: 'sync' },
+  ]));
+  it('a file where an owned folder is (default profile bundle): an item error, not a failed run', history(defaultProfile, [
+    { m: 'block', kind: 'file', v: 0 },
+    { m: 'sync' },
+  ]));
+});

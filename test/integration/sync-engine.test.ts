@@ -49,8 +49,10 @@ describe('incremental sync', () => {
       expect(second.touchedFiles).toEqual([]);
       expect(await mtimes(dir)).toEqual(before);
       const c = sim.counts();
-      // projects + types + statuses, then per source: one id listing and one changes query.
-      expect(c.byRoute).toEqual({ projects: 1, types: 1, statuses: 1, work_packages: 2 * SOURCES });
+      // projects + types + statuses + the sources' schemas in one request (renamed custom
+      // fields), then per source: one id listing (with author names) and one changes query.
+      expect(c.byRoute).toEqual({ projects: 1, types: 1, statuses: 1, schemas: 1, work_packages: 2 * SOURCES });
+      expect(sim.log().filter((l) => l.route === 'work_packages' && l.path.includes('elements%2Fauthor')).length).toBe(SOURCES);
       expect(sim.log().filter((l) => l.route === 'work_packages' && l.path.includes('select=')).length).toBe(SOURCES);
       expect(sim.log().filter((l) => l.route === 'work_packages' && l.path.includes('updatedAt')).length).toBe(SOURCES);
     } finally {

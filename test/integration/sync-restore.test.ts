@@ -91,7 +91,7 @@ describe('lost and edited owned files', () => {
       sim.inject({ kind: 'status', status: 404, route: 'content', match: ({ path: p }) => p.includes(`/attachments/${victim!.attachmentId}/`), times: 1000 });
       const r = await medigySync(sim, dir);
       expect(r.errors).toHaveLength(1);
-      expect(r.errors[0]).toMatchObject({ workPackageId: Number(victim!.id), attachmentId: Number(victim!.attachmentId), source });
+      expect(r.errors[0]).toMatchObject({ kind: 'attachment', workPackageId: Number(victim!.id), attachmentId: Number(victim!.attachmentId), source });
       expect(r.errors[0]!.message).toMatch(/missing on disk.*404/s);
       const held = await readManifestJson(dir);
       expect(held.sources[source]!.retry).toEqual([Number(victim!.id)]);

@@ -13,7 +13,7 @@ describe('Progress', () => {
     for (let i = 0; i < 31; i++) p.onEvent({ type: 'workPackage', source: 'a', id: i, skipped: false });
     p.onEvent({ type: 'download', attachmentId: 1, bytes: 2_500_000 });
     p.onEvent({ type: 'write', path: 'x.md', action: 'create' });
-    p.onEvent({ type: 'itemError', error: { message: 'x' } });
+    p.onEvent({ type: 'itemError', error: { kind: 'mapping', message: 'x' } });
     expect(p.total).toBe(155);
     expect(p.text(31_000)).toBe('31/155 work packages, 1 files written, 2.5 MB downloaded, 1 failed, ETA 2 min 04 s');
   });

@@ -51,7 +51,7 @@ describe('defaults and resolution', () => {
       credentials: 'none',
     });
     expect(c.outputRoot).toBe(path.join(dir, 'content'));
-    expect(c.sync).toEqual({ deleteThreshold: 0.2, overlapSeconds: 300 });
+    expect(c.sync).toEqual({ deleteThreshold: 0.2, overlapSeconds: 300, auditHours: 24 });
     expect(c.profile).toEqual({ name: 'default', options: {} });
     expect(c.sources).toEqual([{ name: 'news', projects: ['news'], types: ['Curated Content'], statuses: [], path: '', options: {} }]);
   });
@@ -215,5 +215,42 @@ describe('lineOf', () => {
   it('is null for a path that is not in the text', () => {
     expect(lineOf(text, 'output.root')).toBeNull();
     expect(lineOf(text, 'sources.3')).toBeNull();
+  });
+});
+
+describe('source paths that name one folder (issue 19 #13)', () => {
+  const two = (a: string, b: string, nameB = 'news2'): string => `${MINIMAL.replace('    types:', `    path: ${a}\n    types:`)}  - name: ${nameB}\n    projects: [other]\n    types: [T]\n    path: ${b}\n`;
+
+  it('refuses two paths that differ only in letter case, naming both sources and their sources.N.path', async () => {
+    const problems = await problemsOf(two('News', 'news'));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^curate\.config\.yaml:11: sources\.1\.path: source "news2" \(sources\.1\.path "news"\) and source "news" \(sources\.0\.path "News"\) name one folder in different letter case \("news" vs "News"\)/);
+    expect(problems[0]).toMatch(/macOS and Windows/);
+  });
+
+  it.each([
+    ['a nested folder under a differently cased parent', 'News', 'news/archive'],
+    ['deeper segments', 'sites/Blog/posts', 'sites/blog'],
+    ['after normalisation (./ and trailing /)', './News/', 'news'],
+    ['Unicode normalisation (NFC vs NFD) and case', 'caf\u00e9', 'CAFE\u0301'],
+  ])('also %s', async (_what, a, b) => {
+    const problems = await problemsOf(two(a, b));
+    expect(problems.some((p) => /sources\.1\.path: .* name one folder in different letter case/.test(p)), problems.join('\n')).toBe(true);
+  });
+
+  it.each([
+    ['the same folder spelled alike', 'news', 'news'],
+    ['the same folder after normalisation', './news/', 'news'],
+    ['a nested folder (allowed: files are owned per path, collisions are item errors)', 'news', 'news/archive'],
+    ['different folders', 'news', 'events'],
+    ['the root and a folder', '""', 'News'],
+  ])('accepts %s', async (_what, a, b) => {
+    const c = await load(two(a, b));
+    expect(c.sources).toHaveLength(2);
+  });
+
+  it('normalises ./ and trailing slashes away', async () => {
+    const c = await load(two('./news/', 'events//'));
+    expect(c.sources.map((s) => s.path)).toEqual(['news', 'events']);
   });
 });

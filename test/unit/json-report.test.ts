@@ -13,7 +13,7 @@ function report(files: PlannedFile[]): SyncReport {
     applied: true,
     dryRun: false,
     counts: { total: { create: 1, update: 0, delete: 0, unchanged: 1, rename: 0 }, bySource: { s: { create: 1, update: 0, delete: 0, unchanged: 1, rename: 0 } }, workPackages: { listed: 2, mapped: 1, skipped: 1, failed: 0, deferred: 0 } },
-    errors: [{ source: 's', workPackageId: 9, message: 'a "quoted"\nmessage' }],
+    errors: [{ kind: 'mapping', source: 's', workPackageId: 9, message: 'a "quoted"\nmessage' }],
     warnings: ['w'],
     timings: { totalMs: 1, fetchMs: 1, applyMs: 0 },
     requests: { total: 3, byRoute: { projects: 1 }, bytes: 10, retries: 0 },

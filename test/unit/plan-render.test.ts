@@ -105,7 +105,10 @@ describe('manifest JSON', () => {
       await expect(readManifest(dir, 'medigy')).rejects.toThrow(/workPackages\.3\.attachments\.9: expected object, got array/);
       await put({ ...m, sources: { news: { watermark: null, retry: ['3'] } } });
       await expect(readManifest(dir, 'medigy')).rejects.toThrow(/sources\.news\.retry: expected array of numbers, got array/);
+      // State from a newer curate is refused as such (upgrade), not as something to rebuild.
       await put({ ...m, version: 7 });
+      await expect(readManifest(dir, 'medigy')).rejects.toThrow(/written by a newer curate \(state format 7; this curate reads formats 1 to 2\): upgrade curate/);
+      await put({ ...m, version: 0 });
       await expect(readManifest(dir, 'medigy')).rejects.toThrow(/version: expected 1 or 2, got number/);
       await put({ ...m, sources: { news: { watermark: 'soon', retry: [] } } });
       await expect(readManifest(dir, 'medigy')).rejects.toThrow(/sources\.news\.watermark: expected an ISO 8601 instant or null, got string/);

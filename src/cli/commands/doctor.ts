@@ -7,7 +7,7 @@ import { findByName, findProject, resolveQueries } from '../../sync/resolve.js';
 import { ConfigError } from '../../errors.js';
 import { closestName } from '../../sync/suggest.js';
 import { invisibleFields, WHY_INVISIBLE, type WorkPackageQuery } from '../../openproject/index.js';
-import type { Profile } from '../../types.js';
+import type { CustomFieldDef, Profile } from '../../types.js';
 import { clientFor } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import type { Output } from '../output.js';
@@ -87,7 +87,15 @@ export async function doctorCommand(flags: { config?: string; insecureHttp?: boo
     if (configured.length) {
       // The same check a sync makes, with every schema asked for: a configured field the key
       // cannot see (not on that project and type, or admin-only) would silently write nothing.
-      const invisible = await invisibleFields(client, configured, config.sources, { projects, types }, { known: false });
+      const c = client;
+      const schemaFields = async (projectId: number, typeId: number): Promise<CustomFieldDef[] | null> => {
+        try {
+          return await c.getSchemaFields(projectId, typeId);
+        } catch {
+          return null; // a project/type pair without a schema holds no work packages
+        }
+      };
+      const invisible = await invisibleFields(configured, config.sources, { projects, types }, schemaFields);
       const where = (n: string): string => invisible.filter((i) => i.field.name === n).map((i) => `${i.project} × ${i.type}`).join(', ');
       const names = [...new Set(invisible.map((i) => i.field.name))];
       report({

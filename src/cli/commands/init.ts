@@ -242,6 +242,7 @@ export async function initCommand(flags: InitFlags, out: Output): Promise<number
         'sync:',
         '  deleteThreshold: 0.2  # refuse to delete more than this share of synced files in one run',
         '  overlapSeconds: 300   # incremental syncs re-read this much before the last watermark',
+        '  auditHours: 24        # walk every work package of a source at least this often',
         'profile:',
         `  name: ${profile}`,
         '  options:',

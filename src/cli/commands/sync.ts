@@ -110,6 +110,7 @@ export async function syncCommand(flags: SyncFlags, out: Output, signal?: AbortS
       allowMassDelete: flags.allowMassDelete,
       deleteThreshold: config.sync.deleteThreshold,
       overlapSeconds: config.sync.overlapSeconds,
+      auditIntervalMs: config.sync.auditHours * 3_600_000,
       maxAttachmentBytes: config.openproject.maxAttachmentBytes,
       concurrency: config.openproject.concurrency,
       signal,
@@ -131,17 +132,25 @@ export async function syncCommand(flags: SyncFlags, out: Output, signal?: AbortS
     out.stopProgress();
     const changed = hasChanges(report.plan);
     const failed = report.errors.length > 0;
-    const exitCode = failed ? EXIT.ERROR : dryRun && changed ? EXIT.CHANGES : EXIT.OK;
+    // A dry run the brake would stop: the plan is shown, and the status is the one the
+    // refused real run gives (a script running `--dry-run` first learns the same thing).
+    const refused = report.refused;
+    const exitCode = failed || refused ? EXIT.ERROR : dryRun && changed ? EXIT.CHANGES : EXIT.OK;
     const c = report.counts.total;
     // The same words as the plan ("N to create") before applying, past tense after.
     const counts = dryRun
       ? `${c.create} to create, ${c.update} to update, ${c.delete} to delete, ${c.unchanged} unchanged`
       : `${c.create} created, ${c.update} updated, ${c.delete} deleted, ${c.unchanged} unchanged`;
-    const summary = `${dryRun ? 'dry run' : 'sync'} ${failed ? `finished with ${report.errors.length} failed item(s)` : 'done'}: ${counts} (${report.requests.total} requests, ${(report.timings.totalMs / 1000).toFixed(1)} s)${dryRun ? '; nothing written' : ''}`;
+    const summary = `${dryRun ? 'dry run' : 'sync'} ${failed ? `finished with ${report.errors.length} failed item(s)` : 'done'}: ${counts} (${report.requests.total} requests, ${(report.timings.totalMs / 1000).toFixed(1)} s)${dryRun ? '; nothing written' : ''}${refused ? '; a real run would be refused (mass-delete brake)' : ''}`;
     if (flags.patch !== undefined) await writePatch(report, flags.patch, base!);
     if (out.flags.json) {
       const n = report.errors.length;
-      await writeJsonReport(report, exitCode, failed ? { code: 'ITEMS_FAILED', message: `${n} item${n === 1 ? '' : 's'} failed; the rest was ${dryRun ? 'planned' : 'applied'}` } : undefined);
+      const error = refused
+        ? { code: 'SAFETY', message: `a real run would be refused: ${refused}` }
+        : failed
+          ? { code: 'ITEMS_FAILED', message: `${n} item${n === 1 ? '' : 's'} failed; the rest was ${dryRun ? 'planned' : 'applied'}` }
+          : undefined;
+      await writeJsonReport(report, exitCode, error);
     } else if (flags.patch !== '-') {
       if (!out.flags.quiet) for (const line of renderPlanSummary(report.plan, { maxFiles: out.flags.verbose ? Infinity : 50 })) out.result(line);
       // With --patch FILE the diff is in the file; the terminal gets the summary only.
@@ -153,6 +162,7 @@ export async function syncCommand(flags: SyncFlags, out: Output, signal?: AbortS
       }
     }
     for (const line of failureReport(report.errors, { verbose: out.flags.verbose, titles })) out.error(line);
+    if (refused) out.error(`error: a real run would be refused: ${refused}`);
     if (flags.patch !== undefined && flags.patch !== '-' && changed) out.info(`patch written to ${flags.patch}; apply it with: ${applyCommand(flags.patch, base!)}`);
     else if (flags.patch !== undefined && flags.patch !== '-') out.info(`patch written to ${flags.patch} (empty: nothing to change)`);
     // What was applied is committed even when some items failed: they kept their last good
@@ -163,7 +173,7 @@ export async function syncCommand(flags: SyncFlags, out: Output, signal?: AbortS
       const id = await commitFiles(config.outputRoot, report.touchedFiles, message);
       out.info(id ? `committed ${id.slice(0, 12)}: ${message.split('\n')[0]}` : 'nothing to commit');
     }
-    out.done(!failed, summary);
+    out.done(!failed && !refused, summary);
     return exitCode;
   } finally {
     await report.dispose();

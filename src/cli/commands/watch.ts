@@ -92,6 +92,7 @@ export async function watchCommand(flags: WatchFlags, out: Output, env: NodeJS.P
         client,
         deleteThreshold: config.sync.deleteThreshold,
         overlapSeconds: config.sync.overlapSeconds,
+        auditIntervalMs: config.sync.auditHours * 3_600_000,
         maxAttachmentBytes: config.openproject.maxAttachmentBytes,
         concurrency: config.openproject.concurrency,
       },

@@ -1,0 +1,61 @@
+// What a source's state in the next manifest is, from what the run learned about it. Pure:
+// table-tested in test/unit/next-state.test.ts beside the planner's tests.
+import type { ManifestSource } from '../output/manifest.js';
+
+/** What one run found out about one source. */
+export interface SourceRun {
+  previous: ManifestSource | undefined;
+  /**
+   * What the walk found, or null when the source was not walked: a targeted sync (proves
+   * nothing about the rest of the source) or a source that could not be resolved or listed.
+   */
+  walked: null | {
+    fingerprint: string;
+    /** The digests of the names its pages show, as read this run (`fields` absent when the schemas could not be read). */
+    names: Record<string, string>;
+    /** Whether those names differ from the previous run's (the source was mapped again). */
+    renamed: boolean;
+    watermark: string | null;
+    walkedAll: boolean;
+    /** Author digests from the id listing; absent when the server did not say. */
+    authors?: Record<string, string>;
+  };
+  /** Whether anything of the source failed this run (it is retried, nothing newer is skipped). */
+  held: boolean;
+  /** Ids of the source that failed or were deferred this run. */
+  failed: readonly number[];
+  /** A targeted sync: the ids it was asked for, and which of them failed. */
+  targeted?: { ids: readonly number[]; failedIds: ReadonlySet<number> };
+  /** This machine's clock (ISO), stamped on a source whose every work package was walked. */
+  clock: string;
+}
+
+/** The source's next state (undefined: it has none) and the watermark to report. */
+export function nextSourceState(r: SourceRun): { state: ManifestSource | undefined; watermark: string | null } {
+  const prev = r.previous;
+  if (r.walked === null) {
+    // Its state stays; its retry list loses what succeeded and gains what failed.
+    const retry = new Set(prev?.retry ?? []);
+    for (const id of r.targeted?.ids ?? []) if (!r.targeted!.failedIds.has(id)) retry.delete(id);
+    for (const id of r.failed) retry.add(id);
+    const state = prev || retry.size ? { ...(prev ?? { watermark: null }), retry: [...retry].sort((a, b) => a - b) } : undefined;
+    return { state, watermark: prev?.watermark ?? null };
+  }
+  const w = r.walked;
+  // A source that failed keeps its watermark, and its old fingerprint and names when they
+  // changed: the next run maps it all again, and skips nothing newer.
+  const watermark = r.held ? (prev?.watermark ?? null) : w.watermark;
+  const fingerprint = r.held && prev?.fingerprint !== w.fingerprint ? prev?.fingerprint : w.fingerprint;
+  const names = r.held && w.renamed ? prev?.names : w.names.fields === undefined && prev?.names?.fields !== undefined ? { ...w.names, fields: prev.names.fields } : w.names;
+  const authors = w.authors ?? prev?.authors;
+  const auditedAt = w.walkedAll && !r.held ? r.clock : prev?.auditedAt;
+  const state: ManifestSource = {
+    watermark,
+    retry: [...r.failed].sort((a, b) => a - b),
+    ...(fingerprint ? { fingerprint } : {}),
+    ...(names ? { names } : {}),
+    ...(authors ? { authors } : {}),
+    ...(auditedAt ? { auditedAt } : {}),
+  };
+  return { state, watermark };
+}

@@ -1,0 +1,91 @@
+// The Ledger (src/sync/ledger.ts): the one record of what happened to each work package.
+import { describe, expect, it } from 'vitest';
+import type { Manifest, ManifestWorkPackage } from '../../src/output/manifest.js';
+import { Ledger } from '../../src/sync/ledger.js';
+import type { SyncEvent } from '../../src/sync/events.js';
+
+const entry = (source: string, files: Record<string, string> = {}): ManifestWorkPackage => ({ source, updatedAt: '2026-01-01T00:00:00Z', lockVersion: 1, files, attachments: {} });
+const previous: Manifest = {
+  version: 2,
+  profile: 'medigy',
+  sources: {},
+  workPackages: { '1': entry('a', { 'a/1.md': 'h1' }), '2': entry('a', { 'a/2.md': 'h2', 'a/2.png': 'p2' }), '3': entry('b', { 'b/3.md': 'h3' }) },
+};
+
+function ledger(): { l: Ledger; events: SyncEvent[] } {
+  const events: SyncEvent[] = [];
+  return { l: new Ledger(previous, (e) => events.push(e)), events };
+}
+
+describe('Ledger', () => {
+  it('a failure sticks for the run: a later mapped or deferred outcome does not replace it', () => {
+    const { l } = ledger();
+    l.failed({ kind: 'mapping', source: 'a', workPackageId: 1, message: 'bad' });
+    l.mapped('a', 1, entry('a'));
+    l.deferred('a', 1);
+    expect(l.outcome(1)?.kind).toBe('failed');
+    expect(l.retry('a')).toEqual([1]);
+    expect(l.holds('a')).toBe(true);
+    expect(l.holds('b')).toBe(false);
+  });
+
+  it('a failure replaces any earlier outcome (a plan-time collision after mapping)', () => {
+    const { l } = ledger();
+    l.mapped('a', 2, entry('a'));
+    l.failed({ kind: 'collision', source: 'a', workPackageId: 2, message: 'collides' });
+    expect(l.outcome(2)?.kind).toBe('failed');
+  });
+
+  it('a failure naming no work package holds its source (an element without an id)', () => {
+    const { l } = ledger();
+    l.failed({ kind: 'payload', source: 'b', message: 'element without id' });
+    expect(l.holds('b')).toBe(true);
+    expect(l.retry('b')).toEqual([]);
+    expect(l.counts().failed).toBe(1);
+  });
+
+  it('only a work package with a previous entry can be kept; the first outcome of kept/gone wins', () => {
+    const { l } = ledger();
+    expect(() => l.kept('a', 99)).toThrow(/no previous entry/);
+    l.kept('a', 1);
+    l.gone('a', 1);
+    expect(l.outcome(1)?.kind).toBe('kept');
+  });
+
+  it('deferred is retried but does not hold the watermark and is not an error', () => {
+    const { l } = ledger();
+    l.deferred('a', 2);
+    expect(l.retry('a')).toEqual([2]);
+    expect(l.holds('a')).toBe(false);
+    expect(l.errors).toEqual([]);
+    expect(l.counts()).toMatchObject({ deferred: 1, failed: 0 });
+  });
+
+  it('the next manifest: gone entries leave, mapped ones replace, the rest stay, released paths are removed', () => {
+    const { l } = ledger();
+    l.gone('b', 3);
+    const mapped = entry('a', { 'a/1-new.md': 'n1' });
+    l.mapped('a', 1, mapped);
+    const { entries, changed } = l.nextWorkPackages(new Map([[2, ['a/2.png']]]));
+    expect(changed).toBe(true);
+    expect(entries).toEqual({ '1': mapped, '2': { ...previous.workPackages['2']!, files: { 'a/2.md': 'h2' } } });
+  });
+
+  it('nothing recorded: the next manifest is the previous one, unchanged', () => {
+    const { l } = ledger();
+    const { entries, changed } = l.nextWorkPackages(new Map());
+    expect(changed).toBe(false);
+    expect(entries).toEqual(previous.workPackages);
+  });
+
+  it('counts and events follow the outcomes', () => {
+    const { l, events } = ledger();
+    l.listed = 3;
+    l.mapped('a', 1, entry('a'));
+    l.kept('a', 2);
+    l.failed({ kind: 'overlap', source: 'b', workPackageId: 3, message: 'two sources' });
+    expect(l.counts()).toEqual({ listed: 3, mapped: 1, skipped: 1, failed: 1, deferred: 0 });
+    expect(events.map((e) => e.type)).toEqual(['workPackage', 'workPackage', 'itemError']);
+    expect(l.ids('mapped')).toEqual(new Set([1]));
+  });
+});

@@ -1,0 +1,86 @@
+// nextSourceState (src/sync/next-state.ts): what each kind of run leaves as a source's state.
+import { describe, expect, it } from 'vitest';
+import type { ManifestSource } from '../../src/output/manifest.js';
+import { nextSourceState, type SourceRun } from '../../src/sync/next-state.js';
+
+const names = { projects: 'p1', types: 't1', statuses: 's1', fields: 'f1' };
+const prev: ManifestSource = { watermark: '2026-01-01T00:00:00Z', retry: [7], fingerprint: 'old', names, authors: { '3': 'a' }, auditedAt: '2026-01-01T00:00:00Z' };
+const CLOCK = '2026-02-01T00:00:00.000Z';
+const walked = (over: Partial<NonNullable<SourceRun['walked']>> = {}): NonNullable<SourceRun['walked']> => ({ fingerprint: 'old', names, renamed: false, watermark: '2026-01-05T00:00:00Z', walkedAll: false, ...over });
+const run = (over: Partial<SourceRun>): SourceRun => ({ previous: prev, walked: walked(), held: false, failed: [], clock: CLOCK, ...over });
+
+describe('nextSourceState', () => {
+  const cases: { name: string; run: SourceRun; state: ManifestSource | undefined; watermark: string | null }[] = [
+    {
+      name: 'a clean incremental run moves the watermark and clears the retry list',
+      run: run({}),
+      state: { ...prev, watermark: '2026-01-05T00:00:00Z', retry: [] },
+      watermark: '2026-01-05T00:00:00Z',
+    },
+    {
+      name: 'a run with a failure holds the watermark and retries what failed',
+      run: run({ held: true, failed: [9, 2] }),
+      state: { ...prev, retry: [2, 9] },
+      watermark: prev.watermark,
+    },
+    {
+      name: 'a failed run of a re-mapped source keeps the old fingerprint (mapped again next run)',
+      run: run({ held: true, walked: walked({ fingerprint: 'new', walkedAll: true }) }),
+      state: { ...prev, retry: [] },
+      watermark: prev.watermark,
+    },
+    {
+      name: 'a failed run after a rename keeps the old names (mapped again next run)',
+      run: run({ held: true, walked: walked({ names: { ...names, projects: 'p2' }, renamed: true, walkedAll: true }) }),
+      state: { ...prev, retry: [] },
+      watermark: prev.watermark,
+    },
+    {
+      name: 'a clean walk of every work package stamps the audit',
+      run: run({ walked: walked({ walkedAll: true, fingerprint: 'new', names: { ...names, projects: 'p2' }, renamed: true }) }),
+      state: { ...prev, watermark: '2026-01-05T00:00:00Z', retry: [], fingerprint: 'new', names: { ...names, projects: 'p2' }, auditedAt: CLOCK },
+      watermark: '2026-01-05T00:00:00Z',
+    },
+    {
+      name: 'schemas that could not be read keep the previous field digest',
+      run: run({ walked: walked({ names: { projects: 'p1', types: 't1', statuses: 's1' } }) }),
+      state: { ...prev, watermark: '2026-01-05T00:00:00Z', retry: [] },
+      watermark: '2026-01-05T00:00:00Z',
+    },
+    {
+      name: 'author digests are replaced when the listing had them, kept when it did not',
+      run: run({ walked: walked({ authors: { '4': 'b' } }) }),
+      state: { ...prev, watermark: '2026-01-05T00:00:00Z', retry: [], authors: { '4': 'b' } },
+      watermark: '2026-01-05T00:00:00Z',
+    },
+    {
+      name: 'a targeted sync keeps everything but the retry list: succeeded ids leave it, failed ones join',
+      run: run({ walked: null, targeted: { ids: [7, 8], failedIds: new Set([8]) }, failed: [8] }),
+      state: { ...prev, retry: [8] },
+      watermark: prev.watermark,
+    },
+    {
+      name: 'a source that could not be listed keeps its state as it was',
+      run: run({ walked: null, held: true }),
+      state: prev,
+      watermark: prev.watermark,
+    },
+    {
+      name: 'a new source that could not be listed has no state',
+      run: run({ previous: undefined, walked: null, held: true }),
+      state: undefined,
+      watermark: null,
+    },
+    {
+      name: 'a first run with nothing listed has a null watermark and no names of fields',
+      run: run({ previous: undefined, walked: walked({ watermark: null, walkedAll: true, names: { projects: 'p1', types: 't1', statuses: 's1' } }) }),
+      state: { watermark: null, retry: [], fingerprint: 'old', names: { projects: 'p1', types: 't1', statuses: 's1' }, auditedAt: CLOCK },
+      watermark: null,
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      expect(nextSourceState(c.run)).toEqual({ state: c.state, watermark: c.watermark });
+    });
+  }
+});
