@@ -2,7 +2,8 @@
 import type { ResolvedConfig } from '../config/load.js';
 import { createOpenProjectClient, credentialsFromEnv, type OpenProjectClient } from '../openproject/index.js';
 
-export function clientFor(config: ResolvedConfig['openproject'], env: NodeJS.ProcessEnv = process.env, onRequest?: Parameters<typeof createOpenProjectClient>[0]['onRequest']): OpenProjectClient {
+/** `signal`: the command's interrupt; aborting it cancels every request of the client (see OpenProjectClientOptions.signal). */
+export function clientFor(config: ResolvedConfig['openproject'], env: NodeJS.ProcessEnv = process.env, onRequest?: Parameters<typeof createOpenProjectClient>[0]['onRequest'], signal?: AbortSignal): OpenProjectClient {
   return createOpenProjectClient({
     baseUrl: config.url,
     ...credentialsFromEnv(env),
@@ -13,5 +14,6 @@ export function clientFor(config: ResolvedConfig['openproject'], env: NodeJS.Pro
     ...(config.downloadDeadline ? { downloadDeadline: config.downloadDeadline } : {}),
     insecureHttp: config.insecureHttp,
     onRequest,
+    ...(signal ? { signal } : {}),
   });
 }

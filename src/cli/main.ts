@@ -24,6 +24,8 @@ Environment:
   OPENPROJECT_URL       instance URL (overrides openproject.url)
   OPENPROJECT_API_KEY   API key (HTTP basic auth, user "apikey")
   OPENPROJECT_TOKEN     bearer token (used when no API key is set)
+  OPENPROJECT_TOKEN_FILE  file holding the bearer token, read again after every 401
+                        (an OAuth token renewed there is used without a restart)
   NO_COLOR              set (non-empty): no colour, like --no-color
   FORCE_COLOR           set: colour even when not on a terminal ("0": never)
   CI                    set: plain progress lines instead of a spinner`;

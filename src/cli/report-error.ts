@@ -1,6 +1,7 @@
 // The single error boundary's wording: typed errors → a message that says what to do next
 // and an exit status; anything else is a bug (or the machine: disk full, permissions).
 // Pure, so the wording and the exit statuses are unit-tested without spawning the CLI.
+import { readFileSync } from 'node:fs';
 import { CurateError, OpenProjectError } from '../errors.js';
 import { exitCodeFor } from './exit-codes.js';
 
@@ -32,13 +33,22 @@ export function scrub(text: string, secrets: readonly string[]): string {
 }
 
 export function secretsFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
-  return [env.OPENPROJECT_API_KEY, env.OPENPROJECT_TOKEN].map((s) => s?.trim()).filter((s): s is string => !!s);
+  let fromFile: string | undefined;
+  const file = env.OPENPROJECT_TOKEN_FILE?.trim();
+  if (file) {
+    try {
+      fromFile = readFileSync(file, 'utf8');
+    } catch {
+      /* unreadable: nothing from it can be in a message either */
+    }
+  }
+  return [env.OPENPROJECT_API_KEY, env.OPENPROJECT_TOKEN, fromFile].map((s) => s?.trim()).filter((s): s is string => !!s);
 }
 
 /** What to do next, for server-side failures whose message names only the request. */
 function hintFor(e: CurateError): string | null {
   if (!(e instanceof OpenProjectError)) return null;
-  if (e.status === 401) return 'the server refused the credentials: check OPENPROJECT_API_KEY (or OPENPROJECT_TOKEN); `curate doctor` checks the connection';
+  if (e.status === 401) return 'the server refused the credentials: check OPENPROJECT_API_KEY (or OPENPROJECT_TOKEN / OPENPROJECT_TOKEN_FILE; an OAuth access token expires and must be renewed); `curate doctor` checks the connection';
   if (e.status === 403) return "the credentials' user may not read this: grant it view permissions on the configured projects";
   if (e.status === null) return 'the server could not be reached: check openproject.url / OPENPROJECT_URL and the network; `curate doctor` checks the connection';
   if (e.status >= 500) return 'the server failed; curate retried and gave up: run again later (the next sync resumes where this one stopped)';

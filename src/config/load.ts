@@ -246,7 +246,7 @@ export async function loadConfig(options: { configPath?: string; cwd?: string; e
   if (!url) throw new ConfigError(`no OpenProject URL: set openproject.url in ${shown} or the OPENPROJECT_URL environment variable`);
   const now = options.overrides?.now === undefined ? new Date() : parseNow(options.overrides.now);
 
-  const credentials = env.OPENPROJECT_API_KEY?.trim() ? 'apiKey' : env.OPENPROJECT_TOKEN?.trim() ? 'token' : 'none';
+  const credentials = env.OPENPROJECT_API_KEY?.trim() ? 'apiKey' : env.OPENPROJECT_TOKEN_FILE?.trim() || env.OPENPROJECT_TOKEN?.trim() ? 'token' : 'none';
   return {
     configPath,
     openproject: {

@@ -82,6 +82,8 @@ export async function downloadAttachment(http: Http, att: Attachment, sink: Down
       return done.result;
     } catch (e) {
       const code = (e as { code?: unknown } | null)?.code;
+      // The client was aborted (Ctrl-C): the abort, not a download failure to retry.
+      http.throwIfAborted();
       // The sink's own failure (disk full, …) is not the network's: no retry, its own error.
       if (e instanceof SinkFailure) throw e.cause;
       if (e instanceof AttachmentNotReadyError) throw e;
@@ -152,6 +154,8 @@ async function attemptWithin(http: Http, att: Attachment, sink: DownloadSink, ma
     if (res.status !== 200) {
       const text = http.scrub(await res.body.text().catch(() => ''));
       emit(url, res.status, 0);
+      // A token file renewed meanwhile (an expired OAuth token): the next attempt uses it.
+      if (res.status === 401 && new URL(url).origin === http.origin && http.renewToken(res.sentWith)) throw new RetryableAttempt('status', url, 401, 'the token was renewed in OPENPROJECT_TOKEN_FILE; trying again with it', 0);
       const contentType = String(res.headers['content-type'] ?? '');
       const detail = errorDetail(res.status, text, contentType, `attachment #${att.id}`);
       if (RETRY_STATUSES.has(res.status)) throw new RetryableAttempt('status', url, res.status, detail, serverWaitMs(res.headers));

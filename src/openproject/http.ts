@@ -1,6 +1,8 @@
 // The one private request helper of the client: keep-alive pool, bounded concurrency,
 // timeouts, retries with exponential backoff and full jitter, Retry-After and
 // RateLimit-Reset, typed errors without secrets.
+import { setMaxListeners } from 'node:events';
+import { readFileSync } from 'node:fs';
 import pLimit from 'p-limit';
 import { Agent, request, type Dispatcher } from 'undici';
 import { CurateError, OpenProjectError, redactUrl } from '../errors.js';
@@ -78,21 +80,29 @@ export interface HttpResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: Dispatcher.ResponseData['body'];
+  /** The Authorization value this request carried (to tell, after a 401, whether it was the current one). */
+  sentWith: string | null;
 }
 
 export class Http {
   readonly origin: string;
   readonly basePath: string;
   readonly agent: Agent;
-  readonly limit: ReturnType<typeof pLimit>;
+  /** The request slots: a function queued here runs only if the client was not aborted meanwhile. */
+  readonly limit: <T>(fn: () => Promise<T>) => Promise<T>;
+  /** The client's abort signal (options.signal), if any. */
+  readonly signal: AbortSignal | undefined;
   readonly stats = { total: 0, byRoute: {} as Record<string, number>, bytes: 0, retries: 0 };
   /** The server's `Date` header (ms since epoch) at the most recent successful JSON response. */
   serverDate: number | null = null;
-  private readonly authorization: string | null;
-  /** The secret in every form it travels in, for scrubbing server-echoed text. */
-  private readonly secrets: string[];
+  private authorization: string | null = null;
+  /** The secret in every form it travels in (every token read so far too), for scrubbing server-echoed text. */
+  private readonly secrets: string[] = [];
   /** Added to a 401's message: what is wrong with the kind of credential configured, if anything. */
-  private readonly authHint: string;
+  private authHint = '';
+  /** options.tokenFile when no API key is set: read again after a 401 (an expired token renewed there). */
+  private readonly tokenFile: string | undefined;
+  private token: string | undefined;
 
   constructor(private readonly options: OpenProjectClientOptions & { retries: number; backoffBaseMs: number; maxBackoffMs: number; timeoutMs: number; concurrency: number }) {
     const url = checkBaseUrl(options.baseUrl, options.insecureHttp ?? false);
@@ -105,18 +115,66 @@ export class Http {
       bodyTimeout: options.timeoutMs,
       connect: { timeout: options.timeoutMs },
     });
-    this.limit = pLimit(options.concurrency);
-    if (options.apiKey) this.authorization = `Basic ${Buffer.from(`apikey:${options.apiKey}`).toString('base64')}`;
-    else if (options.token) this.authorization = `Bearer ${options.token}`;
+    // An own signal that follows the caller's: every request in flight and every retry wait
+    // listens to it (one listener each, so no max-listeners warning on the caller's signal).
+    if (options.signal) {
+      const own = new AbortController();
+      setMaxListeners(0, own.signal);
+      const outer = options.signal;
+      if (outer.aborted) own.abort(outer.reason);
+      else outer.addEventListener('abort', () => own.abort(outer.reason), { once: true });
+      this.signal = own.signal;
+    } else this.signal = undefined;
+    const slots = pLimit(options.concurrency);
+    // Queued requests are not cleared on abort (their promises would never settle): each
+    // one, given its slot, throws the abort reason at once instead of sending anything.
+    this.limit = (fn) =>
+      slots(() => {
+        this.throwIfAborted();
+        return fn();
+      });
+    this.tokenFile = options.apiKey ? undefined : options.tokenFile;
+    this.setCredentials(options.apiKey, this.tokenFile ? readTokenFile(this.tokenFile) : options.token);
+  }
+
+  private setCredentials(apiKey: string | undefined, token: string | undefined): void {
+    this.token = token;
+    if (apiKey) this.authorization = `Basic ${Buffer.from(`apikey:${apiKey}`).toString('base64')}`;
+    else if (token) this.authorization = `Bearer ${token}`;
     else this.authorization = null;
     // OpenProject takes a bearer value for one of its own API tokens only with their
     // `opapi-` prefix; anything else goes to OAuth / OIDC token validation and fails there.
-    this.authHint =
-      !options.apiKey && options.token && !options.token.startsWith('opapi-')
-        ? ' OPENPROJECT_TOKEN is sent as a bearer token but does not start with "opapi-": OpenProject treats such a value as an OAuth/OIDC access token. An API token from "My account → Access tokens" starts with "opapi-" (copy it whole), or set the key as OPENPROJECT_API_KEY (HTTP Basic) instead.'
-        : '';
-    const secret = options.apiKey || options.token;
-    this.secrets = secret ? [secret, Buffer.from(`apikey:${secret}`).toString('base64')] : [];
+    // Such an access token expires (after an hour or a few): say how to renew it.
+    const source = this.tokenFile ? `The bearer token read from OPENPROJECT_TOKEN_FILE (${this.tokenFile})` : 'OPENPROJECT_TOKEN';
+    if (apiKey || !token) this.authHint = '';
+    else if (this.tokenFile) {
+      this.authHint = ` ${source} was refused, also as read again after this 401: an OAuth access token expires (after an hour or a few); renew the token in that file (curate reads it again after every 401, no restart needed).`;
+    } else if (!token.startsWith('opapi-')) {
+      this.authHint =
+        ' OPENPROJECT_TOKEN is sent as a bearer token but does not start with "opapi-": OpenProject treats such a value as an OAuth/OIDC access token, which expires (after an hour or a few): renew it, or, for a long-running `curate watch`, put it in a file named by OPENPROJECT_TOKEN_FILE, which curate reads again after every 401 (a sidecar can keep it fresh). An API token from "My account → Access tokens" starts with "opapi-" (copy it whole), or set the key as OPENPROJECT_API_KEY (HTTP Basic) instead.';
+    } else this.authHint = '';
+    const secret = apiKey || token;
+    if (secret) for (const form of [secret, Buffer.from(`apikey:${secret}`).toString('base64')]) if (!this.secrets.includes(form)) this.secrets.push(form);
+  }
+
+  /**
+   * After a 401 of a request sent with `sentWith`: read the token file again. True when the
+   * client now has another token than the refused one (renewed by this call, or by a
+   * parallel request's), which is then used: the request is worth repeating once. False
+   * without a token file, or when the file still holds the refused token.
+   */
+  renewToken(sentWith: string | null): boolean {
+    if (!this.tokenFile) return false;
+    if (sentWith !== this.authorization) return true;
+    let next: string;
+    try {
+      next = readTokenFile(this.tokenFile);
+    } catch {
+      return false;
+    }
+    if (next === this.token) return false;
+    this.setCredentials(undefined, next);
+    return true;
   }
 
   /** Absolute URL for a path we build (`/api/v3/...`), under the instance's sub-path. */
@@ -158,8 +216,26 @@ export class Http {
     this.options.onRequest?.(event);
   }
 
+  /** Throws the abort reason once the client's signal is aborted. */
+  throwIfAborted(): void {
+    if (this.signal?.aborted) throw this.signal.reason ?? new Error('aborted');
+  }
+
+  /** A wait that ends (rejecting with the abort reason) when the client is aborted. */
   sleep(ms: number): Promise<void> {
-    return new Promise((r) => setTimeout(r, ms));
+    const signal = this.signal;
+    if (!signal) return new Promise((r) => setTimeout(r, ms));
+    return new Promise((resolve, reject) => {
+      if (signal.aborted) return reject(signal.reason);
+      const done = (): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        if (signal.aborted) reject(signal.reason);
+        else resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal.addEventListener('abort', done, { once: true });
+    });
   }
 
   /** Wait before retry number `attempt + 1` (this is what stats().retries counts). */
@@ -174,8 +250,17 @@ export class Http {
 
   /** One raw GET (no retries), inside the concurrency limit. The caller consumes the body. */
   async rawGet(url: string, accept: string, signal?: AbortSignal): Promise<HttpResponse> {
-    const res = await request(url, { method: 'GET', headers: this.headersFor(url, accept), dispatcher: this.agent, ...(signal ? { signal } : {}) });
-    return { status: res.statusCode, headers: res.headers, body: res.body };
+    this.throwIfAborted();
+    // The caller's signal (a download's deadline) and the client's: either cancels the request and its body.
+    const both = signal && this.signal ? AbortSignal.any([signal, this.signal]) : (signal ?? this.signal);
+    const headers = this.headersFor(url, accept);
+    try {
+      const res = await request(url, { method: 'GET', headers, dispatcher: this.agent, ...(both ? { signal: both } : {}) });
+      return { status: res.statusCode, headers: res.headers, body: res.body, sentWith: headers.authorization ?? null };
+    } catch (e) {
+      this.throwIfAborted();
+      throw e;
+    }
   }
 
   /**
@@ -183,6 +268,7 @@ export class Http {
    * asked for (e.g. "work package #5") so a 404 can name it.
    */
   async getJson(url: string, route: string, resource?: string): Promise<unknown> {
+    let renewed = false;
     for (let attempt = 0; ; attempt++) {
       const started = Date.now();
       let failure: Failure;
@@ -212,12 +298,20 @@ export class Http {
           failure = { status: res.status, identifier: null, detail: bad.ok ? 'the response changed while it was scrubbed' : bad.detail, hint: null };
         } else {
           this.emit(event);
+          // A token file renewed meanwhile (an expired OAuth token): once more with the new token, no wait.
+          if (res.status === 401 && !renewed && this.renewToken(res.sentWith)) {
+            renewed = true;
+            attempt -= 1;
+            continue;
+          }
           const detail = errorDetail(res.status, text, contentType, resource) + (res.status === 401 ? this.authHint : '');
           const identifier = errorObject(text, contentType)?.identifier ?? null;
           if (!RETRY_STATUSES.has(res.status)) throw new OpenProjectError({ method: 'GET', url, status: res.status, errorIdentifier: identifier, message: detail });
           failure = { status: res.status, identifier, detail, hint: serverWaitMs(res.headers) };
         }
       } catch (e) {
+        // An aborted client: the abort itself, not a network failure to retry or report.
+        this.throwIfAborted();
         if (e instanceof OpenProjectError) throw e;
         const code = (e as { code?: string }).code ?? 'network error';
         // DNS, TLS (certificates are always verified) and the like: final, but named.
@@ -296,4 +390,17 @@ export function errorDetail(status: number, text: string, contentType: string, r
 /** An error response → OpenProjectError with identifier and message. `resource` names what was asked for. */
 export function errorFromBody(url: string, status: number, text: string, contentType: string, resource?: string): OpenProjectError {
   return new OpenProjectError({ method: 'GET', url, status, errorIdentifier: errorObject(text, contentType)?.identifier ?? null, message: errorDetail(status, text, contentType, resource) });
+}
+
+/** The bearer token in a file (OPENPROJECT_TOKEN_FILE), trimmed; a missing, unreadable or empty file is a configuration error naming it. */
+export function readTokenFile(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new CurateError('CONFIG', `cannot read the token file ${file} (OPENPROJECT_TOKEN_FILE): ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const token = text.trim();
+  if (!token) throw new CurateError('CONFIG', `the token file ${file} (OPENPROJECT_TOKEN_FILE) is empty`);
+  return token;
 }

@@ -8,9 +8,12 @@ export type * from './types.js';
  * Credentials from the environment: OPENPROJECT_API_KEY (HTTP Basic, user "apikey")
  * wins over OPENPROJECT_TOKEN (Bearer). Blank values count as unset.
  */
-export function credentialsFromEnv(env: NodeJS.ProcessEnv = process.env): { apiKey?: string; token?: string } {
+export function credentialsFromEnv(env: NodeJS.ProcessEnv = process.env): { apiKey?: string; token?: string; tokenFile?: string } {
   const apiKey = env.OPENPROJECT_API_KEY?.trim();
   if (apiKey) return { apiKey };
+  // The renewable form first: a file a sidecar keeps fresh, read again after every 401.
+  const tokenFile = env.OPENPROJECT_TOKEN_FILE?.trim();
+  if (tokenFile) return { tokenFile };
   const token = env.OPENPROJECT_TOKEN?.trim();
   if (token) return { token };
   return {};

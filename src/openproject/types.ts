@@ -9,6 +9,12 @@ export interface OpenProjectClientOptions {
   apiKey?: string;
   /** Bearer token (OAuth / `opapi-` tokens). Used when apiKey is absent. Never logged. */
   token?: string;
+  /**
+   * A file holding the bearer token (used instead of `token` when apiKey is absent). Read when
+   * the client is made and again after every 401, so a token renewed there (an OAuth access
+   * token expires after hours; a sidecar refreshes the file) is used without a restart.
+   */
+  tokenFile?: string;
   /** Requested page size; the server clamps it (default setting: 1000). @default 1000 */
   pageSize?: number;
   /**
@@ -36,6 +42,12 @@ export interface OpenProjectClientOptions {
   insecureHttp?: boolean;
   /** Called after every HTTP exchange (for progress and request counting). */
   onRequest?: (event: RequestEvent) => void;
+  /**
+   * Ends every request of this client once aborted (Ctrl-C, SIGTERM): requests in flight are
+   * cancelled, queued ones and retry waits end at once, all rejecting with the signal's
+   * reason. Without it, a slow answer holds an interrupted run (and the process) until it comes.
+   */
+  signal?: AbortSignal;
 }
 
 export interface RequestEvent {

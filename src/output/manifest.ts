@@ -22,6 +22,12 @@ export interface ManifestSource {
    * the data, and a row dated in the future cannot become it.
    */
   watermark: string | null;
+  /**
+   * This machine's clock when `watermark` last changed: the next walk's ceiling is at most
+   * the watermark plus the real time elapsed since, so a row dated in the future cannot
+   * become the watermark even when the server sends no usable `Date`.
+   */
+  watermarkAt?: string;
   /** Work packages whose last attempt failed: asked for again whatever their updatedAt. */
   retry: number[];
   /**
@@ -173,8 +179,8 @@ function checkManifest(json: unknown): Manifest {
       const o = object(src[k], at, k);
       for (const key in o) if (typeof o[key] !== 'string') expect(false, at, `${k}.${key}`, 'string', o[key]);
     }
-    expect(src.auditedAt === undefined || (typeof src.auditedAt === 'string' && !Number.isNaN(Date.parse(src.auditedAt))), at, 'auditedAt', 'an ISO 8601 instant', src.auditedAt);
-    only(src, ['watermark', 'retry', 'fingerprint', 'names', 'authors', 'auditedAt']);
+    for (const k of ['auditedAt', 'watermarkAt'] as const) expect(src[k] === undefined || (typeof src[k] === 'string' && !Number.isNaN(Date.parse(src[k]))), at, k, 'an ISO 8601 instant', src[k]);
+    only(src, ['watermark', 'watermarkAt', 'retry', 'fingerprint', 'names', 'authors', 'auditedAt']);
   }
   const wps = object(m.workPackages, 'workPackages');
   for (const id in wps) checkWorkPackage(wps[id], `workPackages.${id}`);

@@ -1,10 +1,13 @@
 // Atomic file replacement: write a temp file, fsync it, rename it over the target. A
 // killed run leaves the old file or the new one, never half of one. Temp files live in
-// the output root's `.curate/tmp/` (same filesystem, so the rename is atomic), never
-// beside the target, where a site generator would read them. The next run sweeps stale ones.
+// the output root's `.curate/tmp/` (same filesystem, so the rename is atomic), not beside
+// the target, where a site generator would read them; the next run sweeps stale ones. The
+// one exception: a target folder on another filesystem (a mount inside the output root),
+// where a rename from `.curate/` fails with EXDEV; there the copy is made as a dot file
+// in the target's folder and renamed there (see copyBeside).
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { copyFile, mkdir, open, rename, rm } from 'node:fs/promises';
+import { constants as fsConstants, createReadStream } from 'node:fs';
+import { copyFile, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 
 export const TEMP_PREFIX = '.curate-tmp-';
@@ -107,20 +110,83 @@ export async function syncFile(file: string): Promise<void> {
 }
 
 /**
+ * The renames that put files in place, behind one seam: tests replace `rename` to make one
+ * path fail as a real system would (EXDEV across mounts) without needing a second filesystem.
+ */
+export const fsBoundary = {
+  rename: (from: string, to: string): Promise<void> => rename(from, to),
+};
+
+/** Folders found on another filesystem than the output root's state folder (rename gives EXDEV), for this process. */
+const crossDevice = new Set<string>();
+
+const isCrossDevice = (e: unknown): boolean => (e as NodeJS.ErrnoException | null)?.code === 'EXDEV';
+
+/**
+ * Put `from`'s bytes at `target` when `target` lies on another filesystem than `from` (a
+ * subfolder of the output root on another mount): copied to a temp file in the target's own
+ * folder, made durable, then renamed over the target there, so the replacement is still
+ * atomic. The temp file is a dot file (site generators skip them); one a killed run left
+ * is removed the next time a run writes into that folder (only one run holds the lock):
+ * `swept` holds the folders this run has already cleaned.
+ */
+async function copyBeside(from: string, target: string, swept: Set<string>): Promise<void> {
+  const dir = path.dirname(target);
+  if (!swept.has(dir)) {
+    swept.add(dir);
+    const mine = `${TEMP_PREFIX}${PROCESS_TAG}-`;
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      if (name.startsWith(TEMP_PREFIX) && !name.startsWith(mine)) await rm(path.join(dir, name), { force: true });
+    }
+  }
+  const tmp = tempPathFor(target);
+  try {
+    await copyFile(from, tmp, fsConstants.COPYFILE_EXCL);
+    await syncFile(tmp);
+    await fsBoundary.rename(tmp, target);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+/**
  * Put a fully written, verified and durable staged file (Staging fsyncs what it writes in
  * a real run) in place atomically. The caller has made the target's folder and `tmpDir`,
- * and fsyncs the folder afterwards, once for all the files put in it.
+ * and fsyncs the folder afterwards, once for all the files put in it. A target on another
+ * filesystem than the staging folder (EXDEV) is written by a copy in its own folder instead;
+ * pass one `swept` set per run (folders cleaned of temp files a killed run left there).
  */
-export async function moveIntoPlace(staged: string, target: string, keepSource: boolean, tmpDir: string): Promise<void> {
+export async function moveIntoPlace(staged: string, target: string, keepSource: boolean, tmpDir: string, swept: Set<string> = new Set()): Promise<void> {
+  const dir = path.dirname(target);
+  if (crossDevice.has(dir)) {
+    await copyBeside(staged, target, swept);
+    if (!keepSource) await rm(staged, { force: true });
+    return;
+  }
   if (keepSource) {
     // Several files from one staged download, or a file moved to a new path: copy, make
     // the copy durable before it becomes visible, then rename it over the target.
     const tmp = tempPathFor(target, tmpDir);
     await copyFile(staged, tmp);
     await syncFile(tmp);
-    await rename(tmp, target);
-    return;
+    try {
+      await fsBoundary.rename(tmp, target);
+      return;
+    } catch (e) {
+      await rm(tmp, { force: true });
+      if (!isCrossDevice(e)) throw e;
+    }
+  } else {
+    // Staging lives under the output root: usually one atomic rename on the same filesystem.
+    try {
+      await fsBoundary.rename(staged, target);
+      return;
+    } catch (e) {
+      if (!isCrossDevice(e)) throw e;
+    }
   }
-  // Staging lives on the same filesystem (under the output root): one atomic rename.
-  await rename(staged, target);
+  crossDevice.add(dir);
+  await copyBeside(staged, target, swept);
+  if (!keepSource) await rm(staged, { force: true });
 }

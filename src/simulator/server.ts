@@ -62,6 +62,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   const clock = options.clock ?? ((): Date => new Date());
   const ttl = options.signedUrlTtlSeconds ?? DEFAULT_SIGNED_URL_TTL_S;
   const lenient = new Set<Lenience>(options.lenient ?? []);
+  /** The credential the API accepts now (setApiKey: an OAuth access token expired and was renewed). */
+  let apiKey = options.apiKey;
   const digits = options.timestampDigits;
   if (digits !== undefined && (!Number.isInteger(digits) || digits < 0 || digits > 6)) throw new Error('simulator: timestampDigits must be 0..6');
   const store = new Store(dataset, clock, digits ?? 3);
@@ -383,7 +385,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   /** README §5: Basic `apikey:<key>` or Bearer `<key>`; schemes are case-insensitive. */
   function authorized(header: string | undefined): boolean {
     viewerIsAdmin = true;
-    if (options.apiKey === undefined) return true;
+    if (apiKey === undefined) return true;
     if (!header) return false;
     const [scheme = '', value = ''] = header.trim().split(/\s+/, 2);
     const accepts = (key: string): boolean => {
@@ -393,7 +395,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       if (/^basic$/i.test(scheme)) return Buffer.from(value, 'base64').toString('utf8') === `apikey:${key}`;
       return false;
     };
-    if (accepts(options.apiKey)) return true;
+    if (accepts(apiKey)) return true;
     if (options.userApiKey !== undefined && accepts(options.userApiKey)) {
       viewerIsAdmin = false;
       return true;
@@ -548,6 +550,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     setAttachmentContent: (id, content) => store.setAttachmentContent(id, content),
     setAttachmentStatus: (id, status) => store.setAttachmentStatus(id, status),
     finishScan: (id) => store.setAttachmentStatus(id, 'scanned'),
+    setApiKey: (key) => void (apiKey = key),
     async close() {
       for (const end of [...stalls]) end();
       for (const s of sockets) s.destroy();

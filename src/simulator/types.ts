@@ -170,5 +170,7 @@ export interface Simulator {
   setAttachmentStatus(id: number, status: AttachmentStatus): void;
   /** The virus scan of an attachment ends clean (`scanned`); like the real scan job it does not touch the work package. */
   finishScan(id: number): void;
+  /** Accept another credential from now on (the old one is refused: an access token that expired and was renewed). */
+  setApiKey(key: string): void;
   close(): Promise<void>;
 }

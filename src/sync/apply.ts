@@ -52,6 +52,8 @@ export async function applyPlan(a: ApplyInput): Promise<string[]> {
     return p;
   };
   const guard = createSymlinkGuard(root);
+  /** Folders on another filesystem this run has cleaned of temp files a killed run left (moveIntoPlace). */
+  const swept = new Set<string>();
   const writeLimit = pLimit(32);
   await ensureDir(tmpDir);
   await Promise.all(
@@ -65,8 +67,8 @@ export async function applyPlan(a: ApplyInput): Promise<string[]> {
         if (c.kind === 'staged') {
           const left = (stagedUses.get(c.file) ?? 1) - 1;
           stagedUses.set(c.file, left);
-          await moveIntoPlace(c.file, abs, left > 0, tmpDir);
-        } else await moveIntoPlace(resolveInside(root, c.from), abs, true, tmpDir);
+          await moveIntoPlace(c.file, abs, left > 0, tmpDir, swept);
+        } else await moveIntoPlace(resolveInside(root, c.from), abs, true, tmpDir, swept);
         dirs.add(path.dirname(abs));
         touched.push(f.path);
         a.emit({ type: 'write', path: f.path, action: f.action });

@@ -20,6 +20,7 @@ import type { SourceSpec, WorkPackage } from '../types.js';
 import type { SyncEvent } from './events.js';
 import type { Ledger } from './ledger.js';
 import { rowDigest } from './closure.js';
+import { MIXED_FINGERPRINT } from './next-state.js';
 import { referencesChanged, validAt } from './process.js';
 
 export interface ResolvedSource {
@@ -80,16 +81,23 @@ export async function collectSource(ctx: CollectContext, src: ResolvedSource, li
   const name = src.spec.name;
   const prev = ctx.previous?.sources[name];
   const sameShape = prev?.fingerprint === src.fingerprint && plan.remapAll === null;
-  if (!ctx.full && prev && prev.fingerprint !== src.fingerprint && Object.keys(prev).length) {
+  if (!ctx.full && prev?.fingerprint === MIXED_FINGERPRINT) {
+    ctx.warn(`source "${name}": the last sync failed part-way through mapping it again (pages of two shapes are on disk); mapping all of its work packages again`);
+  } else if (!ctx.full && prev && prev.fingerprint !== src.fingerprint && Object.keys(prev).length) {
     ctx.warn(`source "${name}": its configuration, the profile's options or curate's mapping changed since the last sync; mapping all of its work packages again`);
   } else if (!ctx.full && plan.remapAll) ctx.warn(`source "${name}": ${plan.remapAll}; mapping all of its work packages again`);
-  // The newest instant that is not in the future: the earlier of the server's clock and
-  // this machine's (a skewed server, proxy or machine clock only makes it earlier, which
-  // costs re-reading a few rows, never skipping one).
+  // The newest instant that is not in the future: the earliest of the server's clock, this
+  // machine's, and the previous watermark plus the real time elapsed since it was taken
+  // (the server's clock cannot have run faster than that; it is what still holds when the
+  // server sends no usable Date and its clock is far from this machine's). A wrong clock
+  // only makes it earlier, which costs re-reading a few rows, never skipping one.
   const clockNow = ctx.clock().getTime();
-  const ceiling = Math.min(clockNow, ctx.walkStart?.getTime() ?? Infinity) + FUTURE_SLACK_MS;
+  const clocks = Math.min(clockNow, ctx.walkStart?.getTime() ?? Infinity) + FUTURE_SLACK_MS;
   const storedMark = prev?.watermark ? Date.parse(prev.watermark) : null;
-  const trusted = storedMark !== null && storedMark <= ceiling;
+  const takenAt = prev?.watermarkAt ? Date.parse(prev.watermarkAt) : null;
+  const elapsedBound = storedMark !== null && takenAt !== null ? storedMark + Math.max(0, clockNow - takenAt) + FUTURE_SLACK_MS : Infinity;
+  const ceiling = Math.min(clocks, elapsedBound);
+  const trusted = storedMark !== null && storedMark <= clocks;
   if (storedMark !== null && !trusted && !ctx.full && sameShape) {
     ctx.warn(`source "${name}": the stored watermark ${prev!.watermark} is in the future of the server's clock (${ctx.walkStart?.toISOString() ?? 'not sent'}) and of this machine's (${new Date(clockNow).toISOString()}); reading every work package of the source once to find edits it would hide`);
   }

@@ -2,6 +2,9 @@
 // table-tested in test/unit/next-state.test.ts beside the planner's tests.
 import type { ManifestSource } from '../output/manifest.js';
 
+/** The fingerprint of a source left half mapped again: it matches no config, so the next run maps it all. */
+export const MIXED_FINGERPRINT = 'mixed';
+
 /** What one run found out about one source. */
 export interface SourceRun {
   previous: ManifestSource | undefined;
@@ -42,15 +45,20 @@ export function nextSourceState(r: SourceRun): { state: ManifestSource | undefin
     return { state, watermark: prev?.watermark ?? null };
   }
   const w = r.walked;
-  // A source that failed keeps its watermark, and its old fingerprint and names when they
-  // changed: the next run maps it all again, and skips nothing newer.
+  // A source that failed keeps its watermark (nothing newer is skipped). One that failed
+  // while it was being mapped again (config, mapping or names changed) now has pages of
+  // both shapes on disk: its fingerprint becomes MIXED, which no config has, so the next
+  // run maps it all again whichever config it runs with (keeping the old fingerprint
+  // would let a run with the old config keep pages of the new shape).
   const watermark = r.held ? (prev?.watermark ?? null) : w.watermark;
-  const fingerprint = r.held && prev?.fingerprint !== w.fingerprint ? prev?.fingerprint : w.fingerprint;
-  const names = r.held && w.renamed ? prev?.names : w.names.fields === undefined && prev?.names?.fields !== undefined ? { ...w.names, fields: prev.names.fields } : w.names;
+  const fingerprint = r.held && prev !== undefined && (prev.fingerprint !== w.fingerprint || w.renamed) ? MIXED_FINGERPRINT : w.fingerprint;
+  const names = w.names.fields === undefined && prev?.names?.fields !== undefined ? { ...w.names, fields: prev.names.fields } : w.names;
   const authors = w.authors ?? prev?.authors;
   const auditedAt = w.walkedAll && !r.held ? r.clock : prev?.auditedAt;
+  const watermarkAt = watermark !== null && watermark !== prev?.watermark ? r.clock : watermark !== null ? prev?.watermarkAt : undefined;
   const state: ManifestSource = {
     watermark,
+    ...(watermarkAt ? { watermarkAt } : {}),
     retry: [...r.failed].sort((a, b) => a - b),
     ...(fingerprint ? { fingerprint } : {}),
     ...(names ? { names } : {}),

@@ -150,7 +150,9 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
       checkpoint,
       emit,
     };
-    const limit = pLimit((o.concurrency ?? DEFAULTS.concurrency) * 4);
+    // rejectOnClear: the work packages an abort takes off the queue settle (rejected) instead
+    // of never, so the way out waits only for those actually running, not its whole grace.
+    const limit = pLimit({ concurrency: (o.concurrency ?? DEFAULTS.concurrency) * 4, rejectOnClear: true });
     const tasks = running;
     /** Work packages listed but not yet started, above which listing pauses (about one page). */
     const MAX_QUEUED = 1000;

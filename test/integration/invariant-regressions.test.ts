@@ -13,7 +13,7 @@ const medigy: Setup = { profile: 'medigy', maxPageSize: 1000, downloads: 'inline
 const medigyPaged: Setup = { profile: 'medigy', maxPageSize: 2, downloads: 'inline' };
 const defaultProfile: Setup = { profile: 'default', maxPageSize: 1000, downloads: 'inline' };
 
-const history = (setup: Setup, steps: Step[]) => (): Promise<void> => runHistory(setup, steps);
+const history = (setup: Setup, steps: Step[], options: Parameters<typeof runHistory>[2] = {}) => (): Promise<void> => runHistory(setup, steps, options);
 
 describe('invariant regressions: config and mapping version are part of the state (issue 12 item 1)', () => {
   it('a source path renamed: the next sync moves the whole source, not only touched work packages', history(medigy, [{ m: 'config', edit: 'path', src: 0, v: 1 }]));
@@ -144,6 +144,21 @@ describe('invariant regressions: what a page shows besides its own work package 
     { m: 'sync' },
     { m: 'watch', wp: 0, edit: true },
   ]));
+});
+
+describe('invariant regressions: a run that fails while mapping a source again (issue 19)', () => {
+  // Found by fuzz:sync (seed 219900698, small dataset): curate upgraded and back, a folder
+  // blocks one page, then `curate watch` runs with the upgraded curate: its targeted sync
+  // becomes an ordinary one (the mapping differs) and re-maps the source, but the blocked
+  // work package fails. The source kept its previous fingerprint, which equals the stock
+  // curate's, so the next (stock) run kept pages of the upgraded shape.
+  it('a failed re-mapping leaves the source marked mixed: the next run maps it again with its own config', history(medigyPaged, [
+    { m: 'upgrade', v: 0 },
+    { m: 'upgrade', v: 33 },
+    { m: 'block', kind: 'dir', v: 0 },
+    { m: 'watch', wp: 0, edit: false },
+    { m: 'replace', att: 0, v: 0 },
+  ], { dataset: 'small' }));
 });
 
 describe('invariant regressions: clocks, restores and ties (issue 19)', () => {

@@ -14,8 +14,14 @@ describe('nextSourceState', () => {
     {
       name: 'a clean incremental run moves the watermark and clears the retry list',
       run: run({}),
-      state: { ...prev, watermark: '2026-01-05T00:00:00Z', retry: [] },
+      state: { ...prev, watermark: '2026-01-05T00:00:00Z', watermarkAt: CLOCK, retry: [] },
       watermark: '2026-01-05T00:00:00Z',
+    },
+    {
+      name: 'a watermark that did not move keeps the instant it was taken at (a no-change run rewrites nothing)',
+      run: run({ previous: { ...prev, watermarkAt: '2026-01-01T00:05:00.000Z' }, walked: walked({ watermark: prev.watermark }) }),
+      state: { ...prev, watermarkAt: '2026-01-01T00:05:00.000Z', retry: [] },
+      watermark: prev.watermark,
     },
     {
       name: 'a run with a failure holds the watermark and retries what failed',
@@ -24,33 +30,39 @@ describe('nextSourceState', () => {
       watermark: prev.watermark,
     },
     {
-      name: 'a failed run of a re-mapped source keeps the old fingerprint (mapped again next run)',
+      name: 'a failed run of a re-mapped source is marked mixed: mapped again next run, with the new config or the old one (found by fuzz:sync, seed 219900698)',
       run: run({ held: true, walked: walked({ fingerprint: 'new', walkedAll: true }) }),
-      state: { ...prev, retry: [] },
+      state: { ...prev, retry: [], fingerprint: 'mixed' },
       watermark: prev.watermark,
     },
     {
-      name: 'a failed run after a rename keeps the old names (mapped again next run)',
+      name: 'a failed run after a rename is marked mixed too, with the names as read',
       run: run({ held: true, walked: walked({ names: { ...names, projects: 'p2' }, renamed: true, walkedAll: true }) }),
-      state: { ...prev, retry: [] },
+      state: { ...prev, retry: [], fingerprint: 'mixed', names: { ...names, projects: 'p2' } },
+      watermark: prev.watermark,
+    },
+    {
+      name: 'a failed run whose shape did not change keeps its fingerprint',
+      run: run({ held: true, failed: [4] }),
+      state: { ...prev, retry: [4] },
       watermark: prev.watermark,
     },
     {
       name: 'a clean walk of every work package stamps the audit',
       run: run({ walked: walked({ walkedAll: true, fingerprint: 'new', names: { ...names, projects: 'p2' }, renamed: true }) }),
-      state: { ...prev, watermark: '2026-01-05T00:00:00Z', retry: [], fingerprint: 'new', names: { ...names, projects: 'p2' }, auditedAt: CLOCK },
+      state: { ...prev, watermark: '2026-01-05T00:00:00Z', watermarkAt: CLOCK, retry: [], fingerprint: 'new', names: { ...names, projects: 'p2' }, auditedAt: CLOCK },
       watermark: '2026-01-05T00:00:00Z',
     },
     {
       name: 'schemas that could not be read keep the previous field digest',
       run: run({ walked: walked({ names: { projects: 'p1', types: 't1', statuses: 's1' } }) }),
-      state: { ...prev, watermark: '2026-01-05T00:00:00Z', retry: [] },
+      state: { ...prev, watermark: '2026-01-05T00:00:00Z', watermarkAt: CLOCK, retry: [] },
       watermark: '2026-01-05T00:00:00Z',
     },
     {
       name: 'author digests are replaced when the listing had them, kept when it did not',
       run: run({ walked: walked({ authors: { '4': 'b' } }) }),
-      state: { ...prev, watermark: '2026-01-05T00:00:00Z', retry: [], authors: { '4': 'b' } },
+      state: { ...prev, watermark: '2026-01-05T00:00:00Z', watermarkAt: CLOCK, retry: [], authors: { '4': 'b' } },
       watermark: '2026-01-05T00:00:00Z',
     },
     {

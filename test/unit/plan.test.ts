@@ -46,6 +46,21 @@ describe('planSync', () => {
     expect(r2.failed.has(9)).toBe(true);
   });
 
+  it('a blocked path (a folder where the file belongs, a file where its folder belongs): the work package that wants it fails naming it; its other files stay; nothing blocked is deleted (issue 19 #8)', () => {
+    const r = plan({
+      desired: [d(1, 'a/page.md', 'A2'), d(1, 'a/img.png', 'I'), d(2, 'b.md', 'B2')],
+      previous: prev({ 1: { 'a/page.md': 'A1', 'a/img.png': 'I' }, 2: { 'b.md': 'B1' }, 3: { 'c/old.md': 'C' } }),
+      gone: new Set([3]),
+      current: new Map([['a/img.png', 'I'], ['b.md', 'B1']]),
+      blocked: new Map([['a/page.md', 'a folder stands there, not a file'], ['c/old.md', 'c is a file where a folder belongs']]),
+    });
+    expect(r.failures).toHaveLength(1);
+    expect(r.failures[0]).toMatchObject({ workPackageId: 1, source: 's' });
+    expect(r.failures[0]!.message).toMatch(/^work package #1 maps to a\/page\.md, but a folder stands there, not a file;/);
+    // #1's last good files are kept (its old page path is claimed, not written); #2 updates; #3's blocked path is not deleted.
+    expect(actions(r)).toEqual({ 'a/img.png': 'unchanged', 'a/page.md': 'unchanged', 'b.md': 'update' });
+  });
+
   it('collisions are decided the same whatever order the desired files come in', () => {
     const files = [d(5, 'same.md', 'F5'), d(2, 'same.md', 'F2'), d(9, 'same.md', 'F9')];
     const a = plan({ desired: files, current: new Map([['same.md', null]]) });

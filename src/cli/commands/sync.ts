@@ -93,7 +93,8 @@ export async function syncCommand(flags: SyncFlags, out: Output, signal?: AbortS
   if (flags.gitCommit && !dryRun) await assertInWorkTree(config.outputRoot);
   const base = flags.patch !== undefined ? await patchBase(config.outputRoot) : null;
   const profile = await loadProfile(config.profile.name, config.profile.options);
-  const client = clientFor(config.openproject);
+  // The interrupt cancels the client's requests too: a slow answer must not hold a stopping run.
+  const client = clientFor(config.openproject, process.env, undefined, signal);
   const memory = memoryPolicy();
   out.start(dryRun ? 'planning (dry run)' : 'syncing');
   let report: SyncReport;

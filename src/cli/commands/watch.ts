@@ -70,7 +70,9 @@ export async function watchCommand(flags: WatchFlags, out: Output, env: NodeJS.P
 
   const config = await loadConfig({ configPath: flags.config, overrides: { out: flags.out, now: flags.now, insecureHttp: flags.insecureHttp } });
   const profile = await loadProfile(config.profile.name, config.profile.options);
-  const client = clientFor(config.openproject, env);
+  // Stopping cancels the client's requests too: a slow answer must not hold the shutdown.
+  const stopping = new AbortController();
+  const client = clientFor(config.openproject, env, undefined, stopping.signal);
   const json = !!out.flags.json;
   const log = (level: LogLevel, message: string, fields: Record<string, unknown>): void => {
     if (json) {
@@ -152,7 +154,9 @@ export async function watchCommand(flags: WatchFlags, out: Output, env: NodeJS.P
   log('info', `${stopped}: stopping (the current sync is aborted safely and the lock released)`, { event: 'signal', signal: stopped });
   // Whatever still holds the event loop open (a stalled socket) must not outlive the deadline.
   setTimeout(() => process.exit(EXIT.OK), SHUTDOWN_MS + 800).unref();
-  await w.stop(SHUTDOWN_MS);
+  const stoppingRun = w.stop(SHUTDOWN_MS);
+  stopping.abort(new Error(`curate watch is stopping (${stopped})`));
+  await stoppingRun;
   await client.close();
   log('info', 'stopped', { event: 'stopped' });
   return EXIT.OK;
