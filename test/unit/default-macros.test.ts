@@ -52,4 +52,12 @@ describe('default profile: attribute macros and link syntaxes', () => {
     expect(profile.attachmentUse(att, wp('no reference'))).toBeNull();
     expect(body('see attachment:file.zip', true)).toBe('see [file.zip](9-file.zip)\n');
   });
+  it('declares the custom fields its config names (for visibility warnings), not the defaults', () => {
+    expect(createDefaultProfile({}).configuredFields?.()).toEqual([]);
+    expect(createDefaultProfile({ tagsField: 'Tags', weightField: 'Position' }).configuredFields?.()).toEqual([
+      { name: 'Tags', option: 'profile.options.tagsField' },
+      { name: 'Position', option: 'profile.options.weightField' },
+    ]);
+    expect(createDefaultProfile({ tagsField: null }).configuredFields?.()).toEqual([]);
+  });
 });

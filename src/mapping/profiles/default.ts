@@ -40,9 +40,12 @@ export function createDefaultProfile(rawOptions: unknown): Profile {
       return mapWorkPackage(input, options);
     },
     configuredFields() {
+      // Only fields the config names: the default `Tags` of a config that never mentions tags is
+      // not a field anyone expects, so its absence is not worth a warning on every run.
+      const named = (key: string): boolean => rawOptions !== null && typeof rawOptions === 'object' && key in rawOptions;
       const out: { name: string; option: string }[] = [];
-      if (options.tagsField !== null) out.push({ name: options.tagsField, option: 'profile.options.tagsField' });
-      if (options.weightField !== null) out.push({ name: options.weightField, option: 'profile.options.weightField' });
+      if (options.tagsField !== null && named('tagsField')) out.push({ name: options.tagsField, option: 'profile.options.tagsField' });
+      if (options.weightField !== null && named('weightField')) out.push({ name: options.weightField, option: 'profile.options.weightField' });
       return out;
     },
   };
