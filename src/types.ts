@@ -27,6 +27,12 @@ export type CustomFieldFormat =
   | 'list'
   | 'user'
   | 'version'
+  /** `hierarchy` and `weighted_item_list` fields: links to `CustomField::Hierarchy::Item`s. */
+  | 'hierarchy'
+  /** `department` fields: links to groups. */
+  | 'group'
+  /** `calculated_value` fields: a number (or text) the server computes from a formula. */
+  | 'calculated'
   | 'unknown';
 
 /** Definition of a custom field, resolved from the embedded schemas (or the schema endpoint). */
@@ -38,7 +44,7 @@ export interface CustomFieldDef {
   multiValue: boolean;
 }
 
-/** A link value of a list/user/version custom field. */
+/** A link value of a list/user/version/hierarchy/group custom field. */
 export interface LinkValue {
   href: string | null;
   title: string | null;
@@ -50,7 +56,8 @@ export interface LinkValue {
  * - text (Formattable): its `raw` string | null
  * - int/float: number | null
  * - bool: boolean | null
- * - list/user/version: LinkValue (single) or LinkValue[] (multi)
+ * - list/user/version/hierarchy/group: LinkValue (single) or LinkValue[] (multi)
+ * - calculated: number, or the string the server sent
  */
 export type CustomFieldValue = string | number | boolean | null | LinkValue | LinkValue[];
 
@@ -215,6 +222,11 @@ export interface Profile {
   attachmentUse(attachment: Attachment, workPackage: WorkPackage): AttachmentUse | null;
   /** Map one work package; throws MappingError naming the work package and field on bad data. */
   map(input: MapInput): MappedDocument;
+  /**
+   * Custom fields the options name (e.g. `tagsField`), with the option that names each: a sync,
+   * `doctor` and `fields` say when the key cannot see one instead of silently writing nothing.
+   */
+  configuredFields?(): { name: string; option: string }[];
   /** Problems with a source's profile-specific settings, as `path: message` lines (checked once, up front). */
   checkSource?(source: SourceSpec, index: number): string[];
 }

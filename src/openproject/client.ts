@@ -475,6 +475,7 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
       return [...(await schemaDefs(`${projectId}-${typeId}`)).values()];
     },
 
+
     async listAttachments(workPackageId: number): Promise<Attachment[]> {
       const url = http.api(`/api/v3/work_packages/${workPackageId}/attachments`);
       const c = parseCollection(await http.getJson(url, 'attachments', `work package #${workPackageId} (its attachments)`), `attachments of work package #${workPackageId}`);

@@ -125,6 +125,12 @@ const FORMATS: Record<string, CustomFieldFormat> = {
   CustomOption: 'list',
   User: 'user',
   Version: 'version',
+  // Newer servers (custom_field_injector.rb TYPE_MAP): `hierarchy` and `weighted_item_list`
+  // both render as hierarchy item links, `department` as group links, `calculated_value` as
+  // a computed scalar, `empty` as a string.
+  'CustomField::Hierarchy::Item': 'hierarchy',
+  Group: 'group',
+  CalculatedValue: 'calculated',
 };
 
 export function formatFromSchemaType(type: string): { format: CustomFieldFormat; multiValue: boolean } {

@@ -1,5 +1,6 @@
 export { buildFilters, createOpenProjectClient, listQuery } from './client.js';
 export { AttachmentDownloadError, MAX_REDIRECTS, type DownloadFailure } from './download.js';
+export { describeInvisible, invisibleFields, invisibleIn, WHY_INVISIBLE, type ConfiguredField, type InvisibleField } from './field-visibility.js';
 export { fieldDefsFromSchema, formatFromSchemaType, normalizeAttachment, normalizeWorkPackage } from './hal.js';
 export type * from './types.js';
 

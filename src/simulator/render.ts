@@ -15,8 +15,16 @@ const SCHEMA_TYPE: Record<string, string> = {
   list: 'CustomOption',
   user: 'User',
   version: 'Version',
+  // Newer servers: `hierarchy` and `weighted_item_list` link to hierarchy items, `department`
+  // to groups, `calculated_value` is a computed scalar, `empty` a string.
+  hierarchy: 'CustomField::Hierarchy::Item',
+  weighted_item_list: 'CustomField::Hierarchy::Item',
+  department: 'Group',
+  calculated_value: 'CalculatedValue',
+  empty: 'String',
 };
-const LINKED_FORMATS = new Set(['list', 'user', 'version']);
+/** Formats whose values the server renders under `_links` (custom_field_injector.rb LINK_FORMATS). */
+export const LINKED_FORMATS = new Set(['list', 'user', 'version', 'hierarchy', 'weighted_item_list', 'department']);
 
 const field = (type: string, name: string, required: boolean, writable: boolean, extra: JsonObject = {}): JsonObject => ({ type, name, required, hasDefault: false, writable, ...extra });
 

@@ -98,7 +98,23 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     status: (id: string) => instance.statuses.some((t) => String(t.id) === id),
   };
   const render = <T extends JsonObject>(json: T): T => (digits === undefined ? json : cutTimestamps(json, digits));
-  const schemaJson = schemaRenderer(instance);
+  // Who the request's key belongs to: an administrator (`apiKey`) or a user (`userApiKey`) who
+  // does not see admin-only custom fields. Set per request before its (synchronous) handler runs.
+  let viewerIsAdmin = true;
+  const adminOnly = new Set(instance.customFields.filter((f) => f.adminOnly === true).map((f) => f.id));
+  const userInstance = adminOnly.size === 0 ? instance : { ...instance, customFields: instance.customFields.filter((f) => !adminOnly.has(f.id)) };
+  const adminSchemaJson = schemaRenderer(instance);
+  const userSchemaJson = adminOnly.size === 0 ? adminSchemaJson : schemaRenderer(userInstance);
+  const schemaJson = (key: string): JsonObject | null => (viewerIsAdmin ? adminSchemaJson : userSchemaJson)(key);
+  /** A work package as this key's user sees it: admin-only custom fields left out entirely. */
+  const forViewer = (wp: WorkPackageJson): WorkPackageJson => {
+    if (viewerIsAdmin || adminOnly.size === 0) return wp;
+    const hidden = (k: string): boolean => /^customField\d+$/.test(k) && adminOnly.has(Number(k.slice(11)));
+    if (!Object.keys(wp).some(hidden) && !Object.keys(wp._links).some(hidden)) return wp;
+    const copy = Object.fromEntries(Object.entries(wp).filter(([k]) => !hidden(k))) as WorkPackageJson;
+    copy._links = Object.fromEntries(Object.entries(wp._links).filter(([k]) => !hidden(k)));
+    return copy;
+  };
   const byId = (list: JsonObject[] | undefined, id: number | null): JsonObject | undefined => (id === null ? undefined : list?.find((x) => x.id === id));
 
   const schemaKeyOf = (wp: WorkPackageJson): string => {
@@ -183,8 +199,9 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     // Stored work packages have no _embedded, so they are the elements as they are;
     // stringified once per page, in their stored key order. The body starts with _type
     // and count (scripts/bench-lib/meter.js reads them there).
-    const shown = digits === undefined ? page : page.map(render);
-    const elements = JSON.stringify(lenient.has('custom-field-union') ? shown : unionCustomFields(shown, schemaKeyOf, instance));
+    const seen = viewerIsAdmin ? page : page.map(forViewer);
+    const shown = digits === undefined ? seen : seen.map(render);
+    const elements = JSON.stringify(lenient.has('custom-field-union') ? shown : unionCustomFields(shown, schemaKeyOf, viewerIsAdmin ? instance : userInstance));
     const body = `{"_type":"WorkPackageCollection","total":${total},"count":${page.length},"pageSize":${pageSize},"offset":${offset},"_embedded":{"elements":${elements},"schemas":${JSON.stringify(unpaginated(schemas))}},"_links":${JSON.stringify(links)}}`;
     return { status: 200, headers: { 'content-type': HAL }, body, elements: page.length };
   }
@@ -209,7 +226,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     if (project) embedded.project = project;
     if (author) embedded.author = author;
     embedded.attachments = unpaginated(store.attachmentsOf(wp.id).map(attachmentJson), `/api/v3/work_packages/${wp.id}/attachments`);
-    return jsonReply({ ...render(wp), _embedded: embedded });
+    return jsonReply({ ...render(forViewer(wp)), _embedded: embedded });
   }
 
   /** A freshly signed storage URL (fog's `url(expires_in)`), new at every rendering. */
@@ -367,13 +384,22 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
 
   /** README §5: Basic `apikey:<key>` or Bearer `<key>`; schemes are case-insensitive. */
   function authorized(header: string | undefined): boolean {
+    viewerIsAdmin = true;
     if (apiKey === undefined) return true;
     if (!header) return false;
     const [scheme = '', value = ''] = header.trim().split(/\s+/, 2);
-    // API tokens travel as `Bearer opapi-…` (and only with Setting.api_tokens_enabled?); any
-    // other bearer value is taken for an OAuth / OIDC access token, which this key is not.
-    if (/^bearer$/i.test(scheme)) return value === apiKey && (value.startsWith('opapi-') || lenient.has('bearer-any'));
-    if (/^basic$/i.test(scheme)) return Buffer.from(value, 'base64').toString('utf8') === `apikey:${apiKey}`;
+    const accepts = (key: string): boolean => {
+      // API tokens travel as `Bearer opapi-…` (and only with Setting.api_tokens_enabled?); any
+      // other bearer value is taken for an OAuth / OIDC access token, which this key is not.
+      if (/^bearer$/i.test(scheme)) return value === key && (value.startsWith('opapi-') || lenient.has('bearer-any'));
+      if (/^basic$/i.test(scheme)) return Buffer.from(value, 'base64').toString('utf8') === `apikey:${key}`;
+      return false;
+    };
+    if (accepts(apiKey)) return true;
+    if (options.userApiKey !== undefined && accepts(options.userApiKey)) {
+      viewerIsAdmin = false;
+      return true;
+    }
     return false;
   }
 

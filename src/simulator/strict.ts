@@ -1,6 +1,7 @@
 // Response shapes where the real server is stricter (or stranger) than a naive simulator:
 // the `select` rendering, the page-union of custom fields, and timestamp precision. Each
 // function cites the OpenProject file it mirrors.
+import { LINKED_FORMATS } from './render.js';
 import type { InstanceJson, Json, JsonObject, WorkPackageJson } from './types.js';
 
 export interface CollectionParts {
@@ -44,7 +45,6 @@ function stripNulls(json: JsonObject): JsonObject {
   return out;
 }
 
-const LINKED_FORMATS = new Set(['list', 'user', 'version']);
 
 /**
  * A rendered collection page carries, on every element, the union of the custom fields

@@ -9,7 +9,8 @@ export interface InstanceJson {
   types: JsonObject[];
   statuses: JsonObject[];
   users?: JsonObject[];
-  customFields: { id: number; name: string; fieldFormat: string; multiValue?: boolean }[];
+  /** `adminOnly`: visible to administrators only (OpenProject's `admin_only`); other users' schemas and work packages leave it out. */
+  customFields: { id: number; name: string; fieldFormat: string; multiValue?: boolean; adminOnly?: boolean }[];
   schemas: Record<string, number[]>;
 }
 
@@ -88,6 +89,11 @@ export interface SimulatorOptions {
   dataset: Dataset | string;
   /** When set, /api/v3 needs Basic `apikey:<key>` or Bearer `<key>`, else 401 Unauthenticated. */
   apiKey?: string;
+  /**
+   * A second accepted key, of a user who is not an administrator: custom fields marked
+   * `adminOnly` are left out of its schemas and work packages entirely, as OpenProject does.
+   */
+  userApiKey?: string;
   /** 'redirect': /content answers 302 to a signed, expiring URL on a second origin (S3-like). @default 'inline' */
   downloads?: 'inline' | 'redirect';
   /** apiv3_max_page_size. @default 1000 */

@@ -28,6 +28,7 @@ import { Ledger } from './ledger.js';
 import { nextSourceState } from './next-state.js';
 import { isAttachmentFailure, processWorkPackage, type ProcessContext } from './process.js';
 import { fetchServerNames, readSchemaFields, resolveSources, unresolvedMessage } from './resolve.js';
+import { describeInvisible, invisibleFields } from '../openproject/field-visibility.js';
 import type { SyncOptions, SyncReport } from './types.js';
 
 export type { SyncOptions, SyncReport } from './types.js';
@@ -98,6 +99,10 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
     const projects = new Map(names.projects.map((p) => [p.id, p]));
     // Names the pages show that the server renames without touching any work package.
     const fields = await readSchemaFields(o.client, resolved, names, warn, () => o.signal?.aborted ?? false);
+    // Configured custom fields the key cannot see (admin-only, not on a synced type) write
+    // nothing: say so, from the schemas just read (no extra requests).
+    const configured = o.profile.configuredFields?.() ?? [];
+    if (fields && configured.length) for (const p of await invisibleFields(configured, resolved.map((r) => r.spec), names, (project, type) => fields.get(`${project}-${type}`) ?? null)) warn(describeInvisible(p));
     const namesNow = new Map(resolved.map((src) => [src.spec.name, nameDigests(src.query, names, fields)]));
     const renamed = new Map(resolved.map((src) => [src.spec.name, renamedKinds(previous?.sources[src.spec.name]?.names, namesNow.get(src.spec.name)!)]));
     // A targeted sync (`curate watch`) maps only the ids it is given: when the config, the

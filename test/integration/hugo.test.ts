@@ -345,7 +345,8 @@ describe.skipIf(skipLocally)('default profile: a stock Hugo site renders real Op
   });
 
   it('renders tables as <table>, keeps mention text, leaves no literal CKEditor markup', async () => {
-    for (const id of [101, 102, 105]) expect(await page(id), `page of #${id}`).toMatch(/<table>[\s\S]*<td>/);
+    // 105's one-row table has no header row in CKEditor: its row is the GFM header (issue 20).
+    for (const id of [101, 102, 105]) expect(await page(id), `page of #${id}`).toMatch(/<table>[\s\S]*<t[dh]>/);
     // GFM tables always have a header row: a table without one gets its first row as header.
     expect(await page(102)).toMatch(/<t[hd]>• first • second<\/t[hd]>/);
     const mentions: [number, string][] = [
@@ -386,8 +387,9 @@ describe.skipIf(skipLocally)('default profile: a stock Hugo site renders real Op
     }
     expect(dangling).toEqual([]);
     // References to work packages that are not synced go to OpenProject (under its sub-path).
-    expect(await page(101)).toContain('href="http://openproject.example.com/openproject/work_packages/301">##301</a>');
-    expect(await page(103)).toContain('href="http://openproject.example.com/openproject/work_packages/301">##301</a>');
+    // `##301` asks OpenProject for the subject, which the page cannot know: it shows `#301` (issue 20).
+    expect(await page(101)).toContain('href="http://openproject.example.com/openproject/work_packages/301">#301</a>');
+    expect(await page(103)).toContain('href="http://openproject.example.com/openproject/work_packages/301">#301</a>');
     // The escape `!#104` is text.
     expect(await page(102)).toMatch(/\(#104 stays text\)/);
     expect(internal).toBeGreaterThan(0);
@@ -407,7 +409,7 @@ describe.skipIf(skipLocally)('default profile: a stock Hugo site renders real Op
     };
     expect(await follow(101, await linkOf(101, '#102'))).toBe(r.pageUrl.get(102));
     expect(await follow(102, await linkOf(102, '#101'))).toBe(r.pageUrl.get(101));
-    expect(await follow(102, await linkOf(102, '###103'))).toBe(r.pageUrl.get(103));
+    expect(await follow(102, await linkOf(102, '#103'))).toBe(r.pageUrl.get(103));
     expect(await follow(103, await linkOf(103, '#101'))).toBe(r.pageUrl.get(101));
     expect(await follow(104, await linkOf(104, '#105'))).toBe(r.pageUrl.get(105));
   });
@@ -537,12 +539,12 @@ describe.skipIf(skipLocally)('default profile mapped directly with a MapContext:
       // same source, mention form, ###N, cross-source (blog → docs), between two id-only slugs
       expect(await land(pages[101]!, await linkOf(101, '#102'))).toBe(pages[102]);
       expect(await land(pages[102]!, await linkOf(102, '#101'))).toBe(pages[101]);
-      expect(await land(pages[102]!, await linkOf(102, '###103'))).toBe(pages[103]);
+      expect(await land(pages[102]!, await linkOf(102, '#103'))).toBe(pages[103]);
       expect(await land(pages[103]!, await linkOf(103, '#101'))).toBe(pages[101]);
       expect(await land(pages[104]!, await linkOf(104, '#105'))).toBe(pages[105]);
       expect(await land(pages[105]!, await linkOf(105, '#104'))).toBe(pages[104]);
       // not synced: OpenProject
-      expect(await linkOf(103, '##301')).toBe('http://openproject.example.com/openproject/work_packages/301');
+      expect(await linkOf(103, '#301')).toBe('http://openproject.example.com/openproject/work_packages/301');
       // the old URL of the renamed page redirects to the new one
       expect(await land('/', '/docs/getting-started-101/')).toBe(pages[101]);
       expect(memory.get(101)).toEqual({ locations: ['docs/getting-started-101', 'docs/getting-started-revised-101'] });

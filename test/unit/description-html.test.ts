@@ -43,17 +43,18 @@ describe('description → markdown', () => {
   it('keeps user and group mentions as their text, links work package mentions', () => {
     expect(md('Hi <mention class="mention" data-id="5" data-type="user" data-text="@Jane Doe">@Jane Doe</mention> and <mention class="mention" data-id="7" data-type="group" data-text="@Team"></mention>.')).toBe('Hi @Jane Doe and @Team.');
     expect(md('See <mention class="mention" data-id="12" data-type="work_package" data-text="#12">#12</mention>.')).toBe('See [#12](../12/).');
-    expect(md('See <mention class="mention" data-id="77" data-type="work_package" data-text="##77">##77</mention>.')).toBe('See ##77.');
+    expect(md('See <mention class="mention" data-id="77" data-type="work_package" data-text="##77">##77</mention>.')).toBe('See #77.');
   });
   it('drops toc / child_pages / create-link macros without losing what follows an unclosed one, notes embedded tables', () => {
     expect(md('<macro class="toc"><macro>\n\n# Title\n\ntext')).toBe('# Title\n\ntext');
     expect(md('<macro class="child_pages"></macro>\n\n<macro class="create_work_package_link" data-type="Task"></macro>\n\nafter')).toBe('after');
     expect(md('<macro class="embedded-table" data-query-props="{}">&nbsp;</macro>')).toBe('_[Embedded work package table (shown in OpenProject)](https://op.example/projects/p/work_packages)_');
     expect(md('<macro class="embedded-table"></macro>', { openProjectPage: null })).toBe('_Embedded work package table (shown in OpenProject)_');
-    expect(md('<macro class="include_wiki_page" data-page="x"></macro>')).toBe('_\\[OpenProject macro: include_wiki_page]_');
+    expect(md('<macro class="include_wiki_page" data-page="x"></macro>')).toBe('_Wiki page \\"x\\" (shown in OpenProject)_');
+    expect(md('<macro class="work_package_buttons"></macro>')).toBe('_\\[OpenProject macro: work_package_buttons]_');
   });
   it('links #N, ##N, ###N with OpenProject\'s boundaries, not in code or links, and honours the ! escape', () => {
-    expect(md('#12, ##12 and ###13. (#12) x#12 #012 !#12 #12a `#12` [#12](x)')).toBe('[#12](../12/), [##12](../12/) and [###13](https://op.example/work_packages/13). ([#12](../12/)) x#12 #012 #12 #12a `#12` [#12](x)');
+    expect(md('#12, ##12 and ###13. (#12) x#12 #012 !#12 #12a `#12` [#12](x)')).toBe('[#12](../12/), [#12](../12/) and [#13](https://op.example/work_packages/13). ([#12](../12/)) x#12 #012 #12 #12a `#12` [#12](x)');
     // not linked: the text stays (escaped at a line start, where it renders as `#77`)
     expect(md('#77 is not synced')).toBe('\\#77 is not synced');
   });
@@ -78,7 +79,7 @@ describe('description → markdown', () => {
     expect(md(src)).toBe(md(src));
   });
   it('gives the visible text for excerpts: no image names, no code blocks, no shortcodes', () => {
-    expect(convertDescription('# T\n\n<figure class="image"><img src="/api/v3/attachments/44/content" alt="pic"></figure>\n\nHello `x` <b>world</b>\n\n```\ncode\n```', links()).text).toBe('T Hello x world');
+    expect(convertDescription('# T\n\n<figure class="image"><img src="/api/v3/attachments/44/content" alt="pic"></figure>\n\nHello `x` <b>world</b>\n\n```\ncode\n```', links()).text).toBe('T — Hello x world');
   });
 });
 

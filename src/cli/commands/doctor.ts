@@ -7,7 +7,8 @@ import { loadProfile } from '../../mapping/profiles/load.js';
 import { findByName, findProject, resolveQueries } from '../../sync/resolve.js';
 import { ConfigError } from '../../errors.js';
 import { closestName } from '../../sync/suggest.js';
-import type { WorkPackageQuery } from '../../openproject/index.js';
+import { invisibleFields, WHY_INVISIBLE, type WorkPackageQuery } from '../../openproject/index.js';
+import type { CustomFieldDef, Profile } from '../../types.js';
 import { clientFor } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import type { Output } from '../output.js';
@@ -25,10 +26,11 @@ export async function doctorCommand(flags: { config?: string; insecureHttp?: boo
     if (!out.flags.json) out.result(`${c.ok ? '✓' : '✗'} ${c.label}${c.detail ? `: ${c.detail}` : ''}`);
   };
   let config: ResolvedConfig;
+  let profile: Profile;
   try {
     config = await loadConfig({ configPath: flags.config, overrides: { insecureHttp: flags.insecureHttp } });
     report({ ok: true, label: 'configuration', detail: path.relative(process.cwd(), config.configPath) || config.configPath });
-    const profile = await loadProfile(config.profile.name, config.profile.options);
+    profile = await loadProfile(config.profile.name, config.profile.options);
     const problems = config.sources.flatMap((s, i) => profile.checkSource?.(s, i) ?? []);
     report({ ok: problems.length === 0, label: `profile "${config.profile.name}"`, detail: problems.join('; ') || undefined });
   } catch (e) {
@@ -82,7 +84,29 @@ export async function doctorCommand(flags: { config?: string; insecureHttp?: boo
       }
     }
     const fieldNames = expectedFieldNames(config);
-    if (fieldNames.length) {
+    const configured = profile.configuredFields?.() ?? [];
+    if (configured.length) {
+      // The same check a sync makes, with every schema asked for: a configured field the key
+      // cannot see (not on that project and type, or admin-only) would silently write nothing.
+      const c = client;
+      const schemaFields = async (projectId: number, typeId: number): Promise<CustomFieldDef[] | null> => {
+        try {
+          return await c.getSchemaFields(projectId, typeId);
+        } catch {
+          return null; // a project/type pair without a schema holds no work packages
+        }
+      };
+      const invisible = await invisibleFields(configured, config.sources, { projects, types }, schemaFields);
+      const where = (n: string): string => invisible.filter((i) => i.field.name === n).map((i) => `${i.project} × ${i.type}`).join(', ');
+      const names = [...new Set(invisible.map((i) => i.field.name))];
+      report({
+        ok: invisible.length === 0,
+        label: 'custom fields',
+        detail: invisible.length
+          ? `not visible to this key: ${names.map((n) => `"${n}" (${configured.find((c) => c.name === n)!.option}) for ${where(n)}`).join('; ')} — ${WHY_INVISIBLE}`
+          : configured.map((c) => `"${c.name}"`).join(', '),
+      });
+    } else if (fieldNames.length) {
       const seen = new Set<string>();
       for (const s of config.sources) {
         for (const p of s.projects) {
@@ -121,13 +145,13 @@ export async function doctorCommand(flags: { config?: string; insecureHttp?: boo
   return finish(checks, out);
 }
 
+/** Fields of a profile that does not declare `configuredFields` (medigy: its legacy field names). */
 function expectedFieldNames(config: ResolvedConfig): string[] {
   if (config.profile.name === 'medigy') {
     const f = (config.profile.options.fields ?? {}) as Record<string, string>;
     return [f.cleanUrl ?? 'Clean URL', f.sourceUrl ?? 'Source URL', f.topics ?? 'Medigy Topics'];
   }
-  const o = config.profile.options as { tagsField?: string };
-  return o.tagsField ? [o.tagsField] : [];
+  return [];
 }
 
 function finish(checks: Check[], out: Output): number {

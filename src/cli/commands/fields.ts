@@ -1,5 +1,7 @@
 // `curate fields --project P --type T`: the custom fields of a project and type, with
 // their ids, formats and the frontmatter key curate maps them to.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { ConfigError } from '../../errors.js';
 import { camelCaseFieldName } from '../../mapping/text/camel.js';
 import { findByName, findProject } from '../../sync/resolve.js';
@@ -9,6 +11,19 @@ import { EXIT } from '../exit-codes.js';
 import { VERSION } from '../version.js';
 import type { Output } from '../output.js';
 import { connectionFromFlags, type ConnectionFlags } from './connection.js';
+import { describeInvisible, invisibleIn, type InvisibleField } from '../../openproject/index.js';
+import { loadConfig } from '../../config/load.js';
+import { loadProfile } from '../../mapping/profiles/load.js';
+import type { CustomFieldDef } from '../../types.js';
+
+/** The config's configured custom fields (when there is a config) missing from these fields. */
+async function configuredInvisible(configFlag: string | undefined, fields: readonly CustomFieldDef[], project: string, type: string): Promise<InvisibleField[]> {
+  const configPath = path.resolve(configFlag ?? 'curate.config.yaml');
+  if (!existsSync(configPath)) return [];
+  const config = await loadConfig({ configPath });
+  const profile = await loadProfile(config.profile.name, config.profile.options);
+  return invisibleIn(profile.configuredFields?.() ?? [], fields, project, type);
+}
 
 export async function fieldsCommand(flags: ConnectionFlags & { project: string; type: string }, out: Output): Promise<number> {
   const conn = await connectionFromFlags(flags);
@@ -34,6 +49,8 @@ export async function fieldsCommand(flags: ConnectionFlags & { project: string; 
     out.result(`  ${'property'.padEnd(widths[0]!)}  ${'name'.padEnd(widths[1]!)}  ${'format'.padEnd(widths[2]!)}  key`);
     for (const r of rows) out.result(`  ${r[0]!.padEnd(widths[0]!)}  ${r[1]!.padEnd(widths[1]!)}  ${r[2]!.padEnd(widths[2]!)}  ${r[3]}`);
     if (!rows.length) out.result('  (none)');
+    // Fields the config's profile reads that this project × type does not show this key.
+    for (const p of await configuredInvisible(flags.config, fields, project.identifier, type.name)) out.error(`warning: ${describeInvisible(p)}`);
     return EXIT.OK;
   } finally {
     await client.close();

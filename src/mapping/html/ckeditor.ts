@@ -4,6 +4,7 @@
 // removed (an unclosed `<macro>` swallows the rest of the description in the HTML parser,
 // so even dropped macros keep their children).
 import type { Element, ElementContent, Root, RootContent, Text } from 'hast';
+import { findOpenProjectSyntax, resourceLabel, wikiLabel, type AttributeMacro, type ResourceRef, type WikiLink } from './op-syntax.js';
 import { findHashReferences } from './references.js';
 
 /** What the converter needs from the profile, per description. */
@@ -19,6 +20,15 @@ export interface DescriptionLinks {
   workPackage(id: number): string | null;
   /** Link for macros that only OpenProject can render (embedded tables), or null. */
   openProjectPage: string | null;
+  /** `{{opSetting:base_url}}`: the instance root readers can open, or null (the variable then expands to nothing). */
+  baseUrl?: string | null;
+  /** OpenProject's other link syntaxes (`version#3`, `commit:abc`, `[[Wiki]]`, `attachment:a.zip`): where they link, or null for text. */
+  resource?(ref: ResourceRef): string | null;
+  wiki?(link: WikiLink): string | null;
+  /** A work package by its semantic identifier (`#PROJ-7`): where it links, or null for text. */
+  semanticWorkPackage?(key: string): string | null;
+  /** An attribute macro (`workPackageValue:subject`): what the page shows instead of the macro. */
+  attribute?(macro: AttributeMacro): { text: string; href: string | null };
 }
 
 export interface LocalImage {
@@ -36,6 +46,11 @@ const MEDIA = new Set(['oembed', 'embed', 'iframe', 'video', 'audio', 'object'])
 const NO_REFERENCES = new Set(['a', 'code', 'pre', 'kbd', 'samp', 'script', 'style', FIGURE]);
 
 type Parent = Root | Element;
+
+const SAFE_IMAGE_SRC = /^(?:https?:|data:image\/|[^:/?#]*(?:[/?#]|$))/i;
+
+/** Relative URLs, anchors, and the protocols OpenProject's sanitizer keeps in links. */
+const SAFE_HREF = /^(?:(?:https?|ftps?|mailto|tel):|[^:/?#]*(?:[/?#]|$))/i;
 
 const el = (tagName: string, properties: Element['properties'], children: ElementContent[]): Element => ({ type: 'element', tagName, properties, children });
 const text = (value: string): Text => ({ type: 'text', value });
@@ -117,14 +132,54 @@ function rewriteElement(e: Element, links: DescriptionLinks): ElementContent[] {
   }
   if (tag === 'a') {
     const href = prop(e, 'href');
+    // OpenProject's sanitizer drops links of other protocols (`javascript:`, `data:`): their text stays.
+    if (href !== undefined && !SAFE_HREF.test(href.trim())) return e.children;
     if (href !== undefined) e.properties = { ...e.properties, href: links.href(href) };
     return [e];
   }
   // No markdown for underline or highlight: the nearest emphasis keeps the author's stress.
   if (tag === 'u' || tag === 'ins') return [el('em', {}, e.children)];
   if (tag === 'mark') return [el('strong', {}, e.children)];
-  if (tag === 'td' || tag === 'th') flattenCell(e);
+  if (tag === 'td' || tag === 'th') {
+    checkboxesAsText(e);
+    flattenCell(e);
+  }
+  if (tag === 'li') todoItem(e);
+  if (tag === 'table') headerRow(e);
   return [e];
+}
+
+const isCheckbox = (n: ElementContent): n is Element => n.type === 'element' && n.tagName === 'input' && prop(n, 'type')?.toLowerCase() === 'checkbox';
+
+/** A task's checkbox in a table cell (no GFM task list there) is shown as ☑ / ☐, keeping its state. */
+function checkboxesAsText(e: Element): void {
+  e.children = e.children.map((c) => (isCheckbox(c) ? text(c.properties.checked ? '☑ ' : '☐ ') : c));
+  for (const c of e.children) if (c.type === 'element') checkboxesAsText(c);
+}
+
+/**
+ * CKEditor's to-do list item (`<li><label class="todo-list__label"><input type=checkbox>
+ * <span>text</span></label></li>`): the checkbox first, as a GFM task list item has it.
+ */
+function todoItem(li: Element): void {
+  const labelEl = li.children.find((c): c is Element => c.type === 'element' && c.tagName === 'label' && c.children.some(isCheckbox));
+  if (!labelEl) return;
+  const box = labelEl.children.find(isCheckbox)!;
+  const rest = labelEl.children.filter((c) => c !== box);
+  li.children = [box, text(' '), ...li.children.flatMap((c) => (c === labelEl ? rest : [c]))];
+}
+
+/**
+ * A GFM table always has a header row; CKEditor's default table has none. Its first row
+ * becomes the header (rather than an empty header row above it).
+ */
+function headerRow(table: Element): void {
+  const sections = table.children.filter((c): c is Element => c.type === 'element');
+  if (sections.some((s) => s.tagName === 'thead' && s.children.some((r) => r.type === 'element' && r.tagName === 'tr'))) return;
+  const rows = sections.flatMap((s) => (s.tagName === 'tr' ? [s] : s.tagName === 'tbody' || s.tagName === 'tfoot' ? s.children.filter((r): r is Element => r.type === 'element' && r.tagName === 'tr') : []));
+  const first = rows[0];
+  if (!first) return;
+  for (const cell of first.children) if (cell.type === 'element' && cell.tagName === 'td') cell.tagName = 'th';
 }
 
 function mention(e: Element, links: DescriptionLinks): ElementContent[] {
@@ -137,7 +192,9 @@ function mention(e: Element, links: DescriptionLinks): ElementContent[] {
 }
 
 function workPackageRef(e: Element, rawId: string | undefined, links: DescriptionLinks): ElementContent[] {
-  const label = textOf(e).trim() !== '' ? e.children : [text(prop(e, 'dataText') ?? (rawId ? `#${rawId}` : ''))];
+  const shown = textOf(e).trim();
+  // `##42`, `###KSTP-2`: the hashes ask OpenProject for the subject; the page shows `#42`, `#KSTP-2`.
+  const label = /^#{2,3}[\w-]+$/.test(shown) ? [text(shown.replace(/^#+/, '#'))] : shown !== '' ? e.children : [text((prop(e, 'dataText') ?? (rawId ? `#${rawId}` : '')).replace(/^#{2,3}(?=\w)/, '#'))];
   const id = rawId !== undefined && /^[1-9]\d*$/.test(rawId) ? Number(rawId) : null;
   const href = id === null ? null : links.workPackage(id);
   // The label is what the author saw (`#12`); it must not be linked a second time.
@@ -154,6 +211,13 @@ function macro(e: Element, links: DescriptionLinks): ElementContent[] {
     case 'child_pages': // wiki-only
     case 'create_work_package_link': // a button of the OpenProject UI
       return kept;
+    case 'include_wiki_page': {
+      // OpenProject shows the wiki page's content here; the page links to it.
+      const page = prop(e, 'dataPage') ?? '';
+      const href = page === '' ? null : (links.wiki?.({ project: null, page, title: null }) ?? null);
+      const note = `Wiki page${page === '' ? '' : ` "${page}"`} (shown in OpenProject)`;
+      return [el('p', {}, [el('em', {}, [href === null ? text(note) : el('a', { href }, [text(note)])])]), ...kept];
+    }
     case 'embedded-table':
     case 'embedded_table': {
       const note = 'Embedded work package table (shown in OpenProject)';
@@ -215,7 +279,18 @@ function image(img: Element, links: DescriptionLinks, block: boolean): ElementCo
   const src = prop(img, 'src') ?? '';
   const alt = prop(img, 'alt') ?? '';
   const resolved = links.image(src);
-  if (resolved === null) return [img];
+  // A source no browser can load from a site (`chrome-extension://…`, `file:`): OpenProject's
+  // sanitizer drops it; the page names the image instead of showing a broken one.
+  if (resolved === null && !SAFE_IMAGE_SRC.test(src.trim())) return alt !== '' ? [text(`[image: ${alt}]`)] : [];
+  if (resolved === null) {
+    // Not an attachment: an URL of the instance is made absolute like a link's; a relative
+    // path (`some/dir/x.png`, a file name no attachment has) resolves on no site, so the page
+    // names the image instead of showing it broken.
+    const url = links.href(src);
+    if (/^(?:https?:|data:image\/)/i.test(url) || url.startsWith('//')) return [{ ...img, properties: { ...img.properties, src: url } }];
+    const name = alt !== '' ? alt : (src.split(/[/?#]/).filter(Boolean).pop() ?? '');
+    return name !== '' ? [text(`[image: ${name}]`)] : [];
+  }
   if (resolved.kind === 'text') return [text(alt !== '' ? `[image: ${alt}]` : `[image: ${resolved.text}]`)];
   // The author's width (CKEditor's resize) wins; the height keeps the image's proportions.
   const width = positiveInt(prop(img, 'width')) ?? resolved.width;
@@ -273,7 +348,10 @@ function flattenCell(cell: Element): void {
   cell.children = out;
 }
 
-/** `#N` references in text become links (or stay text), except inside links and code. */
+/**
+ * OpenProject's text syntaxes (`#N` references, resource and wiki links, attribute macros) and
+ * bare URLs in text become links or their text, except inside links and code.
+ */
 function linkHashReferences(parent: Parent, links: DescriptionLinks, skip: boolean): void {
   const out: ElementContent[] = [];
   let afterMarkup = true;
@@ -289,20 +367,78 @@ function linkHashReferences(parent: Parent, links: DescriptionLinks, skip: boole
       out.push(child);
       continue;
     }
-    const refs = findHashReferences(child.value, afterMarkup);
+    out.push(...linkText(child.value, afterMarkup, links));
     afterMarkup = false;
-    if (refs.length === 0) {
-      out.push(child);
-      continue;
-    }
-    let at = 0;
-    for (const r of refs) {
-      if (r.start > at) out.push(text(child.value.slice(at, r.start)));
-      const href = r.escaped ? null : links.workPackage(r.id);
-      out.push(href === null ? el('span', { dataCurateLabel: true }, [text(r.text)]) : el('a', { href }, [text(r.text)]));
-      at = r.end;
-    }
-    if (at < child.value.length) out.push(text(child.value.slice(at)));
   }
   parent.children = out;
+}
+
+interface Piece {
+  start: number;
+  end: number;
+  nodes: ElementContent[];
+}
+
+const label = (value: string): Element => el('span', { dataCurateLabel: true }, [text(value)]);
+const linkOrLabel = (href: string | null, value: string): Element => (href === null ? label(value) : el('a', { href }, [text(value)]));
+
+function linkText(value: string, afterMarkup: boolean, links: DescriptionLinks): ElementContent[] {
+  const pieces: Piece[] = [];
+  for (const r of findHashReferences(value, afterMarkup)) {
+    const href = r.escaped ? null : links.workPackage(r.id);
+    // `##N` / `###N` ask OpenProject for the target's subject (and type, status), which this
+    // page's mapping does not know: the page shows the plain reference `#N`, never the hashes.
+    pieces.push({ start: r.start, end: r.end, nodes: [linkOrLabel(href, r.escaped ? r.text : `#${r.id}`)] });
+  }
+  for (const m of findOpenProjectSyntax(value, afterMarkup)) {
+    if (m.type === 'attribute') {
+      const shown = links.attribute?.(m.macro) ?? { text: `${m.macro.attribute}`, href: null };
+      pieces.push({ start: m.start, end: m.end, nodes: [linkOrLabel(shown.href, shown.text)] });
+    } else if (m.type === 'semantic') {
+      // `##PROJ-7` / `###PROJ-7` ask for the subject, unknown here (as for `##N`): shown `#PROJ-7`.
+      pieces.push({ start: m.start, end: m.end, nodes: [m.escaped ? label(m.text.replace(/^!/, '')) : linkOrLabel(links.semanticWorkPackage?.(m.key) ?? null, `#${m.key}`)] });
+    } else if (m.escaped) {
+      // `!version#3`, `![[Page]]`: the author asked for the literal text (without the `!`).
+      pieces.push({ start: m.start, end: m.end, nodes: [label(m.text.replace(/^!/, ''))] });
+    } else if (m.type === 'resource') {
+      pieces.push({ start: m.start, end: m.end, nodes: [linkOrLabel(links.resource?.(m.ref) ?? null, resourceLabel(m.ref))] });
+    } else {
+      pieces.push({ start: m.start, end: m.end, nodes: [linkOrLabel(links.wiki?.(m.link) ?? null, wikiLabel(m.link))] });
+    }
+  }
+  for (const u of findBareUrls(value)) pieces.push({ start: u.start, end: u.end, nodes: [el('a', { href: links.href(u.url) }, [text(u.text)])] });
+  if (pieces.length === 0) return [text(value)];
+  pieces.sort((a, b) => a.start - b.start || b.end - a.end);
+  const out: ElementContent[] = [];
+  let at = 0;
+  for (const p of pieces) {
+    if (p.start < at) continue; // overlaps an earlier match
+    if (p.start > at) out.push(text(value.slice(at, p.start)));
+    out.push(...p.nodes);
+    at = p.end;
+  }
+  if (at < value.length) out.push(text(value.slice(at)));
+  return out;
+}
+
+/**
+ * Bare URLs in text that markdown did not link (text inside raw HTML): OpenProject's
+ * autolink filter links them. Trailing punctuation and an unbalanced `)` stay text.
+ */
+export function findBareUrls(value: string): { start: number; end: number; url: string; text: string }[] {
+  if (!/https?:\/\/|www\./i.test(value)) return [];
+  const out: { start: number; end: number; url: string; text: string }[] = [];
+  for (const m of value.matchAll(/(?<![\p{L}\p{N}_@/.])(?:https?:\/\/|www\.)[^\s<>"]+/giu)) {
+    let t = m[0];
+    for (;;) {
+      const trimmed = t.replace(/[?!.,:;*_~'"]+$/, '');
+      const unbalanced = trimmed.endsWith(')') && (trimmed.match(/\(/g)?.length ?? 0) < (trimmed.match(/\)/g)?.length ?? 0);
+      const next = unbalanced ? trimmed.slice(0, -1) : trimmed;
+      if (next === t) break;
+      t = next;
+    }
+    if (/^(?:https?:\/\/|www\.)$/i.test(t) || !/[\p{L}\p{N}]\.[\p{L}\p{N}]|localhost|\d/u.test(t.replace(/^https?:\/\//i, ''))) continue;
+    out.push({ start: m.index, end: m.index + t.length, url: /^www\./i.test(t) ? `http://${t}` : t, text: t });
+  }
+  return out;
 }

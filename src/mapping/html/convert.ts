@@ -11,8 +11,11 @@ import remarkGfm from 'remark-gfm';
 import remarkParse from 'remark-parse';
 import remarkRehype from 'remark-rehype';
 import remarkStringify from 'remark-stringify';
+import type { ConstructName } from 'mdast-util-to-markdown';
 import { unified } from 'unified';
 import { FIGURE, rewriteCkeditor, type DescriptionLinks } from './ckeditor.js';
+import { remarkOpenProjectDialect } from './dialect.js';
+import { expandSettings, normaliseTags } from './source.js';
 import { figureShortcode, neutraliseShortcodesInCode } from './hugo.js';
 
 export type { DescriptionLinks, LocalImage } from './ckeditor.js';
@@ -44,12 +47,15 @@ function figureHandler(_state: unknown, node: Element): Html {
 let processors: { parse: ReturnType<typeof buildParse>; parseHtml: ReturnType<typeof buildParseHtml>; toMarkdown: ReturnType<typeof buildToMarkdown> } | undefined;
 
 function buildParse() {
-  return unified().use(remarkParse).use(remarkGfm).use(remarkRehype, { allowDangerousHtml: true }).freeze();
+  return unified().use(remarkParse).use(remarkGfm, { singleTilde: false }).use(remarkOpenProjectDialect).use(remarkRehype, { allowDangerousHtml: true }).freeze();
 }
 
 function buildParseHtml() {
-  return unified().use(remarkParse).use(remarkGfm).use(remarkRehype, { allowDangerousHtml: true }).use(rehypeRaw).freeze();
+  return unified().use(remarkParse).use(remarkGfm, { singleTilde: false }).use(remarkOpenProjectDialect).use(remarkRehype, { allowDangerousHtml: true }).use(rehypeRaw).freeze();
 }
+
+/** Constructs whose text is an URL or title (mdast-util-to-markdown's full phrasing spans): never typographer-escaped. */
+const URL_SPANS: ConstructName[] = ['autolink', 'destinationLiteral', 'destinationRaw', 'reference', 'titleQuote', 'titleApostrophe'];
 
 function buildToMarkdown() {
   return unified()
@@ -66,13 +72,24 @@ function buildToMarkdown() {
       unsafe: [
         { character: '<', before: '\\{\\{' },
         { character: '%', before: '\\{\\{' },
+        // Hugo's typographer (on in a stock site) turns "…" and '…' into curly quotes, `...`
+        // into an ellipsis, `--` into a dash and `<<` into «; OpenProject shows the characters
+        // as written. An escaped character is left alone.
+        // Only in text: in an autolink or a link destination the escape would change the URL.
+        { character: '"', inConstruct: 'phrasing', notInConstruct: URL_SPANS },
+        { character: "'", inConstruct: 'phrasing', notInConstruct: URL_SPANS },
+        { character: '.', after: '\\.\\.', inConstruct: 'phrasing', notInConstruct: URL_SPANS },
+        { character: '-', after: '-', inConstruct: 'phrasing', notInConstruct: URL_SPANS },
+        { character: '<', after: '<', inConstruct: 'phrasing', notInConstruct: URL_SPANS },
+        { character: '>', after: '>', inConstruct: 'phrasing', notInConstruct: URL_SPANS },
       ],
     })
     .freeze();
 }
 
 /** Converts one description. `links` answers every attachment / work package question. */
-export function convertDescription(source: string, links: DescriptionLinks): ConvertedDescription {
+export function convertDescription(stored: string, links: DescriptionLinks): ConvertedDescription {
+  const source = normaliseTags(expandSettings(stored, { baseUrl: links.baseUrl ?? null }));
   processors ??= { parse: buildParse(), parseHtml: buildParseHtml(), toMarkdown: buildToMarkdown() };
   const { toMarkdown } = processors;
   // Without a `<` there is no raw HTML to parse: the HTML pass (a second full parse and a
@@ -101,7 +118,9 @@ function visibleText(root: MdastRoot): string {
     if (n.type === 'text' || n.type === 'inlineCode') parts.push(n.value);
     else if (n.type === 'break') parts.push(' ');
     else if ('children' in n) for (const c of n.children) walk(c);
-    if (BLOCKS.has(n.type)) parts.push(' ');
+    // A heading runs into the text after it unless something separates them.
+    if (n.type === 'heading' && !/[.!?:;…]\s*$/.test(parts[parts.length - 1] ?? '')) parts.push(' — ');
+    else if (BLOCKS.has(n.type)) parts.push(' ');
   };
   walk(root);
   return parts.join('').replace(/\s+/g, ' ').trim();

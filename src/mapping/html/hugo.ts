@@ -44,5 +44,10 @@ export function neutraliseShortcodesInCode(code: string): string {
  * otherwise be dropped as raw HTML), and so is a line start that would open a block.
  */
 export function markdownLiteral(text: string): string {
-  return text.replace(/[\\`*_[\]<>&~|]/g, '\\$&').replace(/^(\s*)([#>+=-]|\d+[.)])/, (_m, sp: string, mark: string) => `${sp}${mark.replace(/([#>+=.)-])$/, '\\$1')}`);
+  // Quotes, `...`, `--` and `<<`/`>>` too: Hugo's typographer would turn them into curly quotes, an ellipsis, dashes, «».
+  return text
+    .replace(/[\\`*_[\]<>&~|"']/g, '\\$&')
+    .replace(/\.(?=\.\.)/g, '\\.')
+    .replace(/-(?=-)/g, '\\-')
+    .replace(/^(\s*)([#>+=-]|\d+[.)])/, (_m, sp: string, mark: string) => `${sp}${mark.replace(/([#>+=.)-])$/, '\\$1')}`);
 }

@@ -14,6 +14,11 @@ function titles(v: CustomFieldValue): YamlValue {
 
 export function typedFieldValue(wp: WorkPackage, entry: CustomFieldEntry): YamlValue {
   const { field, value } = entry;
+  // A multi-value field is a list whatever it holds: empty, one value or several.
+  if (field.multiValue) {
+    if (value === null) return [];
+    if (!Array.isArray(value)) return [typedFieldValue(wp, { field: { ...field, multiValue: false }, value })];
+  }
   if (value === null) return null;
   const bad = (expected: string): MappingError => new MappingError(wp.id, `custom field "${field.name}"`, `expected ${expected}, got ${JSON.stringify(value)}`);
   switch (field.format) {
@@ -34,7 +39,15 @@ export function typedFieldValue(wp: WorkPackage, entry: CustomFieldEntry): YamlV
     case 'list':
     case 'user':
     case 'version':
+    case 'hierarchy':
+    case 'group':
+      if (typeof value !== 'object') throw bad('a link (href and title)');
       return titles(value);
+    case 'calculated':
+      // The server computes it: a number as a YAML number, anything else as its text.
+      if (typeof value === 'number') return value;
+      if (typeof value === 'string' && /^-?\d+(?:\.\d+)?(?:e[+-]?\d+)?$/i.test(value.trim())) return Number(value);
+      return typeof value === 'object' ? titles(value) : value;
     default:
       return typeof value === 'object' ? titles(value) : value;
   }

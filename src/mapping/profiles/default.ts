@@ -3,7 +3,8 @@
 // default-paths.ts, custom fields in default-fields.ts, options in default-options.ts, the
 // description conversion in ../html/.
 import type { Attachment, AttachmentUse, MapInput, MappedDocument, PlannedContent, Profile, WorkPackage } from '../../types.js';
-import { attachmentByFileName, attachmentIdOfUrl, convertDescription, markdownLiteral, referencedAttachments, workPackageIdOfUrl, type DescriptionLinks, type LocalImage } from '../html/index.js';
+import { attachmentByFileName, attachmentIdOfUrl, convertDescription, markdownLiteral, referencedAttachments, resourceHref, wikiHref, workPackageIdOfUrl, type DescriptionLinks, type LocalImage } from '../html/index.js';
+import { attributeMacroText } from './default-macros.js';
 import { htmlUnescape, wrap } from '../text/index.js';
 import { renderFrontmatterFile, type YamlValue } from '../yaml/index.js';
 import { fieldsOf, tagsOf, weightOf } from './default-fields.js';
@@ -15,9 +16,11 @@ export type { DefaultProfileOptions } from './default-options.js';
 /**
  * Bump on every change of output for the same input: the engine then re-maps every work
  * package. 2: converted descriptions, id-keyed bundles, `{slug}-{id}` URLs, aliases, typed
- * fields. 3: the link around a figure's image is rewritten like other links.
+ * fields. 3: the link around a figure's image is rewritten like other links. 4: descriptions
+ * read as OpenProject's formatter reads them (hard breaks, opSetting variables, resource and
+ * wiki links, attribute macros, …), excerpts separated and marked when cut, a final newline.
  */
-export const DEFAULT_PROFILE_VERSION = '3';
+export const DEFAULT_PROFILE_VERSION = '4';
 
 export function createDefaultProfile(rawOptions: unknown): Profile {
   const options = parseDefaultOptions(rawOptions);
@@ -28,13 +31,35 @@ export function createDefaultProfile(rawOptions: unknown): Profile {
       // Asked one attachment at a time: a file name is matched against this one alone, so two
       // attachments of the same name are both fetched and map() shows the newest, as OpenProject does.
       if (referencedAttachments(wp.description, [att]).has(att.id)) return att.contentType.startsWith('image/') ? 'image' : 'file';
+      // `attachment:file.zip` links the work package's own file of that name (link_handlers/colon_separator.rb).
+      if (mentionsAttachment(wp.description, att.fileName)) return 'file';
       if (options.featuredImage !== null && att.fileName.startsWith(options.featuredImage)) return 'image';
       return null;
     },
     map(input: MapInput): MappedDocument {
       return mapWorkPackage(input, options);
     },
+    configuredFields() {
+      // Only fields the config names: the default `Tags` of a config that never mentions tags is
+      // not a field anyone expects, so its absence is not worth a warning on every run.
+      const named = (key: string): boolean => rawOptions !== null && typeof rawOptions === 'object' && key in rawOptions;
+      const out: { name: string; option: string }[] = [];
+      if (options.tagsField !== null && named('tagsField')) out.push({ name: options.tagsField, option: 'profile.options.tagsField' });
+      if (options.weightField !== null && named('weightField')) out.push({ name: options.weightField, option: 'profile.options.weightField' });
+      return out;
+    },
   };
+}
+
+/** `attachment:name` resolves to the attachment with exactly that file name (OpenProject: `filename == oid`); the newest wins. */
+function attachmentNamed(name: string, all: readonly Attachment[]): Attachment | null {
+  let best: Attachment | null = null;
+  for (const a of all) if (a.fileName === name && (!best || a.createdAt > best.createdAt || (a.createdAt === best.createdAt && a.id > best.id))) best = a;
+  return best;
+}
+
+function mentionsAttachment(description: string, fileName: string): boolean {
+  return description.includes(`attachment:${fileName}`) || description.includes(`attachment:"${fileName}"`) || description.includes(`attachment:&quot;${fileName}&quot;`);
 }
 
 /** A file name safe on every file system and in a URL: [A-Za-z0-9._-], no leading dot. */
@@ -62,8 +87,18 @@ export function plainExcerpt(markdown: string, width: number): string {
   return excerptOf(text, width);
 }
 
+/**
+ * At most `width` characters of the text. A text that does not fit ends at its last sentence
+ * end within the width when that keeps at least half of it, else at a word, with ` …` saying
+ * that more follows (a cut in the middle of a phrase must not read as the whole thought).
+ */
 function excerptOf(text: string, width: number): string {
-  return wrap(text.replace(/\s+/g, ' ').trim(), width, 1)[0] ?? '';
+  const all = text.replace(/\s+/g, ' ').trim();
+  if (all.length <= width) return all;
+  const head = all.slice(0, width + 1);
+  const sentence = /^.*[.!?…](?=\s)/s.exec(head)?.[0];
+  if (sentence !== undefined && sentence.length >= width / 2) return sentence;
+  return `${wrap(all, width - 2, 1)[0] ?? ''} …`;
 }
 
 interface Assets {
@@ -144,6 +179,20 @@ function mapWorkPackage(input: MapInput, options: DefaultProfileOptions): Mapped
     },
     workPackage: workPackageLink,
     openProjectPage: base === null ? null : `${base}/projects/${encodeURIComponent(input.project.identifier)}/work_packages`,
+    baseUrl: base,
+    resource(ref) {
+      // `attachment:file.zip`: a file of this very work package, downloaded beside the page.
+      if (ref.kind === 'attachment') {
+        const att = attachmentNamed(ref.value, input.allAttachments);
+        return att ? (assets.local.get(att.id) ?? null) : null;
+      }
+      // `user:"foo@bar.com"`: OpenProject links the user, or (no such login) autolinks the address.
+      if (ref.kind === 'user' && !ref.byId && /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(ref.value)) return `mailto:${ref.value}`;
+      return base === null ? null : resourceHref(ref, base, input.project.identifier);
+    },
+    wiki: (link) => (base === null ? null : wikiHref(link, base, input.project.identifier)),
+    semanticWorkPackage: (key) => (base === null ? null : `${base}/work_packages/${encodeURIComponent(key)}`),
+    attribute: (macro) => attributeMacroText(macro, input, workPackageLink),
   };
 
   let body: string;
@@ -185,7 +234,8 @@ function mapWorkPackage(input: MapInput, options: DefaultProfileOptions): Mapped
     fm.images = assets.featured.map((i) => i.src);
     fm.featuredImage = { ...assets.featured[0]! };
   }
-  const files: PlannedContent[] = [{ kind: 'text', path: markdownPath, text: renderFrontmatterFile(fm, body) }, ...assets.files];
+  // A final newline (python-frontmatter writes none): end-of-file fixers in a site's hooks would otherwise rewrite every page.
+  const files: PlannedContent[] = [{ kind: 'text', path: markdownPath, text: `${renderFrontmatterFile(fm, body)}\n` }, ...assets.files];
   const doc: MappedDocument = { workPackageId: wp.id, markdownPath, files, memory };
   if (references.size > 0) doc.references = [...references].sort((a, b) => a - b);
   return doc;
