@@ -244,8 +244,15 @@ describe('curate watch: convergence', () => {
     const deliveries = sim.webhooks.deliveries();
     expect(deliveries.filter((d) => d.status !== 202)).toEqual([]);
     expect(deliveries.filter((d) => d.action === 'attachment:created')).toHaveLength(2);
-    await waitQueueEmpty(w.url);
-    await new Promise((r) => setTimeout(r, 500));
+    // Wait on what the watcher says, not on a fixed time: every work package the webhooks
+    // named has been through a finished targeted sync (the queue can be empty while the
+    // last one still runs, which a fixed 500 ms did not always cover on a busy machine).
+    const named = new Set([...edited, ...withAttachment]);
+    const done = new Set<number>();
+    await w.waitFor((l) => {
+      if (l.event === 'sync' && l.kind === 'targeted' && (l.outcome === 'ok' || l.outcome === 'item_errors')) for (const id of l.ids as number[]) done.add(id);
+      return [...named].every((id) => done.has(id));
+    }, 60_000, mark);
     await waitQueueEmpty(w.url);
     // Coalesced: 98 events for 12 work packages became a handful of targeted syncs.
     const targeted = syncLines(w, 'targeted').filter((l) => w.lines.indexOf(l) >= mark);
