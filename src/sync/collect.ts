@@ -86,16 +86,18 @@ export async function collectSource(ctx: CollectContext, src: ResolvedSource, li
   } else if (!ctx.full && prev && prev.fingerprint !== src.fingerprint && Object.keys(prev).length) {
     ctx.warn(`source "${name}": its configuration, the profile's options or curate's mapping changed since the last sync; mapping all of its work packages again`);
   } else if (!ctx.full && plan.remapAll) ctx.warn(`source "${name}": ${plan.remapAll}; mapping all of its work packages again`);
-  // The newest instant that is not in the future: the earliest of the server's clock, this
-  // machine's, and the previous watermark plus the real time elapsed since it was taken
-  // (the server's clock cannot have run faster than that; it is what still holds when the
-  // server sends no usable Date and its clock is far from this machine's). A wrong clock
-  // only makes it earlier, which costs re-reading a few rows, never skipping one.
+  // The newest instant that is not in the future: the earlier of the server's clock and
+  // this machine's; when the server sends no usable Date, also the previous watermark plus
+  // the real time elapsed since it was taken (the server's clock cannot have run faster:
+  // this holds even when its clock is far from this machine's; it is not used otherwise,
+  // since a watermark older than the run that took it would make every later walk lag by
+  // that much). A wrong clock only makes the ceiling earlier, which costs re-reading a few
+  // rows, never skipping one.
   const clockNow = ctx.clock().getTime();
   const clocks = Math.min(clockNow, ctx.walkStart?.getTime() ?? Infinity) + FUTURE_SLACK_MS;
   const storedMark = prev?.watermark ? Date.parse(prev.watermark) : null;
   const takenAt = prev?.watermarkAt ? Date.parse(prev.watermarkAt) : null;
-  const elapsedBound = storedMark !== null && takenAt !== null ? storedMark + Math.max(0, clockNow - takenAt) + FUTURE_SLACK_MS : Infinity;
+  const elapsedBound = ctx.walkStart === null && storedMark !== null && takenAt !== null ? storedMark + Math.max(0, clockNow - takenAt) + FUTURE_SLACK_MS : Infinity;
   const ceiling = Math.min(clocks, elapsedBound);
   const trusted = storedMark !== null && storedMark <= clocks;
   if (storedMark !== null && !trusted && !ctx.full && sameShape) {

@@ -105,8 +105,8 @@ describe('faults that outlast the retries', () => {
       expect(again.counts.total.update).toBe(1);
       const after = JSON.parse(await everythingWritten(dir));
       expect(after.sources.news.retry).toEqual([]);
-      // The watermark is the server's clock (its Date header, whole seconds) before the
-      // walk that saw the edit: at or after the edit's second, never held at the old value.
+      // The watermark is the newest updatedAt the walk received that is not in the future
+      // of the server's Date or this machine's clock: the edit's, never held at the old value.
       const edited = Date.parse(sim.dataset.workPackages.get(victim.id)!.updatedAt as string);
       expect(Date.parse(after.sources.news.watermark)).toBeGreaterThanOrEqual(Math.floor(edited / 1000) * 1000);
     } finally {
