@@ -429,7 +429,8 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
         const authors = new Map<number, string>();
         try {
           const total = await idsInto(q, ids, authors, true);
-          authorSelectAnswered = true;
+          // A select was answered: a later 400 on an id listing is about its ids, not the select.
+          authorSelectAnswered = selectAnswered = true;
           return { ids: [...ids].sort((a, b) => a - b), total, authors };
         } catch (e) {
           // Older or stricter servers answer a select key they do not support with 400
