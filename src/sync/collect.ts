@@ -127,7 +127,9 @@ export async function collectSource(ctx: CollectContext, src: ResolvedSource, li
     if (ctx.overlapping.has(wp.id)) return;
     const t = Date.parse(wp.updatedAt);
     if (t > ceiling) future += 1;
-    else if (newest === null || t > newest) {
+    // Only rows a walk returned bound the watermark: a row read by id after the walk may
+    // carry an edit made after it, newer than edits the walk did not see.
+    else if (!force && (newest === null || t > newest)) {
       newest = t;
       newestText = wp.updatedAt;
     }
@@ -211,11 +213,14 @@ export async function collectSource(ctx: CollectContext, src: ResolvedSource, li
   const absent = [...owned.keys()].filter((id) => !listed.has(id) && !received.has(id) && !ctx.overlapping.has(id));
   await confirmAbsent(ctx, src, absent, accept);
 
-  // The next walk starts at the newest updatedAt received that is not in the future: any
-  // later edit has a later updatedAt (a row edited after its page was read is newer than
-  // every row read). Nothing received (an empty source): the previous watermark stands.
-  // A run that changes nothing receives the same newest row again, so the manifest stays
-  // byte for byte as it was.
+  // The next walk starts at the newest updatedAt received that is not in the future: after a
+  // keyset walk (sorted by updatedAt) any later edit has a later updatedAt, since a row
+  // edited after its page was read is newer than every row read. A walk of every work
+  // package is sorted by id, so an edit during it can land on a page read already while a
+  // later one is read: its watermark is at most the server's clock before it began. Nothing
+  // received (an empty source): the previous watermark stands. A run that changes nothing
+  // receives the same newest row again, so the manifest stays byte for byte as it was.
+  if (newestText !== null && walkedAll && ctx.walkStart && newest! > ctx.walkStart.getTime()) return { watermark: ctx.walkStart.toISOString(), walkedAll };
   if (newestText !== null) return { watermark: newestText, walkedAll };
   return { watermark: trusted && !walkedAll ? prev!.watermark : null, walkedAll };
 }

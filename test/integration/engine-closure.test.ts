@@ -521,3 +521,36 @@ describe('found while timing the fuzz harness: an aborted run must return', () =
     });
   }, 20_000);
 });
+
+describe('a walk of every work package (sorted by id) and edits during it', () => {
+  it('the watermark is not raised past an edit the walk read before it happened (overlap 0)', async () => {
+    await withSim(async (sim, dir, clock) => {
+      const client = testClient(sim, { pageSize: 5 });
+      try {
+        const ccm = inProject(sim, PROJECT.ccm);
+        expect(ccm.length).toBeGreaterThan(5);
+        const early = ccm[0]!;
+        const late = ccm[ccm.length - 1]!;
+        let done = false;
+        // As page 2 of chronic-care-management's full listing is asked for (page 1 read):
+        // a row of page 1 is edited, then, seconds later, a row of a later page.
+        sim.onListPage((page, url) => {
+          if (done || page !== 2 || url.searchParams.has('select') || !decodeURIComponent(url.search).includes(`"project":{"operator":"=","values":["${PROJECT.ccm}"]}`)) return;
+          done = true;
+          clock.tick(10_000);
+          retitle(sim, early.id, 'Edited after its page was read');
+          clock.tick(10_000);
+          retitle(sim, late.id, 'Edited before its page was read');
+        });
+        await syncOk(sim, dir, { client, overlapSeconds: 0 });
+        expect(done).toBe(true);
+        sim.onListPage(null);
+        clock.tick();
+        await syncOk(sim, dir, { client, overlapSeconds: 0 });
+        await expectFresh(sim, dir);
+      } finally {
+        await client.close();
+      }
+    });
+  });
+});
