@@ -169,6 +169,16 @@ describe('invariant regressions: the model itself (issue 19)', () => {
     { m: 'edit', wp: 0, field: 'cleanUrl', v: 0 },
     { m: 'backup', slot: 0 },
   ], { dataset: 'small' }));
+  // Found by fuzz:sync (seed 1422893148): a hand-written file inside a blocker's old folder
+  // keeps a folder where #136's favicon belongs; the engine rightly reports it, and the
+  // model's final check must not call that stuck (it compared hand paths by equality only).
+  it('a hand-written file inside a folder at an owned path is a blocker too', history(medigyPaged, [
+    { m: 'block', kind: 'dir', v: 0 },
+    { m: 'sync', conc: 1, abort: 1 },
+    { m: 'block', kind: 'dir', v: 0 },
+    { m: 'hand', slot: 0, where: 'vacated', v: 0 },
+    { m: 'edit', wp: 0, field: 'subject', v: 0 },
+  ]));
 });
 
 describe('invariant regressions: clocks, restores and ties (issue 19)', () => {
