@@ -260,6 +260,16 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
         for (const id of mine.keys()) if (!membership.has(id)) ledger.gone(name, id);
       }
       const filesPresent = createPresenceCheck(root);
+      // A path the journal lists was being written by a run that stopped before its manifest:
+      // it may hold that run's bytes rather than the ones this manifest records (an edit
+      // the server has since undone, a restore), so it is compared, not just found.
+      const journalHash = createHasher(root);
+      const filesAsRecorded = async (w: { files: Record<string, string> }): Promise<boolean> => {
+        const paths = Object.keys(w.files);
+        if (!(await filesPresent(paths))) return false;
+        for (const p of paths) if (journal.has(p) && (await journalHash(p)) !== w.files[p]) return false;
+        return true;
+      };
       const collectContext: CollectContext = {
         client: o.client,
         ledger,
@@ -275,7 +285,7 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
         refOf,
         schedule,
         queueRoom,
-        filesPresent: (w: { files: Record<string, string> }) => filesPresent(Object.keys(w.files)),
+        filesPresent: filesAsRecorded,
         checkpoint,
         isAborted: () => o.signal?.aborted ?? false,
         emit,

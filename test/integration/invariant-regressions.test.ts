@@ -162,6 +162,18 @@ describe('invariant regressions: a run that fails while mapping a source again (
   ], { dataset: 'small' }));
 });
 
+describe('invariant regressions: an interrupted apply, then the server undoes the edit (issue 19)', () => {
+  // Found by fuzz:sync (seed 1185298051): a --full sync aborted while applying wrote #136's
+  // new page but not the manifest; the server was then restored to before the edit, so the
+  // row equals the manifest's again and the page kept the aborted run's bytes. A path the
+  // journal lists is now compared with the manifest's hash, not just found.
+  it('a page an aborted run rewrote is checked against the manifest when its work package looks unchanged', history({ profile: 'medigy', maxPageSize: 3, downloads: 'inline' }, [
+    { m: 'edit', wp: 0, field: 'subject', v: 0 },
+    { m: 'sync', full: true, conc: 1, abort: 67 },
+    { m: 'restore', slot: 0, sequences: false },
+  ]));
+});
+
 describe('invariant regressions: the model itself (issue 19)', () => {
   // Found by fuzz:sync (seed 1137630225, small dataset): an edit of a custom field after a
   // rename of that field threw inside the harness (it looked the field up by name).
