@@ -18,6 +18,12 @@ export interface ApplyInput {
   staging: Staging;
   /** What an earlier interrupted run journaled and this plan did not settle (kept in the new journal). */
   pendingJournal: Journal;
+  /**
+   * Owned paths an earlier interrupted run journaled that this run did not check (their
+   * work packages were not looked at: a targeted sync, a failed or skipped source): they
+   * stay journaled after this run, so a later run still compares them with the manifest.
+   */
+  carriedJournal: Journal;
   /** The next manifest, or null when it did not change. */
   manifest: Manifest | null;
   checkpoint(): void;
@@ -32,7 +38,7 @@ export async function applyPlan(a: ApplyInput): Promise<string[]> {
   const deletes = files.filter((f) => f.action === 'delete');
   const journaled = writes.length > 0 || deletes.length > 0 || a.pendingJournal.size > 0;
   if (writes.length) {
-    const journal: Journal = new Map(a.pendingJournal);
+    const journal: Journal = new Map([...a.carriedJournal, ...a.pendingJournal]);
     for (const f of writes) journal.set(f.path, f.sha256!);
     await writeJournal(root, journal);
   }
@@ -88,8 +94,12 @@ export async function applyPlan(a: ApplyInput): Promise<string[]> {
   }
   a.checkpoint();
   if (a.manifest && (await writeManifest(root, a.manifest))) touched.push('.curate/manifest.json');
-  // The manifest now owns every file written: the journal has done its job.
-  if (journaled) await removeJournal(root);
+  // The manifest now owns every file written: the journal has done its job, but for what it
+  // carries for a later run.
+  if (journaled) {
+    if (a.carriedJournal.size) await writeJournal(root, a.carriedJournal);
+    else await removeJournal(root);
+  }
   await rm(tmpDir, { recursive: true, force: true });
   return touched;
 }

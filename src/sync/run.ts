@@ -321,9 +321,9 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
       }
       return keep;
     };
-    const ownedPaths = new Set<string>();
-    for (const e of prevEntries.values()) for (const p in e.files) ownedPaths.add(p);
-    const orphans = new Map([...journal].filter(([p]) => !ownedPaths.has(p)));
+    const ownerOf = new Map<string, number>();
+    for (const [id, e] of prevEntries) for (const p in e.files) ownerOf.set(p, id);
+    const orphans = new Map([...journal].filter(([p]) => !ownerOf.has(p)));
     const hash = createHasher(root);
     const hashLimit = pLimit(32);
     const current = new Map<string, string | null>();
@@ -413,7 +413,14 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
     let touched: string[] = [];
     if (!dryRun) {
       emit({ type: 'phase', phase: 'apply' });
-      touched = await applyPlan({ root, files: plan.files, staging: stage, pendingJournal: orphans, manifest: manifestChanged ? next : null, checkpoint, emit });
+      // Owned journaled paths of work packages this run did not look at (no outcome) or
+      // could not settle (failed, deferred): still unchecked, so they stay journaled.
+      const carried = new Map([...journal].filter(([p]) => {
+        const id = ownerOf.get(p);
+        const kind = id === undefined ? 'orphan' : ledger.outcome(id)?.kind;
+        return kind === undefined || kind === 'failed' || kind === 'deferred';
+      }));
+      touched = await applyPlan({ root, files: plan.files, staging: stage, pendingJournal: orphans, carriedJournal: carried, manifest: manifestChanged ? next : null, checkpoint, emit });
     }
     const applyMs = performance.now() - applyStarted;
 

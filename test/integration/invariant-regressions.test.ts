@@ -172,6 +172,17 @@ describe('invariant regressions: an interrupted apply, then the server undoes th
     { m: 'sync', full: true, conc: 1, abort: 67 },
     { m: 'restore', slot: 0, sequences: false },
   ]));
+  // Found by fuzz:sync (seed 347077705): the same, with a `curate watch` run between the
+  // restore and the next sync. The targeted run applied and removed the journal, so the
+  // next sync no longer knew #136's page was the aborted run's. Owned journaled paths a run
+  // does not look at stay journaled.
+  it('the journal outlives a targeted sync that did not look at the journaled page', history(medigyPaged, [
+    { m: 'unattach', att: 0 },
+    { m: 'sync', conc: 1, abort: 45 },
+    { m: 'restore', slot: 0, sequences: false },
+    { m: 'watch', wp: 1, edit: true },
+    { m: 'date', mode: 'normal', once: false },
+  ]));
 });
 
 describe('invariant regressions: the model itself (issue 19)', () => {
