@@ -198,6 +198,10 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
       tasks.push(task);
     };
 
+    // One view of the tree for the whole run: journaled owned files are compared while
+    // collecting, wanted paths while planning (nothing under the root is written before apply).
+    const hash = createHasher(root);
+
     // --- list & collect ---------------------------------------------------------
     const fetchStarted = performance.now();
     emit({ type: 'phase', phase: 'list' });
@@ -263,11 +267,10 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
       // A path the journal lists was being written by a run that stopped before its manifest:
       // it may hold that run's bytes rather than the ones this manifest records (an edit
       // the server has since undone, a restore), so it is compared, not just found.
-      const journalHash = createHasher(root);
       const filesAsRecorded = async (w: { files: Record<string, string> }): Promise<boolean> => {
         const paths = Object.keys(w.files);
         if (!(await filesPresent(paths))) return false;
-        for (const p of paths) if (journal.has(p) && (await journalHash(p)) !== w.files[p]) return false;
+        for (const p of paths) if (journal.has(p) && (await hash(p)) !== w.files[p]) return false;
         return true;
       };
       const collectContext: CollectContext = {
@@ -324,7 +327,6 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
     const ownerOf = new Map<string, number>();
     for (const [id, e] of prevEntries) for (const p in e.files) ownerOf.set(p, id);
     const orphans = new Map([...journal].filter(([p]) => !ownerOf.has(p)));
-    const hash = createHasher(root);
     const hashLimit = pLimit(32);
     const current = new Map<string, string | null>();
     /** Paths where a folder stands instead of a file, or a file instead of a folder: their work packages fail as items. */
