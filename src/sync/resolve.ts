@@ -26,10 +26,12 @@ export const findByName = <T extends NamedRef>(list: readonly T[], name: string)
  */
 export function resolveQueries(names: ServerNames, sources: readonly SourceSpec[]): WorkPackageQuery[] {
   const { queries, problems } = resolveSources(names, sources);
-  const all = problems.flat();
-  if (all.length) throw new ConfigError('the configuration names things the server does not have', all);
+  if (problems.some((p) => p.length)) throw unresolvedConfig(problems);
   return queries as WorkPackageQuery[];
 }
+
+/** The ConfigError for names the server does not have, every source's problems listed. */
+export const unresolvedConfig = (problems: readonly string[][]): ConfigError => new ConfigError('the configuration names things the server does not have', problems.flat());
 
 /**
  * Each source's query, or (null and) the names of it the server does not have. A sync

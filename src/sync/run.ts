@@ -27,7 +27,7 @@ import { sourceFingerprint } from './fingerprint.js';
 import { Ledger } from './ledger.js';
 import { nextSourceState } from './next-state.js';
 import { isAttachmentFailure, processWorkPackage, type ProcessContext } from './process.js';
-import { fetchServerNames, readSchemaFields, resolveSources, unresolvedMessage } from './resolve.js';
+import { fetchServerNames, readSchemaFields, resolveSources, unresolvedConfig, unresolvedMessage } from './resolve.js';
 import { describeInvisible, invisibleFields } from '../openproject/field-visibility.js';
 import type { SyncOptions, SyncReport } from './types.js';
 
@@ -87,7 +87,7 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
     const clock = o.clock ?? ((): Date => new Date());
     const { queries, problems } = resolveSources(names, o.sources);
     // Nothing resolves: the config (or the URL, or the key) is wrong as a whole.
-    if (problems.every((p) => p.length > 0)) throw new ConfigError('the configuration names things the server does not have', problems.flat());
+    if (problems.every((p) => p.length > 0)) throw unresolvedConfig(problems);
     const fingerprints = new Map(o.sources.map((s) => [s.name, sourceFingerprint(o.profile, s)]));
     const resolved: ResolvedSource[] = [];
     o.sources.forEach((spec, i) => {
