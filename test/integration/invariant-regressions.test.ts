@@ -247,6 +247,21 @@ describe('invariant regressions: clocks, restores and ties (issue 19)', () => {
   ]));
 });
 
+describe('invariant regressions: the simulator itself (issue 19)', () => {
+  // Found by fuzz:sync (seed 347077706): custom field 1 ("Clean URL") renamed at the first
+  // download of a --full sync, after its last list page, so no schema was rendered with the
+  // new name; the server then restored from the backup (the name back). A work package
+  // created in security as a Curated Event enables the 7-4 pair, whose schema the simulator
+  // rendered for the first time from the renamed field rows it had kept (their names'
+  // signature matched the restored ones): the live server said "Clean URL ~10" there, a
+  // fresh server "Clean URL", and the page's brand was '' against researchgate.net.
+  it('a field rename undone by a restore, then a schema first rendered afterwards shows the restored name', history(medigyPaged, [
+    { m: 'sync', full: true, conc: 1, during: [{ route: 'work_packages', nth: 9, mut: { m: 'delete', wp: 199 } }, { route: 'content', nth: 1, mut: { m: 'rename', what: 'field', pick: 0, v: 10 } }] },
+    { m: 'restore', slot: 0, sequences: false },
+    { m: 'sync', conc: 1, during: [{ route: 'work_packages', nth: 1, mut: { m: 'create', from: 0, project: 685, type: 172, v: 31 } }, { route: 'content', nth: 1, mut: { m: 'move', wp: 273, project: 595 } }] },
+  ]));
+});
+
 describe('invariant regressions: something in the way of an owned path (issue 19 item 8)', () => {
   it('a directory where an owned file belongs: an item error naming the work package and the path, not exit 0', history(medigy, [
     { m: 'block', kind: 'dir', v: 0 },

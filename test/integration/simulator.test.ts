@@ -5,7 +5,8 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadDataset, startSimulator, type AttachmentJson, type Dataset, type Simulator, type WorkPackageJson } from '../../src/simulator/index.js';
+import { cloneDataset, createWorkPackage, renameCustomField, restoreSnapshot } from '../../src/simulator/hooks.js';
+import { loadDataset, startSimulator, type AttachmentJson, type Dataset, type JsonObject, type Simulator, type WorkPackageJson } from '../../src/simulator/index.js';
 import { FIXTURE_DATASET, HAS_SHARED, ROOT, SHARED_TRAIN } from '../helpers/env.js';
 
 const DATASET = HAS_SHARED ? path.join(SHARED_TRAIN, 'dataset') : FIXTURE_DATASET;
@@ -326,6 +327,34 @@ describe('schemas', () => {
     expect(many.json._type).toBe('Collection');
     expect(emb(many.json).map((s) => links(s).self!.href.split('/').pop())).toEqual(keys);
     expect((await get(url, '/api/v3/work_packages/schemas')).status).toBe(400);
+  });
+
+  // fuzz:sync seed 347077706: a custom field renamed while no request rendered a schema, then
+  // the server restored from a backup taken before the rename; a schema rendered for the first
+  // time afterwards (a project/type pair a new work package enables) showed the undone name.
+  it('a rename undone by a restore before any request: schemas rendered afterwards show the restored name', async () => {
+    const own = await startSimulator({ dataset: cloneDataset(data), apiKey: KEY });
+    try {
+      const backup = cloneDataset(own.dataset);
+      const { schemas, projects, customFields } = own.dataset.instance;
+      // A schema with a custom field, whose type some project does not have enabled yet.
+      const missing = (k: string): JsonObject | undefined => projects.find((p) => !schemas[`${String(p.id)}-${k.split('-')[1]!}`]);
+      const key = Object.keys(schemas).find((k) => schemas[k]!.length > 0 && missing(k))!;
+      const field = { ...customFields.find((f) => f.id === schemas[key]![0])! };
+      const fieldName = async (k: string): Promise<string | undefined> => ((await get(own.url, `/api/v3/work_packages/schemas/${k}`)).json[`customField${field.id}`] as { name?: string } | undefined)?.name;
+      expect(await fieldName(key)).toBe(field.name);
+      renameCustomField(own, field.id, `${field.name} (renamed)`);
+      restoreSnapshot(own, backup);
+      // The schema's type enabled in a project that does not have it yet (a new work package there).
+      const typeId = Number(key.split('-')[1]);
+      const project = missing(key)!;
+      const template = [...own.dataset.workPackages.keys()][0]!;
+      createWorkPackage(own, template, { subject: 'New', projectId: Number(project.id), typeId });
+      expect(await fieldName(`${String(project.id)}-${typeId}`)).toBe(field.name);
+      expect(await fieldName(key)).toBe(field.name);
+    } finally {
+      await own.close();
+    }
   });
 });
 
