@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Manifest, ManifestWorkPackage } from '../../src/output/manifest.js';
 import { Ledger } from '../../src/sync/ledger.js';
+import { PreviousState } from '../../src/sync/previous-state.js';
 import type { SyncEvent } from '../../src/sync/events.js';
 
 const entry = (source: string, files: Record<string, string> = {}): ManifestWorkPackage => ({ source, updatedAt: '2026-01-01T00:00:00Z', lockVersion: 1, files, attachments: {} });
@@ -14,7 +15,7 @@ const previous: Manifest = {
 
 function ledger(): { l: Ledger; events: SyncEvent[] } {
   const events: SyncEvent[] = [];
-  return { l: new Ledger(previous, (e) => events.push(e)), events };
+  return { l: new Ledger(new PreviousState(previous), (e) => events.push(e)), events };
 }
 
 describe('Ledger', () => {
