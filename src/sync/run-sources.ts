@@ -7,6 +7,7 @@ import { describeInvisible, invisibleFields } from '../openproject/field-visibil
 import type { Project, SourceSpec } from '../types.js';
 import { nameDigests, renamedKinds } from './closure.js';
 import type { ResolvedSource } from './collect.js';
+import { startTargetedReads, type TargetedReads } from './collect-targeted.js';
 import { sourceFingerprint } from './fingerprint.js';
 import type { Ledger } from './ledger.js';
 import type { PreviousState } from './previous-state.js';
@@ -27,6 +28,8 @@ export interface RunSources {
   renamed: ReadonlyMap<string, string[]>;
   /** The ids of a targeted run, or undefined for an ordinary one. */
   onlyIds: number[] | undefined;
+  /** A targeted run: the sources' answers for its ids, asked beside the schemas read (collect-targeted.ts). */
+  targetedReads?: TargetedReads;
 }
 
 export async function resolveRunSources(ctx: RunContext, previous: PreviousState, ledger: Ledger): Promise<RunSources> {
@@ -44,7 +47,11 @@ export async function resolveRunSources(ctx: RunContext, previous: PreviousState
     else ledger.failed({ kind: 'source', source: spec.name, message: unresolvedMessage(spec.name, problems[i]!) });
   });
   // Names the pages show that the server renames without touching any work package.
-  const fields = await readSchemaFields(client, resolved, names, ctx.warn, ctx.isAborted);
+  const fieldsRead = readSchemaFields(client, resolved, names, ctx.warn, ctx.isAborted);
+  // A targeted run asks the sources for its ids now, beside the schemas (one round trip
+  // less); the answers wait for the schemas to be normalized with their names.
+  const early = ctx.options.onlyIds && resolved.length ? startTargetedReads(client, resolved, ctx.options.onlyIds) : undefined;
+  const fields = await fieldsRead;
   // Configured custom fields the key cannot see (admin-only, not on a synced type) write
   // nothing: say so, from the schemas just read (no extra requests).
   const configured = profile.configuredFields?.() ?? [];
@@ -75,5 +82,6 @@ export async function resolveRunSources(ctx: RunContext, previous: PreviousState
     namesNow,
     renamed,
     onlyIds,
+    ...(onlyIds && early ? { targetedReads: early } : {}),
   };
 }

@@ -75,7 +75,7 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
     const hash = createHasher(root);
     let collected: CollectedSources = new Map();
     if (sources.onlyIds) {
-      await collectTargeted({ client: options.client, ledger, previous, membership, schedule: mapper.schedule, checkpoint: ctx.checkpoint, isAborted: ctx.isAborted }, sources.resolved, sources.onlyIds);
+      await collectTargeted({ client: options.client, ledger, previous, membership, schedule: mapper.schedule, checkpoint: ctx.checkpoint, isAborted: ctx.isAborted }, sources.resolved, sources.onlyIds, sources.targetedReads);
     } else collected = await collectAll(ctx, { previous, journal, ledger, sources, membership, mapper, hash });
     await mapper.scheduler.drained();
     ctx.checkpoint();
