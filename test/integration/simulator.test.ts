@@ -189,6 +189,25 @@ describe('work package lists: filters, sort, select', () => {
     expect(decodeURIComponent(self)).toContain('"operator":"o"');
   });
 
+  // Issue 22: a real server answers an id filter from its primary key index; the simulator
+  // scanned every work package for each id question (a sync's targeted run asks one per source).
+  it('an `id =` filter reads only the listed rows (the other filters still apply to them)', async () => {
+    const own = await startSimulator({ dataset: await loadDataset(DATASET), apiKey: KEY });
+    try {
+      const [a, b, c] = [...own.dataset.workPackages.keys()].sort((x, y) => x - y);
+      let touched = 0;
+      const other = own.dataset.workPackages.get(c!)!;
+      const otherId = other.id;
+      Object.defineProperty(other, 'id', { get: () => ((touched += 1), otherId), enumerable: true, configurable: true });
+      const project = linkId(own.dataset.workPackages.get(a!)!, 'project');
+      const r = await get(own.url, `/api/v3/work_packages?pageSize=-1&filters=${q([{ project: { operator: '=', values: [String(project)] } }, { id: { operator: '=', values: [String(b), String(a)] } }])}&includeSubprojects=false`);
+      expect(ids(r.json)).toEqual([a, b].filter((id) => linkId(own.dataset.workPackages.get(id!)!, 'project') === project));
+      expect(touched).toBe(0);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('type / status / project / id with =, !, o, c, *, !*', async () => {
     const byLink = (rel: string, pred: (id: number) => boolean): number[] => wps().filter((w) => pred(linkId(w, rel))).map((w) => w.id);
     const aType = linkId(wps()[0]!, 'type');
