@@ -8,7 +8,7 @@ import type { OpenProjectClient } from '../../src/openproject/index.js';
 import { createProfile } from '../../src/mapping/profiles/index.js';
 import type { SyncOptions, SyncReport } from '../../src/sync/index.js';
 import { sign } from '../../src/watch/signature.js';
-import { startWatcher, type Watcher } from '../../src/watch/watcher.js';
+import { AFTER_RUN_IDLE_MS, startWatcher, type Watcher } from '../../src/watch/watcher.js';
 import { medigyConfig, tempDir } from '../helpers/env.js';
 import { request } from '../helpers/watch-harness.js';
 
@@ -28,7 +28,7 @@ function fakeReport(): SyncReport {
   return { plan: { files: [] }, applied: true, dryRun: false, counts: { total: zero, bySource: {}, workPackages: { listed: 0, mapped: 0, skipped: 0, failed: 0 } }, errors: [], warnings: [], timings: { totalMs: 0, fetchMs: 0, applyMs: 0 }, requests: { total: 0, byRoute: {}, bytes: 0, retries: 0 }, watermarks: {}, touchedFiles: [], readOld: async () => null, readNew: async () => null, dispose: async () => undefined } as unknown as SyncReport;
 }
 
-async function start(options: { hold?: () => Promise<void>; owned?: number[] } = {}): Promise<{ w: Watcher; calls: Call[]; logs: string[] }> {
+async function start(options: { hold?: () => Promise<void>; owned?: number[]; report?: (dir: string) => Promise<SyncReport>; afterRun?: () => void } = {}): Promise<{ w: Watcher; calls: Call[]; logs: string[] }> {
   const { dir, cleanup } = await tempDir('curate-watchq-');
   cleanups.push(cleanup);
   if (options.owned) {
@@ -52,8 +52,9 @@ async function start(options: { hold?: () => Promise<void>; owned?: number[] } =
       calls.push({ onlyIds: o.onlyIds ?? null, signal: o.signal });
       await options.hold?.();
       o.signal?.throwIfAborted();
-      return fakeReport();
+      return options.report ? options.report(dir) : fakeReport();
     },
+    ...(options.afterRun ? { afterRun: options.afterRun } : {}),
   });
   cleanups.push(() => w.stop(1000));
   await w.idle();
@@ -97,6 +98,33 @@ describe('watcher → engine', () => {
     await w.idle();
     // #77 starts at once (the first event after a quiet spell); #501, right after it, is debounced.
     expect(calls.map((c) => c.onlyIds)).toEqual([null, [77], [501]]);
+  });
+
+  it('after a run that wrote the state, which work packages are owned comes from its plan, not from reading the manifest again (issue 22)', async () => {
+    // The engine here leaves a manifest nobody could read: a watcher that read it again would
+    // know nothing (and queue every event); the plan says #88 is owned now and #77 is not.
+    const { w, logs } = await start({
+      owned: [77],
+      report: async (dir) => {
+        await writeFile(path.join(dir, '.curate', 'manifest.json'), 'not the manifest');
+        return { ...fakeReport(), touchedFiles: ['.curate/manifest.json'], plan: { files: [{ path: 'news/a.md', action: 'unchanged', source: 'news', workPackageId: 88, sha256: 'x', oldSha256: 'x', binary: false }, { path: 'news/b.md', action: 'delete', source: 'news', workPackageId: 77, sha256: null, oldSha256: 'y', binary: false }] } } as unknown as SyncReport;
+      },
+    });
+    const elsewhere = { _embedded: { project: { id: 99, identifier: 'intranet', name: 'Intranet' }, type: { name: 'Task' } } };
+    expect((await post(w, news(88, elsewhere))).body).toBe('{"status":"queued"}\n');
+    expect((await post(w, news(77, elsewhere))).body).toBe('{"status":"ignored"}\n');
+    expect(logs.join('\n')).not.toContain('cannot read the manifest');
+  });
+
+  it('runs afterRun (the full collection) once the watcher has been idle for a moment after runs, not after each one (issue 22)', async () => {
+    let collected = 0;
+    const { w, calls } = await start({ afterRun: () => (collected += 1) });
+    await post(w, news(700));
+    await w.idle();
+    expect(calls.map((c) => c.onlyIds)).toEqual([null, [700]]);
+    expect(collected).toBe(0);
+    await new Promise((r) => setTimeout(r, AFTER_RUN_IDLE_MS + 300));
+    expect(collected).toBe(1);
   });
 
   it('stop() aborts the run in progress through its signal and returns within the grace period', async () => {
