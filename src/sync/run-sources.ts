@@ -11,7 +11,7 @@ import { startTargetedReads, type TargetedReads } from './collect-targeted.js';
 import { sourceFingerprint } from './fingerprint.js';
 import type { Ledger } from './ledger.js';
 import type { PreviousState } from './previous-state.js';
-import { fetchServerNames, readSchemaFields, resolveSources, unresolvedConfig, unresolvedMessage } from './resolve.js';
+import { fetchServerNames, readSchemaFields, resolveSources, unresolvedConfig, unresolvedMessage, type ServerNames } from './resolve.js';
 import type { RunContext } from './run-context.js';
 
 export interface RunSources {
@@ -32,9 +32,20 @@ export interface RunSources {
   targetedReads?: TargetedReads;
 }
 
-export async function resolveRunSources(ctx: RunContext, previous: PreviousState, ledger: Ledger): Promise<RunSources> {
+/**
+ * The server's names, asked for before the run reads its state: the answers arrive while
+ * the manifest is read and parsed (tens of milliseconds at 10,000 work packages) instead
+ * of after it. A run that fails before resolving leaves the answer unobserved, not unhandled.
+ */
+export function askServerNames(ctx: RunContext): Promise<ServerNames> {
+  const names = fetchServerNames(ctx.options.client);
+  names.catch(() => undefined);
+  return names;
+}
+
+export async function resolveRunSources(ctx: RunContext, previous: PreviousState, ledger: Ledger, asked: Promise<ServerNames> = askServerNames(ctx)): Promise<RunSources> {
   const { client, sources, profile } = ctx.options;
-  const names = await fetchServerNames(client);
+  const names = await asked;
   const walkStart = client.lastServerDate();
   const { queries, problems } = resolveSources(names, sources);
   // Nothing resolves: the config (or the URL, or the key) is wrong as a whole.

@@ -432,6 +432,27 @@ describe('targeted sync (onlyIds)', () => {
     }
   });
 
+  it('asks for the server\'s names before it reads its state, so they arrive while the manifest is parsed (issue 22)', async () => {
+    await withSim(async (sim, dir) => {
+      await medigySync(sim, dir);
+      // A state this curate refuses once it has read it: whatever the run asked before that, it asked first.
+      const file = path.join(dir, '.curate', 'manifest.json');
+      const m = JSON.parse(await readFile(file, 'utf8')) as { sources: Record<string, { watermark: string }> };
+      m.sources.news!.watermark = 'last tuesday';
+      await writeFile(file, JSON.stringify(m));
+      sim.resetCounts();
+      const client = testClient(sim);
+      try {
+        const err = await medigySync(sim, dir, { client, onlyIds: [1] }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(OutputError);
+        for (let i = 0; i < 100 && (sim.counts().byRoute.statuses ?? 0) === 0; i++) await new Promise((r) => setTimeout(r, 10));
+        expect(sim.counts().byRoute).toMatchObject({ projects: 1, types: 1, statuses: 1 });
+      } finally {
+        await client.close();
+      }
+    });
+  });
+
   it('maps only the given ids, removes a deleted one after confirming, and leaves everything else alone', async () => {
     await withSim(async (sim, dir) => {
       await medigySync(sim, dir);
