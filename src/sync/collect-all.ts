@@ -79,7 +79,7 @@ export async function collectAll(ctx: RunContext, deps: CollectDeps): Promise<Co
     client: options.client,
     ledger,
     previous,
-    full: options.full ?? false,
+    full: (options.full ?? false) || previous.torn !== null,
     now: options.now,
     overlapMs: (options.overlapSeconds ?? DEFAULTS.overlapSeconds) * 1000,
     walkStart: sources.walkStart,

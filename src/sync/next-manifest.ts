@@ -1,7 +1,7 @@
 // The next state, from what the run recorded: each source's next state (next-state.ts, a
 // pure rule with table tests) and the work packages' entries (the ledger, keep.ts). A run
 // that changed nothing yields the previous bytes, so the manifest is not rewritten.
-import { MANIFEST_VERSION, stableJson, type Manifest, type ManifestSource } from '../output/manifest.js';
+import { MANIFEST_VERSION, shardOf, stableJson, type Manifest, type ManifestSource } from '../output/manifest.js';
 import type { CollectedSources } from './collect-all.js';
 import type { Ledger } from './ledger.js';
 import { nextSourceState } from './next-state.js';
@@ -13,6 +13,8 @@ export interface NextManifest {
   manifest: Manifest;
   /** Whether it differs from the previous one (else it is not written). */
   changed: boolean;
+  /** The shards whose entries changed; null: every shard is written (no state, an old format, or state that disagreed with itself). */
+  dirty: Set<number> | null;
   /** Each configured source's watermark after this run, for the report. */
   watermarks: Record<string, string | null>;
 }
@@ -38,9 +40,11 @@ export function nextManifest(ctx: RunContext, r: { previous: PreviousState; sour
   const { entries, changed } = ledger.nextWorkPackages(r.released);
   const manifest: Manifest = { version: MANIFEST_VERSION, profile: ctx.options.profile.name, sources, workPackages: entries };
   const before = previous.manifest;
+  const dirty = previous.shards === null || previous.torn !== null ? null : new Set([...changed].map(shardOf));
   return {
     manifest,
-    changed: !before || changed || before.version !== MANIFEST_VERSION || stableJson(manifest.sources) !== stableJson(before.sources),
+    changed: !before || dirty === null || dirty.size > 0 || stableJson(manifest.sources) !== stableJson(before.sources),
+    dirty,
     watermarks,
   };
 }

@@ -55,7 +55,12 @@ export async function resolveRunSources(ctx: RunContext, previous: PreviousState
   const namesNow = new Map(resolved.map((src) => [src.spec.name, nameDigests(src.query, names, fields)]));
   const renamed = new Map(resolved.map((src) => [src.spec.name, renamedKinds(previous.source(src.spec.name)?.names, namesNow.get(src.spec.name)!)]));
 
+  // State whose files disagree (a run killed while writing it, a merge, a hand edit): every
+  // entry still describes files in place, but which run wrote which is unknown, so every
+  // work package is read again (as --full would), and nothing is skipped on its word.
+  if (previous.torn !== null) ctx.warn(`the sync state in .curate/ does not agree with itself (${previous.torn}); reading every work package again`);
   let onlyIds = ctx.options.onlyIds;
+  if (onlyIds && previous.torn !== null) onlyIds = undefined;
   if (onlyIds) {
     const stale = resolved.filter((src) => {
       const prev = previous.source(src.spec.name);

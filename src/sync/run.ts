@@ -12,7 +12,7 @@ import { DEFAULTS } from '../defaults.js';
 import { createHasher } from '../output/disk-state.js';
 import { readJournal } from '../output/journal.js';
 import { acquireLock, assertNotLocked } from '../output/lock.js';
-import { MANIFEST_FILE, readManifest } from '../output/manifest.js';
+import { MANIFEST_FILE, readState } from '../output/manifest.js';
 import { createStaging, sweepLeftovers, type Staging } from '../output/staging.js';
 import { planSync } from '../plan/plan.js';
 import { countPlan, type PlanCounts } from '../plan/types.js';
@@ -57,7 +57,7 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
       const swept = await sweepLeftovers(root);
       if (swept) ctx.warn(`removed ${swept} leftover temporary file(s) of an interrupted run`);
     }
-    const previous = new PreviousState(await readManifest(root, options.profile.name));
+    const previous = new PreviousState(await readState(root, options.profile.name));
     const journal = await readJournal(root);
     staging = await createStaging(root, dryRun);
     const ledger = new Ledger(previous, ctx.emit);
@@ -110,7 +110,7 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
         const owner = previous.ownerOf(p);
         return owner !== undefined && leftUnchecked(ledger.outcome(owner)?.kind);
       }));
-      touched = await applyPlan({ root, files: plan.files, staging, pendingJournal: orphans, carriedJournal: carried, manifest: next.changed ? next.manifest : null, checkpoint: ctx.checkpoint, emit: ctx.emit });
+      touched = await applyPlan({ root, files: plan.files, staging, pendingJournal: orphans, carriedJournal: carried, state: next.changed ? { manifest: next.manifest, dirty: next.dirty, previousShards: previous.shards } : null, checkpoint: ctx.checkpoint, emit: ctx.emit });
     }
     const applyMs = performance.now() - applyStarted;
 
