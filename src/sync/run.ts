@@ -57,7 +57,7 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
       const swept = await sweepLeftovers(root);
       if (swept) ctx.warn(`removed ${swept} leftover temporary file(s) of an interrupted run`);
     }
-    const previous = new PreviousState(await readState(root, options.profile.name));
+    const previous = new PreviousState(await readState(root, options.profile.name, options.stateCache));
     const journal = await readJournal(root);
     staging = await createStaging(root, dryRun);
     const ledger = new Ledger(previous, ctx.emit);
@@ -117,7 +117,7 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
         staging,
         pendingJournal: orphans,
         carriedJournal: carried,
-        state: next.changed ? { manifest: next.manifest, dirty: next.dirty, previousShards: previous.shards } : null,
+        state: next.changed ? { manifest: next.manifest, dirty: next.dirty, previousShards: previous.shards, cache: options.stateCache } : null,
         checkpoint: ctx.checkpoint,
         emit: ctx.emit,
       });
