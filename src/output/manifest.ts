@@ -80,11 +80,28 @@ export interface ManifestWorkPackage {
   memory?: unknown;
 }
 
+/**
+ * What a page showed of a work package it references with `##N` / `###N` (sync/facts.ts):
+ * the subject and the ids of type and status, whose names come from the lists every run
+ * reads (so a renamed type or status reaches the pages without a request). `outside`: no
+ * source synced it when it was read (read by id; read again at the audit).
+ */
+export interface ManifestTarget {
+  subject: string;
+  type: number;
+  status: number;
+  outside?: true;
+}
+
 export interface Manifest {
   version: typeof MANIFEST_VERSION;
   profile: string;
   sources: Record<string, ManifestSource>;
   workPackages: Record<string, ManifestWorkPackage>;
+  /** Work package id → its facts as last known (null: not visible or gone), for the ids pages reference with facts. */
+  targets?: Record<string, ManifestTarget | null>;
+  /** This machine's clock when the `outside` targets were last read from the server (the audit bounds them). */
+  targetsReadAt?: string;
 }
 
 // The manifest is checked by hand, in place, rather than with a zod schema: with 10,000
@@ -184,7 +201,22 @@ function checkManifest(json: unknown): Manifest {
   }
   const wps = object(m.workPackages, 'workPackages');
   for (const id in wps) checkWorkPackage(wps[id], `workPackages.${id}`);
-  only(m, ['version', 'profile', 'sources', 'workPackages']);
+  if (m.targets !== undefined) {
+    const targets = object(m.targets, 'targets');
+    for (const id in targets) {
+      const t = targets[id];
+      if (t === null) continue;
+      const at = `targets.${id}`;
+      const o = object(t, at);
+      expect(typeof o.subject === 'string', at, 'subject', 'string', o.subject);
+      expect(isNumber(o.type), at, 'type', 'number', o.type);
+      expect(isNumber(o.status), at, 'status', 'number', o.status);
+      expect(o.outside === undefined || o.outside === true, at, 'outside', 'true', o.outside);
+      only(o, ['subject', 'type', 'status', 'outside']);
+    }
+  }
+  expect(m.targetsReadAt === undefined || (typeof m.targetsReadAt === 'string' && !Number.isNaN(Date.parse(m.targetsReadAt))), 'targetsReadAt', '', 'an ISO 8601 instant', m.targetsReadAt);
+  only(m, ['version', 'profile', 'sources', 'workPackages', 'targets', 'targetsReadAt']);
   return m as unknown as Manifest;
 }
 

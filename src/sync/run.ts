@@ -26,7 +26,8 @@ import type { SyncEvent } from './events.js';
 import { sourceFingerprint } from './fingerprint.js';
 import { Ledger } from './ledger.js';
 import { nextSourceState } from './next-state.js';
-import { isAttachmentFailure, processWorkPackage, type ProcessContext } from './process.js';
+import { isAttachmentFailure, processWorkPackage, type ProcessContext, type Processed } from './process.js';
+import { FactsBook, factRefs, reconcileFacts, targetsAuditDue, FACTS_CHUNK } from './facts.js';
 import { fetchServerNames, readSchemaFields, resolveSources, unresolvedConfig, unresolvedMessage } from './resolve.js';
 import { describeInvisible, invisibleFields } from '../openproject/field-visibility.js';
 import type { SyncOptions, SyncReport } from './types.js';
@@ -135,6 +136,15 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
       const fp = n === undefined ? undefined : fingerprints.get(n);
       return fp === undefined ? null : refKey(n!, fp);
     };
+    // Other work packages' shown facts (`##N`): from this run's rows, the manifest, or read in bulk (facts.ts).
+    const facts = new FactsBook({
+      stored: previous?.targets,
+      storedReadAt: previous?.targetsReadAt,
+      types: names.types,
+      statuses: names.statuses,
+      isSynced: (id) => sourceNameOf(id) !== undefined,
+      auditDue: targetsAuditDue(previous?.targetsReadAt, clock().getTime(), o.auditIntervalMs ?? DEFAULTS.auditHours * 3_600_000, o.full ?? false),
+    });
     const pctx: ProcessContext = {
       client: o.client,
       profile: o.profile,
@@ -147,6 +157,7 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
         return n === undefined ? undefined : specByName.get(n);
       },
       refOf,
+      factsOf: (id) => facts.answer(id),
       checkpoint,
       emit,
     };
@@ -173,14 +184,19 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
     };
     o.signal?.addEventListener('abort', onAbort, { once: true });
     detach.push(() => o.signal?.removeEventListener('abort', onAbort));
-    const schedule = (src: ResolvedSource, wp: WorkPackage): void => {
+    /** Pages mapped this run that showed other work packages' facts: how to map each again (facts.ts). */
+    const againOf = new Map<number, { src: ResolvedSource; wp: WorkPackage; again: () => Promise<Processed> }>();
+    const schedule = (src: ResolvedSource, wp: WorkPackage, again?: () => Promise<Processed>): void => {
+      facts.saw(wp);
       const task = limit(async () => {
         wakeListers(false);
         const old = previous?.workPackages[String(wp.id)];
         try {
-          const r = await processWorkPackage(pctx, src.spec, wp, old);
+          const r = again ? await again() : await processWorkPackage(pctx, src.spec, wp, old);
           desired.push(...r.desired);
           for (const [p, a] of r.cached) cached.set(p, a);
+          if (r.again) againOf.set(wp.id, { src, wp, again: r.again });
+          else againOf.delete(wp.id);
           ledger.mapped(src.spec.name, wp.id, r.entry);
         } catch (e) {
           // An abort is not the work package's fault: it ends the run, not just this item.
@@ -287,6 +303,7 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
         sourceNameOf,
         refOf,
         schedule,
+        saw: (wp) => facts.saw(wp),
         queueRoom,
         filesPresent: filesAsRecorded,
         checkpoint,
@@ -309,6 +326,58 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
     }
     await Promise.all(tasks);
     checkpoint();
+    // Every walk is done: pages whose shown facts of other work packages changed in the
+    // meantime (a target's row arrived later, a target renamed) are mapped again now.
+    const sourceByName = new Map(resolved.map((r) => [r.spec.name, r]));
+    await reconcileFacts({
+      facts,
+      *mapped() {
+        for (const id of ledger.ids('mapped')) {
+          const oc = ledger.outcome(id);
+          if (oc?.kind === 'mapped') yield [id, oc.entry];
+        }
+      },
+      *kept() {
+        for (const key in previous?.workPackages ?? {}) {
+          const kind = ledger.outcome(Number(key))?.kind;
+          // A targeted sync looks at no other page: those whose targets it read are brought up to date too.
+          if (kind === 'kept' || (onlyIds && kind === undefined)) yield [Number(key), previous!.workPackages[key]!];
+        }
+      },
+      refOf,
+      read: async function* (ids) {
+        for await (const page of o.client.listWorkPackages({ ids })) yield page.workPackages;
+      },
+      remap: async (ids) => {
+        const drop = new Set(ids);
+        const rest = desired.filter((d) => !drop.has(d.workPackageId));
+        desired.length = 0;
+        for (const d of rest) desired.push(d);
+        const byId = new Map<ResolvedSource, number[]>();
+        for (const id of ids) {
+          const a = againOf.get(id);
+          if (a && ledger.outcome(id)?.kind === 'mapped') {
+            schedule(a.src, a.wp, a.again);
+            continue;
+          }
+          const src = sourceByName.get(previous?.workPackages[String(id)]?.source ?? '');
+          if (src) byId.set(src, [...(byId.get(src) ?? []), id]);
+        }
+        // Kept pages: their rows are read by id (a page that no longer matches keeps its files until the next run decides).
+        for (const [src, list] of byId) {
+          for (let i = 0; i < list.length; i += FACTS_CHUNK) {
+            for await (const page of o.client.listWorkPackages({ ...src.query, ids: list.slice(i, i + FACTS_CHUNK) })) for (const wp of page.workPackages) schedule(src, wp);
+          }
+        }
+        await Promise.all(tasks);
+        checkpoint();
+      },
+      fail: (id, message) => {
+        const oc = ledger.outcome(id);
+        ledger.failed({ kind: 'mapping', source: oc?.source ?? previous?.workPackages[String(id)]?.source ?? '', workPackageId: id, message });
+      },
+      isAborted: () => o.signal?.aborted ?? false,
+    });
     const fetchMs = performance.now() - fetchStarted;
 
     // --- plan -------------------------------------------------------------------
@@ -406,8 +475,10 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
     }
     if (onlyIds) for (const name in previous?.sources ?? {}) if (!(name in sources)) sources[name] = previous!.sources[name]!;
     const { entries, changed } = ledger.nextWorkPackages(result.released);
-    const next: Manifest = { version: MANIFEST_VERSION, profile: o.profile.name, sources, workPackages: entries };
-    const manifestChanged = !previous || changed || previous.version !== MANIFEST_VERSION || stableJson(next.sources) !== stableJson(previous.sources);
+    const shown = facts.record(Object.values(entries).flatMap((e) => factRefs(e)), stamp);
+    const next: Manifest = { version: MANIFEST_VERSION, profile: o.profile.name, sources, workPackages: entries, ...(shown.targets ? { targets: shown.targets } : {}), ...(shown.readAt ? { targetsReadAt: shown.readAt } : {}) };
+    const manifestChanged =
+      !previous || changed || previous.version !== MANIFEST_VERSION || stableJson(next.sources) !== stableJson(previous.sources) || stableJson(next.targets ?? null) !== stableJson(previous.targets ?? null) || next.targetsReadAt !== previous.targetsReadAt;
 
     // --- apply ------------------------------------------------------------------
     checkpoint();
