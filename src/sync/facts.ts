@@ -19,8 +19,12 @@
 //   record until the audit is due (no change signal exists for it), else the server: one
 //   bulk listing by id filter per 100 ids, never one request per reference.
 import { createHash } from 'node:crypto';
-import type { ManifestTarget, ManifestWorkPackage } from '../output/manifest.js';
+import type { OpenProjectClient } from '../openproject/types.js';
+import type { Manifest, ManifestTarget, ManifestWorkPackage } from '../output/manifest.js';
 import type { NamedRef, WorkPackage, WorkPackageFacts } from '../types.js';
+import type { ResolvedSource } from './collect.js';
+import type { Ledger } from './ledger.js';
+import type { Processed } from './process.js';
 
 /** Ids per bulk request (each costs ~12 URL characters encoded; the same bound as the schemas). */
 export const FACTS_CHUNK = 100;
@@ -257,4 +261,82 @@ export async function reconcileFacts(ctx: ReconcileContext): Promise<number> {
     await ctx.remap(again.sort((a, b) => a - b));
   }
   return total;
+}
+
+/** A page mapped this run that showed facts: its row and how to map it again without a request. */
+export interface Remappable {
+  src: ResolvedSource;
+  wp: WorkPackage;
+  again: () => Promise<Processed>;
+}
+
+/** What the run hands to reconciling (sync/run.ts). */
+export interface RunReconcile {
+  facts: FactsBook;
+  ledger: Ledger;
+  previous: Manifest | null;
+  /** A targeted sync (`curate watch`): the pages it did not look at are checked too. */
+  targeted: boolean;
+  refOf(id: number): string | null;
+  client: OpenProjectClient;
+  sources: readonly ResolvedSource[];
+  againOf: ReadonlyMap<number, Remappable>;
+  /** Hands a row to processing (run.ts `schedule`); `again` maps it with what is in hand. */
+  schedule(src: ResolvedSource, wp: WorkPackage, again?: () => Promise<Processed>): void;
+  /** Forgets the desired files of pages about to be mapped again. */
+  dropDesired(ids: ReadonlySet<number>): void;
+  /** Resolves when every scheduled page is processed. */
+  settle(): Promise<void>;
+  isAborted(): boolean;
+}
+
+/** reconcileFacts wired to a run: the ledger's pages, bulk reads through the client, mapping again through `schedule`. */
+export function reconcileInRun(r: RunReconcile): Promise<number> {
+  const sourceByName = new Map(r.sources.map((s) => [s.spec.name, s]));
+  return reconcileFacts({
+    facts: r.facts,
+    *mapped() {
+      for (const id of r.ledger.ids('mapped')) {
+        const oc = r.ledger.outcome(id);
+        if (oc?.kind === 'mapped') yield [id, oc.entry];
+      }
+    },
+    *kept() {
+      for (const key in r.previous?.workPackages ?? {}) {
+        const kind = r.ledger.outcome(Number(key))?.kind;
+        // A targeted sync looks at no other page: those whose targets it read are brought up to date too.
+        if (kind === 'kept' || (r.targeted && kind === undefined)) yield [Number(key), r.previous!.workPackages[key]!];
+      }
+    },
+    refOf: r.refOf,
+    read: async function* (ids) {
+      for await (const page of r.client.listWorkPackages({ ids })) yield page.workPackages;
+    },
+    remap: async (ids) => {
+      r.dropDesired(new Set(ids));
+      const byId = new Map<ResolvedSource, number[]>();
+      for (const id of ids) {
+        const a = r.againOf.get(id);
+        if (a && r.ledger.outcome(id)?.kind === 'mapped') {
+          r.schedule(a.src, a.wp, a.again);
+          continue;
+        }
+        const src = sourceByName.get(r.previous?.workPackages[String(id)]?.source ?? '');
+        if (src) byId.set(src, [...(byId.get(src) ?? []), id]);
+      }
+      // Kept pages: their rows are read by id. One that no longer matches its source (a
+      // race with an edit) keeps its files; the next run decides it.
+      for (const [src, list] of byId) {
+        for (let i = 0; i < list.length; i += FACTS_CHUNK) {
+          for await (const page of r.client.listWorkPackages({ ...src.query, ids: list.slice(i, i + FACTS_CHUNK) })) for (const wp of page.workPackages) r.schedule(src, wp);
+        }
+      }
+      await r.settle();
+    },
+    fail: (id, message) => {
+      const oc = r.ledger.outcome(id);
+      r.ledger.failed({ kind: 'mapping', source: oc?.source ?? r.previous?.workPackages[String(id)]?.source ?? '', workPackageId: id, message });
+    },
+    isAborted: r.isAborted,
+  });
 }

@@ -27,7 +27,7 @@ import { sourceFingerprint } from './fingerprint.js';
 import { Ledger } from './ledger.js';
 import { nextSourceState } from './next-state.js';
 import { isAttachmentFailure, processWorkPackage, type ProcessContext, type Processed } from './process.js';
-import { FactsBook, factRefs, reconcileFacts, targetsAuditDue, FACTS_CHUNK } from './facts.js';
+import { FactsBook, factRefs, reconcileInRun, targetsAuditDue, type Remappable } from './facts.js';
 import { fetchServerNames, readSchemaFields, resolveSources, unresolvedConfig, unresolvedMessage } from './resolve.js';
 import { describeInvisible, invisibleFields } from '../openproject/field-visibility.js';
 import type { SyncOptions, SyncReport } from './types.js';
@@ -185,7 +185,7 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
     o.signal?.addEventListener('abort', onAbort, { once: true });
     detach.push(() => o.signal?.removeEventListener('abort', onAbort));
     /** Pages mapped this run that showed other work packages' facts: how to map each again (facts.ts). */
-    const againOf = new Map<number, { src: ResolvedSource; wp: WorkPackage; again: () => Promise<Processed> }>();
+    const againOf = new Map<number, Remappable>();
     const schedule = (src: ResolvedSource, wp: WorkPackage, again?: () => Promise<Processed>): void => {
       facts.saw(wp);
       const task = limit(async () => {
@@ -328,53 +328,24 @@ export async function runSync(o: SyncOptions): Promise<SyncReport> {
     checkpoint();
     // Every walk is done: pages whose shown facts of other work packages changed in the
     // meantime (a target's row arrived later, a target renamed) are mapped again now.
-    const sourceByName = new Map(resolved.map((r) => [r.spec.name, r]));
-    await reconcileFacts({
+    await reconcileInRun({
       facts,
-      *mapped() {
-        for (const id of ledger.ids('mapped')) {
-          const oc = ledger.outcome(id);
-          if (oc?.kind === 'mapped') yield [id, oc.entry];
-        }
-      },
-      *kept() {
-        for (const key in previous?.workPackages ?? {}) {
-          const kind = ledger.outcome(Number(key))?.kind;
-          // A targeted sync looks at no other page: those whose targets it read are brought up to date too.
-          if (kind === 'kept' || (onlyIds && kind === undefined)) yield [Number(key), previous!.workPackages[key]!];
-        }
-      },
+      ledger,
+      previous,
+      targeted: onlyIds !== undefined,
       refOf,
-      read: async function* (ids) {
-        for await (const page of o.client.listWorkPackages({ ids })) yield page.workPackages;
-      },
-      remap: async (ids) => {
-        const drop = new Set(ids);
-        const rest = desired.filter((d) => !drop.has(d.workPackageId));
+      client: o.client,
+      sources: resolved,
+      againOf,
+      schedule,
+      dropDesired: (ids) => {
+        const rest = desired.filter((d) => !ids.has(d.workPackageId));
         desired.length = 0;
         for (const d of rest) desired.push(d);
-        const byId = new Map<ResolvedSource, number[]>();
-        for (const id of ids) {
-          const a = againOf.get(id);
-          if (a && ledger.outcome(id)?.kind === 'mapped') {
-            schedule(a.src, a.wp, a.again);
-            continue;
-          }
-          const src = sourceByName.get(previous?.workPackages[String(id)]?.source ?? '');
-          if (src) byId.set(src, [...(byId.get(src) ?? []), id]);
-        }
-        // Kept pages: their rows are read by id (a page that no longer matches keeps its files until the next run decides).
-        for (const [src, list] of byId) {
-          for (let i = 0; i < list.length; i += FACTS_CHUNK) {
-            for await (const page of o.client.listWorkPackages({ ...src.query, ids: list.slice(i, i + FACTS_CHUNK) })) for (const wp of page.workPackages) schedule(src, wp);
-          }
-        }
+      },
+      settle: async () => {
         await Promise.all(tasks);
         checkpoint();
-      },
-      fail: (id, message) => {
-        const oc = ledger.outcome(id);
-        ledger.failed({ kind: 'mapping', source: oc?.source ?? previous?.workPackages[String(id)]?.source ?? '', workPackageId: id, message });
       },
       isAborted: () => o.signal?.aborted ?? false,
     });
