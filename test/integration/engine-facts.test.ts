@@ -14,7 +14,8 @@ import { readManifest } from '../../src/output/manifest.js';
 import { createWorkPackage, moveWorkPackage, renameStatus, renameType } from '../../src/simulator/hooks.js';
 import type { Simulator } from '../../src/simulator/index.js';
 import type { SyncOptions, SyncReport } from '../../src/sync/index.js';
-import { diffTrees, tempDir, treeHashes } from '../helpers/env.js';
+import { startSimulator } from '../../src/simulator/index.js';
+import { diffTrees, ROOT, runCli, tempDir, treeHashes } from '../helpers/env.js';
 import { DEFAULT_PROFILE_SOURCES, withoutRememberedAliases } from '../helpers/model-world.js';
 import { medigySync, startFixtureSimulator, testClient } from '../helpers/sync-harness.js';
 
@@ -258,5 +259,31 @@ describe('issue 20 defect 10: ##N / ###N show the target (type, status, subject)
       expect(after.counts.workPackages.mapped).toBe(0);
       expect(after.requests.total).toBe(before);
     });
+  });
+
+  it('through the real CLI: a renamed target reaches its dependents on the next plain sync, which a dry run then finds complete', async () => {
+    // The corpus's texts 1052 (Cats V Dogs, `##1052`) and 1053 (`###1052`).
+    const corpus = path.join(ROOT, 'fixtures/default/corpus');
+    const apiKey = 'engine-facts-key-not-a-secret';
+    const sim = await startSimulator({ dataset: path.join(corpus, 'dataset'), apiKey });
+    const { dir, cleanup } = await tempDir();
+    try {
+      const sync = (...more: string[]): ReturnType<typeof runCli> =>
+        runCli(['sync', '--config', path.join(corpus, 'curate.config.yaml'), '--out', dir, '--json', ...more], { env: { OPENPROJECT_URL: sim.url, OPENPROJECT_API_KEY: apiKey } });
+      expect((await sync()).code).toBe(0);
+      const page = (id: number): Promise<string> => readFile(path.join(dir, 'texts', String(id), 'index.md'), 'utf8');
+      expect(await page(1053)).toContain('[New Task #1052: Cats V Dogs](../1052/)');
+      retitle(sim, 1052, 'Dogs V Cats');
+      const r = await sync();
+      expect(r.code, r.stderr).toBe(0);
+      const report = JSON.parse(r.stdout) as { changes: { path: string }[] };
+      expect(report.changes.map((c) => c.path).sort()).toEqual(['texts/1052/index.md', 'texts/1053/index.md']);
+      expect(await page(1053)).toContain('[New Task #1052: Dogs V Cats](../1052/)');
+      expect(await page(1052)).toContain('see [Task #1052: Dogs V Cats](../1052/) for details');
+      expect((await sync('--dry-run')).code).toBe(0);
+    } finally {
+      await sim.close();
+      await cleanup();
+    }
   });
 });
