@@ -3,24 +3,25 @@
 // mapped, no match removes an owned work package's files (deleted, moved out or no longer
 // visible), two matches are an item error. Nothing else is listed, kept or touched.
 import type { OpenProjectClient } from '../openproject/types.js';
-import type { Manifest } from '../output/manifest.js';
 import type { WorkPackage } from '../types.js';
 import type { ResolvedSource } from './collect.js';
 import type { Ledger } from './ledger.js';
+import type { Membership } from './membership.js';
+import type { PreviousState } from './previous-state.js';
 
 export interface TargetedContext {
   client: OpenProjectClient;
   ledger: Ledger;
-  previous: Manifest | null;
-  /** Filled here: source names that match each id. */
-  membership: Map<number, string[]>;
+  previous: PreviousState;
+  /** Filled here: which sources match each id asked about. */
+  membership: Membership;
   schedule(src: ResolvedSource, wp: WorkPackage): void;
   checkpoint(): void;
   isAborted(): boolean;
 }
 
 export async function collectTargeted(ctx: TargetedContext, resolved: readonly ResolvedSource[], ids: readonly number[]): Promise<void> {
-  const ownerOf = (id: number): string | undefined => ctx.previous?.workPackages[String(id)]?.source;
+  const ownerOf = (id: number): string | undefined => ctx.previous.entry(id)?.source;
   const idList = [...new Set(ids)].sort((a, b) => a - b);
   // Which source matches each id, by the server's own filters; the id filter drops ids that
   // do not exist or are not visible, so "no source" covers deleted and moved out alike.
@@ -37,24 +38,18 @@ export async function collectTargeted(ctx: TargetedContext, resolved: readonly R
     }),
   );
   if (asked.includes(null)) return;
-  asked.forEach((list, i) => {
-    for (const id of list!) {
-      const names = ctx.membership.get(id) ?? [];
-      names.push(resolved[i]!.spec.name);
-      ctx.membership.set(id, names);
-    }
-  });
+  asked.forEach((list, i) => ctx.membership.add(resolved[i]!.spec.name, list!));
+  const overlapping = ctx.membership.recordOverlaps(ctx.ledger, idList);
   const bySource = new Map<ResolvedSource, number[]>();
   for (const id of idList) {
-    const names = (ctx.membership.get(id) ?? []).sort();
-    if (names.length === 0) {
+    if (overlapping.has(id)) continue;
+    const [name] = ctx.membership.sourcesOf(id);
+    if (name === undefined) {
       if (ownerOf(id) !== undefined) ctx.ledger.gone(ownerOf(id)!, id);
-    } else if (names.length > 1) {
-      ctx.ledger.failed({ kind: 'overlap', source: names[0]!, workPackageId: id, message: overlapMessage(id, names) });
-    } else {
-      const src = resolved.find((s) => s.spec.name === names[0])!;
-      bySource.set(src, [...(bySource.get(src) ?? []), id]);
+      continue;
     }
+    const src = resolved.find((s) => s.spec.name === name)!;
+    bySource.set(src, [...(bySource.get(src) ?? []), id]);
   }
   for (const [src, list] of bySource) {
     try {
@@ -67,8 +62,4 @@ export async function collectTargeted(ctx: TargetedContext, resolved: readonly R
       for (const id of list) ctx.ledger.failed({ kind: 'mapping', source: src.spec.name, workPackageId: id, message: `work package #${id} could not be read (its files are kept): ${(e as Error).message}` });
     }
   }
-}
-
-export function overlapMessage(id: number, sources: readonly string[]): string {
-  return `work package #${id} is matched by sources ${sources.map((s) => `"${s}"`).join(' and ')}; a work package must belong to one source (change their projects, types or statuses). Its files stay as they are`;
 }

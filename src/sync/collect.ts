@@ -15,10 +15,11 @@
 //   deletion) cannot delete innocent files.
 // ARCHITECTURE.md, "A page's closure", says why each of these signals exists.
 import type { OpenProjectClient, WorkPackageQuery } from '../openproject/types.js';
-import type { Manifest, ManifestWorkPackage } from '../output/manifest.js';
+import type { ManifestWorkPackage } from '../output/manifest.js';
 import type { SourceSpec, WorkPackage } from '../types.js';
 import type { SyncEvent } from './events.js';
 import type { Ledger } from './ledger.js';
+import type { PreviousState } from './previous-state.js';
 import { rowDigest } from './closure.js';
 import { MIXED_FINGERPRINT } from './next-state.js';
 import { referencesChanged, validAt } from './process.js';
@@ -32,7 +33,7 @@ export interface ResolvedSource {
 export interface CollectContext {
   client: OpenProjectClient;
   ledger: Ledger;
-  previous: Manifest | null;
+  previous: PreviousState;
   full: boolean;
   now: Date;
   overlapMs: number;
@@ -81,7 +82,7 @@ const FUTURE_SLACK_MS = 60_000;
 
 export async function collectSource(ctx: CollectContext, src: ResolvedSource, listed: ReadonlySet<number>, owned: ReadonlyMap<number, ManifestWorkPackage>, plan: SourcePlan): Promise<Collected> {
   const name = src.spec.name;
-  const prev = ctx.previous?.sources[name];
+  const prev = ctx.previous.source(name);
   const sameShape = prev?.fingerprint === src.fingerprint && plan.remapAll === null;
   if (!ctx.full && prev?.fingerprint === MIXED_FINGERPRINT) {
     ctx.warn(`source "${name}": the last sync failed part-way through mapping it again (pages of two shapes are on disk); mapping all of its work packages again`);

@@ -20,10 +20,12 @@
 //   bulk listing by id filter per 100 ids, never one request per reference.
 import { createHash } from 'node:crypto';
 import type { OpenProjectClient } from '../openproject/types.js';
-import type { Manifest, ManifestTarget, ManifestWorkPackage } from '../output/manifest.js';
+import type { ManifestTarget, ManifestWorkPackage } from '../output/manifest.js';
 import type { NamedRef, WorkPackage, WorkPackageFacts } from '../types.js';
 import type { ResolvedSource } from './collect.js';
 import type { Ledger } from './ledger.js';
+import type { Mapper } from './mapper.js';
+import type { PreviousState } from './previous-state.js';
 import type { Processed } from './process.js';
 
 /** Ids per bulk request (each costs ~12 URL characters encoded; the same bound as the schemas). */
@@ -274,68 +276,68 @@ export interface Remappable {
 export interface RunReconcile {
   facts: FactsBook;
   ledger: Ledger;
-  previous: Manifest | null;
+  previous: PreviousState;
   /** A targeted sync (`curate watch`): the pages it did not look at are checked too. */
   targeted: boolean;
-  refOf(id: number): string | null;
   client: OpenProjectClient;
   sources: readonly ResolvedSource[];
-  againOf: ReadonlyMap<number, Remappable>;
-  /** Hands a row to processing (run.ts `schedule`); `again` maps it with what is in hand. */
-  schedule(src: ResolvedSource, wp: WorkPackage, again?: () => Promise<Processed>): void;
-  /** Forgets the desired files of pages about to be mapped again. */
-  dropDesired(ids: ReadonlySet<number>): void;
-  /** Resolves when every scheduled page is processed. */
-  settle(): Promise<void>;
+  mapper: Mapper;
+  checkpoint(): void;
   isAborted(): boolean;
 }
 
-/** reconcileFacts wired to a run: the ledger's pages, bulk reads through the client, mapping again through `schedule`. */
+/** reconcileFacts wired to a run: the ledger's pages, bulk reads through the client, mapping again through the mapper. */
 export function reconcileInRun(r: RunReconcile): Promise<number> {
   const sourceByName = new Map(r.sources.map((s) => [s.spec.name, s]));
+  const { mapper, ledger, previous } = r;
   return reconcileFacts({
     facts: r.facts,
     *mapped() {
-      for (const id of r.ledger.ids('mapped')) {
-        const oc = r.ledger.outcome(id);
+      for (const id of ledger.ids('mapped')) {
+        const oc = ledger.outcome(id);
         if (oc?.kind === 'mapped') yield [id, oc.entry];
       }
     },
     *kept() {
-      for (const key in r.previous?.workPackages ?? {}) {
-        const kind = r.ledger.outcome(Number(key))?.kind;
+      for (const [id, entry] of previous.entries()) {
+        const kind = ledger.outcome(id)?.kind;
         // A targeted sync looks at no other page: those whose targets it read are brought up to date too.
-        if (kind === 'kept' || (r.targeted && kind === undefined)) yield [Number(key), r.previous!.workPackages[key]!];
+        if (kind === 'kept' || (r.targeted && kind === undefined)) yield [id, entry];
       }
     },
-    refOf: r.refOf,
+    refOf: mapper.refOf,
     read: async function* (ids) {
       for await (const page of r.client.listWorkPackages({ ids })) yield page.workPackages;
     },
     remap: async (ids) => {
-      r.dropDesired(new Set(ids));
+      // The files of their first mapping are forgotten; the new mapping's replace them.
+      const drop = new Set(ids);
+      const rest = mapper.desired.filter((d) => !drop.has(d.workPackageId));
+      mapper.desired.length = 0;
+      for (const d of rest) mapper.desired.push(d);
       const byId = new Map<ResolvedSource, number[]>();
       for (const id of ids) {
-        const a = r.againOf.get(id);
-        if (a && r.ledger.outcome(id)?.kind === 'mapped') {
-          r.schedule(a.src, a.wp, a.again);
+        const a = mapper.againOf.get(id);
+        if (a && ledger.outcome(id)?.kind === 'mapped') {
+          mapper.schedule(a.src, a.wp, a.again);
           continue;
         }
-        const src = sourceByName.get(r.previous?.workPackages[String(id)]?.source ?? '');
+        const src = sourceByName.get(previous.entry(id)?.source ?? '');
         if (src) byId.set(src, [...(byId.get(src) ?? []), id]);
       }
       // Kept pages: their rows are read by id. One that no longer matches its source (a
       // race with an edit) keeps its files; the next run decides it.
       for (const [src, list] of byId) {
         for (let i = 0; i < list.length; i += FACTS_CHUNK) {
-          for await (const page of r.client.listWorkPackages({ ...src.query, ids: list.slice(i, i + FACTS_CHUNK) })) for (const wp of page.workPackages) r.schedule(src, wp);
+          for await (const page of r.client.listWorkPackages({ ...src.query, ids: list.slice(i, i + FACTS_CHUNK) })) for (const wp of page.workPackages) mapper.schedule(src, wp);
         }
       }
-      await r.settle();
+      await mapper.scheduler.drained();
+      r.checkpoint();
     },
     fail: (id, message) => {
-      const oc = r.ledger.outcome(id);
-      r.ledger.failed({ kind: 'mapping', source: oc?.source ?? r.previous?.workPackages[String(id)]?.source ?? '', workPackageId: id, message });
+      const oc = ledger.outcome(id);
+      ledger.failed({ kind: 'mapping', source: oc?.source ?? previous.entry(id)?.source ?? '', workPackageId: id, message });
     },
     isAborted: r.isAborted,
   });

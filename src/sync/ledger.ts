@@ -1,8 +1,10 @@
 // The only place that records what happened to each work package in a run. Counts,
 // item errors, retry lists, which sources hold their watermark and the next manifest's
 // entries are all derived from it, so they cannot disagree.
-import type { Manifest, ManifestWorkPackage } from '../output/manifest.js';
+import type { ManifestWorkPackage } from '../output/manifest.js';
 import type { ItemError, SyncEvent } from './events.js';
+import { keepsPrevious } from './keep.js';
+import type { PreviousState } from './previous-state.js';
 
 export type Outcome =
   /** Mapped again: `entry` replaces the previous one. */
@@ -25,7 +27,7 @@ export class Ledger {
   listed = 0;
 
   constructor(
-    private readonly previous: Manifest | null,
+    private readonly previous: PreviousState,
     private readonly emit: (e: SyncEvent) => void,
   ) {}
 
@@ -36,7 +38,7 @@ export class Ledger {
   }
 
   kept(source: string, id: number): void {
-    if (!this.previous?.workPackages[String(id)]) throw new Error(`ledger: work package #${id} cannot be kept, it has no previous entry`);
+    if (!this.previous.entry(id)) throw new Error(`ledger: work package #${id} cannot be kept, it has no previous entry`);
     if (this.outcomes.has(id)) return;
     this.outcomes.set(id, { kind: 'kept', source });
     this.emit({ type: 'workPackage', source, id, skipped: true });
@@ -100,33 +102,33 @@ export class Ledger {
   }
 
   /**
-   * The next manifest's work packages. A previous entry with no outcome is kept: nothing
-   * is ever dropped (and its files deleted) without a recorded reason. `released` removes
-   * paths a lower id took from a kept work package.
+   * The next manifest's work packages (keep.ts says which previous entries stay). A previous
+   * entry with no outcome is kept: nothing is ever dropped (and its files deleted) without a
+   * recorded reason. `released` removes
+   * paths a lower id took from a kept work package. `changed`: the ids whose entry is new,
+   * different or gone.
    */
-  nextWorkPackages(released: ReadonlyMap<number, string[]>): { entries: Record<string, ManifestWorkPackage>; changed: boolean } {
+  nextWorkPackages(released: ReadonlyMap<number, string[]>): { entries: Record<string, ManifestWorkPackage>; changed: Set<number> } {
     const entries: Record<string, ManifestWorkPackage> = {};
-    let changed = false;
-    for (const key in this.previous?.workPackages ?? {}) {
-      const old = this.previous!.workPackages[key]!;
-      const o = this.outcomes.get(Number(key));
-      if (o?.kind === 'gone') {
-        changed = true;
+    const changed = new Set<number>();
+    for (const [id, old] of this.previous.entries()) {
+      const kind = this.outcomes.get(id)?.kind;
+      if (!keepsPrevious(kind)) {
+        changed.add(id); // gone: dropped; mapped: replaced below
         continue;
       }
-      if (o?.kind === 'mapped') continue; // added below
-      const lost = released.get(Number(key));
+      const lost = released.get(id);
       if (lost?.length) {
-        changed = true;
+        changed.add(id);
         const files = { ...old.files };
         for (const p of lost) delete files[p];
-        entries[key] = { ...old, files };
-      } else entries[key] = old;
+        entries[String(id)] = { ...old, files };
+      } else entries[String(id)] = old;
     }
     for (const [id, o] of this.outcomes) {
       if (o.kind !== 'mapped') continue;
       entries[String(id)] = o.entry;
-      changed = true;
+      changed.add(id);
     }
     return { entries, changed };
   }

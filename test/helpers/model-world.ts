@@ -81,6 +81,7 @@ import type { Profile, SourceSpec } from '../../src/types.js';
 import { BIN, diffTrees, LEGACY_NOW, medigyConfig } from './env.js';
 import type { ConfigEdit, DateMode, Mutation, RenameTarget, Setup, Step, SyncStep } from './model-steps.js';
 import { freshFixtureDataset, TEST_KEY } from './sync-harness.js';
+import { readStateJson } from './state.js';
 
 export type ViolationKind = 'compare' | 'exit-status' | 'safety-delete' | 'safety-hand' | 'atomicity' | 'brake' | 'internal' | 'unhandled' | 'signal' | 'leftover' | 'stuck' | 'blocked' | 'hang';
 
@@ -361,7 +362,7 @@ export function withoutRememberedAliases(text: string): string {
 async function ownedIn(dir: string): Promise<Map<number, { source: string; files: string[] }>> {
   const out = new Map<number, { source: string; files: string[] }>();
   try {
-    const m = JSON.parse(await readFile(path.join(dir, '.curate', 'manifest.json'), 'utf8')) as { workPackages: Record<string, { source: string; files: Record<string, string> }> };
+    const m = (await readStateJson(dir)) as { workPackages: Record<string, { source: string; files: Record<string, string> }> };
     for (const [id, w] of Object.entries(m.workPackages)) out.set(Number(id), { source: w.source, files: Object.keys(w.files) });
   } catch {
     /* no manifest */

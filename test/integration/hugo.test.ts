@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readStateJson } from '../helpers/state.js';
 import { startSimulator } from '../../src/simulator/index.js';
 import { createDefaultProfile } from '../../src/mapping/profiles/default.js';
 import type { MapContext, SourceSpec } from '../../src/types.js';
@@ -283,8 +284,8 @@ describe.skipIf(skipLocally)('default profile: a stock Hugo site renders real Op
     });
     await sync();
     const second = await build(site);
-    const manifest = await readFile(path.join(site, 'content', '.curate', 'manifest.json'), 'utf8');
-    r = { site, publicDir: path.join(site, 'public'), pageUrl: second.urls, firstUrls: first.urls, manifestMemory: manifest.includes('"memory"'), builds: [first.output, second.output] };
+    const state = JSON.stringify(await readStateJson(path.join(site, 'content')));
+    r = { site, publicDir: path.join(site, 'public'), pageUrl: second.urls, firstUrls: first.urls, manifestMemory: state.includes('"memory"'), builds: [first.output, second.output] };
   }, 120_000);
   afterAll(async () => cleanup());
 

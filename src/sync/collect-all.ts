@@ -1,0 +1,114 @@
+// The list & collect phase of an ordinary run: every source's id listing first (it says
+// which source each work package belongs to: moves, overlaps and the profiles' links),
+// then each source's walk (collect.ts) deciding what is mapped, kept or gone. A source
+// whose listing fails is that source's error; the others sync.
+import { createPresenceCheck, type createHasher } from '../output/disk-state.js';
+import type { Journal } from '../output/journal.js';
+import type { ManifestWorkPackage } from '../output/manifest.js';
+import type { IdListing } from '../openproject/types.js';
+import { DEFAULTS } from '../defaults.js';
+import { authorDigests, renamedAuthorsWorkPackages } from './closure.js';
+import { collectSource, type CollectContext, type Collected, type ResolvedSource } from './collect.js';
+import type { Ledger } from './ledger.js';
+import type { Mapper } from './mapper.js';
+import type { Membership } from './membership.js';
+import type { PreviousState } from './previous-state.js';
+import type { RunContext } from './run-context.js';
+import type { RunSources } from './run-sources.js';
+
+/** Per walked source: what its walk collected, and the author names its listing showed. */
+export type CollectedSources = Map<string, Collected & { authors?: Record<string, string> }>;
+
+export interface CollectDeps {
+  previous: PreviousState;
+  journal: Journal;
+  ledger: Ledger;
+  sources: RunSources;
+  membership: Membership;
+  mapper: Mapper;
+  hash: ReturnType<typeof createHasher>;
+}
+
+export async function collectAll(ctx: RunContext, deps: CollectDeps): Promise<CollectedSources> {
+  const { options } = ctx;
+  const { previous, ledger, sources, membership, mapper } = deps;
+  const answers = await Promise.all(
+    sources.resolved.map(async (src) => {
+      try {
+        return await options.client.listWorkPackageIds(src.query, { withAuthors: true });
+      } catch (e) {
+        if (ctx.isAborted()) throw e;
+        return e as Error;
+      }
+    }),
+  );
+  if (answers.length && answers.every((a) => a instanceof Error)) throw answers[0];
+  const listed: { src: ResolvedSource; listing: IdListing }[] = [];
+  answers.forEach((a, i) => {
+    const src = sources.resolved[i]!;
+    if (a instanceof Error) ledger.failed({ kind: 'source', source: src.spec.name, message: `source "${src.spec.name}" was not synced, its work packages could not be listed (its files stay as they are): ${a.message}` });
+    else listed.push({ src, listing: a });
+  });
+  for (const { src, listing } of listed) membership.add(src.spec.name, listing.ids);
+  ledger.listed = membership.size;
+  const overlapping = membership.recordOverlaps(ledger);
+  for (const { src, listing } of listed) {
+    const mine = previous.ownedBy(src.spec.name);
+    if (listing.total === 0 && mine.size && !options.allowMassDelete) {
+      ctx.brake(`source "${src.spec.name}": the server returned no work packages, but ${mine.size} are synced; refusing to delete them all (check the filters and the key's permissions, or pass --allow-mass-delete)`);
+    }
+  }
+  // Work packages of sources no longer in the config: moved if another source lists them,
+  // else gone (the config no longer asks for them).
+  for (const name of previous.owningSources()) {
+    if (sources.specByName.has(name)) continue;
+    for (const id of previous.ownedBy(name).keys()) if (!membership.has(id)) ledger.gone(name, id);
+  }
+
+  const filesPresent = createPresenceCheck(ctx.root);
+  // A path the journal lists was being written by a run that stopped before its manifest:
+  // it may hold that run's bytes rather than the ones this manifest records (an edit the
+  // server has since undone, a restore), so it is compared, not just found.
+  const filesAsRecorded = async (w: ManifestWorkPackage): Promise<boolean> => {
+    const paths = Object.keys(w.files);
+    if (!(await filesPresent(paths))) return false;
+    for (const p of paths) if (deps.journal.has(p) && (await deps.hash(p)) !== w.files[p]) return false;
+    return true;
+  };
+  const collectContext: CollectContext = {
+    client: options.client,
+    ledger,
+    previous,
+    full: (options.full ?? false) || previous.torn !== null,
+    now: options.now,
+    overlapMs: (options.overlapSeconds ?? DEFAULTS.overlapSeconds) * 1000,
+    walkStart: sources.walkStart,
+    clock: ctx.clock,
+    auditIntervalMs: options.auditIntervalMs ?? DEFAULTS.auditHours * 3_600_000,
+    overlapping,
+    sourceNameOf: (id: number) => membership.sourceOf(id),
+    refOf: mapper.refOf,
+    schedule: mapper.schedule,
+    saw: mapper.saw,
+    queueRoom: mapper.scheduler.room,
+    filesPresent: filesAsRecorded,
+    checkpoint: ctx.checkpoint,
+    isAborted: ctx.isAborted,
+    emit: ctx.emit,
+    warn: ctx.warn,
+  };
+  const collected: CollectedSources = new Map();
+  await Promise.all(
+    listed.map(async ({ src, listing }) => {
+      const name = src.spec.name;
+      const kinds = sources.renamed.get(name)!;
+      const authors = listing.authors ? authorDigests(listing.authors, listing.ids) : undefined;
+      const force = listing.authors ? renamedAuthorsWorkPackages(previous.source(name)?.authors, authors!, listing.authors) : new Set<number>();
+      if (force.size && kinds.length === 0 && !options.full) ctx.warn(`source "${name}": an author's name changed on the server; mapping their ${force.size} work package(s) again`);
+      const remapAll = kinds.length ? `the name of ${kinds.join(', ')} its pages show changed on the server` : null;
+      const result = await collectSource(collectContext, src, new Set(listing.ids), previous.ownedBy(name), { remapAll, force });
+      collected.set(name, { ...result, ...(authors ? { authors } : {}) });
+    }),
+  );
+  return collected;
+}

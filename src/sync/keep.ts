@@ -1,0 +1,30 @@
+// The one rule for what keeps its previous entry and files. Used by the planner's `keep`
+// input, by the next manifest's entries (Ledger.nextWorkPackages) and by the journal a
+// run carries: they cannot disagree.
+import type { Ledger, Outcome } from './ledger.js';
+import type { PreviousState } from './previous-state.js';
+
+/**
+ * Whether a previously owned work package keeps its entry and files: no outcome (nothing
+ * proved it changed or went away: a targeted run, a source that failed), kept (unchanged),
+ * failed or deferred (its last good files stay until a run succeeds). Mapped work packages
+ * get a new entry; gone ones lose theirs.
+ */
+export function keepsPrevious(kind: Outcome['kind'] | undefined): boolean {
+  return kind === undefined || kind === 'kept' || kind === 'failed' || kind === 'deferred';
+}
+
+/**
+ * Whether its files were left unchecked by this run (kept without being compared): what an
+ * interrupted run journaled for them stays journaled for the next.
+ */
+export function leftUnchecked(kind: Outcome['kind'] | undefined): boolean {
+  return keepsPrevious(kind) && kind !== 'kept';
+}
+
+/** The previously owned work packages whose files stay, for the planner. */
+export function keptIds(previous: PreviousState, ledger: Ledger): Set<number> {
+  const keep = new Set<number>();
+  for (const [id] of previous.entries()) if (keepsPrevious(ledger.outcome(id)?.kind)) keep.add(id);
+  return keep;
+}

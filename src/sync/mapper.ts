@@ -1,0 +1,95 @@
+// The map phase, fed by the listing as pages arrive: each work package handed over is
+// processed (attachments, the profile's map, staged files) on the scheduler, and its
+// outcome recorded in the ledger. What it produced (desired files, unchanged attachments
+// not at hand) is collected for the planner.
+import { AttachmentNotReadyError, PayloadError } from '../errors.js';
+import { DEFAULTS } from '../defaults.js';
+import type { Staging } from '../output/staging.js';
+import type { DesiredFile } from '../plan/plan.js';
+import type { Attachment, WorkPackage } from '../types.js';
+import { refKey } from './closure.js';
+import type { ResolvedSource } from './collect.js';
+import type { FactsBook, Remappable } from './facts.js';
+import type { Ledger } from './ledger.js';
+import type { Membership } from './membership.js';
+import type { PreviousState } from './previous-state.js';
+import { isAttachmentFailure, processWorkPackage, type ProcessContext, type Processed } from './process.js';
+import type { RunContext } from './run-context.js';
+import type { RunSources } from './run-sources.js';
+import { createScheduler, type Scheduler } from './scheduler.js';
+
+export interface Mapper {
+  /** Hands a work package to processing; `again` maps it with what is in hand (facts.ts). */
+  schedule(src: ResolvedSource, wp: WorkPackage, again?: () => Promise<Processed>): void;
+  /** Every row received, changed or not: other pages may show its facts (facts.ts). */
+  saw(wp: WorkPackage): void;
+  /** Pages mapped this run that showed other work packages' facts: how to map each again. */
+  readonly againOf: ReadonlyMap<number, Remappable>;
+  /** How a page records the source of a work package it links to (closure.ts `refKey`; null: no source syncs it). */
+  refOf(id: number): string | null;
+  scheduler: Scheduler;
+  /** Files of the work packages mapped so far. */
+  readonly desired: DesiredFile[];
+  /** Desired paths whose bytes are an unchanged attachment not downloaded this run. */
+  readonly cached: Map<string, Attachment>;
+  readonly maxBytes: number;
+}
+
+export function createMapper(ctx: RunContext, deps: { previous: PreviousState; ledger: Ledger; staging: Staging; sources: RunSources; membership: Membership; facts: FactsBook }): Mapper {
+  const { options } = ctx;
+  const { previous, ledger, sources, membership, facts } = deps;
+  const refOf = (id: number): string | null => {
+    const name = membership.sourceOf(id);
+    const fingerprint = name === undefined ? undefined : sources.fingerprints.get(name);
+    return fingerprint === undefined ? null : refKey(name!, fingerprint);
+  };
+  const processing: ProcessContext = {
+    client: options.client,
+    profile: options.profile,
+    staging: deps.staging,
+    projects: sources.projects,
+    now: options.now,
+    maxBytes: options.maxAttachmentBytes ?? DEFAULTS.maxAttachmentBytes,
+    sourceOf: (id) => {
+      const name = membership.sourceOf(id);
+      return name === undefined ? undefined : sources.specByName.get(name);
+    },
+    refOf,
+    factsOf: (id) => facts.answer(id),
+    checkpoint: ctx.checkpoint,
+    emit: ctx.emit,
+  };
+  // Work packages are processed 4× as wide as the client's requests: each spends most of
+  // its time waiting for them.
+  const scheduler = createScheduler((options.concurrency ?? DEFAULTS.concurrency) * 4, options.signal);
+  const desired: DesiredFile[] = [];
+  const cached = new Map<string, Attachment>();
+  const againOf = new Map<number, Remappable>();
+  const schedule = (src: ResolvedSource, wp: WorkPackage, again?: () => Promise<Processed>): void => {
+    facts.saw(wp);
+    scheduler.run(async () => {
+      const name = src.spec.name;
+      try {
+        const r = again ? await again() : await processWorkPackage(processing, src.spec, wp, previous.entry(wp.id));
+        desired.push(...r.desired);
+        for (const [p, a] of r.cached) cached.set(p, a);
+        if (r.again) againOf.set(wp.id, { src, wp, again: r.again });
+        else againOf.delete(wp.id);
+        ledger.mapped(name, wp.id, r.entry);
+      } catch (e) {
+        // An abort is not the work package's fault: it ends the run, not just this item.
+        if (ctx.isAborted()) throw e;
+        if (e instanceof AttachmentNotReadyError) {
+          // Not an error: the upload is unfinished or the virus scan pending, which does not
+          // touch updatedAt, so the retry list brings it back until the file is there.
+          ledger.deferred(name, wp.id);
+          ctx.warn(`${e.message}; its last good files are kept and it is tried again on the next run`);
+        } else {
+          const kind = e instanceof PayloadError ? 'payload' : isAttachmentFailure(e) ? 'attachment' : 'mapping';
+          ledger.failed({ kind, source: name, workPackageId: wp.id, message: (e as Error).message });
+        }
+      }
+    });
+  };
+  return { schedule, saw: (wp) => facts.saw(wp), againOf, refOf, scheduler, desired, cached, maxBytes: processing.maxBytes };
+}

@@ -1,0 +1,61 @@
+// Which configured sources match each work package, from the id listings (an ordinary run)
+// or the id questions (a targeted run). One work package belongs to one source; two
+// matches are an overlap, an item error for that work package. The one place both kinds
+// of run decide membership and overlaps.
+import type { Ledger } from './ledger.js';
+
+export class Membership {
+  private readonly matches = new Map<number, string[]>();
+
+  /**
+   * `fallback`: who owns an id this run did not ask about (a targeted run asks only about
+   * its ids: for the others, what the manifest says is the best knowledge).
+   */
+  constructor(private readonly fallback: (id: number) => string | undefined = () => undefined) {}
+
+  /** Records that a source matches these ids (sources in config order). */
+  add(source: string, ids: Iterable<number>): void {
+    for (const id of ids) {
+      const list = this.matches.get(id);
+      if (list) list.push(source);
+      else this.matches.set(id, [source]);
+    }
+  }
+
+  /** Distinct ids some source matches. */
+  get size(): number {
+    return this.matches.size;
+  }
+
+  has(id: number): boolean {
+    return this.matches.has(id);
+  }
+
+  /** The sources matching an id, in config order (empty: none). */
+  sourcesOf(id: number): readonly string[] {
+    return this.matches.get(id) ?? [];
+  }
+
+  /** The one source syncing an id this run, or undefined (none, or an overlap). */
+  sourceOf(id: number): string | undefined {
+    const list = this.matches.get(id);
+    if (list) return list.length === 1 ? list[0] : undefined;
+    return this.fallback(id);
+  }
+
+  /** Ids matched by more than one source, each recorded as an item error: their files stay as they are. */
+  recordOverlaps(ledger: Ledger, among?: Iterable<number>): Set<number> {
+    const out = new Set<number>();
+    for (const id of among ?? this.matches.keys()) {
+      const list = this.matches.get(id);
+      if (!list || list.length < 2) continue;
+      out.add(id);
+      ledger.failed({ kind: 'overlap', source: list[0]!, workPackageId: id, message: overlapMessage(id, list) });
+    }
+    return out;
+  }
+}
+
+export function overlapMessage(id: number, sources: readonly string[]): string {
+  return `work package #${id} is matched by sources ${sources.map((s) => `"${s}"`).join(' and ')}; a work package must belong to one source (change their projects, types or statuses). Its files stay as they are`;
+}

@@ -1,0 +1,63 @@
+// The report of a run: counts, errors, warnings, timings and requests, and how to read a
+// planned file's bytes before and after (diffs, patches; the dry run's staging holds the new ones).
+import { readFile } from 'node:fs/promises';
+import { resolveInside } from '../output/paths.js';
+import type { Staging } from '../output/staging.js';
+import { countPlan, type PlanCounts, type PlannedFile } from '../plan/types.js';
+import type { Ledger } from './ledger.js';
+import type { SyncOptions, SyncReport } from './types.js';
+
+export function report(r: {
+  plan: SyncReport['plan'];
+  dryRun: boolean;
+  refused: string | null;
+  root: string;
+  stage: Staging;
+  bySource: Record<string, PlanCounts>;
+  ledger: Ledger;
+  warnings: string[];
+  watermarks: Record<string, string | null>;
+  touched: string[];
+  client: SyncOptions['client'];
+  timings: { totalMs: number; fetchMs: number; applyMs: number };
+  isDisposed(): boolean;
+  markDisposed(): void;
+}): SyncReport {
+  const { root, dryRun } = r;
+  return {
+    plan: r.plan,
+    applied: !dryRun,
+    dryRun,
+    refused: r.refused,
+    counts: { total: countPlan(r.plan.files), bySource: r.bySource, workPackages: r.ledger.counts() },
+    errors: r.ledger.errors,
+    warnings: r.warnings,
+    timings: { totalMs: Math.round(r.timings.totalMs), fetchMs: Math.round(r.timings.fetchMs), applyMs: Math.round(r.timings.applyMs) },
+    requests: r.client.stats(),
+    watermarks: r.watermarks,
+    touchedFiles: r.touched.sort(),
+    async readOld(rel) {
+      try {
+        return await readFile(resolveInside(root, rel));
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+        throw e;
+      }
+    },
+    async readNew(f: PlannedFile) {
+      if (f.action === 'delete') return null;
+      const c = f.content;
+      // After a real run the staged bytes have moved into place.
+      if (!dryRun || !c) return readFile(resolveInside(root, f.path));
+      if (c.kind === 'staged') return readFile(c.file);
+      return readFile(resolveInside(root, c.from));
+    },
+    async dispose() {
+      if (!r.isDisposed()) {
+        r.markDisposed();
+        await r.stage.dispose();
+      }
+    },
+  };
+}
+

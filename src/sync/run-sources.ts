@@ -1,0 +1,89 @@
+// The resolve phase: the server's names (projects, types, statuses, the sources' custom
+// fields) → each configured source's query and what its pages show, compared with what
+// the previous run recorded. A source whose names the server lacks is that source's item
+// error; the others sync. A targeted run meeting a changed config or renamed names becomes
+// an ordinary run (pages of the other shape would otherwise stay).
+import { describeInvisible, invisibleFields } from '../openproject/field-visibility.js';
+import type { NamedRef, Project, SourceSpec } from '../types.js';
+import { nameDigests, renamedKinds } from './closure.js';
+import type { ResolvedSource } from './collect.js';
+import { sourceFingerprint } from './fingerprint.js';
+import type { Ledger } from './ledger.js';
+import type { PreviousState } from './previous-state.js';
+import { fetchServerNames, readSchemaFields, resolveSources, unresolvedConfig, unresolvedMessage } from './resolve.js';
+import type { RunContext } from './run-context.js';
+
+export interface RunSources {
+  /** Sources whose names resolved, in config order. */
+  resolved: ResolvedSource[];
+  specByName: ReadonlyMap<string, SourceSpec>;
+  fingerprints: ReadonlyMap<string, string>;
+  projects: ReadonlyMap<number, Project>;
+  /** The type and status lists read this run (the names `##N` shows, facts.ts). */
+  types: readonly NamedRef[];
+  statuses: readonly NamedRef[];
+  /** The server's clock before any listing (null when it sends none, or garbage). */
+  walkStart: Date | null;
+  /** Per resolved source: digests of the names its pages show, as read now. */
+  namesNow: ReadonlyMap<string, Record<string, string>>;
+  /** Per resolved source: the kinds of names renamed since the previous run (empty: none). */
+  renamed: ReadonlyMap<string, string[]>;
+  /** The ids of a targeted run, or undefined for an ordinary one. */
+  onlyIds: number[] | undefined;
+}
+
+export async function resolveRunSources(ctx: RunContext, previous: PreviousState, ledger: Ledger): Promise<RunSources> {
+  const { client, sources, profile } = ctx.options;
+  const names = await fetchServerNames(client);
+  const walkStart = client.lastServerDate();
+  const { queries, problems } = resolveSources(names, sources);
+  // Nothing resolves: the config (or the URL, or the key) is wrong as a whole.
+  if (problems.every((p) => p.length > 0)) throw unresolvedConfig(problems);
+  const fingerprints = new Map(sources.map((s) => [s.name, sourceFingerprint(profile, s)]));
+  const resolved: ResolvedSource[] = [];
+  sources.forEach((spec, i) => {
+    const query = queries[i];
+    if (query) resolved.push({ spec, query, fingerprint: fingerprints.get(spec.name)! });
+    else ledger.failed({ kind: 'source', source: spec.name, message: unresolvedMessage(spec.name, problems[i]!) });
+  });
+  // Names the pages show that the server renames without touching any work package.
+  const fields = await readSchemaFields(client, resolved, names, ctx.warn, ctx.isAborted);
+  // Configured custom fields the key cannot see (admin-only, not on a synced type) write
+  // nothing: say so, from the schemas just read (no extra requests).
+  const configured = profile.configuredFields?.() ?? [];
+  if (fields && configured.length) {
+    const invisible = await invisibleFields(configured, resolved.map((r) => r.spec), names, (project, type) => fields.get(`${project}-${type}`) ?? null);
+    for (const p of invisible) ctx.warn(describeInvisible(p));
+  }
+  const namesNow = new Map(resolved.map((src) => [src.spec.name, nameDigests(src.query, names, fields)]));
+  const renamed = new Map(resolved.map((src) => [src.spec.name, renamedKinds(previous.source(src.spec.name)?.names, namesNow.get(src.spec.name)!)]));
+
+  // State whose files disagree (a run killed while writing it, a merge, a hand edit): every
+  // entry still describes files in place, but which run wrote which is unknown, so every
+  // work package is read again (as --full would), and nothing is skipped on its word.
+  if (previous.torn !== null) ctx.warn(`the sync state in .curate/ does not agree with itself (${previous.torn}); reading every work package again`);
+  let onlyIds = ctx.options.onlyIds;
+  if (onlyIds && previous.torn !== null) onlyIds = undefined;
+  if (onlyIds) {
+    const stale = resolved.filter((src) => {
+      const prev = previous.source(src.spec.name);
+      return prev !== undefined && (prev.fingerprint !== src.fingerprint || renamed.get(src.spec.name)!.length > 0);
+    });
+    if (stale.length) {
+      ctx.warn(`source(s) ${stale.map((s) => `"${s.spec.name}"`).join(', ')}: the configuration, curate's mapping or names on the server changed since the last sync; syncing everything rather than only work package(s) ${onlyIds.map((id) => `#${id}`).join(', ')}`);
+      onlyIds = undefined;
+    }
+  }
+  return {
+    resolved,
+    specByName: new Map(sources.map((s) => [s.name, s])),
+    fingerprints,
+    projects: new Map(names.projects.map((p) => [p.id, p])),
+    walkStart,
+    namesNow,
+    renamed,
+    onlyIds,
+    types: names.types,
+    statuses: names.statuses,
+  };
+}
