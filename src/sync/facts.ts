@@ -149,12 +149,34 @@ export class FactsBook {
    * (no project filter, an explicit filter list so the server's default "open only" does
    * not apply; invisible ids are dropped by the client). A failed read leaves its ids
    * unknown: the pages depending on them fail as items and are retried.
+   *
+   * OpenProject's id filter refuses a whole request for one id it cannot show (400; the
+   * client then halves the chunk until it finds it): ids that were not visible last time
+   * (`null` records, read again at the audit) are asked one by one with `readOne` instead,
+   * one request each rather than about three, and kept out of the chunks of the others.
    */
-  async settle(ids: Iterable<number>, read: (ids: number[]) => AsyncIterable<WorkPackage[]>, isAborted: () => boolean): Promise<Error | null> {
+  async settle(ids: Iterable<number>, read: (ids: number[]) => AsyncIterable<WorkPackage[]>, isAborted: () => boolean, readOne?: (id: number) => Promise<WorkPackage | null>): Promise<Error | null> {
     const need = [...new Set(ids)].filter((id) => this.known(id) === undefined && !this.failed.has(id)).sort((a, b) => a - b);
+    const wasAbsent = readOne ? need.filter((id) => this.o.stored?.[String(id)] === null) : [];
+    const bulk = wasAbsent.length ? need.filter((id) => this.o.stored?.[String(id)] !== null) : need;
     let error: Error | null = null;
-    for (let i = 0; i < need.length; i += FACTS_CHUNK) {
-      const chunk = need.slice(i, i + FACTS_CHUNK);
+    // In parallel: the client bounds the requests in flight.
+    await Promise.all(
+      wasAbsent.map(async (id) => {
+        try {
+          const wp = await readOne!(id);
+          if (wp) this.saw(wp);
+          else this.absent.add(id);
+        } catch (e) {
+          if (isAborted()) throw e;
+          error ??= e as Error;
+          this.readAll = false;
+          this.failed.add(id);
+        }
+      }),
+    );
+    for (let i = 0; i < bulk.length; i += FACTS_CHUNK) {
+      const chunk = bulk.slice(i, i + FACTS_CHUNK);
       const got = new Set<number>();
       try {
         for await (const rows of read(chunk)) for (const wp of rows) {
@@ -212,8 +234,9 @@ export interface ReconcileContext {
   kept(): Iterable<[number, ManifestWorkPackage]>;
   /** How a page records the source of a work package it links to (closure.ts `refKey`). */
   refOf(id: number): string | null;
-  /** Reads the facts of these ids from the server (settle's `read`). */
+  /** Reads the facts of these ids from the server (settle's `read`), and of one id (`readOne`). */
   read(ids: number[]): AsyncIterable<WorkPackage[]>;
+  readOne?(id: number): Promise<WorkPackage | null>;
   /** Maps these pages again (rows in hand for pages mapped this run, read by id for kept ones); resolves when done. */
   remap(ids: number[]): Promise<void>;
   /** A page whose targets' facts could not be read: it fails as an item (its last good files stay; retried). */
@@ -243,7 +266,7 @@ export async function reconcileFacts(ctx: ReconcileContext): Promise<number> {
       }
     }
     if (!pages.length) return total;
-    const error = await ctx.facts.settle(targets, ctx.read, ctx.isAborted);
+    const error = await ctx.facts.settle(targets, ctx.read, ctx.isAborted, ctx.readOne);
     const again: number[] = [];
     for (const [id, entry] of pages) {
       let stale = false;
@@ -309,6 +332,7 @@ export function reconcileInRun(r: RunReconcile): Promise<number> {
     read: async function* (ids) {
       for await (const page of r.client.listWorkPackages({ ids })) yield page.workPackages;
     },
+    readOne: (id) => r.client.getWorkPackage(id),
     remap: async (ids) => {
       // The files of their first mapping are forgotten; the new mapping's replace them.
       const drop = new Set(ids);

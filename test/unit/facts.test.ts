@@ -58,6 +58,22 @@ describe('FactsBook', () => {
     expect(rec.targets).toEqual({ '2': { subject: 'S2', type: 1, status: 1, outside: true }, '3': null });
     expect(rec.readAt).toBe('2026-01-01T00:00:00.000Z');
   });
+  it('at the audit, ids not visible last time are asked one by one, the others in bulk (a strict id filter refuses a whole chunk for one)', async () => {
+    const stored = { '6': { subject: 'Six', type: 2, status: 1, outside: true as const }, '7': null, '8': null };
+    const b = book({ stored, auditDue: true });
+    const bulk: number[][] = [];
+    const one: number[] = [];
+    await b.settle([6, 7, 8], async function* (chunk) {
+      bulk.push(chunk);
+      yield [row(6, 'Six again', 2)];
+    }, () => false, async (id) => {
+      one.push(id);
+      return id === 8 ? row(8, 'Visible now') : null;
+    });
+    expect(bulk).toEqual([[6]]);
+    expect(one.sort()).toEqual([7, 8]);
+    expect([b.answer(6).facts?.subject, b.answer(7).facts, b.answer(8).facts?.subject]).toEqual(['Six again', null, 'Visible now']);
+  });
   it('audit due: never read, the interval passed, the clock set back, or --full', () => {
     expect(targetsAuditDue(undefined, 0, 10, false)).toBe(true);
     expect(targetsAuditDue('2026-01-01T00:00:00Z', Date.parse('2026-01-01T00:00:05Z'), 10_000, false)).toBe(false);
