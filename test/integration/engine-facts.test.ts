@@ -133,6 +133,21 @@ describe('issue 20 defect 10: ##N / ###N show the target (type, status, subject)
     });
   });
 
+  it('a targeted sync (curate watch) of the renamed target brings its dependents up to date in the same run', async () => {
+    await withSim(async (sim, dir, clock) => {
+      describeAs(sim, PAGE, `See ##${OTHER_SOURCE}.`);
+      clock.tick();
+      await syncOk(sim, dir);
+      clock.tick();
+      retitle(sim, OTHER_SOURCE, 'Renamed, then a webhook');
+      clock.tick();
+      const r = await syncOk(sim, dir, { onlyIds: [OTHER_SOURCE] });
+      expect(r.counts.workPackages.mapped).toBe(2);
+      expect(await body(dir)).toContain(`[Curated Content #${OTHER_SOURCE}: Renamed, then a webhook](../../communities/${OTHER_SOURCE}/)`);
+      await expectFresh(sim, dir);
+    });
+  });
+
   it('the target\'s type and status renamed: the pages showing them change on the next run, without a request more', async () => {
     await withSim(async (sim, dir, clock) => {
       describeAs(sim, PAGE, `See ###${OUTSIDE}.`);
