@@ -4,7 +4,7 @@
 // it diffs cleanly and can be committed with the site; a run rewrites only the shards
 // whose entries changed, so what it writes (and a commit's diff) follows the change.
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { OutputError } from '../errors.js';
@@ -126,6 +126,28 @@ export interface Manifest {
   /** This machine's clock when the `outside` targets were last read from the server (the audit bounds them). */
   targetsReadAt?: string;
 }
+
+/**
+ * Shards a long-lived process (`curate watch`) already parsed, so its next run reads only
+ * the shards that changed since: a shard is taken from the cache when manifest.json still
+ * records the cached digest and the file still has the cached identity (inode, size,
+ * modification time in ns), which any rewrite (always a rename of a new file) changes.
+ * Filled by every read and every write of the state with that cache.
+ */
+export interface StateCache {
+  shards: Map<number, { digest: string; stamp: string; entries: Record<string, ManifestWorkPackage> }>;
+}
+
+export const createStateCache = (): StateCache => ({ shards: new Map() });
+
+const stampOf = async (file: string): Promise<string | null> => {
+  try {
+    const st = await stat(file, { bigint: true });
+    return `${st.ino}:${st.size}:${st.mtimeNs}`;
+  } catch {
+    return null;
+  }
+};
 
 /** The state as read from disk, with how it is stored. */
 export interface StoredState {
@@ -283,8 +305,8 @@ export function emptyManifest(profile: string): Manifest {
 const digestOf = (text: string): string => createHash('sha256').update(text).digest('hex').slice(0, 16);
 
 /** The manifest, or null when there is none; `profile` (when given) must be the one that wrote it. */
-export async function readManifest(root: string, profile?: string): Promise<Manifest | null> {
-  return (await readState(root, profile))?.manifest ?? null;
+export async function readManifest(root: string, profile?: string, cache?: StateCache): Promise<Manifest | null> {
+  return (await readState(root, profile, cache))?.manifest ?? null;
 }
 
 /**
@@ -292,7 +314,7 @@ export async function readManifest(root: string, profile?: string): Promise<Mani
  * Throws OutputError naming the file and the key when it is not curate's state, or was
  * written by a newer curate, or (when `profile` is given) by another profile.
  */
-export async function readState(root: string, profile?: string): Promise<StoredState | null> {
+export async function readState(root: string, profile?: string, cache?: StateCache): Promise<StoredState | null> {
   let text: string;
   try {
     text = await readFile(path.join(root, MANIFEST_FILE), 'utf8');
@@ -314,7 +336,7 @@ export async function readState(root: string, profile?: string): Promise<StoredS
   if (profile !== undefined && manifest.profile !== profile) {
     throw new OutputError(`${MANIFEST_FILE} was written by the "${manifest.profile}" profile, the config now says "${profile}"; run \`curate sync --full\` in a fresh output root`);
   }
-  const torn = shards ? await readShards(root, manifest, shards) : null;
+  const torn = shards ? await readShards(root, manifest, shards, cache) : null;
   return { manifest, shards, torn };
 }
 
@@ -328,7 +350,7 @@ function parseState(file: string, text: string): unknown {
 }
 
 /** Reads every shard on disk into `manifest.workPackages`; returns why they disagree with manifest.json's record, or null. */
-async function readShards(root: string, manifest: Manifest, recorded: ReadonlyMap<number, string>): Promise<string | null> {
+async function readShards(root: string, manifest: Manifest, recorded: ReadonlyMap<number, string>, cache?: StateCache): Promise<string | null> {
   let names: string[];
   try {
     names = (await readdir(path.join(root, SHARD_DIR))).filter((n) => SHARD_NAME.test(n)).sort();
@@ -338,32 +360,47 @@ async function readShards(root: string, manifest: Manifest, recorded: ReadonlyMa
   }
   const problems: string[] = [];
   const seen = new Set<number>();
-  const limit = pLimit(16);
-  const texts = await Promise.all(names.map((n) => limit(() => readFile(path.join(root, SHARD_DIR, n), 'utf8'))));
-  names.forEach((n, i) => {
-    const file = `${SHARD_DIR}/${n}`;
-    const [, from, to] = SHARD_NAME.exec(n)!;
-    const shard = Number(from) / SHARD_SPAN;
-    if (!Number.isInteger(shard) || shardName(shard) !== `${from}-${to}`) {
-      problems.push(`${file} is not a shard name curate writes`);
-      return;
-    }
-    seen.add(shard);
-    const text = texts[i]!;
-    if (recorded.get(shard) !== digestOf(text)) problems.push(recorded.has(shard) ? `${file} changed` : `${file} is not recorded`);
-    let entries: Obj;
-    try {
-      entries = object(parseState(file, text), file);
-      for (const id in entries) {
-        expect(/^\d+$/.test(id) && shardOf(Number(id)) === shard, file, id, `a work package id from ${from} to ${to}`, id);
-        checkWorkPackage(entries[id], `${file}: ${id}`);
-      }
-    } catch (e) {
-      if (!(e instanceof ShapeError)) throw e;
-      throw new OutputError(`${e.message}; delete .curate/ and run \`curate sync --full\` to rebuild the state`);
-    }
-    Object.assign(manifest.workPackages, entries as Record<string, ManifestWorkPackage>);
-  });
+  // Each shard is parsed as soon as it is read and its text dropped: at 30,000 work
+  // packages the texts alone are ~26 MB, held all at once they set the run's peak.
+  const limit = pLimit(4);
+  await Promise.all(
+    names.map((n) =>
+      limit(async () => {
+        const file = `${SHARD_DIR}/${n}`;
+        const [, from, to] = SHARD_NAME.exec(n)!;
+        const shard = Number(from) / SHARD_SPAN;
+        if (!Number.isInteger(shard) || shardName(shard) !== `${from}-${to}`) {
+          problems.push(`${file} is not a shard name curate writes`);
+          return;
+        }
+        seen.add(shard);
+        const abs = path.join(root, SHARD_DIR, n);
+        const cached = cache?.shards.get(shard);
+        const stamp = cache ? await stampOf(abs) : null;
+        if (cached && stamp !== null && cached.stamp === stamp && cached.digest === recorded.get(shard)) {
+          Object.assign(manifest.workPackages, cached.entries);
+          return;
+        }
+        const text = await readFile(abs, 'utf8');
+        if (recorded.get(shard) !== digestOf(text)) problems.push(recorded.has(shard) ? `${file} changed` : `${file} is not recorded`);
+        let entries: Obj;
+        try {
+          entries = object(parseState(file, text), file);
+          for (const id in entries) {
+            expect(/^\d+$/.test(id) && shardOf(Number(id)) === shard, file, id, `a work package id from ${from} to ${to}`, id);
+            checkWorkPackage(entries[id], `${file}: ${id}`);
+          }
+        } catch (e) {
+          if (!(e instanceof ShapeError)) throw e;
+          throw new OutputError(`${e.message}; delete .curate/ and run \`curate sync --full\` to rebuild the state`);
+        }
+        Object.assign(manifest.workPackages, entries as Record<string, ManifestWorkPackage>);
+        // The stamp taken before the read: a rewrite during it makes the next read miss, never hit stale.
+        if (cache && stamp !== null) cache.shards.set(shard, { digest: digestOf(text), stamp, entries: entries as Record<string, ManifestWorkPackage> });
+      }),
+    ),
+  );
+  problems.sort();
   for (const shard of recorded.keys()) if (!seen.has(shard)) problems.push(`${shardFile(shard)} is missing`);
   return problems.length ? problems.join('; ') : null;
 }
@@ -430,7 +467,7 @@ export function stableJson(value: unknown): string {
  * run sees (StoredState.torn) and answers by reading every work package again; the entries
  * themselves describe files already in place. Returns the paths written or removed.
  */
-export async function writeState(root: string, manifest: Manifest, dirty: ReadonlySet<number> | null, previous: ReadonlyMap<number, string> | null): Promise<string[]> {
+export async function writeState(root: string, manifest: Manifest, dirty: ReadonlySet<number> | null, previous: ReadonlyMap<number, string> | null, cache?: StateCache): Promise<string[]> {
   const touched: string[] = [];
   const tmp = path.join(root, TMP_DIR);
   const groups = new Map<number, Record<string, ManifestWorkPackage>>();
@@ -445,6 +482,7 @@ export async function writeState(root: string, manifest: Manifest, dirty: Readon
   const dir = path.join(root, SHARD_DIR);
   const remove = async (shard: number): Promise<void> => {
     digests.delete(shard);
+    cache?.shards.delete(shard);
     try {
       await unlink(path.join(root, shardFile(shard)));
       touched.push(shardFile(shard));
@@ -459,7 +497,13 @@ export async function writeState(root: string, manifest: Manifest, dirty: Readon
       limit(async () => {
         const text = stableJson(entries);
         digests.set(shard, digestOf(text));
-        if (await writeTextAtomic(path.join(root, shardFile(shard)), [text], tmp)) touched.push(shardFile(shard));
+        const file = path.join(root, shardFile(shard));
+        if (await writeTextAtomic(file, [text], tmp)) touched.push(shardFile(shard));
+        if (cache) {
+          const stamp = await stampOf(file);
+          if (stamp === null) cache.shards.delete(shard);
+          else cache.shards.set(shard, { digest: digestOf(text), stamp, entries });
+        }
       }),
     ),
   );

@@ -58,7 +58,7 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
       const swept = await sweepLeftovers(root);
       if (swept) ctx.warn(`removed ${swept} leftover temporary file(s) of an interrupted run`);
     }
-    const previous = new PreviousState(await readState(root, options.profile.name));
+    const previous = new PreviousState(await readState(root, options.profile.name, options.stateCache));
     const journal = await readJournal(root);
     staging = await createStaging(root, dryRun);
     const ledger = new Ledger(previous, ctx.emit);
@@ -85,7 +85,8 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
     const hash = createHasher(root);
     let collected: CollectedSources = new Map();
     if (sources.onlyIds) {
-      await collectTargeted({ client: options.client, ledger, previous, membership, schedule: mapper.schedule, checkpoint: ctx.checkpoint, isAborted: ctx.isAborted }, sources.resolved, sources.onlyIds);
+      const targeted = { client: options.client, ledger, previous, membership, schedule: mapper.schedule, checkpoint: ctx.checkpoint, isAborted: ctx.isAborted };
+      await collectTargeted(targeted, sources.resolved, sources.onlyIds);
     } else collected = await collectAll(ctx, { previous, journal, ledger, sources, membership, mapper, hash });
     await mapper.scheduler.drained();
     ctx.checkpoint();
@@ -123,7 +124,16 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
         const owner = previous.ownerOf(p);
         return owner !== undefined && leftUnchecked(ledger.outcome(owner)?.kind);
       }));
-      touched = await applyPlan({ root, files: plan.files, staging, pendingJournal: orphans, carriedJournal: carried, state: next.changed ? { manifest: next.manifest, dirty: next.dirty, previousShards: previous.shards } : null, checkpoint: ctx.checkpoint, emit: ctx.emit });
+      touched = await applyPlan({
+        root,
+        files: plan.files,
+        staging,
+        pendingJournal: orphans,
+        carriedJournal: carried,
+        state: next.changed ? { manifest: next.manifest, dirty: next.dirty, previousShards: previous.shards, cache: options.stateCache } : null,
+        checkpoint: ctx.checkpoint,
+        emit: ctx.emit,
+      });
     }
     const applyMs = performance.now() - applyStarted;
 
@@ -141,8 +151,8 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
       await staging.dispose();
       disposed = true;
     }
-    const stage = staging;
-    return report({ plan, dryRun, refused: ctx.refused(), root, stage, bySource, ledger, warnings: ctx.warnings, watermarks: next.watermarks, touched, client: options.client, timings: { totalMs: performance.now() - started, fetchMs, applyMs }, isDisposed: () => disposed, markDisposed: () => (disposed = true) });
+    const timings = { totalMs: performance.now() - started, fetchMs, applyMs };
+    return report({ plan, dryRun, refused: ctx.refused(), root, stage: staging, bySource, ledger, warnings: ctx.warnings, watermarks: next.watermarks, touched, client: options.client, timings, isDisposed: () => disposed, markDisposed: () => (disposed = true) });
   } catch (e) {
     // Work packages still running (an abort rejects the run at the first one that sees it)
     // are given a moment to notice, so nothing writes into staging while it is removed.
