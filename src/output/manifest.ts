@@ -102,12 +102,29 @@ export interface ManifestWorkPackage {
   memory?: unknown;
 }
 
+/**
+ * What a page showed of a work package it references with `##N` / `###N` (sync/facts.ts):
+ * the subject and the ids of type and status, whose names come from the lists every run
+ * reads (so a renamed type or status reaches the pages without a request). `outside`: no
+ * source synced it when it was read (read by id; read again at the audit).
+ */
+export interface ManifestTarget {
+  subject: string;
+  type: number;
+  status: number;
+  outside?: true;
+}
+
 /** The state as a run uses it: every entry, whatever file it is stored in. */
 export interface Manifest {
   version: typeof MANIFEST_VERSION;
   profile: string;
   sources: Record<string, ManifestSource>;
   workPackages: Record<string, ManifestWorkPackage>;
+  /** Work package id → its facts as last known (null: not visible or gone), for the ids pages reference with facts (kept in manifest.json). */
+  targets?: Record<string, ManifestTarget | null>;
+  /** This machine's clock when the `outside` targets were last read from the server (the audit bounds them). */
+  targetsReadAt?: string;
 }
 
 /**
@@ -262,7 +279,22 @@ function checkManifest(json: unknown): { manifest: Manifest; shards: Map<number,
     }
     m.workPackages = {};
   }
-  only(m, ['version', 'profile', 'sources', 'workPackages']);
+  if (m.targets !== undefined) {
+    const targets = object(m.targets, 'targets');
+    for (const id in targets) {
+      const t = targets[id];
+      if (t === null) continue;
+      const at = `targets.${id}`;
+      const o = object(t, at);
+      expect(typeof o.subject === 'string', at, 'subject', 'string', o.subject);
+      expect(isNumber(o.type), at, 'type', 'number', o.type);
+      expect(isNumber(o.status), at, 'status', 'number', o.status);
+      expect(o.outside === undefined || o.outside === true, at, 'outside', 'true', o.outside);
+      only(o, ['subject', 'type', 'status', 'outside']);
+    }
+  }
+  expect(m.targetsReadAt === undefined || (typeof m.targetsReadAt === 'string' && !Number.isNaN(Date.parse(m.targetsReadAt))), 'targetsReadAt', '', 'an ISO 8601 instant', m.targetsReadAt);
+  only(m, ['version', 'profile', 'sources', 'workPackages', 'targets', 'targetsReadAt']);
   return { manifest: m as unknown as Manifest, shards };
 }
 
@@ -493,7 +525,7 @@ export async function writeState(root: string, manifest: Manifest, dirty: Readon
   if (touched.length) await fsyncDir(dir).catch(() => undefined);
   const record: Record<string, string> = {};
   for (const [shard, digest] of [...digests].sort((x, y) => x[0] - y[0])) record[shardName(shard)] = digest;
-  const top = { version: manifest.version, profile: manifest.profile, sources: manifest.sources, shards: record };
+  const top = { version: manifest.version, profile: manifest.profile, sources: manifest.sources, shards: record, targets: manifest.targets, targetsReadAt: manifest.targetsReadAt };
   if (await writeTextAtomic(path.join(root, MANIFEST_FILE), stableJsonChunks(top), tmp)) touched.push(MANIFEST_FILE);
   return touched;
 }

@@ -21,6 +21,7 @@ import { collectAll, type CollectedSources } from './collect-all.js';
 import { collectTargeted } from './collect-targeted.js';
 import { keptIds, leftUnchecked } from './keep.js';
 import { Ledger } from './ledger.js';
+import { FactsBook, reconcileInRun, targetsAuditDue } from './facts.js';
 import { createMapper, type Mapper } from './mapper.js';
 import { Membership } from './membership.js';
 import { nextManifest } from './next-manifest.js';
@@ -69,7 +70,16 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
     const fetchStarted = performance.now();
     ctx.emit({ type: 'phase', phase: 'list' });
     const membership = new Membership(sources.onlyIds ? (id) => previous.entry(id)?.source : undefined);
-    mapper = createMapper(ctx, { previous, ledger, staging, sources, membership });
+    // Other work packages' shown facts (`##N`): this run's rows, the manifest, or read in bulk (facts.ts).
+    const facts = new FactsBook({
+      stored: previous.manifest?.targets,
+      storedReadAt: previous.manifest?.targetsReadAt,
+      types: sources.types,
+      statuses: sources.statuses,
+      isSynced: (id) => membership.sourceOf(id) !== undefined,
+      auditDue: targetsAuditDue(previous.manifest?.targetsReadAt, ctx.clock().getTime(), options.auditIntervalMs ?? DEFAULTS.auditHours * 3_600_000, (options.full ?? false) || previous.torn !== null),
+    });
+    mapper = createMapper(ctx, { previous, ledger, staging, sources, membership, facts });
     // One view of the tree for the whole run: journaled owned files are compared while
     // collecting, wanted paths while planning (nothing under the root is written before apply).
     const hash = createHasher(root);
@@ -80,6 +90,9 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
     } else collected = await collectAll(ctx, { previous, journal, ledger, sources, membership, mapper, hash });
     await mapper.scheduler.drained();
     ctx.checkpoint();
+    // Every walk is done: pages whose shown facts of other work packages changed meanwhile
+    // (a target's row arrived later, a target renamed) are mapped again now (facts.ts).
+    await reconcileInRun({ facts, ledger, previous, targeted: sources.onlyIds !== undefined, client: options.client, sources: sources.resolved, mapper, checkpoint: ctx.checkpoint, isAborted: ctx.isAborted });
     const fetchMs = performance.now() - fetchStarted;
 
     ctx.emit({ type: 'phase', phase: 'plan' });
@@ -99,7 +112,7 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
     for (const f of result.failures) ledger.failed(f);
     if (result.brake) ctx.brake(result.brake);
     const { plan } = result;
-    const next = nextManifest(ctx, { previous, sources, collected, ledger, released: result.released });
+    const next = nextManifest(ctx, { previous, sources, collected, ledger, released: result.released, facts });
 
     ctx.checkpoint();
     const applyStarted = performance.now();
