@@ -382,13 +382,19 @@ async function readShards(root: string, manifest: Manifest, recorded: ReadonlyMa
           return;
         }
         const text = await readFile(abs, 'utf8');
-        if (recorded.get(shard) !== digestOf(text)) problems.push(recorded.has(shard) ? `${file} changed` : `${file} is not recorded`);
+        const digest = digestOf(text);
+        const intact = recorded.get(shard) === digest;
+        if (!intact) problems.push(recorded.has(shard) ? `${file} changed` : `${file} is not recorded`);
         let entries: Obj;
         try {
           entries = object(parseState(file, text), file);
-          for (const id in entries) {
-            expect(/^\d+$/.test(id) && shardOf(Number(id)) === shard, file, id, `a work package id from ${from} to ${to}`, id);
-            checkWorkPackage(entries[id], `${file}: ${id}`);
+          // A shard whose bytes are the ones manifest.json records is one curate wrote and
+          // checked: its entries are not checked again (a third of reading the state).
+          if (!intact) {
+            for (const id in entries) {
+              expect(/^\d+$/.test(id) && shardOf(Number(id)) === shard, file, id, `a work package id from ${from} to ${to}`, id);
+              checkWorkPackage(entries[id], `${file}: ${id}`);
+            }
           }
         } catch (e) {
           if (!(e instanceof ShapeError)) throw e;
@@ -396,7 +402,7 @@ async function readShards(root: string, manifest: Manifest, recorded: ReadonlyMa
         }
         Object.assign(manifest.workPackages, entries as Record<string, ManifestWorkPackage>);
         // The stamp taken before the read: a rewrite during it makes the next read miss, never hit stale.
-        if (cache && stamp !== null) cache.shards.set(shard, { digest: digestOf(text), stamp, entries: entries as Record<string, ManifestWorkPackage> });
+        if (cache && stamp !== null) cache.shards.set(shard, { digest, stamp, entries: entries as Record<string, ManifestWorkPackage> });
       }),
     ),
   );
