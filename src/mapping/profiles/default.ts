@@ -198,7 +198,7 @@ function mapWorkPackage(input: MapInput, options: DefaultProfileOptions): Mapped
     },
     wiki: (link) => (base === null ? null : wikiHref(link, base, input.project.identifier)),
     semanticWorkPackage: (key) => (base === null ? null : `${base}/work_packages/${encodeURIComponent(key)}`),
-    attribute: (macro) => attributeMacroText(macro, input, workPackageLink),
+    attribute: (macro) => attributeMacroText(macro, input, workPackageLink, (id) => links.workPackageFacts?.(id)),
   };
 
   let body: string;
