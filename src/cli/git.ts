@@ -8,6 +8,7 @@ import { constants, existsSync } from 'node:fs';
 import { access, readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { CurateError } from '../errors.js';
+import { isStateFile, MANIFEST_FILE, readState, SHARD_DIR, SHARD_SPAN, shardOf, type StoredState } from '../output/manifest.js';
 import { COMMIT_LIST_MAX, contentPrefix, describePages, pagesOf, type DescribedPage, type FileChange } from './pages.js';
 
 interface GitResult {
@@ -134,16 +135,42 @@ export async function preflightCommit(outputRoot: string): Promise<void> {
   }
 }
 
-/** Work package id per owned path, from a manifest's text (tolerant: an unreadable manifest owns nothing). */
-function ownedPaths(text: string | null): Map<string, number> {
+/** Work package id per owned path, from entries by id. */
+function pathsOf(entries: Record<string, { files?: Record<string, unknown> } | undefined>, into = new Map<string, number>()): Map<string, number> {
+  for (const [id, w] of Object.entries(entries)) for (const p of Object.keys(w?.files ?? {})) into.set(p, Number(id));
+  return into;
+}
+
+/**
+ * Work package id per path the committed state owned (tolerant: unreadable state owns
+ * nothing). Shards whose digest HEAD's manifest records as the one on disk hold the same
+ * entries, so only the others are read from git.
+ */
+async function ownedAtHead(headBytes: (f: string) => Promise<Buffer | null>, now: StoredState | null): Promise<Map<string, number>> {
   const out = new Map<string, number>();
-  if (!text) return out;
+  let m: { workPackages?: unknown; shards?: unknown };
   try {
-    const m = JSON.parse(text) as { workPackages?: Record<string, { files?: Record<string, unknown> }> };
-    for (const [id, w] of Object.entries(m.workPackages ?? {})) for (const p of Object.keys(w?.files ?? {})) out.set(p, Number(id));
+    m = JSON.parse((await headBytes(MANIFEST_FILE))?.toString('utf8') ?? 'null') as typeof m;
   } catch {
-    /* not JSON: nothing is known to be owned by it */
+    return out;
   }
+  if (!m || typeof m !== 'object') return out;
+  // Formats 1 and 2: every entry inline.
+  if (m.workPackages && typeof m.workPackages === 'object') return pathsOf(m.workPackages as Record<string, { files?: Record<string, unknown> }>);
+  const same = new Set<number>();
+  for (const [range, digest] of Object.entries((m.shards ?? {}) as Record<string, unknown>)) {
+    const shard = Number(range.split('-')[0]) / SHARD_SPAN;
+    if (now && now.torn === null && now.shards?.get(shard) === digest) {
+      same.add(shard);
+      continue;
+    }
+    try {
+      pathsOf(JSON.parse((await headBytes(`${SHARD_DIR}/${range}.json`))?.toString('utf8') ?? '{}') as Record<string, { files?: Record<string, unknown> }>, out);
+    } catch {
+      /* not JSON: nothing is known to be owned by it */
+    }
+  }
+  if (now && same.size) for (const [id, w] of Object.entries(now.manifest.workPackages)) if (same.has(shardOf(Number(id)))) for (const p in w.files) out.set(p, Number(id));
   return out;
 }
 
@@ -158,14 +185,12 @@ export interface CommitOutcome {
   message: string | null;
 }
 
-const MANIFEST_REL = '.curate/manifest.json';
-
 /**
  * Commit every file curate owns under `root` that differs from HEAD — created, modified
  * or deleted, whether this run or an earlier one (a plain `curate sync`, a failed commit)
- * wrote it — and nothing else. Owned: the manifest itself, every path the manifest on
- * disk lists, and the paths the committed manifest listed that are gone from disk (pages
- * curate deleted). Everything else the user has staged stays staged, uncommitted.
+ * wrote it — and nothing else. Owned: the state itself (manifest and shards), every path
+ * the state on disk lists, and the paths the committed state listed that are gone from
+ * disk (pages curate deleted). Everything else the user has staged stays staged, uncommitted.
  * `touched` (this run's files) only tells leftovers apart; `message` builds the message.
  */
 export async function commitOwned(root: string, o: { touched?: readonly string[]; message: (pages: DescribedPage[], leftovers: number) => string }): Promise<CommitOutcome> {
@@ -189,8 +214,9 @@ export async function commitOwned(root: string, o: { touched?: readonly string[]
     const r = await gitRun(top, ['show', `HEAD:${toTop(f)}`]);
     return r.code === 0 ? r.out : null;
   };
-  const now = ownedPaths(await readFile(path.join(realRoot, MANIFEST_REL), 'utf8').catch(() => null));
-  const before = ownedPaths((await headBytes(MANIFEST_REL))?.toString('utf8') ?? null);
+  const state = await readState(realRoot).catch(() => null);
+  const now = pathsOf(state?.manifest.workPackages ?? {});
+  const before = await ownedAtHead(headBytes, state);
 
   // Everything under the output root that differs from HEAD (index or work tree), untracked included.
   const status = splitNul((await git(top, ['status', '--porcelain', '-z', '--untracked-files=all', '--no-renames', '--', rootRel || '.'])).toString());
@@ -201,7 +227,7 @@ export async function commitOwned(root: string, o: { touched?: readonly string[]
     if (rel !== null) changed.set(rel, !(entry.startsWith('??') || entry.startsWith('A')));
   }
   const gone = (f: string): boolean => !existsSync(path.join(realRoot, ...f.split('/')));
-  const files = [...changed.keys()].filter((f) => f === MANIFEST_REL || now.has(f) || (before.has(f) && gone(f))).sort();
+  const files = [...changed.keys()].filter((f) => isStateFile(f) || now.has(f) || (before.has(f) && gone(f))).sort();
   if (!files.length) return none;
 
   const present = files.filter((f) => !gone(f));

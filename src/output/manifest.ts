@@ -1,15 +1,37 @@
-// The sync state: `.curate/manifest.json` under the output root (docs/manifest.md).
-// Pretty-printed with sorted keys so it diffs cleanly and can be committed with the site.
-import { readFile } from 'node:fs/promises';
+// The sync state under the output root (docs/manifest.md): `.curate/manifest.json` (the
+// sources, and a digest of each shard) and `.curate/work-packages/<from>-<to>.json`, the
+// work packages' entries in shards of SHARD_SPAN ids. Pretty-printed with sorted keys so
+// it diffs cleanly and can be committed with the site; a run rewrites only the shards
+// whose entries changed, so what it writes (and a commit's diff) follows the change.
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import pLimit from 'p-limit';
 import { OutputError } from '../errors.js';
 import type { ContentProbe } from '../types.js';
-import { writeTextAtomic } from './writer.js';
+import { fsyncDir, writeTextAtomic } from './writer.js';
 
 export const STATE_DIR = '.curate';
 export const MANIFEST_FILE = `${STATE_DIR}/manifest.json`;
-/** 2 added each source's fingerprint and per-work-package validity, references and memory; 1 is read and upgraded. */
-export const MANIFEST_VERSION = 2;
+/**
+ * 3 moved the work packages' entries into shard files; 2 added each source's fingerprint
+ * and per-work-package validity, references and memory. 1 and 2 are read and upgraded.
+ */
+export const MANIFEST_VERSION = 3;
+/** The folder of the work packages' shards. */
+export const SHARD_DIR = `${STATE_DIR}/work-packages`;
+/**
+ * Ids per shard: one changed work package rewrites one file of at most this many entries
+ * (about 1 MB), and a site with 100,000 work packages has about 100 of them.
+ */
+export const SHARD_SPAN = 1000;
+export const shardOf = (id: number): number => Math.floor(id / SHARD_SPAN);
+/** A shard's path relative to the output root, e.g. `.curate/work-packages/2000-2999.json`. */
+export const shardFile = (shard: number): string => `${SHARD_DIR}/${shardName(shard)}.json`;
+const shardName = (shard: number): string => `${shard * SHARD_SPAN}-${shard * SHARD_SPAN + SHARD_SPAN - 1}`;
+const SHARD_NAME = /^(\d+)-(\d+)\.json$/;
+/** Whether a path relative to the output root is part of the state curate commits (the manifest or a shard). */
+export const isStateFile = (rel: string): boolean => rel === MANIFEST_FILE || (rel.startsWith(`${SHARD_DIR}/`) && SHARD_NAME.test(rel.slice(SHARD_DIR.length + 1)));
 /** Temp files of atomic writes: inside the state folder, never beside the files a site reads. */
 export const TMP_DIR = `${STATE_DIR}/tmp`;
 
@@ -80,11 +102,66 @@ export interface ManifestWorkPackage {
   memory?: unknown;
 }
 
+/**
+ * What a page showed of a work package it references with `##N` / `###N` (sync/facts.ts):
+ * the subject and the ids of type and status, whose names come from the lists every run
+ * reads (so a renamed type or status reaches the pages without a request). `outside`: no
+ * source synced it when it was read (read by id; read again at the audit).
+ */
+export interface ManifestTarget {
+  subject: string;
+  type: number;
+  status: number;
+  outside?: true;
+}
+
+/** The state as a run uses it: every entry, whatever file it is stored in. */
 export interface Manifest {
   version: typeof MANIFEST_VERSION;
   profile: string;
   sources: Record<string, ManifestSource>;
   workPackages: Record<string, ManifestWorkPackage>;
+  /** Work package id → its facts as last known (null: not visible or gone), for the ids pages reference with facts (kept in manifest.json). */
+  targets?: Record<string, ManifestTarget | null>;
+  /** This machine's clock when the `outside` targets were last read from the server (the audit bounds them). */
+  targetsReadAt?: string;
+}
+
+/**
+ * Shards a long-lived process (`curate watch`) already parsed, so its next run reads only
+ * the shards that changed since: a shard is taken from the cache when manifest.json still
+ * records the cached digest and the file still has the cached identity (inode, size,
+ * modification time in ns), which any rewrite (always a rename of a new file) changes.
+ * Filled by every read and every write of the state with that cache.
+ */
+export interface StateCache {
+  shards: Map<number, { digest: string; stamp: string; entries: Record<string, ManifestWorkPackage> }>;
+}
+
+export const createStateCache = (): StateCache => ({ shards: new Map() });
+
+const stampOf = async (file: string): Promise<string | null> => {
+  try {
+    const st = await stat(file, { bigint: true });
+    return `${st.ino}:${st.size}:${st.mtimeNs}`;
+  } catch {
+    return null;
+  }
+};
+
+/** The state as read from disk, with how it is stored. */
+export interface StoredState {
+  manifest: Manifest;
+  /**
+   * Shard → digest of its bytes, as manifest.json records them; null when the state was
+   * read from a version 1 or 2 manifest (everything inline), which is written whole.
+   */
+  shards: Map<number, string> | null;
+  /**
+   * Why the files do not agree with each other (a shard changed, missing or added since
+   * manifest.json was written: a run killed between the two, a merge, a hand edit), or null.
+   */
+  torn: string | null;
 }
 
 // The manifest is checked by hand, in place, rather than with a zod schema: with 10,000
@@ -160,11 +237,15 @@ function checkWorkPackage(v: unknown, at: string): void {
   only(w, ['source', 'updatedAt', 'lockVersion', 'files', 'attachments', 'validFrom', 'validUntil', 'refs', 'memory', 'digest']);
 }
 
-/** Validates (in place) that `json` is a manifest; throws ShapeError naming the first bad key. */
-function checkManifest(json: unknown): Manifest {
+/**
+ * Validates (in place) that `json` is a manifest; throws ShapeError naming the first bad
+ * key. Versions 1 and 2 hold the entries inline; version 3 records its shards' digests.
+ */
+function checkManifest(json: unknown): { manifest: Manifest; shards: Map<number, string> | null } {
   const m = object(json, '(top level)');
   if (typeof m.version === 'number' && Number.isInteger(m.version) && m.version > MANIFEST_VERSION) throw new NewerStateError(m.version);
-  expect(m.version === MANIFEST_VERSION || m.version === 1, 'version', '', `1 or ${MANIFEST_VERSION}`, m.version);
+  expect(m.version === 1 || m.version === 2 || m.version === MANIFEST_VERSION, 'version', '', `1, 2 or ${MANIFEST_VERSION}`, m.version);
+  const inline = m.version !== MANIFEST_VERSION;
   m.version = MANIFEST_VERSION;
   expect(typeof m.profile === 'string', 'profile', '', 'string', m.profile);
   for (const [name, v] of Object.entries(object(m.sources, 'sources'))) {
@@ -182,17 +263,58 @@ function checkManifest(json: unknown): Manifest {
     for (const k of ['auditedAt', 'watermarkAt'] as const) expect(src[k] === undefined || (typeof src[k] === 'string' && !Number.isNaN(Date.parse(src[k]))), at, k, 'an ISO 8601 instant', src[k]);
     only(src, ['watermark', 'watermarkAt', 'retry', 'fingerprint', 'names', 'authors', 'auditedAt']);
   }
-  const wps = object(m.workPackages, 'workPackages');
-  for (const id in wps) checkWorkPackage(wps[id], `workPackages.${id}`);
-  only(m, ['version', 'profile', 'sources', 'workPackages']);
-  return m as unknown as Manifest;
+  let shards: Map<number, string> | null = null;
+  if (inline) {
+    const wps = object(m.workPackages, 'workPackages');
+    for (const id in wps) checkWorkPackage(wps[id], `workPackages.${id}`);
+  } else {
+    shards = new Map();
+    const record = object(m.shards, 'shards');
+    for (const k in record) {
+      const range = /^(\d+)-(\d+)$/.exec(k);
+      const shard = range ? Number(range[1]) / SHARD_SPAN : NaN;
+      expect(Number.isInteger(shard) && shardName(shard) === k, 'shards', k, `a range "<n×${SHARD_SPAN}>-<n×${SHARD_SPAN}+${SHARD_SPAN - 1}>"`, k);
+      expect(typeof record[k] === 'string', 'shards', k, 'string', record[k]);
+      shards.set(shard, record[k] as string);
+    }
+    m.workPackages = {};
+  }
+  if (m.targets !== undefined) {
+    const targets = object(m.targets, 'targets');
+    for (const id in targets) {
+      const t = targets[id];
+      if (t === null) continue;
+      const at = `targets.${id}`;
+      const o = object(t, at);
+      expect(typeof o.subject === 'string', at, 'subject', 'string', o.subject);
+      expect(isNumber(o.type), at, 'type', 'number', o.type);
+      expect(isNumber(o.status), at, 'status', 'number', o.status);
+      expect(o.outside === undefined || o.outside === true, at, 'outside', 'true', o.outside);
+      only(o, ['subject', 'type', 'status', 'outside']);
+    }
+  }
+  expect(m.targetsReadAt === undefined || (typeof m.targetsReadAt === 'string' && !Number.isNaN(Date.parse(m.targetsReadAt))), 'targetsReadAt', '', 'an ISO 8601 instant', m.targetsReadAt);
+  only(m, ['version', 'profile', 'sources', 'workPackages', 'targets', 'targetsReadAt']);
+  return { manifest: m as unknown as Manifest, shards };
 }
 
 export function emptyManifest(profile: string): Manifest {
   return { version: MANIFEST_VERSION, profile, sources: {}, workPackages: {} };
 }
 
-export async function readManifest(root: string, profile: string): Promise<Manifest | null> {
+const digestOf = (text: string): string => createHash('sha256').update(text).digest('hex').slice(0, 16);
+
+/** The manifest, or null when there is none; `profile` (when given) must be the one that wrote it. */
+export async function readManifest(root: string, profile?: string, cache?: StateCache): Promise<Manifest | null> {
+  return (await readState(root, profile, cache))?.manifest ?? null;
+}
+
+/**
+ * The state under `root`, or null when there is none (no manifest.json: a first run).
+ * Throws OutputError naming the file and the key when it is not curate's state, or was
+ * written by a newer curate, or (when `profile` is given) by another profile.
+ */
+export async function readState(root: string, profile?: string, cache?: StateCache): Promise<StoredState | null> {
   let text: string;
   try {
     text = await readFile(path.join(root, MANIFEST_FILE), 'utf8');
@@ -200,15 +322,9 @@ export async function readManifest(root: string, profile: string): Promise<Manif
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new OutputError(`cannot read ${MANIFEST_FILE}: ${(e as Error).message}`);
   }
-  let json: unknown;
+  let checked: ReturnType<typeof checkManifest>;
   try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new OutputError(`${MANIFEST_FILE} is not valid JSON (${(e as Error).message}); fix it or delete it and run \`curate sync --full\``);
-  }
-  let m: Manifest;
-  try {
-    m = checkManifest(json);
+    checked = checkManifest(parseState(MANIFEST_FILE, text));
   } catch (e) {
     if (e instanceof NewerStateError) {
       throw new OutputError(`${MANIFEST_FILE} was written by a newer curate (state format ${e.version}; this curate reads formats 1 to ${MANIFEST_VERSION}): upgrade curate (npm install curate@latest) rather than deleting the state, which would make the next run a first run`);
@@ -216,10 +332,83 @@ export async function readManifest(root: string, profile: string): Promise<Manif
     if (!(e instanceof ShapeError)) throw e;
     throw new OutputError(`${MANIFEST_FILE}: ${e.message}; delete it and run \`curate sync --full\` to rebuild it`);
   }
-  if (m.profile !== profile) {
-    throw new OutputError(`${MANIFEST_FILE} was written by the "${m.profile}" profile, the config now says "${profile}"; run \`curate sync --full\` in a fresh output root`);
+  const { manifest, shards } = checked;
+  if (profile !== undefined && manifest.profile !== profile) {
+    throw new OutputError(`${MANIFEST_FILE} was written by the "${manifest.profile}" profile, the config now says "${profile}"; run \`curate sync --full\` in a fresh output root`);
   }
-  return m;
+  const torn = shards ? await readShards(root, manifest, shards, cache) : null;
+  return { manifest, shards, torn };
+}
+
+function parseState(file: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    const conflict = /^(<<<<<<<|>>>>>>>) /m.test(text) ? ' (it holds git conflict markers: take either side, e.g. `git checkout --theirs -- <file>`, and the next sync reads every work package again)' : '';
+    throw new OutputError(`${file} is not valid JSON${conflict} (${(e as Error).message}); fix it or delete .curate/ and run \`curate sync --full\``);
+  }
+}
+
+/** Reads every shard on disk into `manifest.workPackages`; returns why they disagree with manifest.json's record, or null. */
+async function readShards(root: string, manifest: Manifest, recorded: ReadonlyMap<number, string>, cache?: StateCache): Promise<string | null> {
+  let names: string[];
+  try {
+    names = (await readdir(path.join(root, SHARD_DIR))).filter((n) => SHARD_NAME.test(n)).sort();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new OutputError(`cannot read ${SHARD_DIR}: ${(e as Error).message}`);
+    names = [];
+  }
+  const problems: string[] = [];
+  const seen = new Set<number>();
+  // Each shard is parsed as soon as it is read and its text dropped: at 30,000 work
+  // packages the texts alone are ~26 MB, held all at once they set the run's peak.
+  const limit = pLimit(4);
+  await Promise.all(
+    names.map((n) =>
+      limit(async () => {
+        const file = `${SHARD_DIR}/${n}`;
+        const [, from, to] = SHARD_NAME.exec(n)!;
+        const shard = Number(from) / SHARD_SPAN;
+        if (!Number.isInteger(shard) || shardName(shard) !== `${from}-${to}`) {
+          problems.push(`${file} is not a shard name curate writes`);
+          return;
+        }
+        seen.add(shard);
+        const abs = path.join(root, SHARD_DIR, n);
+        const cached = cache?.shards.get(shard);
+        const stamp = cache ? await stampOf(abs) : null;
+        if (cached && stamp !== null && cached.stamp === stamp && cached.digest === recorded.get(shard)) {
+          Object.assign(manifest.workPackages, cached.entries);
+          return;
+        }
+        const text = await readFile(abs, 'utf8');
+        const digest = digestOf(text);
+        const intact = recorded.get(shard) === digest;
+        if (!intact) problems.push(recorded.has(shard) ? `${file} changed` : `${file} is not recorded`);
+        let entries: Obj;
+        try {
+          entries = object(parseState(file, text), file);
+          // A shard whose bytes are the ones manifest.json records is one curate wrote and
+          // checked: its entries are not checked again (a third of reading the state).
+          if (!intact) {
+            for (const id in entries) {
+              expect(/^\d+$/.test(id) && shardOf(Number(id)) === shard, file, id, `a work package id from ${from} to ${to}`, id);
+              checkWorkPackage(entries[id], `${file}: ${id}`);
+            }
+          }
+        } catch (e) {
+          if (!(e instanceof ShapeError)) throw e;
+          throw new OutputError(`${e.message}; delete .curate/ and run \`curate sync --full\` to rebuild the state`);
+        }
+        Object.assign(manifest.workPackages, entries as Record<string, ManifestWorkPackage>);
+        // The stamp taken before the read: a rewrite during it makes the next read miss, never hit stale.
+        if (cache && stamp !== null) cache.shards.set(shard, { digest, stamp, entries: entries as Record<string, ManifestWorkPackage> });
+      }),
+    ),
+  );
+  problems.sort();
+  for (const shard of recorded.keys()) if (!seen.has(shard)) problems.push(`${shardFile(shard)} is missing`);
+  return problems.length ? problems.join('; ') : null;
 }
 
 /** Own keys in the order an object built from them sorted would list them (integer-like keys first, ascending). */
@@ -277,7 +466,72 @@ export function stableJson(value: unknown): string {
   return [...stableJsonChunks(value)].join('');
 }
 
-/** Write the manifest atomically (streamed, see writeTextAtomic) unless it holds the same bytes. Returns true when written. */
-export function writeManifest(root: string, manifest: Manifest): Promise<boolean> {
-  return writeTextAtomic(path.join(root, MANIFEST_FILE), stableJsonChunks(manifest), path.join(root, TMP_DIR));
+/**
+ * Writes the state: the shards in `dirty` (null: every shard, and any other shard file on
+ * disk removed), then manifest.json with every shard's digest. Shards first: a run killed
+ * between the two leaves shards that disagree with manifest.json's record, which the next
+ * run sees (StoredState.torn) and answers by reading every work package again; the entries
+ * themselves describe files already in place. Returns the paths written or removed.
+ */
+export async function writeState(root: string, manifest: Manifest, dirty: ReadonlySet<number> | null, previous: ReadonlyMap<number, string> | null, cache?: StateCache): Promise<string[]> {
+  const touched: string[] = [];
+  const tmp = path.join(root, TMP_DIR);
+  const groups = new Map<number, Record<string, ManifestWorkPackage>>();
+  for (const id in manifest.workPackages) {
+    const shard = shardOf(Number(id));
+    if (dirty && !dirty.has(shard)) continue;
+    let g = groups.get(shard);
+    if (!g) groups.set(shard, (g = {}));
+    g[id] = manifest.workPackages[id]!;
+  }
+  const digests = new Map(dirty ? (previous ?? []) : []);
+  const dir = path.join(root, SHARD_DIR);
+  const remove = async (shard: number): Promise<void> => {
+    digests.delete(shard);
+    cache?.shards.delete(shard);
+    try {
+      await unlink(path.join(root, shardFile(shard)));
+      touched.push(shardFile(shard));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+  };
+  if (groups.size) await mkdir(dir, { recursive: true });
+  const limit = pLimit(8);
+  await Promise.all(
+    [...groups].map(([shard, entries]) =>
+      limit(async () => {
+        const text = stableJson(entries);
+        digests.set(shard, digestOf(text));
+        const file = path.join(root, shardFile(shard));
+        if (await writeTextAtomic(file, [text], tmp)) touched.push(shardFile(shard));
+        if (cache) {
+          const stamp = await stampOf(file);
+          if (stamp === null) cache.shards.delete(shard);
+          else cache.shards.set(shard, { digest: digestOf(text), stamp, entries });
+        }
+      }),
+    ),
+  );
+  // Shards left with no entry go; with `dirty` null, so does every shard file not written.
+  for (const shard of dirty ?? []) if (!groups.has(shard)) await remove(shard);
+  if (!dirty) {
+    let names: string[] = [];
+    try {
+      names = await readdir(dir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+    for (const n of names) {
+      const m = SHARD_NAME.exec(n);
+      const shard = m ? Number(m[1]) / SHARD_SPAN : NaN;
+      if (m && Number.isInteger(shard) && !groups.has(shard)) await remove(shard);
+    }
+  }
+  if (touched.length) await fsyncDir(dir).catch(() => undefined);
+  const record: Record<string, string> = {};
+  for (const [shard, digest] of [...digests].sort((x, y) => x[0] - y[0])) record[shardName(shard)] = digest;
+  const top = { version: manifest.version, profile: manifest.profile, sources: manifest.sources, shards: record, targets: manifest.targets, targetsReadAt: manifest.targetsReadAt };
+  if (await writeTextAtomic(path.join(root, MANIFEST_FILE), stableJsonChunks(top), tmp)) touched.push(MANIFEST_FILE);
+  return touched;
 }

@@ -105,20 +105,21 @@ export class Ledger {
    * The next manifest's work packages (keep.ts says which previous entries stay). A previous
    * entry with no outcome is kept: nothing is ever dropped (and its files deleted) without a
    * recorded reason. `released` removes
-   * paths a lower id took from a kept work package.
+   * paths a lower id took from a kept work package. `changed`: the ids whose entry is new,
+   * different or gone.
    */
-  nextWorkPackages(released: ReadonlyMap<number, string[]>): { entries: Record<string, ManifestWorkPackage>; changed: boolean } {
+  nextWorkPackages(released: ReadonlyMap<number, string[]>): { entries: Record<string, ManifestWorkPackage>; changed: Set<number> } {
     const entries: Record<string, ManifestWorkPackage> = {};
-    let changed = false;
+    const changed = new Set<number>();
     for (const [id, old] of this.previous.entries()) {
       const kind = this.outcomes.get(id)?.kind;
       if (!keepsPrevious(kind)) {
-        changed = true; // gone: dropped; mapped: replaced below
+        changed.add(id); // gone: dropped; mapped: replaced below
         continue;
       }
       const lost = released.get(id);
       if (lost?.length) {
-        changed = true;
+        changed.add(id);
         const files = { ...old.files };
         for (const p of lost) delete files[p];
         entries[String(id)] = { ...old, files };
@@ -127,7 +128,7 @@ export class Ledger {
     for (const [id, o] of this.outcomes) {
       if (o.kind !== 'mapped') continue;
       entries[String(id)] = o.entry;
-      changed = true;
+      changed.add(id);
     }
     return { entries, changed };
   }

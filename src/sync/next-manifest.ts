@@ -1,8 +1,9 @@
 // The next state, from what the run recorded: each source's next state (next-state.ts, a
 // pure rule with table tests) and the work packages' entries (the ledger, keep.ts). A run
 // that changed nothing yields the previous bytes, so the manifest is not rewritten.
-import { MANIFEST_VERSION, stableJson, type Manifest, type ManifestSource } from '../output/manifest.js';
+import { MANIFEST_VERSION, shardOf, stableJson, type Manifest, type ManifestSource } from '../output/manifest.js';
 import type { CollectedSources } from './collect-all.js';
+import { factRefs, type FactsBook } from './facts.js';
 import type { Ledger } from './ledger.js';
 import { nextSourceState } from './next-state.js';
 import type { PreviousState } from './previous-state.js';
@@ -13,11 +14,13 @@ export interface NextManifest {
   manifest: Manifest;
   /** Whether it differs from the previous one (else it is not written). */
   changed: boolean;
+  /** The shards whose entries changed; null: every shard is written (no state, an old format, or state that disagreed with itself). */
+  dirty: Set<number> | null;
   /** Each configured source's watermark after this run, for the report. */
   watermarks: Record<string, string | null>;
 }
 
-export function nextManifest(ctx: RunContext, r: { previous: PreviousState; sources: RunSources; collected: CollectedSources; ledger: Ledger; released: ReadonlyMap<number, string[]> }): NextManifest {
+export function nextManifest(ctx: RunContext, r: { previous: PreviousState; sources: RunSources; collected: CollectedSources; ledger: Ledger; released: ReadonlyMap<number, string[]>; facts: FactsBook }): NextManifest {
   const { previous, sources: run, collected, ledger } = r;
   const onlyIds = run.onlyIds;
   const sources: Record<string, ManifestSource> = {};
@@ -36,11 +39,16 @@ export function nextManifest(ctx: RunContext, r: { previous: PreviousState; sour
   // A targeted run says nothing about sources it did not look at: their state stays.
   if (onlyIds) for (const name of previous.sourceNames()) if (!(name in sources)) sources[name] = previous.source(name)!;
   const { entries, changed } = ledger.nextWorkPackages(r.released);
-  const manifest: Manifest = { version: MANIFEST_VERSION, profile: ctx.options.profile.name, sources, workPackages: entries };
+  // What the pages show of the work packages they reference with facts (`##N`; facts.ts).
+  const shown = r.facts.record(Object.values(entries).flatMap((e) => factRefs(e)), stamp);
+  const manifest: Manifest = { version: MANIFEST_VERSION, profile: ctx.options.profile.name, sources, workPackages: entries, ...(shown.targets ? { targets: shown.targets } : {}), ...(shown.readAt ? { targetsReadAt: shown.readAt } : {}) };
   const before = previous.manifest;
+  const dirty = previous.shards === null || previous.torn !== null ? null : new Set([...changed].map(shardOf));
   return {
     manifest,
-    changed: !before || changed || before.version !== MANIFEST_VERSION || stableJson(manifest.sources) !== stableJson(before.sources),
+    changed:
+      !before || dirty === null || dirty.size > 0 || stableJson(manifest.sources) !== stableJson(before.sources) || stableJson(manifest.targets ?? null) !== stableJson(before.targets ?? null) || manifest.targetsReadAt !== before.targetsReadAt,
+    dirty,
     watermarks,
   };
 }

@@ -1,13 +1,24 @@
 // The previous run's state, as this run reads it: one view of the manifest with the
 // lookups the phases need (an entry by id, a source's owned work packages, the owner of a
 // path), each built once, on first use.
-import type { Manifest, ManifestSource, ManifestWorkPackage } from '../output/manifest.js';
+import type { Manifest, ManifestSource, ManifestWorkPackage, StoredState } from '../output/manifest.js';
 
 export class PreviousState {
   private bySource: Map<string, Map<number, ManifestWorkPackage>> | null = null;
   private pathOwners: Map<string, number> | null = null;
 
-  constructor(readonly manifest: Manifest | null) {}
+  readonly manifest: Manifest | null;
+  /** The shards' digests as read; null: no state, or an old format holding everything inline. */
+  readonly shards: ReadonlyMap<number, string> | null;
+  /** Why the state's files disagree with each other (StoredState.torn), or null. */
+  readonly torn: string | null;
+
+  constructor(stored: StoredState | Manifest | null) {
+    const isStored = stored !== null && 'manifest' in stored && 'torn' in stored;
+    this.manifest = isStored ? stored.manifest : (stored as Manifest | null);
+    this.shards = isStored ? stored.shards : null;
+    this.torn = isStored ? stored.torn : null;
+  }
 
   get exists(): boolean {
     return this.manifest !== null;

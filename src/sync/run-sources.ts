@@ -4,7 +4,7 @@
 // error; the others sync. A targeted run meeting a changed config or renamed names becomes
 // an ordinary run (pages of the other shape would otherwise stay).
 import { describeInvisible, invisibleFields } from '../openproject/field-visibility.js';
-import type { Project, SourceSpec } from '../types.js';
+import type { NamedRef, Project, SourceSpec } from '../types.js';
 import { nameDigests, renamedKinds } from './closure.js';
 import type { ResolvedSource } from './collect.js';
 import { startTargetedReads, type TargetedReads } from './collect-targeted.js';
@@ -20,6 +20,9 @@ export interface RunSources {
   specByName: ReadonlyMap<string, SourceSpec>;
   fingerprints: ReadonlyMap<string, string>;
   projects: ReadonlyMap<number, Project>;
+  /** The type and status lists read this run (the names `##N` shows, facts.ts). */
+  types: readonly NamedRef[];
+  statuses: readonly NamedRef[];
   /** The server's clock before any listing (null when it sends none, or garbage). */
   walkStart: Date | null;
   /** Per resolved source: digests of the names its pages show, as read now. */
@@ -73,7 +76,12 @@ export async function resolveRunSources(ctx: RunContext, previous: PreviousState
   const namesNow = new Map(resolved.map((src) => [src.spec.name, nameDigests(src.query, names, fields)]));
   const renamed = new Map(resolved.map((src) => [src.spec.name, renamedKinds(previous.source(src.spec.name)?.names, namesNow.get(src.spec.name)!)]));
 
+  // State whose files disagree (a run killed while writing it, a merge, a hand edit): every
+  // entry still describes files in place, but which run wrote which is unknown, so every
+  // work package is read again (as --full would), and nothing is skipped on its word.
+  if (previous.torn !== null) ctx.warn(`the sync state in .curate/ does not agree with itself (${previous.torn}); reading every work package again`);
   let onlyIds = ctx.options.onlyIds;
+  if (onlyIds && previous.torn !== null) onlyIds = undefined;
   if (onlyIds) {
     const stale = resolved.filter((src) => {
       const prev = previous.source(src.spec.name);
@@ -93,6 +101,8 @@ export async function resolveRunSources(ctx: RunContext, previous: PreviousState
     namesNow,
     renamed,
     onlyIds,
+    types: names.types,
+    statuses: names.statuses,
     ...(onlyIds && early ? { targetedReads: early } : {}),
   };
 }

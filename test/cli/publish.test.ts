@@ -3,13 +3,14 @@
 // (not only what the second run touched); a repository without a git identity is refused
 // before anything is written; `--summary` describes a sync with every kind of change in
 // pages, with titles, site paths and OpenProject links.
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import type { WorkPackageJson } from '../../src/simulator/types.js';
 import { FIXTURE_DATASET, runCli, tempDir } from '../helpers/env.js';
 import { execFile } from 'node:child_process';
+import { readStateJson } from '../helpers/state.js';
 
 const KEY = 'opapi-publish-key-5c1e';
 let sim: Simulator;
@@ -63,7 +64,7 @@ describe('--git-commit', () => {
 
     const plain = await curate(['sync', '--quiet']);
     expect(plain.code, plain.stderr).toBe(0);
-    const manifest = JSON.parse(await readFile(path.join(site, 'content', '.curate', 'manifest.json'), 'utf8')) as { workPackages: Record<string, { files: Record<string, string> }> };
+    const manifest = (await readStateJson(path.join(site, 'content'))) as { workPackages: Record<string, { files: Record<string, string> }> };
     const owned = Object.values(manifest.workPackages).flatMap((w) => Object.keys(w.files).map((f) => `content/${f}`));
     expect(owned.length).toBeGreaterThan(30);
 
@@ -74,9 +75,13 @@ describe('--git-commit', () => {
     });
     const r = await curate(['sync', '--git-commit']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(new RegExp(`committed [0-9a-f]{12}: curate: \\d+ pages \\(\\d+ created\\) \\(${owned.length + 1} files, ${owned.length - 1} of them left uncommitted by earlier runs\\)`));
+    // The state: manifest.json and its shards. This run touched the manifest and the edited
+    // page's shard; the other shards are leftovers like the pages.
+    const shards = (await readdir(path.join(site, 'content', '.curate', 'work-packages'))).map((n) => `content/.curate/work-packages/${n}`);
+    expect(shards.length).toBeGreaterThan(0);
+    expect(r.stderr).toMatch(new RegExp(`committed [0-9a-f]{12}: curate: \\d+ pages \\(\\d+ created\\) \\(${owned.length + 1 + shards.length} files, ${owned.length - 1 + shards.length - 1} of them left uncommitted by earlier runs\\)`));
     const tree = (await git(['ls-tree', '-r', '--name-only', 'HEAD'])).trim().split('\n');
-    expect(tree.sort()).toEqual(['content/.curate/manifest.json', ...owned, 'curate.config.yaml'].sort());
+    expect(tree.sort()).toEqual(['content/.curate/manifest.json', ...shards, ...owned, 'curate.config.yaml'].sort());
     expect(await git(['status', '--porcelain'])).toBe('?? notes.txt\n');
     expect(await git(['log', '-1', '--format=%B'])).toContain(`- create "Edited for the commit test" (#${id})`);
 
@@ -133,7 +138,7 @@ describe('--summary', () => {
     await siteRepo(true);
     const first = await curate(['sync', '--git-commit', '--quiet']);
     expect(first.code, first.stderr).toBe(0);
-    const manifest = JSON.parse(await readFile(path.join(site, 'content', '.curate', 'manifest.json'), 'utf8')) as { workPackages: Record<string, { files: Record<string, string> }> };
+    const manifest = (await readStateJson(path.join(site, 'content'))) as { workPackages: Record<string, { files: Record<string, string> }> };
     const ids = Object.keys(manifest.workPackages).map(Number).sort((a, b) => a - b);
     const [edited, removed, broken] = [ids[0]!, ids[1]!, ids[2]!];
     const removedTitle = sim.dataset.workPackages.get(removed)!.subject as string;
@@ -183,7 +188,7 @@ describe('--summary', () => {
     const init = await curate(['init', '--yes', '--quiet', '--out', 'curate.config.yaml', '--root', 'content']);
     expect(init.code, init.stderr).toBe(0);
     expect((await curate(['sync', '--quiet'])).code).toBe(0);
-    const manifest = JSON.parse(await readFile(path.join(site, 'content', '.curate', 'manifest.json'), 'utf8')) as { workPackages: Record<string, unknown> };
+    const manifest = (await readStateJson(path.join(site, 'content'))) as { workPackages: Record<string, unknown> };
     const id = Math.max(...Object.keys(manifest.workPackages).map(Number));
     const title = String(sim.dataset.workPackages.get(id)!.subject).trim();
     sim.deleteWorkPackage(id);

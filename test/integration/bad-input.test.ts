@@ -298,8 +298,12 @@ describe('security', () => {
       expect(JSON.parse(runs[0]!.stdout).errors[0].workPackageId).toBe(wp.id);
       expect(runs[3]!.code).toBe(1);
       expect(runs[3]!.stderr).toMatch(/401.*OPENPROJECT_API_KEY/s);
-      const manifest = await readFile(path.join(out, '.curate', 'manifest.json'), 'utf8');
-      for (const text of [...runs.flatMap((r) => [r.stdout, r.stderr]), manifest]) {
+      // Every file of the sync state (manifest.json and its shards).
+      const stateDir = path.join(out, '.curate');
+      const stateFiles = [path.join(stateDir, 'manifest.json'), ...(await readdir(path.join(stateDir, 'work-packages'))).map((n) => path.join(stateDir, 'work-packages', n))];
+      const state = await Promise.all(stateFiles.map((f) => readFile(f, 'utf8')));
+      expect(state.length).toBeGreaterThan(1);
+      for (const text of [...runs.flatMap((r) => [r.stdout, r.stderr]), ...state]) {
         expect(text).not.toContain(TEST_KEY);
         expect(text).not.toContain(Buffer.from(`apikey:${TEST_KEY}`).toString('base64'));
       }

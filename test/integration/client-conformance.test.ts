@@ -7,6 +7,7 @@ import { AttachmentDownloadError, createOpenProjectClient, type DownloadSink, ty
 import { loadDataset, startSimulator, type Dataset, type JsonObject, type Simulator, type SimulatorOptions } from '../../src/simulator/index.js';
 import type { WorkPackage } from '../../src/types.js';
 import { FIXTURE_DATASET } from '../helpers/env.js';
+import { readStateJson } from '../helpers/state.js';
 
 const KEY = 'opapi-conformance-0123';
 let sim: Simulator | null = null;
@@ -252,17 +253,17 @@ describe('a sync against the strict server', () => {
   it('a work package deleted between the id listing and its by-id fetch does not abort the sync', async () => {
     const { medigySync, startFixtureSimulator, testClient } = await import('../helpers/sync-harness.js');
     const { tempDir } = await import('../helpers/env.js');
-    const { readFile, rm } = await import('node:fs/promises');
+    const { rm } = await import('node:fs/promises');
     const path = await import('node:path');
     const s = await startFixtureSimulator();
     sim = s;
     const { dir, cleanup } = await tempDir();
     try {
       await medigySync(s, dir);
-      const manifest = JSON.parse(await readFile(path.join(dir, '.curate', 'manifest.json'), 'utf8')) as { sources: Record<string, { watermark: string }>; workPackages: Record<string, { source: string; updatedAt: string; files: Record<string, string> }> };
+      const manifest = await readStateJson(dir);
       // One the changes walk does not return (older than its source's watermark minus the
       // overlap), so only the by-id fetch reads it.
-      const [victim, entry] = Object.entries(manifest.workPackages).find(([, w]) => Object.keys(w.files).some((f) => f.endsWith('.md')) && Date.parse(w.updatedAt) < Date.parse(manifest.sources[w.source]!.watermark) - 3_600_000)!;
+      const [victim, entry] = Object.entries(manifest.workPackages).find(([, w]) => Object.keys(w.files).some((f) => f.endsWith('.md')) && Date.parse(w.updatedAt) < Date.parse(manifest.sources[w.source]!.watermark!) - 3_600_000)!;
       // Its file gone by hand: the next (incremental) run fetches it by id, in a chunk.
       await rm(path.join(dir, Object.keys(entry.files).find((f) => f.endsWith('.md'))!));
       const real = testClient(s);

@@ -13,6 +13,7 @@ import type { SyncOptions, SyncReport } from '../../src/sync/index.js';
 import type { SourceSpec } from '../../src/types.js';
 import { diffTrees, LEGACY_NOW, medigyConfig, tempDir, treeHashes } from '../helpers/env.js';
 import { medigySync, startFixtureSimulator, testClient } from '../helpers/sync-harness.js';
+import { readStateJson } from '../helpers/state.js';
 
 const same = { missing: [], extra: [], different: [] };
 type Extra = Partial<SyncOptions>;
@@ -45,7 +46,7 @@ const retitle = (sim: Simulator, id: number, subject: string): void =>
     wp.subject = subject;
   });
 async function filesOf(dir: string, id: number): Promise<string[]> {
-  const m = JSON.parse(await readFile(path.join(dir, '.curate', 'manifest.json'), 'utf8')) as { workPackages: Record<string, { files: Record<string, string> }> };
+  const m = (await readStateJson(dir)) as { workPackages: Record<string, { files: Record<string, string> }> };
   return Object.keys(m.workPackages[String(id)]?.files ?? {});
 }
 
@@ -388,7 +389,7 @@ describe('attachments that are not there yet (issue 13, item 6)', () => {
       expect(r.warnings.join('\n')).toMatch(new RegExp(`#${wp!.id}.*#${att.id}.*not available yet`));
       expect(await treeHashes(dir)).toEqual(before2); // nothing partial, last good files kept
       expect(before2).not.toEqual(before);
-      const m = JSON.parse(await readFile(path.join(dir, '.curate', 'manifest.json'), 'utf8')) as { sources: Record<string, { retry: number[] }> };
+      const m = (await readStateJson(dir)) as { sources: Record<string, { retry: number[] }> };
       expect(m.sources.news!.retry).toEqual([wp!.id]);
       // The upload finishes without touching updatedAt: the retry list brings it back.
       sim.setAttachmentStatus(att.id, 'uploaded');
@@ -459,7 +460,7 @@ describe('targeted sync (onlyIds)', () => {
       const [edited, deleted] = byProject(sim, 'News');
       retitle(sim, edited!.id, 'Edited for a webhook');
       sim.deleteWorkPackage(deleted!.id);
-      const before = JSON.parse(await readFile(path.join(dir, '.curate', 'manifest.json'), 'utf8')) as { sources: unknown };
+      const before = (await readStateJson(dir)) as { sources: unknown };
       sim.resetCounts();
       const r = await medigySync(sim, dir, { onlyIds: [edited!.id, deleted!.id] });
       expect(r.errors).toEqual([]);
@@ -471,7 +472,7 @@ describe('targeted sync (onlyIds)', () => {
       expect(lists.length).toBeLessThanOrEqual(3 * sources);
       // Every listing is id-filtered.
       expect(lists.every((p) => p.includes('"id":{"operator":"="'))).toBe(true);
-      const after = JSON.parse(await readFile(path.join(dir, '.curate', 'manifest.json'), 'utf8')) as { sources: unknown };
+      const after = (await readStateJson(dir)) as { sources: unknown };
       expect(after.sources).toEqual(before.sources);
       expect(await filesOf(dir, deleted!.id)).toEqual([]);
       await expectFresh(sim, dir);

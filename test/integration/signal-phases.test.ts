@@ -30,7 +30,7 @@ afterAll(async () => {
 async function leftovers(root: string): Promise<string[]> {
   const state = path.join(root, '.curate');
   if (!existsSync(state)) return [];
-  return (await readdir(state)).filter((n) => n !== 'manifest.json').map((n) => `.curate/${n}`);
+  return (await readdir(state)).filter((n) => n !== 'manifest.json' && n !== 'work-packages').map((n) => `.curate/${n}`);
 }
 
 /** Which request marks the phase: its route, and for list pages whether it is the id listing (select) and which page. */

@@ -9,6 +9,7 @@ import type { Simulator, WorkPackageJson } from '../../src/simulator/index.js';
 import { renderPatch } from '../../src/sync/index.js';
 import { BIN, diffTrees, FIXTURE_EXPECTED, git, MEDIGY_CONFIG, runCli, tempDir, treeHashes } from '../helpers/env.js';
 import { medigySync, startFixtureSimulator, TEST_KEY } from '../helpers/sync-harness.js';
+import { readStateJson } from '../helpers/state.js';
 
 const SOURCES = 7;
 const same = { missing: [], extra: [], different: [] };
@@ -94,9 +95,9 @@ describe('incremental sync', () => {
       await medigySync(sim, dir);
       const handWritten = path.join(dir, 'communities-of-practice', 'femtech', '_index.md');
       await writeFile(handWritten, '---\ntitle: FemTech\n---\nWritten by hand.\n');
-      const manifest = JSON.parse(await readFile(path.join(dir, '.curate', 'manifest.json'), 'utf8'));
+      const manifest = (await readStateJson(dir));
       const wp = communityWorkPackage(sim);
-      const owned = Object.keys(manifest.workPackages[String(wp.id)].files).sort();
+      const owned = Object.keys(manifest.workPackages[String(wp.id)]!.files).sort();
       expect(owned.length).toBeGreaterThan(1);
       const before = await treeHashes(dir);
       sim.deleteWorkPackage(wp.id);
@@ -143,7 +144,7 @@ describe('incremental sync', () => {
       (sim.dataset.workPackages.get(wp.id)!._links as Record<string, unknown>).type = { href: '/api/v3/types/12', title: 'Task' };
       const r = await medigySync(sim, dir);
       expect(r.counts.total.delete).toBeGreaterThan(0);
-      const manifest = JSON.parse(await readFile(path.join(dir, '.curate', 'manifest.json'), 'utf8'));
+      const manifest = (await readStateJson(dir));
       expect(manifest.workPackages[String(wp.id)]).toBeUndefined();
     } finally {
       await sim.close();
@@ -307,7 +308,7 @@ describe('cron safety', () => {
       expect(r.code, r.stderr).toBe(0);
       expect(diffTrees(await treeHashes(dir), expected)).toEqual(same);
       const state = await readdir(path.join(dir, '.curate'));
-      expect(state.sort()).toEqual(['manifest.json']);
+      expect(state.sort()).toEqual(['manifest.json', 'work-packages']);
     } finally {
       await sim.close();
       await cleanup();

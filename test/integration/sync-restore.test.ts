@@ -7,6 +7,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { diffTrees, FIXTURE_EXPECTED, tempDir, treeHashes } from '../helpers/env.js';
 import { medigySync, startFixtureSimulator } from '../helpers/sync-harness.js';
+import { readStateJson } from '../helpers/state.js';
 
 const same = { missing: [], extra: [], different: [] };
 
@@ -15,7 +16,7 @@ interface ManifestJson {
   workPackages: Record<string, { source: string; files: Record<string, string>; attachments: Record<string, unknown> }>;
 }
 
-const readManifestJson = async (dir: string): Promise<ManifestJson> => JSON.parse(await readFile(path.join(dir, '.curate', 'manifest.json'), 'utf8')) as ManifestJson;
+const readManifestJson = async (dir: string): Promise<ManifestJson> => (await readStateJson(dir)) as ManifestJson;
 
 /** Two different work packages that each own a markdown file and at least one cached attachment file. */
 function pickOwners(m: ManifestJson): Array<{ id: string; md: string; asset: string; attachmentId: string }> {

@@ -9,6 +9,7 @@ import type { Simulator } from '../../src/simulator/index.js';
 import { diffTrees, git, LEGACY_NOW, MEDIGY_CONFIG, runCli, tempDir, treeHashes } from '../helpers/env.js';
 import { medigySync, startFixtureSimulator, TEST_KEY } from '../helpers/sync-harness.js';
 import { request, startWatch, syncLines, waitReady, WEBHOOK_SECRET, type RunningWatch } from '../helpers/watch-harness.js';
+import { readStateJson } from '../helpers/state.js';
 
 const NOW = LEGACY_NOW.toISOString();
 const same = { missing: [], extra: [], different: [] };
@@ -190,7 +191,7 @@ describe('curate watch (real binary, simulator webhooks)', () => {
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
 
 async function ownedIds(out: string): Promise<number[]> {
-  const m = JSON.parse(await readFile(path.join(out, '.curate', 'manifest.json'), 'utf8')) as { workPackages: Record<string, unknown> };
+  const m = (await readStateJson(out)) as { workPackages: Record<string, unknown> };
   return Object.keys(m.workPackages).map(Number).sort((a, b) => a - b);
 }
 

@@ -7,7 +7,7 @@ import type { SyncEvent } from '../../src/sync/events.js';
 
 const entry = (source: string, files: Record<string, string> = {}): ManifestWorkPackage => ({ source, updatedAt: '2026-01-01T00:00:00Z', lockVersion: 1, files, attachments: {} });
 const previous: Manifest = {
-  version: 2,
+  version: 3,
   profile: 'medigy',
   sources: {},
   workPackages: { '1': entry('a', { 'a/1.md': 'h1' }), '2': entry('a', { 'a/2.md': 'h2', 'a/2.png': 'p2' }), '3': entry('b', { 'b/3.md': 'h3' }) },
@@ -68,14 +68,14 @@ describe('Ledger', () => {
     const mapped = entry('a', { 'a/1-new.md': 'n1' });
     l.mapped('a', 1, mapped);
     const { entries, changed } = l.nextWorkPackages(new Map([[2, ['a/2.png']]]));
-    expect(changed).toBe(true);
+    expect([...changed].sort()).toEqual([1, 2, 3]);
     expect(entries).toEqual({ '1': mapped, '2': { ...previous.workPackages['2']!, files: { 'a/2.md': 'h2' } } });
   });
 
   it('nothing recorded: the next manifest is the previous one, unchanged', () => {
     const { l } = ledger();
     const { entries, changed } = l.nextWorkPackages(new Map());
-    expect(changed).toBe(false);
+    expect(changed.size).toBe(0);
     expect(entries).toEqual(previous.workPackages);
   });
 

@@ -5,7 +5,6 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { OutputError } from '../../src/errors.js';
 import { staleReason, STALE_LOCK_MS } from '../../src/output/lock.js';
 import { emptyManifest, readManifest, stableJson, stableJsonChunks } from '../../src/output/manifest.js';
 import { renderPlanSummary } from '../../src/plan/render.js';
@@ -81,39 +80,41 @@ describe('manifest JSON', () => {
       await mkdir(path.join(dir, '.curate'));
       const put = (v: unknown): Promise<void> => writeFile(path.join(dir, '.curate', 'manifest.json'), typeof v === 'string' ? v : stableJson(v));
       expect(await readManifest(dir, 'medigy')).toBeNull();
-      await put(m);
+      // Version 2 held every entry inline: read and upgraded.
+      await put({ ...m, version: 2 });
       expect(await readManifest(dir, 'medigy')).toEqual(m);
       await expect(readManifest(dir, 'default')).rejects.toThrow(/written by the "medigy" profile/);
+      // Version 3 records its shards; entries inline are not its format.
       await put({ ...m, version: 3 });
-      await expect(readManifest(dir, 'medigy')).rejects.toThrow(OutputError);
+      await expect(readManifest(dir, 'medigy')).rejects.toThrow(/shards: expected object, got undefined/);
       // Version 1 (before fingerprints) is read and upgraded.
       await put({ ...m, version: 1 });
       expect(await readManifest(dir, 'medigy')).toEqual(m);
       // A bad entry is named by its full key path.
       const bad = structuredClone(m) as unknown as { workPackages: Record<string, { attachments: Record<string, { probe: { format: string } }> }> };
       bad.workPackages['3']!.attachments['9']!.probe.format = 'BMP';
-      await put(bad);
+      await put({ ...bad, version: 2 });
       await expect(readManifest(dir, 'medigy')).rejects.toThrow(/manifest\.json: workPackages\.3\.attachments\.9\.probe\.format: expected JPEG \| PNG .*, got string; delete it/);
-      await put({ ...m, workPackages: { '3': { ...m.workPackages['3'], lockVersion: '2' } } });
+      await put({ ...m, version: 2, workPackages: { '3': { ...m.workPackages['3'], lockVersion: '2' } } });
       await expect(readManifest(dir, 'medigy')).rejects.toThrow(/workPackages\.3\.lockVersion: expected number, got string/);
       const wp3 = m.workPackages['3']!;
-      await put({ ...m, workPackages: { '3': { ...wp3, files: { 'news/a.md': 5 } } } });
+      await put({ ...m, version: 2, workPackages: { '3': { ...wp3, files: { 'news/a.md': 5 } } } });
       await expect(readManifest(dir, 'medigy')).rejects.toThrow(/workPackages\.3\.files\.news\/a\.md: expected string, got number/);
-      await put({ ...m, workPackages: { '3': { ...wp3, attachments: { '9': { ...wp3.attachments['9'], md5: 1 } } } } });
+      await put({ ...m, version: 2, workPackages: { '3': { ...wp3, attachments: { '9': { ...wp3.attachments['9'], md5: 1 } } } } });
       await expect(readManifest(dir, 'medigy')).rejects.toThrow(/workPackages\.3\.attachments\.9\.md5: expected string or null, got number/);
-      await put({ ...m, workPackages: { '3': { ...wp3, attachments: { '9': [] } } } });
+      await put({ ...m, version: 2, workPackages: { '3': { ...wp3, attachments: { '9': [] } } } });
       await expect(readManifest(dir, 'medigy')).rejects.toThrow(/workPackages\.3\.attachments\.9: expected object, got array/);
-      await put({ ...m, sources: { news: { watermark: null, retry: ['3'] } } });
+      await put({ ...m, version: 2, sources: { news: { watermark: null, retry: ['3'] } } });
       await expect(readManifest(dir, 'medigy')).rejects.toThrow(/sources\.news\.retry: expected array of numbers, got array/);
       // State from a newer curate is refused as such (upgrade), not as something to rebuild.
       await put({ ...m, version: 7 });
-      await expect(readManifest(dir, 'medigy')).rejects.toThrow(/written by a newer curate \(state format 7; this curate reads formats 1 to 2\): upgrade curate/);
+      await expect(readManifest(dir, 'medigy')).rejects.toThrow(/written by a newer curate \(state format 7; this curate reads formats 1 to 3\): upgrade curate/);
       await put({ ...m, version: 0 });
-      await expect(readManifest(dir, 'medigy')).rejects.toThrow(/version: expected 1 or 2, got number/);
-      await put({ ...m, sources: { news: { watermark: 'soon', retry: [] } } });
+      await expect(readManifest(dir, 'medigy')).rejects.toThrow(/version: expected 1, 2 or 3, got number/);
+      await put({ ...m, version: 2, sources: { news: { watermark: 'soon', retry: [] } } });
       await expect(readManifest(dir, 'medigy')).rejects.toThrow(/sources\.news\.watermark: expected an ISO 8601 instant or null, got string/);
       // Unknown keys are dropped, as before.
-      await put({ ...m, extra: true, workPackages: { '3': { ...m.workPackages['3'], note: 'x' } } });
+      await put({ ...m, version: 2, extra: true, workPackages: { '3': { ...m.workPackages['3'], note: 'x' } } });
       expect(await readManifest(dir, 'medigy')).toEqual(m);
       await put('{"version":1,');
       await expect(readManifest(dir, 'medigy')).rejects.toThrow(/not valid JSON.*--full/);

@@ -1,9 +1,8 @@
 // `curate sync`: flags → config → runSync → report. Returns the exit status.
 import { closeSync, openSync, readSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadConfig } from '../../config/load.js';
-import { MANIFEST_FILE } from '../../output/manifest.js';
+import { readManifest } from '../../output/manifest.js';
 import { inBatches } from '../../output/writer.js';
 import { loadProfile } from '../../mapping/profiles/load.js';
 import { hasChanges, renderDiff, renderPlanSummary, runSync, type SyncReport } from '../../sync/index.js';
@@ -95,8 +94,8 @@ async function titlesOf(failures: readonly Failure[], client: ReturnType<typeof 
 /** The markdown files the manifest lists (the pages a run may delete); empty when there is none. */
 async function ownedPageFiles(outputRoot: string): Promise<string[]> {
   try {
-    const m = JSON.parse(await readFile(path.join(outputRoot, MANIFEST_FILE), 'utf8')) as { workPackages?: Record<string, { files?: Record<string, unknown> }> };
-    return Object.values(m.workPackages ?? {}).flatMap((w) => Object.keys(w?.files ?? {}).filter((f) => /\.(md|markdown)$/i.test(f)));
+    const m = await readManifest(outputRoot);
+    return Object.values(m?.workPackages ?? {}).flatMap((w) => Object.keys(w?.files ?? {}).filter((f) => /\.(md|markdown)$/i.test(f)));
   } catch {
     return [];
   }
@@ -121,10 +120,10 @@ function snapshotHeads(outputRoot: string, files: readonly string[], into: Map<s
 /** Work packages the manifest gives files (after a real run it is the new one; a dry run's is the old). Undefined when unreadable. */
 async function idsWithFiles(outputRoot: string): Promise<Set<number> | undefined> {
   try {
-    const m = JSON.parse(await readFile(path.join(outputRoot, MANIFEST_FILE), 'utf8')) as { workPackages?: Record<string, { files?: Record<string, unknown> }> };
-    return new Set(Object.entries(m.workPackages ?? {}).filter(([, w]) => Object.keys(w?.files ?? {}).length > 0).map(([id]) => Number(id)));
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'ENOENT' ? new Set() : undefined;
+    const m = await readManifest(outputRoot);
+    return new Set(Object.entries(m?.workPackages ?? {}).filter(([, w]) => Object.keys(w.files).length > 0).map(([id]) => Number(id)));
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,0 +1,134 @@
+// The sharded sync state (src/output/manifest.ts): manifest.json records each shard's
+// digest; a run rewrites only the shards whose entries changed; files that disagree with
+// the record (a run killed between writing a shard and manifest.json, a merge, a hand edit)
+// are reported as torn; state from a newer curate, or git conflict markers, are refused
+// with what to do.
+import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createStateCache, emptyManifest, readState, SHARD_DIR, shardFile, writeState, type Manifest, type ManifestWorkPackage } from '../../src/output/manifest.js';
+import { tempDir } from '../helpers/env.js';
+
+const entry = (n: number): ManifestWorkPackage => ({ source: 'news', updatedAt: '2021-01-01T00:00:00.000Z', lockVersion: n, files: { [`news/${n}.md`]: `h${n}` }, attachments: {} });
+
+function manifest(ids: number[]): Manifest {
+  const m = emptyManifest('medigy');
+  m.sources.news = { watermark: '2021-01-01T00:00:00.000Z', retry: [] };
+  for (const id of ids) m.workPackages[String(id)] = entry(id);
+  return m;
+}
+
+async function withRoot(fn: (root: string) => Promise<void>): Promise<void> {
+  const { dir, cleanup } = await tempDir();
+  try {
+    await fn(dir);
+  } finally {
+    await cleanup();
+  }
+}
+
+describe('sharded state', () => {
+  it('round-trips: entries in shard files by id range, manifest.json with the sources and each shard digest', async () => {
+    await withRoot(async (root) => {
+      const m = manifest([5, 999, 1000, 2500]);
+      const touched = await writeState(root, m, null, null);
+      expect(touched.sort()).toEqual(['.curate/manifest.json', shardFile(0), shardFile(1), shardFile(2)].sort());
+      expect(shardFile(2)).toBe('.curate/work-packages/2000-2999.json');
+      const top = JSON.parse(await readFile(path.join(root, '.curate', 'manifest.json'), 'utf8')) as Record<string, unknown>;
+      expect(Object.keys(top).sort()).toEqual(['profile', 'shards', 'sources', 'version']);
+      expect(Object.keys(top.shards as object)).toEqual(['0-999', '1000-1999', '2000-2999']);
+      expect(Object.keys(JSON.parse(await readFile(path.join(root, shardFile(0)), 'utf8')) as object)).toEqual(['5', '999']);
+      const back = await readState(root, 'medigy');
+      expect(back!.manifest).toEqual(m);
+      expect(back!.torn).toBeNull();
+    });
+  });
+
+  it('writes only the dirty shards: the others keep their bytes and mtime; an emptied shard is removed', async () => {
+    await withRoot(async (root) => {
+      const m = manifest([1, 1001, 2001]);
+      await writeState(root, m, null, null);
+      const before = await readState(root, 'medigy');
+      const mtime = async (shard: number): Promise<number> => (await stat(path.join(root, shardFile(shard)))).mtimeMs;
+      const untouched = await mtime(0);
+      await new Promise((r) => setTimeout(r, 20));
+      m.workPackages['1001'] = entry(7);
+      delete m.workPackages['2001'];
+      const touched = await writeState(root, m, new Set([1, 2]), before!.shards);
+      expect(touched.sort()).toEqual(['.curate/manifest.json', shardFile(1), shardFile(2)].sort());
+      expect(await mtime(0)).toBe(untouched);
+      expect(await readdir(path.join(root, SHARD_DIR))).toEqual(['0-999.json', '1000-1999.json']);
+      const after = await readState(root, 'medigy');
+      expect(after!.manifest).toEqual(m);
+      expect(after!.torn).toBeNull();
+      // Nothing changed: nothing is written.
+      expect(await writeState(root, m, new Set(), after!.shards)).toEqual([]);
+    });
+  });
+
+  it('files that disagree with manifest.json are reported as torn, and their entries still read', async () => {
+    await withRoot(async (root) => {
+      await writeState(root, manifest([1, 1001]), null, null);
+      // A run killed after writing a shard, before manifest.json.
+      const shard1 = path.join(root, shardFile(1));
+      const other = JSON.parse(await readFile(shard1, 'utf8')) as Record<string, ManifestWorkPackage>;
+      other['1001'] = entry(9);
+      await writeFile(shard1, JSON.stringify(other));
+      let s = await readState(root, 'medigy');
+      expect(s!.torn).toMatch(/1000-1999\.json changed/);
+      expect(s!.manifest.workPackages['1001']!.lockVersion).toBe(9);
+      await rm(shard1);
+      s = await readState(root, 'medigy');
+      expect(s!.torn).toMatch(/1000-1999\.json is missing/);
+      await writeFile(path.join(root, shardFile(5)), '{}\n');
+      expect((await readState(root, 'medigy'))!.torn).toMatch(/5000-5999\.json is not recorded/);
+      // Rewriting everything (what a torn state's next run does) makes it whole again.
+      await writeState(root, manifest([1]), null, null);
+      s = await readState(root, 'medigy');
+      expect(s!.torn).toBeNull();
+      expect(await readdir(path.join(root, SHARD_DIR))).toEqual(['0-999.json']);
+    });
+  });
+
+  it('refuses a shard with git conflict markers (saying how to resolve it), an id outside its range, and state from a newer curate', async () => {
+    await withRoot(async (root) => {
+      await writeState(root, manifest([1]), null, null);
+      const shard0 = path.join(root, shardFile(0));
+      const text = await readFile(shard0, 'utf8');
+      await writeFile(shard0, `<<<<<<< HEAD\n${text}=======\n${text}>>>>>>> other\n`);
+      await expect(readState(root, 'medigy')).rejects.toThrow(/0-999\.json is not valid JSON \(it holds git conflict markers: take either side, e\.g\. `git checkout --theirs -- <file>`/);
+      await writeFile(shard0, JSON.stringify({ 1500: entry(1) }));
+      await expect(readState(root, 'medigy')).rejects.toThrow(/0-999\.json\.1500: expected a work package id from 0 to 999/);
+      const top = path.join(root, '.curate', 'manifest.json');
+      const m = JSON.parse(await readFile(top, 'utf8')) as { version: number };
+      m.version = 4;
+      await writeFile(top, JSON.stringify(m));
+      await expect(readState(root, 'medigy')).rejects.toThrow(/written by a newer curate \(state format 4; this curate reads formats 1 to 3\): upgrade curate/);
+    });
+  });
+
+  it('a state cache serves a shard unchanged on disk without reading it, and never one rewritten since', async () => {
+    await withRoot(async (root) => {
+      const cache = createStateCache();
+      const m = manifest([1, 1001]);
+      await writeState(root, m, null, null, cache);
+      expect([...cache.shards.keys()].sort()).toEqual([0, 1]);
+      // Mark the cached copy: a read that uses the cache returns the mark, one that reads the file does not.
+      cache.shards.get(0)!.entries['1'] = { ...entry(1), lockVersion: 99 };
+      expect((await readState(root, 'medigy', cache))!.manifest.workPackages['1']!.lockVersion).toBe(99);
+      // Another process rewrites the shard (same bytes, a new file: rename): read from disk again.
+      const file = path.join(root, shardFile(0));
+      const bytes = await readFile(file);
+      await writeFile(`${file}.new`, bytes);
+      await rename(`${file}.new`, file);
+      const s = await readState(root, 'medigy', cache);
+      expect(s!.manifest.workPackages['1']!.lockVersion).toBe(1);
+      expect(s!.torn).toBeNull();
+      // And a shard changed by hand is seen as such, cache or not.
+      await writeFile(file, JSON.stringify({ 1: entry(5) }));
+      const t = await readState(root, 'medigy', cache);
+      expect(t!.torn).toMatch(/0-999\.json changed/);
+      expect(t!.manifest.workPackages['1']!.lockVersion).toBe(5);
+    });
+  });
+});
