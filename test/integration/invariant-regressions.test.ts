@@ -205,6 +205,17 @@ describe('invariant regressions: the model itself (issue 19)', () => {
   ]));
   // Found by fuzz:sync (seed 2095157536): a blocker's old hand-file path under a page the
   // engine wrote since is no "vacated" place for a hand-written file (the harness threw EEXIST).
+  // Found by fuzz:sync (seed 1637842186): a file blocker where #3266's folder was, removed
+  // again; the page's folder came back, and the old blocker path was no "vacated" place for
+  // a hand-written file (the harness threw EISDIR).
+  it('a hand-written file is never placed where a folder is now', history(medigyPaged, [
+    { m: 'block', kind: 'file', v: 0 },
+    { m: 'sync', conc: 1, during: [{ route: 'work_packages', nth: 1, mut: { m: 'attach', wp: 0, kind: 'featured', v: 0 } }] },
+    { m: 'block', kind: 'dir', v: 0 },
+    { m: 'sync', conc: 1, fault: { route: 'work_packages', kind: 'status', times: 1, status: 429 } },
+    { m: 'hand', slot: 0, where: 'vacated', v: 0 },
+    { m: 'create', from: 0, project: 0, type: 0, v: 0 },
+  ]));
   it('a hand-written file is never placed under a path that is a file now', history(defaultPaged, [
     { m: 'block', kind: 'dir', v: 0 },
     { m: 'sync', conc: 1, during: [{ route: 'work_packages', nth: 1, mut: { m: 'edit', wp: 0, field: 'subject', v: 0 } }] },
