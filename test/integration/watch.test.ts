@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { sign } from '../../src/watch/signature.js';
 import type { Simulator } from '../../src/simulator/index.js';
 import { diffTrees, git, LEGACY_NOW, MEDIGY_CONFIG, runCli, tempDir, treeHashes } from '../helpers/env.js';
+import { createFakeClient } from '../helpers/fake-client.js';
 import { medigySync, startFixtureSimulator, TEST_KEY } from '../helpers/sync-harness.js';
 import { request, startWatch, syncLines, waitReady, WEBHOOK_SECRET, type RunningWatch } from '../helpers/watch-harness.js';
 import { readStateJson } from '../helpers/state.js';
@@ -38,7 +39,8 @@ async function setup(options: { gitCommit?: boolean; extraArgs?: string[]; env?:
 
 async function freshTree(sim: Simulator, dir: string): Promise<Map<string, string>> {
   const fresh = path.join(dir, `fresh-${Math.random().toString(36).slice(2)}`);
-  const r = await medigySync(sim, fresh);
+  // The oracle, in memory (fake client over the simulator's data): the watcher under test talks HTTP.
+  const r = await medigySync(sim, fresh, { client: createFakeClient(sim.dataset) });
   expect(r.errors).toEqual([]);
   return treeHashes(fresh);
 }
