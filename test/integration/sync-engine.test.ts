@@ -1,10 +1,12 @@
 // Issue 4: plan, then apply. Incremental syncs, pruning, renames, the safety brake,
 // the dry run and its patch, the lock, and SIGKILL at random points.
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SafetyError } from '../../src/errors.js';
+import { requestHooks } from '../../src/simulator/hooks.js';
 import type { Simulator, WorkPackageJson } from '../../src/simulator/index.js';
 import { renderPatch } from '../../src/sync/index.js';
 import { BIN, diffTrees, FIXTURE_EXPECTED, git, MEDIGY_CONFIG, runCli, tempDir, treeHashes } from '../helpers/env.js';
@@ -18,6 +20,20 @@ async function mtimes(dir: string): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (const rel of (await treeHashes(dir, { includeState: true })).keys()) out.set(rel, (await stat(path.join(dir, rel))).mtimeMs);
   return out;
+}
+
+/** How many files of the site (outside .curate/) are in place. */
+async function placed(dir: string): Promise<number> {
+  let n = 0;
+  const walk = async (d: string): Promise<void> => {
+    // A run renames and removes folders meanwhile: one that vanished holds nothing.
+    for (const e of await readdir(d, { withFileTypes: true }).catch(() => [])) {
+      if (e.isDirectory() && !(d === dir && e.name === '.curate')) await walk(path.join(d, e.name));
+      else if (e.isFile()) n += 1;
+    }
+  };
+  await walk(dir);
+  return n;
 }
 
 /** A community Curated Content work package of the biggest community (so deleting it never empties a source). */
@@ -278,8 +294,9 @@ describe('cron safety', () => {
     }
   });
 
-  it('SIGKILL at 20 random points never leaves a truncated or temp file where the site reads, and the next run converges', async () => {
+  it('SIGKILL at 20 points never leaves a truncated or temp file where the site reads, and the next run converges', async () => {
     const sim = await startFixtureSimulator({ latencyMs: 5 });
+    const hooks = requestHooks(sim);
     const { dir, cleanup } = await tempDir();
     try {
       const expected = await treeHashes(FIXTURE_EXPECTED);
@@ -294,10 +311,22 @@ describe('cron safety', () => {
         const child = spawn(process.execPath, [BIN, 'sync', '--config', MEDIGY_CONFIG, '--out', dir, '--now', '2021-02-19T00:00:00Z', '--quiet'], { env, stdio: 'ignore' });
         // Listen for 'close' before waiting: a warm run can finish before the kill lands, and a
         // listener attached after the event would wait forever.
-        const closed = new Promise((r) => child.on('close', r));
-        await new Promise((r) => setTimeout(r, 50 + random() * 900));
-        child.kill('SIGKILL');
+        let ended = false;
+        const closed = new Promise((r) => child.on('close', r)).then(() => (ended = true));
+        // Kill points are events of the run, not times (a sleep mostly landed in node's
+        // start-up on a busy machine): half at the nth request to reach the server (a cold run
+        // makes about 100); a quarter the moment the apply's journal is on disk (before the
+        // first rename); a quarter once the nth file of the site is in place (inside or just
+        // after the renames, before the manifest). A run may end before its point: a run too.
+        if (i % 2 === 0) hooks.at('*', 1 + Math.floor(random() * 100), () => child.kill('SIGKILL'));
+        else {
+          const nth = i % 4 === 1 ? 0 : 1 + Math.floor(random() * 60);
+          while (!ended && !existsSync(path.join(dir, '.curate', 'journal.json'))) await new Promise((r) => setImmediate(r));
+          while (!ended && nth > 0 && (await placed(dir)) < nth) await new Promise((r) => setImmediate(r));
+          child.kill('SIGKILL');
+        }
         await closed;
+        hooks.clear();
         const now = await treeHashes(dir);
         for (const [rel, hash] of now) {
           expect(expected.get(rel), `${rel} after kill ${i}`).toBe(hash); // present ⇒ complete and correct
