@@ -167,8 +167,9 @@ export interface MappedDocument {
   validFrom?: string;
   /**
    * Ids of other work packages whose membership in the synced set (`MapContext.sourceOf`)
-   * this output depends on (e.g. links). The engine maps the work package again when the
-   * answer for any of them changes (a different source, or none).
+   * or whose shown facts (`MapContext.workPackageFacts`) this output depends on (e.g. links,
+   * `##N`). The engine maps the work package again when the answer for any of them changes
+   * (a different source, or none; another subject, type or status name).
    */
   references?: number[];
   /**
@@ -178,15 +179,31 @@ export interface MappedDocument {
   memory?: unknown;
 }
 
+/**
+ * What OpenProject's `##N` / `###N` show of another work package: its subject, its type's
+ * and status's names (names as the server has them now).
+ */
+export interface WorkPackageFacts {
+  subject: string;
+  type: string;
+  status: string;
+}
+
 /** Facts beyond the work package itself that a profile may read. */
 export interface MapContext {
   /**
    * The source that syncs a work package in this run, or undefined when no source of this
-   * config matches it (not synced, deleted, not visible). Only the id and the source are
-   * known, not the other work package's subject or path. List every id asked about in
+   * config matches it (not synced, deleted, not visible). List every id asked about in
    * `MappedDocument.references`.
    */
   sourceOf(id: number): SourceSpec | undefined;
+  /**
+   * Another work package's shown facts, synced or not; null when the key cannot see it or it
+   * does not exist. Pure and synchronous: the engine answers from what it knows, and maps the
+   * page again in the same run when its final answer differs (a target read later in the
+   * run), so the output always shows the facts at the end of the run. Absent outside a sync.
+   */
+  workPackageFacts?(id: number): WorkPackageFacts | null;
   /** What this profile returned as `memory` for this work package on its last successful mapping, or undefined. */
   memory: unknown;
 }

@@ -10,6 +10,13 @@ import type { SyncEvent } from '../sync/index.js';
 
 export const COLLECT_EVERY = 1000;
 /**
+ * What a kept (unchanged) work package counts toward COLLECT_EVERY: it makes far less
+ * garbage than a mapped one (its entry read, its files looked up), but a no-change sync of
+ * 30,000 work packages made enough of it to grow the heap to ~170 MB (live: ~75 MB) with no
+ * collection at all; at a tenth it triggers about one per 10,000.
+ */
+export const KEPT_WEIGHT = 0.1;
+/**
  * Downloaded bytes after which a full collection runs too. Each socket read's buffer stays
  * allocated until a collection finds the Buffer around it dead; early in a cold sync such
  * buffers of files already written piled up to ~60 MB (ArrayBuffers) before the first
@@ -39,10 +46,13 @@ export function collector(): Gc | null {
 
 /**
  * An onEvent hook: a full collection after every COLLECT_EVERY mapped work packages (a
- * write counts a quarter) or COLLECT_EVERY_BYTES downloaded, whichever comes first, and
- * before planning and applying after a large fetch.
+ * write counts a quarter, a kept work package a tenth) or COLLECT_EVERY_BYTES downloaded,
+ * whichever comes first, and before planning and applying after mapping at least
+ * COLLECT_EVERY (a no-change run does not pay for those two: its heap is mostly the state).
  */
 export function memoryPolicy(fullCollection: () => void = () => collector()?.()): (e: SyncEvent) => void {
+  // Counted in twentieths of a mapped work package, so the sums are exact integers.
+  const limit = COLLECT_EVERY * 20;
   let mapped = 0;
   let sinceCollect = 0;
   let downloaded = 0;
@@ -52,17 +62,18 @@ export function memoryPolicy(fullCollection: () => void = () => collector()?.())
     fullCollection();
   };
   return (e) => {
-    if (e.type === 'workPackage' && !e.skipped) {
-      mapped += 1;
-      sinceCollect += 1;
-      if (sinceCollect >= COLLECT_EVERY) collect();
+    if (e.type === 'workPackage') {
+      const weight = e.skipped ? Math.round(KEPT_WEIGHT * 20) : 20;
+      if (!e.skipped) mapped += 20;
+      sinceCollect += weight;
+      if (sinceCollect >= limit) collect();
     } else if (e.type === 'write') {
       // Applying 20,000 files makes garbage too; a write costs about a quarter of a work package.
-      sinceCollect += 0.25;
-      if (sinceCollect >= COLLECT_EVERY) collect();
+      sinceCollect += 5;
+      if (sinceCollect >= limit) collect();
     } else if (e.type === 'download') {
       downloaded += e.bytes;
       if (downloaded >= COLLECT_EVERY_BYTES) collect();
-    } else if (e.type === 'phase' && (e.phase === 'plan' || e.phase === 'apply') && mapped >= COLLECT_EVERY) collect();
+    } else if (e.type === 'phase' && (e.phase === 'plan' || e.phase === 'apply') && mapped >= limit) collect();
   };
 }

@@ -49,18 +49,29 @@ export function createHasher(root: string): (rel: string) => Promise<string | nu
  * its work package is mapped again and the planner reports what is in the way.
  */
 export function createPresenceCheck(root: string): (rels: Iterable<string>) => Promise<boolean> {
-  const listings = new Map<string, Promise<Set<string> | null>>();
-  const one = async (rel: string): Promise<boolean> => {
-    const dir = path.posix.dirname(rel);
-    let names = listings.get(dir);
-    if (!names) {
-      names = readdir(path.join(root, dir), { withFileTypes: true }).then(
-        (list) => new Set(list.filter((e) => e.isFile()).map((e) => e.name)),
-        () => null,
+  /** Folder → names of the regular files in it (null: no such folder), once listed. */
+  const listed = new Map<string, Set<string> | null>();
+  const listing = new Map<string, Promise<void>>();
+  const list = (dir: string): Promise<void> => {
+    let p = listing.get(dir);
+    if (!p) {
+      p = readdir(path.join(root, dir), { withFileTypes: true }).then(
+        (entries) => void listed.set(dir, new Set(entries.filter((e) => e.isFile()).map((e) => e.name))),
+        () => void listed.set(dir, null),
       );
-      listings.set(dir, names);
+      listing.set(dir, p);
     }
-    return (await names)?.has(path.posix.basename(rel)) ?? false;
+    return p;
   };
-  return async (rels) => (await Promise.all([...rels].map(one))).every(Boolean);
+  const split = (rel: string): [string, string] => {
+    const cut = rel.lastIndexOf('/');
+    return cut < 0 ? ['.', rel] : [rel.slice(0, cut), rel.slice(cut + 1)];
+  };
+  // Checked synchronously once its folders are listed: a no-change sync asks this for every
+  // owned file, and a promise per file was a large share of its garbage.
+  return async (rels) => {
+    const files = [...rels].map(split);
+    for (const [dir] of files) if (!listed.has(dir)) await list(dir);
+    return files.every(([dir, name]) => listed.get(dir)?.has(name) ?? false);
+  };
 }

@@ -4,7 +4,7 @@
 // it diffs cleanly and can be committed with the site; a run rewrites only the shards
 // whose entries changed, so what it writes (and a commit's diff) follows the change.
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { OutputError } from '../errors.js';
@@ -102,13 +102,52 @@ export interface ManifestWorkPackage {
   memory?: unknown;
 }
 
+/**
+ * What a page showed of a work package it references with `##N` / `###N` (sync/facts.ts):
+ * the subject and the ids of type and status, whose names come from the lists every run
+ * reads (so a renamed type or status reaches the pages without a request). `outside`: no
+ * source synced it when it was read (read by id; read again at the audit).
+ */
+export interface ManifestTarget {
+  subject: string;
+  type: number;
+  status: number;
+  outside?: true;
+}
+
 /** The state as a run uses it: every entry, whatever file it is stored in. */
 export interface Manifest {
   version: typeof MANIFEST_VERSION;
   profile: string;
   sources: Record<string, ManifestSource>;
   workPackages: Record<string, ManifestWorkPackage>;
+  /** Work package id → its facts as last known (null: not visible or gone), for the ids pages reference with facts (kept in manifest.json). */
+  targets?: Record<string, ManifestTarget | null>;
+  /** This machine's clock when the `outside` targets were last read from the server (the audit bounds them). */
+  targetsReadAt?: string;
 }
+
+/**
+ * Shards a long-lived process (`curate watch`) already parsed, so its next run reads only
+ * the shards that changed since: a shard is taken from the cache when manifest.json still
+ * records the cached digest and the file still has the cached identity (inode, size,
+ * modification time in ns), which any rewrite (always a rename of a new file) changes.
+ * Filled by every read and every write of the state with that cache.
+ */
+export interface StateCache {
+  shards: Map<number, { digest: string; stamp: string; entries: Record<string, ManifestWorkPackage> }>;
+}
+
+export const createStateCache = (): StateCache => ({ shards: new Map() });
+
+const stampOf = async (file: string): Promise<string | null> => {
+  try {
+    const st = await stat(file, { bigint: true });
+    return `${st.ino}:${st.size}:${st.mtimeNs}`;
+  } catch {
+    return null;
+  }
+};
 
 /** The state as read from disk, with how it is stored. */
 export interface StoredState {
@@ -240,7 +279,22 @@ function checkManifest(json: unknown): { manifest: Manifest; shards: Map<number,
     }
     m.workPackages = {};
   }
-  only(m, ['version', 'profile', 'sources', 'workPackages']);
+  if (m.targets !== undefined) {
+    const targets = object(m.targets, 'targets');
+    for (const id in targets) {
+      const t = targets[id];
+      if (t === null) continue;
+      const at = `targets.${id}`;
+      const o = object(t, at);
+      expect(typeof o.subject === 'string', at, 'subject', 'string', o.subject);
+      expect(isNumber(o.type), at, 'type', 'number', o.type);
+      expect(isNumber(o.status), at, 'status', 'number', o.status);
+      expect(o.outside === undefined || o.outside === true, at, 'outside', 'true', o.outside);
+      only(o, ['subject', 'type', 'status', 'outside']);
+    }
+  }
+  expect(m.targetsReadAt === undefined || (typeof m.targetsReadAt === 'string' && !Number.isNaN(Date.parse(m.targetsReadAt))), 'targetsReadAt', '', 'an ISO 8601 instant', m.targetsReadAt);
+  only(m, ['version', 'profile', 'sources', 'workPackages', 'targets', 'targetsReadAt']);
   return { manifest: m as unknown as Manifest, shards };
 }
 
@@ -251,8 +305,8 @@ export function emptyManifest(profile: string): Manifest {
 const digestOf = (text: string): string => createHash('sha256').update(text).digest('hex').slice(0, 16);
 
 /** The manifest, or null when there is none; `profile` (when given) must be the one that wrote it. */
-export async function readManifest(root: string, profile?: string): Promise<Manifest | null> {
-  return (await readState(root, profile))?.manifest ?? null;
+export async function readManifest(root: string, profile?: string, cache?: StateCache): Promise<Manifest | null> {
+  return (await readState(root, profile, cache))?.manifest ?? null;
 }
 
 /**
@@ -260,7 +314,7 @@ export async function readManifest(root: string, profile?: string): Promise<Mani
  * Throws OutputError naming the file and the key when it is not curate's state, or was
  * written by a newer curate, or (when `profile` is given) by another profile.
  */
-export async function readState(root: string, profile?: string): Promise<StoredState | null> {
+export async function readState(root: string, profile?: string, cache?: StateCache): Promise<StoredState | null> {
   let text: string;
   try {
     text = await readFile(path.join(root, MANIFEST_FILE), 'utf8');
@@ -282,7 +336,7 @@ export async function readState(root: string, profile?: string): Promise<StoredS
   if (profile !== undefined && manifest.profile !== profile) {
     throw new OutputError(`${MANIFEST_FILE} was written by the "${manifest.profile}" profile, the config now says "${profile}"; run \`curate sync --full\` in a fresh output root`);
   }
-  const torn = shards ? await readShards(root, manifest, shards) : null;
+  const torn = shards ? await readShards(root, manifest, shards, cache) : null;
   return { manifest, shards, torn };
 }
 
@@ -296,7 +350,7 @@ function parseState(file: string, text: string): unknown {
 }
 
 /** Reads every shard on disk into `manifest.workPackages`; returns why they disagree with manifest.json's record, or null. */
-async function readShards(root: string, manifest: Manifest, recorded: ReadonlyMap<number, string>): Promise<string | null> {
+async function readShards(root: string, manifest: Manifest, recorded: ReadonlyMap<number, string>, cache?: StateCache): Promise<string | null> {
   let names: string[];
   try {
     names = (await readdir(path.join(root, SHARD_DIR))).filter((n) => SHARD_NAME.test(n)).sort();
@@ -306,32 +360,53 @@ async function readShards(root: string, manifest: Manifest, recorded: ReadonlyMa
   }
   const problems: string[] = [];
   const seen = new Set<number>();
-  const limit = pLimit(16);
-  const texts = await Promise.all(names.map((n) => limit(() => readFile(path.join(root, SHARD_DIR, n), 'utf8'))));
-  names.forEach((n, i) => {
-    const file = `${SHARD_DIR}/${n}`;
-    const [, from, to] = SHARD_NAME.exec(n)!;
-    const shard = Number(from) / SHARD_SPAN;
-    if (!Number.isInteger(shard) || shardName(shard) !== `${from}-${to}`) {
-      problems.push(`${file} is not a shard name curate writes`);
-      return;
-    }
-    seen.add(shard);
-    const text = texts[i]!;
-    if (recorded.get(shard) !== digestOf(text)) problems.push(recorded.has(shard) ? `${file} changed` : `${file} is not recorded`);
-    let entries: Obj;
-    try {
-      entries = object(parseState(file, text), file);
-      for (const id in entries) {
-        expect(/^\d+$/.test(id) && shardOf(Number(id)) === shard, file, id, `a work package id from ${from} to ${to}`, id);
-        checkWorkPackage(entries[id], `${file}: ${id}`);
-      }
-    } catch (e) {
-      if (!(e instanceof ShapeError)) throw e;
-      throw new OutputError(`${e.message}; delete .curate/ and run \`curate sync --full\` to rebuild the state`);
-    }
-    Object.assign(manifest.workPackages, entries as Record<string, ManifestWorkPackage>);
-  });
+  // Each shard is parsed as soon as it is read and its text dropped: at 30,000 work
+  // packages the texts alone are ~26 MB, held all at once they set the run's peak.
+  const limit = pLimit(4);
+  await Promise.all(
+    names.map((n) =>
+      limit(async () => {
+        const file = `${SHARD_DIR}/${n}`;
+        const [, from, to] = SHARD_NAME.exec(n)!;
+        const shard = Number(from) / SHARD_SPAN;
+        if (!Number.isInteger(shard) || shardName(shard) !== `${from}-${to}`) {
+          problems.push(`${file} is not a shard name curate writes`);
+          return;
+        }
+        seen.add(shard);
+        const abs = path.join(root, SHARD_DIR, n);
+        const cached = cache?.shards.get(shard);
+        const stamp = cache ? await stampOf(abs) : null;
+        if (cached && stamp !== null && cached.stamp === stamp && cached.digest === recorded.get(shard)) {
+          Object.assign(manifest.workPackages, cached.entries);
+          return;
+        }
+        const text = await readFile(abs, 'utf8');
+        const digest = digestOf(text);
+        const intact = recorded.get(shard) === digest;
+        if (!intact) problems.push(recorded.has(shard) ? `${file} changed` : `${file} is not recorded`);
+        let entries: Obj;
+        try {
+          entries = object(parseState(file, text), file);
+          // A shard whose bytes are the ones manifest.json records is one curate wrote and
+          // checked: its entries are not checked again (a third of reading the state).
+          if (!intact) {
+            for (const id in entries) {
+              expect(/^\d+$/.test(id) && shardOf(Number(id)) === shard, file, id, `a work package id from ${from} to ${to}`, id);
+              checkWorkPackage(entries[id], `${file}: ${id}`);
+            }
+          }
+        } catch (e) {
+          if (!(e instanceof ShapeError)) throw e;
+          throw new OutputError(`${e.message}; delete .curate/ and run \`curate sync --full\` to rebuild the state`);
+        }
+        Object.assign(manifest.workPackages, entries as Record<string, ManifestWorkPackage>);
+        // The stamp taken before the read: a rewrite during it makes the next read miss, never hit stale.
+        if (cache && stamp !== null) cache.shards.set(shard, { digest, stamp, entries: entries as Record<string, ManifestWorkPackage> });
+      }),
+    ),
+  );
+  problems.sort();
   for (const shard of recorded.keys()) if (!seen.has(shard)) problems.push(`${shardFile(shard)} is missing`);
   return problems.length ? problems.join('; ') : null;
 }
@@ -398,7 +473,7 @@ export function stableJson(value: unknown): string {
  * run sees (StoredState.torn) and answers by reading every work package again; the entries
  * themselves describe files already in place. Returns the paths written or removed.
  */
-export async function writeState(root: string, manifest: Manifest, dirty: ReadonlySet<number> | null, previous: ReadonlyMap<number, string> | null): Promise<string[]> {
+export async function writeState(root: string, manifest: Manifest, dirty: ReadonlySet<number> | null, previous: ReadonlyMap<number, string> | null, cache?: StateCache): Promise<string[]> {
   const touched: string[] = [];
   const tmp = path.join(root, TMP_DIR);
   const groups = new Map<number, Record<string, ManifestWorkPackage>>();
@@ -413,6 +488,7 @@ export async function writeState(root: string, manifest: Manifest, dirty: Readon
   const dir = path.join(root, SHARD_DIR);
   const remove = async (shard: number): Promise<void> => {
     digests.delete(shard);
+    cache?.shards.delete(shard);
     try {
       await unlink(path.join(root, shardFile(shard)));
       touched.push(shardFile(shard));
@@ -427,7 +503,13 @@ export async function writeState(root: string, manifest: Manifest, dirty: Readon
       limit(async () => {
         const text = stableJson(entries);
         digests.set(shard, digestOf(text));
-        if (await writeTextAtomic(path.join(root, shardFile(shard)), [text], tmp)) touched.push(shardFile(shard));
+        const file = path.join(root, shardFile(shard));
+        if (await writeTextAtomic(file, [text], tmp)) touched.push(shardFile(shard));
+        if (cache) {
+          const stamp = await stampOf(file);
+          if (stamp === null) cache.shards.delete(shard);
+          else cache.shards.set(shard, { digest: digestOf(text), stamp, entries });
+        }
       }),
     ),
   );
@@ -449,7 +531,7 @@ export async function writeState(root: string, manifest: Manifest, dirty: Readon
   if (touched.length) await fsyncDir(dir).catch(() => undefined);
   const record: Record<string, string> = {};
   for (const [shard, digest] of [...digests].sort((x, y) => x[0] - y[0])) record[shardName(shard)] = digest;
-  const top = { version: manifest.version, profile: manifest.profile, sources: manifest.sources, shards: record };
+  const top = { version: manifest.version, profile: manifest.profile, sources: manifest.sources, shards: record, targets: manifest.targets, targetsReadAt: manifest.targetsReadAt };
   if (await writeTextAtomic(path.join(root, MANIFEST_FILE), stableJsonChunks(top), tmp)) touched.push(MANIFEST_FILE);
   return touched;
 }

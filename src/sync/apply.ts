@@ -5,7 +5,7 @@ import { mkdir, rm, rmdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { removeJournal, writeJournal, type Journal } from '../output/journal.js';
-import { TMP_DIR, writeState, type Manifest } from '../output/manifest.js';
+import { TMP_DIR, writeState, type Manifest, type StateCache } from '../output/manifest.js';
 import { createSymlinkGuard, resolveInside } from '../output/paths.js';
 import type { Staging } from '../output/staging.js';
 import { fsyncDir, moveIntoPlace } from '../output/writer.js';
@@ -28,7 +28,7 @@ export interface ApplyInput {
    * The next state, or null when it did not change: the manifest, the shards whose entries
    * changed (null: all of them) and the shards' digests as read.
    */
-  state: { manifest: Manifest; dirty: ReadonlySet<number> | null; previousShards: ReadonlyMap<number, string> | null } | null;
+  state: { manifest: Manifest; dirty: ReadonlySet<number> | null; previousShards: ReadonlyMap<number, string> | null; cache?: StateCache | undefined } | null;
   checkpoint(): void;
   emit(e: SyncEvent): void;
 }
@@ -96,7 +96,7 @@ export async function applyPlan(a: ApplyInput): Promise<string[]> {
     a.emit({ type: 'write', path: f.path, action: 'delete' });
   }
   a.checkpoint();
-  if (a.state) touched.push(...(await writeState(root, a.state.manifest, a.state.dirty, a.state.previousShards)));
+  if (a.state) touched.push(...(await writeState(root, a.state.manifest, a.state.dirty, a.state.previousShards, a.state.cache)));
   // The manifest now owns every file written: the journal has done its job, but for what it
   // carries for a later run.
   if (journaled) {

@@ -89,6 +89,7 @@ export async function collectAll(ctx: RunContext, deps: CollectDeps): Promise<Co
     sourceNameOf: (id: number) => membership.sourceOf(id),
     refOf: mapper.refOf,
     schedule: mapper.schedule,
+    saw: mapper.saw,
     queueRoom: mapper.scheduler.room,
     filesPresent: filesAsRecorded,
     checkpoint: ctx.checkpoint,

@@ -50,6 +50,8 @@ export interface CollectContext {
   refOf(id: number): string | null;
   /** Hands a work package to processing. */
   schedule(src: ResolvedSource, wp: WorkPackage): void;
+  /** Every row received, changed or not: other pages may show its facts (facts.ts). */
+  saw?(wp: WorkPackage): void;
   /** Resolves when processing has room for another page of work packages. */
   queueRoom(): Promise<void>;
   /** Whether every file an entry records is on disk. */
@@ -125,6 +127,7 @@ export async function collectSource(ctx: CollectContext, src: ResolvedSource, li
   const accept = (wp: WorkPackage, force = false): void => {
     if (received.has(wp.id)) return;
     received.add(wp.id);
+    ctx.saw?.(wp);
     if (ctx.overlapping.has(wp.id)) return;
     const t = Date.parse(wp.updatedAt);
     if (t > ceiling) future += 1;

@@ -3,3 +3,4 @@ export { countPlan, hasChanges, type FileAction, type PlannedFile, type SyncPlan
 export type { ItemError, SyncEvent } from './events.js';
 export { renderDiff, renderPatch } from './render.js';
 export { runSync, type SyncOptions, type SyncReport } from './run.js';
+export { createStateCache, type StateCache } from '../output/manifest.js';

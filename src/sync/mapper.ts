@@ -9,17 +9,22 @@ import type { DesiredFile } from '../plan/plan.js';
 import type { Attachment, WorkPackage } from '../types.js';
 import { refKey } from './closure.js';
 import type { ResolvedSource } from './collect.js';
+import type { FactsBook, Remappable } from './facts.js';
 import type { Ledger } from './ledger.js';
 import type { Membership } from './membership.js';
 import type { PreviousState } from './previous-state.js';
-import { isAttachmentFailure, processWorkPackage, type ProcessContext } from './process.js';
+import { isAttachmentFailure, processWorkPackage, type ProcessContext, type Processed } from './process.js';
 import type { RunContext } from './run-context.js';
 import type { RunSources } from './run-sources.js';
 import { createScheduler, type Scheduler } from './scheduler.js';
 
 export interface Mapper {
-  /** Hands a work package to processing. */
-  schedule(src: ResolvedSource, wp: WorkPackage): void;
+  /** Hands a work package to processing; `again` maps it with what is in hand (facts.ts). */
+  schedule(src: ResolvedSource, wp: WorkPackage, again?: () => Promise<Processed>): void;
+  /** Every row received, changed or not: other pages may show its facts (facts.ts). */
+  saw(wp: WorkPackage): void;
+  /** Pages mapped this run that showed other work packages' facts: how to map each again. */
+  readonly againOf: ReadonlyMap<number, Remappable>;
   /** How a page records the source of a work package it links to (closure.ts `refKey`; null: no source syncs it). */
   refOf(id: number): string | null;
   scheduler: Scheduler;
@@ -30,9 +35,9 @@ export interface Mapper {
   readonly maxBytes: number;
 }
 
-export function createMapper(ctx: RunContext, deps: { previous: PreviousState; ledger: Ledger; staging: Staging; sources: RunSources; membership: Membership }): Mapper {
+export function createMapper(ctx: RunContext, deps: { previous: PreviousState; ledger: Ledger; staging: Staging; sources: RunSources; membership: Membership; facts: FactsBook }): Mapper {
   const { options } = ctx;
-  const { previous, ledger, sources, membership } = deps;
+  const { previous, ledger, sources, membership, facts } = deps;
   const refOf = (id: number): string | null => {
     const name = membership.sourceOf(id);
     const fingerprint = name === undefined ? undefined : sources.fingerprints.get(name);
@@ -50,6 +55,7 @@ export function createMapper(ctx: RunContext, deps: { previous: PreviousState; l
       return name === undefined ? undefined : sources.specByName.get(name);
     },
     refOf,
+    factsOf: (id) => facts.answer(id),
     checkpoint: ctx.checkpoint,
     emit: ctx.emit,
   };
@@ -58,13 +64,17 @@ export function createMapper(ctx: RunContext, deps: { previous: PreviousState; l
   const scheduler = createScheduler((options.concurrency ?? DEFAULTS.concurrency) * 4, options.signal);
   const desired: DesiredFile[] = [];
   const cached = new Map<string, Attachment>();
-  const schedule = (src: ResolvedSource, wp: WorkPackage): void =>
+  const againOf = new Map<number, Remappable>();
+  const schedule = (src: ResolvedSource, wp: WorkPackage, again?: () => Promise<Processed>): void => {
+    facts.saw(wp);
     scheduler.run(async () => {
       const name = src.spec.name;
       try {
-        const r = await processWorkPackage(processing, src.spec, wp, previous.entry(wp.id));
+        const r = again ? await again() : await processWorkPackage(processing, src.spec, wp, previous.entry(wp.id));
         desired.push(...r.desired);
         for (const [p, a] of r.cached) cached.set(p, a);
+        if (r.again) againOf.set(wp.id, { src, wp, again: r.again });
+        else againOf.delete(wp.id);
         ledger.mapped(name, wp.id, r.entry);
       } catch (e) {
         // An abort is not the work package's fault: it ends the run, not just this item.
@@ -80,5 +90,6 @@ export function createMapper(ctx: RunContext, deps: { previous: PreviousState; l
         }
       }
     });
-  return { schedule, refOf, scheduler, desired, cached, maxBytes: processing.maxBytes };
+  };
+  return { schedule, saw: (wp) => facts.saw(wp), againOf, refOf, scheduler, desired, cached, maxBytes: processing.maxBytes };
 }

@@ -3,6 +3,7 @@
 // that changed nothing yields the previous bytes, so the manifest is not rewritten.
 import { MANIFEST_VERSION, shardOf, stableJson, type Manifest, type ManifestSource } from '../output/manifest.js';
 import type { CollectedSources } from './collect-all.js';
+import { factRefs, type FactsBook } from './facts.js';
 import type { Ledger } from './ledger.js';
 import { nextSourceState } from './next-state.js';
 import type { PreviousState } from './previous-state.js';
@@ -19,7 +20,7 @@ export interface NextManifest {
   watermarks: Record<string, string | null>;
 }
 
-export function nextManifest(ctx: RunContext, r: { previous: PreviousState; sources: RunSources; collected: CollectedSources; ledger: Ledger; released: ReadonlyMap<number, string[]> }): NextManifest {
+export function nextManifest(ctx: RunContext, r: { previous: PreviousState; sources: RunSources; collected: CollectedSources; ledger: Ledger; released: ReadonlyMap<number, string[]>; facts: FactsBook }): NextManifest {
   const { previous, sources: run, collected, ledger } = r;
   const onlyIds = run.onlyIds;
   const sources: Record<string, ManifestSource> = {};
@@ -38,12 +39,15 @@ export function nextManifest(ctx: RunContext, r: { previous: PreviousState; sour
   // A targeted run says nothing about sources it did not look at: their state stays.
   if (onlyIds) for (const name of previous.sourceNames()) if (!(name in sources)) sources[name] = previous.source(name)!;
   const { entries, changed } = ledger.nextWorkPackages(r.released);
-  const manifest: Manifest = { version: MANIFEST_VERSION, profile: ctx.options.profile.name, sources, workPackages: entries };
+  // What the pages show of the work packages they reference with facts (`##N`; facts.ts).
+  const shown = r.facts.record(Object.values(entries).flatMap((e) => factRefs(e)), stamp);
+  const manifest: Manifest = { version: MANIFEST_VERSION, profile: ctx.options.profile.name, sources, workPackages: entries, ...(shown.targets ? { targets: shown.targets } : {}), ...(shown.readAt ? { targetsReadAt: shown.readAt } : {}) };
   const before = previous.manifest;
   const dirty = previous.shards === null || previous.torn !== null ? null : new Set([...changed].map(shardOf));
   return {
     manifest,
-    changed: !before || dirty === null || dirty.size > 0 || stableJson(manifest.sources) !== stableJson(before.sources),
+    changed:
+      !before || dirty === null || dirty.size > 0 || stableJson(manifest.sources) !== stableJson(before.sources) || stableJson(manifest.targets ?? null) !== stableJson(before.targets ?? null) || manifest.targetsReadAt !== before.targetsReadAt,
     dirty,
     watermarks,
   };

@@ -12,6 +12,7 @@ import type { DesiredFile } from '../plan/plan.js';
 import type { Attachment, ContentProbe, MappedDocument, ProbedAttachment, Profile, Project, SourceSpec, WorkPackage } from '../types.js';
 import { rowDigest } from './closure.js';
 import type { SyncEvent } from './events.js';
+import { refWithFacts, splitRef, type FactsAnswer } from './facts.js';
 
 const ATTACHMENT_FAILURE = Symbol('attachment failure');
 /** Marks an error as an attachment's (listing or download) without touching its message, for ItemError.kind. */
@@ -32,6 +33,8 @@ export interface ProcessContext {
   sourceOf(id: number): SourceSpec | undefined;
   /** How a page records that answer (closure.ts `refKey`; null: no source syncs it). */
   refOf(id: number): string | null;
+  /** Another work package's shown facts, as known now (facts.ts). */
+  factsOf(id: number): FactsAnswer;
   checkpoint(): void;
   emit(e: SyncEvent): void;
 }
@@ -41,6 +44,11 @@ export interface Processed {
   desired: DesiredFile[];
   /** Desired paths whose bytes are an unchanged attachment not downloaded this run (path → attachment). */
   cached: Map<string, Attachment>;
+  /**
+   * Maps the same row again with the attachments already in hand (no request), for a page
+   * that showed other work packages' facts: the engine calls it when their final facts differ.
+   */
+  again?: () => Promise<Processed>;
 }
 
 export async function processWorkPackage(ctx: ProcessContext, source: SourceSpec, wp: WorkPackage, old: ManifestWorkPackage | undefined): Promise<Processed> {
@@ -83,8 +91,28 @@ export async function processWorkPackage(ctx: ProcessContext, source: SourceSpec
     }),
   );
   probed.sort((a, b) => a.attachment.id - b.attachment.id);
+  const render = async (): Promise<Processed> => {
+    const out = await mapAndStage(ctx, source, wp, old, { ...entry, files: {}, attachments: { ...entry.attachments } }, probed, attachments, staged);
+    return out.askedFacts ? { ...out.processed, again: render } : out.processed;
+  };
+  return render();
+}
+
+/** `profile.map` with its MapContext, then the rendered files staged: one mapping of a row whose attachments are in hand. */
+async function mapAndStage(
+  ctx: ProcessContext,
+  source: SourceSpec,
+  wp: WorkPackage,
+  old: ManifestWorkPackage | undefined,
+  entry: ManifestWorkPackage,
+  probed: ProbedAttachment[],
+  attachments: Attachment[],
+  staged: ReadonlyMap<number, { file: string; sha256: string }>,
+): Promise<{ processed: Processed; askedFacts: boolean }> {
+  const project = ctx.projects.get(wp.project.id)!;
   // References are recorded as the answers given, so the engine can tell when one changes.
   const refs: Record<string, string | null> = {};
+  const facts = new Map<number, string>();
   const doc: MappedDocument = ctx.profile.map({
     workPackage: wp,
     project,
@@ -97,10 +125,17 @@ export async function processWorkPackage(ctx: ProcessContext, source: SourceSpec
         refs[String(id)] = ctx.refOf(id);
         return ctx.sourceOf(id);
       },
+      workPackageFacts: (id) => {
+        const a = ctx.factsOf(id);
+        facts.set(id, a.digest);
+        return a.facts;
+      },
       memory: old?.memory,
     },
   });
   for (const id of doc.references ?? []) if (!(String(id) in refs)) refs[String(id)] = ctx.refOf(id);
+  // A target whose facts the page showed: its key carries their digest too (facts.ts).
+  for (const [id, digest] of facts) refs[String(id)] = refWithFacts(refs[String(id)] ?? ctx.refOf(id), digest);
   if (Object.keys(refs).length) entry.refs = refs;
   if (doc.validFrom) entry.validFrom = doc.validFrom;
   if (doc.validUntil) entry.validUntil = doc.validUntil;
@@ -127,7 +162,7 @@ export async function processWorkPackage(ctx: ProcessContext, source: SourceSpec
     } else throw new CurateError('MAPPING', `work package #${wp.id}: file ${f.path} refers to attachment #${f.attachmentId}, which was not selected`);
     entry.files[f.path] = s?.sha256 ?? cached!.sha256;
   }
-  return { entry, desired, cached: cachedPaths };
+  return { processed: { entry, desired, cached: cachedPaths }, askedFacts: facts.size > 0 };
 }
 
 /** Whether an entry's output is still valid at `now` (MappedDocument.validFrom / validUntil). */
@@ -138,8 +173,12 @@ export function validAt(entry: ManifestWorkPackage, now: Date): boolean {
   return true;
 }
 
-/** Whether any reference recorded in an entry now resolves to a different source (or none, or the same source configured differently). */
+/**
+ * Whether any reference recorded in an entry now resolves to a different source (or none, or
+ * the same source configured differently). The facts digest some keys carry is not compared
+ * here: those facts are final only after every walk (facts.ts `reconcileFacts`).
+ */
 export function referencesChanged(entry: ManifestWorkPackage, refOf: (id: number) => string | null): boolean {
-  for (const id in entry.refs ?? {}) if (refOf(Number(id)) !== entry.refs![id]) return true;
+  for (const id in entry.refs ?? {}) if (refOf(Number(id)) !== splitRef(entry.refs![id]!).ref) return true;
   return false;
 }

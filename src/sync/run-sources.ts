@@ -4,7 +4,7 @@
 // error; the others sync. A targeted run meeting a changed config or renamed names becomes
 // an ordinary run (pages of the other shape would otherwise stay).
 import { describeInvisible, invisibleFields } from '../openproject/field-visibility.js';
-import type { Project, SourceSpec } from '../types.js';
+import type { NamedRef, Project, SourceSpec } from '../types.js';
 import { nameDigests, renamedKinds } from './closure.js';
 import type { ResolvedSource } from './collect.js';
 import { sourceFingerprint } from './fingerprint.js';
@@ -19,6 +19,9 @@ export interface RunSources {
   specByName: ReadonlyMap<string, SourceSpec>;
   fingerprints: ReadonlyMap<string, string>;
   projects: ReadonlyMap<number, Project>;
+  /** The type and status lists read this run (the names `##N` shows, facts.ts). */
+  types: readonly NamedRef[];
+  statuses: readonly NamedRef[];
   /** The server's clock before any listing (null when it sends none, or garbage). */
   walkStart: Date | null;
   /** Per resolved source: digests of the names its pages show, as read now. */
@@ -80,5 +83,7 @@ export async function resolveRunSources(ctx: RunContext, previous: PreviousState
     namesNow,
     renamed,
     onlyIds,
+    types: names.types,
+    statuses: names.statuses,
   };
 }

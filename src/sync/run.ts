@@ -21,6 +21,7 @@ import { collectAll, type CollectedSources } from './collect-all.js';
 import { collectTargeted } from './collect-targeted.js';
 import { keptIds, leftUnchecked } from './keep.js';
 import { Ledger } from './ledger.js';
+import { FactsBook, reconcileInRun, targetsAuditDue } from './facts.js';
 import { createMapper, type Mapper } from './mapper.js';
 import { Membership } from './membership.js';
 import { nextManifest } from './next-manifest.js';
@@ -57,7 +58,7 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
       const swept = await sweepLeftovers(root);
       if (swept) ctx.warn(`removed ${swept} leftover temporary file(s) of an interrupted run`);
     }
-    const previous = new PreviousState(await readState(root, options.profile.name));
+    const previous = new PreviousState(await readState(root, options.profile.name, options.stateCache));
     const journal = await readJournal(root);
     staging = await createStaging(root, dryRun);
     const ledger = new Ledger(previous, ctx.emit);
@@ -69,16 +70,29 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
     const fetchStarted = performance.now();
     ctx.emit({ type: 'phase', phase: 'list' });
     const membership = new Membership(sources.onlyIds ? (id) => previous.entry(id)?.source : undefined);
-    mapper = createMapper(ctx, { previous, ledger, staging, sources, membership });
+    // Other work packages' shown facts (`##N`): this run's rows, the manifest, or read in bulk (facts.ts).
+    const facts = new FactsBook({
+      stored: previous.manifest?.targets,
+      storedReadAt: previous.manifest?.targetsReadAt,
+      types: sources.types,
+      statuses: sources.statuses,
+      isSynced: (id) => membership.sourceOf(id) !== undefined,
+      auditDue: targetsAuditDue(previous.manifest?.targetsReadAt, ctx.clock().getTime(), options.auditIntervalMs ?? DEFAULTS.auditHours * 3_600_000, (options.full ?? false) || previous.torn !== null),
+    });
+    mapper = createMapper(ctx, { previous, ledger, staging, sources, membership, facts });
     // One view of the tree for the whole run: journaled owned files are compared while
     // collecting, wanted paths while planning (nothing under the root is written before apply).
     const hash = createHasher(root);
     let collected: CollectedSources = new Map();
     if (sources.onlyIds) {
-      await collectTargeted({ client: options.client, ledger, previous, membership, schedule: mapper.schedule, checkpoint: ctx.checkpoint, isAborted: ctx.isAborted }, sources.resolved, sources.onlyIds);
+      const targeted = { client: options.client, ledger, previous, membership, schedule: mapper.schedule, checkpoint: ctx.checkpoint, isAborted: ctx.isAborted };
+      await collectTargeted(targeted, sources.resolved, sources.onlyIds);
     } else collected = await collectAll(ctx, { previous, journal, ledger, sources, membership, mapper, hash });
     await mapper.scheduler.drained();
     ctx.checkpoint();
+    // Every walk is done: pages whose shown facts of other work packages changed meanwhile
+    // (a target's row arrived later, a target renamed) are mapped again now (facts.ts).
+    await reconcileInRun({ facts, ledger, previous, targeted: sources.onlyIds !== undefined, client: options.client, sources: sources.resolved, mapper, checkpoint: ctx.checkpoint, isAborted: ctx.isAborted });
     const fetchMs = performance.now() - fetchStarted;
 
     ctx.emit({ type: 'phase', phase: 'plan' });
@@ -98,7 +112,7 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
     for (const f of result.failures) ledger.failed(f);
     if (result.brake) ctx.brake(result.brake);
     const { plan } = result;
-    const next = nextManifest(ctx, { previous, sources, collected, ledger, released: result.released });
+    const next = nextManifest(ctx, { previous, sources, collected, ledger, released: result.released, facts });
 
     ctx.checkpoint();
     const applyStarted = performance.now();
@@ -110,7 +124,16 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
         const owner = previous.ownerOf(p);
         return owner !== undefined && leftUnchecked(ledger.outcome(owner)?.kind);
       }));
-      touched = await applyPlan({ root, files: plan.files, staging, pendingJournal: orphans, carriedJournal: carried, state: next.changed ? { manifest: next.manifest, dirty: next.dirty, previousShards: previous.shards } : null, checkpoint: ctx.checkpoint, emit: ctx.emit });
+      touched = await applyPlan({
+        root,
+        files: plan.files,
+        staging,
+        pendingJournal: orphans,
+        carriedJournal: carried,
+        state: next.changed ? { manifest: next.manifest, dirty: next.dirty, previousShards: previous.shards, cache: options.stateCache } : null,
+        checkpoint: ctx.checkpoint,
+        emit: ctx.emit,
+      });
     }
     const applyMs = performance.now() - applyStarted;
 
@@ -128,8 +151,8 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
       await staging.dispose();
       disposed = true;
     }
-    const stage = staging;
-    return report({ plan, dryRun, refused: ctx.refused(), root, stage, bySource, ledger, warnings: ctx.warnings, watermarks: next.watermarks, touched, client: options.client, timings: { totalMs: performance.now() - started, fetchMs, applyMs }, isDisposed: () => disposed, markDisposed: () => (disposed = true) });
+    const timings = { totalMs: performance.now() - started, fetchMs, applyMs };
+    return report({ plan, dryRun, refused: ctx.refused(), root, stage: staging, bySource, ledger, warnings: ctx.warnings, watermarks: next.watermarks, touched, client: options.client, timings, isDisposed: () => disposed, markDisposed: () => (disposed = true) });
   } catch (e) {
     // Work packages still running (an abort rejects the run at the first one that sees it)
     // are given a moment to notice, so nothing writes into staging while it is removed.

@@ -1,5 +1,6 @@
 // The options and the report of a sync run: the library's public contract.
 import type { OpenProjectClient } from '../openproject/types.js';
+import type { StateCache } from '../output/manifest.js';
 import type { PlanCounts, PlannedFile, SyncPlan } from '../plan/types.js';
 import type { Profile, SourceSpec } from '../types.js';
 import type { ItemError, SyncEvent } from './events.js';
@@ -52,6 +53,12 @@ export interface SyncOptions {
    * the manifest old; the next run converges.
    */
   signal?: AbortSignal;
+  /**
+   * For a long-lived caller running many syncs on one root (`curate watch`): the state's
+   * shards parsed by earlier runs, reused when unchanged on disk, so a run reads only the
+   * shards that changed since (createStateCache). Absent: every run reads them all.
+   */
+  stateCache?: StateCache;
 }
 
 export interface SyncReport {

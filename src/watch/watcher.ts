@@ -3,7 +3,7 @@
 // plan, apply, manifest and lock); a targeted sync only narrows it to the queued ids.
 import { LockedError } from '../errors.js';
 import { readManifest } from '../output/manifest.js';
-import { runSync, type SyncEvent, type SyncOptions, type SyncReport } from '../sync/index.js';
+import { createStateCache, runSync, type SyncEvent, type SyncOptions, type SyncReport } from '../sync/index.js';
 import { Metrics, type SyncKind } from './metrics.js';
 import { mayBelong, type WebhookEvent } from './payload.js';
 import { SyncQueue, type RunOutcome } from './queue.js';
@@ -61,6 +61,9 @@ export const FAILING_AFTER_COMMITS = 1;
 export async function startWatcher(o: WatcherOptions): Promise<Watcher> {
   const metrics = new Metrics();
   const root = o.sync.outputRoot;
+  // The state's shards stay parsed between runs: a targeted run reads only those that
+  // changed since (on disk, by anyone), not the whole state.
+  const stateCache = o.sync.stateCache ?? createStateCache();
   let ready = false;
   let stopping = false;
   let lastSync: string | null = null;
@@ -77,7 +80,7 @@ export async function startWatcher(o: WatcherOptions): Promise<Watcher> {
 
   const refreshOwned = async (): Promise<void> => {
     try {
-      const m = await readManifest(root, o.sync.profile.name);
+      const m = await readManifest(root, o.sync.profile.name, stateCache);
       owned = new Set(Object.keys(m?.workPackages ?? {}).map(Number));
     } catch (e) {
       owned = null;
@@ -93,7 +96,7 @@ export async function startWatcher(o: WatcherOptions): Promise<Watcher> {
     const requestsBefore = o.sync.client.stats().total;
     const what = ids ? `targeted sync of ${ids.map((id) => `#${id}`).join(', ')}` : 'reconciliation';
     try {
-      const report = await (o.runSync ?? runSync)({ ...o.sync, now: o.clock(), ...(ids ? { onlyIds: ids } : {}), signal: controller.signal, onEvent: o.onSyncEvent });
+      const report = await (o.runSync ?? runSync)({ ...o.sync, stateCache, now: o.clock(), ...(ids ? { onlyIds: ids } : {}), signal: controller.signal, onEvent: o.onSyncEvent });
       try {
         const seconds = (performance.now() - started) / 1000;
         const failed = report.errors.length;

@@ -134,7 +134,10 @@ describe('curate sync', () => {
       const committed = (await git(dir, ['ls-files'])).trim().split('\n');
       expect(committed).toContain('content/.curate/manifest.json');
       expect(committed).not.toContain('notes.txt');
-      expect(committed.length).toBe((await treeHashes(out)).size + 1);
+      // Every page and image, plus the state: manifest.json and its shards, nothing else.
+      const state = (await treeHashes(out, { includeState: true })).size - (await treeHashes(out)).size;
+      expect(committed.filter((f) => f.startsWith('content/.curate/work-packages/')).length).toBe(state - 1);
+      expect(committed.length).toBe((await treeHashes(out)).size + state);
       const again = await runCli(['sync', '--config', MEDIGY_CONFIG, '--out', out, '--now', '2021-02-19T00:00:00Z', '--git-commit'], { env: gitEnv });
       expect(again.code).toBe(0);
       expect(again.stderr).toMatch(/nothing to commit/);

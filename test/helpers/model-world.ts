@@ -36,7 +36,9 @@
 //   listed): the engine's bounded mechanism is its periodic audit walk. So after an option
 //   rename (or a restore, once any option was renamed) an "audit is due": every in-process
 //   run passes `auditIntervalMs: 0` until one exits 0 (and is compared), and a CLI run while
-//   it is due is checked for everything but `compare`;
+//   it is due is checked for everything but `compare`. The same holds for a work package no
+//   source syncs (issue 20): a page showing its facts (`##N`) learns of an edit to it only at
+//   the audit, so such an edit (and a restore, once one happened) makes an audit due too;
 // - a watch run (targeted sync) is never compared on its own (pending edits of other work
 //   packages are not its business); the next plain sync is, so a watcher that left pages of
 //   an old shape behind is caught there. A type or status rename is followed in the config
@@ -430,6 +432,8 @@ export class World {
   private optionRenamed = false;
   /** A custom option was renamed (or restored): converges at the next audit run. */
   private auditDue = false;
+  /** A work package no source syncs was edited, moved or deleted (`##N` shows its facts; issue 20). */
+  private outsideEdited = false;
   /** A blocker at an owned path (block step): its hand-file slot is BLOCKER_SLOT. */
   private blocker: { kind: 'dir' | 'file'; path: string } | null = null;
   private readonly unhandled: unknown[] = [];
@@ -514,8 +518,41 @@ export class World {
       .sort((a, b) => a - b);
   }
 
+  /** What `##N` shows of each work package no source of the current config syncs (subject, type, status). */
+  private outsideFacts(): Map<number, string> {
+    const sources = this.configSources(this.currentState());
+    const inst = this.sim.dataset.instance;
+    const out = new Map<number, string>();
+    for (const [id, wp] of this.sim.dataset.workPackages) {
+      const link = (rel: string): { href?: Json; title?: Json } => (wp._links[rel] ?? {}) as { href?: Json; title?: Json };
+      const projectId = Number(String(link('project').href).split('/').pop());
+      const identifier = String(inst.projects.find((p) => Number(p.id) === projectId)?.identifier ?? '');
+      const type = String(link('type').title);
+      const status = String(link('status').title);
+      const synced = sources.some((s) => s.projects.includes(identifier) && s.types.includes(type) && (s.statuses.length === 0 || s.statuses.includes(status)));
+      if (!synced) out.set(id, JSON.stringify([wp.subject, link('type').href, link('status').href]));
+    }
+    return out;
+  }
+
   /** Apply one server edit; returns what it did, or null when there was nothing to apply it to. */
   mutate(mut: Mutation): string | null {
+    const before = this.outsideFacts();
+    const did = this.mutateServer(mut);
+    // A work package outside every source has no change signal: a page showing its facts
+    // converges at the audit. Any change to one (edited, moved, deleted) makes the audit due.
+    for (const [id, facts] of before) {
+      const wp = this.sim.dataset.workPackages.get(id);
+      const now = wp === undefined ? null : JSON.stringify([wp.subject, (wp._links.type as { href?: Json }).href, (wp._links.status as { href?: Json }).href]);
+      if (now !== facts) {
+        this.outsideEdited = true;
+        this.auditDue = true;
+      }
+    }
+    return did;
+  }
+
+  private mutateServer(mut: Mutation): string | null {
     const ids = this.ids();
     const sim = this.sim;
     const inst = sim.dataset.instance;
@@ -586,14 +623,17 @@ export class World {
             return `#${id} Event Cancelled = ${v % 2 === 0}`;
           case 'link': {
             // A link to another work package (often of another source): its page's URL is part of this page.
+            // Issue 20: `##N` / `###N` show the target's facts (type, status, subject), also of one
+            // outside every source or one that never exists (990000…).
             const others = ids.filter((x) => x !== id);
             if (!others.length) return null;
-            const to = others[(v * 7) % others.length]!;
-            const raw = `Related: [see this](/work_packages/${to}) and #${to}.`;
+            const to = v % 5 === 4 ? 990_000 + (v % 7) : others[(v * 7) % others.length]!;
+            const ref = `${'#'.repeat(1 + (v % 3))}${to}`;
+            const raw = `Related: [see this](/work_packages/${to}) and ${ref}.`;
             sim.updateWorkPackage(id, (wp) => {
-              wp.description = { format: 'markdown', raw, html: `<p>Related: <a href="/work_packages/${to}">see this</a> and #${to}.</p>` };
+              wp.description = { format: 'markdown', raw, html: `<p>Related: <a href="/work_packages/${to}">see this</a> and ${ref}.</p>` };
             });
-            return `#${id} description links to #${to}`;
+            return `#${id} description links to ${ref}`;
           }
           case 'option': {
             const current = (n: number): Json => ({ href: optionHref(n), title: this.optionTitle(n) });
@@ -1268,7 +1308,7 @@ export class World {
             }
           }
         }
-        if (this.optionRenamed) this.auditDue = true;
+        if (this.optionRenamed || this.outsideEdited) this.auditDue = true;
         this.clock.ms += 1000;
         this.note(`${this.stepNo}. server restored from the backup in slot ${slot}${s.sequences ? ' (with its id sequences)' : ''}`);
         return;

@@ -388,9 +388,10 @@ describe.skipIf(skipLocally)('default profile: a stock Hugo site renders real Op
     }
     expect(dangling).toEqual([]);
     // References to work packages that are not synced go to OpenProject (under its sub-path).
-    // `##301` asks OpenProject for the subject, which the page cannot know: it shows `#301` (issue 20).
-    expect(await page(101)).toContain('href="http://openproject.example.com/openproject/work_packages/301">#301</a>');
-    expect(await page(103)).toContain('href="http://openproject.example.com/openproject/work_packages/301">#301</a>');
+    // `##301` (text, and a mention written `##301`) shows its type and subject as OpenProject's
+    // static rendering does (issue 20, defect 10), linked as `#301` would be.
+    expect(await page(101)).toContain('href="http://openproject.example.com/openproject/work_packages/301">Bug #301: Crash on start</a>');
+    expect(await page(103)).toContain('href="http://openproject.example.com/openproject/work_packages/301">Bug #301: Crash on start</a>');
     // The escape `!#104` is text.
     expect(await page(102)).toMatch(/\(#104 stays text\)/);
     expect(internal).toBeGreaterThan(0);
@@ -410,7 +411,8 @@ describe.skipIf(skipLocally)('default profile: a stock Hugo site renders real Op
     };
     expect(await follow(101, await linkOf(101, '#102'))).toBe(r.pageUrl.get(102));
     expect(await follow(102, await linkOf(102, '#101'))).toBe(r.pageUrl.get(101));
-    expect(await follow(102, await linkOf(102, '#103'))).toBe(r.pageUrl.get(103));
+    // `###103`: status, type, `#103`, subject, one link.
+    expect(await follow(102, await linkOf(102, '[^<]+ #103: [^<]+'))).toBe(r.pageUrl.get(103));
     expect(await follow(103, await linkOf(103, '#101'))).toBe(r.pageUrl.get(101));
     expect(await follow(104, await linkOf(104, '#105'))).toBe(r.pageUrl.get(105));
   });

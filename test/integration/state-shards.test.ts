@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { shardFile, shardOf } from '../../src/output/manifest.js';
+import { createStateCache, shardFile, shardOf } from '../../src/output/manifest.js';
 import type { Simulator } from '../../src/simulator/index.js';
 import { diffTrees, MEDIGY_CONFIG, runCli, tempDir, treeHashes } from '../helpers/env.js';
 import { readStateJson } from '../helpers/state.js';
@@ -141,5 +141,23 @@ describe('sharded state through the engine', () => {
     expect(diffTrees(await treeHashes(dir), await freshTree())).toEqual(same);
     await sync();
     expect((await git(['status', '--porcelain'])).out.trim().split('\n').filter(Boolean).every((l) => !l.includes('.curate/journal') && !l.includes('.curate/lock'))).toBe(true);
+  });
+
+  it('a state cache kept across runs (curate watch) with runs of another process in between: each run maps exactly what changed, and the tree is fresh', async () => {
+    const cache = createStateCache();
+    await medigySync(sim, dir, { stateCache: cache });
+    const [low, high] = await farApart();
+    retitle(low, 'Edited for the cron run');
+    // A run without the cache (cron, another process) rewrites that shard.
+    expect((await medigySync(sim, dir)).counts.workPackages.mapped).toBe(1);
+    retitle(high, 'Edited for the watcher');
+    const watched = await medigySync(sim, dir, { stateCache: cache, onlyIds: [high] });
+    expect(watched.errors).toEqual([]);
+    expect(watched.warnings).toEqual([]);
+    const next = await medigySync(sim, dir, { stateCache: cache });
+    // A stale cached shard would show the cron run's edit as unsynced and map it again.
+    expect(next.counts.workPackages.mapped).toBe(0);
+    expect(next.touchedFiles.filter((f) => !f.startsWith('.curate/'))).toEqual([]);
+    expect(diffTrees(await treeHashes(dir), await freshTree())).toEqual(same);
   });
 });

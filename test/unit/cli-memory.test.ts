@@ -1,20 +1,23 @@
 // The CLI's memory policy: when it asks V8 for a full collection.
 import { describe, expect, it } from 'vitest';
-import { COLLECT_EVERY, COLLECT_EVERY_BYTES, memoryPolicy } from '../../src/cli/memory.js';
+import { COLLECT_EVERY, COLLECT_EVERY_BYTES, KEPT_WEIGHT, memoryPolicy } from '../../src/cli/memory.js';
 import type { SyncEvent } from '../../src/sync/index.js';
 
 const wp = (skipped: boolean): SyncEvent => ({ type: 'workPackage', source: 's', id: 1, skipped });
 
 describe('memory policy', () => {
-  it('collects after every COLLECT_EVERY mapped work packages; skipped ones do not count', () => {
+  it('collects after every COLLECT_EVERY mapped work packages; skipped (kept) ones count KEPT_WEIGHT', () => {
     let calls = 0;
     const on = memoryPolicy(() => calls++);
-    for (let i = 0; i < 5 * COLLECT_EVERY; i++) on(wp(true));
+    const keptPerCollection = Math.round(COLLECT_EVERY / KEPT_WEIGHT);
+    for (let i = 0; i < keptPerCollection - 10; i++) on(wp(true));
     expect(calls).toBe(0);
+    for (let i = 0; i < 10; i++) on(wp(true));
+    expect(calls).toBe(1); // a no-change sync of tens of thousands collects now and then
     for (let i = 0; i < 2 * COLLECT_EVERY - 1; i++) on(wp(false));
-    expect(calls).toBe(1);
-    on(wp(false));
     expect(calls).toBe(2);
+    on(wp(false));
+    expect(calls).toBe(3);
   });
 
   it('writes count a quarter; phases collect only after a large fetch', () => {

@@ -22,7 +22,7 @@ const wp = (description: string): WorkPackage => ({
 
 const att: Attachment = { id: 9, fileName: 'file.zip', fileSize: 3, contentType: 'application/zip', md5: null, createdAt: '2024-01-01T00:00:00Z', downloadHref: '/api/v3/attachments/9/content', containerId: 42 };
 
-function body(description: string, withFile = false): string {
+function body(description: string, withFile = false, workPackageFacts?: (id: number) => { subject: string; type: string; status: string } | null): string {
   const profile = createDefaultProfile({ openprojectUrl: 'https://op.example' });
   const w = wp(description);
   const input: MapInput = {
@@ -32,6 +32,7 @@ function body(description: string, withFile = false): string {
     allAttachments: [att],
     source: { name: 's', projects: ['demo'], types: ['Task'], statuses: [], path: 'docs', options: {} },
     now: new Date('2024-03-01T00:00:00Z'),
+    ...(workPackageFacts ? { context: { sourceOf: () => undefined, memory: undefined, workPackageFacts } } : {}),
   };
   const text = (profile.map(input).files[0] as { text: string }).text;
   return text.slice(text.indexOf('\n---\n\n') + 6);
@@ -45,6 +46,18 @@ describe('default profile: attribute macros and link syntaxes', () => {
   });
   it('names another work package\'s attribute, linked to it, instead of the macro', () => {
     expect(body('workPackageValue:1234:subject')).toBe('[Subject of #1234](https://op.example/work_packages/1234)\n');
+  });
+  it('shows another work package\'s subject, type and status when the engine knows them (and asks, so a rename re-maps the page)', () => {
+    const asked: number[] = [];
+    const facts = { subject: 'Cats V Dogs', type: 'Task', status: 'New' };
+    const text = body('workPackageValue:12:subject / workPackageValue:"12":type / workPackageValue:12:status / workPackageValue:12:startDate', false, (id) => {
+      asked.push(id);
+      return id === 12 ? facts : null;
+    });
+    expect(text).toBe('Cats V Dogs / Task / New / [Start date of #12](https://op.example/work_packages/12)\n');
+    expect(asked).toContain(12);
+    // Not visible or not known: named, as before.
+    expect(body('workPackageValue:13:subject', false, () => null)).toBe('[Subject of #13](https://op.example/work_packages/13)\n');
   });
   it('downloads and links attachment:file.zip of the work package itself', () => {
     const profile = createDefaultProfile({ openprojectUrl: 'https://op.example' });

@@ -272,6 +272,21 @@ describe('default profile: paths, links, aliases (issue 14)', () => {
   const fmOf = (doc: { files: { kind: string; text?: string }[] }): Record<string, unknown> => frontmatter(doc.files[0]!.text!);
   const bodyOf = (doc: { files: { kind: string; text?: string }[] }): string => (doc.files[0]!.text!.split('\n---\n\n')[1] ?? '').replace(/\n$/, '');
 
+  it('shows ##N / ###N as OpenProject\'s static rendering does, from the engine\'s facts, and lists the ids asked', () => {
+    // static_macro_label.rb: `[status ]type #N: subject`; a target the key cannot see: the bare `#N`, not linked.
+    const w = wp({ description: 'See ##8, ###9 and ##11.' });
+    const i = withContext(w, { 8: 'blog' });
+    const asked: number[] = [];
+    i.context!.workPackageFacts = (id) => {
+      asked.push(id);
+      return id === 11 ? null : { subject: `Subject ${id}`, type: 'Task', status: 'New' };
+    };
+    const doc = createDefaultProfile({ openprojectUrl: 'https://op.example.com' }).map(i);
+    expect(bodyOf(doc)).toBe('See [Task #8: Subject 8](../../blog/my-posts/8/), [New Task #9: Subject 9](https://op.example.com/work_packages/9) and #11.');
+    expect(asked).toEqual([8, 9, 11]);
+    expect(doc.references).toEqual([8, 9, 11]);
+  });
+
   it('gives equal subjects and subjects without letters their own stable paths and URLs', () => {
     const p = createDefaultProfile({});
     const docs = [wp({ id: 1, subject: 'Same' }), wp({ id: 2, subject: 'Same' }), wp({ id: 3, subject: 'same!' }), wp({ id: 4, subject: '🙂' }), wp({ id: 5, subject: '!!!' })].map((w) => p.map(input(w, [], 'docs')));
@@ -368,6 +383,6 @@ describe('default profile: paths, links, aliases (issue 14)', () => {
   });
 
   it('carries a version that changes with the output', () => {
-    expect(createDefaultProfile({}).version).toBe('4');
+    expect(createDefaultProfile({}).version).toBe('5');
   });
 });

@@ -100,6 +100,40 @@ describe('work package references and attribute macros', () => {
     expect(md('<mention class="mention" data-id="12" data-text="###KSTP-2" data-type="work_package" data-display-id="KSTP-2">###KSTP-2</mention>')).toBe('[#KSTP-2](../12/)');
     expect(md('<opce-macro-wp-quickinfo data-detailed="false" data-display-id="12" data-id="12">##12</opce-macro-wp-quickinfo>')).toBe('[#12](../12/)');
   });
+  // What OpenProject renders where no script runs (render_mode.rb `external_html`: mails,
+  // feeds — a static site is one), from its own spec, with the spec's data: project "demo",
+  // type "Task", status "New", subject "Cats V Dogs" (opf/openproject@9610091be91d4cc00321be51d098e0ea9a98d8a2:
+  // spec/lib/open_project/text_formatting/formats/markdown/static_html_rendering_spec.rb,
+  // label from lib/open_project/text_formatting/helpers/static_macro_label.rb).
+  describe('##N / ###N show the target as OpenProject\'s static rendering does', () => {
+    const catsVDogs = { subject: 'Cats V Dogs', type: 'Task', status: 'New' };
+    const workPackageFacts = (id: number): typeof catsVDogs | null => (id === 12 || id === 13 ? catsVDogs : null);
+    it('##N: "Task #N: Cats V Dogs" as one link ("renders type + #N + subject as a single anchor")', () => {
+      expect(md('see ##12', { workPackageFacts })).toBe('see [Task #12: Cats V Dogs](../12/)');
+    });
+    it('###N: "New Task #N: Cats V Dogs" ("renders status + type + #N + subject as a single anchor")', () => {
+      expect(md('see ###12', { workPackageFacts })).toBe('see [New Task #12: Cats V Dogs](../12/)');
+    });
+    it('a target not synced: the same text, linked where #N links (here: nowhere)', () => {
+      expect(md('see ##13 and #13', { workPackageFacts })).toBe('see Task #13: Cats V Dogs and #13');
+    });
+    it('a work package the key cannot see, or that does not exist: the bare #N label, not linked, no subject ("inaccessible work package")', () => {
+      expect(md('see ##99 and ###99', { workPackageFacts, workPackage: () => 'https://op.example/sub/work_packages/99' })).toBe('see #99 and #99');
+    });
+    it('#N stays the plain link ("basic mention (#N) — no behaviour change"); !##N stays text', () => {
+      expect(md('see #12 and !##12', { workPackageFacts })).toBe('see [#12](../12/) and ##12');
+    });
+    it('quick-info elements and mentions with two or three hashes ("renders ## quickinfo envelopes as a static anchor")', () => {
+      expect(md('<opce-macro-wp-quickinfo data-detailed="true" data-id="12">###12</opce-macro-wp-quickinfo>', { workPackageFacts })).toBe('[New Task #12: Cats V Dogs](../12/)');
+      expect(md('<mention class="mention" data-id="12" data-type="work_package" data-text="##12">##12</mention>', { workPackageFacts })).toBe('[Task #12: Cats V Dogs](../12/)');
+      expect(md('<mention class="mention" data-id="12" data-type="work_package" data-display-id="DEMO-1">##DEMO-1</mention>', { workPackageFacts })).toBe('[Task DEMO-1: Cats V Dogs](../12/)');
+      expect(md('<mention class="mention" data-id="12" data-type="work_package" data-text="#12">#12</mention>', { workPackageFacts })).toBe('[#12](../12/)');
+    });
+    it('a subject with markdown or Hugo syntax stays text', () => {
+      const odd = (): typeof catsVDogs => ({ subject: '*not* {{< x >}} [y](z)', type: 'Bug', status: 'Closed' });
+      expect(md('see ##12', { workPackageFacts: odd })).toBe('see [Bug #12: \\*not\\* {{\\< x >}} \\[y\\](z)](../12/)');
+    });
+  });
   it('never shows an attribute macro: the profile answers, else the attribute is named', () => {
     expect(md('Status: workPackageValue:status, workPackageLabel:startDate', { attribute: (m) => ({ text: m.kind === 'label' ? 'Start date' : 'New', href: null }) })).toBe('Status: New, Start date');
     expect(md('projectValue:status')).not.toContain('projectValue');

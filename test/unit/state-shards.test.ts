@@ -3,10 +3,10 @@
 // the record (a run killed between writing a shard and manifest.json, a merge, a hand edit)
 // are reported as torn; state from a newer curate, or git conflict markers, are refused
 // with what to do.
-import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { emptyManifest, readState, SHARD_DIR, shardFile, writeState, type Manifest, type ManifestWorkPackage } from '../../src/output/manifest.js';
+import { createStateCache, emptyManifest, readState, SHARD_DIR, shardFile, writeState, type Manifest, type ManifestWorkPackage } from '../../src/output/manifest.js';
 import { tempDir } from '../helpers/env.js';
 
 const entry = (n: number): ManifestWorkPackage => ({ source: 'news', updatedAt: '2021-01-01T00:00:00.000Z', lockVersion: n, files: { [`news/${n}.md`]: `h${n}` }, attachments: {} });
@@ -104,6 +104,31 @@ describe('sharded state', () => {
       m.version = 4;
       await writeFile(top, JSON.stringify(m));
       await expect(readState(root, 'medigy')).rejects.toThrow(/written by a newer curate \(state format 4; this curate reads formats 1 to 3\): upgrade curate/);
+    });
+  });
+
+  it('a state cache serves a shard unchanged on disk without reading it, and never one rewritten since', async () => {
+    await withRoot(async (root) => {
+      const cache = createStateCache();
+      const m = manifest([1, 1001]);
+      await writeState(root, m, null, null, cache);
+      expect([...cache.shards.keys()].sort()).toEqual([0, 1]);
+      // Mark the cached copy: a read that uses the cache returns the mark, one that reads the file does not.
+      cache.shards.get(0)!.entries['1'] = { ...entry(1), lockVersion: 99 };
+      expect((await readState(root, 'medigy', cache))!.manifest.workPackages['1']!.lockVersion).toBe(99);
+      // Another process rewrites the shard (same bytes, a new file: rename): read from disk again.
+      const file = path.join(root, shardFile(0));
+      const bytes = await readFile(file);
+      await writeFile(`${file}.new`, bytes);
+      await rename(`${file}.new`, file);
+      const s = await readState(root, 'medigy', cache);
+      expect(s!.manifest.workPackages['1']!.lockVersion).toBe(1);
+      expect(s!.torn).toBeNull();
+      // And a shard changed by hand is seen as such, cache or not.
+      await writeFile(file, JSON.stringify({ 1: entry(5) }));
+      const t = await readState(root, 'medigy', cache);
+      expect(t!.torn).toMatch(/0-999\.json changed/);
+      expect(t!.manifest.workPackages['1']!.lockVersion).toBe(5);
     });
   });
 });

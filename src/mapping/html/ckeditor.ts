@@ -4,6 +4,7 @@
 // removed (an unclosed `<macro>` swallows the rest of the description in the HTML parser,
 // so even dropped macros keep their children).
 import type { Element, ElementContent, Root, RootContent, Text } from 'hast';
+import type { WorkPackageFacts } from '../../types.js';
 import { findOpenProjectSyntax, resourceLabel, wikiLabel, type AttributeMacro, type ResourceRef, type WikiLink } from './op-syntax.js';
 import { findHashReferences } from './references.js';
 
@@ -18,6 +19,11 @@ export interface DescriptionLinks {
   href(href: string): string;
   /** Where a reference to work package `id` links to, or null to leave it as text. */
   workPackage(id: number): string | null;
+  /**
+   * What `##N` / `###N` show of work package `id`: its facts, null when it is not visible or
+   * does not exist; absent (or undefined) when nothing can be known (mapping outside a sync).
+   */
+  workPackageFacts?(id: number): WorkPackageFacts | null | undefined;
   /** Link for macros that only OpenProject can render (embedded tables), or null. */
   openProjectPage: string | null;
   /** `{{opSetting:base_url}}`: the instance root readers can open, or null (the variable then expands to nothing). */
@@ -193,9 +199,19 @@ function mention(e: Element, links: DescriptionLinks): ElementContent[] {
 
 function workPackageRef(e: Element, rawId: string | undefined, links: DescriptionLinks): ElementContent[] {
   const shown = textOf(e).trim();
-  // `##42`, `###KSTP-2`: the hashes ask OpenProject for the subject; the page shows `#42`, `#KSTP-2`.
-  const label = /^#{2,3}[\w-]+$/.test(shown) ? [text(shown.replace(/^#+/, '#'))] : shown !== '' ? e.children : [text((prop(e, 'dataText') ?? (rawId ? `#${rawId}` : '')).replace(/^#{2,3}(?=\w)/, '#'))];
   const id = rawId !== undefined && /^[1-9]\d*$/.test(rawId) ? Number(rawId) : null;
+  // A quick info: CKEditor's `<opce-macro-wp-quickinfo data-detailed>` element, or a mention
+  // whose text has two or three hashes (OpenProject's mention_filter.rb counts them).
+  const hashes = /^(#{2,3})[\w-]+$/.exec(shown)?.[1]?.length ?? /^(#{2,3})\w/.exec(prop(e, 'dataText') ?? '')?.[1]?.length ?? 1;
+  const detailed = e.tagName === 'opce-macro-wp-quickinfo' ? prop(e, 'dataDetailed') === 'true' : hashes === 3;
+  if (id !== null && (e.tagName === 'opce-macro-wp-quickinfo' || hashes > 1)) {
+    // A semantic identifier (`data-display-id="KSTP-2"`) is the label as it is, without a hash (format_display_id).
+    const display = prop(e, 'dataDisplayId');
+    const quick = quickInfo(id, detailed, links, display !== undefined && /[A-Za-z]/.test(display) ? display : `#${id}`);
+    if (quick) return [quick];
+  }
+  // `##42`, `###KSTP-2` whose target is not known: the page shows `#42`, `#KSTP-2`, never the hashes.
+  const label = /^#{2,3}[\w-]+$/.test(shown) ? [text(shown.replace(/^#+/, '#'))] : shown !== '' ? e.children : [text((prop(e, 'dataText') ?? (rawId ? `#${rawId}` : '')).replace(/^#{2,3}(?=\w)/, '#'))];
   const href = id === null ? null : links.workPackage(id);
   // The label is what the author saw (`#12`); it must not be linked a second time.
   return href === null ? [el('span', { dataCurateLabel: true }, label)] : [el('a', { href }, label)];
@@ -382,13 +398,30 @@ interface Piece {
 const label = (value: string): Element => el('span', { dataCurateLabel: true }, [text(value)]);
 const linkOrLabel = (href: string | null, value: string): Element => (href === null ? label(value) : el('a', { href }, [text(value)]));
 
+/**
+ * `##N` / `###N` as OpenProject renders them where no script runs (its static HTML for mails
+ * and feeds, `render_static_work_package_macro` in link_handlers/work_packages.rb with
+ * helpers/static_macro_label.rb): `Type #N: Subject`, `Status Type #N: Subject` for `###`,
+ * linked to the work package; a work package the key cannot see (or that does not exist)
+ * is its bare label `#N`, not linked. Null when nothing can be known (mapping outside a sync):
+ * the caller shows the plain reference.
+ */
+function quickInfo(id: number, detailed: boolean, links: DescriptionLinks, shownId = `#${id}`): Element | null {
+  const facts = links.workPackageFacts?.(id);
+  if (facts === undefined) return null;
+  if (facts === null) return label(shownId);
+  const parts = detailed ? [facts.status, facts.type] : [facts.type];
+  return linkOrLabel(links.workPackage(id), `${[...parts.filter((p) => p !== ''), shownId].join(' ')}: ${facts.subject}`);
+}
+
 function linkText(value: string, afterMarkup: boolean, links: DescriptionLinks): ElementContent[] {
   const pieces: Piece[] = [];
   for (const r of findHashReferences(value, afterMarkup)) {
-    const href = r.escaped ? null : links.workPackage(r.id);
-    // `##N` / `###N` ask OpenProject for the target's subject (and type, status), which this
-    // page's mapping does not know: the page shows the plain reference `#N`, never the hashes.
-    pieces.push({ start: r.start, end: r.end, nodes: [linkOrLabel(href, r.escaped ? r.text : `#${r.id}`)] });
+    let node: Element | null = null;
+    if (r.escaped) node = label(r.text);
+    else if (r.text.startsWith('##')) node = quickInfo(r.id, r.text.startsWith('###'), links);
+    // `#N`, and `##N` / `###N` when the target cannot be known here: the plain reference, never the hashes.
+    pieces.push({ start: r.start, end: r.end, nodes: [node ?? linkOrLabel(links.workPackage(r.id), `#${r.id}`)] });
   }
   for (const m of findOpenProjectSyntax(value, afterMarkup)) {
     if (m.type === 'attribute') {

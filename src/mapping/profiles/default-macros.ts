@@ -3,8 +3,10 @@
 // with the attribute's value or label. The page shows the value when the work package being
 // mapped (or its project) carries it, the attribute's label for `…Label:` macros, and
 // otherwise names what OpenProject would show there, linked to the work package — never the
-// macro itself. A value of another work package is not known to this page's mapping.
-import type { MapInput } from '../../types.js';
+// macro itself. Another work package's subject, type and status come from the facts the
+// engine knows of it (MapContext.workPackageFacts, the same as `##N`), so a rename of it
+// reaches this page; its other attributes are not known to this page's mapping.
+import type { MapInput, WorkPackageFacts } from '../../types.js';
 import { attributeLabel, type AttributeMacro } from '../html/index.js';
 import { camelCaseFieldName } from '../text/index.js';
 import { typedFieldValue } from './default-fields.js';
@@ -53,7 +55,12 @@ function workPackageValue(attribute: string, input: MapInput): string | null {
   }
 }
 
-export function attributeMacroText(macro: AttributeMacro, input: MapInput, workPackageLink: (id: number) => string | null): { text: string; href: string | null } {
+export function attributeMacroText(
+  macro: AttributeMacro,
+  input: MapInput,
+  workPackageLink: (id: number) => string | null,
+  factsOf?: (id: number) => WorkPackageFacts | null | undefined,
+): { text: string; href: string | null } {
   const name = unquote(macro.attribute);
   const custom = input.workPackage.customFields.find((e) => `customField${e.field.id}` === name || camelCaseFieldName(e.field.name) === name);
   const label = custom ? custom.field.name : /\s/.test(name) ? name : attributeLabel(name);
@@ -66,6 +73,10 @@ export function attributeMacroText(macro: AttributeMacro, input: MapInput, workP
       return { text: `${label}: —`, href: null };
     }
     const id = /^#?([1-9]\d*)$/.exec(macro.id ?? '');
+    if (id && factsOf && (name === 'subject' || name === 'type' || name === 'status')) {
+      const facts = factsOf(Number(id[1]));
+      if (facts) return { text: facts[name], href: null };
+    }
     return { text: `${label} of ${id ? `#${id[1]}` : macro.id}`, href: id ? workPackageLink(Number(id[1])) : null };
   }
   if (macro.model === 'project' && (macro.id === null || macro.id === input.project.identifier || macro.id === String(input.project.id))) {

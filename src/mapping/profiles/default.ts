@@ -19,8 +19,9 @@ export type { DefaultProfileOptions } from './default-options.js';
  * fields. 3: the link around a figure's image is rewritten like other links. 4: descriptions
  * read as OpenProject's formatter reads them (hard breaks, opSetting variables, resource and
  * wiki links, attribute macros, …), excerpts separated and marked when cut, a final newline.
+ * 5: `##N` / `###N` show the target's type, status and subject as OpenProject does.
  */
-export const DEFAULT_PROFILE_VERSION = '4';
+export const DEFAULT_PROFILE_VERSION = '5';
 
 export function createDefaultProfile(rawOptions: unknown): Profile {
   const options = parseDefaultOptions(rawOptions);
@@ -178,6 +179,11 @@ function mapWorkPackage(input: MapInput, options: DefaultProfileOptions): Mapped
       return instanceUrl(href) ?? href;
     },
     workPackage: workPackageLink,
+    workPackageFacts: (id) => {
+      references.add(id);
+      // Without the engine's answer (a hand-made context) nothing is known: the plain reference.
+      return context?.workPackageFacts ? context.workPackageFacts(id) : undefined;
+    },
     openProjectPage: base === null ? null : `${base}/projects/${encodeURIComponent(input.project.identifier)}/work_packages`,
     baseUrl: base,
     resource(ref) {
@@ -192,7 +198,7 @@ function mapWorkPackage(input: MapInput, options: DefaultProfileOptions): Mapped
     },
     wiki: (link) => (base === null ? null : wikiHref(link, base, input.project.identifier)),
     semanticWorkPackage: (key) => (base === null ? null : `${base}/work_packages/${encodeURIComponent(key)}`),
-    attribute: (macro) => attributeMacroText(macro, input, workPackageLink),
+    attribute: (macro) => attributeMacroText(macro, input, workPackageLink, (id) => links.workPackageFacts?.(id)),
   };
 
   let body: string;
