@@ -1,7 +1,7 @@
 // Issue 4: plan, then apply. Incremental syncs, pruning, renames, the safety brake,
 // the dry run and its patch, the lock, and SIGKILL at random points.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -22,19 +22,28 @@ async function mtimes(dir: string): Promise<Map<string, number>> {
   return out;
 }
 
-/** How many files of the site (outside .curate/) are in place. */
-async function placed(dir: string): Promise<number> {
+/** How many files of the site (outside .curate/) were written since `sinceMs` (by the run started then). */
+async function placed(dir: string, sinceMs: number): Promise<number> {
   let n = 0;
   const walk = async (d: string): Promise<void> => {
     // A run renames and removes folders meanwhile: one that vanished holds nothing.
     for (const e of await readdir(d, { withFileTypes: true }).catch(() => [])) {
       if (e.isDirectory() && !(d === dir && e.name === '.curate')) await walk(path.join(d, e.name));
-      else if (e.isFile()) n += 1;
+      else if (e.isFile() && ((await stat(path.join(d, e.name)).catch(() => null))?.mtimeMs ?? 0) >= sinceMs) n += 1;
     }
   };
   await walk(dir);
   return n;
 }
+
+/** The journal's inode (a new one each time a run writes it: temp file and rename), or null. */
+const journalIno = (dir: string): number | null => {
+  try {
+    return statSync(path.join(dir, '.curate', 'journal.json')).ino;
+  } catch {
+    return null;
+  }
+};
 
 /** A community Curated Content work package of the biggest community (so deleting it never empties a source). */
 function communityWorkPackage(sim: Simulator): WorkPackageJson {
@@ -308,6 +317,9 @@ describe('cron safety', () => {
         if (i % 5 === 0) {
           for (const e of await readdir(dir)) await rm(path.join(dir, e), { recursive: true, force: true });
         }
+        // A journal and files a killed run left are not this run's: its own are newer.
+        const leftJournal = journalIno(dir);
+        const startedMs = Date.now() - 2;
         const child = spawn(process.execPath, [BIN, 'sync', '--config', MEDIGY_CONFIG, '--out', dir, '--now', '2021-02-19T00:00:00Z', '--quiet'], { env, stdio: 'ignore' });
         // Listen for 'close' before waiting: a warm run can finish before the kill lands, and a
         // listener attached after the event would wait forever.
@@ -315,14 +327,16 @@ describe('cron safety', () => {
         const closed = new Promise((r) => child.on('close', r)).then(() => (ended = true));
         // Kill points are events of the run, not times (a sleep mostly landed in node's
         // start-up on a busy machine): half at the nth request to reach the server (a cold run
-        // makes about 100); a quarter the moment the apply's journal is on disk (before the
-        // first rename); a quarter once the nth file of the site is in place (inside or just
-        // after the renames, before the manifest). A run may end before its point: a run too.
+        // makes about 100); a quarter the moment this run's journal is on disk (before the
+        // first rename); a quarter once this run has put its nth file in place (among the
+        // renames or, as they are quick, often just after them, before the manifest; the
+        // in-process model tests abort at exact write events). A run may end first: a run too.
         if (i % 2 === 0) hooks.at('*', 1 + Math.floor(random() * 100), () => child.kill('SIGKILL'));
         else {
           const nth = i % 4 === 1 ? 0 : 1 + Math.floor(random() * 60);
-          while (!ended && !existsSync(path.join(dir, '.curate', 'journal.json'))) await new Promise((r) => setImmediate(r));
-          while (!ended && nth > 0 && (await placed(dir)) < nth) await new Promise((r) => setImmediate(r));
+          // A cheap check every 2 ms until the apply starts (a spin would take the CPU the run needs), then as fast as possible.
+          while (!ended && [null, leftJournal].includes(journalIno(dir))) await new Promise((r) => setTimeout(r, 2));
+          while (!ended && nth > 0 && (await placed(dir, startedMs)) < nth) await new Promise((r) => setImmediate(r));
           child.kill('SIGKILL');
         }
         await closed;
