@@ -277,21 +277,22 @@ describe('dry run and patch', () => {
 
 describe('cron safety', () => {
   it('two concurrent syncs never interleave: the second exits at once with status 3', async () => {
-    // Slow enough that the first run (about 100 requests, 8 at a time) still holds the
-    // lock when the second process has started (~0.3 s of node start-up): at 40 ms the
-    // first run sometimes finished first and the test flaked.
-    const sim = await startFixtureSimulator({ latencyMs: 150 });
+    // The first run is held at its first attachment listing (after it took the lock) until
+    // the second has exited: however slowly the machine starts the second process, the first
+    // still holds the lock then. (A latency of 40, then 150 ms per request only made it
+    // likely: the first run sometimes finished first on a busy machine.) Released, the held
+    // request fails like a dropped connection and is retried.
+    const sim = await startFixtureSimulator();
     const { dir, cleanup } = await tempDir();
     try {
       const env = { OPENPROJECT_URL: sim.url, OPENPROJECT_API_KEY: TEST_KEY };
       const args = ['sync', '--config', MEDIGY_CONFIG, '--out', dir, '--now', '2021-02-19T00:00:00Z'];
+      const held = new Promise<void>((resolve) => sim.inject({ route: 'attachments', kind: 'stall', stallMs: 60_000, times: 1, match: () => (resolve(), true) }));
       const first = runCli(args, { env });
-      // Wait until the first run holds the lock.
-      for (let i = 0; i < 200; i++) {
-        if (await stat(path.join(dir, '.curate', 'lock')).catch(() => null)) break;
-        await new Promise((r) => setTimeout(r, 25));
-      }
+      await held;
+      expect((await stat(path.join(dir, '.curate', 'lock'))).isFile()).toBe(true);
       const second = await runCli(args, { env });
+      sim.endStalls();
       expect(second.code).toBe(3);
       expect(second.stderr).toMatch(/another curate sync \(pid \d+/);
       const a = await first;
