@@ -25,21 +25,22 @@ const E2E = [
 export default defineConfig({
   test: {
     pool: 'forks',
+    // Test files restore what they change (env, timers, fs seams, listeners, servers and
+    // child processes they start), so a worker runs them one after another without
+    // re-importing vitest and the modules for each file: that import was ~35 CPU seconds.
+    isolate: false,
     // Most of an integration or e2e test's time is spent waiting on loopback servers and
     // child processes, so even a 2-core machine runs two files at once (vitest's default
     // there is one).
     maxWorkers: Math.max(2, availableParallelism()),
     projects: [
-      // Unit and integration files restore what they change (env, timers, fs seams, listeners),
-      // so a worker runs them one after another without re-importing vitest and the modules
-      // for each file (isolate: false): that import was ~25 CPU seconds of the suite.
       {
         extends: true,
-        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], isolate: false, testTimeout: 10_000, hookTimeout: 10_000 },
+        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 10_000, hookTimeout: 10_000 },
       },
       {
         extends: true,
-        test: { name: 'integration', include: ['test/integration/**/*.test.ts'], exclude: E2E, isolate: false, testTimeout: 60_000, hookTimeout: 60_000 },
+        test: { name: 'integration', include: ['test/integration/**/*.test.ts'], exclude: E2E, testTimeout: 60_000, hookTimeout: 60_000 },
       },
       {
         extends: true,
