@@ -79,7 +79,7 @@ import {
 import { startSimulator, type Dataset, type FaultSpec, type Json, type JsonObject, type Simulator } from '../../src/simulator/index.js';
 import { runSync } from '../../src/sync/index.js';
 import type { Profile, SourceSpec } from '../../src/types.js';
-import { BIN, diffTrees, LEGACY_NOW, medigyConfig } from './env.js';
+import { BIN, diffTrees, LEGACY_NOW, medigyConfig, treeHashes } from './env.js';
 import type { ConfigEdit, DateMode, Mutation, RenameTarget, Setup, Step, SyncStep } from './model-steps.js';
 import { freshFixtureDataset, TEST_KEY } from './sync-harness.js';
 import { readStateJson } from './state.js';
@@ -347,6 +347,18 @@ async function hashTree(dir: string, rememberedAliases: boolean): Promise<Map<st
     }
   };
   await walk(dir);
+  return out;
+}
+
+/** A tree's hashes (env.ts `treeHashes`) with the default profile's remembered `aliases` (the documented exception) left out of every page. */
+export async function treeWithoutRememberedAliases(dir: string): Promise<Map<string, string>> {
+  const out = await treeHashes(dir);
+  for (const rel of out.keys()) {
+    if (!rel.endsWith('.md')) continue;
+    const text = await readFile(path.join(dir, rel), 'utf8');
+    const kept = withoutRememberedAliases(text);
+    if (kept !== text) out.set(rel, createHash('sha256').update(kept).digest('hex'));
+  }
   return out;
 }
 

@@ -6,7 +6,6 @@
 // The server clock is the test's (`clock.ms`), moved on by hours between steps so that the
 // engine's overlap window (5 min) cannot hide a missed edit: in production edits are
 // hours or days older than it.
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -31,7 +30,7 @@ import type { SyncOptions, SyncReport } from '../../src/sync/index.js';
 import type { SourceSpec } from '../../src/types.js';
 import { diffTrees, medigyConfig, tempDir, treeHashes } from '../helpers/env.js';
 import { createFakeClient } from '../helpers/fake-client.js';
-import { DEFAULT_PROFILE_SOURCES, withoutRememberedAliases } from '../helpers/model-world.js';
+import { DEFAULT_PROFILE_SOURCES, treeWithoutRememberedAliases } from '../helpers/model-world.js';
 import { medigySync, startFixtureSimulator, TEST_KEY, testClient } from '../helpers/sync-harness.js';
 
 const same = { missing: [], extra: [], different: [] };
@@ -45,15 +44,7 @@ const defaultProfile = (sources: SourceSpec[] = DEFAULT_PROFILE_SOURCES, options
 
 /** The tree's hashes; for the default profile the remembered `aliases` (the documented exception) are left out. */
 async function treeOf(dir: string, extra: Extra): Promise<Map<string, string>> {
-  const out = await treeHashes(dir);
-  if (extra.profile?.name !== 'default') return out;
-  for (const rel of out.keys()) {
-    if (!rel.endsWith('.md')) continue;
-    const text = await readFile(path.join(dir, rel), 'utf8');
-    const kept = withoutRememberedAliases(text);
-    if (kept !== text) out.set(rel, createHash('sha256').update(kept).digest('hex'));
-  }
-  return out;
+  return extra.profile?.name === 'default' ? treeWithoutRememberedAliases(dir) : treeHashes(dir);
 }
 
 async function firstDifference(a: string, b: string, rel: string): Promise<string> {

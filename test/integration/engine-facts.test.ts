@@ -5,7 +5,6 @@
 // case changes that data between runs (or during one) and checks that the incremental tree
 // equals the tree a fresh sync writes, through the real simulator on 127.0.0.1 and the
 // real engine (and once the real CLI).
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -15,8 +14,8 @@ import { createWorkPackage, moveWorkPackage, renameStatus, renameType } from '..
 import type { Simulator } from '../../src/simulator/index.js';
 import type { SyncOptions, SyncReport } from '../../src/sync/index.js';
 import { startSimulator } from '../../src/simulator/index.js';
-import { diffTrees, ROOT, runCli, tempDir, treeHashes } from '../helpers/env.js';
-import { DEFAULT_PROFILE_SOURCES, withoutRememberedAliases } from '../helpers/model-world.js';
+import { diffTrees, ROOT, runCli, tempDir } from '../helpers/env.js';
+import { DEFAULT_PROFILE_SOURCES, treeWithoutRememberedAliases } from '../helpers/model-world.js';
 import { medigySync, startFixtureSimulator, testClient } from '../helpers/sync-harness.js';
 
 type Extra = Partial<SyncOptions>;
@@ -34,16 +33,7 @@ const OUTSIDE = 4582;
 const NOWHERE = 99_999;
 const pagePath = (dir: string, id = PAGE): string => path.join(dir, 'news', String(id), 'index.md');
 
-async function treeOf(dir: string): Promise<Map<string, string>> {
-  const out = await treeHashes(dir);
-  for (const rel of out.keys()) {
-    if (!rel.endsWith('.md')) continue;
-    const text = await readFile(path.join(dir, rel), 'utf8');
-    const kept = withoutRememberedAliases(text);
-    if (kept !== text) out.set(rel, createHash('sha256').update(kept).digest('hex'));
-  }
-  return out;
-}
+const treeOf = treeWithoutRememberedAliases;
 
 async function expectFresh(sim: Simulator, dir: string, extra: Extra = {}): Promise<void> {
   const { dir: fresh, cleanup } = await tempDir('curate-fresh-');
