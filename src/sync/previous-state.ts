@@ -13,11 +13,10 @@ export class PreviousState {
   /** Why the state's files disagree with each other (StoredState.torn), or null. */
   readonly torn: string | null;
 
-  constructor(stored: StoredState | Manifest | null) {
-    const isStored = stored !== null && 'manifest' in stored && 'torn' in stored;
-    this.manifest = isStored ? stored.manifest : (stored as Manifest | null);
-    this.shards = isStored ? stored.shards : null;
-    this.torn = isStored ? stored.torn : null;
+  constructor(stored: StoredState | null) {
+    this.manifest = stored?.manifest ?? null;
+    this.shards = stored?.shards ?? null;
+    this.torn = stored?.torn ?? null;
   }
 
   get exists(): boolean {

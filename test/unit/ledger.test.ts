@@ -15,7 +15,7 @@ const previous: Manifest = {
 
 function ledger(): { l: Ledger; events: SyncEvent[] } {
   const events: SyncEvent[] = [];
-  return { l: new Ledger(new PreviousState(previous), (e) => events.push(e)), events };
+  return { l: new Ledger(new PreviousState({ manifest: previous, shards: null, torn: null }), (e) => events.push(e)), events };
 }
 
 describe('Ledger', () => {
