@@ -105,8 +105,37 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
     return p;
   };
 
+  /** The bulk schemas read (chunks of SCHEMA_CHUNK keys); each schema it returns replaces the cached one. */
+  async function readSchemas(keys: readonly string[]): Promise<Map<string, CustomFieldDef[]>> {
+    const out = new Map<string, CustomFieldDef[]>();
+    const sorted = [...new Set(keys)].sort();
+    for (let i = 0; i < sorted.length; i += SCHEMA_CHUNK) {
+      const chunk = sorted.slice(i, i + SCHEMA_CHUNK);
+      const filters = JSON.stringify([{ id: { operator: '=', values: chunk } }]);
+      const json = await http.getJson(http.api(`/api/v3/work_packages/schemas?${new URLSearchParams({ filters }).toString()}`), 'schemas', 'the work package schemas');
+      const c = parseCollection(json, 'work package schema list');
+      for (const schema of c.elements) {
+        const key = schemaKeyFromHref((schema as { _links?: { self?: { href?: unknown } } } | null)?._links?.self?.href as string | undefined);
+        if (!key) continue;
+        const defs = fieldDefsFromSchema(schema);
+        out.set(key, defs);
+        // Fresher than anything cached: later work packages of the pair use these names.
+        schemaCache.set(key, Promise.resolve(new Map(defs.map((d) => [d.id, d]))));
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The bulk schemas read in flight, if any. A list page answered meanwhile (a targeted
+   * sync asks for its rows beside the schemas) is normalized once it has answered, with its
+   * names: the names the run compares with the state's, as if the page had been read after.
+   */
+  let schemaRead: Promise<unknown> | null = null;
+
   /** One malformed element must not sink its page: it is reported, the others are kept. */
   async function normalizePage(c: ParsedCollection): Promise<{ ok: WorkPackage[]; invalid: { id: number | null; message: string }[] }> {
+    if (schemaRead) await schemaRead;
     c.schemas.forEach(rememberSchema);
     const ok: WorkPackage[] = [];
     const invalid: { id: number | null; message: string }[] = [];
@@ -398,6 +427,7 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
         throw e;
       }
       const key = schemaKeyFromHref((json as { _links?: { schema?: { href?: unknown } } } | null)?._links?.schema?.href as string | undefined);
+      if (schemaRead) await schemaRead;
       return normalizeWorkPackage(json, key ? await schemaDefs(key) : null);
     },
 
@@ -447,24 +477,17 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
       }
     },
 
-    async listSchemaFields(keys: readonly string[]): Promise<Map<string, CustomFieldDef[]>> {
-      const out = new Map<string, CustomFieldDef[]>();
-      const sorted = [...new Set(keys)].sort();
-      for (let i = 0; i < sorted.length; i += SCHEMA_CHUNK) {
-        const chunk = sorted.slice(i, i + SCHEMA_CHUNK);
-        const filters = JSON.stringify([{ id: { operator: '=', values: chunk } }]);
-        const json = await http.getJson(http.api(`/api/v3/work_packages/schemas?${new URLSearchParams({ filters }).toString()}`), 'schemas', 'the work package schemas');
-        const c = parseCollection(json, 'work package schema list');
-        for (const schema of c.elements) {
-          const key = schemaKeyFromHref((schema as { _links?: { self?: { href?: unknown } } } | null)?._links?.self?.href as string | undefined);
-          if (!key) continue;
-          const defs = fieldDefsFromSchema(schema);
-          out.set(key, defs);
-          // Fresher than anything cached: later work packages of the pair use these names.
-          schemaCache.set(key, Promise.resolve(new Map(defs.map((d) => [d.id, d]))));
-        }
-      }
-      return out;
+    listSchemaFields(keys: readonly string[]): Promise<Map<string, CustomFieldDef[]>> {
+      const read = readSchemas(keys);
+      const settled = read.then(
+        () => undefined,
+        () => undefined,
+      );
+      schemaRead = settled;
+      void settled.then(() => {
+        if (schemaRead === settled) schemaRead = null;
+      });
+      return read;
     },
 
     async countWorkPackages(q: WorkPackageQuery): Promise<number> {

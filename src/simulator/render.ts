@@ -31,17 +31,20 @@ const field = (type: string, name: string, required: boolean, writable: boolean,
 /**
  * Schema JSON per `{project}-{type}` key, cached; an admin edit of the instance (a custom
  * field renamed, a restore: hooks.ts) is seen because the cache is keyed by what a schema
- * is rendered from (the custom fields' names and formats, the key's field ids).
+ * is rendered from (the custom fields' names and formats, the key's field ids), and a miss
+ * renders from the instance's field rows as they are now. (A lookup of field rows kept
+ * across calls went stale when a rename that no request saw was undone by a restore: the
+ * names' signature was the same again, but the kept rows were the renamed objects the
+ * restore had replaced, so a schema first rendered afterwards, e.g. for a project/type pair
+ * enabled by a new work package, showed the undone name; fuzz:sync seed 347077706.)
  */
 export function schemaRenderer(instance: InstanceJson): (key: string) => JsonObject | null {
   let fieldsSig = '';
-  let fieldById = new Map<number, InstanceJson['customFields'][number]>();
   const cache = new Map<string, { sig: string; schema: JsonObject }>();
   return (key) => {
     const sig = instance.customFields.map((f) => `${f.id}\u0000${f.name}\u0000${f.fieldFormat}\u0000${String(f.multiValue === true)}`).join('\u0001');
     if (sig !== fieldsSig) {
       fieldsSig = sig;
-      fieldById = new Map(instance.customFields.map((f) => [f.id, f]));
       cache.clear();
     }
     const ids = instance.schemas[key];
@@ -49,6 +52,7 @@ export function schemaRenderer(instance: InstanceJson): (key: string) => JsonObj
     const idsSig = ids.join(',');
     const hit = cache.get(key);
     if (hit && hit.sig === idsSig) return hit.schema;
+    const fieldById = new Map(instance.customFields.map((f) => [f.id, f]));
     const schema: JsonObject = {
       _type: 'Schema',
       _dependencies: [],

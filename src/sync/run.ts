@@ -28,7 +28,7 @@ import { nextManifest } from './next-manifest.js';
 import { PreviousState } from './previous-state.js';
 import { report } from './report.js';
 import { createRunContext } from './run-context.js';
-import { resolveRunSources } from './run-sources.js';
+import { askServerNames, resolveRunSources } from './run-sources.js';
 import { inspectTree } from './tree.js';
 import type { SyncOptions, SyncReport } from './types.js';
 
@@ -49,6 +49,9 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
   const manifestBefore = dryRun ? await readFile(path.join(root, MANIFEST_FILE)).catch(() => null) : null;
   if (dryRun) await assertNotLocked(root);
   const lock = dryRun ? null : await acquireLock(root);
+  // The server's names are asked for now (not before the lock: a run that waits for it asks
+  // nothing): they arrive while the state is read.
+  const names = askServerNames(ctx);
   let staging: Staging | null = null;
   let mapper: Mapper | null = null;
   let disposed = false;
@@ -64,7 +67,7 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
     const ledger = new Ledger(previous, ctx.emit);
 
     ctx.emit({ type: 'phase', phase: 'resolve' });
-    const sources = await resolveRunSources(ctx, previous, ledger);
+    const sources = await resolveRunSources(ctx, previous, ledger, names);
 
     // List and collect; mapping runs beside it, fed as pages arrive.
     const fetchStarted = performance.now();
@@ -86,7 +89,7 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
     let collected: CollectedSources = new Map();
     if (sources.onlyIds) {
       const targeted = { client: options.client, ledger, previous, membership, schedule: mapper.schedule, checkpoint: ctx.checkpoint, isAborted: ctx.isAborted };
-      await collectTargeted(targeted, sources.resolved, sources.onlyIds);
+      await collectTargeted(targeted, sources.resolved, sources.onlyIds, sources.targetedReads);
     } else collected = await collectAll(ctx, { previous, journal, ledger, sources, membership, mapper, hash });
     await mapper.scheduler.drained();
     ctx.checkpoint();

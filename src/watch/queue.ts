@@ -1,8 +1,12 @@
 // The watcher's scheduler: one sync at a time, ids coalesced and debounced.
 //
-// - Webhooks add work package ids. A burst of edits of the same ten work packages becomes
-//   one targeted sync of those ten, started once the burst has been quiet for `debounceMs`
-//   (or `maxWaitMs` after its first event, so a steady stream cannot starve it).
+// - Webhooks add work package ids. The first event after a quiet spell (no event for
+//   `debounceMs`, no run in progress) starts a targeted sync at once (`leadMs` later: ids
+//   that arrive in that moment join it), so a single edit reaches its page without waiting
+//   out a debounce. Events that follow it (the rest of a burst), or arrive while a run is
+//   in progress, are coalesced: a burst of edits of the same ten work packages becomes one
+//   targeted sync of those ten, started once the burst has been quiet for `debounceMs` (or
+//   `maxWaitMs` after its first event, so a steady stream cannot starve it).
 // - A reconciliation (an ordinary incremental sync) runs first, then every
 //   `reconcileEveryMs`, and on request; it goes before queued ids. Ids queued before a
 //   reconciliation started are covered by it and dropped when it ends cleanly.
@@ -23,6 +27,8 @@ export interface QueueOptions {
   runReconcile(): Promise<RunOutcome>;
   /** @default 300 */
   debounceMs?: number;
+  /** How long the first event after a quiet spell waits for others before its sync starts. @default 0 */
+  leadMs?: number;
   /** @default 1000 */
   maxWaitMs?: number;
   /** Time between the end of one reconciliation and the start of the next. */
@@ -41,6 +47,8 @@ export class SyncQueue {
   private seq = 0;
   private firstAt = 0;
   private lastAt = 0;
+  /** The pending batch began with an event after a quiet spell: it starts `leadMs` after that event, not debounced. */
+  private leading = false;
   private reconcileWanted = true;
   private running: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -49,12 +57,14 @@ export class SyncQueue {
   private attempts = 0;
   private stopped = false;
   private readonly debounceMs: number;
+  private readonly leadMs: number;
   private readonly maxWaitMs: number;
   private readonly retryDelay: (attempt: number) => number;
   private idleWaiters: (() => void)[] = [];
 
   constructor(private readonly o: QueueOptions) {
     this.debounceMs = o.debounceMs ?? 300;
+    this.leadMs = o.leadMs ?? 0;
     this.maxWaitMs = o.maxWaitMs ?? 1000;
     this.retryDelay = o.retryDelayMs ?? defaultRetryDelay;
   }
@@ -75,9 +85,17 @@ export class SyncQueue {
   add(id: number): void {
     if (this.stopped) return;
     const now = Date.now();
-    if (this.pending.size === 0) this.firstAt = now;
+    if (this.pending.size === 0) {
+      this.firstAt = now;
+      // Quiet: nothing running and no event for a debounce. (A batch that starts during a
+      // run waits for the burst to settle: whatever else it brings rides along.)
+      this.leading = this.running === null && now - this.lastAt >= this.debounceMs;
+    }
     this.lastAt = now;
     this.pending.set(id, ++this.seq);
+    // A quiet-spell start goes through a timer (even of 0 ms), so what arrives in the same
+    // moment joins it and a reconciliation asked for meanwhile still goes first.
+    if (this.leading && this.pending.size === 1 && !this.running && !this.timer) return this.wakeAt(now + this.leadMs);
     this.kick();
   }
 
@@ -135,8 +153,10 @@ export class SyncQueue {
       this.clearTimer();
       return this.settleIdle();
     }
-    const due = Math.min(this.lastAt + this.debounceMs, this.firstAt + this.maxWaitMs);
+    const due = this.leading ? this.firstAt + this.leadMs : Math.min(this.lastAt + this.debounceMs, this.firstAt + this.maxWaitMs);
     if (now < due) return this.wakeAt(due);
+    // The quiet-spell start's timer is still to fire (later events of the same moment): it starts the batch.
+    if (this.leading && this.timer) return;
     this.clearTimer();
     const batch = [...this.pending.entries()];
     this.pending.clear();

@@ -33,7 +33,7 @@ export interface WatcherOptions {
    */
   commit?: (files: string[], report: SyncReport, kind: SyncKind, ids: number[] | null) => Promise<{ id: string; subject: string } | null>;
   onSyncEvent?: (e: SyncEvent) => void;
-  /** After each run, once its report is released (the command runs a full collection: the watcher then idles small). */
+  /** Once the watcher has been idle for AFTER_RUN_IDLE_MS after a run (the command runs a full collection: the watcher then idles small). */
   afterRun?: () => void;
   /** The engine; tests substitute a recorder. @default runSync */
   runSync?: typeof runSync;
@@ -53,6 +53,15 @@ export interface Watcher {
 /** Only a well-formed event name goes into a log line, never other payload text. */
 const safeAction = (a: string): string => (/^[a-z_]{1,40}:[a-z_]{1,40}$/.test(a) ? a : 'unknown');
 const LOCK_RETRY_MS = 500;
+/** How long the watcher is idle after a run before `afterRun` runs. */
+export const AFTER_RUN_IDLE_MS = 1000;
+
+/** Work package ids with a file the plan keeps or writes: what the state owns after the run. */
+export function ownedByPlan(report: Pick<SyncReport, 'plan'>): Set<number> {
+  const out = new Set<number>();
+  for (const f of report.plan.files) if (f.action !== 'delete') out.add(f.workPackageId);
+  return out;
+}
 /** Runs that failed as a whole in a row before /healthz answers 503 "failing" (one is "degraded"). */
 export const FAILING_AFTER_SYNCS = 2;
 /** Failed commits in a row before /healthz answers 503 "failing": the first one, since nothing is published after it. */
@@ -86,6 +95,21 @@ export async function startWatcher(o: WatcherOptions): Promise<Watcher> {
       owned = null;
       o.log('warn', `cannot read the manifest to tell which work packages are synced; every event is queued: ${(e as Error).message}`, { event: 'manifest', error: (e as Error).message });
     }
+  };
+
+  /**
+   * `afterRun` (the command's full collection) once the watcher has been idle for a moment
+   * after a run, not at once: a collection of the heap the run left (its manifest) took tens
+   * of milliseconds the next webhook's sync waited for. A run that starts meanwhile puts it off.
+   */
+  let afterRunTimer: NodeJS.Timeout | undefined;
+  const afterRunSoon = (): void => {
+    if (!o.afterRun) return;
+    clearTimeout(afterRunTimer);
+    afterRunTimer = setTimeout(() => {
+      if (current === null && !stopping) o.afterRun?.();
+    }, AFTER_RUN_IDLE_MS);
+    afterRunTimer.unref();
   };
 
   const run = async (kind: SyncKind, ids: number[] | null): Promise<RunOutcome> => {
@@ -123,7 +147,11 @@ export async function startWatcher(o: WatcherOptions): Promise<Watcher> {
         });
         for (const e of report.errors) o.log('error', `failed: ${e.message}`, { event: 'itemError', workPackageId: e.workPackageId ?? null, attachmentId: e.attachmentId ?? null, message: e.message });
         for (const w of report.warnings) o.log('warn', `warning: ${w}`, { event: 'warning', message: w });
-        if (report.touchedFiles.includes('.curate/manifest.json') || owned === null) await refreshOwned();
+        // What the state owns now, from the plan (it lists every owned file, unchanged ones
+        // too) rather than by reading the whole manifest again (10 MB at 10,000 work
+        // packages, read and parsed while the next webhook waited).
+        if (owned === null) await refreshOwned();
+        else if (report.touchedFiles.includes('.curate/manifest.json')) owned = ownedByPlan(report);
         // After every run, not only those that wrote: a commit that failed earlier leaves
         // owned files differing from HEAD, and the next run commits them.
         if (o.commit) {
@@ -168,7 +196,7 @@ export async function startWatcher(o: WatcherOptions): Promise<Watcher> {
       return { retry: true, clean: false };
     } finally {
       current = null;
-      o.afterRun?.();
+      afterRunSoon();
     }
   };
 
@@ -225,6 +253,7 @@ export async function startWatcher(o: WatcherOptions): Promise<Watcher> {
     idle: () => queue.idle(),
     async stop(graceMs = 4000) {
       stopping = true;
+      clearTimeout(afterRunTimer);
       const closing = server.close();
       current?.abort(new Error('curate watch is shutting down'));
       let timer: NodeJS.Timeout | undefined;

@@ -973,6 +973,9 @@ export class World {
       rel = vacated[v % vacated.length]!;
     }
     if (handPaths.has(rel) || current.has(rel)) return null;
+    // Nor a path that is a folder now (a file blocker's old path, where the page's folder is
+    // back: found by fuzz:sync, seed 1637842186, where the harness threw EISDIR).
+    if (await stat(path.join(this.out, rel)).then((st) => st.isDirectory(), () => false)) return null;
     const b = this.blocker;
     if (b && (rel === b.path || rel.startsWith(`${b.path}/`) || b.path.startsWith(`${rel}/`))) return null;
     const text = `---\ntitle: Written by hand ${slot}\n---\nA page the site owner wrote; curate must never touch it.\n`;

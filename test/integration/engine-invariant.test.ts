@@ -410,6 +410,52 @@ describe('attachments that are not there yet (issue 13, item 6)', () => {
 });
 
 describe('targeted sync (onlyIds)', () => {
+  it('asks each source once, for full rows, beside the schemas read: names, then {schemas, rows}, then attachments (issue 22)', async () => {
+    // Every request answered after 40 ms: a listing that starts before the schemas answer was asked beside them.
+    const sim = await startFixtureSimulator({ latencyMs: 40 });
+    const { dir, cleanup } = await tempDir();
+    try {
+      await medigySync(sim, dir);
+      const [edited] = byProject(sim, 'News');
+      retitle(sim, edited!.id, 'Edited for a webhook');
+      sim.resetCounts();
+      const r = await medigySync(sim, dir, { onlyIds: [edited!.id] });
+      expect(r.errors).toEqual([]);
+      const log = sim.log();
+      const lists = log.filter((l) => l.route === 'work_packages');
+      expect(lists).toHaveLength((await medigyConfig()).sources.length);
+      expect(lists.every((l) => !l.path.includes('select=') && decodeURIComponent(l.path).includes('"id":{"operator":"="'))).toBe(true);
+      const schemas = log.find((l) => l.route === 'schemas')!;
+      for (const l of lists) expect(l.startMs).toBeLessThan(schemas.endMs!);
+      expect(Object.keys(r.requests.byRoute).sort()).toEqual(['attachments', 'projects', 'schemas', 'statuses', 'types', 'work_packages']);
+      await expectFresh(sim, dir);
+    } finally {
+      await sim.close();
+      await cleanup();
+    }
+  });
+
+  it('asks for the server\'s names before it reads its state, so they arrive while the manifest is parsed (issue 22)', async () => {
+    await withSim(async (sim, dir) => {
+      await medigySync(sim, dir);
+      // A state this curate refuses once it has read it: whatever the run asked before that, it asked first.
+      const file = path.join(dir, '.curate', 'manifest.json');
+      const m = JSON.parse(await readFile(file, 'utf8')) as { sources: Record<string, { watermark: string }> };
+      m.sources.news!.watermark = 'last tuesday';
+      await writeFile(file, JSON.stringify(m));
+      sim.resetCounts();
+      const client = testClient(sim);
+      try {
+        const err = await medigySync(sim, dir, { client, onlyIds: [1] }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(OutputError);
+        for (let i = 0; i < 100 && (sim.counts().byRoute.statuses ?? 0) === 0; i++) await new Promise((r) => setTimeout(r, 10));
+        expect(sim.counts().byRoute).toMatchObject({ projects: 1, types: 1, statuses: 1 });
+      } finally {
+        await client.close();
+      }
+    });
+  });
+
   it('maps only the given ids, removes a deleted one after confirming, and leaves everything else alone', async () => {
     await withSim(async (sim, dir) => {
       await medigySync(sim, dir);
@@ -420,16 +466,14 @@ describe('targeted sync (onlyIds)', () => {
       sim.resetCounts();
       const r = await medigySync(sim, dir, { onlyIds: [edited!.id, deleted!.id] });
       expect(r.errors).toEqual([]);
-      // Id-only membership questions per source (the strict id filter answers 400 for the
-      // deleted id, so each is split once), then one read of the edited one; no walk.
+      // One question per source, answered with the rows it matches (membership and the read
+      // in one request; the strict id filter answers 400 for the deleted id, so each is split
+      // once); no walk, no separate read.
       const lists = sim.log().filter((l) => l.route === 'work_packages').map((l) => decodeURIComponent(l.path));
       const sources = (await medigyConfig()).sources.length;
-      // (+1: this client's first select answer is a 400, so it asks once whether the server
-      // takes select at all, issue 19 #14; a watcher's client has answered selects long before.)
-      expect(lists.filter((p) => p.includes('select=total,elements/id')).length).toBeLessThanOrEqual(3 * sources + 1);
-      expect(lists.filter((p) => !p.includes('select='))).toHaveLength(1);
-      // Every listing is id-filtered (but that one question about select, which matches nothing).
-      expect(lists.filter((p) => !p.includes('"createdAt"')).every((p) => p.includes('"id":{"operator":"="'))).toBe(true);
+      expect(lists.length).toBeLessThanOrEqual(3 * sources);
+      // Every listing is id-filtered.
+      expect(lists.every((p) => p.includes('"id":{"operator":"="'))).toBe(true);
       const after = (await readStateJson(dir)) as { sources: unknown };
       expect(after.sources).toEqual(before.sources);
       expect(await filesOf(dir, deleted!.id)).toEqual([]);

@@ -205,6 +205,17 @@ describe('invariant regressions: the model itself (issue 19)', () => {
   ]));
   // Found by fuzz:sync (seed 2095157536): a blocker's old hand-file path under a page the
   // engine wrote since is no "vacated" place for a hand-written file (the harness threw EEXIST).
+  // Found by fuzz:sync (seed 1637842186): a file blocker where #3266's folder was, removed
+  // again; the page's folder came back, and the old blocker path was no "vacated" place for
+  // a hand-written file (the harness threw EISDIR).
+  it('a hand-written file is never placed where a folder is now', history(medigyPaged, [
+    { m: 'block', kind: 'file', v: 0 },
+    { m: 'sync', conc: 1, during: [{ route: 'work_packages', nth: 1, mut: { m: 'attach', wp: 0, kind: 'featured', v: 0 } }] },
+    { m: 'block', kind: 'dir', v: 0 },
+    { m: 'sync', conc: 1, fault: { route: 'work_packages', kind: 'status', times: 1, status: 429 } },
+    { m: 'hand', slot: 0, where: 'vacated', v: 0 },
+    { m: 'create', from: 0, project: 0, type: 0, v: 0 },
+  ]));
   it('a hand-written file is never placed under a path that is a file now', history(defaultPaged, [
     { m: 'block', kind: 'dir', v: 0 },
     { m: 'sync', conc: 1, during: [{ route: 'work_packages', nth: 1, mut: { m: 'edit', wp: 0, field: 'subject', v: 0 } }] },
@@ -244,6 +255,21 @@ describe('invariant regressions: clocks, restores and ties (issue 19)', () => {
     { m: 'serverTime', minutes: 60 },
     { m: 'sync', conc: 1, during: [{ route: 'work_packages', nth: 16, mut: { m: 'edit', wp: 19, field: 'subject', v: 1 } }] },
     { m: 'serverTime', minutes: 60 },
+  ]));
+});
+
+describe('invariant regressions: the simulator itself (issue 19)', () => {
+  // Found by fuzz:sync (seed 347077706): custom field 1 ("Clean URL") renamed at the first
+  // download of a --full sync, after its last list page, so no schema was rendered with the
+  // new name; the server then restored from the backup (the name back). A work package
+  // created in security as a Curated Event enables the 7-4 pair, whose schema the simulator
+  // rendered for the first time from the renamed field rows it had kept (their names'
+  // signature matched the restored ones): the live server said "Clean URL ~10" there, a
+  // fresh server "Clean URL", and the page's brand was '' against researchgate.net.
+  it('a field rename undone by a restore, then a schema first rendered afterwards shows the restored name', history(medigyPaged, [
+    { m: 'sync', full: true, conc: 1, during: [{ route: 'work_packages', nth: 9, mut: { m: 'delete', wp: 199 } }, { route: 'content', nth: 1, mut: { m: 'rename', what: 'field', pick: 0, v: 10 } }] },
+    { m: 'restore', slot: 0, sequences: false },
+    { m: 'sync', conc: 1, during: [{ route: 'work_packages', nth: 1, mut: { m: 'create', from: 0, project: 685, type: 172, v: 31 } }, { route: 'content', nth: 1, mut: { m: 'move', wp: 273, project: 595 } }] },
   ]));
 });
 

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { OpenProjectError } from '../../src/errors.js';
 import { createOpenProjectClient } from '../../src/openproject/index.js';
 import type { Attachment, WorkPackage } from '../../src/types.js';
-import { generateDataset, startSimulator, type FaultSpec } from '../../src/simulator/index.js';
+import { renameCustomField, requestHooks } from '../../src/simulator/hooks.js';
+import { generateDataset, loadDataset, startSimulator, type FaultSpec } from '../../src/simulator/index.js';
 import { FIXTURE_DATASET } from '../helpers/env.js';
 
 const KEY = 'opapi-client-test-key-91c2';
@@ -88,6 +89,36 @@ describe('listing work packages', () => {
       sim.updateWorkPackage(id, (w) => void (w.subject = 'changed'));
       const changed = await readAll(client, { updatedSince: since });
       expect(changed.map((w) => w.id)).toEqual([id]);
+    } finally {
+      await client.close();
+      await sim.close();
+    }
+  });
+});
+
+describe('schemas read in bulk beside a listing (issue 22)', () => {
+  // A targeted sync asks for its rows beside the bulk schemas read. A page answered first
+  // must still show the names that read brings (the names the run compares with the
+  // state's): here the field is renamed as the listing arrives and back before the schemas
+  // are answered, so the page's own embedded schema holds a name the server no longer has.
+  it('a list page answered while the bulk schemas read is in flight is normalized with that read\'s names', async () => {
+    const sim = await startSimulator({ dataset: await loadDataset(FIXTURE_DATASET), apiKey: KEY });
+    const client = createOpenProjectClient({ baseUrl: sim.url, apiKey: KEY, backoffBaseMs: 2, maxBackoffMs: 50 });
+    try {
+      const wp = [...sim.dataset.workPackages.values()].find((w) => typeof w.customField1 === 'string')!;
+      const key = String((wp._links.schema as { href: string }).href).split('/').pop()!;
+      const original = sim.dataset.instance.customFields.find((f) => f.id === 1)!.name;
+      const hooks = requestHooks(sim);
+      hooks.at('work_packages', 1, () => renameCustomField(sim, 1, `${original} (for a moment)`));
+      hooks.at('schemas', 2, () => renameCustomField(sim, 1, original));
+      // The first schemas request is refused (503, Retry-After 1 s): the listing is answered meanwhile.
+      sim.inject({ route: 'schemas', kind: 'status', status: 503, times: 1, retryAfter: 1 });
+      const schemas = client.listSchemaFields([key]);
+      const rows: WorkPackage[] = [];
+      for await (const page of client.listWorkPackages({ ids: [wp.id] })) rows.push(...page.workPackages);
+      expect((await schemas).get(key)!.find((d) => d.id === 1)!.name).toBe(original);
+      expect(sim.log().find((l) => l.route === 'work_packages')!.endMs!).toBeLessThan(sim.log().filter((l) => l.route === 'schemas').at(-1)!.startMs);
+      expect(rows.map((w) => w.customFields.find((c) => c.field.id === 1)?.field.name)).toEqual([original]);
     } finally {
       await client.close();
       await sim.close();

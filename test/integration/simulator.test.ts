@@ -5,7 +5,8 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadDataset, startSimulator, type AttachmentJson, type Dataset, type Simulator, type WorkPackageJson } from '../../src/simulator/index.js';
+import { cloneDataset, createWorkPackage, renameCustomField, restoreSnapshot } from '../../src/simulator/hooks.js';
+import { loadDataset, startSimulator, type AttachmentJson, type Dataset, type JsonObject, type Simulator, type WorkPackageJson } from '../../src/simulator/index.js';
 import { FIXTURE_DATASET, HAS_SHARED, ROOT, SHARED_TRAIN } from '../helpers/env.js';
 
 const DATASET = HAS_SHARED ? path.join(SHARED_TRAIN, 'dataset') : FIXTURE_DATASET;
@@ -188,6 +189,25 @@ describe('work package lists: filters, sort, select', () => {
     expect(decodeURIComponent(self)).toContain('"operator":"o"');
   });
 
+  // Issue 22: a real server answers an id filter from its primary key index; the simulator
+  // scanned every work package for each id question (a sync's targeted run asks one per source).
+  it('an `id =` filter reads only the listed rows (the other filters still apply to them)', async () => {
+    const own = await startSimulator({ dataset: await loadDataset(DATASET), apiKey: KEY });
+    try {
+      const [a, b, c] = [...own.dataset.workPackages.keys()].sort((x, y) => x - y);
+      let touched = 0;
+      const other = own.dataset.workPackages.get(c!)!;
+      const otherId = other.id;
+      Object.defineProperty(other, 'id', { get: () => ((touched += 1), otherId), enumerable: true, configurable: true });
+      const project = linkId(own.dataset.workPackages.get(a!)!, 'project');
+      const r = await get(own.url, `/api/v3/work_packages?pageSize=-1&filters=${q([{ project: { operator: '=', values: [String(project)] } }, { id: { operator: '=', values: [String(b), String(a)] } }])}&includeSubprojects=false`);
+      expect(ids(r.json)).toEqual([a, b].filter((id) => linkId(own.dataset.workPackages.get(id!)!, 'project') === project));
+      expect(touched).toBe(0);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('type / status / project / id with =, !, o, c, *, !*', async () => {
     const byLink = (rel: string, pred: (id: number) => boolean): number[] => wps().filter((w) => pred(linkId(w, rel))).map((w) => w.id);
     const aType = linkId(wps()[0]!, 'type');
@@ -326,6 +346,34 @@ describe('schemas', () => {
     expect(many.json._type).toBe('Collection');
     expect(emb(many.json).map((s) => links(s).self!.href.split('/').pop())).toEqual(keys);
     expect((await get(url, '/api/v3/work_packages/schemas')).status).toBe(400);
+  });
+
+  // fuzz:sync seed 347077706: a custom field renamed while no request rendered a schema, then
+  // the server restored from a backup taken before the rename; a schema rendered for the first
+  // time afterwards (a project/type pair a new work package enables) showed the undone name.
+  it('a rename undone by a restore before any request: schemas rendered afterwards show the restored name', async () => {
+    const own = await startSimulator({ dataset: cloneDataset(data), apiKey: KEY });
+    try {
+      const backup = cloneDataset(own.dataset);
+      const { schemas, projects, customFields } = own.dataset.instance;
+      // A schema with a custom field, whose type some project does not have enabled yet.
+      const missing = (k: string): JsonObject | undefined => projects.find((p) => !schemas[`${String(p.id)}-${k.split('-')[1]!}`]);
+      const key = Object.keys(schemas).find((k) => schemas[k]!.length > 0 && missing(k))!;
+      const field = { ...customFields.find((f) => f.id === schemas[key]![0])! };
+      const fieldName = async (k: string): Promise<string | undefined> => ((await get(own.url, `/api/v3/work_packages/schemas/${k}`)).json[`customField${field.id}`] as { name?: string } | undefined)?.name;
+      expect(await fieldName(key)).toBe(field.name);
+      renameCustomField(own, field.id, `${field.name} (renamed)`);
+      restoreSnapshot(own, backup);
+      // The schema's type enabled in a project that does not have it yet (a new work package there).
+      const typeId = Number(key.split('-')[1]);
+      const project = missing(key)!;
+      const template = [...own.dataset.workPackages.keys()][0]!;
+      createWorkPackage(own, template, { subject: 'New', projectId: Number(project.id), typeId });
+      expect(await fieldName(`${String(project.id)}-${typeId}`)).toBe(field.name);
+      expect(await fieldName(key)).toBe(field.name);
+    } finally {
+      await own.close();
+    }
   });
 });
 

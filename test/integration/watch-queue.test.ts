@@ -8,7 +8,7 @@ import type { OpenProjectClient } from '../../src/openproject/index.js';
 import { createProfile } from '../../src/mapping/profiles/index.js';
 import type { SyncOptions, SyncReport } from '../../src/sync/index.js';
 import { sign } from '../../src/watch/signature.js';
-import { startWatcher, type Watcher } from '../../src/watch/watcher.js';
+import { AFTER_RUN_IDLE_MS, startWatcher, type Watcher } from '../../src/watch/watcher.js';
 import { medigyConfig, tempDir } from '../helpers/env.js';
 import { request } from '../helpers/watch-harness.js';
 
@@ -28,7 +28,7 @@ function fakeReport(): SyncReport {
   return { plan: { files: [] }, applied: true, dryRun: false, counts: { total: zero, bySource: {}, workPackages: { listed: 0, mapped: 0, skipped: 0, failed: 0 } }, errors: [], warnings: [], timings: { totalMs: 0, fetchMs: 0, applyMs: 0 }, requests: { total: 0, byRoute: {}, bytes: 0, retries: 0 }, watermarks: {}, touchedFiles: [], readOld: async () => null, readNew: async () => null, dispose: async () => undefined } as unknown as SyncReport;
 }
 
-async function start(options: { hold?: () => Promise<void>; owned?: number[] } = {}): Promise<{ w: Watcher; calls: Call[]; logs: string[] }> {
+async function start(options: { hold?: () => Promise<void>; owned?: number[]; report?: (dir: string) => Promise<SyncReport>; afterRun?: () => void } = {}): Promise<{ w: Watcher; calls: Call[]; logs: string[] }> {
   const { dir, cleanup } = await tempDir('curate-watchq-');
   cleanups.push(cleanup);
   if (options.owned) {
@@ -52,8 +52,9 @@ async function start(options: { hold?: () => Promise<void>; owned?: number[] } =
       calls.push({ onlyIds: o.onlyIds ?? null, signal: o.signal });
       await options.hold?.();
       o.signal?.throwIfAborted();
-      return fakeReport();
+      return options.report ? options.report(dir) : fakeReport();
     },
+    ...(options.afterRun ? { afterRun: options.afterRun } : {}),
   });
   cleanups.push(() => w.stop(1000));
   await w.idle();
@@ -70,14 +71,19 @@ const news = (id: number, extra: Record<string, unknown> = {}): unknown => ({
 });
 
 describe('watcher → engine', () => {
-  it('100 events for 10 work packages become one targeted sync of exactly those 10 ids, after the reconciliation', async () => {
+  it('100 events for 10 work packages become at most two targeted syncs of exactly those 10 ids (the first event at once, the rest coalesced), after the reconciliation', async () => {
     const { w, calls, logs } = await start();
     expect(calls).toEqual([{ onlyIds: null, signal: expect.any(AbortSignal) }]);
     const ids = Array.from({ length: 10 }, (_, i) => 500 + i);
     const answers = await Promise.all(Array.from({ length: 100 }, (_, i) => post(w, news(ids[i % 10]!))));
     expect(answers.every((a) => a.status === 202 && a.body === '{"status":"queued"}\n')).toBe(true);
     await w.idle();
-    expect(calls.map((c) => c.onlyIds)).toEqual([null, ids]);
+    const targeted = calls.slice(1).map((c) => c.onlyIds!);
+    expect(calls[0]!.onlyIds).toBeNull();
+    expect(targeted.length).toBeGreaterThanOrEqual(1);
+    expect(targeted.length).toBeLessThanOrEqual(2);
+    expect(targeted[0]).toContain(500);
+    expect(new Set(targeted.flat())).toEqual(new Set(ids));
     // Payload text never reaches the log; ids do.
     expect(logs.join('\n')).not.toContain('SECRET SUBJECT');
     expect(logs.join('\n')).toContain('#509: queued');
@@ -90,7 +96,42 @@ describe('watcher → engine', () => {
     expect((await post(w, news(78, elsewhere))).body).toBe('{"status":"ignored"}\n');
     expect((await post(w, { action: 'attachment:created', attachment: { id: 5, _links: { container: { href: '/api/v3/work_packages/501' } } } })).body).toBe('{"status":"queued"}\n');
     await w.idle();
-    expect(calls.map((c) => c.onlyIds)).toEqual([null, [77, 501]]);
+    // What this test is about: #77 (owned, payload elsewhere) and #501 (an attachment's
+    // container) are synced, #78 is not. #77 starts the first targeted sync; whether #501
+    // joins it (its event arrived within the same tick) or is debounced into the next one
+    // depends on scheduling, and both are right (the queue's own tests pin each case).
+    expect(calls[0]!.onlyIds).toBeNull();
+    const targeted = calls.slice(1).map((c) => c.onlyIds!);
+    expect(targeted[0]).toContain(77);
+    expect(targeted.length).toBeLessThanOrEqual(2);
+    expect(targeted.flat().sort((a, b) => a - b)).toEqual([77, 501]);
+  });
+
+  it('after a run that wrote the state, which work packages are owned comes from its plan, not from reading the manifest again (issue 22)', async () => {
+    // The engine here leaves a manifest nobody could read: a watcher that read it again would
+    // know nothing (and queue every event); the plan says #88 is owned now and #77 is not.
+    const { w, logs } = await start({
+      owned: [77],
+      report: async (dir) => {
+        await writeFile(path.join(dir, '.curate', 'manifest.json'), 'not the manifest');
+        return { ...fakeReport(), touchedFiles: ['.curate/manifest.json'], plan: { files: [{ path: 'news/a.md', action: 'unchanged', source: 'news', workPackageId: 88, sha256: 'x', oldSha256: 'x', binary: false }, { path: 'news/b.md', action: 'delete', source: 'news', workPackageId: 77, sha256: null, oldSha256: 'y', binary: false }] } } as unknown as SyncReport;
+      },
+    });
+    const elsewhere = { _embedded: { project: { id: 99, identifier: 'intranet', name: 'Intranet' }, type: { name: 'Task' } } };
+    expect((await post(w, news(88, elsewhere))).body).toBe('{"status":"queued"}\n');
+    expect((await post(w, news(77, elsewhere))).body).toBe('{"status":"ignored"}\n');
+    expect(logs.join('\n')).not.toContain('cannot read the manifest');
+  });
+
+  it('runs afterRun (the full collection) once the watcher has been idle for a moment after runs, not after each one (issue 22)', async () => {
+    let collected = 0;
+    const { w, calls } = await start({ afterRun: () => (collected += 1) });
+    await post(w, news(700));
+    await w.idle();
+    expect(calls.map((c) => c.onlyIds)).toEqual([null, [700]]);
+    expect(collected).toBe(0);
+    await new Promise((r) => setTimeout(r, AFTER_RUN_IDLE_MS + 300));
+    expect(collected).toBe(1);
   });
 
   it('stop() aborts the run in progress through its signal and returns within the grace period', async () => {

@@ -113,29 +113,72 @@ describe('queue', () => {
     return { q, calls };
   }
 
-  it('reconciles first, then coalesces a burst into one debounced targeted sync', async () => {
+  it('reconciles first; the first event after a quiet spell syncs at once, the rest of its burst is coalesced into one debounced sync', async () => {
     const { q, calls } = harness();
     q.start();
     await vi.advanceTimersByTimeAsync(0);
     expect(calls).toEqual(['reconcile']);
-    for (let i = 0; i < 100; i++) q.add(10 + (i % 10));
+    q.add(10);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(calls).toEqual(['reconcile', [10]]);
+    // 100 events for 10 work packages over 200 ms: one sync, once they have been quiet for 300 ms.
+    for (let i = 0; i < 100; i++) {
+      q.add(10 + (i % 10));
+      await vi.advanceTimersByTimeAsync(2);
+    }
     expect(q.length).toBe(10);
-    await vi.advanceTimersByTimeAsync(299);
-    expect(calls).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(297);
+    expect(calls).toHaveLength(2);
     await vi.advanceTimersByTimeAsync(1);
-    expect(calls).toEqual(['reconcile', [10, 11, 12, 13, 14, 15, 16, 17, 18, 19]]);
+    expect(calls).toEqual(['reconcile', [10], [10, 11, 12, 13, 14, 15, 16, 17, 18, 19]]);
     expect(q.length).toBe(0);
+    // Quiet again: the next event starts at once.
+    await vi.advanceTimersByTimeAsync(300);
+    q.add(7);
+    q.add(8); // in the same moment: joins it
+    await vi.advanceTimersByTimeAsync(0);
+    expect(calls.at(-1)).toEqual([7, 8]);
+  });
+
+  it('an event while a sync runs waits for that sync and the debounce, not a quiet-spell start', async () => {
+    let release: () => void = () => undefined;
+    const calls: (number[] | 'reconcile')[] = [];
+    const q = new SyncQueue({
+      runTargeted: async (ids) => {
+        calls.push(ids);
+        if (ids[0] === 1) await new Promise<void>((r) => (release = r));
+        return { retry: false, clean: true };
+      },
+      runReconcile: async () => (calls.push('reconcile'), { retry: false, clean: true }),
+      reconcileEveryMs: 60_000,
+      debounceMs: 300,
+      maxWaitMs: 1000,
+    });
+    q.start();
+    await vi.advanceTimersByTimeAsync(0);
+    q.add(1);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(calls).toEqual(['reconcile', [1]]);
+    await vi.advanceTimersByTimeAsync(500);
+    q.add(2); // #1's sync is still running
+    await vi.advanceTimersByTimeAsync(100);
+    release();
+    await vi.advanceTimersByTimeAsync(199);
+    expect(calls).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(calls).toEqual(['reconcile', [1], [2]]);
   });
 
   it('a steady stream still syncs once maxWait has passed since its first event', async () => {
     const { q, calls } = harness();
     q.start();
     await vi.advanceTimersByTimeAsync(0);
-    for (let t = 0; t < 1000; t += 100) {
+    for (let t = 0; t < 1100; t += 100) {
       q.add(t);
       await vi.advanceTimersByTimeAsync(100);
     }
-    expect(calls.filter((c) => c !== 'reconcile')).toHaveLength(1);
+    // The first event starts at once; the stream after it waits at most maxWait (1000 ms from #100).
+    expect(calls.filter((c) => c !== 'reconcile')).toEqual([[0], [100, 200, 300, 400, 500, 600, 700, 800, 900, 1000]]);
   });
 
   it('a held lock keeps the ids and tries again; nothing is lost or run twice at once', async () => {
