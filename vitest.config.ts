@@ -9,6 +9,10 @@ import { defineConfig } from 'vitest/config';
 //   what a test is about).
 // - e2e: the built binary (bin/curate.js) as a user runs it: on a pseudo-terminal, as
 //   `curate watch`, under cron's environment, packed by npm, with Hugo and Chromium.
+// Unit-folder files that run git (a child process per case): with the integration tests,
+// whose timeouts allow for a loaded machine.
+const RUNS_GIT = ['test/unit/cli-git.test.ts', 'test/unit/plan-patch.test.ts'];
+
 const E2E = [
   'test/cli/**/*.test.ts',
   'test/integration/client-cli.test.ts',
@@ -36,11 +40,11 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 10_000, hookTimeout: 10_000 },
+        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], exclude: RUNS_GIT, testTimeout: 10_000, hookTimeout: 10_000 },
       },
       {
         extends: true,
-        test: { name: 'integration', include: ['test/integration/**/*.test.ts'], exclude: E2E, testTimeout: 60_000, hookTimeout: 60_000 },
+        test: { name: 'integration', include: ['test/integration/**/*.test.ts', ...RUNS_GIT], exclude: E2E, testTimeout: 60_000, hookTimeout: 60_000 },
       },
       {
         extends: true,
