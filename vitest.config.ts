@@ -1,11 +1,51 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
+
+// Three projects, one run (`npm test` runs them all; `vitest run --project unit` one of them):
+// - unit: pure code and small fixtures, no server, no child process: short timeouts, so a
+//   unit test that starts to wait on something fails at once instead of slowing the suite.
+// - integration: the engine and the client in process, over HTTP against the simulator on
+//   127.0.0.1 (or the in-memory fake client, test/helpers/fake-client.ts, where HTTP is not
+//   what a test is about).
+// - e2e: the built binary (bin/curate.js) as a user runs it: on a pseudo-terminal, as
+//   `curate watch`, under cron's environment, packed by npm, with Hugo and Chromium.
+const E2E = [
+  'test/cli/**/*.test.ts',
+  'test/integration/client-cli.test.ts',
+  'test/integration/hugo.test.ts',
+  'test/integration/hugo-corpus.test.ts',
+  'test/integration/init-default.test.ts',
+  'test/integration/init-prompts.test.ts',
+  'test/integration/medigy-e2e.test.ts',
+  'test/integration/signal-phases.test.ts',
+  'test/integration/watch.test.ts',
+  'test/integration/watch-publish.test.ts',
+];
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    // Integration tests start real loopback servers and spawn the CLI; give them room on a 2-core CI box.
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
     pool: 'forks',
+    // Test files restore what they change (env, timers, fs seams, listeners, servers and
+    // child processes they start), so a worker runs them one after another without
+    // re-importing vitest and the modules for each file: that import was ~35 CPU seconds.
+    isolate: false,
+    // Most of an integration or e2e test's time is spent waiting on loopback servers and
+    // child processes, so even a 2-core machine runs two files at once (vitest's default
+    // there is one).
+    maxWorkers: Math.max(2, availableParallelism()),
+    projects: [
+      {
+        extends: true,
+        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 10_000, hookTimeout: 10_000 },
+      },
+      {
+        extends: true,
+        test: { name: 'integration', include: ['test/integration/**/*.test.ts'], exclude: E2E, testTimeout: 60_000, hookTimeout: 60_000 },
+      },
+      {
+        extends: true,
+        test: { name: 'e2e', include: E2E, testTimeout: 60_000, hookTimeout: 60_000 },
+      },
+    ],
   },
 });

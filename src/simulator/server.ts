@@ -532,6 +532,9 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     },
     inject: (fault) => faults.inject(fault),
     clearFaults: () => faults.clear(),
+    endStalls() {
+      for (const end of [...stalls]) end();
+    },
     onListPage(hook) {
       listPageHook = hook;
     },

@@ -158,6 +158,12 @@ export interface Simulator {
   resetCounts(): void;
   inject(fault: FaultSpec): void;
   clearFaults(): void;
+  /**
+   * End every response held by a `stall` fault now, as its `stallMs` running out would (the
+   * connection closes without an answer). Lets a test hold a request until an event of its
+   * own instead of guessing how long to hold it.
+   */
+  endStalls(): void;
   /** Called as each work package list page is requested (with its URL: `select` tells an id listing). */
   onListPage(hook: ((page: number, url: URL) => void) | null): void;
   updateWorkPackage(id: number, change: (wp: WorkPackageJson) => void): void;

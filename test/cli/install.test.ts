@@ -35,10 +35,17 @@ describe('install from a packed tarball', () => {
   it('npm pack, then npm install the tarball in a site: no install-script warning, and `npx curate` works', async () => {
     const { dir, cleanup } = await tempDir();
     try {
-      // A copy of the checkout, so packing (which builds) never rewrites this one's dist/ under other tests.
+      // A copy of the checkout, so packing never rewrites this one's dist/ under other tests.
+      // `prepack` builds, then strips `prepare`; the build itself is `npm test`'s first step
+      // (a tsc run of ~8 CPU seconds), so the copy gets the dist/ just built and a `build`
+      // script that only checks it is there. What `prepack` runs is checked on the real file.
+      const real = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+      expect(real.scripts.prepack).toMatch(/^npm run build && node scripts\/pack-manifest\.js strip$/);
+      expect(real.scripts.postpack).toBe('node scripts/pack-manifest.js restore');
       const checkout = path.join(dir, 'curate');
       await mkdir(checkout);
-      for (const f of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'bin', 'src', 'scripts']) await cp(path.join(ROOT, f), path.join(checkout, f), { recursive: true });
+      for (const f of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'bin', 'src', 'scripts', 'dist']) await cp(path.join(ROOT, f), path.join(checkout, f), { recursive: true });
+      await writeFile(path.join(checkout, 'package.json'), `${JSON.stringify({ ...real, scripts: { ...real.scripts, build: "node -e \"require('node:fs').accessSync('dist/cli/main.js')\"" } }, null, 2)}\n`);
       await mkdir(path.join(checkout, 'fixtures', 'medigy'), { recursive: true });
       await cp(MEDIGY_CONFIG, path.join(checkout, 'fixtures', 'medigy', 'curate.config.yaml'));
       await symlink(path.join(ROOT, 'node_modules'), path.join(checkout, 'node_modules'));

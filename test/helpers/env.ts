@@ -1,7 +1,7 @@
 // Shared test support: fixture locations, temp dirs, running the real CLI, reading trees.
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, statfsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -19,8 +19,24 @@ export const HAS_SHARED = existsSync(path.join(SHARED_TRAIN, 'dataset', 'instanc
 export const BIN = path.join(ROOT, 'bin', 'curate.js');
 export const LEGACY_NOW = new Date('2021-02-19T00:00:00Z');
 
+/**
+ * Where tests write: memory (/dev/shm) when it has room, else the system's temp folder. A
+ * sync fsyncs every file it writes and every folder it renames into; on a disk shared with
+ * other work that waiting was most of a small sync's time, and no test is about the disk.
+ * (A container's /dev/shm is often 64 MB: too small, so it is checked, not assumed.)
+ */
+export const TEST_TMP = ((): string => {
+  try {
+    const s = statfsSync('/dev/shm');
+    if (s.bavail * s.bsize >= 2 ** 30) return '/dev/shm';
+  } catch {
+    /* no /dev/shm */
+  }
+  return tmpdir();
+})();
+
 export async function tempDir(prefix = 'curate-test-'): Promise<{ dir: string; cleanup: () => Promise<void> }> {
-  const dir = await mkdtemp(path.join(tmpdir(), prefix));
+  const dir = await mkdtemp(path.join(TEST_TMP, prefix));
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 

@@ -56,6 +56,7 @@ import { CurateError } from '../../src/errors.js';
 import { createProfile } from '../../src/mapping/profiles/index.js';
 import { DEFAULT_TYPES } from '../../src/mapping/profiles/medigy-options.js';
 import { createOpenProjectClient } from '../../src/openproject/index.js';
+import { createFakeClient } from './fake-client.js';
 import {
   bulkUpdate,
   cloneDataset,
@@ -1117,9 +1118,10 @@ export class World {
   }
 
   private async freshSync(data: Dataset, cfg: ResolvedConfig, profile: Profile): Promise<Fresh> {
-    const sim = await startSimulator({ dataset: data, apiKey: TEST_KEY, clock: () => new Date(this.clock.ms) });
+    // The oracle is the engine's own answer for a frozen server state: in memory (the fake
+    // client, checked against HTTP in fake-client.test.ts); the runs under test talk HTTP.
     const { dir } = await scratch('curate-fresh-');
-    const client = this.client(1000, 8, sim.url);
+    const client = createFakeClient(data, { clock: () => new Date(this.clock.ms) });
     let result: Outcome;
     try {
       const report = await runSync({ outputRoot: dir, sources: cfg.sources, profile, client, now: this.now, deleteThreshold: cfg.sync.deleteThreshold, overlapSeconds: cfg.sync.overlapSeconds });
@@ -1129,7 +1131,6 @@ export class World {
       result = { outcome: 'threw', detail: describeError(e), error: e };
     } finally {
       await client.close();
-      await sim.close();
     }
     return { ...result, tree: await tree(dir, this.setup.profile === 'default'), dir, owned: await ownedIn(dir) };
   }

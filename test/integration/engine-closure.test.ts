@@ -30,6 +30,7 @@ import type { Simulator, WorkPackageJson } from '../../src/simulator/index.js';
 import type { SyncOptions, SyncReport } from '../../src/sync/index.js';
 import type { SourceSpec } from '../../src/types.js';
 import { diffTrees, medigyConfig, tempDir, treeHashes } from '../helpers/env.js';
+import { createFakeClient } from '../helpers/fake-client.js';
 import { DEFAULT_PROFILE_SOURCES, withoutRememberedAliases } from '../helpers/model-world.js';
 import { medigySync, startFixtureSimulator, TEST_KEY, testClient } from '../helpers/sync-harness.js';
 
@@ -66,7 +67,8 @@ async function firstDifference(a: string, b: string, rel: string): Promise<strin
 async function expectFresh(sim: Simulator, dir: string, extra: Extra = {}): Promise<void> {
   const { dir: fresh, cleanup } = await tempDir('curate-fresh-');
   try {
-    const r = await medigySync(sim, fresh, { ...extra, full: false, signal: undefined, onlyIds: undefined });
+    // The oracle runs in memory (fake client over the simulator's data); the runs under test talk HTTP.
+    const r = await medigySync(sim, fresh, { ...extra, client: createFakeClient(sim.dataset), full: false, signal: undefined, onlyIds: undefined });
     expect(r.errors).toEqual([]);
     const d = diffTrees(await treeOf(dir, extra), await treeOf(fresh, extra));
     // The first differing line makes a failure readable.

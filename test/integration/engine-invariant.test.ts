@@ -12,6 +12,7 @@ import type { Simulator, WorkPackageJson } from '../../src/simulator/index.js';
 import type { SyncOptions, SyncReport } from '../../src/sync/index.js';
 import type { SourceSpec } from '../../src/types.js';
 import { diffTrees, LEGACY_NOW, medigyConfig, tempDir, treeHashes } from '../helpers/env.js';
+import { createFakeClient } from '../helpers/fake-client.js';
 import { medigySync, startFixtureSimulator, testClient } from '../helpers/sync-harness.js';
 import { readStateJson } from '../helpers/state.js';
 
@@ -22,7 +23,8 @@ type Extra = Partial<SyncOptions>;
 async function freshTree(sim: Simulator, extra: Extra = {}): Promise<Map<string, string>> {
   const { dir, cleanup } = await tempDir('curate-fresh-');
   try {
-    const r = await medigySync(sim, dir, { ...extra, full: false, signal: undefined, onlyIds: undefined });
+    // The oracle runs in memory (fake client over the simulator's data); the runs under test talk HTTP.
+    const r = await medigySync(sim, dir, { ...extra, client: createFakeClient(sim.dataset), full: false, signal: undefined, onlyIds: undefined });
     expect(r.errors).toEqual([]);
     return await treeHashes(dir);
   } finally {

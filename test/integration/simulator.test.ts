@@ -611,16 +611,25 @@ describe('latency model', () => {
     try {
       const t0 = Date.now();
       await Promise.all(Array.from({ length: 6 }, () => fetch(`${slow.url}/api/v3/types`).then((r) => r.text())));
-      const parallel = Date.now() - t0;
-      expect(parallel).toBeGreaterThanOrEqual(145);
-      expect(parallel).toBeLessThan(600); // 6 × 150 ms would be 900 ms if serialised
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(145);
+      // Concurrently: the server held several of the six at once (its log, arrival to
+      // response); a busy wait would serve one at a time. Not a wall-clock bound: a busy
+      // machine stretches those.
+      const held = slow.log().flatMap((r) => [[r.startMs, 1], [r.endMs!, -1]] as [number, number][]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+      let inFlight = 0;
+      let most = 0;
+      for (const [, d] of held) most = Math.max(most, (inFlight += d));
+      expect(most).toBeGreaterThanOrEqual(3);
       const t1 = Date.now();
       const rendered = Math.min(100, sortedIds.length);
       await (await fetch(`${slow.url}/api/v3/work_packages?filters=[]&pageSize=100`)).text();
-      expect(Date.now() - t1).toBeGreaterThanOrEqual(150 + rendered * 3 - 5);
+      const renderedMs = Date.now() - t1;
+      expect(renderedMs).toBeGreaterThanOrEqual(150 + rendered * 3 - 5);
       const t2 = Date.now();
       await (await fetch(`${slow.url}/api/v3/work_packages?filters=[]&pageSize=100&select=total,elements/id`)).text();
-      expect(Date.now() - t2).toBeLessThan(150 + rendered * 3 - 5);
+      // The select path adds no per-element delay: faster than the same page rendered, which
+      // waited rendered × 3 ms more (compared with each other, not with a fixed bound).
+      expect(Date.now() - t2).toBeLessThan(renderedMs);
     } finally {
       await slow.close();
     }

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Simulator, WorkPackageJson } from '../../src/simulator/index.js';
 import { diffTrees, tempDir, treeHashes } from '../helpers/env.js';
+import { createFakeClient } from '../helpers/fake-client.js';
 import { medigySync, startFixtureSimulator, testClient } from '../helpers/sync-harness.js';
 
 const ITERATIONS = Number(process.env.SOAK_ITERATIONS ?? 200);
@@ -91,7 +92,9 @@ describe('soak: incremental syncs under edits and faults', () => {
         expect(report.errors, `iteration ${i}: ${changes.join(', ')}`).toEqual([]);
         const fresh = await tempDir();
         try {
-          await medigySync(sim, fresh.dir, { full: true });
+          // The oracle: a fresh full sync of the same server state, in memory (the fake
+          // client reads the simulator's dataset; the syncs under test above talk HTTP).
+          await medigySync(sim, fresh.dir, { full: true, client: createFakeClient(sim.dataset) });
           const d = diffTrees(await treeHashes(dir), await treeHashes(fresh.dir));
           expect(d, `iteration ${i} after ${changes.join(', ')}`).toEqual({ missing: [], extra: [], different: [] });
         } finally {

@@ -1,10 +1,12 @@
 // Issue 4: plan, then apply. Incremental syncs, pruning, renames, the safety brake,
 // the dry run and its patch, the lock, and SIGKILL at random points.
 import { spawn } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SafetyError } from '../../src/errors.js';
+import { requestHooks } from '../../src/simulator/hooks.js';
 import type { Simulator, WorkPackageJson } from '../../src/simulator/index.js';
 import { renderPatch } from '../../src/sync/index.js';
 import { BIN, diffTrees, FIXTURE_EXPECTED, git, MEDIGY_CONFIG, runCli, tempDir, treeHashes } from '../helpers/env.js';
@@ -19,6 +21,29 @@ async function mtimes(dir: string): Promise<Map<string, number>> {
   for (const rel of (await treeHashes(dir, { includeState: true })).keys()) out.set(rel, (await stat(path.join(dir, rel))).mtimeMs);
   return out;
 }
+
+/** How many files of the site (outside .curate/) were written since `sinceMs` (by the run started then). */
+async function placed(dir: string, sinceMs: number): Promise<number> {
+  let n = 0;
+  const walk = async (d: string): Promise<void> => {
+    // A run renames and removes folders meanwhile: one that vanished holds nothing.
+    for (const e of await readdir(d, { withFileTypes: true }).catch(() => [])) {
+      if (e.isDirectory() && !(d === dir && e.name === '.curate')) await walk(path.join(d, e.name));
+      else if (e.isFile() && ((await stat(path.join(d, e.name)).catch(() => null))?.mtimeMs ?? 0) >= sinceMs) n += 1;
+    }
+  };
+  await walk(dir);
+  return n;
+}
+
+/** The journal's inode (a new one each time a run writes it: temp file and rename), or null. */
+const journalIno = (dir: string): number | null => {
+  try {
+    return statSync(path.join(dir, '.curate', 'journal.json')).ino;
+  } catch {
+    return null;
+  }
+};
 
 /** A community Curated Content work package of the biggest community (so deleting it never empties a source). */
 function communityWorkPackage(sim: Simulator): WorkPackageJson {
@@ -252,21 +277,22 @@ describe('dry run and patch', () => {
 
 describe('cron safety', () => {
   it('two concurrent syncs never interleave: the second exits at once with status 3', async () => {
-    // Slow enough that the first run (about 100 requests, 8 at a time) still holds the
-    // lock when the second process has started (~0.3 s of node start-up): at 40 ms the
-    // first run sometimes finished first and the test flaked.
-    const sim = await startFixtureSimulator({ latencyMs: 150 });
+    // The first run is held at its first attachment listing (after it took the lock) until
+    // the second has exited: however slowly the machine starts the second process, the first
+    // still holds the lock then. (A latency of 40, then 150 ms per request only made it
+    // likely: the first run sometimes finished first on a busy machine.) Released, the held
+    // request fails like a dropped connection and is retried.
+    const sim = await startFixtureSimulator();
     const { dir, cleanup } = await tempDir();
     try {
       const env = { OPENPROJECT_URL: sim.url, OPENPROJECT_API_KEY: TEST_KEY };
       const args = ['sync', '--config', MEDIGY_CONFIG, '--out', dir, '--now', '2021-02-19T00:00:00Z'];
+      const held = new Promise<void>((resolve) => sim.inject({ route: 'attachments', kind: 'stall', stallMs: 60_000, times: 1, match: () => (resolve(), true) }));
       const first = runCli(args, { env });
-      // Wait until the first run holds the lock.
-      for (let i = 0; i < 200; i++) {
-        if (await stat(path.join(dir, '.curate', 'lock')).catch(() => null)) break;
-        await new Promise((r) => setTimeout(r, 25));
-      }
+      await held;
+      expect((await stat(path.join(dir, '.curate', 'lock'))).isFile()).toBe(true);
       const second = await runCli(args, { env });
+      sim.endStalls();
       expect(second.code).toBe(3);
       expect(second.stderr).toMatch(/another curate sync \(pid \d+/);
       const a = await first;
@@ -278,8 +304,9 @@ describe('cron safety', () => {
     }
   });
 
-  it('SIGKILL at 20 random points never leaves a truncated or temp file where the site reads, and the next run converges', async () => {
+  it('SIGKILL at 20 points never leaves a truncated or temp file where the site reads, and the next run converges', async () => {
     const sim = await startFixtureSimulator({ latencyMs: 5 });
+    const hooks = requestHooks(sim);
     const { dir, cleanup } = await tempDir();
     try {
       const expected = await treeHashes(FIXTURE_EXPECTED);
@@ -291,13 +318,30 @@ describe('cron safety', () => {
         if (i % 5 === 0) {
           for (const e of await readdir(dir)) await rm(path.join(dir, e), { recursive: true, force: true });
         }
+        // A journal and files a killed run left are not this run's: its own are newer.
+        const leftJournal = journalIno(dir);
+        const startedMs = Date.now() - 2;
         const child = spawn(process.execPath, [BIN, 'sync', '--config', MEDIGY_CONFIG, '--out', dir, '--now', '2021-02-19T00:00:00Z', '--quiet'], { env, stdio: 'ignore' });
         // Listen for 'close' before waiting: a warm run can finish before the kill lands, and a
         // listener attached after the event would wait forever.
-        const closed = new Promise((r) => child.on('close', r));
-        await new Promise((r) => setTimeout(r, 50 + random() * 900));
-        child.kill('SIGKILL');
+        let ended = false;
+        const closed = new Promise((r) => child.on('close', r)).then(() => (ended = true));
+        // Kill points are events of the run, not times (a sleep mostly landed in node's
+        // start-up on a busy machine): half at the nth request to reach the server (a cold run
+        // makes about 100); a quarter the moment this run's journal is on disk (before the
+        // first rename); a quarter once this run has put its nth file in place (among the
+        // renames or, as they are quick, often just after them, before the manifest; the
+        // in-process model tests abort at exact write events). A run may end first: a run too.
+        if (i % 2 === 0) hooks.at('*', 1 + Math.floor(random() * 100), () => child.kill('SIGKILL'));
+        else {
+          const nth = i % 4 === 1 ? 0 : 1 + Math.floor(random() * 60);
+          // A cheap check every 2 ms until the apply starts (a spin would take the CPU the run needs), then as fast as possible.
+          while (!ended && [null, leftJournal].includes(journalIno(dir))) await new Promise((r) => setTimeout(r, 2));
+          while (!ended && nth > 0 && (await placed(dir, startedMs)) < nth) await new Promise((r) => setImmediate(r));
+          child.kill('SIGKILL');
+        }
         await closed;
+        hooks.clear();
         const now = await treeHashes(dir);
         for (const [rel, hash] of now) {
           expect(expected.get(rel), `${rel} after kill ${i}`).toBe(hash); // present ⇒ complete and correct

@@ -96,8 +96,15 @@ describe('watcher → engine', () => {
     expect((await post(w, news(78, elsewhere))).body).toBe('{"status":"ignored"}\n');
     expect((await post(w, { action: 'attachment:created', attachment: { id: 5, _links: { container: { href: '/api/v3/work_packages/501' } } } })).body).toBe('{"status":"queued"}\n');
     await w.idle();
-    // #77 starts at once (the first event after a quiet spell); #501, right after it, is debounced.
-    expect(calls.map((c) => c.onlyIds)).toEqual([null, [77], [501]]);
+    // What this test is about: #77 (owned, payload elsewhere) and #501 (an attachment's
+    // container) are synced, #78 is not. #77 starts the first targeted sync; whether #501
+    // joins it (its event arrived within the same tick) or is debounced into the next one
+    // depends on scheduling, and both are right (the queue's own tests pin each case).
+    expect(calls[0]!.onlyIds).toBeNull();
+    const targeted = calls.slice(1).map((c) => c.onlyIds!);
+    expect(targeted[0]).toContain(77);
+    expect(targeted.length).toBeLessThanOrEqual(2);
+    expect(targeted.flat().sort((a, b) => a - b)).toEqual([77, 501]);
   });
 
   it('after a run that wrote the state, which work packages are owned comes from its plan, not from reading the manifest again (issue 22)', async () => {

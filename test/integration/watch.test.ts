@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { sign } from '../../src/watch/signature.js';
 import type { Simulator } from '../../src/simulator/index.js';
 import { diffTrees, git, LEGACY_NOW, MEDIGY_CONFIG, runCli, tempDir, treeHashes } from '../helpers/env.js';
+import { createFakeClient } from '../helpers/fake-client.js';
 import { medigySync, startFixtureSimulator, TEST_KEY } from '../helpers/sync-harness.js';
 import { request, startWatch, syncLines, waitReady, WEBHOOK_SECRET, type RunningWatch } from '../helpers/watch-harness.js';
 import { readStateJson } from '../helpers/state.js';
@@ -38,7 +39,8 @@ async function setup(options: { gitCommit?: boolean; extraArgs?: string[]; env?:
 
 async function freshTree(sim: Simulator, dir: string): Promise<Map<string, string>> {
   const fresh = path.join(dir, `fresh-${Math.random().toString(36).slice(2)}`);
-  const r = await medigySync(sim, fresh);
+  // The oracle, in memory (fake client over the simulator's data): the watcher under test talks HTTP.
+  const r = await medigySync(sim, fresh, { client: createFakeClient(sim.dataset) });
   expect(r.errors).toEqual([]);
   return treeHashes(fresh);
 }
@@ -99,16 +101,19 @@ describe('curate watch (real binary, simulator webhooks)', () => {
     editDescription(sim, 1013, 'Signed with the wrong secret.');
     await sim.webhooks.flush();
     expect(sim.webhooks.deliveries().map((d) => d.status)).toEqual([401]);
-    await new Promise((r) => setTimeout(r, 1000)); // longer than the debounce
+    // A refused delivery is never queued (the queue is the only way to a targeted sync), so
+    // an empty queue now is proof; no wait for a debounce that could not start.
+    expect(JSON.parse((await request(`${w.url}/healthz`)).body)).toMatchObject({ queued: 0 });
     expect(syncLines(w, 'targeted')).toEqual([]);
     expect(await treeHashes(out, { includeState: true })).toEqual(before);
     const metrics = (await request(`${w.url}/metrics`)).body;
     expect(metrics).toContain('curate_watch_webhooks_rejected_total{reason="signature_missing"} 1');
     expect(metrics).toContain('curate_watch_webhooks_rejected_total{reason="signature_invalid"} 5');
     expect(metrics).toContain('curate_watch_webhooks_accepted_total 0');
-    // The right signature over the same bytes is accepted.
+    // The right signature over the same bytes is accepted: one targeted sync, the first.
     expect((await post({ 'x-op-signature': sign(body, WEBHOOK_SECRET) })).status).toBe(202);
     await w.waitFor((l) => l.event === 'sync' && l.kind === 'targeted');
+    expect(w.lines.filter((l) => l.event === 'sync' && l.kind === 'targeted').map((l) => l.ids)).toEqual([[1013]]);
   });
 
   it('refuses oversized (413) and malformed (400) bodies, other paths (404) and methods (405); ignores events outside every source', async () => {
@@ -146,7 +151,7 @@ describe('curate watch (real binary, simulator webhooks)', () => {
     expect(await request(`${w.url}/webhook`, { method: 'POST', headers: signed(other), body: other })).toMatchObject({ status: 202, body: '{"status":"ignored"}\n' });
     const outside = JSON.stringify({ action: 'work_package:created', work_package: { id: 99999, _links: { project: { href: '/api/v3/projects/77', title: 'Intranet' }, type: { href: '/api/v3/types/1', title: 'Task' } }, _embedded: { project: { id: 77, identifier: 'intranet', name: 'Intranet' } } } });
     expect(await request(`${w.url}/webhook`, { method: 'POST', headers: signed(outside), body: outside })).toMatchObject({ status: 202, body: '{"status":"ignored"}\n' });
-    await new Promise((r) => setTimeout(r, 800));
+    // Refused and ignored requests never reach the queue: empty now, nothing can sync later.
     expect(syncLines(w, 'targeted')).toEqual([]);
     expect(await treeHashes(out, { includeState: true })).toEqual(before);
     const health = await request(`${w.url}/healthz`);
@@ -157,6 +162,7 @@ describe('curate watch (real binary, simulator webhooks)', () => {
     expect(metrics).toContain('curate_watch_webhooks_rejected_total{reason="not_found"} 2');
     expect(metrics).toContain('curate_watch_webhooks_rejected_total{reason="method_not_allowed"} 3');
     expect(metrics).toContain('curate_watch_webhooks_ignored_total 2');
+    expect(metrics).toContain('curate_watch_webhooks_accepted_total 0');
     expect(metrics).toMatch(/^curate_watch_syncs_total\{kind="reconcile",outcome="ok"\} 1$/m);
     expect(metrics).toMatch(/^curate_watch_last_success_timestamp_seconds \d+(\.\d+)?$/m);
   });
@@ -199,6 +205,17 @@ async function waitQueueEmpty(url: string): Promise<void> {
   for (;;) {
     const h = JSON.parse((await request(`${url}/healthz`)).body) as { queued: number };
     if (h.queued === 0) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Polls /metrics until it matches (each poll is one HTTP request; the watcher answers at once). */
+async function waitForMetric(url: string, re: RegExp, timeoutMs = 20_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const body = (await request(`${url}/metrics`)).body;
+    if (re.test(body)) return;
+    if (Date.now() > until) throw new Error(`no ${re} in the metrics after ${timeoutMs} ms:\n${body}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -290,7 +307,9 @@ describe('curate watch: convergence', () => {
     editDescription(sim, 1013, 'Edited while a cron sync held the lock.');
     await sim.webhooks.flush();
     await w.waitFor((l) => l.event === 'sync' && l.outcome === 'locked', 10_000, mark);
-    await new Promise((r) => setTimeout(r, 1500));
+    // It keeps trying without writing: wait for a second refused attempt (counted in the
+    // metrics, logged once) rather than for a fixed time.
+    await waitForMetric(w.url, /^curate_watch_syncs_total\{kind="targeted",outcome="locked"\} ([2-9]|\d\d+)$/m);
     expect(await treeHashes(out)).toEqual(before);
     expect(JSON.parse((await request(`${w.url}/healthz`)).body).queued).toBe(1);
     await lock.release();
@@ -301,12 +320,14 @@ describe('curate watch: convergence', () => {
   });
 
   it('a cron `curate sync` running beside the watcher never corrupts the tree (it exits 0 or 3)', async () => {
-    // Slow enough that runs overlap both ways: crons finding the watcher's lock, the watcher finding a cron's.
-    const { sim, out, dir, w, env } = await setup({ latencyMs: 15 });
+    // Slow enough that runs overlap both ways: crons finding the watcher's lock, the watcher
+    // finding a cron's (each round's reconciliation starts while a cron run holds the lock,
+    // which takes several sequential requests at 30 ms each to let go).
+    const { sim, out, dir, w, env } = await setup({ latencyMs: 30 });
     sim.webhooks.configure({ url: `${w.url}/webhook`, secret: WEBHOOK_SECRET });
     const ids = await ownedIds(out);
     const codes: (number | null)[] = [];
-    for (let round = 0; round < 6; round++) {
+    for (let round = 0; round < 3; round++) {
       const crons = [0, 1].map(() => runCli(['sync', '--config', MEDIGY_CONFIG, '--out', out, '--now', NOW], { env }));
       // Edits (webhooks) and a reconciliation land while a cron run holds the lock.
       const until = Date.now() + 10_000;
@@ -337,9 +358,11 @@ describe('curate watch: convergence', () => {
 });
 
 describe('curate watch: interruptions', () => {
+  // 300 work packages (about 900 files): an apply long enough (hundreds of ms) for a kill
+  // seen at its first renamed folder to land inside it.
   async function bigSetup(latencyMs: number): Promise<{ sim: Simulator; out: string; dir: string; env: NodeJS.ProcessEnv }> {
     const { generateDataset, startSimulator } = await import('../../src/simulator/index.js');
-    const sim = await startSimulator({ dataset: generateDataset({ workPackages: 800, seed: 7 }), apiKey: TEST_KEY, latencyMs });
+    const sim = await startSimulator({ dataset: generateDataset({ workPackages: 300, seed: 7 }), apiKey: TEST_KEY, latencyMs });
     cleanups.push(() => sim.close());
     const { dir, cleanup } = await tempDir('curate-watch-');
     cleanups.push(cleanup);
@@ -384,12 +407,15 @@ describe('curate watch: interruptions', () => {
 
   it('SIGTERM during a sync: exit 0 within 5 s, the lock released, and the next start converges', async () => {
     const { sim, out, dir, env } = await bigSetup(10);
+    // The first reconciliation is under way once its first download reaches the server.
+    const { requestHooks } = await import('../../src/simulator/hooks.js');
+    const downloading = new Promise<void>((resolve) => requestHooks(sim).at('content', 1, () => resolve()));
     const w = await startWatch(args(out), env);
     cleanups.push(async () => {
       if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
       await w.exited;
     });
-    await new Promise((r) => setTimeout(r, 1500)); // the first reconciliation is under way
+    await downloading;
     expect((await request(`${w.url}/healthz`)).status).toBe(503);
     const t0 = Date.now();
     w.child.kill('SIGTERM');
