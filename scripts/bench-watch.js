@@ -85,7 +85,9 @@ try {
   console.log(`curate watch bench: ${n} work packages, ${LATENCY_MS} ms per request + ${PER_ELEMENT_MS} ms per listed work package, ${samples} samples`);
   console.log(`first reconciliation (cold sync into an empty folder): ${(coldMs / 1000).toFixed(1)} s`);
 
-  const manifest = JSON.parse(await readFile(path.join(out, '.curate', 'manifest.json'), 'utf8'));
+  // The state as curate reads it (manifest.json and its shards of work packages).
+  const { readManifest } = await import(path.join(root, 'dist', 'output', 'manifest.js'));
+  const manifest = await readManifest(out);
   const owned = Object.entries(manifest.workPackages)
     .map(([id, w]) => ({ id: Number(id), md: Object.keys(w.files).find((f) => f.endsWith('.md')) }))
     .filter((x) => x.md);

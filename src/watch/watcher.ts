@@ -33,7 +33,7 @@ export interface WatcherOptions {
    */
   commit?: (files: string[], report: SyncReport, kind: SyncKind, ids: number[] | null) => Promise<{ id: string; subject: string } | null>;
   onSyncEvent?: (e: SyncEvent) => void;
-  /** Once the watcher has been idle for AFTER_RUN_IDLE_MS after a run (the command runs a full collection: the watcher then idles small). */
+  /** After a reconciliation, and once the watcher has been idle for AFTER_RUN_IDLE_MS after a targeted sync (the command runs a full collection: the watcher then idles small). */
   afterRun?: () => void;
   /** The engine; tests substitute a recorder. @default runSync */
   runSync?: typeof runSync;
@@ -53,7 +53,7 @@ export interface Watcher {
 /** Only a well-formed event name goes into a log line, never other payload text. */
 const safeAction = (a: string): string => (/^[a-z_]{1,40}:[a-z_]{1,40}$/.test(a) ? a : 'unknown');
 const LOCK_RETRY_MS = 500;
-/** How long the watcher is idle after a run before `afterRun` runs. */
+/** How long the watcher is idle after a targeted sync before `afterRun` runs. */
 export const AFTER_RUN_IDLE_MS = 1000;
 
 /** Work package ids with a file the plan keeps or writes: what the state owns after the run. */
@@ -98,14 +98,17 @@ export async function startWatcher(o: WatcherOptions): Promise<Watcher> {
   };
 
   /**
-   * `afterRun` (the command's full collection) once the watcher has been idle for a moment
-   * after a run, not at once: a collection of the heap the run left (its manifest) took tens
-   * of milliseconds the next webhook's sync waited for. A run that starts meanwhile puts it off.
+   * `afterRun` (the command's full collection): at once after a reconciliation (it leaves
+   * the most garbage: after the first one, a cold sync's, the heap is several times the live
+   * state, and every later sync paid for collecting it), but after a targeted sync only once
+   * the watcher has been idle for a moment: collecting what little it left took tens of
+   * milliseconds the next webhook's sync waited for. A run that starts meanwhile puts it off.
    */
   let afterRunTimer: NodeJS.Timeout | undefined;
-  const afterRunSoon = (): void => {
+  const afterRun = (kind: SyncKind): void => {
     if (!o.afterRun) return;
     clearTimeout(afterRunTimer);
+    if (kind === 'reconcile') return o.afterRun();
     afterRunTimer = setTimeout(() => {
       if (current === null && !stopping) o.afterRun?.();
     }, AFTER_RUN_IDLE_MS);
@@ -196,7 +199,7 @@ export async function startWatcher(o: WatcherOptions): Promise<Watcher> {
       return { retry: true, clean: false };
     } finally {
       current = null;
-      afterRunSoon();
+      afterRun(kind);
     }
   };
 

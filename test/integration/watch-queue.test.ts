@@ -123,15 +123,16 @@ describe('watcher → engine', () => {
     expect(logs.join('\n')).not.toContain('cannot read the manifest');
   });
 
-  it('runs afterRun (the full collection) once the watcher has been idle for a moment after runs, not after each one (issue 22)', async () => {
+  it('runs afterRun (the full collection) right after a reconciliation, and after a targeted sync only once the watcher has been idle for a moment (issue 22)', async () => {
     let collected = 0;
     const { w, calls } = await start({ afterRun: () => (collected += 1) });
+    expect(collected).toBe(1); // the first reconciliation
     await post(w, news(700));
     await w.idle();
     expect(calls.map((c) => c.onlyIds)).toEqual([null, [700]]);
-    expect(collected).toBe(0);
-    await new Promise((r) => setTimeout(r, AFTER_RUN_IDLE_MS + 300));
     expect(collected).toBe(1);
+    await new Promise((r) => setTimeout(r, AFTER_RUN_IDLE_MS + 300));
+    expect(collected).toBe(2);
   });
 
   it('stop() aborts the run in progress through its signal and returns within the grace period', async () => {
