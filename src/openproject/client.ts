@@ -286,13 +286,15 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
    * for `elements/author` too, and a 400 then is the caller's to handle (no plain twin: a
    * server refusing that key may still answer the plain id select).
    */
-  async function idsInto(q: WorkPackageQuery, ids: Set<number>, authors?: Map<number, string>, withAuthorSelect = false): Promise<number> {
+  async function idsInto(q: WorkPackageQuery, ids: Set<number>, authors?: Map<number, string>, withAuthorSelect = false, onFirstPage?: () => void): Promise<number> {
     let total = 0;
     // Each (sub-)chunk yields its total once it has been read to the end.
     for await (const partTotal of bisectOnInvalidIds(q, async function* (part) {
       let t = 0;
       for await (const page of withAuthorSelect ? pages(part, ID_AUTHOR_SELECT, 'work_package_ids', async (c) => c.elements, Infinity) : idPages(part)) {
         t = page.total;
+        onFirstPage?.();
+        onFirstPage = undefined;
         page.value.forEach((el, i) => {
           const id = (el as { id?: unknown } | null)?.id;
           if (typeof id !== 'number' || !Number.isInteger(id)) {
@@ -448,19 +450,27 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
       };
       if (!wantAuthors) return plain();
       // The sources' listings start together: the first finds out what this server's select
-      // takes while the others wait, so a refusing server answers 400 once per client.
+      // takes while the others wait for its first page (not its last: they would be listed
+      // one after the other), so a refusing server answers 400 once per client.
       while (authorProbe) await authorProbe;
       if (authorSelectRefused || selectRefused) return plain();
       const first = !authorSelectAnswered;
       let settle = (): void => undefined;
       if (first) authorProbe = new Promise<void>((r) => (settle = r));
+      const answered = (): void => {
+        // A select was answered: a later 400 on an id listing is about its ids, not the select.
+        authorSelectAnswered = selectAnswered = true;
+        if (first && authorProbe) {
+          authorProbe = null;
+          settle();
+        }
+      };
       try {
         const ids = new Set<number>();
         const authors = new Map<number, string>();
         try {
-          const total = await idsInto(q, ids, authors, true);
-          // A select was answered: a later 400 on an id listing is about its ids, not the select.
-          authorSelectAnswered = selectAnswered = true;
+          const total = await idsInto(q, ids, authors, true, answered);
+          answered();
           return { ids: [...ids].sort((a, b) => a - b), total, authors };
         } catch (e) {
           // Older or stricter servers answer a select key they do not support with 400
@@ -470,7 +480,7 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
         }
         return await plain();
       } finally {
-        if (first) {
+        if (first && authorProbe) {
           authorProbe = null;
           settle();
         }

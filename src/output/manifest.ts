@@ -463,7 +463,53 @@ export function* stableJsonChunks(value: unknown): Generator<string> {
 
 /** JSON with keys sorted at every level: stable bytes for the same state. */
 export function stableJson(value: unknown): string {
-  return [...stableJsonChunks(value)].join('');
+  // The same bytes as stableJsonChunks, by the native stringifier over a copy sorted only
+  // where it is not already: entries read back from a shard are in order, so writing a
+  // shard of 1,000 mostly unchanged entries copies little (the chunked walk cost ~0.6 s
+  // of a 30,000-entry run whose changes touched every shard).
+  return `${JSON.stringify(inStableOrder(value), null, 2) ?? 'null'}\n`;
+}
+
+const ARRAY_INDEX = /^(?:0|[1-9]\d*)$/;
+/** JavaScript lists array-index keys first, ascending, whatever the insertion order. */
+const isArrayIndex = (k: string): boolean => ARRAY_INDEX.test(k) && Number(k) < 4294967295;
+
+/** Whether keys as Object.keys lists them are already in sortedKeys' order. */
+function keysSorted(keys: readonly string[]): boolean {
+  let i = 0;
+  while (i < keys.length && isArrayIndex(keys[i]!)) i += 1;
+  for (let j = i + 1; j < keys.length; j++) if (!(keys[j - 1]! < keys[j]!)) return false;
+  return true;
+}
+
+/** `value` with keys sorted at every level, sharing every part that already was. */
+function inStableOrder(value: unknown): unknown {
+  let v = value;
+  if (v !== null && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function') v = (v as { toJSON(): unknown }).toJSON();
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) {
+    let copy: unknown[] | null = null;
+    for (let i = 0; i < v.length; i++) {
+      const item: unknown = v[i];
+      const s = inStableOrder(item);
+      if (s !== item) (copy ??= v.slice())[i] = s;
+    }
+    return copy ?? v;
+  }
+  const o = v as Record<string, unknown>;
+  const keys = Object.keys(o);
+  let same = v === value && keysSorted(keys);
+  const values = keys.map((k) => {
+    const x = o[k];
+    const s = inStableOrder(x);
+    if (s !== x) same = false;
+    return s;
+  });
+  if (same) return v;
+  // fromEntries defines own properties (a "__proto__" key stays a key).
+  const entries = keys.map((k, i): [string, unknown] => [k, values[i]]);
+  entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return Object.fromEntries(entries);
 }
 
 /**

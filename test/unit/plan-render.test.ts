@@ -65,6 +65,7 @@ describe('manifest JSON', () => {
     fc.assert(
       fc.property(value, (v) => {
         expect([...stableJsonChunks(v)].join('')).toBe(reference(v));
+        expect(stableJson(v)).toBe(reference(v));
       }),
       { numRuns: 500 },
     );
