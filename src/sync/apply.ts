@@ -85,16 +85,25 @@ export async function applyPlan(a: ApplyInput): Promise<string[]> {
     ),
   );
   await Promise.all([...dirs].map((d) => writeLimit(() => fsyncDir(d))));
-  for (const f of deletes) {
-    a.checkpoint();
-    await guard(f.path);
-    await unlink(resolveInside(root, f.path)).catch((e: NodeJS.ErrnoException) => {
-      if (e.code !== 'ENOENT') throw e;
-    });
-    await pruneEmptyDirs(root, path.posix.dirname(f.path));
-    touched.push(f.path);
-    a.emit({ type: 'write', path: f.path, action: 'delete' });
-  }
+  // Deletions in parallel too (a run renaming 600 pages deleted them one by one), then the
+  // folders they emptied, deepest first so a parent is tried after its children.
+  const emptied = new Set<string>();
+  await Promise.all(
+    deletes.map((f) =>
+      writeLimit(async () => {
+        a.checkpoint();
+        await guard(f.path);
+        await unlink(resolveInside(root, f.path)).catch((e: NodeJS.ErrnoException) => {
+          if (e.code !== 'ENOENT') throw e;
+        });
+        emptied.add(path.posix.dirname(f.path));
+        touched.push(f.path);
+        a.emit({ type: 'write', path: f.path, action: 'delete' });
+      }),
+    ),
+  );
+  const depth = (d: string): number => d.split('/').length;
+  for (const d of [...emptied].sort((x, y) => depth(y) - depth(x))) await pruneEmptyDirs(root, d);
   a.checkpoint();
   if (a.state) touched.push(...(await writeState(root, a.state.manifest, a.state.dirty, a.state.previousShards, a.state.cache)));
   // The manifest now owns every file written: the journal has done its job, but for what it

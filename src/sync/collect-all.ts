@@ -14,7 +14,7 @@ import type { Mapper } from './mapper.js';
 import type { Membership } from './membership.js';
 import type { PreviousState } from './previous-state.js';
 import type { RunContext } from './run-context.js';
-import type { RunSources } from './run-sources.js';
+import { listSourceIds, type RunSources } from './run-sources.js';
 
 /** Per walked source: what its walk collected, and the author names its listing showed. */
 export type CollectedSources = Map<string, Collected & { authors?: Record<string, string> }>;
@@ -32,16 +32,8 @@ export interface CollectDeps {
 export async function collectAll(ctx: RunContext, deps: CollectDeps): Promise<CollectedSources> {
   const { options } = ctx;
   const { previous, ledger, sources, membership, mapper } = deps;
-  const answers = await Promise.all(
-    sources.resolved.map(async (src) => {
-      try {
-        return await options.client.listWorkPackageIds(src.query, { withAuthors: true });
-      } catch (e) {
-        if (ctx.isAborted()) throw e;
-        return e as Error;
-      }
-    }),
-  );
+  // Asked while the state was read (run-sources.ts), unless this run was to be targeted.
+  const answers = await (sources.listings ?? listSourceIds(ctx, sources.resolved));
   if (answers.length && answers.every((a) => a instanceof Error)) throw answers[0];
   const listed: { src: ResolvedSource; listing: IdListing }[] = [];
   answers.forEach((a, i) => {

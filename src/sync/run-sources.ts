@@ -4,6 +4,7 @@
 // error; the others sync. A targeted run meeting a changed config or renamed names becomes
 // an ordinary run (pages of the other shape would otherwise stay).
 import { describeInvisible, invisibleFields } from '../openproject/field-visibility.js';
+import type { IdListing } from '../openproject/types.js';
 import type { NamedRef, Project, SourceSpec } from '../types.js';
 import { nameDigests, renamedKinds } from './closure.js';
 import type { ResolvedSource } from './collect.js';
@@ -33,39 +34,79 @@ export interface RunSources {
   onlyIds: number[] | undefined;
   /** A targeted run: the sources' answers for its ids, asked beside the schemas read (collect-targeted.ts). */
   targetedReads?: TargetedReads;
+  /** An ordinary run: the resolved sources' id listings (collect-all.ts), asked beside the schemas read. */
+  listings?: Promise<(IdListing | Error)[]>;
+}
+
+/** What the resolve phase asks the server before it needs the previous state. */
+export interface ResolveStarted {
+  names: ServerNames;
+  walkStart: Date | null;
+  queries: ReturnType<typeof resolveSources>['queries'];
+  problems: ReturnType<typeof resolveSources>['problems'];
+  fingerprints: Map<string, string>;
+  resolved: ResolvedSource[];
+  fields: Awaited<ReturnType<typeof readSchemaFields>>;
+  early: TargetedReads | undefined;
+  /** An ordinary run: each resolved source's id listing (or why it failed), asked beside the schemas. */
+  listings: Promise<(IdListing | Error)[]> | undefined;
 }
 
 /**
- * The server's names, asked for before the run reads its state: the answers arrive while
- * the manifest is read and parsed (tens of milliseconds at 10,000 work packages) instead
- * of after it. A run that fails before resolving leaves the answer unobserved, not unhandled.
+ * The server's names, then the sources' schemas (and a targeted run's ids), asked for
+ * before the run reads its state: the answers arrive while the state is read and parsed
+ * (a few hundred milliseconds at 30,000 work packages) instead of after it. A run that
+ * fails before resolving leaves the answer unobserved, not unhandled.
  */
-export function askServerNames(ctx: RunContext): Promise<ServerNames> {
-  const names = fetchServerNames(ctx.options.client);
-  names.catch(() => undefined);
-  return names;
+export function startResolve(ctx: RunContext): Promise<ResolveStarted> {
+  const started = (async (): Promise<ResolveStarted> => {
+    const { client, sources, profile } = ctx.options;
+    const names = await fetchServerNames(client);
+    const walkStart = client.lastServerDate();
+    const { queries, problems } = resolveSources(names, sources);
+    // Nothing resolves: the config (or the URL, or the key) is wrong as a whole.
+    if (problems.every((p) => p.length > 0)) throw unresolvedConfig(problems);
+    const fingerprints = new Map(sources.map((s) => [s.name, sourceFingerprint(profile, s)]));
+    const resolved: ResolvedSource[] = [];
+    sources.forEach((spec, i) => {
+      const query = queries[i];
+      if (query) resolved.push({ spec, query, fingerprint: fingerprints.get(spec.name)! });
+    });
+    // Names the pages show that the server renames without touching any work package.
+    const fieldsRead = readSchemaFields(client, resolved, names, ctx.warn, ctx.isAborted);
+    // A targeted run asks the sources for its ids now, beside the schemas (one round trip
+    // less); the answers wait for the schemas to be normalized with their names.
+    const early = ctx.options.onlyIds && resolved.length ? startTargetedReads(client, resolved, ctx.options.onlyIds) : undefined;
+    // An ordinary run lists every source's ids now too: the listings need only the queries.
+    const listings = ctx.options.onlyIds ? undefined : listSourceIds(ctx, resolved);
+    return { names, walkStart, queries, problems, fingerprints, resolved, fields: await fieldsRead, early, listings };
+  })();
+  started.catch(() => undefined);
+  return started;
 }
 
-export async function resolveRunSources(ctx: RunContext, previous: PreviousState, ledger: Ledger, asked: Promise<ServerNames> = askServerNames(ctx)): Promise<RunSources> {
-  const { client, sources, profile } = ctx.options;
-  const names = await asked;
-  const walkStart = client.lastServerDate();
-  const { queries, problems } = resolveSources(names, sources);
-  // Nothing resolves: the config (or the URL, or the key) is wrong as a whole.
-  if (problems.every((p) => p.length > 0)) throw unresolvedConfig(problems);
-  const fingerprints = new Map(sources.map((s) => [s.name, sourceFingerprint(profile, s)]));
-  const resolved: ResolvedSource[] = [];
+/** Every source's id listing with its authors; a failed one is its error (that source's, not the run's). */
+export function listSourceIds(ctx: RunContext, resolved: readonly ResolvedSource[]): Promise<(IdListing | Error)[]> {
+  const all = Promise.all(
+    resolved.map(async (src) => {
+      try {
+        return await ctx.options.client.listWorkPackageIds(src.query, { withAuthors: true });
+      } catch (e) {
+        if (ctx.isAborted()) throw e;
+        return e as Error;
+      }
+    }),
+  );
+  all.catch(() => undefined);
+  return all;
+}
+
+export async function resolveRunSources(ctx: RunContext, previous: PreviousState, ledger: Ledger, asked: Promise<ResolveStarted> = startResolve(ctx)): Promise<RunSources> {
+  const { sources, profile } = ctx.options;
+  const { names, walkStart, queries, problems, fingerprints, resolved, fields, early, listings } = await asked;
   sources.forEach((spec, i) => {
-    const query = queries[i];
-    if (query) resolved.push({ spec, query, fingerprint: fingerprints.get(spec.name)! });
-    else ledger.failed({ kind: 'source', source: spec.name, message: unresolvedMessage(spec.name, problems[i]!) });
+    if (!queries[i]) ledger.failed({ kind: 'source', source: spec.name, message: unresolvedMessage(spec.name, problems[i]!) });
   });
-  // Names the pages show that the server renames without touching any work package.
-  const fieldsRead = readSchemaFields(client, resolved, names, ctx.warn, ctx.isAborted);
-  // A targeted run asks the sources for its ids now, beside the schemas (one round trip
-  // less); the answers wait for the schemas to be normalized with their names.
-  const early = ctx.options.onlyIds && resolved.length ? startTargetedReads(client, resolved, ctx.options.onlyIds) : undefined;
-  const fields = await fieldsRead;
   // Configured custom fields the key cannot see (admin-only, not on a synced type) write
   // nothing: say so, from the schemas just read (no extra requests).
   const configured = profile.configuredFields?.() ?? [];
@@ -104,5 +145,6 @@ export async function resolveRunSources(ctx: RunContext, previous: PreviousState
     types: names.types,
     statuses: names.statuses,
     ...(onlyIds && early ? { targetedReads: early } : {}),
+    ...(!onlyIds && listings ? { listings } : {}),
   };
 }

@@ -28,7 +28,7 @@ import { nextManifest } from './next-manifest.js';
 import { PreviousState } from './previous-state.js';
 import { report } from './report.js';
 import { createRunContext } from './run-context.js';
-import { askServerNames, resolveRunSources } from './run-sources.js';
+import { resolveRunSources, startResolve } from './run-sources.js';
 import { inspectTree } from './tree.js';
 import type { SyncOptions, SyncReport } from './types.js';
 
@@ -49,9 +49,9 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
   const manifestBefore = dryRun ? await readFile(path.join(root, MANIFEST_FILE)).catch(() => null) : null;
   if (dryRun) await assertNotLocked(root);
   const lock = dryRun ? null : await acquireLock(root);
-  // The server's names are asked for now (not before the lock: a run that waits for it asks
-  // nothing): they arrive while the state is read.
-  const names = askServerNames(ctx);
+  // The server's names and schemas are asked for now (not before the lock: a run that waits
+  // for it asks nothing): they arrive while the state is read.
+  const asked = startResolve(ctx);
   let staging: Staging | null = null;
   let mapper: Mapper | null = null;
   let disposed = false;
@@ -67,7 +67,7 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
     const ledger = new Ledger(previous, ctx.emit);
 
     ctx.emit({ type: 'phase', phase: 'resolve' });
-    const sources = await resolveRunSources(ctx, previous, ledger, names);
+    const sources = await resolveRunSources(ctx, previous, ledger, asked);
 
     // List and collect; mapping runs beside it, fed as pages arrive.
     const fetchStarted = performance.now();
