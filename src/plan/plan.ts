@@ -43,8 +43,14 @@ export interface PreviousEntry {
 export interface PlanInput {
   /** Files of the work packages mapped in this run. */
   desired: readonly DesiredFile[];
-  /** The previous manifest's work packages. */
+  /**
+   * The previous manifest's work packages: all of them, or those the plan can touch (every
+   * one not kept, and the owner of every desired path), with `ownedBefore` then counting
+   * the files of all of them.
+   */
   previous: ReadonlyMap<number, PreviousEntry>;
+  /** Files the previous manifest owns in all (for the mass-delete brake); default: those of `previous`. */
+  ownedBefore?: number;
   /** Work packages whose previous files stay (unchanged, or failed in this run). */
   keep: ReadonlySet<number>;
   /** Work packages confirmed gone: their files are real deletions. */
@@ -190,13 +196,14 @@ export function planSync(input: PlanInput): PlanResult {
   // 4. Deletions.
   let realDeletions = 0;
   let ownedBefore = 0;
+  const counted = input.ownedBefore !== undefined;
   const deletedMarkdown = new Map<number, string>();
   for (const [id, e] of input.previous) {
     // A kept or failed work package's files are all claimed (by itself, or by the lower id
     // that took one), so only files of mapped and gone work packages can be deleted.
     const stays = input.keep.has(id) || failed.has(id);
     for (const p in e.files) {
-      ownedBefore += 1;
+      if (!counted) ownedBefore += 1;
       if (stays || claims.has(p)) continue;
       const cur = input.current.get(p) ?? null;
       if (cur === null) continue;
@@ -218,10 +225,34 @@ export function planSync(input: PlanInput): PlanResult {
     if (from) f.renamedFrom = from;
   }
   files.sort(byPath);
+  if (counted) ownedBefore = input.ownedBefore!;
 
   let brake: string | null = null;
   if (!input.allowMassDelete && realDeletions > 0 && ownedBefore > 0 && realDeletions / ownedBefore > input.deleteThreshold) {
     brake = `this run would delete ${realDeletions} of ${ownedBefore} synced files of work packages that are gone (${Math.round((100 * realDeletions) / ownedBefore)}%, above the ${Math.round(input.deleteThreshold * 100)}% limit); check the configuration and the server, then re-run with --allow-mass-delete if this is intended`;
   }
   return { plan: { files }, failures, failed, released, realDeletions, ownedBefore, brake };
+}
+
+/**
+ * The previous entries a plan can touch: every one whose work package does not keep its
+ * files, and the owner of every desired path (a collision, or a file taken back). The
+ * files of all others stay as they are, whatever the plan decides: they are counted.
+ */
+export function previousInScope<E extends PreviousEntry>(all: Iterable<[number, E]>, desired: readonly DesiredFile[], keeps: (id: number) => boolean, ownerOf: (path: string) => number | undefined, entry: (id: number) => E | undefined): { previous: Map<number, E>; ownedBefore: number; unlisted: Record<string, number> } {
+  const previous = new Map<number, E>();
+  for (const d of desired) {
+    const owner = ownerOf(d.path);
+    if (owner !== undefined && !previous.has(owner)) previous.set(owner, entry(owner)!);
+  }
+  let ownedBefore = 0;
+  const unlisted: Record<string, number> = {};
+  for (const [id, e] of all) {
+    let n = 0;
+    for (const _ in e.files) n += 1;
+    ownedBefore += n;
+    if (!keeps(id)) previous.set(id, e);
+    else if (!previous.has(id) && n) unlisted[e.source] = (unlisted[e.source] ?? 0) + n;
+  }
+  return { previous, ownedBefore, unlisted };
 }

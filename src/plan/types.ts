@@ -24,18 +24,28 @@ export interface PlannedFile {
 }
 
 export interface SyncPlan {
-  /** Sorted by path. */
+  /**
+   * Sorted by path: every file this run writes, deletes or compared (the files of the work
+   * packages it mapped or removed, and kept files a collision involved).
+   */
   files: PlannedFile[];
+  /**
+   * Files of work packages the run did not touch, per source: unchanged, counted rather
+   * than listed (a no-change run of 30,000 work packages would list 90,000).
+   */
+  unlisted?: Readonly<Record<string, number>>;
 }
 
 export type PlanCounts = Record<FileAction | 'rename', number>;
 
-export function countPlan(files: PlannedFile[]): PlanCounts {
+/** Counts of planned files; with `unlisted`, plus those unchanged files (of all sources, or of `source`). */
+export function countPlan(files: readonly PlannedFile[], unlisted?: SyncPlan['unlisted'], source?: string): PlanCounts {
   const c: PlanCounts = { create: 0, update: 0, delete: 0, unchanged: 0, rename: 0 };
   for (const f of files) {
     c[f.action] += 1;
     if (f.renamedFrom) c.rename += 1;
   }
+  for (const name in unlisted ?? {}) if (source === undefined || name === source) c.unchanged += unlisted![name]!;
   return c;
 }
 

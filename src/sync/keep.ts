@@ -1,8 +1,7 @@
-// The one rule for what keeps its previous entry and files. Used by the planner's `keep`
-// input, by the next manifest's entries (Ledger.nextWorkPackages) and by the journal a
-// run carries: they cannot disagree.
-import type { Ledger, Outcome } from './ledger.js';
-import type { PreviousState } from './previous-state.js';
+// The one rule for what keeps its previous entry and files. Used by the planner's scope
+// and `keep` input (run.ts), by the next manifest's entries (Ledger.nextWorkPackages) and
+// by the journal a run carries: they cannot disagree.
+import type { Outcome } from './ledger.js';
 
 /**
  * Whether a previously owned work package keeps its entry and files: no outcome (nothing
@@ -20,11 +19,4 @@ export function keepsPrevious(kind: Outcome['kind'] | undefined): boolean {
  */
 export function leftUnchecked(kind: Outcome['kind'] | undefined): boolean {
   return keepsPrevious(kind) && kind !== 'kept';
-}
-
-/** The previously owned work packages whose files stay, for the planner. */
-export function keptIds(previous: PreviousState, ledger: Ledger): Set<number> {
-  const keep = new Set<number>();
-  for (const [id] of previous.entries()) if (keepsPrevious(ledger.outcome(id)?.kind)) keep.add(id);
-  return keep;
 }

@@ -18,6 +18,7 @@ export function report(r: {
   warnings: string[];
   watermarks: Record<string, string | null>;
   touched: string[];
+  owned: () => Set<number>;
   client: SyncOptions['client'];
   timings: { totalMs: number; fetchMs: number; applyMs: number };
   isDisposed(): boolean;
@@ -29,13 +30,14 @@ export function report(r: {
     applied: !dryRun,
     dryRun,
     refused: r.refused,
-    counts: { total: countPlan(r.plan.files), bySource: r.bySource, workPackages: r.ledger.counts() },
+    counts: { total: countPlan(r.plan.files, r.plan.unlisted), bySource: r.bySource, workPackages: r.ledger.counts() },
     errors: r.ledger.errors,
     warnings: r.warnings,
     timings: { totalMs: Math.round(r.timings.totalMs), fetchMs: Math.round(r.timings.fetchMs), applyMs: Math.round(r.timings.applyMs) },
     requests: r.client.stats(),
     watermarks: r.watermarks,
     touchedFiles: r.touched.sort(),
+    ownedIds: r.owned,
     async readOld(rel) {
       try {
         return await readFile(resolveInside(root, rel));

@@ -14,12 +14,12 @@ import { readJournal } from '../output/journal.js';
 import { acquireLock, assertNotLocked } from '../output/lock.js';
 import { MANIFEST_FILE, readState } from '../output/manifest.js';
 import { createStaging, sweepLeftovers, type Staging } from '../output/staging.js';
-import { planSync } from '../plan/plan.js';
+import { planSync, previousInScope } from '../plan/plan.js';
 import { countPlan, type PlanCounts } from '../plan/types.js';
 import { applyPlan } from './apply.js';
 import { collectAll, type CollectedSources } from './collect-all.js';
 import { collectTargeted } from './collect-targeted.js';
-import { keptIds, leftUnchecked } from './keep.js';
+import { keepsPrevious, leftUnchecked } from './keep.js';
 import { Ledger } from './ledger.js';
 import { FactsBook, reconcileInRun, targetsAuditDue } from './facts.js';
 import { createMapper, type Mapper } from './mapper.js';
@@ -101,10 +101,15 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
     ctx.emit({ type: 'phase', phase: 'plan' });
     const orphans = new Map([...journal].filter(([p]) => previous.ownerOf(p) === undefined));
     const tree = await inspectTree(ctx, { previous, ledger, mapper, orphans, hash, staging });
+    const desired = mapper.desired.filter((d) => ledger.outcome(d.workPackageId)?.kind === 'mapped');
+    // Only what the plan can touch is planned; the other work packages' files are counted (plan.ts).
+    const keeps = (id: number): boolean => keepsPrevious(ledger.outcome(id)?.kind);
+    const scope = previousInScope(previous.entries(), desired, keeps, (p) => previous.ownerOf(p), (id) => previous.entry(id));
     const result = planSync({
-      desired: mapper.desired.filter((d) => ledger.outcome(d.workPackageId)?.kind === 'mapped'),
-      previous: new Map(previous.entries()),
-      keep: keptIds(previous, ledger),
+      desired,
+      previous: scope.previous,
+      ownedBefore: scope.ownedBefore,
+      keep: new Set([...scope.previous.keys()].filter(keeps)),
       gone: ledger.ids('gone'),
       orphans,
       current: tree.current,
@@ -114,7 +119,7 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
     });
     for (const f of result.failures) ledger.failed(f);
     if (result.brake) ctx.brake(result.brake);
-    const { plan } = result;
+    const plan = { files: result.plan.files, unlisted: scope.unlisted };
     const next = nextManifest(ctx, { previous, sources, collected, ledger, released: result.released, facts });
 
     ctx.checkpoint();
@@ -141,7 +146,7 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
     const applyMs = performance.now() - applyStarted;
 
     const bySource: Record<string, PlanCounts> = {};
-    for (const s of options.sources) bySource[s.name] = countPlan(plan.files.filter((f) => f.source === s.name));
+    for (const s of options.sources) bySource[s.name] = countPlan(plan.files.filter((f) => f.source === s.name), plan.unlisted, s.name);
     if (dryRun) {
       await assertNotLocked(root);
       const manifestAfter = await readFile(path.join(root, MANIFEST_FILE)).catch(() => null);
@@ -155,7 +160,7 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
       disposed = true;
     }
     const timings = { totalMs: performance.now() - started, fetchMs, applyMs };
-    return report({ plan, dryRun, refused: ctx.refused(), root, stage: staging, bySource, ledger, warnings: ctx.warnings, watermarks: next.watermarks, touched, client: options.client, timings, isDisposed: () => disposed, markDisposed: () => (disposed = true) });
+    return report({ plan, dryRun, refused: ctx.refused(), root, stage: staging, bySource, ledger, warnings: ctx.warnings, watermarks: next.watermarks, touched, owned: () => new Set(Object.keys(next.manifest.workPackages).map(Number)), client: options.client, timings, isDisposed: () => disposed, markDisposed: () => (disposed = true) });
   } catch (e) {
     // Work packages still running (an abort rejects the run at the first one that sees it)
     // are given a moment to notice, so nothing writes into staging while it is removed.

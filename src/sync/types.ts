@@ -78,6 +78,8 @@ export interface SyncReport {
   watermarks: Record<string, string | null>;
   /** Paths (relative to the root) this run created, updated or deleted, plus the manifest when it changed. */
   touchedFiles: string[];
+  /** The work packages the state owns after this run (would own, for a dry run). */
+  ownedIds(): Set<number>;
   /** The bytes a path holds now (before applying) and would hold after. For diffs and patches. */
   readOld(rel: string): Promise<Buffer | null>;
   readNew(file: PlannedFile): Promise<Buffer | null>;

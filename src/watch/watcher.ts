@@ -56,12 +56,6 @@ const LOCK_RETRY_MS = 500;
 /** How long the watcher is idle after a targeted sync before `afterRun` runs. */
 export const AFTER_RUN_IDLE_MS = 1000;
 
-/** Work package ids with a file the plan keeps or writes: what the state owns after the run. */
-export function ownedByPlan(report: Pick<SyncReport, 'plan'>): Set<number> {
-  const out = new Set<number>();
-  for (const f of report.plan.files) if (f.action !== 'delete') out.add(f.workPackageId);
-  return out;
-}
 /** Runs that failed as a whole in a row before /healthz answers 503 "failing" (one is "degraded"). */
 export const FAILING_AFTER_SYNCS = 2;
 /** Failed commits in a row before /healthz answers 503 "failing": the first one, since nothing is published after it. */
@@ -150,11 +144,11 @@ export async function startWatcher(o: WatcherOptions): Promise<Watcher> {
         });
         for (const e of report.errors) o.log('error', `failed: ${e.message}`, { event: 'itemError', workPackageId: e.workPackageId ?? null, attachmentId: e.attachmentId ?? null, message: e.message });
         for (const w of report.warnings) o.log('warn', `warning: ${w}`, { event: 'warning', message: w });
-        // What the state owns now, from the plan (it lists every owned file, unchanged ones
-        // too) rather than by reading the whole manifest again (10 MB at 10,000 work
-        // packages, read and parsed while the next webhook waited).
+        // What the state owns now, from the run's next state rather than by reading the
+        // whole state again (10 MB at 10,000 work packages, read and parsed while the next
+        // webhook waited).
         if (owned === null) await refreshOwned();
-        else if (report.touchedFiles.includes('.curate/manifest.json')) owned = ownedByPlan(report);
+        else if (report.touchedFiles.includes('.curate/manifest.json')) owned = report.ownedIds();
         // After every run, not only those that wrote: a commit that failed earlier leaves
         // owned files differing from HEAD, and the next run commits them.
         if (o.commit) {

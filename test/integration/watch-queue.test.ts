@@ -25,7 +25,7 @@ interface Call {
 
 function fakeReport(): SyncReport {
   const zero = { create: 0, update: 0, delete: 0, unchanged: 0, rename: 0 };
-  return { plan: { files: [] }, applied: true, dryRun: false, counts: { total: zero, bySource: {}, workPackages: { listed: 0, mapped: 0, skipped: 0, failed: 0 } }, errors: [], warnings: [], timings: { totalMs: 0, fetchMs: 0, applyMs: 0 }, requests: { total: 0, byRoute: {}, bytes: 0, retries: 0 }, watermarks: {}, touchedFiles: [], readOld: async () => null, readNew: async () => null, dispose: async () => undefined } as unknown as SyncReport;
+  return { plan: { files: [] }, applied: true, dryRun: false, counts: { total: zero, bySource: {}, workPackages: { listed: 0, mapped: 0, skipped: 0, failed: 0 } }, errors: [], warnings: [], timings: { totalMs: 0, fetchMs: 0, applyMs: 0 }, requests: { total: 0, byRoute: {}, bytes: 0, retries: 0 }, watermarks: {}, touchedFiles: [], ownedIds: () => new Set<number>(), readOld: async () => null, readNew: async () => null, dispose: async () => undefined } as unknown as SyncReport;
 }
 
 async function start(options: { hold?: () => Promise<void>; owned?: number[]; report?: (dir: string) => Promise<SyncReport>; afterRun?: () => void } = {}): Promise<{ w: Watcher; calls: Call[]; logs: string[] }> {
@@ -107,14 +107,14 @@ describe('watcher → engine', () => {
     expect(targeted.flat().sort((a, b) => a - b)).toEqual([77, 501]);
   });
 
-  it('after a run that wrote the state, which work packages are owned comes from its plan, not from reading the manifest again (issue 22)', async () => {
+  it('after a run that wrote the state, which work packages are owned comes from its report, not from reading the manifest again (issue 22)', async () => {
     // The engine here leaves a manifest nobody could read: a watcher that read it again would
-    // know nothing (and queue every event); the plan says #88 is owned now and #77 is not.
+    // know nothing (and queue every event); the report says #88 is owned now and #77 is not.
     const { w, logs } = await start({
       owned: [77],
       report: async (dir) => {
         await writeFile(path.join(dir, '.curate', 'manifest.json'), 'not the manifest');
-        return { ...fakeReport(), touchedFiles: ['.curate/manifest.json'], plan: { files: [{ path: 'news/a.md', action: 'unchanged', source: 'news', workPackageId: 88, sha256: 'x', oldSha256: 'x', binary: false }, { path: 'news/b.md', action: 'delete', source: 'news', workPackageId: 77, sha256: null, oldSha256: 'y', binary: false }] } } as unknown as SyncReport;
+        return { ...fakeReport(), touchedFiles: ['.curate/manifest.json'], plan: { files: [{ path: 'news/b.md', action: 'delete', source: 'news', workPackageId: 77, sha256: null, oldSha256: 'y', binary: false }], unlisted: { news: 1 } }, ownedIds: () => new Set([88]) } as unknown as SyncReport;
       },
     });
     const elsewhere = { _embedded: { project: { id: 99, identifier: 'intranet', name: 'Intranet' }, type: { name: 'Task' } } };

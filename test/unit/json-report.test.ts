@@ -19,6 +19,7 @@ function report(files: PlannedFile[]): SyncReport {
     requests: { total: 3, byRoute: { projects: 1 }, bytes: 10, retries: 0 },
     watermarks: { s: null },
     touchedFiles: [],
+    ownedIds: () => new Set([7]),
     readOld: () => Promise.resolve(null),
     readNew: () => Promise.resolve(null),
     dispose: () => Promise.resolve(),

@@ -1,7 +1,9 @@
 // The pure planner, table by table: ownership, collisions, hand-written files, journal
 // orphans, deletions and the brake.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { planSync, type DesiredFile, type PlanInput, type PreviousEntry } from '../../src/plan/plan.js';
+import { planSync, previousInScope, type DesiredFile, type PlanInput, type PreviousEntry } from '../../src/plan/plan.js';
+import { countPlan } from '../../src/plan/types.js';
 
 const d = (id: number, p: string, sha: string, source = 's'): DesiredFile => ({ path: p, source, workPackageId: id, binary: !p.endsWith('.md'), sha256: sha, content: { kind: 'staged', file: `/staging/${id}-${sha}` } });
 const prev = (entries: Record<number, Record<string, string>>, source = 's'): Map<number, PreviousEntry> => new Map(Object.entries(entries).map(([id, files]) => [Number(id), { source, files }]));
@@ -111,5 +113,58 @@ describe('planSync', () => {
 
   it('refuses to plan a write without bytes (an unchanged attachment that is not on disk must be fetched first)', () => {
     expect(() => plan({ desired: [{ ...d(1, 'a.png', 'P'), content: null }], current: new Map([['a.png', null]]) })).toThrow(/no bytes/);
+  });
+});
+
+describe('planning only what a run can touch (issue 22)', () => {
+  // Whatever the outcomes, collisions, hand-written files and orphans: the plan over the
+  // entries in scope is the plan over all of them, less the unchanged files of work
+  // packages nothing touched, which it counts instead.
+  const PATHS = ['a.md', 'b.md', 'c.md', 'd.png', 'e.md', 'f.png', 'g.md', 'h.md'];
+  const world = fc
+    .record({
+      owner: fc.array(fc.option(fc.integer({ min: 1, max: 6 }), { nil: undefined }), { minLength: PATHS.length, maxLength: PATHS.length }),
+      outcome: fc.array(fc.constantFrom('mapped', 'kept', 'gone', 'failed'), { minLength: 6, maxLength: 6 }),
+      wants: fc.array(fc.subarray(PATHS, { maxLength: 3 }), { minLength: 6, maxLength: 6 }),
+      disk: fc.array(fc.constantFrom('old', 'new', 'other', null), { minLength: PATHS.length, maxLength: PATHS.length }),
+      orphans: fc.subarray(PATHS),
+      sources: fc.array(fc.constantFrom('s', 't'), { minLength: 6, maxLength: 6 }),
+    })
+    .map((w) => {
+      const previous = new Map<number, PreviousEntry & { files: Record<string, string> }>();
+      PATHS.forEach((p, i) => {
+        const id = w.owner[i];
+        if (id === undefined) return;
+        if (!previous.has(id)) previous.set(id, { source: w.sources[id - 1]!, files: {} });
+        previous.get(id)!.files[p] = `old:${p}`;
+      });
+      const outcome = (id: number): string => w.outcome[id - 1]!;
+      const desired = [1, 2, 3, 4, 5, 6].filter((id) => outcome(id) === 'mapped').flatMap((id) => w.wants[id - 1]!.map((p) => d(id, p, `new:${p}`, w.sources[id - 1])));
+      const current = new Map(PATHS.map((p, i) => [p, w.disk[i] === null ? null : `${w.disk[i]}:${p}`]));
+      const owned = new Set([...previous.values()].flatMap((e) => Object.keys(e.files)));
+      const orphans = new Map(w.orphans.filter((p) => !owned.has(p)).map((p) => [p, `other:${p}`]));
+      const keeps = (id: number): boolean => outcome(id) === 'kept' || outcome(id) === 'failed';
+      const gone = new Set([...previous.keys()].filter((id) => outcome(id) === 'gone'));
+      return { previous, desired, current, orphans, keeps, gone };
+    });
+
+  it('gives the same changes, failures, releases and brake, and the same counts', () => {
+    fc.assert(
+      fc.property(world, fc.boolean(), ({ previous, desired, current, orphans, keeps, gone }, strict) => {
+        const base = { desired, gone, orphans, current, deleteThreshold: strict ? 0.01 : 0.9, allowMassDelete: false };
+        const full = planSync({ ...base, previous, keep: new Set([...previous.keys()].filter(keeps)) });
+        const ownerOf = (p: string): number | undefined => [...previous].find(([, e]) => p in e.files)?.[0];
+        const scope = previousInScope(previous.entries(), desired, keeps, ownerOf, (id) => previous.get(id));
+        const scoped = planSync({ ...base, previous: scope.previous, ownedBefore: scope.ownedBefore, keep: new Set([...scope.previous.keys()].filter(keeps)) });
+        const untouched = (f: { action: string; workPackageId: number }): boolean => f.action === 'unchanged' && keeps(f.workPackageId) && !scope.previous.has(f.workPackageId);
+        expect(scoped.plan.files).toEqual(full.plan.files.filter((f) => !untouched(f)));
+        expect(countPlan(scoped.plan.files, scope.unlisted)).toEqual(countPlan(full.plan.files));
+        for (const src of ['s', 't']) expect(countPlan(scoped.plan.files.filter((f) => f.source === src), scope.unlisted, src)).toEqual(countPlan(full.plan.files.filter((f) => f.source === src)));
+        expect(scoped.failures).toEqual(full.failures);
+        expect(scoped.released).toEqual(full.released);
+        expect([scoped.brake, scoped.realDeletions, scoped.ownedBefore]).toEqual([full.brake, full.realDeletions, full.ownedBefore]);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
