@@ -54,7 +54,7 @@ const metric = (text, name) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(t
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 
 const dataset = generateDataset({ workPackages: n, seed: 1 });
-const sim = await startSimulator({ dataset, apiKey: API_KEY, latencyMs: LATENCY_MS, perElementMs: PER_ELEMENT_MS });
+const sim = await startSimulator({ dataset, apiKey: API_KEY, latencyMs: LATENCY_MS, perElementMs: PER_ELEMENT_MS, cacheListings: true });
 const tmp = await mkdtemp(path.join(os.tmpdir(), 'curate-bench-watch-'));
 let child;
 try {

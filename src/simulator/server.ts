@@ -19,6 +19,8 @@ import { WebhookEmitter } from './webhooks.js';
 
 /** OpenProject's default `per_page_options` first value. */
 const DEFAULT_PAGE_SIZE = 20;
+/** Filter operators whose answer moves with the clock (filters.ts DATE_TIME_PAST and the future ones). */
+const RELATIVE_DATE_OPERATORS = new Set(['>t-', '<t-', 't-', 't', 'w', '>t+', '<t+', 't+']);
 /** fog_download_url_expires_in (6 h) minus the 10 s the server keeps as margin. */
 const DEFAULT_SIGNED_URL_TTL_S = 21_590;
 
@@ -123,6 +125,9 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     return `${linkIdOf(wp, 'project') ?? ''}-${linkIdOf(wp, 'type') ?? ''}`;
   };
 
+  /** SimulatorOptions.cacheListings: a query's filtered, sorted rows, as of `store.changes`. */
+  const listingCache = options.cacheListings ? new Map<string, { changes: number; rows: WorkPackageJson[] }>() : null;
+
   function listWorkPackages(url: URL, project: JsonObject | null): Reply {
     const rawFilters = url.searchParams.get('filters') ?? url.searchParams.get('filter');
     const filters = parseFilters(rawFilters, { lenientDates: lenient.has('date-operators') });
@@ -140,22 +145,30 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     const { offset, pageSize } = paging(url, select && !lenient.has('select-shape') ? Number.MAX_SAFE_INTEGER : maxPageSize);
     listPageHook?.(offset, url);
 
-    const test = compileFilters(filters, instance, { now: clock(), projectScope });
-    // The project-scoped endpoint limits to the project (and its subprojects by the same rule: query.rb `project_limiting_filter`).
-    const projectHrefs = project ? new Set(projectScope(String(project.id)).map((id) => `/api/v3/projects/${id}`)) : null;
-    const all: WorkPackageJson[] = [];
     // An `id =` filter reads only those rows, as the server's primary key index does
     // (`WHERE id IN (…)`); every other filter still applies to them. Without it, each id
     // question of a sync scanned every work package here, a cost no real server has.
     const byId = filters.find((f) => f.name === 'id' && f.operator === '=');
-    const candidates = byId ? [...new Set(byId.values.map(Number))].filter((id) => Number.isInteger(id)).sort((a, b) => a - b) : store.sortedIds();
-    for (const id of candidates) {
-      const wp = dataset.workPackages.get(id);
-      if (!wp) continue;
-      if (projectHrefs !== null && !projectHrefs.has(String((wp._links.project as { href?: Json } | undefined)?.href))) continue;
-      if (test(wp)) all.push(wp);
+    // Relative date operators depend on the clock: never answered from the cache.
+    const cacheKey = listingCache && !byId && !filters.some((f) => RELATIVE_DATE_OPERATORS.has(f.operator)) ? JSON.stringify([project?.id ?? null, includeSubprojects, viewerIsAdmin, rawFilters, order, [...lenient].sort()]) : null;
+    const hit = cacheKey === null ? undefined : listingCache!.get(cacheKey);
+    let sorted: WorkPackageJson[];
+    if (hit && hit.changes === store.changes) sorted = hit.rows;
+    else {
+      const test = compileFilters(filters, instance, { now: clock(), projectScope });
+      // The project-scoped endpoint limits to the project (and its subprojects by the same rule: query.rb `project_limiting_filter`).
+      const projectHrefs = project ? new Set(projectScope(String(project.id)).map((id) => `/api/v3/projects/${id}`)) : null;
+      const all: WorkPackageJson[] = [];
+      const candidates = byId ? [...new Set(byId.values.map(Number))].filter((id) => Number.isInteger(id)).sort((a, b) => a - b) : store.sortedIds();
+      for (const id of candidates) {
+        const wp = dataset.workPackages.get(id);
+        if (!wp) continue;
+        if (projectHrefs !== null && !projectHrefs.has(String((wp._links.project as { href?: Json } | undefined)?.href))) continue;
+        if (test(wp)) all.push(wp);
+      }
+      sorted = isDefaultSort(order) ? all : sortWorkPackages(all, order);
+      if (cacheKey !== null) listingCache!.set(cacheKey, { changes: store.changes, rows: sorted });
     }
-    const sorted = isDefaultSort(order) ? all : sortWorkPackages(all, order);
     const total = sorted.length;
     const page = pageSize === 0 ? [] : sorted.slice((offset - 1) * pageSize, offset * pageSize);
 

@@ -70,8 +70,16 @@ export class Store {
     }
   }
 
+  /**
+   * Counts changes made through this store (every stamped edit, addition, deletion or
+   * restore): what SimulatorOptions.cacheListings keys its cache on. Edits made to the
+   * dataset's objects directly do not count.
+   */
+  changes = 0;
+
   /** Re-index on the next read (after the dataset's Maps were replaced wholesale, e.g. a restore). */
   invalidate(): void {
+    this.changes += 1;
     this.indexedWps = -1;
     this.indexedAtts = -1;
   }
@@ -102,6 +110,7 @@ export class Store {
 
   /** Server clock, strictly increasing (by 1 ms), as OpenProject renders it ('Z', `stampDigits` digits). */
   stamp(): string {
+    this.changes += 1;
     const t = Math.max(this.clock().getTime(), this.lastStamp + 1);
     this.lastStamp = t;
     return cutStamp(new Date(t).toISOString(), this.stampDigits);

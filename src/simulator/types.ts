@@ -100,6 +100,15 @@ export interface SimulatorOptions {
   maxPageSize?: number;
   /** Fixed delay added to every API request. @default 0 */
   latencyMs?: number;
+  /**
+   * Answer the later pages of a listing from the rows its first page filtered and sorted
+   * (a real server's query with LIMIT/OFFSET, not a scan of every work package per page),
+   * until the store changes. Only for datasets changed through the simulator's methods
+   * (`updateWorkPackage`, hooks…): an edit made to a dataset object directly is not seen.
+   * The benchmarks use it so that their figures are curate's, not the simulator's filter
+   * loop (at 30,000 work packages, ~20 ms of simulator CPU per page). @default false
+   */
+  cacheListings?: boolean;
   /** Extra delay per work package rendered in full in a list response. @default 0 */
   perElementMs?: number;
   /** Server clock: updatedAt on mutations, signed download URL expiry. @default real time */
