@@ -3,7 +3,6 @@
 // Every file is old or new at any instant; a run killed anywhere converges on the next.
 import { mkdir, rm, rmdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import pLimit from 'p-limit';
 import { removeJournal, writeJournal, type Journal } from '../output/journal.js';
 import { TMP_DIR, writeState, type Manifest, type StateCache } from '../output/manifest.js';
 import { createSymlinkGuard, resolveInside } from '../output/paths.js';
@@ -11,6 +10,10 @@ import type { Staging } from '../output/staging.js';
 import { fsyncDir, moveIntoPlace } from '../output/writer.js';
 import type { PlannedFile } from '../plan/types.js';
 import type { SyncEvent } from './events.js';
+import { eachLimited } from './pool.js';
+
+/** Files written, deleted or fsynced at once. */
+const WIDTH = 32;
 
 export interface ApplyInput {
   root: string;
@@ -63,45 +66,36 @@ export async function applyPlan(a: ApplyInput): Promise<string[]> {
   const guard = createSymlinkGuard(root);
   /** Folders on another filesystem this run has cleaned of temp files a killed run left (moveIntoPlace). */
   const swept = new Set<string>();
-  const writeLimit = pLimit(32);
   await ensureDir(tmpDir);
-  await Promise.all(
-    writes.map((f) =>
-      writeLimit(async () => {
-        a.checkpoint();
-        const abs = resolveInside(root, f.path);
-        await guard(f.path);
-        await ensureDir(path.dirname(abs));
-        const c = f.content!;
-        if (c.kind === 'staged') {
-          const left = (stagedUses.get(c.file) ?? 1) - 1;
-          stagedUses.set(c.file, left);
-          await moveIntoPlace(c.file, abs, left > 0, tmpDir, swept);
-        } else await moveIntoPlace(resolveInside(root, c.from), abs, true, tmpDir, swept);
-        dirs.add(path.dirname(abs));
-        touched.push(f.path);
-        a.emit({ type: 'write', path: f.path, action: f.action });
-      }),
-    ),
-  );
-  await Promise.all([...dirs].map((d) => writeLimit(() => fsyncDir(d))));
+  await eachLimited(writes, WIDTH, async (f) => {
+    a.checkpoint();
+    const abs = resolveInside(root, f.path);
+    await guard(f.path);
+    await ensureDir(path.dirname(abs));
+    const c = f.content!;
+    if (c.kind === 'staged') {
+      const left = (stagedUses.get(c.file) ?? 1) - 1;
+      stagedUses.set(c.file, left);
+      await moveIntoPlace(c.file, abs, left > 0, tmpDir, swept);
+    } else await moveIntoPlace(resolveInside(root, c.from), abs, true, tmpDir, swept);
+    dirs.add(path.dirname(abs));
+    touched.push(f.path);
+    a.emit({ type: 'write', path: f.path, action: f.action });
+  });
+  await eachLimited(dirs, WIDTH, fsyncDir);
   // Deletions in parallel too (a run renaming 600 pages deleted them one by one), then the
   // folders they emptied, deepest first so a parent is tried after its children.
   const emptied = new Set<string>();
-  await Promise.all(
-    deletes.map((f) =>
-      writeLimit(async () => {
-        a.checkpoint();
-        await guard(f.path);
-        await unlink(resolveInside(root, f.path)).catch((e: NodeJS.ErrnoException) => {
-          if (e.code !== 'ENOENT') throw e;
-        });
-        emptied.add(path.posix.dirname(f.path));
-        touched.push(f.path);
-        a.emit({ type: 'write', path: f.path, action: 'delete' });
-      }),
-    ),
-  );
+  await eachLimited(deletes, WIDTH, async (f) => {
+    a.checkpoint();
+    await guard(f.path);
+    await unlink(resolveInside(root, f.path)).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') throw e;
+    });
+    emptied.add(path.posix.dirname(f.path));
+    touched.push(f.path);
+    a.emit({ type: 'write', path: f.path, action: 'delete' });
+  });
   const depth = (d: string): number => d.split('/').length;
   for (const d of [...emptied].sort((x, y) => depth(y) - depth(x))) await pruneEmptyDirs(root, d);
   a.checkpoint();

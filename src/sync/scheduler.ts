@@ -24,7 +24,20 @@ export function createScheduler(concurrency: number, signal?: AbortSignal): Sche
   // rejectOnClear: the tasks an abort takes off the queue settle (rejected) instead of
   // never, so the way out waits only for those actually running.
   const limit = pLimit({ concurrency, rejectOnClear: true });
-  const tasks: Promise<void>[] = [];
+  // Tasks are counted, not kept: a cold sync of 100,000 work packages held a settled
+  // promise (and its handler's) for each until the end.
+  let unsettled = 0;
+  let failure: { error: unknown } | null = null;
+  let settledWaiters: { resolve: () => void; reject: (e: unknown) => void; untilFailure: boolean }[] = [];
+  const notify = (): void => {
+    const still: typeof settledWaiters = [];
+    for (const w of settledWaiters) {
+      if (failure && w.untilFailure) w.reject(failure.error);
+      else if (unsettled === 0) w.resolve();
+      else still.push(w);
+    }
+    settledWaiters = still;
+  };
   let waiting: (() => void)[] = [];
   const wake = (force: boolean): void => {
     if (waiting.length && (force || limit.pendingCount <= MAX_QUEUED)) {
@@ -40,27 +53,35 @@ export function createScheduler(concurrency: number, signal?: AbortSignal): Sche
     wake(true);
   };
   signal?.addEventListener('abort', onAbort, { once: true });
+  const whenSettled = (untilFailure: boolean): Promise<void> =>
+    new Promise((resolve, reject) => {
+      settledWaiters.push({ resolve, reject, untilFailure });
+      notify();
+    });
   return {
     run(task) {
-      const p = limit(async () => {
+      unsettled += 1;
+      limit(async () => {
         wake(false);
         await task();
-      });
-      // Awaited by drained(); an abort can end the run before that, and its rejection must not go unhandled meanwhile.
-      p.catch(() => undefined);
-      tasks.push(p);
+      }).then(
+        () => {
+          unsettled -= 1;
+          notify();
+        },
+        (error: unknown) => {
+          unsettled -= 1;
+          failure ??= { error };
+          notify();
+        },
+      );
     },
     room: () => (limit.pendingCount <= MAX_QUEUED ? Promise.resolve() : new Promise((resolve) => waiting.push(resolve))),
-    drained: async () => {
-      // Tasks may queue more (a page mapped again): wait until no new one appeared.
-      let seen: number;
-      do {
-        seen = tasks.length;
-        await Promise.all(tasks);
-      } while (tasks.length !== seen);
-    },
+    // Every task queued so far (tasks may queue more: a page mapped again) has settled; the
+    // first rejection rejects at once, as Promise.all would.
+    drained: () => whenSettled(true),
     quiesce: async (graceMs) => {
-      await Promise.race([Promise.allSettled(tasks), new Promise((r) => setTimeout(r, graceMs).unref())]);
+      await Promise.race([whenSettled(false), new Promise((r) => setTimeout(r, graceMs).unref())]);
     },
     dispose: () => signal?.removeEventListener('abort', onAbort),
   };

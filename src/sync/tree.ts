@@ -3,7 +3,6 @@
 // by a folder where a file belongs (or the reverse). Then unchanged attachments whose path
 // does not hold their bytes are given a source: copied from where the previous run put
 // them, or downloaded again. Reads only; nothing under the root is written before apply.
-import pLimit from 'p-limit';
 import type { createHasher } from '../output/disk-state.js';
 import type { Journal } from '../output/journal.js';
 import type { Staging } from '../output/staging.js';
@@ -11,8 +10,12 @@ import type { DesiredFile } from '../plan/plan.js';
 import { keepsPrevious } from './keep.js';
 import type { Ledger } from './ledger.js';
 import type { Mapper } from './mapper.js';
+import { eachLimited } from './pool.js';
 import type { PreviousState } from './previous-state.js';
 import type { RunContext } from './run-context.js';
+
+/** Paths hashed or attachments placed at once. */
+const WIDTH = 32;
 
 export interface TreeView {
   /** Path → sha256 of what it holds; absent: nothing there. */
@@ -23,7 +26,6 @@ export interface TreeView {
 
 export async function inspectTree(ctx: RunContext, deps: { previous: PreviousState; ledger: Ledger; mapper: Mapper; orphans: Journal; hash: ReturnType<typeof createHasher>; staging: Staging }): Promise<TreeView> {
   const { previous, ledger, mapper, hash } = deps;
-  const limit = pLimit(32);
   const current = new Map<string, string | null>();
   const blocked = new Map<string, string>();
   const wanted = new Set<string>(mapper.desired.map((d) => d.path));
@@ -31,15 +33,11 @@ export async function inspectTree(ctx: RunContext, deps: { previous: PreviousSta
   for (const p of deps.orphans.keys()) wanted.add(p);
   // Only paths that hold something are recorded (absent means nothing there): a cold sync
   // of tens of thousands of files keeps no map of nulls.
-  await Promise.all(
-    [...wanted].map((p) =>
-      limit(async () => {
-        const h = await hash(p);
-        if (typeof h === 'string') current.set(p, h);
-        else if (h) blocked.set(p, h.blocked);
-      }),
-    ),
-  );
+  await eachLimited(wanted, WIDTH, async (p) => {
+    const h = await hash(p);
+    if (typeof h === 'string') current.set(p, h);
+    else if (h) blocked.set(p, h.blocked);
+  });
   const materialize = async (d: DesiredFile): Promise<void> => {
     if (d.content || current.get(d.path) === d.sha256 || blocked.has(d.path)) return;
     const from = Object.entries(previous.entry(d.workPackageId)?.files ?? {}).find(([p, h]) => h === d.sha256 && current.get(p) === h)?.[0];
@@ -65,6 +63,6 @@ export async function inspectTree(ctx: RunContext, deps: { previous: PreviousSta
       ledger.failed({ kind: 'attachment', source: d.source, workPackageId: d.workPackageId, attachmentId: att.id, message: `work package #${d.workPackageId}: ${d.path} is missing on disk and attachment #${att.id} could not be downloaded again (its last good files are kept; it is retried on the next run): ${(e as Error).message}` });
     }
   };
-  await Promise.all(mapper.desired.map((d) => limit(() => materialize(d))));
+  await eachLimited(mapper.desired, WIDTH, materialize);
   return { current, blocked };
 }
