@@ -543,7 +543,9 @@ export async function writeState(root: string, manifest: Manifest, dirty: Readon
     }
   };
   if (groups.size) await mkdir(dir, { recursive: true });
-  const limit = pLimit(8);
+  // Two at a time: stringifying is CPU on this thread either way, and each shard in
+  // flight holds its text (and copies of entries built in another key order) until written.
+  const limit = pLimit(2);
   await Promise.all(
     [...groups].map(([shard, entries]) =>
       limit(async () => {
