@@ -22,7 +22,7 @@
 // removes any given lock.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { link, mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
+import { link, mkdir, open, readFile, readdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { LockedError } from '../errors.js';
 import { STATE_DIR } from './manifest.js';
@@ -298,3 +298,23 @@ export async function assertNotLocked(root: string, options: LockOptions = {}): 
   throw new LockedError(`${lockedMessage(root, seen.info)}; a dry run now could show a half-applied state`);
 }
 
+/**
+ * A dry run takes no lock (it must create nothing): it refuses to read a root a live sync
+ * is applying, and `check()` at its end fails with LockedError when a sync applied
+ * anything meanwhile (the lock held, or manifest.json changed), so its plan never mixes
+ * two states.
+ */
+export async function guardDryRun(root: string, manifestFile: string, options: LockOptions = {}): Promise<{ check(): Promise<void> }> {
+  const read = (): Promise<Buffer | null> => readFile(path.join(root, manifestFile)).catch(() => null);
+  const before = await read();
+  await assertNotLocked(root, options);
+  return {
+    async check() {
+      await assertNotLocked(root, options);
+      const after = await read();
+      if (!(before === null ? after === null : after?.equals(before))) {
+        throw new LockedError('a curate sync applied changes to this output root while the dry run was reading it; run the dry run again');
+      }
+    },
+  };
+}

@@ -21,12 +21,16 @@
 import { createHash } from 'node:crypto';
 import type { OpenProjectClient } from '../openproject/types.js';
 import type { ManifestTarget, ManifestWorkPackage } from '../output/manifest.js';
+import { DEFAULTS } from '../defaults.js';
 import type { NamedRef, WorkPackage, WorkPackageFacts } from '../types.js';
 import type { ResolvedSource } from './collect.js';
 import type { Ledger } from './ledger.js';
 import type { Mapper } from './mapper.js';
+import type { Membership } from './membership.js';
 import type { PreviousState } from './previous-state.js';
 import type { Processed } from './process.js';
+import type { RunContext } from './run-context.js';
+import type { RunSources } from './run-sources.js';
 
 /** Ids per bulk request (each costs ~12 URL characters encoded; the same bound as the schemas). */
 export const FACTS_CHUNK = 100;
@@ -364,5 +368,18 @@ export function reconcileInRun(r: RunReconcile): Promise<number> {
       ledger.failed({ kind: 'mapping', source: oc?.source ?? previous.entry(id)?.source ?? '', workPackageId: id, message });
     },
     isAborted: r.isAborted,
+  });
+}
+
+/** The run's book of other work packages' shown facts: the state's record, this run's lists, the audit rule. */
+export function factsBookFor(ctx: RunContext, previous: PreviousState, sources: RunSources, membership: Membership): FactsBook {
+  const { options } = ctx;
+  return new FactsBook({
+    stored: previous.manifest?.targets,
+    storedReadAt: previous.manifest?.targetsReadAt,
+    types: sources.types,
+    statuses: sources.statuses,
+    isSynced: (id) => membership.sourceOf(id) !== undefined,
+    auditDue: targetsAuditDue(previous.manifest?.targetsReadAt, ctx.clock().getTime(), options.auditIntervalMs ?? DEFAULTS.auditHours * 3_600_000, (options.full ?? false) || previous.torn !== null),
   });
 }

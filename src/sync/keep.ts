@@ -1,7 +1,9 @@
 // The one rule for what keeps its previous entry and files. Used by the planner's scope
 // and `keep` input (run.ts), by the next manifest's entries (Ledger.nextWorkPackages) and
 // by the journal a run carries: they cannot disagree.
-import type { Outcome } from './ledger.js';
+import type { Journal } from '../output/journal.js';
+import type { Ledger, Outcome } from './ledger.js';
+import type { PreviousState } from './previous-state.js';
 
 /**
  * Whether a previously owned work package keeps its entry and files: no outcome (nothing
@@ -19,4 +21,17 @@ export function keepsPrevious(kind: Outcome['kind'] | undefined): boolean {
  */
 export function leftUnchecked(kind: Outcome['kind'] | undefined): boolean {
   return keepsPrevious(kind) && kind !== 'kept';
+}
+
+/**
+ * Owned paths an interrupted run journaled whose work packages this run left unchecked:
+ * they stay journaled, so a later run still compares them with the state.
+ */
+export function carriedJournal(journal: Journal, previous: PreviousState, ledger: Ledger): Journal {
+  return new Map(
+    [...journal].filter(([p]) => {
+      const owner = previous.ownerOf(p);
+      return owner !== undefined && leftUnchecked(ledger.outcome(owner)?.kind);
+    }),
+  );
 }

@@ -9,11 +9,12 @@ import type { SyncOptions, SyncReport } from './types.js';
 
 export function report(r: {
   plan: SyncReport['plan'];
+  /** The configured sources, for the per-source counts. */
+  sourceNames: readonly string[];
   dryRun: boolean;
   refused: string | null;
   root: string;
   stage: Staging;
-  bySource: Record<string, PlanCounts>;
   ledger: Ledger;
   warnings: string[];
   watermarks: Record<string, string | null>;
@@ -25,12 +26,14 @@ export function report(r: {
   markDisposed(): void;
 }): SyncReport {
   const { root, dryRun } = r;
+  const bySource: Record<string, PlanCounts> = {};
+  for (const name of r.sourceNames) bySource[name] = countPlan(r.plan.files.filter((f) => f.source === name), r.plan.unlisted, name);
   return {
     plan: r.plan,
     applied: !dryRun,
     dryRun,
     refused: r.refused,
-    counts: { total: countPlan(r.plan.files, r.plan.unlisted), bySource: r.bySource, workPackages: r.ledger.counts() },
+    counts: { total: countPlan(r.plan.files, r.plan.unlisted), bySource, workPackages: r.ledger.counts() },
     errors: r.ledger.errors,
     warnings: r.warnings,
     timings: { totalMs: Math.round(r.timings.totalMs), fetchMs: Math.round(r.timings.fetchMs), applyMs: Math.round(r.timings.applyMs) },

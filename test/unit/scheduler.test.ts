@@ -12,7 +12,11 @@ describe('scheduler', () => {
       s.run(async () => {
         await tick();
         done.push(i);
-        if (i === 4) s.run(async () => (await tick(), done.push(99)));
+        if (i === 4)
+          s.run(async () => {
+            await tick();
+            done.push(99);
+          });
       });
     await s.drained();
     expect(done.sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 99]);

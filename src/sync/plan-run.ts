@@ -1,0 +1,38 @@
+// The plan phase of a run: what the tree holds (tree.ts), the entries in scope, then the
+// pure planner (plan/plan.ts). Its failures become item errors; its brake stops a real run.
+import { DEFAULTS } from '../defaults.js';
+import type { createHasher } from '../output/disk-state.js';
+import type { Journal } from '../output/journal.js';
+import type { Staging } from '../output/staging.js';
+import { planSync, previousInScope } from '../plan/plan.js';
+import type { SyncPlan } from '../plan/types.js';
+import { keepsPrevious } from './keep.js';
+import type { Ledger } from './ledger.js';
+import type { Mapper } from './mapper.js';
+import type { PreviousState } from './previous-state.js';
+import type { RunContext } from './run-context.js';
+import { inspectTree } from './tree.js';
+
+export async function planRun(ctx: RunContext, deps: { previous: PreviousState; ledger: Ledger; mapper: Mapper; orphans: Journal; hash: ReturnType<typeof createHasher>; staging: Staging }): Promise<{ plan: SyncPlan; released: Map<number, string[]> }> {
+  const { previous, ledger, mapper } = deps;
+  const tree = await inspectTree(ctx, deps);
+  const desired = mapper.desired.filter((d) => ledger.outcome(d.workPackageId)?.kind === 'mapped');
+  // Only what the plan can touch is planned; the other work packages' files are counted.
+  const keeps = (id: number): boolean => keepsPrevious(ledger.outcome(id)?.kind);
+  const scope = previousInScope(previous.entries(), desired, keeps, (p) => previous.ownerOf(p), (id) => previous.entry(id));
+  const result = planSync({
+    desired,
+    previous: scope.previous,
+    ownedBefore: scope.ownedBefore,
+    keep: new Set([...scope.previous.keys()].filter(keeps)),
+    gone: ledger.ids('gone'),
+    orphans: deps.orphans,
+    current: tree.current,
+    blocked: tree.blocked,
+    deleteThreshold: ctx.options.deleteThreshold ?? DEFAULTS.deleteThreshold,
+    allowMassDelete: ctx.options.allowMassDelete ?? false,
+  });
+  for (const f of result.failures) ledger.failed(f);
+  if (result.brake) ctx.brake(result.brake);
+  return { plan: { files: result.plan.files, unlisted: scope.unlisted }, released: result.released };
+}
