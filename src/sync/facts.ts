@@ -107,9 +107,18 @@ export class FactsBook {
     this.statusNames = new Map(o.statuses.map((s) => [s.id, s.name]));
   }
 
+  /** One object per distinct type or status link: a row's own copies would be kept for every work package seen. */
+  private readonly refs = new Map<string, NamedRef>();
+  private shared(ref: NamedRef): NamedRef {
+    const key = `${ref.id}\u0000${ref.name}`;
+    let r = this.refs.get(key);
+    if (!r) this.refs.set(key, (r = { id: ref.id, name: ref.name }));
+    return r;
+  }
+
   /** A row received this run (any walk, by id, changed or not). */
   saw(wp: WorkPackage): void {
-    this.seen.set(wp.id, { subject: wp.subject, type: wp.type, status: wp.status });
+    this.seen.set(wp.id, { subject: wp.subject, type: this.shared(wp.type), status: this.shared(wp.status) });
     this.absent.delete(wp.id);
   }
 

@@ -33,6 +33,8 @@ export interface Mapper {
   /** Desired paths whose bytes are an unchanged attachment not downloaded this run. */
   readonly cached: Map<string, Attachment>;
   readonly maxBytes: number;
+  /** Once planned: the desired files and cached attachments are in the plan, drop them (a cold sync holds tens of thousands). */
+  release(): void;
 }
 
 export function createMapper(ctx: RunContext, deps: { previous: PreviousState; ledger: Ledger; staging: Staging; sources: RunSources; membership: Membership; facts: FactsBook }): Mapper {
@@ -91,5 +93,9 @@ export function createMapper(ctx: RunContext, deps: { previous: PreviousState; l
       }
     });
   };
-  return { schedule, saw: (wp) => facts.saw(wp), againOf, refOf, scheduler, desired, cached, maxBytes: processing.maxBytes };
+  const release = (): void => {
+    desired.length = 0;
+    cached.clear();
+  };
+  return { schedule, saw: (wp) => facts.saw(wp), againOf, refOf, scheduler, desired, cached, maxBytes: processing.maxBytes, release };
 }

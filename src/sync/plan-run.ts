@@ -32,6 +32,7 @@ export async function planRun(ctx: RunContext, deps: { previous: PreviousState; 
     deleteThreshold: ctx.options.deleteThreshold ?? DEFAULTS.deleteThreshold,
     allowMassDelete: ctx.options.allowMassDelete ?? false,
   });
+  mapper.release();
   for (const f of result.failures) ledger.failed(f);
   if (result.brake) ctx.brake(result.brake);
   return { plan: { files: result.plan.files, unlisted: scope.unlisted }, released: result.released };
