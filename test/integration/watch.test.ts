@@ -328,10 +328,14 @@ describe('curate watch: convergence', () => {
     const ids = await ownedIds(out);
     const codes: (number | null)[] = [];
     for (let round = 0; round < 3; round++) {
-      const crons = [0, 1].map(() => runCli(['sync', '--config', MEDIGY_CONFIG, '--out', out, '--now', NOW], { env }));
-      // Edits (webhooks) and a reconciliation land while a cron run holds the lock.
+      let cronsEnded = false;
+      const crons = Promise.all([0, 1].map(() => runCli(['sync', '--config', MEDIGY_CONFIG, '--out', out, '--now', NOW], { env }))).finally(() => (cronsEnded = true));
+      // Edits (webhooks) and a reconciliation land while a cron run holds the lock. When the
+      // watcher still holds it from the round before, both crons exit 3 at once (the other
+      // direction of the overlap): once they have ended no cron can hold the lock, so the
+      // edits go ahead then (waiting out the 10 s, as before, cost a quiet machine 10 s).
       const until = Date.now() + 10_000;
-      while (Date.now() < until) {
+      while (!cronsEnded && Date.now() < until) {
         const holder = await readFile(path.join(out, '.curate', 'lock'), 'utf8').then(
           (t) => (/"pid":(\d+)/.exec(t) ? Number(/"pid":(\d+)/.exec(t)![1]) : null), // may be half written
           () => null,
@@ -341,7 +345,7 @@ describe('curate watch: convergence', () => {
       }
       for (const id of ids.slice(round * 3, round * 3 + 3)) editDescription(sim, id, `cron round ${round}`);
       w.child.kill('SIGHUP');
-      for (const r of await Promise.all(crons)) {
+      for (const r of await crons) {
         codes.push(r.code);
         if (r.code === 3) expect(r.stderr).toMatch(/another curate sync .* is writing to this output root/);
       }
