@@ -27,6 +27,8 @@ export interface ApplyInput {
    * stay journaled after this run, so a later run still compares them with the manifest.
    */
   carriedJournal: Journal;
+  /** Whether the run found a journal (a run killed before removing it): settled here even when nothing is written. */
+  journalFound: boolean;
   /**
    * The next state, or null when it did not change: the manifest, the shards whose entries
    * changed (null: all of them) and the shards' digests as read.
@@ -42,7 +44,10 @@ export async function applyPlan(a: ApplyInput): Promise<string[]> {
   const touched: string[] = [];
   const writes = files.filter((f): f is PlannedFile & { action: 'create' | 'update' } => f.action === 'create' || f.action === 'update');
   const deletes = files.filter((f) => f.action === 'delete');
-  const journaled = writes.length > 0 || deletes.length > 0 || a.pendingJournal.size > 0;
+  // A journal found at the start is settled too: a run killed after its state was written
+  // but before its journal was removed leaves one whose files all check out, and a run
+  // with nothing to write must still remove it (or every later run re-hashes its paths).
+  const journaled = writes.length > 0 || deletes.length > 0 || a.pendingJournal.size > 0 || a.journalFound;
   if (writes.length) {
     const journal: Journal = new Map([...a.carriedJournal, ...a.pendingJournal]);
     for (const f of writes) journal.set(f.path, f.sha256!);

@@ -100,6 +100,7 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
         staging,
         pendingJournal: orphans,
         carriedJournal: carriedJournal(journal, previous, ledger),
+        journalFound: journal.size > 0,
         state: next.changed ? { manifest: next.manifest, dirty: next.dirty, previousShards: previous.shards, cache: options.stateCache } : null,
         checkpoint: ctx.checkpoint,
         emit: ctx.emit,

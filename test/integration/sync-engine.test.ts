@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { SafetyError } from '../../src/errors.js';
 import { requestHooks } from '../../src/simulator/hooks.js';
 import type { Simulator, WorkPackageJson } from '../../src/simulator/index.js';
+import { writeJournal } from '../../src/output/journal.js';
 import { renderPatch } from '../../src/sync/index.js';
 import { BIN, diffTrees, FIXTURE_EXPECTED, git, MEDIGY_CONFIG, runCli, tempDir, treeHashes } from '../helpers/env.js';
 import { medigySync, startFixtureSimulator, TEST_KEY } from '../helpers/sync-harness.js';
@@ -276,6 +277,28 @@ describe('dry run and patch', () => {
 });
 
 describe('cron safety', () => {
+  it('a journal left by a run killed after its state was written is removed by the next run, even one with nothing to write', async () => {
+    // Found by the SIGKILL test below failing once in a busy full run: a kill between
+    // writeState and the journal's removal leaves a journal whose files all hold the
+    // recorded bytes; the next run then planned nothing, so it never settled the journal,
+    // and every later run re-hashed its paths until one wrote something.
+    const sim = await startFixtureSimulator();
+    const { dir, cleanup } = await tempDir();
+    try {
+      await medigySync(sim, dir);
+      const owned = [...(await treeHashes(dir))].filter(([p]) => !p.startsWith('.curate/')).slice(0, 3);
+      expect(owned).toHaveLength(3);
+      await writeJournal(dir, new Map(owned));
+      const next = await medigySync(sim, dir);
+      expect(next.errors).toEqual([]);
+      expect(next.plan.files.filter((f) => f.action !== 'unchanged')).toEqual([]);
+      expect((await readdir(path.join(dir, '.curate'))).sort()).toEqual(['manifest.json', 'work-packages']);
+    } finally {
+      await sim.close();
+      await cleanup();
+    }
+  });
+
   it('two concurrent syncs never interleave: the second exits at once with status 3', async () => {
     // The first run is held at its first attachment listing (after it took the lock) until
     // the second has exited: however slowly the machine starts the second process, the first
