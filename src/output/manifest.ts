@@ -482,8 +482,13 @@ function keysSorted(keys: readonly string[]): boolean {
   return true;
 }
 
-/** `value` with keys sorted at every level, sharing every part that already was. */
-function inStableOrder(value: unknown): unknown {
+/**
+ * `value` with keys sorted at every level, sharing every part that already was. Entries
+ * put into this order when they are made are shared, not copied, when their shard is
+ * written (Ledger.mapped): the copies of a cold sync's entries, all made at its end, were
+ * a burst of garbage the size of the state.
+ */
+export function inStableOrder(value: unknown): unknown {
   let v = value;
   if (v !== null && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function') v = (v as { toJSON(): unknown }).toJSON();
   if (v === null || typeof v !== 'object') return v;

@@ -1,7 +1,7 @@
 // The only place that records what happened to each work package in a run. Counts,
 // item errors, retry lists, which sources hold their watermark and the next manifest's
 // entries are all derived from it, so they cannot disagree.
-import type { ManifestWorkPackage } from '../output/manifest.js';
+import { inStableOrder, type ManifestWorkPackage } from '../output/manifest.js';
 import type { ItemError, SyncEvent } from './events.js';
 import { keepsPrevious } from './keep.js';
 import type { PreviousState } from './previous-state.js';
@@ -33,7 +33,8 @@ export class Ledger {
 
   mapped(source: string, id: number, entry: ManifestWorkPackage): void {
     if (this.outcomes.get(id)?.kind === 'failed') return; // a failure sticks for the run
-    this.outcomes.set(id, { kind: 'mapped', source, entry });
+    // In the state's key order now, so writing its shard shares it instead of copying it.
+    this.outcomes.set(id, { kind: 'mapped', source, entry: inStableOrder(entry) as ManifestWorkPackage });
     this.emit({ type: 'workPackage', source, id, skipped: false });
   }
 
