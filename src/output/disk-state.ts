@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createPathInspector, resolveInside } from './paths.js';
+import { decodeHashes, nameHash, splitPath } from './shard-summary.js';
 
 /**
  * What stands at an output path instead of a file or nothing, so that curate can neither
@@ -42,15 +43,24 @@ export function createHasher(root: string): (rel: string) => Promise<string | nu
   };
 }
 
+/** Whether files are on disk: by path, or by the name hashes a shard's summary records. */
+export interface PresenceCheck {
+  /** Whether every one of these paths is a regular file. */
+  files(rels: Iterable<string>): Promise<boolean>;
+  /** Whether, in each folder, every recorded name hash (shard-summary.ts) is the hash of a regular file there. */
+  hashes(names: Readonly<Record<string, string>>): Promise<boolean>;
+}
+
 /**
  * Whether files are on disk, from folder listings (one readdir per folder, cached for the
  * run) rather than one stat per file: 20,000 stats were most of a no-change sync. Only
  * regular files count: a folder (or anything else) under a file's name is not the file, so
  * its work package is mapped again and the planner reports what is in the way.
  */
-export function createPresenceCheck(root: string): (rels: Iterable<string>) => Promise<boolean> {
+export function createPresenceCheck(root: string): PresenceCheck {
   /** Folder → names of the regular files in it (null: no such folder), once listed. */
   const listed = new Map<string, Set<string> | null>();
+  const hashed = new Map<string, Set<number> | null>();
   const listing = new Map<string, Promise<void>>();
   const list = (dir: string): Promise<void> => {
     let p = listing.get(dir);
@@ -63,15 +73,29 @@ export function createPresenceCheck(root: string): (rels: Iterable<string>) => P
     }
     return p;
   };
-  const split = (rel: string): [string, string] => {
-    const cut = rel.lastIndexOf('/');
-    return cut < 0 ? ['.', rel] : [rel.slice(0, cut), rel.slice(cut + 1)];
+  const hashesIn = (dir: string): Set<number> | null => {
+    if (!hashed.has(dir)) {
+      const names = listed.get(dir);
+      hashed.set(dir, names ? new Set([...names].map(nameHash)) : null);
+    }
+    return hashed.get(dir)!;
   };
   // Checked synchronously once its folders are listed: a no-change sync asks this for every
   // owned file, and a promise per file was a large share of its garbage.
-  return async (rels) => {
-    const files = [...rels].map(split);
-    for (const [dir] of files) if (!listed.has(dir)) await list(dir);
-    return files.every(([dir, name]) => listed.get(dir)?.has(name) ?? false);
+  return {
+    async files(rels) {
+      const files = [...rels].map(splitPath);
+      for (const [dir] of files) if (!listed.has(dir)) await list(dir);
+      return files.every(([dir, name]) => listed.get(dir)?.has(name) ?? false);
+    },
+    async hashes(names) {
+      for (const dir in names) {
+        if (!listed.has(dir)) await list(dir);
+        const here = hashesIn(dir);
+        if (!here) return false;
+        for (const h of decodeHashes(names[dir]!)) if (!here.has(h)) return false;
+      }
+      return true;
+    },
   };
 }

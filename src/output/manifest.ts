@@ -9,15 +9,17 @@ import path from 'node:path';
 import pLimit from 'p-limit';
 import { OutputError } from '../errors.js';
 import type { ContentProbe } from '../types.js';
+import { decodeIds, encodeIds, summarizeShard, type ShardSummary } from './shard-summary.js';
 import { fsyncDir, writeTextAtomic } from './writer.js';
 
 export const STATE_DIR = '.curate';
 export const MANIFEST_FILE = `${STATE_DIR}/manifest.json`;
 /**
- * 3 moved the work packages' entries into shard files; 2 added each source's fingerprint
- * and per-work-package validity, references and memory. 1 and 2 are read and upgraded.
+ * 4 added each shard's summary (shard-summary.ts) beside its digest; 3 moved the work
+ * packages' entries into shard files; 2 added each source's fingerprint and
+ * per-work-package validity, references and memory. 1 to 3 are read and upgraded.
  */
-export const MANIFEST_VERSION = 3;
+export const MANIFEST_VERSION = 4;
 /** The folder of the work packages' shards. */
 export const SHARD_DIR = `${STATE_DIR}/work-packages`;
 /**
@@ -157,6 +159,14 @@ export interface StoredState {
    * read from a version 1 or 2 manifest (everything inline), which is written whole.
    */
   shards: Map<number, string> | null;
+  /** Shard → its summary, as manifest.json records them (format 4); null: not recorded (an older format). */
+  summaries: Map<number, ShardSummary> | null;
+  /**
+   * Reads one shard's entries, when the state was read lazily (readState's `lazy`):
+   * `manifest.workPackages` then starts empty. Throws TornShardError when the shard is not
+   * the file manifest.json describes. Null: every entry was read.
+   */
+  load: ((shard: number) => Promise<Record<string, ManifestWorkPackage>>) | null;
   /**
    * Why the files do not agree with each other (a shard changed, missing or added since
    * manifest.json was written: a run killed between the two, a merge, a hand edit), or null.
@@ -169,6 +179,16 @@ export interface StoredState {
 // a no-change sync included. Unknown keys are dropped, as a schema would.
 
 class ShapeError extends Error {}
+/**
+ * A shard read lazily is not the file manifest.json describes (a hand edit or a merge
+ * that kept its size): the run starts again reading every shard, which then finds the
+ * state torn and reads every work package again, as before a lazy read existed.
+ */
+export class TornShardError extends Error {
+  constructor(readonly file: string) {
+    super(`${file} changed since manifest.json was written`);
+  }
+}
 /** State written by a newer curate: refused as such, never "fixed" by rebuilding. */
 class NewerStateError extends Error {
   constructor(readonly version: number) {
@@ -241,11 +261,12 @@ function checkWorkPackage(v: unknown, at: string): void {
  * Validates (in place) that `json` is a manifest; throws ShapeError naming the first bad
  * key. Versions 1 and 2 hold the entries inline; version 3 records its shards' digests.
  */
-function checkManifest(json: unknown): { manifest: Manifest; shards: Map<number, string> | null } {
+function checkManifest(json: unknown): { manifest: Manifest; shards: Map<number, string> | null; summaries: Map<number, ShardSummary> | null } {
   const m = object(json, '(top level)');
   if (typeof m.version === 'number' && Number.isInteger(m.version) && m.version > MANIFEST_VERSION) throw new NewerStateError(m.version);
-  expect(m.version === 1 || m.version === 2 || m.version === MANIFEST_VERSION, 'version', '', `1, 2 or ${MANIFEST_VERSION}`, m.version);
-  const inline = m.version !== MANIFEST_VERSION;
+  expect(m.version === 1 || m.version === 2 || m.version === 3 || m.version === MANIFEST_VERSION, 'version', '', `1, 2, 3 or ${MANIFEST_VERSION}`, m.version);
+  const inline = m.version === 1 || m.version === 2;
+  const summarized = m.version === MANIFEST_VERSION;
   m.version = MANIFEST_VERSION;
   expect(typeof m.profile === 'string', 'profile', '', 'string', m.profile);
   for (const [name, v] of Object.entries(object(m.sources, 'sources'))) {
@@ -264,6 +285,7 @@ function checkManifest(json: unknown): { manifest: Manifest; shards: Map<number,
     only(src, ['watermark', 'watermarkAt', 'retry', 'fingerprint', 'names', 'authors', 'auditedAt']);
   }
   let shards: Map<number, string> | null = null;
+  let summaries: Map<number, ShardSummary> | null = null;
   if (inline) {
     const wps = object(m.workPackages, 'workPackages');
     for (const id in wps) checkWorkPackage(wps[id], `workPackages.${id}`);
@@ -274,9 +296,17 @@ function checkManifest(json: unknown): { manifest: Manifest; shards: Map<number,
       const range = /^(\d+)-(\d+)$/.exec(k);
       const shard = range ? Number(range[1]) / SHARD_SPAN : NaN;
       expect(Number.isInteger(shard) && shardName(shard) === k, 'shards', k, `a range "<n×${SHARD_SPAN}>-<n×${SHARD_SPAN}+${SHARD_SPAN - 1}>"`, k);
-      expect(typeof record[k] === 'string', 'shards', k, 'string', record[k]);
-      shards.set(shard, record[k] as string);
+      if (summarized) {
+        const rec = object(record[k], 'shards', k);
+        expect(typeof rec.digest === 'string', `shards.${k}`, 'digest', 'string', rec.digest);
+        shards.set(shard, rec.digest as string);
+        (summaries ??= new Map()).set(shard, checkSummary(rec, `shards.${k}`, shard));
+      } else {
+        expect(typeof record[k] === 'string', 'shards', k, 'string', record[k]);
+        shards.set(shard, record[k] as string);
+      }
     }
+    if (summarized) summaries ??= new Map();
     m.workPackages = {};
   }
   if (m.targets !== undefined) {
@@ -295,7 +325,50 @@ function checkManifest(json: unknown): { manifest: Manifest; shards: Map<number,
   }
   expect(m.targetsReadAt === undefined || (typeof m.targetsReadAt === 'string' && !Number.isNaN(Date.parse(m.targetsReadAt))), 'targetsReadAt', '', 'an ISO 8601 instant', m.targetsReadAt);
   only(m, ['version', 'profile', 'sources', 'workPackages', 'targets', 'targetsReadAt']);
-  return { manifest: m as unknown as Manifest, shards };
+  return { manifest: m as unknown as Manifest, shards, summaries };
+}
+
+const isInstant = (v: unknown): boolean => typeof v === 'string' && !Number.isNaN(Date.parse(v));
+
+/** A shard's summary as manifest.json records it (ids as encodeIds' text), checked and decoded. */
+function checkSummary(rec: Obj, at: string, shard: number): ShardSummary {
+  expect(isNumber(rec.bytes), at, 'bytes', 'number', rec.bytes);
+  const owned: Record<string, number[]> = {};
+  const ownedText = object(rec.owned, at, 'owned');
+  for (const source in ownedText) {
+    const ids = typeof ownedText[source] === 'string' ? decodeIds(ownedText[source] as string) : null;
+    const ok = ids !== null && ids.every((id) => shardOf(id) === shard);
+    expect(ok, at, `owned.${source}`, `ids from ${shard * SHARD_SPAN} to ${shard * SHARD_SPAN + SHARD_SPAN - 1}, as "1-3,7"`, ownedText[source]);
+    owned[source] = ids!;
+  }
+  const newest = object(rec.newest, at, 'newest');
+  for (const source in owned) expect(isInstant(newest[source]), at, `newest.${source}`, 'an ISO 8601 instant', newest[source]);
+  const files = object(rec.files, at, 'files');
+  for (const source in owned) expect(isNumber(files[source]), at, `files.${source}`, 'number', files[source]);
+  const names = object(rec.names, at, 'names');
+  for (const dir in names) expect(typeof names[dir] === 'string' && /^[A-Za-z0-9+/]*={0,2}$/.test(names[dir] as string), at, `names.${dir}`, 'base64', names[dir]);
+  for (const k of ['validFrom', 'validUntil'] as const) expect(rec[k] === undefined || isInstant(rec[k]), at, k, 'an ISO 8601 instant', rec[k]);
+  if (rec.refs !== undefined) {
+    const refs = object(rec.refs, at, 'refs');
+    for (const t in refs) if (!(refs[t] === null || refs[t] === false || typeof refs[t] === 'string')) expect(false, at, `refs.${t}`, 'string, null or false', refs[t]);
+  }
+  return {
+    bytes: rec.bytes as number,
+    owned,
+    newest: newest as Record<string, string>,
+    files: files as Record<string, number>,
+    ...(rec.validFrom !== undefined ? { validFrom: rec.validFrom as string } : {}),
+    ...(rec.validUntil !== undefined ? { validUntil: rec.validUntil as string } : {}),
+    ...(rec.refs !== undefined ? { refs: rec.refs as Record<string, string | null | false> } : {}),
+    names: names as Record<string, string>,
+  };
+}
+
+/** A summary as manifest.json records it. */
+function summaryRecord(digest: string, s: ShardSummary): Record<string, unknown> {
+  const owned: Record<string, string> = {};
+  for (const source in s.owned) owned[source] = encodeIds(s.owned[source]!);
+  return { digest, ...s, owned };
 }
 
 export function emptyManifest(profile: string): Manifest {
@@ -314,7 +387,7 @@ export async function readManifest(root: string, profile?: string, cache?: State
  * Throws OutputError naming the file and the key when it is not curate's state, or was
  * written by a newer curate, or (when `profile` is given) by another profile.
  */
-export async function readState(root: string, profile?: string, cache?: StateCache): Promise<StoredState | null> {
+export async function readState(root: string, profile?: string, cache?: StateCache, options: { lazy?: boolean } = {}): Promise<StoredState | null> {
   let text: string;
   try {
     text = await readFile(path.join(root, MANIFEST_FILE), 'utf8');
@@ -332,12 +405,85 @@ export async function readState(root: string, profile?: string, cache?: StateCac
     if (!(e instanceof ShapeError)) throw e;
     throw new OutputError(`${MANIFEST_FILE}: ${e.message}; delete it and run \`curate sync --full\` to rebuild it`);
   }
-  const { manifest, shards } = checked;
+  const { manifest, shards, summaries } = checked;
   if (profile !== undefined && manifest.profile !== profile) {
     throw new OutputError(`${MANIFEST_FILE} was written by the "${manifest.profile}" profile, the config now says "${profile}"; run \`curate sync --full\` in a fresh output root`);
   }
+  // Lazily: the shards are only looked at (names and sizes), each read when a run needs it.
+  if (options.lazy && shards && summaries && (await shardFilesAsRecorded(root, summaries))) {
+    const load = async (shard: number): Promise<Record<string, ManifestWorkPackage>> => {
+      const r = await readShard(root, shard, shards.get(shard), cache);
+      if (!r.intact) throw new TornShardError(shardFile(shard));
+      return r.entries;
+    };
+    return { manifest, shards, summaries, load, torn: null };
+  }
   const torn = shards ? await readShards(root, manifest, shards, cache) : null;
-  return { manifest, shards, torn };
+  return { manifest, shards, summaries, load: null, torn };
+}
+
+/** Whether the shard files on disk are the recorded ones, by name and size (a lazy read's check; their digests are checked as each is read). */
+async function shardFilesAsRecorded(root: string, summaries: ReadonlyMap<number, ShardSummary>): Promise<boolean> {
+  let names: string[];
+  try {
+    names = (await readdir(path.join(root, SHARD_DIR))).filter((n) => SHARD_NAME.test(n));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new OutputError(`cannot read ${SHARD_DIR}: ${(e as Error).message}`);
+    names = [];
+  }
+  if (names.length !== summaries.size) return false;
+  const sizes = await Promise.all(
+    names.map(async (n) => {
+      const shard = Number(SHARD_NAME.exec(n)![1]) / SHARD_SPAN;
+      const recorded = summaries.get(shard);
+      if (!recorded || `${shardName(shard)}.json` !== n) return false;
+      try {
+        return (await stat(path.join(root, SHARD_DIR, n))).size === recorded.bytes;
+      } catch {
+        return false;
+      }
+    }),
+  );
+  return sizes.every(Boolean);
+}
+
+/**
+ * One shard's entries, and whether its bytes are the ones manifest.json records (entries
+ * of a shard that is not are checked key by key; throws OutputError when they are bad).
+ */
+async function readShard(root: string, shard: number, recorded: string | undefined, cache?: StateCache): Promise<{ entries: Record<string, ManifestWorkPackage>; intact: boolean }> {
+  const file = shardFile(shard);
+  const abs = path.join(root, file);
+  const cached = cache?.shards.get(shard);
+  const stamp = cache ? await stampOf(abs) : null;
+  if (cached && stamp !== null && cached.stamp === stamp && cached.digest === recorded) return { entries: cached.entries, intact: true };
+  let text: string;
+  try {
+    text = await readFile(abs, 'utf8');
+  } catch (e) {
+    throw new OutputError(`cannot read ${file}: ${(e as Error).message}`);
+  }
+  const digest = digestOf(text);
+  const intact = recorded === digest;
+  let entries: Obj;
+  try {
+    entries = object(parseState(file, text), file);
+    // A shard whose bytes are the ones manifest.json records is one curate wrote and
+    // checked: its entries are not checked again (a third of reading the state).
+    if (!intact) {
+      const from = shard * SHARD_SPAN;
+      for (const id in entries) {
+        expect(/^\d+$/.test(id) && shardOf(Number(id)) === shard, file, id, `a work package id from ${from} to ${from + SHARD_SPAN - 1}`, id);
+        checkWorkPackage(entries[id], `${file}: ${id}`);
+      }
+    }
+  } catch (e) {
+    if (!(e instanceof ShapeError)) throw e;
+    throw new OutputError(`${e.message}; delete .curate/ and run \`curate sync --full\` to rebuild the state`);
+  }
+  // The stamp taken before the read: a rewrite during it makes the next read miss, never hit stale.
+  if (cache && stamp !== null) cache.shards.set(shard, { digest, stamp, entries: entries as Record<string, ManifestWorkPackage> });
+  return { entries: entries as Record<string, ManifestWorkPackage>, intact };
 }
 
 function parseState(file: string, text: string): unknown {
@@ -374,35 +520,9 @@ async function readShards(root: string, manifest: Manifest, recorded: ReadonlyMa
           return;
         }
         seen.add(shard);
-        const abs = path.join(root, SHARD_DIR, n);
-        const cached = cache?.shards.get(shard);
-        const stamp = cache ? await stampOf(abs) : null;
-        if (cached && stamp !== null && cached.stamp === stamp && cached.digest === recorded.get(shard)) {
-          Object.assign(manifest.workPackages, cached.entries);
-          return;
-        }
-        const text = await readFile(abs, 'utf8');
-        const digest = digestOf(text);
-        const intact = recorded.get(shard) === digest;
+        const { entries, intact } = await readShard(root, shard, recorded.get(shard), cache);
         if (!intact) problems.push(recorded.has(shard) ? `${file} changed` : `${file} is not recorded`);
-        let entries: Obj;
-        try {
-          entries = object(parseState(file, text), file);
-          // A shard whose bytes are the ones manifest.json records is one curate wrote and
-          // checked: its entries are not checked again (a third of reading the state).
-          if (!intact) {
-            for (const id in entries) {
-              expect(/^\d+$/.test(id) && shardOf(Number(id)) === shard, file, id, `a work package id from ${from} to ${to}`, id);
-              checkWorkPackage(entries[id], `${file}: ${id}`);
-            }
-          }
-        } catch (e) {
-          if (!(e instanceof ShapeError)) throw e;
-          throw new OutputError(`${e.message}; delete .curate/ and run \`curate sync --full\` to rebuild the state`);
-        }
-        Object.assign(manifest.workPackages, entries as Record<string, ManifestWorkPackage>);
-        // The stamp taken before the read: a rewrite during it makes the next read miss, never hit stale.
-        if (cache && stamp !== null) cache.shards.set(shard, { digest, stamp, entries: entries as Record<string, ManifestWorkPackage> });
+        Object.assign(manifest.workPackages, entries);
       }),
     ),
   );
@@ -517,6 +637,12 @@ export function inStableOrder(value: unknown): unknown {
   return Object.fromEntries(entries);
 }
 
+/** What manifest.json recorded of the shards a run read: their digests and (format 4) summaries. */
+export interface PreviousShards {
+  digests: ReadonlyMap<number, string>;
+  summaries: ReadonlyMap<number, ShardSummary> | null;
+}
+
 /**
  * Writes the state: the shards in `dirty` (null: every shard, and any other shard file on
  * disk removed), then manifest.json with every shard's digest. Shards first: a run killed
@@ -524,7 +650,7 @@ export function inStableOrder(value: unknown): unknown {
  * run sees (StoredState.torn) and answers by reading every work package again; the entries
  * themselves describe files already in place. Returns the paths written or removed.
  */
-export async function writeState(root: string, manifest: Manifest, dirty: ReadonlySet<number> | null, previous: ReadonlyMap<number, string> | null, cache?: StateCache): Promise<string[]> {
+export async function writeState(root: string, manifest: Manifest, dirty: ReadonlySet<number> | null, previous: PreviousShards | null, cache?: StateCache): Promise<string[]> {
   const touched: string[] = [];
   const tmp = path.join(root, TMP_DIR);
   const groups = new Map<number, Record<string, ManifestWorkPackage>>();
@@ -535,10 +661,12 @@ export async function writeState(root: string, manifest: Manifest, dirty: Readon
     if (!g) groups.set(shard, (g = {}));
     g[id] = manifest.workPackages[id]!;
   }
-  const digests = new Map(dirty ? (previous ?? []) : []);
+  const digests = new Map(dirty ? (previous?.digests ?? []) : []);
+  const summaries = new Map(dirty ? (previous?.summaries ?? []) : []);
   const dir = path.join(root, SHARD_DIR);
   const remove = async (shard: number): Promise<void> => {
     digests.delete(shard);
+    summaries.delete(shard);
     cache?.shards.delete(shard);
     try {
       await unlink(path.join(root, shardFile(shard)));
@@ -556,6 +684,7 @@ export async function writeState(root: string, manifest: Manifest, dirty: Readon
       limit(async () => {
         const text = stableJson(entries);
         digests.set(shard, digestOf(text));
+        summaries.set(shard, summarizeShard(entries, Buffer.byteLength(text)));
         const file = path.join(root, shardFile(shard));
         if (await writeTextAtomic(file, [text], tmp)) touched.push(shardFile(shard));
         if (cache) {
@@ -582,8 +711,26 @@ export async function writeState(root: string, manifest: Manifest, dirty: Readon
     }
   }
   if (touched.length) await fsyncDir(dir).catch(() => undefined);
-  const record: Record<string, string> = {};
-  for (const [shard, digest] of [...digests].sort((x, y) => x[0] - y[0])) record[shardName(shard)] = digest;
+  // Shards kept as they are but recorded without a summary (state of format 3): summarized
+  // from their entries, which the run then read (only format 4 state is read lazily).
+  const unsummarized = [...digests.keys()].filter((shard) => !summaries.has(shard));
+  if (unsummarized.length) {
+    const want = new Set(unsummarized);
+    const groupsOf = new Map<number, Record<string, ManifestWorkPackage>>();
+    for (const id in manifest.workPackages) {
+      const shard = shardOf(Number(id));
+      if (!want.has(shard)) continue;
+      let g = groupsOf.get(shard);
+      if (!g) groupsOf.set(shard, (g = {}));
+      g[id] = manifest.workPackages[id]!;
+    }
+    for (const shard of unsummarized) {
+      const bytes = (await stat(path.join(root, shardFile(shard)))).size;
+      summaries.set(shard, summarizeShard(groupsOf.get(shard) ?? {}, bytes));
+    }
+  }
+  const record: Record<string, unknown> = {};
+  for (const [shard, digest] of [...digests].sort((x, y) => x[0] - y[0])) record[shardName(shard)] = summaryRecord(digest, summaries.get(shard)!);
   const top = { version: manifest.version, profile: manifest.profile, sources: manifest.sources, shards: record, targets: manifest.targets, targetsReadAt: manifest.targetsReadAt };
   if (await writeTextAtomic(path.join(root, MANIFEST_FILE), stableJsonChunks(top), tmp)) touched.push(MANIFEST_FILE);
   return touched;

@@ -4,7 +4,7 @@
 import { mkdir, rm, rmdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { removeJournal, writeJournal, type Journal } from '../output/journal.js';
-import { TMP_DIR, writeState, type Manifest, type StateCache } from '../output/manifest.js';
+import { TMP_DIR, writeState, type Manifest, type PreviousShards, type StateCache } from '../output/manifest.js';
 import { createSymlinkGuard, resolveInside } from '../output/paths.js';
 import type { Staging } from '../output/staging.js';
 import { fsyncDir, moveIntoPlace } from '../output/writer.js';
@@ -33,7 +33,7 @@ export interface ApplyInput {
    * The next state, or null when it did not change: the manifest, the shards whose entries
    * changed (null: all of them) and the shards' digests as read.
    */
-  state: { manifest: Manifest; dirty: ReadonlySet<number> | null; previousShards: ReadonlyMap<number, string> | null; cache?: StateCache | undefined } | null;
+  state: { manifest: Manifest; dirty: ReadonlySet<number> | null; previousShards: PreviousShards | null; cache?: StateCache | undefined } | null;
   checkpoint(): void;
   emit(e: SyncEvent): void;
 }

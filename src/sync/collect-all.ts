@@ -45,25 +45,29 @@ export async function collectAll(ctx: RunContext, deps: CollectDeps): Promise<Co
   ledger.listed = membership.size;
   const overlapping = membership.recordOverlaps(ledger);
   for (const { src, listing } of listed) {
-    const mine = previous.ownedBy(src.spec.name);
-    if (listing.total === 0 && mine.size && !options.allowMassDelete) {
-      ctx.brake(`source "${src.spec.name}": the server returned no work packages, but ${mine.size} are synced; refusing to delete them all (check the filters and the key's permissions, or pass --allow-mass-delete)`);
+    const mine = previous.ownedIds(src.spec.name).length;
+    if (listing.total === 0 && mine && !options.allowMassDelete) {
+      ctx.brake(`source "${src.spec.name}": the server returned no work packages, but ${mine} are synced; refusing to delete them all (check the filters and the key's permissions, or pass --allow-mass-delete)`);
     }
   }
   // Work packages of sources no longer in the config: moved if another source lists them,
   // else gone (the config no longer asks for them).
   for (const name of previous.owningSources()) {
     if (sources.specByName.has(name)) continue;
-    for (const id of previous.ownedBy(name).keys()) if (!membership.has(id)) ledger.gone(name, id);
+    const gone = previous.ownedIds(name).filter((id) => !membership.has(id));
+    await previous.loadFor(gone);
+    for (const id of gone) ledger.gone(name, id);
   }
 
   const filesPresent = createPresenceCheck(ctx.root);
+  // A shard's files are checked once, whichever of its sources asks first.
+  const shardsPresent = new Map<number, Promise<boolean>>();
   // A path the journal lists was being written by a run that stopped before its manifest:
   // it may hold that run's bytes rather than the ones this manifest records (an edit the
   // server has since undone, a restore), so it is compared, not just found.
   const filesAsRecorded = async (w: ManifestWorkPackage): Promise<boolean> => {
     const paths = Object.keys(w.files);
-    if (!(await filesPresent(paths))) return false;
+    if (!(await filesPresent.files(paths))) return false;
     for (const p of paths) if (deps.journal.has(p) && (await deps.hash(p)) !== w.files[p]) return false;
     return true;
   };
@@ -84,6 +88,11 @@ export async function collectAll(ctx: RunContext, deps: CollectDeps): Promise<Co
     saw: mapper.saw,
     queueRoom: mapper.scheduler.room,
     filesPresent: filesAsRecorded,
+    shardFilesPresent: (shard) => {
+      let p = shardsPresent.get(shard);
+      if (!p) shardsPresent.set(shard, (p = filesPresent.hashes(previous.summary(shard)!.names)));
+      return p;
+    },
     checkpoint: ctx.checkpoint,
     isAborted: ctx.isAborted,
     emit: ctx.emit,
@@ -98,7 +107,7 @@ export async function collectAll(ctx: RunContext, deps: CollectDeps): Promise<Co
       const force = listing.authors ? renamedAuthorsWorkPackages(previous.source(name)?.authors, authors!, listing.authors) : new Set<number>();
       if (force.size && kinds.length === 0 && !options.full) ctx.warn(`source "${name}": an author's name changed on the server; mapping their ${force.size} work package(s) again`);
       const remapAll = kinds.length ? `the name of ${kinds.join(', ')} its pages show changed on the server` : null;
-      const result = await collectSource(collectContext, src, new Set(listing.ids), previous.ownedBy(name), { remapAll, force });
+      const result = await collectSource(collectContext, src, new Set(listing.ids), new Set(previous.ownedIds(name)), { remapAll, force });
       collected.set(name, { ...result, ...(authors ? { authors } : {}) });
     }),
   );

@@ -60,7 +60,7 @@ export function startTargetedReads(client: OpenProjectClient, resolved: readonly
 }
 
 export async function collectTargeted(ctx: TargetedContext, resolved: readonly ResolvedSource[], ids: readonly number[], reads?: TargetedReads): Promise<void> {
-  const ownerOf = (id: number): string | undefined => ctx.previous.entry(id)?.source;
+  const ownerOf = (id: number): string | undefined => ctx.previous.sourceOf(id);
   ctx.checkpoint();
   const { ids: idList, answers } = reads ?? startTargetedReads(ctx.client, resolved, ids);
   const answered = await answers;

@@ -15,14 +15,16 @@
 //   deletion) cannot delete innocent files.
 // ARCHITECTURE.md, "A page's closure", says why each of these signals exists.
 import type { OpenProjectClient, WorkPackageQuery } from '../openproject/types.js';
-import type { ManifestWorkPackage } from '../output/manifest.js';
+import { shardOf, type ManifestWorkPackage } from '../output/manifest.js';
+import { summaryValidAt, type ShardSummary } from '../output/shard-summary.js';
 import type { SourceSpec, WorkPackage } from '../types.js';
 import type { SyncEvent } from './events.js';
 import type { Ledger } from './ledger.js';
 import type { PreviousState } from './previous-state.js';
 import { rowDigest } from './closure.js';
+import { splitRef } from './facts.js';
 import { MIXED_FINGERPRINT } from './next-state.js';
-import { mapLimited } from './pool.js';
+import { eachLimited, mapLimited } from './pool.js';
 import { referencesChanged, validAt } from './process.js';
 
 export interface ResolvedSource {
@@ -57,6 +59,8 @@ export interface CollectContext {
   queueRoom(): Promise<void>;
   /** Whether every file an entry records is on disk. */
   filesPresent(entry: ManifestWorkPackage): Promise<boolean>;
+  /** Whether every file an unread shard's summary records is on disk (by its name hashes; once per shard and run). */
+  shardFilesPresent(shard: number): Promise<boolean>;
   checkpoint(): void;
   isAborted(): boolean;
   emit(e: SyncEvent): void;
@@ -81,7 +85,12 @@ export interface Collected {
 /** Slack before a work package's updatedAt counts as "in the future" of the clocks. */
 const FUTURE_SLACK_MS = 60_000;
 
-export async function collectSource(ctx: CollectContext, src: ResolvedSource, listed: ReadonlySet<number>, owned: ReadonlyMap<number, ManifestWorkPackage>, plan: SourcePlan): Promise<Collected> {
+/**
+ * `owned`: the ids the source owned. Their entries are read from the state as needed
+ * (PreviousState.load): a shard none of whose work packages came back, went or must be
+ * read again is kept whole when its summary proves what each entry would.
+ */
+export async function collectSource(ctx: CollectContext, src: ResolvedSource, listed: ReadonlySet<number>, owned: ReadonlySet<number>, plan: SourcePlan): Promise<Collected> {
   const name = src.spec.name;
   const prev = ctx.previous.source(name);
   const sameShape = prev?.fingerprint === src.fingerprint && plan.remapAll === null;
@@ -112,6 +121,18 @@ export async function collectSource(ctx: CollectContext, src: ResolvedSource, li
   const retry = new Set(prev?.retry ?? []);
   /** Whether an owned work package's files can stay without looking at its data again. */
   const stillValid = (id: number, w: ManifestWorkPackage): boolean => sameShape && !ctx.full && !retry.has(id) && !plan.force.has(id) && validAt(w, ctx.now) && !referencesChanged(w, ctx.refOf);
+  /** stillValid for every entry of an unread shard at once, from its summary, and its files on disk. */
+  const singled = new Set([...retry, ...plan.force].map(shardOf));
+  const shardStillValid = async (shard: number, s: ShardSummary): Promise<boolean> => sameShape && !ctx.full && !singled.has(shard) && summaryValidAt(s, ctx.now) && refsCurrent(s, ctx.refOf) && (await ctx.shardFilesPresent(shard));
+  const previous = ctx.previous;
+  /** The owned entry of a work package (its shard read). */
+  const ownedEntry = (id: number): ManifestWorkPackage | undefined => (owned.has(id) ? previous.entry(id) : undefined);
+  const ownedShards = new Map<number, number[]>();
+  for (const id of owned) {
+    const list = ownedShards.get(shardOf(id));
+    if (list) list.push(id);
+    else ownedShards.set(shardOf(id), [id]);
+  }
   /** Whether a received row is the one the entry was mapped from. */
   const sameRow = (w: ManifestWorkPackage, wp: WorkPackage): boolean => (w.digest !== undefined ? w.digest === rowDigest(wp) : w.updatedAt === wp.updatedAt && w.lockVersion === wp.lockVersion);
 
@@ -138,7 +159,7 @@ export async function collectSource(ctx: CollectContext, src: ResolvedSource, li
       newest = t;
       newestText = wp.updatedAt;
     }
-    const w = owned.get(wp.id);
+    const w = ownedEntry(wp.id);
     if (w && regressed === null && (wp.lockVersion < w.lockVersion || t < Date.parse(w.updatedAt))) {
       regressed = `work package #${wp.id} is at lockVersion ${wp.lockVersion}, updatedAt ${wp.updatedAt}, older than the ${w.lockVersion}, ${w.updatedAt} synced before`;
     }
@@ -156,6 +177,9 @@ export async function collectSource(ctx: CollectContext, src: ResolvedSource, li
   const drain = async (pages: AsyncIterable<{ offset: number; total: number; workPackages: WorkPackage[]; invalid: { id: number | null; message: string }[] }>, force = false): Promise<void> => {
     for await (const page of pages) {
       ctx.checkpoint();
+      // The entries of the rows' shards, before a row is compared or mapped (any shard
+      // holding one of them may be written, and is then written whole).
+      await previous.loadFor([...page.workPackages.map((wp) => wp.id), ...page.invalid.flatMap((b) => (b.id === null ? [] : [b.id]))]);
       if (!force) ctx.emit({ type: 'page', source: name, offset: page.offset, total: page.total, workPackages: page.workPackages.length });
       for (const wp of page.workPackages) accept(wp, force);
       for (const bad of page.invalid) if (bad.id === null || !received.has(bad.id)) markInvalid(bad);
@@ -170,9 +194,19 @@ export async function collectSource(ctx: CollectContext, src: ResolvedSource, li
     // From the watermark, or from the newest owned row that is still listed if that is
     // older (the watermark's row was deleted): that row must come back, which is what
     // proves a restore below even when the restore also removed the newer rows.
+    // An unread shard whose owned rows are all listed and none in the future: its summary's newest.
     let newestOwned = -Infinity;
-    for (const [id, w] of owned) {
-      const t = Date.parse(w.updatedAt);
+    const readFor = [...ownedShards].filter(([shard, ids]) => {
+      if (previous.isLoaded(shard)) return false;
+      const t = Date.parse(previous.summary(shard)!.newest[name]!);
+      if (t > ceiling || !ids.every((id) => listed.has(id))) return true;
+      newestOwned = Math.max(newestOwned, t);
+      return false;
+    });
+    await previous.load(readFor.map(([shard]) => shard));
+    for (const id of owned) {
+      if (!previous.isLoaded(shardOf(id))) continue;
+      const t = Date.parse(previous.entry(id)!.updatedAt);
       if (t > newestOwned && t <= ceiling && listed.has(id)) newestOwned = t;
     }
     const from = Math.min(storedMark!, newestOwned === -Infinity ? storedMark! : newestOwned) - ctx.overlapMs;
@@ -183,8 +217,13 @@ export async function collectSource(ctx: CollectContext, src: ResolvedSource, li
     // a backup (or a clock set back) makes rows older; what it lost or changed can then be
     // anywhere, so every work package of the source is read.
     if (regressed === null) {
+      // Only a shard holding a row as new as the bound can hold a suspect.
+      await previous.load([...ownedShards.keys()].filter((shard) => !previous.isLoaded(shard) && Date.parse(previous.summary(shard)!.newest[name]!) >= from));
       const suspects: number[] = [];
-      for (const [id, w] of owned) if (listed.has(id) && !received.has(id) && !ctx.overlapping.has(id) && Date.parse(w.updatedAt) >= from) suspects.push(id);
+      for (const id of owned) {
+        if (!previous.isLoaded(shardOf(id))) continue;
+        if (listed.has(id) && !received.has(id) && !ctx.overlapping.has(id) && Date.parse(previous.entry(id)!.updatedAt) >= from) suspects.push(id);
+      }
       if (suspects.length) await drain(ctx.client.listWorkPackages({ ...src.query, ids: suspects }), true);
     }
     if (regressed !== null) {
@@ -197,16 +236,34 @@ export async function collectSource(ctx: CollectContext, src: ResolvedSource, li
   }
   if (future) ctx.warn(`source "${name}": ${future} work package(s) have an updatedAt in the future (the server's clock said ${ctx.walkStart?.toISOString() ?? 'nothing'}, this machine's ${new Date(clockNow).toISOString()}); they are synced, and read again by every run until the clocks pass them`);
 
-  // Listed but not handed over by the walk.
+  // Listed but not handed over by the walk. Owned ones in unread shards are decided a shard
+  // at a time: kept whole when its summary proves each entry still valid and its files
+  // there, else the shard is read and they are decided one by one.
   const need: number[] = [];
+  const unread = new Map<number, number[]>();
+  const decide = (id: number): void => {
+    const w = incremental ? ownedEntry(id) : undefined;
+    if (w && stillValid(id, w)) toCheck.push(id);
+    else need.push(id);
+  };
   for (const id of listed) {
     if (received.has(id) || ctx.overlapping.has(id)) continue;
-    const w = owned.get(id);
-    if (incremental && w && stillValid(id, w)) toCheck.push(id);
-    else need.push(id);
+    const shard = shardOf(id);
+    if (incremental && owned.has(id) && !previous.isLoaded(shard)) {
+      const list = unread.get(shard);
+      if (list) list.push(id);
+      else unread.set(shard, [id]);
+    } else decide(id);
   }
+  const reread: number[] = [];
+  await eachLimited(unread, 8, async ([shard, ids]) => {
+    if (await shardStillValid(shard, previous.summary(shard)!)) for (const id of ids) ctx.ledger.kept(name, id);
+    else reread.push(shard);
+  });
+  await previous.load(reread);
+  for (const shard of reread.sort((a, b) => a - b)) for (const id of unread.get(shard)!) decide(id);
   // A pool, not a promise per work package: a no-change run of 30,000 checks them all.
-  const present = await mapLimited(toCheck, 64, (id) => ctx.filesPresent(owned.get(id)!));
+  const present = await mapLimited(toCheck, 64, (id) => ctx.filesPresent(previous.entry(id)!));
   toCheck.forEach((id, i) => {
     if (present[i]) ctx.ledger.kept(name, id);
     else if (unchanged.has(id)) ctx.schedule(src, unchanged.get(id)!);
@@ -216,7 +273,9 @@ export async function collectSource(ctx: CollectContext, src: ResolvedSource, li
   if (need.length) await drain(ctx.client.listWorkPackages({ ...src.query, ids: need }), true);
 
   // Owned but not received: confirm before anything is removed.
-  const absent = [...owned.keys()].filter((id) => !listed.has(id) && !received.has(id) && !ctx.overlapping.has(id));
+  const absent = [...owned].filter((id) => !listed.has(id) && !received.has(id) && !ctx.overlapping.has(id));
+  // Their shards are read first: each may lose an entry, or have it mapped again.
+  await previous.loadFor(absent);
   await confirmAbsent(ctx, src, absent, accept);
 
   // The next walk starts at the newest updatedAt received that is not in the future: after a
@@ -229,6 +288,15 @@ export async function collectSource(ctx: CollectContext, src: ResolvedSource, li
   if (newestText !== null && walkedAll && ctx.walkStart && newest! > ctx.walkStart.getTime()) return { watermark: ctx.walkStart.toISOString(), walkedAll };
   if (newestText !== null) return { watermark: newestText, walkedAll };
   return { watermark: trusted && !walkedAll ? prev!.watermark : null, walkedAll };
+}
+
+/** Whether every reference an unread shard's pages recorded still resolves to the same source (facts are checked by facts.ts). */
+function refsCurrent(s: ShardSummary, refOf: (id: number) => string | null): boolean {
+  for (const t in s.refs ?? {}) {
+    const recorded = s.refs![t]!;
+    if (recorded === false || refOf(Number(t)) !== splitRef(recorded).ref) return false;
+  }
+  return true;
 }
 
 /**

@@ -243,6 +243,8 @@ export interface ReconcileContext {
   facts: FactsBook;
   /** Pages mapped this run: id → their entry (refs as recorded). */
   mapped(): Iterable<[number, ManifestWorkPackage]>;
+  /** Called before each round: a run that read its state lazily reads the shards whose pages may be stale. */
+  beforeRound?(): Promise<void>;
   /** Pages kept this run (and, in a targeted sync, pages it did not look at): id → previous entry. */
   kept(): Iterable<[number, ManifestWorkPackage]>;
   /** How a page records the source of a work package it links to (closure.ts `refKey`). */
@@ -268,6 +270,7 @@ export async function reconcileFacts(ctx: ReconcileContext): Promise<number> {
   let total = 0;
   const failedPages = new Set<number>();
   for (let round = 0; round < MAX_ROUNDS; round++) {
+    await ctx.beforeRound?.();
     const pages: [number, ManifestWorkPackage][] = [];
     const targets = new Set<number>();
     for (const list of [ctx.mapped(), ctx.kept()]) {
@@ -326,6 +329,10 @@ export interface RunReconcile {
 export function reconcileInRun(r: RunReconcile): Promise<number> {
   const sourceByName = new Map(r.sources.map((s) => [s.spec.name, s]));
   const { mapper, ledger, previous } = r;
+  const read = async function* (ids: number[]): AsyncIterable<WorkPackage[]> {
+    for await (const page of r.client.listWorkPackages({ ids })) yield page.workPackages;
+  };
+  const readOne = (id: number): Promise<WorkPackage | null> => r.client.getWorkPackage(id);
   return reconcileFacts({
     facts: r.facts,
     *mapped() {
@@ -334,18 +341,36 @@ export function reconcileInRun(r: RunReconcile): Promise<number> {
         if (oc?.kind === 'mapped') yield [id, oc.entry];
       }
     },
+    // Shards the run did not read whose pages show a target as it no longer is (or whose
+    // facts are not known): read, so their pages are checked one by one below.
+    beforeRound: async () => {
+      if (!previous.lazy) return;
+      const unread = previous.unloadedShards();
+      const targets = new Set<number>();
+      for (const shard of unread) for (const [t, recorded] of Object.entries(previous.summary(shard)!.refs ?? {})) if (recorded === false || splitRef(recorded).digest !== undefined) targets.add(Number(t));
+      if (!targets.size) return;
+      await r.facts.settle(targets, read, r.isAborted, readOne);
+      const stale = unread.filter((shard) =>
+        Object.entries(previous.summary(shard)!.refs ?? {}).some(([t, recorded]) => {
+          if (recorded === false) return true;
+          const digest = splitRef(recorded).digest;
+          if (digest === undefined) return false;
+          const now = r.facts.finalDigest(Number(t));
+          return now === undefined || refWithFacts(mapper.refOf(Number(t)), now) !== recorded;
+        }),
+      );
+      await previous.load(stale);
+    },
     *kept() {
-      for (const [id, entry] of previous.entries()) {
+      for (const [id, entry] of previous.loadedEntries()) {
         const kind = ledger.outcome(id)?.kind;
         // A targeted sync looks at no other page: those whose targets it read are brought up to date too.
         if (kind === 'kept' || (r.targeted && kind === undefined)) yield [id, entry];
       }
     },
     refOf: mapper.refOf,
-    read: async function* (ids) {
-      for await (const page of r.client.listWorkPackages({ ids })) yield page.workPackages;
-    },
-    readOne: (id) => r.client.getWorkPackage(id),
+    read,
+    readOne,
     remap: async (ids) => {
       // The files of their first mapping are forgotten; the new mapping's replace them.
       const drop = new Set(ids);
@@ -359,7 +384,7 @@ export function reconcileInRun(r: RunReconcile): Promise<number> {
           mapper.schedule(a.src, a.wp, a.again);
           continue;
         }
-        const src = sourceByName.get(previous.entry(id)?.source ?? '');
+        const src = sourceByName.get(previous.sourceOf(id) ?? '');
         if (src) byId.set(src, [...(byId.get(src) ?? []), id]);
       }
       // Kept pages: their rows are read by id. One that no longer matches its source (a
@@ -374,7 +399,7 @@ export function reconcileInRun(r: RunReconcile): Promise<number> {
     },
     fail: (id, message) => {
       const oc = ledger.outcome(id);
-      ledger.failed({ kind: 'mapping', source: oc?.source ?? previous.entry(id)?.source ?? '', workPackageId: id, message });
+      ledger.failed({ kind: 'mapping', source: oc?.source ?? previous.sourceOf(id) ?? '', workPackageId: id, message });
     },
     isAborted: r.isAborted,
   });

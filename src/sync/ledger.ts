@@ -1,7 +1,7 @@
 // The only place that records what happened to each work package in a run. Counts,
 // item errors, retry lists, which sources hold their watermark and the next manifest's
 // entries are all derived from it, so they cannot disagree.
-import { inStableOrder, type ManifestWorkPackage } from '../output/manifest.js';
+import { inStableOrder, shardOf, type ManifestWorkPackage } from '../output/manifest.js';
 import type { ItemError, SyncEvent } from './events.js';
 import { keepsPrevious } from './keep.js';
 import type { PreviousState } from './previous-state.js';
@@ -39,7 +39,7 @@ export class Ledger {
   }
 
   kept(source: string, id: number): void {
-    if (!this.previous.entry(id)) throw new Error(`ledger: work package #${id} cannot be kept, it has no previous entry`);
+    if (!this.previous.owns(id)) throw new Error(`ledger: work package #${id} cannot be kept, it has no previous entry`);
     if (this.outcomes.has(id)) return;
     this.outcomes.set(id, { kind: 'kept', source });
     this.emit({ type: 'workPackage', source, id, skipped: true });
@@ -107,12 +107,13 @@ export class Ledger {
    * entry with no outcome is kept: nothing is ever dropped (and its files deleted) without a
    * recorded reason. `released` removes
    * paths a lower id took from a kept work package. `changed`: the ids whose entry is new,
-   * different or gone.
+   * different or gone. Entries of shards the run did not read stay as they are (every work
+   * package with a new entry is in a read shard: checked here).
    */
   nextWorkPackages(released: ReadonlyMap<number, string[]>): { entries: Record<string, ManifestWorkPackage>; changed: Set<number> } {
     const entries: Record<string, ManifestWorkPackage> = {};
     const changed = new Set<number>();
-    for (const [id, old] of this.previous.entries()) {
+    for (const [id, old] of this.previous.loadedEntries()) {
       const kind = this.outcomes.get(id)?.kind;
       if (!keepsPrevious(kind)) {
         changed.add(id); // gone: dropped; mapped: replaced below
@@ -127,6 +128,7 @@ export class Ledger {
       } else entries[String(id)] = old;
     }
     for (const [id, o] of this.outcomes) {
+      if ((o.kind === 'mapped' || o.kind === 'gone') && !this.previous.isLoaded(shardOf(id))) throw new Error(`ledger: work package #${id} is ${o.kind}, but its shard of the state was not read`);
       if (o.kind !== 'mapped') continue;
       entries[String(id)] = o.entry;
       changed.add(id);

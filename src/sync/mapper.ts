@@ -72,6 +72,7 @@ export function createMapper(ctx: RunContext, deps: { previous: PreviousState; l
     scheduler.run(async () => {
       const name = src.spec.name;
       try {
+        if (!again) await previous.loadFor([wp.id]);
         const r = again ? await again() : await processWorkPackage(processing, src.spec, wp, previous.entry(wp.id));
         desired.push(...r.desired);
         for (const [p, a] of r.cached) cached.set(p, a);

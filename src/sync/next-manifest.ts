@@ -3,7 +3,7 @@
 // that changed nothing yields the previous bytes, so the manifest is not rewritten.
 import { MANIFEST_VERSION, shardOf, stableJson, type Manifest, type ManifestSource } from '../output/manifest.js';
 import type { CollectedSources } from './collect-all.js';
-import { factRefs, type FactsBook } from './facts.js';
+import { factRefs, splitRef, type FactsBook } from './facts.js';
 import type { Ledger } from './ledger.js';
 import { nextSourceState } from './next-state.js';
 import type { PreviousState } from './previous-state.js';
@@ -39,15 +39,19 @@ export function nextManifest(ctx: RunContext, r: { previous: PreviousState; sour
   // A targeted run says nothing about sources it did not look at: their state stays.
   if (onlyIds) for (const name of previous.sourceNames()) if (!(name in sources)) sources[name] = previous.source(name)!;
   const { entries, changed } = ledger.nextWorkPackages(r.released);
-  // What the pages show of the work packages they reference with facts (`##N`; facts.ts).
-  const shown = r.facts.record(Object.values(entries).flatMap((e) => factRefs(e)), stamp);
+  // What the pages show of the work packages they reference with facts (`##N`; facts.ts),
+  // those of shards the run did not read included (from their summaries).
+  const referenced = Object.values(entries).flatMap((e) => factRefs(e));
+  for (const shard of previous.unloadedShards()) for (const [t, recorded] of Object.entries(previous.summary(shard)!.refs ?? {})) if (recorded === false || splitRef(recorded).digest !== undefined) referenced.push(Number(t));
+  const shown = r.facts.record(referenced, stamp);
   const manifest: Manifest = { version: MANIFEST_VERSION, profile: ctx.options.profile.name, sources, workPackages: entries, ...(shown.targets ? { targets: shown.targets } : {}), ...(shown.readAt ? { targetsReadAt: shown.readAt } : {}) };
   const before = previous.manifest;
   const dirty = previous.shards === null || previous.torn !== null ? null : new Set([...changed].map(shardOf));
   return {
     manifest,
+    // State of format 3 (no summaries) is upgraded by the first real run, changes or not.
     changed:
-      !before || dirty === null || dirty.size > 0 || stableJson(manifest.sources) !== stableJson(before.sources) || stableJson(manifest.targets ?? null) !== stableJson(before.targets ?? null) || manifest.targetsReadAt !== before.targetsReadAt,
+      !before || dirty === null || dirty.size > 0 || previous.summaries === null || stableJson(manifest.sources) !== stableJson(before.sources) || stableJson(manifest.targets ?? null) !== stableJson(before.targets ?? null) || manifest.targetsReadAt !== before.targetsReadAt,
     dirty,
     watermarks,
   };

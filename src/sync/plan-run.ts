@@ -17,9 +17,18 @@ export async function planRun(ctx: RunContext, deps: { previous: PreviousState; 
   const { previous, ledger, mapper } = deps;
   const tree = await inspectTree(ctx, deps);
   const desired = mapper.desired.filter((d) => ledger.outcome(d.workPackageId)?.kind === 'mapped');
-  // Only what the plan can touch is planned; the other work packages' files are counted.
+  // The shards that may own a wanted path (a collision, a file taken back) are read.
+  await previous.loadOwnersOf(desired.map((d) => d.path));
+  // Only what the plan can touch is planned; the other work packages' files are counted
+  // (those of shards the run did not read, from their summaries).
   const keeps = (id: number): boolean => keepsPrevious(ledger.outcome(id)?.kind);
-  const scope = previousInScope(previous.entries(), desired, keeps, (p) => previous.ownerOf(p), (id) => previous.entry(id));
+  const scope = previousInScope(previous.loadedEntries(), desired, keeps, (p) => previous.ownerOf(p), (id) => previous.entry(id));
+  for (const shard of previous.unloadedShards()) {
+    for (const [source, n] of Object.entries(previous.summary(shard)!.files)) {
+      scope.ownedBefore += n;
+      if (n) scope.unlisted[source] = (scope.unlisted[source] ?? 0) + n;
+    }
+  }
   const result = planSync({
     desired,
     previous: scope.previous,

@@ -1,30 +1,147 @@
 // The previous run's state, as this run reads it: one view of the manifest with the
 // lookups the phases need (an entry by id, a source's owned work packages, the owner of a
 // path), each built once, on first use.
-import type { Manifest, ManifestSource, ManifestWorkPackage, StoredState } from '../output/manifest.js';
+//
+// An ordinary run reads the state lazily (format 4): manifest.json only, with each shard's
+// summary (output/shard-summary.ts); a shard's entries are read when the run needs them:
+// a row of one of its work packages came back, a work package it owns is gone, a path it
+// owns is wanted, or its summary cannot prove its work packages unchanged. Every work
+// package with a new entry (mapped, gone, a released file) is in a loaded shard, so a
+// shard that is written is always written whole; the others keep their bytes and summary.
+import { shardOf, type Manifest, type ManifestSource, type ManifestWorkPackage, type StoredState } from '../output/manifest.js';
+import { decodeHashes, nameHash, splitPath, type ShardSummary } from '../output/shard-summary.js';
 
 export class PreviousState {
   private bySource: Map<string, Map<number, ManifestWorkPackage>> | null = null;
   private pathOwners: Map<string, number> | null = null;
+  /** Id → its source, for every owned work package (loaded or not). */
+  private owners: Map<number, string> | null = null;
+  /** Source → its owned ids, ascending. */
+  private idsBySource: Map<string, number[]> | null = null;
+  private readonly loaded = new Set<number>();
+  private readonly loading = new Map<number, Promise<void>>();
+  private readonly decoded = new Map<number, Map<string, Uint32Array>>();
+  private readonly loader: ((shard: number) => Promise<Record<string, ManifestWorkPackage>>) | null;
 
   readonly manifest: Manifest | null;
   /** The shards' digests as read; null: no state, or an old format holding everything inline. */
   readonly shards: ReadonlyMap<number, string> | null;
+  /** The shards' summaries as read; null: not recorded (an older format). */
+  readonly summaries: ReadonlyMap<number, ShardSummary> | null;
   /** Why the state's files disagree with each other (StoredState.torn), or null. */
   readonly torn: string | null;
 
   constructor(stored: StoredState | null) {
     this.manifest = stored?.manifest ?? null;
     this.shards = stored?.shards ?? null;
+    this.summaries = stored?.summaries ?? null;
     this.torn = stored?.torn ?? null;
+    this.loader = stored?.load ?? null;
   }
 
   get exists(): boolean {
     return this.manifest !== null;
   }
 
+  /** Whether some shards' entries have not been read (a lazy read). */
+  get lazy(): boolean {
+    return this.loader !== null && this.loaded.size < (this.summaries?.size ?? 0);
+  }
+
+  /** Whether a shard's entries are in memory (always, unless the state was read lazily). */
+  isLoaded(shard: number): boolean {
+    return this.loader === null || this.loaded.has(shard) || !this.summaries?.has(shard);
+  }
+
+  /** The shards whose entries have not been read. */
+  unloadedShards(): number[] {
+    if (!this.loader || !this.summaries) return [];
+    return [...this.summaries.keys()].filter((s) => !this.loaded.has(s)).sort((a, b) => a - b);
+  }
+
+  /** How many shard files the state has, and how many of them this run read. */
+  readCounts(): { shards: number; shardsRead: number } {
+    const shards = this.shards?.size ?? 0;
+    return { shards, shardsRead: this.loader ? this.loaded.size : shards };
+  }
+
+  summary(shard: number): ShardSummary | undefined {
+    return this.summaries?.get(shard);
+  }
+
+  /** Reads these shards' entries (each once; concurrent calls share the read). */
+  async load(shards: Iterable<number>): Promise<void> {
+    const waits: Promise<void>[] = [];
+    for (const shard of new Set(shards)) {
+      if (this.isLoaded(shard)) continue;
+      let p = this.loading.get(shard);
+      if (!p) {
+        p = this.loader!(shard).then((entries) => {
+          Object.assign(this.manifest!.workPackages, entries);
+          this.loaded.add(shard);
+          this.decoded.delete(shard);
+          if (this.bySource) for (const id in entries) this.indexSource(Number(id), entries[id]!);
+          if (this.pathOwners) for (const id in entries) for (const p in entries[id]!.files) this.pathOwners.set(p, Number(id));
+        });
+        this.loading.set(shard, p);
+      }
+      waits.push(p);
+    }
+    await Promise.all(waits);
+  }
+
+  /** Reads the shards of these work packages (the ones whose shard is recorded). */
+  loadFor(ids: Iterable<number>): Promise<void> {
+    if (!this.lazy) return Promise.resolve();
+    const shards: number[] = [];
+    for (const id of ids) if (!this.isLoaded(shardOf(id))) shards.push(shardOf(id));
+    return this.load(shards);
+  }
+
+  /** Reads every shard not read yet. */
+  loadAll(): Promise<void> {
+    return this.load(this.unloadedShards());
+  }
+
+  /**
+   * Reads the shards that may own one of these paths (a name hash in their summary matches),
+   * so that ownerOf answers for them.
+   */
+  async loadOwnersOf(paths: Iterable<string>): Promise<void> {
+    const unloaded = this.unloadedShards();
+    if (!unloaded.length) return;
+    const want = new Set<number>();
+    for (const p of paths) {
+      const [dir, name] = splitPath(p);
+      const h = nameHash(name);
+      for (const shard of unloaded) if (!want.has(shard) && hasHash(this.hashesOf(shard).get(dir), h)) want.add(shard);
+    }
+    await this.load(want);
+  }
+
+  /** An unloaded shard's name hashes per folder, decoded once. */
+  hashesOf(shard: number): Map<string, Uint32Array> {
+    let m = this.decoded.get(shard);
+    if (!m) {
+      m = new Map(Object.entries(this.summaries?.get(shard)?.names ?? {}).map(([dir, text]) => [dir, decodeHashes(text)]));
+      this.decoded.set(shard, m);
+    }
+    return m;
+  }
+
+  /** A work package's previous entry. Its shard must have been read (a lazy read): asking for one that was not is a bug. */
   entry(id: number): ManifestWorkPackage | undefined {
+    if (!this.isLoaded(shardOf(id))) throw new Error(`previous state: the shard of work package #${id} was not read`);
     return this.manifest?.workPackages[String(id)];
+  }
+
+  /** The source that owned a work package, whether its shard was read or not. */
+  sourceOf(id: number): string | undefined {
+    return this.ownerIndex().get(id);
+  }
+
+  owns(id: number): boolean {
+    return this.ownerIndex().has(id);
   }
 
   source(name: string): ManifestSource | undefined {
@@ -35,37 +152,88 @@ export class PreviousState {
     return Object.keys(this.manifest?.sources ?? {});
   }
 
-  /** Every previous entry, by id. */
-  *entries(): Generator<[number, ManifestWorkPackage]> {
+  /** Every entry read so far, by id (all of them, unless the state was read lazily). */
+  *loadedEntries(): Generator<[number, ManifestWorkPackage]> {
     const wps = this.manifest?.workPackages;
     for (const id in wps) yield [Number(id), wps[id]!];
   }
 
-  /** The work packages a source owned, by id (empty for a source that owned none). */
+  /** The ids a source owned (loaded or not), ascending. */
+  ownedIds(source: string): readonly number[] {
+    if (!this.idsBySource) {
+      const by = (this.idsBySource = new Map<string, number[]>());
+      const add = (s: string, id: number): void => {
+        const list = by.get(s);
+        if (list) list.push(id);
+        else by.set(s, [id]);
+      };
+      // Summaries list each shard's ids ascending, and shards are visited in order.
+      if (this.loader && this.summaries) {
+        for (const shard of [...this.summaries.keys()].sort((a, b) => a - b)) for (const [s, ids] of Object.entries(this.summaries.get(shard)!.owned)) for (const id of ids) add(s, id);
+      } else {
+        for (const [id, w] of this.loadedEntries()) add(w.source, id);
+        for (const list of by.values()) list.sort((a, b) => a - b);
+      }
+    }
+    return this.idsBySource.get(source) ?? [];
+  }
+
+  /** The work packages a source owned whose shards were read, by id. */
   ownedBy(source: string): ReadonlyMap<number, ManifestWorkPackage> {
     if (!this.bySource) {
       this.bySource = new Map();
-      for (const [id, w] of this.entries()) {
-        let m = this.bySource.get(w.source);
-        if (!m) this.bySource.set(w.source, (m = new Map()));
-        m.set(id, w);
-      }
+      for (const [id, w] of this.loadedEntries()) this.indexSource(id, w);
     }
     return this.bySource.get(source) ?? new Map();
   }
 
-  /** Sources that owned work packages (including ones no longer configured). */
-  owningSources(): string[] {
-    this.ownedBy('');
-    return [...this.bySource!.keys()];
+  private indexSource(id: number, w: ManifestWorkPackage): void {
+    let m = this.bySource!.get(w.source);
+    if (!m) this.bySource!.set(w.source, (m = new Map()));
+    m.set(id, w);
   }
 
-  /** The work package whose entry records a path, if any. */
+  /** Sources that owned work packages (including ones no longer configured). */
+  owningSources(): string[] {
+    this.ownedIds('');
+    return [...this.idsBySource!.keys()];
+  }
+
+  /** The work package whose entry records a path, among the shards read (see loadOwnersOf). */
   ownerOf(path: string): number | undefined {
     if (!this.pathOwners) {
       this.pathOwners = new Map();
-      for (const [id, w] of this.entries()) for (const p in w.files) this.pathOwners.set(p, id);
+      for (const [id, w] of this.loadedEntries()) for (const p in w.files) this.pathOwners.set(p, id);
     }
     return this.pathOwners.get(path);
   }
+
+  /** Unread shards' owned ids (for the next state's owned set). */
+  *unloadedOwnedIds(): Generator<number> {
+    for (const shard of this.unloadedShards()) for (const ids of Object.values(this.summaries!.get(shard)!.owned)) yield* ids;
+  }
+
+  private ownerIndex(): Map<number, string> {
+    if (!this.owners) {
+      this.owners = new Map();
+      if (this.loader && this.summaries) {
+        for (const s of this.summaries.values()) for (const [source, ids] of Object.entries(s.owned)) for (const id of ids) this.owners.set(id, source);
+      } else for (const [id, w] of this.loadedEntries()) this.owners.set(id, w.source);
+    }
+    return this.owners;
+  }
+}
+
+function hasHash(sorted: Uint32Array | undefined, h: number): boolean {
+  if (!sorted) return false;
+  let lo = 0;
+  let hi = sorted.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const v = sorted[mid]!;
+    if (v === h) return true;
+    if (v < h) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return false;
 }

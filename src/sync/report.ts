@@ -22,6 +22,7 @@ export function report(r: {
   owned: () => Set<number>;
   client: SyncOptions['client'];
   timings: { totalMs: number; fetchMs: number; applyMs: number };
+  state: SyncReport['state'];
   isDisposed(): boolean;
   markDisposed(): void;
 }): SyncReport {
@@ -37,6 +38,7 @@ export function report(r: {
     errors: r.ledger.errors,
     warnings: r.warnings,
     timings: { totalMs: Math.round(r.timings.totalMs), fetchMs: Math.round(r.timings.fetchMs), applyMs: Math.round(r.timings.applyMs) },
+    state: r.state,
     requests: r.client.stats(),
     watermarks: r.watermarks,
     touchedFiles: r.touched.sort(),

@@ -10,7 +10,7 @@ import { ConfigError } from '../errors.js';
 import { createHasher } from '../output/disk-state.js';
 import { readJournal } from '../output/journal.js';
 import { acquireLock, guardDryRun } from '../output/lock.js';
-import { MANIFEST_FILE, readState } from '../output/manifest.js';
+import { MANIFEST_FILE, readState, TornShardError } from '../output/manifest.js';
 import { createStaging, sweepLeftovers, type Staging } from '../output/staging.js';
 import { applyPlan } from './apply.js';
 import { collectAll, type CollectedSources } from './collect-all.js';
@@ -31,6 +31,18 @@ import type { SyncOptions, SyncReport } from './types.js';
 export type { SyncOptions, SyncReport } from './types.js';
 
 export async function runSync(options: SyncOptions): Promise<SyncReport> {
+  try {
+    return await runOnce(options, true);
+  } catch (e) {
+    // A shard read lazily was not the one manifest.json describes (a hand edit or a merge
+    // that kept its size): nothing was applied; the run starts again reading every shard,
+    // which finds the state torn and reads every work package again.
+    if (!(e instanceof TornShardError)) throw e;
+    return runOnce(options, false);
+  }
+}
+
+async function runOnce(options: SyncOptions, lazy: boolean): Promise<SyncReport> {
   const started = performance.now();
   const ctx = createRunContext(options);
   const { root, dryRun } = ctx;
@@ -54,8 +66,11 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
       const swept = await sweepLeftovers(root);
       if (swept) ctx.warn(`removed ${swept} leftover temporary file(s) of an interrupted run`);
     }
-    const previous = new PreviousState(await readState(root, options.profile.name, options.stateCache));
     const journal = await readJournal(root);
+    // An ordinary run reads shards as it needs them (previous-state.ts); a targeted one, a
+    // full one, or one that finds an interrupted run's journal reads them all.
+    const readLazily = lazy && !options.full && options.onlyIds === undefined && journal.size === 0;
+    const previous = new PreviousState(await readState(root, options.profile.name, options.stateCache, { lazy: readLazily }));
     staging = await createStaging(root, dryRun);
     const ledger = new Ledger(previous, ctx.emit);
 
@@ -65,7 +80,7 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
     // List and collect; mapping runs beside it, fed as pages arrive.
     const fetchStarted = performance.now();
     ctx.emit({ type: 'phase', phase: 'list' });
-    const membership = new Membership(sources.onlyIds ? (id) => previous.entry(id)?.source : undefined);
+    const membership = new Membership(sources.onlyIds ? (id) => previous.sourceOf(id) : undefined);
     // Other work packages' shown facts (`##N`): this run's rows, the manifest, or read in bulk (facts.ts).
     const facts = factsBookFor(ctx, previous, sources, membership);
     mapper = createMapper(ctx, { previous, ledger, staging, sources, membership, facts });
@@ -101,7 +116,7 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
         pendingJournal: orphans,
         carriedJournal: carriedJournal(journal, previous, ledger),
         journalFound: journal.size > 0,
-        state: next.changed ? { manifest: next.manifest, dirty: next.dirty, previousShards: previous.shards, cache: options.stateCache } : null,
+        state: next.changed ? { manifest: next.manifest, dirty: next.dirty, previousShards: previous.shards && { digests: previous.shards, summaries: previous.summaries }, cache: options.stateCache } : null,
         checkpoint: ctx.checkpoint,
         emit: ctx.emit,
       });
@@ -115,8 +130,11 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
       disposed = true;
     }
     const timings = { totalMs: performance.now() - started, fetchMs, applyMs };
-    return report({ plan, sourceNames: options.sources.map((s) => s.name), dryRun, refused: ctx.refused(), root, stage: staging, ledger, warnings: ctx.warnings, watermarks: next.watermarks, touched, owned: () => new Set(Object.keys(next.manifest.workPackages).map(Number)), client: options.client, timings, isDisposed: () => disposed, markDisposed: () => (disposed = true) });
+    return report({ plan, sourceNames: options.sources.map((s) => s.name), dryRun, refused: ctx.refused(), root, stage: staging, ledger, warnings: ctx.warnings, watermarks: next.watermarks, touched, owned: () => new Set([...Object.keys(next.manifest.workPackages).map(Number), ...previous.unloadedOwnedIds()]), client: options.client, timings, state: previous.readCounts(), isDisposed: () => disposed, markDisposed: () => (disposed = true) });
   } catch (e) {
+    // A dry run takes no lock: a shard that changed under it is first of all a real run
+    // that applied meanwhile, which is what it reports.
+    if (e instanceof TornShardError) await dryRunGuard?.check();
     // Work packages still running (an abort rejects the run at the first one that sees it)
     // are given a moment to notice, so nothing writes into staging while it is removed.
     await mapper?.scheduler.quiesce(500);

@@ -74,6 +74,12 @@ export interface SyncReport {
   errors: ItemError[];
   warnings: string[];
   timings: { totalMs: number; fetchMs: number; applyMs: number };
+  /**
+   * The state as this run found it: its shard files, and how many of them the run read (an
+   * ordinary run reads a shard only when one of its work packages changed, went, or cannot
+   * be proved unchanged from the shard's summary; other runs read them all).
+   */
+  state: { shards: number; shardsRead: number };
   requests: { total: number; byRoute: Record<string, number>; bytes: number; retries: number };
   watermarks: Record<string, string | null>;
   /** Paths (relative to the root) this run created, updated or deleted, plus the manifest when it changed. */

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createStateCache, shardFile, shardOf } from '../../src/output/manifest.js';
+import { createStateCache, shardFile, shardOf, type Manifest } from '../../src/output/manifest.js';
 import type { Simulator } from '../../src/simulator/index.js';
 import { diffTrees, MEDIGY_CONFIG, runCli, tempDir, treeHashes } from '../helpers/env.js';
 import { readStateJson } from '../helpers/state.js';
@@ -161,3 +161,149 @@ describe('sharded state through the engine', () => {
     expect(diffTrees(await treeHashes(dir), await freshTree())).toEqual(same);
   });
 });
+
+describe('the state read lazily: a run reads the shards it needs (format 4 summaries)', () => {
+  /** Ids whose rows a walk from the stored watermark does not return (older than the overlap), by shard. */
+  async function quietShards(): Promise<Map<number, number[]>> {
+    const state = await readStateJson(dir);
+    // Each source's walk starts 300 s (the overlap) before its watermark.
+    const bound = (source: string): number => Date.parse(state.sources[source]?.watermark ?? '1970-01-01T00:00:00Z') - 300_000;
+    const byShard = new Map<number, number[]>();
+    const loud = new Set<number>();
+    for (const [id, w] of Object.entries(state.workPackages)) {
+      const shard = shardOf(Number(id));
+      if (Date.parse(w.updatedAt) >= bound(w.source)) loud.add(shard);
+      byShard.set(shard, [...(byShard.get(shard) ?? []), Number(id)]);
+    }
+    for (const shard of loud) byShard.delete(shard);
+    expect(byShard.size, 'the fixture leaves shards no walk reads').toBeGreaterThan(0);
+    return byShard;
+  }
+
+  it('a no-change run reads no shard whose rows the walk did not return; an edit reads its own shard', async () => {
+    await medigySync(sim, dir);
+    const quiet = await quietShards();
+    const r = await medigySync(sim, dir);
+    expect(r.errors).toEqual([]);
+    expect(r.touchedFiles).toEqual([]);
+    expect(r.counts.workPackages.skipped).toBe(r.counts.workPackages.listed);
+    expect(r.state.shards).toBe((await readdir(path.join(dir, '.curate', 'work-packages'))).length);
+    expect(r.state.shardsRead).toBeLessThanOrEqual(r.state.shards - quiet.size);
+    // An edit in one of those shards: that shard is read (and rewritten), the result is a fresh sync's.
+    const [shard, ids] = [...quiet][0]!;
+    retitle(ids[0]!, 'Edited in a shard no walk had read');
+    const edited = await medigySync(sim, dir);
+    expect(edited.errors).toEqual([]);
+    expect(edited.counts.workPackages.mapped).toBe(1);
+    expect(edited.touchedFiles).toContain(shardFile(shard));
+    expect(edited.state.shardsRead).toBeGreaterThanOrEqual(1);
+    expect(diffTrees(await treeHashes(dir), await freshTree())).toEqual(same);
+    expect((await readStateJson(dir)).workPackages).toEqual((await freshState()).workPackages);
+  });
+
+  it('a page deleted by hand in a shard the run does not read is written again (checked by its name hash)', async () => {
+    await medigySync(sim, dir);
+    const quiet = await quietShards();
+    const id = [...quiet.values()][0]![0]!;
+    const page = Object.keys((await readStateJson(dir)).workPackages[String(id)]!.files).find((p) => p.endsWith('.md'))!;
+    await rm(path.join(dir, page));
+    const r = await medigySync(sim, dir);
+    expect(r.errors).toEqual([]);
+    expect(r.plan.files.filter((f) => f.action !== 'unchanged').map((f) => [f.path, f.action])).toEqual([[page, 'create']]);
+    expect(diffTrees(await treeHashes(dir), await freshTree())).toEqual(same);
+  });
+
+  it('a path an edited page wants, owned in a shard the run does not read, is the same collision as in a fresh sync', async () => {
+    // The news variant names its files after the Clean URL (customField1). The fixture's two
+    // news work packages are in shards every walk reads, so a third one, old and unedited,
+    // is made in shard 2, which none does.
+    await medigySync(sim, dir);
+    const [template] = Object.entries((await readStateJson(dir)).workPackages).filter(([, w]) => w.source === 'news').map(([id]) => Number(id));
+    // Added as a restore would (the simulator's edits stamp updatedAt with its clock).
+    const owner = 2500;
+    const copy = structuredClone(sim.dataset.workPackages.get(template!)!);
+    sim.addWorkPackage({ ...copy, id: owner, subject: 'Quiet news', customField1: 'https://example.org/quiet-news', updatedAt: '2020-06-01T00:00:00.000Z', lockVersion: 1, _links: { ...copy._links, self: { href: `/api/v3/work_packages/${owner}`, title: 'Quiet news' }, attachments: { href: `/api/v3/work_packages/${owner}/attachments` } } });
+    await medigySync(sim, dir);
+    const quiet = await quietShards();
+    expect(quiet.get(shardOf(owner))).toContain(owner);
+    const taker = Object.entries((await readStateJson(dir)).workPackages).map(([id, w]) => [Number(id), w.source] as const).find(([id, source]) => source === 'news' && shardOf(id) !== shardOf(owner))![0];
+    sim.updateWorkPackage(taker, (wp) => {
+      wp.customField1 = 'https://example.org/quiet-news';
+      wp.lockVersion = Number(wp.lockVersion) + 1;
+      wp.updatedAt = new Date(Date.parse(String(wp.updatedAt)) + 60_000).toISOString();
+    });
+    const r = await medigySync(sim, dir);
+    expect(r.errors.map((e) => [e.kind, e.workPackageId])).toEqual([['collision', Math.max(owner, taker)]]);
+    const fresh = await tempDir('curate-fresh-');
+    try {
+      const f = await medigySync(sim, fresh.dir);
+      expect(f.errors.map((e) => [e.kind, e.workPackageId])).toEqual([['collision', Math.max(owner, taker)]]);
+      expect(diffTrees(await treeHashes(dir), await treeHashes(fresh.dir))).toEqual(same);
+    } finally {
+      await fresh.cleanup();
+    }
+  });
+
+  it('a shard edited by hand (same size) is caught when a run reads it: that run starts again reading everything, and converges', async () => {
+    await medigySync(sim, dir);
+    const quiet = await quietShards();
+    const [shard, ids] = [...quiet][0]!;
+    const file = path.join(dir, shardFile(shard));
+    const text = await readFile(file, 'utf8');
+    // Same bytes count: only the digest tells.
+    const edited = text.replace(/"lockVersion": (\d)/, (_m, d: string) => `"lockVersion": ${(Number(d) + 1) % 10}`);
+    expect(edited).not.toBe(text);
+    await writeFile(file, edited);
+    // A run that does not read that shard does not see it.
+    expect((await medigySync(sim, dir)).warnings).toEqual([]);
+    retitle(ids[0]!, 'Edited, so its shard is read');
+    const r = await medigySync(sim, dir);
+    expect(r.errors).toEqual([]);
+    expect(r.warnings.join('\n')).toMatch(new RegExp(`does not agree with itself \\(${shardFile(shard).replace(/[.]/g, '\\.')} changed\\); reading every work package again`));
+    expect(r.counts.workPackages.mapped).toBe(r.counts.workPackages.listed);
+    expect(diffTrees(await treeHashes(dir), await freshTree())).toEqual(same);
+  });
+
+  it('a shard whose size differs from its summary, or a missing shard, is seen before anything is read', async () => {
+    await medigySync(sim, dir);
+    const [shard] = [...(await quietShards()).keys()];
+    const file = path.join(dir, shardFile(shard!));
+    await writeFile(file, `${await readFile(file, 'utf8')}\n`);
+    const r = await medigySync(sim, dir);
+    expect(r.warnings.join('\n')).toMatch(/does not agree with itself/);
+    expect(r.state.shardsRead).toBe(r.state.shards);
+    expect(diffTrees(await treeHashes(dir), await freshTree())).toEqual(same);
+    await rm(file);
+    const again = await medigySync(sim, dir);
+    expect(again.warnings.join('\n')).toMatch(new RegExp(`${shardFile(shard!).replace(/[.]/g, '\\.')} is missing`));
+    expect(diffTrees(await treeHashes(dir), await freshTree())).toEqual(same);
+  });
+
+  it('state of format 3 (digests only) is upgraded by the next run, which writes manifest.json alone; the run after reads lazily', async () => {
+    await medigySync(sim, dir);
+    const top = path.join(dir, '.curate', 'manifest.json');
+    const v4 = JSON.parse(await readFile(top, 'utf8')) as { version: number; shards: Record<string, { digest: string }> };
+    const v4Text = await readFile(top, 'utf8');
+    const v3 = { ...v4, version: 3, shards: Object.fromEntries(Object.entries(v4.shards).map(([k, v]) => [k, v.digest])) };
+    await writeFile(top, JSON.stringify(v3, null, 2));
+    const r = await medigySync(sim, dir);
+    expect(r.errors).toEqual([]);
+    expect(r.counts.workPackages.mapped).toBe(0);
+    expect(r.touchedFiles).toEqual(['.curate/manifest.json']);
+    expect(r.state.shardsRead).toBe(r.state.shards);
+    expect(await readFile(top, 'utf8')).toBe(v4Text);
+    const next = await medigySync(sim, dir);
+    expect(next.touchedFiles).toEqual([]);
+    expect(next.state.shardsRead).toBeLessThan(next.state.shards);
+  });
+});
+
+async function freshState(): Promise<Manifest> {
+  const fresh = await tempDir('curate-fresh-');
+  try {
+    await medigySync(sim, fresh.dir);
+    return await readStateJson(fresh.dir);
+  } finally {
+    await fresh.cleanup();
+  }
+}

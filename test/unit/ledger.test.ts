@@ -7,7 +7,7 @@ import type { SyncEvent } from '../../src/sync/events.js';
 
 const entry = (source: string, files: Record<string, string> = {}): ManifestWorkPackage => ({ source, updatedAt: '2026-01-01T00:00:00Z', lockVersion: 1, files, attachments: {} });
 const previous: Manifest = {
-  version: 3,
+  version: 4,
   profile: 'medigy',
   sources: {},
   workPackages: { '1': entry('a', { 'a/1.md': 'h1' }), '2': entry('a', { 'a/2.md': 'h2', 'a/2.png': 'p2' }), '3': entry('b', { 'b/3.md': 'h3' }) },
@@ -15,7 +15,7 @@ const previous: Manifest = {
 
 function ledger(): { l: Ledger; events: SyncEvent[] } {
   const events: SyncEvent[] = [];
-  return { l: new Ledger(new PreviousState({ manifest: previous, shards: null, torn: null }), (e) => events.push(e)), events };
+  return { l: new Ledger(new PreviousState({ manifest: previous, shards: null, summaries: null, load: null, torn: null }), (e) => events.push(e)), events };
 }
 
 describe('Ledger', () => {

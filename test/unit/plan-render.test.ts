@@ -109,9 +109,9 @@ describe('manifest JSON', () => {
       await expect(readManifest(dir, 'medigy')).rejects.toThrow(/sources\.news\.retry: expected array of numbers, got array/);
       // State from a newer curate is refused as such (upgrade), not as something to rebuild.
       await put({ ...m, version: 7 });
-      await expect(readManifest(dir, 'medigy')).rejects.toThrow(/written by a newer curate \(state format 7; this curate reads formats 1 to 3\): upgrade curate/);
+      await expect(readManifest(dir, 'medigy')).rejects.toThrow(/written by a newer curate \(state format 7; this curate reads formats 1 to 4\): upgrade curate/);
       await put({ ...m, version: 0 });
-      await expect(readManifest(dir, 'medigy')).rejects.toThrow(/version: expected 1, 2 or 3, got number/);
+      await expect(readManifest(dir, 'medigy')).rejects.toThrow(/version: expected 1, 2, 3 or 4, got number/);
       await put({ ...m, version: 2, sources: { news: { watermark: 'soon', retry: [] } } });
       await expect(readManifest(dir, 'medigy')).rejects.toThrow(/sources\.news\.watermark: expected an ISO 8601 instant or null, got string/);
       // Unknown keys are dropped, as before.

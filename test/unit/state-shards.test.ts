@@ -54,7 +54,7 @@ describe('sharded state', () => {
       await new Promise((r) => setTimeout(r, 20));
       m.workPackages['1001'] = entry(7);
       delete m.workPackages['2001'];
-      const touched = await writeState(root, m, new Set([1, 2]), before!.shards);
+      const touched = await writeState(root, m, new Set([1, 2]), { digests: before!.shards!, summaries: before!.summaries });
       expect(touched.sort()).toEqual(['.curate/manifest.json', shardFile(1), shardFile(2)].sort());
       expect(await mtime(0)).toBe(untouched);
       expect(await readdir(path.join(root, SHARD_DIR))).toEqual(['0-999.json', '1000-1999.json']);
@@ -62,7 +62,7 @@ describe('sharded state', () => {
       expect(after!.manifest).toEqual(m);
       expect(after!.torn).toBeNull();
       // Nothing changed: nothing is written.
-      expect(await writeState(root, m, new Set(), after!.shards)).toEqual([]);
+      expect(await writeState(root, m, new Set(), { digests: after!.shards!, summaries: after!.summaries })).toEqual([]);
     });
   });
 
@@ -101,9 +101,9 @@ describe('sharded state', () => {
       await expect(readState(root, 'medigy')).rejects.toThrow(/0-999\.json\.1500: expected a work package id from 0 to 999/);
       const top = path.join(root, '.curate', 'manifest.json');
       const m = JSON.parse(await readFile(top, 'utf8')) as { version: number };
-      m.version = 4;
+      m.version = 5;
       await writeFile(top, JSON.stringify(m));
-      await expect(readState(root, 'medigy')).rejects.toThrow(/written by a newer curate \(state format 4; this curate reads formats 1 to 3\): upgrade curate/);
+      await expect(readState(root, 'medigy')).rejects.toThrow(/written by a newer curate \(state format 5; this curate reads formats 1 to 4\): upgrade curate/);
     });
   });
 

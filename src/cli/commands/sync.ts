@@ -54,6 +54,7 @@ export function* jsonReportChunks(report: SyncReport, exitCode: number, error?: 
     ['errors', sortFailures(report.errors)],
     ['warnings', report.warnings],
     ['timings', report.timings],
+    ['state', report.state],
     ['requests', report.requests],
     ['watermarks', report.watermarks],
     // With --git-commit: the commit made (null: nothing differed from HEAD).

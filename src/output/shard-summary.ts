@@ -1,0 +1,148 @@
+// What manifest.json records of each shard besides its digest (format 4): enough for an
+// ordinary run to keep a whole shard's work packages without reading the shard, and to
+// know which shards it must read. Pure: computed from a shard's entries when it is written.
+//
+// An ordinary run keeps an owned work package when nothing could have changed its output
+// (sync/collect.ts). For a shard it does not read, each of those signals is answered here:
+// - which work packages each source owns (the listing's ids are compared with these);
+// - the newest `updatedAt` per source (a shard with nothing as new as the changes walk's
+//   bound holds no row the walk must have returned);
+// - the window of `now` every entry is valid in (latest `validFrom`, earliest `validUntil`);
+// - every reference its pages recorded (`refs`: target → recorded key), so a moved or
+//   renamed target finds the shards showing it;
+// - the files per source (counted by the planner) and, per folder, a 32-bit hash of each
+//   file's name (sorted), checked against one listing of the folder: every hash must be
+//   among the names there. A file deleted by hand is missed only if its name's hash equals
+//   another file's in the same folder (about one chance in 430,000 for a folder of 10,000
+//   files); the audit, which reads every shard, checks every path.
+import type { ManifestWorkPackage } from './manifest.js';
+
+export interface ShardSummary {
+  /** Size of the shard file in bytes: a cheap check that it is the file manifest.json describes. */
+  bytes: number;
+  /** Source → the ids it owns in the shard, ascending. */
+  owned: Record<string, number[]>;
+  /** Source → the newest `updatedAt` among them. */
+  newest: Record<string, string>;
+  /** Source → how many files its entries in the shard record. */
+  files: Record<string, number>;
+  /** The latest `validFrom` and the earliest `validUntil` of the shard's entries. */
+  validFrom?: string;
+  validUntil?: string;
+  /** Target id → the key its pages recorded (`refs`); false: two pages recorded different keys. */
+  refs?: Record<string, string | null | false>;
+  /** Folder (relative to the output root; "." for the root) → sorted name hashes, as base64 of big-endian uint32s. */
+  names: Record<string, string>;
+}
+
+/** FNV-1a over the name's UTF-16 code units: stable, fast, and the same in every run. */
+export function nameHash(name: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) {
+    h ^= name.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/** A path's folder and name, as the presence check lists them. */
+export function splitPath(rel: string): [string, string] {
+  const cut = rel.lastIndexOf('/');
+  return cut < 0 ? ['.', rel] : [rel.slice(0, cut), rel.slice(cut + 1)];
+}
+
+/** Ascending ids as text: runs of consecutive ids as `from-to`, joined by commas ("1-3,7,9"). */
+export function encodeIds(ids: readonly number[]): string {
+  const out: string[] = [];
+  for (let i = 0; i < ids.length; ) {
+    let j = i;
+    while (j + 1 < ids.length && ids[j + 1] === ids[j]! + 1) j += 1;
+    out.push(j > i ? `${ids[i]}-${ids[j]}` : String(ids[i]));
+    i = j + 1;
+  }
+  return out.join(',');
+}
+
+/** The ids of encodeIds' text; null when it is not such a text. */
+export function decodeIds(text: string): number[] | null {
+  if (text === '') return [];
+  const out: number[] = [];
+  for (const part of text.split(',')) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
+    if (!m) return null;
+    const from = Number(m[1]);
+    const to = m[2] === undefined ? from : Number(m[2]);
+    if (to < from || (out.length && from <= out[out.length - 1]!)) return null;
+    for (let id = from; id <= to; id++) out.push(id);
+  }
+  return out;
+}
+
+export function encodeHashes(hashes: number[]): string {
+  const sorted = Uint32Array.from(hashes).sort();
+  const buf = Buffer.alloc(sorted.length * 4);
+  sorted.forEach((h, i) => buf.writeUInt32BE(h, i * 4));
+  return buf.toString('base64');
+}
+
+export function decodeHashes(text: string): Uint32Array {
+  const buf = Buffer.from(text, 'base64');
+  const out = new Uint32Array(buf.length >>> 2);
+  for (let i = 0; i < out.length; i++) out[i] = buf.readUInt32BE(i * 4);
+  return out;
+}
+
+/** The summary of a shard whose file holds `entries` in `bytes` bytes. */
+export function summarizeShard(entries: Record<string, ManifestWorkPackage>, bytes: number): ShardSummary {
+  const owned: Record<string, number[]> = {};
+  const newest: Record<string, string> = {};
+  const files: Record<string, number> = {};
+  const names = new Map<string, number[]>();
+  const refs: Record<string, string | null | false> = {};
+  let validFrom: number | null = null;
+  let validUntil: number | null = null;
+  let hasRefs = false;
+  for (const key in entries) {
+    const e = entries[key]!;
+    (owned[e.source] ??= []).push(Number(key));
+    const prev = newest[e.source];
+    if (prev === undefined || Date.parse(e.updatedAt) > Date.parse(prev)) newest[e.source] = e.updatedAt;
+    for (const p in e.files) {
+      files[e.source] = (files[e.source] ?? 0) + 1;
+      const [dir, name] = splitPath(p);
+      let list = names.get(dir);
+      if (!list) names.set(dir, (list = []));
+      list.push(nameHash(name));
+    }
+    files[e.source] ??= 0;
+    if (e.validFrom) validFrom = Math.max(validFrom ?? -Infinity, Date.parse(e.validFrom));
+    if (e.validUntil) validUntil = Math.min(validUntil ?? Infinity, Date.parse(e.validUntil));
+    for (const t in e.refs ?? {}) {
+      hasRefs = true;
+      const recorded = e.refs![t]!;
+      if (!(t in refs)) refs[t] = recorded;
+      else if (refs[t] !== recorded) refs[t] = false;
+    }
+  }
+  for (const s in owned) owned[s]!.sort((a, b) => a - b);
+  const encoded: Record<string, string> = {};
+  for (const [dir, list] of names) encoded[dir] = encodeHashes(list);
+  return {
+    bytes,
+    owned,
+    newest,
+    files,
+    ...(validFrom !== null ? { validFrom: new Date(validFrom).toISOString() } : {}),
+    ...(validUntil !== null ? { validUntil: new Date(validUntil).toISOString() } : {}),
+    ...(hasRefs ? { refs } : {}),
+    names: encoded,
+  };
+}
+
+/** Whether `now` is in every entry's validity window. */
+export function summaryValidAt(s: ShardSummary, now: Date): boolean {
+  const t = now.getTime();
+  if (s.validFrom && t < Date.parse(s.validFrom)) return false;
+  if (s.validUntil && t >= Date.parse(s.validUntil)) return false;
+  return true;
+}
