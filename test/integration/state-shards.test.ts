@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createStateCache, shardFile, shardOf, type Manifest } from '../../src/output/manifest.js';
 import type { Simulator } from '../../src/simulator/index.js';
 import { diffTrees, MEDIGY_CONFIG, runCli, tempDir, treeHashes } from '../helpers/env.js';
-import { readStateJson } from '../helpers/state.js';
+import { readStateJson, shardsNoWalkReads } from '../helpers/state.js';
 import { medigySync, startFixtureSimulator, TEST_KEY } from '../helpers/sync-harness.js';
 
 const same = { missing: [], extra: [], different: [] };
@@ -163,22 +163,11 @@ describe('sharded state through the engine', () => {
 });
 
 describe('the state read lazily: a run reads the shards it needs (format 4 summaries)', () => {
-  /** Ids whose rows a walk from the stored watermark does not return (older than the overlap), by shard. */
-  async function quietShards(): Promise<Map<number, number[]>> {
-    const state = await readStateJson(dir);
-    // Each source's walk starts 300 s (the overlap) before its watermark.
-    const bound = (source: string): number => Date.parse(state.sources[source]?.watermark ?? '1970-01-01T00:00:00Z') - 300_000;
-    const byShard = new Map<number, number[]>();
-    const loud = new Set<number>();
-    for (const [id, w] of Object.entries(state.workPackages)) {
-      const shard = shardOf(Number(id));
-      if (Date.parse(w.updatedAt) >= bound(w.source)) loud.add(shard);
-      byShard.set(shard, [...(byShard.get(shard) ?? []), Number(id)]);
-    }
-    for (const shard of loud) byShard.delete(shard);
-    expect(byShard.size, 'the fixture leaves shards no walk reads').toBeGreaterThan(0);
-    return byShard;
-  }
+  const quietShards = async (): Promise<Map<number, number[]>> => {
+    const quiet = await shardsNoWalkReads(dir);
+    expect(quiet.size, 'the fixture leaves shards no walk reads').toBeGreaterThan(0);
+    return quiet;
+  };
 
   it('a no-change run reads no shard whose rows the walk did not return; an edit reads its own shard', async () => {
     await medigySync(sim, dir);

@@ -1,0 +1,150 @@
+// The state read lazily (src/sync/previous-state.ts): an ordinary run keeps a whole shard it
+// does not read when the shard's summary proves each entry unchanged. Each case changes on
+// the server something a page in such a shard only shows (another work package's subject,
+// the path of the source a link points to, `now` passing an event's date, its author's
+// name) and checks that the incremental tree equals a fresh sync's, through the simulator
+// on 127.0.0.1 and the real engine. The page is 2958, in shard 2 (ids 2000–2999), which no
+// changes walk of these runs reads (checked first); the fixture is fixtures/medigy/dataset.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createProfile } from '../../src/mapping/profiles/index.js';
+import { shardOf } from '../../src/output/manifest.js';
+import { renameUser } from '../../src/simulator/hooks.js';
+import type { Simulator } from '../../src/simulator/index.js';
+import type { SyncOptions, SyncReport } from '../../src/sync/index.js';
+import type { SourceSpec } from '../../src/types.js';
+import { diffTrees, tempDir } from '../helpers/env.js';
+import { createFakeClient } from '../helpers/fake-client.js';
+import { DEFAULT_PROFILE_SOURCES, treeWithoutRememberedAliases } from '../helpers/model-world.js';
+import { readStateJson, shardsNoWalkReads } from '../helpers/state.js';
+import { medigySync, startFixtureSimulator } from '../helpers/sync-harness.js';
+
+type Extra = Partial<SyncOptions>;
+const HOUR = 3_600_000;
+/** The page under test: a chronic-care-management work package in shard 2. */
+const PAGE = 2958;
+/** A later edit of the same source in shard 4, so its watermark passes the page's own edit. */
+const LATER = 4177;
+/** A target in the same source, shard 3; and a news work package (another source), shard 3. */
+const TARGET = 3843;
+const NEWS = 3145;
+
+const defaultProfile = (sources: SourceSpec[] = DEFAULT_PROFILE_SOURCES): Extra => ({ sources: structuredClone(sources), profile: createProfile('default', { openprojectUrl: 'https://op.example' }) });
+
+interface Clock {
+  ms: number;
+  tick(ms?: number): void;
+}
+
+async function withSim(fn: (sim: Simulator, dir: string, clock: Clock) => Promise<void>): Promise<void> {
+  const clock: Clock = {
+    ms: Date.parse('2021-03-01T00:00:00Z'),
+    tick(ms = HOUR) {
+      this.ms += ms;
+    },
+  };
+  const sim = await startFixtureSimulator({ clock: () => new Date(clock.ms) });
+  const { dir, cleanup } = await tempDir();
+  try {
+    await fn(sim, dir, clock);
+  } finally {
+    await sim.close();
+    await cleanup();
+  }
+}
+
+async function syncOk(sim: Simulator, dir: string, extra: Extra): Promise<SyncReport> {
+  const r = await medigySync(sim, dir, extra);
+  expect(r.errors).toEqual([]);
+  return r;
+}
+
+/** The page's shard is one the next ordinary run's walks will not read. */
+async function expectPageUnread(dir: string): Promise<void> {
+  expect((await shardsNoWalkReads(dir)).get(shardOf(PAGE)), `shard ${shardOf(PAGE)} is read by no walk`).toContain(PAGE);
+}
+
+async function expectFresh(sim: Simulator, dir: string, extra: Extra): Promise<void> {
+  const { dir: fresh, cleanup } = await tempDir('curate-fresh-');
+  try {
+    const r = await medigySync(sim, fresh, { ...extra, client: createFakeClient(sim.dataset) });
+    expect(r.errors).toEqual([]);
+    const d = diffTrees(await treeWithoutRememberedAliases(dir), await treeWithoutRememberedAliases(fresh));
+    if (d.different.length) expect({ file: d.different[0], incremental: await readFile(path.join(dir, d.different[0]!), 'utf8'), fresh: await readFile(path.join(fresh, d.different[0]!), 'utf8') }).toBeNull();
+    expect(d).toEqual({ missing: [], extra: [], different: [] });
+  } finally {
+    await cleanup();
+  }
+}
+
+const describeAs = (sim: Simulator, id: number, raw: string): void =>
+  sim.updateWorkPackage(id, (wp) => {
+    wp.description = { format: 'markdown', raw, html: `<p>${raw}</p>` };
+  });
+const retitle = (sim: Simulator, id: number, subject: string): void =>
+  sim.updateWorkPackage(id, (wp) => {
+    wp.subject = subject;
+  });
+
+describe('a page in a shard the run does not read still follows what it shows', () => {
+  it('the subject of a work package it shows with ##N (facts): renamed, the page is mapped again', async () => {
+    await withSim(async (sim, dir, clock) => {
+      const extra = defaultProfile();
+      describeAs(sim, PAGE, `See ##${TARGET}.`);
+      clock.tick();
+      retitle(sim, LATER, 'A later edit');
+      clock.tick();
+      await syncOk(sim, dir, extra);
+      await expectPageUnread(dir);
+      clock.tick();
+      retitle(sim, TARGET, 'A renamed target');
+      clock.tick();
+      await syncOk(sim, dir, extra);
+      await expectFresh(sim, dir, extra);
+    });
+  });
+
+  it('the source of a work package it links to (#N): that source\'s path changed, the link follows', async () => {
+    await withSim(async (sim, dir, clock) => {
+      describeAs(sim, PAGE, `See #${NEWS}.`);
+      clock.tick();
+      retitle(sim, LATER, 'A later edit');
+      clock.tick();
+      await syncOk(sim, dir, defaultProfile());
+      await expectPageUnread(dir);
+      const moved = defaultProfile(DEFAULT_PROFILE_SOURCES.map((s) => (s.name === 'news' ? { ...s, path: 'briefs' } : s)));
+      await syncOk(sim, dir, moved);
+      await expectFresh(sim, dir, moved);
+    });
+  });
+
+  it('`now` passing the end of an upcoming event: its page moves to the past events (medigy)', async () => {
+    await withSim(async (sim, dir) => {
+      const EVENT = 2797;
+      expect(shardOf(EVENT)).toBe(shardOf(PAGE));
+      await syncOk(sim, dir, {});
+      await expectPageUnread(dir);
+      const entry = (await readStateJson(dir)).workPackages[String(EVENT)]!;
+      expect(Object.keys(entry.files).some((p) => p.includes('/upcoming/'))).toBe(true);
+      expect(entry.validUntil).toBeDefined();
+      const later = { now: new Date(Date.parse(entry.validUntil!) + 24 * HOUR) };
+      await syncOk(sim, dir, later);
+      expect(Object.keys((await readStateJson(dir)).workPackages[String(EVENT)]!.files).some((p) => p.includes('/past/'))).toBe(true);
+      await expectFresh(sim, dir, later);
+    });
+  });
+
+  it('its author renamed (medigy shows the author): the page is mapped again', async () => {
+    await withSim(async (sim, dir, clock) => {
+      await syncOk(sim, dir, {});
+      await expectPageUnread(dir);
+      const author = Number(String((sim.dataset.workPackages.get(PAGE)!._links.author as { href: string }).href).split('/').pop());
+      clock.tick();
+      expect(renameUser(sim, author, 'Dr. Renamed Author')).toBeGreaterThan(0);
+      clock.tick();
+      await syncOk(sim, dir, {});
+      await expectFresh(sim, dir, {});
+    });
+  });
+});
