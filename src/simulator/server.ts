@@ -7,7 +7,7 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { loadDataset } from './dataset.js';
 import { FaultBook, loggedStatus, send } from './faults.js';
-import { DEFAULT_FILTERS, QueryError, checkFilterValues, compileFilters, isDefaultSort, parseFilters, parseSelect, parseSortBy, sortWorkPackages } from './filters.js';
+import { DEFAULT_FILTERS, QueryError, checkFilterValues, compileFilters, isDefaultSort, parseFilters, parseInstant, parseSelect, parseSortBy, sortWorkPackages } from './filters.js';
 import { RequestHooks, withHooks, type SimulatorControl } from './hooks.js';
 import { HAL, errorReply, jsonReply, toQuery, type Reply } from './http-util.js';
 import { schemaRenderer, unpaginated } from './render.js';
@@ -127,6 +127,40 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
 
   /** SimulatorOptions.cacheListings: a query's filtered, sorted rows, as of `store.changes`. */
   const listingCache = options.cacheListings ? new Map<string, { changes: number; rows: WorkPackageJson[] }>() : null;
+  /**
+   * With cacheListings: the work packages by updatedAt (as of `store.changes`), so a
+   * changes walk (`updatedAt <>d from`) looks only at rows from its bound on, as a
+   * database's index on updated_at would; the filters still decide every row it returns.
+   */
+  let byUpdated: { changes: number; rows: { us: number; id: number }[]; undated: number[] } | null = null;
+  const updatedSince = (us: number): number[] => {
+    if (byUpdated?.changes !== store.changes) {
+      const rows: { us: number; id: number }[] = [];
+      const undated: number[] = [];
+      for (const id of store.sortedIds()) {
+        const t = parseInstant(String(dataset.workPackages.get(id)?.updatedAt ?? ''));
+        if (Number.isNaN(t)) undated.push(id);
+        else rows.push({ us: t, id });
+      }
+      rows.sort((a, b) => a.us - b.us);
+      byUpdated = { changes: store.changes, rows, undated };
+    }
+    const { rows, undated } = byUpdated;
+    let lo = 0;
+    let hi = rows.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (rows[mid]!.us < us) lo = mid + 1;
+      else hi = mid;
+    }
+    return [...undated, ...rows.slice(lo).map((r) => r.id)].sort((a, b) => a - b);
+  };
+  /** The lower bound of an `updatedAt <>d` filter, a day early (date-only values, zones); null: none. */
+  const updatedBound = (filters: ReturnType<typeof parseFilters>): number | null => {
+    const f = filters.find((x) => x.name === 'updatedAt' && x.operator === '<>d' && (x.values[0] ?? '') !== '');
+    const us = f ? parseInstant(f.values[0]!) : NaN;
+    return Number.isNaN(us) ? null : us - 86_400_000_000;
+  };
 
   function listWorkPackages(url: URL, project: JsonObject | null): Reply {
     const rawFilters = url.searchParams.get('filters') ?? url.searchParams.get('filter');
@@ -159,7 +193,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       // The project-scoped endpoint limits to the project (and its subprojects by the same rule: query.rb `project_limiting_filter`).
       const projectHrefs = project ? new Set(projectScope(String(project.id)).map((id) => `/api/v3/projects/${id}`)) : null;
       const all: WorkPackageJson[] = [];
-      const candidates = byId ? [...new Set(byId.values.map(Number))].filter((id) => Number.isInteger(id)).sort((a, b) => a - b) : store.sortedIds();
+      const since = listingCache && !byId ? updatedBound(filters) : null;
+      const candidates = byId ? [...new Set(byId.values.map(Number))].filter((id) => Number.isInteger(id)).sort((a, b) => a - b) : since !== null ? updatedSince(since) : store.sortedIds();
       for (const id of candidates) {
         const wp = dataset.workPackages.get(id);
         if (!wp) continue;

@@ -21,20 +21,31 @@ describe('simulator listing cache', () => {
       '/api/v3/work_packages?filters=[{"status":{"operator":"o","values":[]}}]&offset=1&pageSize=40&sortBy=[["id","asc"]]',
       '/api/v3/work_packages?filters=[{"updatedAt":{"operator":"<>d","values":["2020-01-01T00:00:00Z",""]}}]&offset=3&pageSize=30&sortBy=[["updatedAt","asc"],["id","asc"]]',
       '/api/v3/work_packages?filters=[{"updatedAt":{"operator":">t-","values":["400"]}}]&offset=1&pageSize=30&sortBy=[["id","asc"]]',
-    ].map((q) => encodeURI(q));
+    ];
+    // Changes walks from inside the data's range (the updatedAt index cuts there): an
+    // instant, the same with microseconds, a date only, and both bounds.
+    const stamps = [...plain.dataset.workPackages.values()].map((wp) => String(wp.updatedAt)).sort();
+    const mid = stamps[Math.floor(stamps.length / 2)]!;
+    for (const from of [mid, mid.replace(/(\.\d+)?Z$/, '.123456Z'), mid.slice(0, 10)]) {
+      queries.push(`/api/v3/work_packages?filters=[{"updatedAt":{"operator":"<>d","values":["${from}",""]}}]&offset=1&pageSize=40&sortBy=[["updatedAt","asc"],["id","asc"]]`);
+    }
+    queries.push(`/api/v3/work_packages?filters=[{"updatedAt":{"operator":"<>d","values":["${mid}","${stamps[Math.floor(stamps.length * 0.8)]!}"]}}]&offset=2&pageSize=20&sortBy=[["updatedAt","asc"],["id","asc"]]`);
+    const encoded = queries.map((q) => encodeURI(q));
     try {
       const same = async (): Promise<void> => {
-        for (const q of queries) expect(await get(cached, q)).toBe(await get(plain, q));
+        for (const q of encoded) expect(await get(cached, q), q).toBe(await get(plain, q));
       };
       await same();
       await same(); // answered from the cache now
       const ids = [...plain.dataset.workPackages.keys()].sort((a, b) => a - b);
       for (const sim of [plain, cached]) {
         sim.updateWorkPackage(ids[7]!, (wp) => void (wp.subject = 'Edited'));
+        // Moved past every bound by the simulator's clock: the index must see it.
+        sim.updateWorkPackage(ids[3]!, (wp) => void (wp.subject = 'Edited too'));
         sim.deleteWorkPackage(ids[60]!);
       }
       await same();
-      expect(await get(cached, queries[0]!)).not.toContain(`"id":${ids[60]},`);
+      expect(await get(cached, encoded[0]!)).not.toContain(`"id":${ids[60]},`);
     } finally {
       await plain.close();
       await cached.close();

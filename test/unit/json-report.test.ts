@@ -48,6 +48,7 @@ describe('--json report', () => {
         errors: r.errors,
         warnings: r.warnings,
         timings: r.timings,
+        state: r.state,
         requests: r.requests,
         watermarks: r.watermarks,
         maxRssBytes: parsed.maxRssBytes,
