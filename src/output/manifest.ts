@@ -10,7 +10,7 @@ import pLimit from 'p-limit';
 import { OutputError } from '../errors.js';
 import type { ContentProbe } from '../types.js';
 import { decodeIds, encodeIds, summarizeShard, type ShardSummary } from './shard-summary.js';
-import { fsyncDir, writeTextAtomic } from './writer.js';
+import { fsyncDir, replaceDurably, writeTextAtomic } from './writer.js';
 
 export const STATE_DIR = '.curate';
 export const MANIFEST_FILE = `${STATE_DIR}/manifest.json`;
@@ -675,22 +675,34 @@ export async function writeState(root: string, manifest: Manifest, dirty: Readon
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
   };
-  if (groups.size) await mkdir(dir, { recursive: true });
-  // Two at a time: stringifying is CPU on this thread either way, and each shard in
-  // flight holds its text (and copies of entries built in another key order) until written.
-  const limit = pLimit(2);
+  if (groups.size) await Promise.all([mkdir(dir, { recursive: true }), mkdir(tmp, { recursive: true })]);
+  // Four at a time: stringifying is CPU on this thread either way, and each shard in
+  // flight holds its text (and copies of entries built in another key order) until written;
+  // the others' fsyncs wait on the disk meanwhile (a run whose 1 % of changes touched all
+  // 30 shards of a 30,000 site spent most of its apply waiting on them one pair at a time).
+  const limit = pLimit(4);
   await Promise.all(
     [...groups].map(([shard, entries]) =>
       limit(async () => {
         const text = stableJson(entries);
-        digests.set(shard, digestOf(text));
+        const digest = digestOf(text);
+        const before = digests.get(shard);
+        digests.set(shard, digest);
         summaries.set(shard, summarizeShard(entries, Buffer.byteLength(text)));
         const file = path.join(root, shardFile(shard));
-        if (await writeTextAtomic(file, [text], tmp)) touched.push(shardFile(shard));
+        // A dirty shard of intact state holds the bytes its recorded digest names (it was
+        // read and checked): the same digest means the same bytes. Every shard written
+        // afresh (dirty null) is compared with what is on disk.
+        if (dirty) {
+          if (before !== digest) {
+            await replaceDurably(file, text, tmp);
+            touched.push(shardFile(shard));
+          }
+        } else if (await writeTextAtomic(file, [text], tmp)) touched.push(shardFile(shard));
         if (cache) {
           const stamp = await stampOf(file);
           if (stamp === null) cache.shards.delete(shard);
-          else cache.shards.set(shard, { digest: digestOf(text), stamp, entries });
+          else cache.shards.set(shard, { digest, stamp, entries });
         }
       }),
     ),

@@ -99,6 +99,31 @@ export async function writeTextAtomic(target: string, pieces: Iterable<string>, 
   return true;
 }
 
+/**
+ * Put bytes in place atomically (temp file, fsync, rename) without comparing them with the
+ * target first and without syncing its folder: for a caller that knows they differ and
+ * syncs the folder once after a batch of them (the state's shards).
+ */
+export async function replaceDurably(target: string, text: string, tmpDir: string): Promise<void> {
+  const tmp = tempPathFor(target, tmpDir);
+  const fh = await open(tmp, 'wx', 0o644);
+  try {
+    await fh.writeFile(text, 'utf8');
+    await fh.sync();
+  } catch (e) {
+    await fh.close().catch(() => undefined);
+    await rm(tmp, { force: true });
+    throw e;
+  }
+  await fh.close();
+  try {
+    await rename(tmp, target);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+}
+
 /** Make a file's bytes durable (fdatasync: its data and the metadata needed to read it back). */
 export async function syncFile(file: string): Promise<void> {
   const fh = await open(file, 'r+');

@@ -8,10 +8,11 @@ import type { ManifestWorkPackage } from '../output/manifest.js';
 import type { IdListing } from '../openproject/types.js';
 import { DEFAULTS } from '../defaults.js';
 import { authorDigests, renamedAuthorsWorkPackages } from './closure.js';
-import { collectSource, type CollectContext, type Collected, type ResolvedSource } from './collect.js';
+import { collectSource, walkBasis, type CollectContext, type Collected, type ResolvedSource, type SourcePlan } from './collect.js';
 import type { Ledger } from './ledger.js';
 import type { Mapper } from './mapper.js';
 import type { Membership } from './membership.js';
+import { prefetchFirst } from './prefetch.js';
 import type { PreviousState } from './previous-state.js';
 import type { RunContext } from './run-context.js';
 import { listSourceIds, type RunSources } from './run-sources.js';
@@ -30,6 +31,34 @@ export interface CollectDeps {
 }
 
 export async function collectAll(ctx: RunContext, deps: CollectDeps): Promise<CollectedSources> {
+  const { options } = ctx;
+  const { previous, sources } = deps;
+  const full = (options.full ?? false) || previous.torn !== null;
+  const overlapMs = (options.overlapSeconds ?? DEFAULTS.overlapSeconds) * 1000;
+  const auditIntervalMs = options.auditIntervalMs ?? DEFAULTS.auditHours * 3_600_000;
+  const remapAllOf = (name: string): string | null => {
+    const kinds = sources.renamed.get(name)!;
+    return kinds.length ? `the name of ${kinds.join(', ')} its pages show changed on the server` : null;
+  };
+  // Each incremental source's changes walk starts now, from its watermark less the
+  // overlap, beside the id listings: its walk uses it unless the listing shows that the
+  // watermark's row is gone (collect.ts then walks from the newest owned row instead).
+  const early = new Map<string, NonNullable<SourcePlan['early']>>();
+  for (const src of sources.resolved) {
+    const name = src.spec.name;
+    const basis = walkBasis({ full, clock: ctx.clock, walkStart: sources.walkStart, auditIntervalMs }, previous.source(name), src.fingerprint, remapAllOf(name));
+    if (!basis.incremental) continue;
+    const from = basis.storedMark! - overlapMs;
+    early.set(name, { from, pages: prefetchFirst(options.client.listChanges(src.query, new Date(from).toISOString())) });
+  }
+  try {
+    return await collectListed(ctx, deps, { full, overlapMs, auditIntervalMs, remapAllOf, early });
+  } finally {
+    for (const e of early.values()) e.pages.cancel();
+  }
+}
+
+async function collectListed(ctx: RunContext, deps: CollectDeps, o: { full: boolean; overlapMs: number; auditIntervalMs: number; remapAllOf: (name: string) => string | null; early: ReadonlyMap<string, NonNullable<SourcePlan['early']>> }): Promise<CollectedSources> {
   const { options } = ctx;
   const { previous, ledger, sources, membership, mapper } = deps;
   // Asked while the state was read (run-sources.ts), unless this run was to be targeted.
@@ -75,12 +104,12 @@ export async function collectAll(ctx: RunContext, deps: CollectDeps): Promise<Co
     client: options.client,
     ledger,
     previous,
-    full: (options.full ?? false) || previous.torn !== null,
+    full: o.full,
     now: options.now,
-    overlapMs: (options.overlapSeconds ?? DEFAULTS.overlapSeconds) * 1000,
+    overlapMs: o.overlapMs,
     walkStart: sources.walkStart,
     clock: ctx.clock,
-    auditIntervalMs: options.auditIntervalMs ?? DEFAULTS.auditHours * 3_600_000,
+    auditIntervalMs: o.auditIntervalMs,
     overlapping,
     sourceNameOf: (id: number) => membership.sourceOf(id),
     refOf: mapper.refOf,
@@ -106,8 +135,7 @@ export async function collectAll(ctx: RunContext, deps: CollectDeps): Promise<Co
       const authors = listing.authors ? authorDigests(listing.authors, listing.ids) : undefined;
       const force = listing.authors ? renamedAuthorsWorkPackages(previous.source(name)?.authors, authors!, listing.authors) : new Set<number>();
       if (force.size && kinds.length === 0 && !options.full) ctx.warn(`source "${name}": an author's name changed on the server; mapping their ${force.size} work package(s) again`);
-      const remapAll = kinds.length ? `the name of ${kinds.join(', ')} its pages show changed on the server` : null;
-      const result = await collectSource(collectContext, src, new Set(listing.ids), new Set(previous.ownedIds(name)), { remapAll, force });
+      const result = await collectSource(collectContext, src, new Set(listing.ids), new Set(previous.ownedIds(name)), { remapAll: o.remapAllOf(name), force, early: o.early.get(name) });
       collected.set(name, { ...result, ...(authors ? { authors } : {}) });
     }),
   );

@@ -15,7 +15,7 @@
 //   deletion) cannot delete innocent files.
 // ARCHITECTURE.md, "A page's closure", says why each of these signals exists.
 import type { OpenProjectClient, WorkPackageQuery } from '../openproject/types.js';
-import { shardOf, type ManifestWorkPackage } from '../output/manifest.js';
+import { shardOf, type ManifestSource, type ManifestWorkPackage } from '../output/manifest.js';
 import { summaryValidAt, type ShardSummary } from '../output/shard-summary.js';
 import type { SourceSpec, WorkPackage } from '../types.js';
 import type { SyncEvent } from './events.js';
@@ -25,6 +25,7 @@ import { rowDigest } from './closure.js';
 import { splitRef } from './facts.js';
 import { MIXED_FINGERPRINT } from './next-state.js';
 import { eachLimited, mapLimited } from './pool.js';
+import type { Prefetched } from './prefetch.js';
 import { referencesChanged, validAt } from './process.js';
 
 export interface ResolvedSource {
@@ -73,6 +74,50 @@ export interface SourcePlan {
   remapAll: string | null;
   /** Work packages mapped again whatever their updatedAt (their author was renamed). */
   force: ReadonlySet<number>;
+  /** The changes walk started beside the listing, from `from` (ms): used when the walk starts there. */
+  early?: { from: number; pages: Prefetched<WorkPage> } | undefined;
+}
+
+/** A page of a walk, as the client yields it. */
+type WorkPage = { offset: number; total: number; workPackages: WorkPackage[]; invalid: { id: number | null; message: string }[] };
+
+/** What decides how a source is walked this run, from its previous state and the clocks (no request). */
+export interface WalkBasis {
+  /** Same config and names as the previous run's: its entries can be kept. */
+  sameShape: boolean;
+  clockNow: number;
+  /** The earlier of the two clocks, plus the slack. */
+  clocks: number;
+  /** The stored watermark (ms), or null. */
+  storedMark: number | null;
+  /** The newest instant a row may have and not be "in the future". */
+  ceiling: number;
+  /** Whether the stored watermark is not in the future of the clocks. */
+  trusted: boolean;
+  auditDue: boolean;
+  /** Walk from the watermark (else every work package). */
+  incremental: boolean;
+}
+
+export function walkBasis(ctx: Pick<CollectContext, 'full' | 'clock' | 'walkStart' | 'auditIntervalMs'>, prev: ManifestSource | undefined, fingerprint: string, remapAll: string | null): WalkBasis {
+  const sameShape = prev?.fingerprint === fingerprint && remapAll === null;
+  // The newest instant that is not in the future: the earlier of the server's clock and
+  // this machine's; when the server sends no usable Date, also the previous watermark plus
+  // the real time elapsed since it was taken (the server's clock cannot have run faster:
+  // this holds even when its clock is far from this machine's; it is not used otherwise,
+  // since a watermark older than the run that took it would make every later walk lag by
+  // that much). A wrong clock only makes the ceiling earlier, which costs re-reading a few
+  // rows, never skipping one.
+  const clockNow = ctx.clock().getTime();
+  const clocks = Math.min(clockNow, ctx.walkStart?.getTime() ?? Infinity) + FUTURE_SLACK_MS;
+  const storedMark = prev?.watermark ? Date.parse(prev.watermark) : null;
+  const takenAt = prev?.watermarkAt ? Date.parse(prev.watermarkAt) : null;
+  const elapsedBound = ctx.walkStart === null && storedMark !== null && takenAt !== null ? storedMark + Math.max(0, clockNow - takenAt) + FUTURE_SLACK_MS : Infinity;
+  const ceiling = Math.min(clocks, elapsedBound);
+  const trusted = storedMark !== null && storedMark <= clocks;
+  const auditDue = !prev?.auditedAt || clockNow - Date.parse(prev.auditedAt) >= ctx.auditIntervalMs || Date.parse(prev.auditedAt) > clockNow + FUTURE_SLACK_MS;
+  const incremental = !ctx.full && sameShape && trusted && !auditDue;
+  return { sameShape, clockNow, clocks, storedMark, ceiling, trusted, auditDue, incremental };
 }
 
 export interface Collected {
@@ -93,31 +138,17 @@ const FUTURE_SLACK_MS = 60_000;
 export async function collectSource(ctx: CollectContext, src: ResolvedSource, listed: ReadonlySet<number>, owned: ReadonlySet<number>, plan: SourcePlan): Promise<Collected> {
   const name = src.spec.name;
   const prev = ctx.previous.source(name);
-  const sameShape = prev?.fingerprint === src.fingerprint && plan.remapAll === null;
+  const { sameShape, clockNow, storedMark, ceiling, trusted, incremental } = walkBasis(ctx, prev, src.fingerprint, plan.remapAll);
   if (!ctx.full && prev?.fingerprint === MIXED_FINGERPRINT) {
     ctx.warn(`source "${name}": the last sync failed part-way through mapping it again (pages of two shapes are on disk); mapping all of its work packages again`);
   } else if (!ctx.full && prev && prev.fingerprint !== src.fingerprint && Object.keys(prev).length) {
     ctx.warn(`source "${name}": its configuration, the profile's options or curate's mapping changed since the last sync; mapping all of its work packages again`);
   } else if (!ctx.full && plan.remapAll) ctx.warn(`source "${name}": ${plan.remapAll}; mapping all of its work packages again`);
-  // The newest instant that is not in the future: the earlier of the server's clock and
-  // this machine's; when the server sends no usable Date, also the previous watermark plus
-  // the real time elapsed since it was taken (the server's clock cannot have run faster:
-  // this holds even when its clock is far from this machine's; it is not used otherwise,
-  // since a watermark older than the run that took it would make every later walk lag by
-  // that much). A wrong clock only makes the ceiling earlier, which costs re-reading a few
-  // rows, never skipping one.
-  const clockNow = ctx.clock().getTime();
-  const clocks = Math.min(clockNow, ctx.walkStart?.getTime() ?? Infinity) + FUTURE_SLACK_MS;
-  const storedMark = prev?.watermark ? Date.parse(prev.watermark) : null;
-  const takenAt = prev?.watermarkAt ? Date.parse(prev.watermarkAt) : null;
-  const elapsedBound = ctx.walkStart === null && storedMark !== null && takenAt !== null ? storedMark + Math.max(0, clockNow - takenAt) + FUTURE_SLACK_MS : Infinity;
-  const ceiling = Math.min(clocks, elapsedBound);
-  const trusted = storedMark !== null && storedMark <= clocks;
   if (storedMark !== null && !trusted && !ctx.full && sameShape) {
     ctx.warn(`source "${name}": the stored watermark ${prev!.watermark} is in the future of the server's clock (${ctx.walkStart?.toISOString() ?? 'not sent'}) and of this machine's (${new Date(clockNow).toISOString()}); reading every work package of the source once to find edits it would hide`);
   }
-  const auditDue = !prev?.auditedAt || clockNow - Date.parse(prev.auditedAt) >= ctx.auditIntervalMs || Date.parse(prev.auditedAt) > clockNow + FUTURE_SLACK_MS;
-  const incremental = !ctx.full && sameShape && trusted && !auditDue;
+  // A walk started beside the listing from elsewhere than this run's bound is dropped.
+  const early = plan.early;
   const retry = new Set(prev?.retry ?? []);
   /** Whether an owned work package's files can stay without looking at its data again. */
   const stillValid = (id: number, w: ManifestWorkPackage): boolean => sameShape && !ctx.full && !retry.has(id) && !plan.force.has(id) && validAt(w, ctx.now) && !referencesChanged(w, ctx.refOf);
@@ -174,7 +205,7 @@ export async function collectSource(ctx: CollectContext, src: ResolvedSource, li
   };
   // `force`: pages fetched by id because their work packages must be mapped (not part of the
   // listing, so not reported as listing pages to progress).
-  const drain = async (pages: AsyncIterable<{ offset: number; total: number; workPackages: WorkPackage[]; invalid: { id: number | null; message: string }[] }>, force = false): Promise<void> => {
+  const drain = async (pages: AsyncIterable<WorkPage>, force = false): Promise<void> => {
     for await (const page of pages) {
       ctx.checkpoint();
       // The entries of the rows' shards, before a row is compared or mapped (any shard
@@ -210,7 +241,9 @@ export async function collectSource(ctx: CollectContext, src: ResolvedSource, li
       if (t > newestOwned && t <= ceiling && listed.has(id)) newestOwned = t;
     }
     const from = Math.min(storedMark!, newestOwned === -Infinity ? storedMark! : newestOwned) - ctx.overlapMs;
-    await drain(ctx.client.listChanges(src.query, new Date(from).toISOString()));
+    const pages = early?.from === from ? early.pages : ctx.client.listChanges(src.query, new Date(from).toISOString());
+    if (pages !== early?.pages) early?.pages.cancel();
+    await drain(pages);
     // Every owned row at or after the walk's bound must have come back, edited or not: one
     // that is still listed but did not has an older updatedAt than the one synced (or was
     // deleted since the listing: reading it by id tells which). Only a server restored from
@@ -232,6 +265,7 @@ export async function collectSource(ctx: CollectContext, src: ResolvedSource, li
       await drain(ctx.client.listWorkPackages(src.query));
     }
   } else {
+    early?.pages.cancel();
     await drain(ctx.client.listWorkPackages(src.query));
   }
   if (future) ctx.warn(`source "${name}": ${future} work package(s) have an updatedAt in the future (the server's clock said ${ctx.walkStart?.toISOString() ?? 'nothing'}, this machine's ${new Date(clockNow).toISOString()}); they are synced, and read again by every run until the clocks pass them`);
