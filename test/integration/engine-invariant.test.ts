@@ -409,6 +409,42 @@ describe('attachments that are not there yet (issue 13, item 6)', () => {
   });
 });
 
+describe('ordinary sync: round trips (issue 22)', () => {
+  it('each source\'s changes walk is asked beside the id listings, not after them, and only once', async () => {
+    const sim = await startFixtureSimulator();
+    const { dir, cleanup } = await tempDir();
+    const client = testClient(sim);
+    try {
+      await medigySync(sim, dir);
+      sim.resetCounts();
+      // Every id listing answers 300 ms late (a large source paging through its ids).
+      const answered: number[] = [];
+      const slowListings = new Proxy(client, {
+        get(target, prop, receiver) {
+          if (prop !== 'listWorkPackageIds') return Reflect.get(target, prop, receiver) as unknown;
+          return async (...args: Parameters<typeof client.listWorkPackageIds>) => {
+            const r = await target.listWorkPackageIds(...args);
+            await new Promise((resolve) => setTimeout(resolve, 300));
+            answered.push(performance.now());
+            return r;
+          };
+        },
+      });
+      const r = await medigySync(sim, dir, { client: slowListings });
+      expect(r.errors).toEqual([]);
+      expect(r.counts.workPackages.mapped).toBe(0);
+      const walks = sim.log().filter((l) => l.route === 'work_packages' && decodeURIComponent(l.path).includes('"updatedAt"'));
+      expect(walks).toHaveLength((await medigyConfig()).sources.length);
+      // The simulator runs in this process: one clock.
+      expect(Math.max(...walks.map((w) => w.startMs))).toBeLessThan(Math.min(...answered));
+    } finally {
+      await client.close();
+      await sim.close();
+      await cleanup();
+    }
+  });
+});
+
 describe('targeted sync (onlyIds)', () => {
   it('asks each source once, for full rows, beside the schemas read: names, then {schemas, rows}, then attachments (issue 22)', async () => {
     // Every request answered after 40 ms: a listing that starts before the schemas answer was asked beside them.
