@@ -22,6 +22,8 @@ export const ID_SELECT = 'total,elements/id';
 export const ID_AUTHOR_SELECT = 'total,elements/id,elements/author';
 /** Schema keys per request of the bulk schemas endpoint (each `12-3` costs ~10 URL characters encoded). */
 const SCHEMA_CHUNK = 100;
+/** The most full work packages asked for in one list request (a page is ~5 kB of JSON a row). */
+export const FULL_PAGE_ROWS = 250;
 /**
  * Ids per request for an id filter: each id costs ~12 URL characters once encoded, and
  * proxies commonly refuse request lines over 8 KiB (414).
@@ -82,6 +84,10 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
     concurrency: positiveInt('concurrency', options.concurrency, DEFAULTS.concurrency),
   });
   const requestedPageSize = positiveInt('pageSize', options.pageSize, DEFAULTS.pageSize);
+  // Pages of full work packages hold at most FULL_PAGE_ROWS of them, whatever pageSize says:
+  // every source walking at once keeps its pages ahead of the one being mapped, and at
+  // 1,000 rows a page that was most of a cold sync's memory (id listings keep pageSize).
+  const fullPageSize = Math.min(requestedPageSize, FULL_PAGE_ROWS);
   const pageLookahead = positiveInt('pageLookahead', options.pageLookahead, 2);
   const deadline: DownloadDeadline = { ...DEFAULT_DOWNLOAD_DEADLINE, ...options.downloadDeadline };
   if (!(deadline.minSeconds > 0) || !(deadline.secondsPerMiB >= 0)) throw new CurateError('CONFIG', 'OpenProject client option downloadDeadline needs minSeconds > 0 and secondsPerMiB ≥ 0');
@@ -178,7 +184,7 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
    * listing notices ids it did not receive and fetches them by id.
    */
   async function* pages<T>(q: WorkPackageQuery, select: string | undefined, route: string, convert: (c: ParsedCollection) => Promise<T>, lookahead: number): AsyncGenerator<{ offset: number; total: number; value: T }> {
-    const first = await getPage(q, 1, requestedPageSize, select, route);
+    const first = await getPage(q, 1, route === 'work_packages' ? fullPageSize : requestedPageSize, select, route);
     const pageSize = first.pageSize && first.pageSize > 0 ? first.pageSize : Math.max(first.elements.length, 1);
     const pageCount = Math.max(1, Math.ceil(first.total / pageSize));
     const inflight = new Map<number, Promise<ParsedCollection & { total: number }>>();
@@ -379,7 +385,7 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
       const seen = new Set<number>();
       let bound = since;
       let page = 1;
-      let pageSize = requestedPageSize;
+      let pageSize = fullPageSize;
       let n = 0;
 
       async function* verifyInstant(instant: string): AsyncGenerator<WorkPackagePage> {

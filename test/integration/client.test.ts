@@ -3,6 +3,7 @@
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FULL_PAGE_ROWS } from '../../src/openproject/client.js';
 import { createOpenProjectClient, type OpenProjectClient, type RequestEvent, type WorkPackageQuery } from '../../src/openproject/index.js';
 import { generateDataset, startSimulator, type Simulator } from '../../src/simulator/index.js';
 import type { WorkPackage } from '../../src/types.js';
@@ -57,12 +58,13 @@ describe('a 1,200-item dataset', () => {
     await sim.close();
   });
 
-  it('is read completely in 2 list requests, closed work packages included, sorted and unique', async () => {
+  it('is read completely in pages of FULL_PAGE_ROWS (pageSize 1000 asks no more), closed work packages included, sorted and unique', async () => {
     sim.resetCounts();
     const { wps, offsets, invalid } = await readAll(client);
     expect(invalid).toEqual([]);
-    expect(sim.counts().byRoute.work_packages).toBe(2);
-    expect(offsets).toEqual([1, 2]);
+    const pages = Math.ceil(1200 / FULL_PAGE_ROWS);
+    expect(sim.counts().byRoute.work_packages).toBe(pages);
+    expect(offsets).toEqual(Array.from({ length: pages }, (_, i) => i + 1));
     expect(wps.map((w) => w.id)).toEqual([...sim.dataset.workPackages.keys()].sort((a, b) => a - b));
     const closedIds = new Set((await client.listStatuses()).filter((s) => s.isClosed).map((s) => s.id));
     const closed = wps.filter((w) => closedIds.has(w.status.id)).length;
@@ -73,10 +75,10 @@ describe('a 1,200-item dataset', () => {
     for (const p of listPaths(sim)) {
       expect(p.get('filters')).toBe('[]');
       expect(p.get('sortBy')).toBe('[["id","asc"]]');
-      expect(p.get('pageSize')).toBe('1000');
+      expect(p.get('pageSize')).toBe(String(FULL_PAGE_ROWS));
     }
-    expect(listPaths(sim).map((p) => p.get('offset'))).toEqual(['1', '2']);
-    expect(client.stats().byRoute.work_packages).toBeGreaterThanOrEqual(2);
+    expect(listPaths(sim).map((p) => p.get('offset'))).toEqual(Array.from({ length: pages }, (_, i) => String(i + 1)));
+    expect(client.stats().byRoute.work_packages).toBeGreaterThanOrEqual(pages);
   });
 
   it('the id listing is cheap (select) and agrees with the full read', async () => {
@@ -164,7 +166,7 @@ describe('pages after the first', () => {
       expect(wps).toHaveLength(1150);
       expect(wps.map((w) => w.id)).toEqual([...wps.map((w) => w.id)].sort((a, b) => a - b));
       const sizes = listPaths(sim).map((p) => p.get('pageSize'));
-      expect(sizes[0]).toBe('1000'); // asked for the most …
+      expect(sizes[0]).toBe(String(FULL_PAGE_ROWS)); // asked for the most a full page holds …
       expect(sizes.slice(1).every((s) => s === '100')).toBe(true); // … then used what the server granted
       // In parallel, read from the server's log rather than the wall clock (which a busy
       // machine stretches): one after another would never hold more than one at a time; the
