@@ -31,7 +31,8 @@ import type { SourceSpec } from '../../src/types.js';
 import { diffTrees, medigyConfig, tempDir, treeHashes } from '../helpers/env.js';
 import { createFakeClient } from '../helpers/fake-client.js';
 import { DEFAULT_PROFILE_SOURCES, treeWithoutRememberedAliases } from '../helpers/model-world.js';
-import { medigySync, startFixtureSimulator, TEST_KEY, testClient } from '../helpers/sync-harness.js';
+import { retitle, withClockedSim } from '../helpers/clocked-sim.js';
+import { medigySync, TEST_KEY, testClient } from '../helpers/sync-harness.js';
 
 const same = { missing: [], extra: [], different: [] };
 type Extra = Partial<SyncOptions>;
@@ -78,34 +79,7 @@ async function syncOk(sim: Simulator, dir: string, extra: Extra = {}): Promise<S
 
 const linkId = (wp: WorkPackageJson, rel: string): number => Number(String((wp._links[rel] as { href?: string }).href).split('/').pop());
 const inProject = (sim: Simulator, projectId: number): WorkPackageJson[] => [...sim.dataset.workPackages.values()].filter((wp) => linkId(wp, 'project') === projectId).sort((a, b) => a.id - b.id);
-const retitle = (sim: Simulator, id: number, subject: string): void =>
-  sim.updateWorkPackage(id, (wp) => {
-    wp.subject = subject;
-  });
-
-interface Clock {
-  ms: number;
-  /** Move the server clock on (default: an hour, far past the overlap window). */
-  tick(ms?: number): void;
-}
-
-async function withSim<T>(fn: (sim: Simulator, dir: string, clock: Clock) => Promise<T>): Promise<T> {
-  const clock: Clock = {
-    ms: Date.parse('2021-03-01T00:00:00Z'),
-    tick(ms = HOUR) {
-      this.ms += ms;
-    },
-  };
-  const sim = await startFixtureSimulator({ clock: () => new Date(clock.ms) });
-  const { dir, cleanup } = await tempDir();
-  try {
-    return await fn(sim, dir, clock);
-  } finally {
-    sim.onListPage(null);
-    await sim.close();
-    await cleanup();
-  }
-}
+const withSim = withClockedSim;
 
 // Fixture ids (fixtures/medigy/dataset/instance.json).
 const PROJECT = { ccm: 1, events: 2, news: 4, pandemic: 5 };

@@ -16,10 +16,10 @@ import type { SyncOptions, SyncReport } from '../../src/sync/index.js';
 import { startSimulator } from '../../src/simulator/index.js';
 import { diffTrees, ROOT, runCli, tempDir } from '../helpers/env.js';
 import { DEFAULT_PROFILE_SOURCES, treeWithoutRememberedAliases } from '../helpers/model-world.js';
-import { medigySync, startFixtureSimulator, testClient } from '../helpers/sync-harness.js';
+import { describeAs, retitle, withClockedSim } from '../helpers/clocked-sim.js';
+import { medigySync, testClient } from '../helpers/sync-harness.js';
 
 type Extra = Partial<SyncOptions>;
-const HOUR = 3_600_000;
 const BASE = 'https://op.example';
 const profile = (): Extra => ({ sources: structuredClone(DEFAULT_PROFILE_SOURCES), profile: createProfile('default', { openprojectUrl: BASE }) });
 /** The audit on this run (every source walked, outside targets read again). */
@@ -54,37 +54,9 @@ async function syncOk(sim: Simulator, dir: string, extra: Extra = {}): Promise<S
   return r;
 }
 
-const describeAs = (sim: Simulator, id: number, raw: string): void =>
-  sim.updateWorkPackage(id, (wp) => {
-    wp.description = { format: 'markdown', raw, html: `<p>${raw}</p>` };
-  });
-const retitle = (sim: Simulator, id: number, subject: string): void =>
-  sim.updateWorkPackage(id, (wp) => {
-    wp.subject = subject;
-  });
 const body = async (dir: string, id = PAGE): Promise<string> => (await readFile(pagePath(dir, id), 'utf8')).split('\n---\n').slice(1).join('\n---\n');
 
-interface Clock {
-  ms: number;
-  tick(ms?: number): void;
-}
-
-async function withSim<T>(fn: (sim: Simulator, dir: string, clock: Clock) => Promise<T>, options: { maxPageSize?: number } = {}): Promise<T> {
-  const clock: Clock = {
-    ms: Date.parse('2021-03-01T00:00:00Z'),
-    tick(ms = HOUR) {
-      this.ms += ms;
-    },
-  };
-  const sim = await startFixtureSimulator({ clock: () => new Date(clock.ms), ...options });
-  const { dir, cleanup } = await tempDir();
-  try {
-    return await fn(sim, dir, clock);
-  } finally {
-    await sim.close();
-    await cleanup();
-  }
-}
+const withSim = withClockedSim;
 
 describe('issue 20 defect 10: ##N / ###N show the target (type, status, subject), kept right by the engine', () => {
   it('shows what OpenProject shows, for a target in another source, one outside every source and one that does not exist', async () => {

@@ -18,10 +18,10 @@ import { diffTrees, tempDir } from '../helpers/env.js';
 import { createFakeClient } from '../helpers/fake-client.js';
 import { DEFAULT_PROFILE_SOURCES, treeWithoutRememberedAliases } from '../helpers/model-world.js';
 import { readStateJson, shardsNoWalkReads } from '../helpers/state.js';
-import { medigySync, startFixtureSimulator } from '../helpers/sync-harness.js';
+import { describeAs, HOUR, retitle, withClockedSim } from '../helpers/clocked-sim.js';
+import { medigySync } from '../helpers/sync-harness.js';
 
 type Extra = Partial<SyncOptions>;
-const HOUR = 3_600_000;
 /** The page under test: a chronic-care-management work package in shard 2. */
 const PAGE = 2958;
 /** A later edit of the same source in shard 4, so its watermark passes the page's own edit. */
@@ -31,28 +31,6 @@ const TARGET = 3843;
 const NEWS = 3145;
 
 const defaultProfile = (sources: SourceSpec[] = DEFAULT_PROFILE_SOURCES): Extra => ({ sources: structuredClone(sources), profile: createProfile('default', { openprojectUrl: 'https://op.example' }) });
-
-interface Clock {
-  ms: number;
-  tick(ms?: number): void;
-}
-
-async function withSim(fn: (sim: Simulator, dir: string, clock: Clock) => Promise<void>): Promise<void> {
-  const clock: Clock = {
-    ms: Date.parse('2021-03-01T00:00:00Z'),
-    tick(ms = HOUR) {
-      this.ms += ms;
-    },
-  };
-  const sim = await startFixtureSimulator({ clock: () => new Date(clock.ms) });
-  const { dir, cleanup } = await tempDir();
-  try {
-    await fn(sim, dir, clock);
-  } finally {
-    await sim.close();
-    await cleanup();
-  }
-}
 
 async function syncOk(sim: Simulator, dir: string, extra: Extra): Promise<SyncReport> {
   const r = await medigySync(sim, dir, extra);
@@ -78,18 +56,9 @@ async function expectFresh(sim: Simulator, dir: string, extra: Extra): Promise<v
   }
 }
 
-const describeAs = (sim: Simulator, id: number, raw: string): void =>
-  sim.updateWorkPackage(id, (wp) => {
-    wp.description = { format: 'markdown', raw, html: `<p>${raw}</p>` };
-  });
-const retitle = (sim: Simulator, id: number, subject: string): void =>
-  sim.updateWorkPackage(id, (wp) => {
-    wp.subject = subject;
-  });
-
 describe('a page in a shard the run does not read still follows what it shows', () => {
   it('the subject of a work package it shows with ##N (facts): renamed, the page is mapped again', async () => {
-    await withSim(async (sim, dir, clock) => {
+    await withClockedSim(async (sim, dir, clock) => {
       const extra = defaultProfile();
       describeAs(sim, PAGE, `See ##${TARGET}.`);
       clock.tick();
@@ -106,7 +75,7 @@ describe('a page in a shard the run does not read still follows what it shows', 
   });
 
   it('the source of a work package it links to (#N): that source\'s path changed, the link follows', async () => {
-    await withSim(async (sim, dir, clock) => {
+    await withClockedSim(async (sim, dir, clock) => {
       describeAs(sim, PAGE, `See #${NEWS}.`);
       clock.tick();
       retitle(sim, LATER, 'A later edit');
@@ -120,7 +89,7 @@ describe('a page in a shard the run does not read still follows what it shows', 
   });
 
   it('`now` passing the end of an upcoming event: its page moves to the past events (medigy)', async () => {
-    await withSim(async (sim, dir) => {
+    await withClockedSim(async (sim, dir) => {
       const EVENT = 2797;
       expect(shardOf(EVENT)).toBe(shardOf(PAGE));
       await syncOk(sim, dir, {});
@@ -136,7 +105,7 @@ describe('a page in a shard the run does not read still follows what it shows', 
   });
 
   it('its author renamed (medigy shows the author): the page is mapped again', async () => {
-    await withSim(async (sim, dir, clock) => {
+    await withClockedSim(async (sim, dir, clock) => {
       await syncOk(sim, dir, {});
       await expectPageUnread(dir);
       const author = Number(String((sim.dataset.workPackages.get(PAGE)!._links.author as { href: string }).href).split('/').pop());

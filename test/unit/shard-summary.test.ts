@@ -2,6 +2,7 @@
 // reading a shard, so each of its facts is checked against the entries it summarizes.
 import { describe, expect, it } from 'vitest';
 import type { ManifestWorkPackage } from '../../src/output/manifest.js';
+import { rng } from '../../src/simulator/rng.js';
 import { decodeHashes, decodeIds, encodeHashes, encodeIds, nameHash, summarizeShard, summaryValidAt } from '../../src/output/shard-summary.js';
 
 const entry = (source: string, updatedAt: string, files: string[], extra: Partial<ManifestWorkPackage> = {}): ManifestWorkPackage => ({
@@ -12,18 +13,6 @@ const entry = (source: string, updatedAt: string, files: string[], extra: Partia
   attachments: {},
   ...extra,
 });
-
-/** A small deterministic generator (mulberry32), so a failing case can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('shard summary', () => {
   it('ids round-trip through their text, runs collapsed; malformed or unsorted text is refused', () => {
