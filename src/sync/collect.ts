@@ -15,7 +15,7 @@
 //   deletion) cannot delete innocent files.
 // ARCHITECTURE.md, "A page's closure", says why each of these signals exists.
 import type { OpenProjectClient, WorkPackageQuery } from '../openproject/types.js';
-import { shardOf, type ManifestSource, type ManifestWorkPackage } from '../output/manifest.js';
+import { shardOf, type ManifestWorkPackage } from '../output/manifest.js';
 import { summaryValidAt, type ShardSummary } from '../output/shard-summary.js';
 import type { SourceSpec, WorkPackage } from '../types.js';
 import type { SyncEvent } from './events.js';
@@ -26,6 +26,7 @@ import { splitRef } from './facts.js';
 import { MIXED_FINGERPRINT } from './next-state.js';
 import { eachLimited, mapLimited } from './pool.js';
 import type { Prefetched } from './prefetch.js';
+import { walkBasis } from './walk-basis.js';
 import { referencesChanged, validAt } from './process.js';
 
 export interface ResolvedSource {
@@ -81,44 +82,6 @@ export interface SourcePlan {
 /** A page of a walk, as the client yields it. */
 type WorkPage = { offset: number; total: number; workPackages: WorkPackage[]; invalid: { id: number | null; message: string }[] };
 
-/** What decides how a source is walked this run, from its previous state and the clocks (no request). */
-export interface WalkBasis {
-  /** Same config and names as the previous run's: its entries can be kept. */
-  sameShape: boolean;
-  clockNow: number;
-  /** The earlier of the two clocks, plus the slack. */
-  clocks: number;
-  /** The stored watermark (ms), or null. */
-  storedMark: number | null;
-  /** The newest instant a row may have and not be "in the future". */
-  ceiling: number;
-  /** Whether the stored watermark is not in the future of the clocks. */
-  trusted: boolean;
-  auditDue: boolean;
-  /** Walk from the watermark (else every work package). */
-  incremental: boolean;
-}
-
-export function walkBasis(ctx: Pick<CollectContext, 'full' | 'clock' | 'walkStart' | 'auditIntervalMs'>, prev: ManifestSource | undefined, fingerprint: string, remapAll: string | null): WalkBasis {
-  const sameShape = prev?.fingerprint === fingerprint && remapAll === null;
-  // The newest instant that is not in the future: the earlier of the server's clock and
-  // this machine's; when the server sends no usable Date, also the previous watermark plus
-  // the real time elapsed since it was taken (the server's clock cannot have run faster:
-  // this holds even when its clock is far from this machine's; it is not used otherwise,
-  // since a watermark older than the run that took it would make every later walk lag by
-  // that much). A wrong clock only makes the ceiling earlier, which costs re-reading a few
-  // rows, never skipping one.
-  const clockNow = ctx.clock().getTime();
-  const clocks = Math.min(clockNow, ctx.walkStart?.getTime() ?? Infinity) + FUTURE_SLACK_MS;
-  const storedMark = prev?.watermark ? Date.parse(prev.watermark) : null;
-  const takenAt = prev?.watermarkAt ? Date.parse(prev.watermarkAt) : null;
-  const elapsedBound = ctx.walkStart === null && storedMark !== null && takenAt !== null ? storedMark + Math.max(0, clockNow - takenAt) + FUTURE_SLACK_MS : Infinity;
-  const ceiling = Math.min(clocks, elapsedBound);
-  const trusted = storedMark !== null && storedMark <= clocks;
-  const auditDue = !prev?.auditedAt || clockNow - Date.parse(prev.auditedAt) >= ctx.auditIntervalMs || Date.parse(prev.auditedAt) > clockNow + FUTURE_SLACK_MS;
-  const incremental = !ctx.full && sameShape && trusted && !auditDue;
-  return { sameShape, clockNow, clocks, storedMark, ceiling, trusted, auditDue, incremental };
-}
 
 export interface Collected {
   /** The watermark the source may store if all of its work packages succeed. */
@@ -126,9 +89,6 @@ export interface Collected {
   /** Whether this run walked every work package of the source (first run, --full, audit, or a fallback). */
   walkedAll: boolean;
 }
-
-/** Slack before a work package's updatedAt counts as "in the future" of the clocks. */
-const FUTURE_SLACK_MS = 60_000;
 
 /**
  * `owned`: the ids the source owned. Their entries are read from the state as needed

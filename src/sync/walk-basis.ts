@@ -1,0 +1,57 @@
+// How a source is walked this run (from its watermark, or every work package), decided
+// from its previous state and the clocks alone: collect.ts uses it for the walk, and
+// collect-all.ts to ask for an incremental walk's first page beside the id listings.
+import type { ManifestSource } from '../output/manifest.js';
+
+/** Slack before a work package's updatedAt counts as "in the future" of the clocks. */
+export const FUTURE_SLACK_MS = 60_000;
+
+/** What the decision reads: the run's flags and clocks. */
+export interface WalkClocks {
+  full: boolean;
+  /** This machine's clock. */
+  clock(): Date;
+  /** The server's clock when the walks began (its Date header), or null. */
+  walkStart: Date | null;
+  /** How long after a source's last complete walk the next one is due (the audit). */
+  auditIntervalMs: number;
+}
+
+/** What decides how a source is walked this run, from its previous state and the clocks (no request). */
+export interface WalkBasis {
+  /** Same config and names as the previous run's: its entries can be kept. */
+  sameShape: boolean;
+  clockNow: number;
+  /** The earlier of the two clocks, plus the slack. */
+  clocks: number;
+  /** The stored watermark (ms), or null. */
+  storedMark: number | null;
+  /** The newest instant a row may have and not be "in the future". */
+  ceiling: number;
+  /** Whether the stored watermark is not in the future of the clocks. */
+  trusted: boolean;
+  auditDue: boolean;
+  /** Walk from the watermark (else every work package). */
+  incremental: boolean;
+}
+
+export function walkBasis(ctx: WalkClocks, prev: ManifestSource | undefined, fingerprint: string, remapAll: string | null): WalkBasis {
+  const sameShape = prev?.fingerprint === fingerprint && remapAll === null;
+  // The newest instant that is not in the future: the earlier of the server's clock and
+  // this machine's; when the server sends no usable Date, also the previous watermark plus
+  // the real time elapsed since it was taken (the server's clock cannot have run faster:
+  // this holds even when its clock is far from this machine's; it is not used otherwise,
+  // since a watermark older than the run that took it would make every later walk lag by
+  // that much). A wrong clock only makes the ceiling earlier, which costs re-reading a few
+  // rows, never skipping one.
+  const clockNow = ctx.clock().getTime();
+  const clocks = Math.min(clockNow, ctx.walkStart?.getTime() ?? Infinity) + FUTURE_SLACK_MS;
+  const storedMark = prev?.watermark ? Date.parse(prev.watermark) : null;
+  const takenAt = prev?.watermarkAt ? Date.parse(prev.watermarkAt) : null;
+  const elapsedBound = ctx.walkStart === null && storedMark !== null && takenAt !== null ? storedMark + Math.max(0, clockNow - takenAt) + FUTURE_SLACK_MS : Infinity;
+  const ceiling = Math.min(clocks, elapsedBound);
+  const trusted = storedMark !== null && storedMark <= clocks;
+  const auditDue = !prev?.auditedAt || clockNow - Date.parse(prev.auditedAt) >= ctx.auditIntervalMs || Date.parse(prev.auditedAt) > clockNow + FUTURE_SLACK_MS;
+  const incremental = !ctx.full && sameShape && trusted && !auditDue;
+  return { sameShape, clockNow, clocks, storedMark, ceiling, trusted, auditDue, incremental };
+}
