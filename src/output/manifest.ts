@@ -4,13 +4,13 @@
 // it diffs cleanly and can be committed with the site; a run rewrites only the shards
 // whose entries changed, so what it writes (and a commit's diff) follows the change.
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { OutputError } from '../errors.js';
 import type { ContentProbe } from '../types.js';
 import { decodeIds, encodeIds, summarizeShard, type ShardSummary } from './shard-summary.js';
-import { fsyncDir, replaceDurably, writeTextAtomic } from './writer.js';
+import { fsyncDir, holdsText, stageDurably, writeTextAtomic } from './writer.js';
 
 export const STATE_DIR = '.curate';
 export const MANIFEST_FILE = `${STATE_DIR}/manifest.json`;
@@ -651,7 +651,22 @@ export interface PreviousShards {
  * themselves describe files already in place. Returns the paths written or removed.
  */
 export async function writeState(root: string, manifest: Manifest, dirty: ReadonlySet<number> | null, previous: PreviousShards | null, cache?: StateCache): Promise<string[]> {
-  const touched: string[] = [];
+  return (await stageState(root, manifest, dirty, previous, cache)).commit();
+}
+
+/** The state's new shard bytes, durable in temp files; `commit` puts them in place, removes emptied shards and writes manifest.json. */
+export interface StagedState {
+  commit(): Promise<string[]>;
+  /** The run stops before committing: its temp files go. */
+  discard(): Promise<void>;
+}
+
+/**
+ * writeState's first half: the changed shards stringified, summarized and made durable in
+ * temp files, touching nothing the state is read from. apply.ts stages them while it puts
+ * the run's pages in place (their fsyncs overlap), and commits once every page is there.
+ */
+export async function stageState(root: string, manifest: Manifest, dirty: ReadonlySet<number> | null, previous: PreviousShards | null, cache?: StateCache): Promise<StagedState> {
   const tmp = path.join(root, TMP_DIR);
   const groups = new Map<number, Record<string, ManifestWorkPackage>>();
   for (const id in manifest.workPackages) {
@@ -664,17 +679,7 @@ export async function writeState(root: string, manifest: Manifest, dirty: Readon
   const digests = new Map(dirty ? (previous?.digests ?? []) : []);
   const summaries = new Map(dirty ? (previous?.summaries ?? []) : []);
   const dir = path.join(root, SHARD_DIR);
-  const remove = async (shard: number): Promise<void> => {
-    digests.delete(shard);
-    summaries.delete(shard);
-    cache?.shards.delete(shard);
-    try {
-      await unlink(path.join(root, shardFile(shard)));
-      touched.push(shardFile(shard));
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    }
-  };
+  const staged: { shard: number; file: string; tmp: string; digest: string; entries: Record<string, ManifestWorkPackage> }[] = [];
   if (groups.size) await Promise.all([mkdir(dir, { recursive: true }), mkdir(tmp, { recursive: true })]);
   // Four at a time: stringifying is CPU on this thread either way, and each shard in
   // flight holds its text (and copies of entries built in another key order) until written;
@@ -693,36 +698,11 @@ export async function writeState(root: string, manifest: Manifest, dirty: Readon
         // A dirty shard of intact state holds the bytes its recorded digest names (it was
         // read and checked): the same digest means the same bytes. Every shard written
         // afresh (dirty null) is compared with what is on disk.
-        if (dirty) {
-          if (before !== digest) {
-            await replaceDurably(file, text, tmp);
-            touched.push(shardFile(shard));
-          }
-        } else if (await writeTextAtomic(file, [text], tmp)) touched.push(shardFile(shard));
-        if (cache) {
-          const stamp = await stampOf(file);
-          if (stamp === null) cache.shards.delete(shard);
-          else cache.shards.set(shard, { digest, stamp, entries });
-        }
+        const same = dirty ? before === digest : await holdsText(file, text);
+        if (!same) staged.push({ shard, file, tmp: await stageDurably(file, text, tmp), digest, entries });
       }),
     ),
   );
-  // Shards left with no entry go; with `dirty` null, so does every shard file not written.
-  for (const shard of dirty ?? []) if (!groups.has(shard)) await remove(shard);
-  if (!dirty) {
-    let names: string[] = [];
-    try {
-      names = await readdir(dir);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    }
-    for (const n of names) {
-      const m = SHARD_NAME.exec(n);
-      const shard = m ? Number(m[1]) / SHARD_SPAN : NaN;
-      if (m && Number.isInteger(shard) && !groups.has(shard)) await remove(shard);
-    }
-  }
-  if (touched.length) await fsyncDir(dir).catch(() => undefined);
   // Shards kept as they are but recorded without a summary (state of format 3): summarized
   // from their entries, which the run then read (only format 4 state is read lazily).
   const unsummarized = [...digests.keys()].filter((shard) => !summaries.has(shard));
@@ -741,9 +721,59 @@ export async function writeState(root: string, manifest: Manifest, dirty: Readon
       summaries.set(shard, summarizeShard(groupsOf.get(shard) ?? {}, bytes));
     }
   }
-  const record: Record<string, unknown> = {};
-  for (const [shard, digest] of [...digests].sort((x, y) => x[0] - y[0])) record[shardName(shard)] = summaryRecord(digest, summaries.get(shard)!);
-  const top = { version: manifest.version, profile: manifest.profile, sources: manifest.sources, shards: record, targets: manifest.targets, targetsReadAt: manifest.targetsReadAt };
-  if (await writeTextAtomic(path.join(root, MANIFEST_FILE), stableJsonChunks(top), tmp)) touched.push(MANIFEST_FILE);
-  return touched;
+  return {
+    async discard() {
+      await Promise.all(staged.map((s) => rm(s.tmp, { force: true })));
+    },
+    async commit() {
+      const touched: string[] = [];
+      staged.sort((x, y) => x.shard - y.shard);
+      for (const s of staged) {
+        try {
+          await rename(s.tmp, s.file);
+        } catch (e) {
+          await rm(s.tmp, { force: true });
+          throw e;
+        }
+        touched.push(shardFile(s.shard));
+        if (cache) {
+          const stamp = await stampOf(s.file);
+          if (stamp === null) cache.shards.delete(s.shard);
+          else cache.shards.set(s.shard, { digest: s.digest, stamp, entries: s.entries });
+        }
+      }
+      const remove = async (shard: number): Promise<void> => {
+        digests.delete(shard);
+        summaries.delete(shard);
+        cache?.shards.delete(shard);
+        try {
+          await unlink(path.join(root, shardFile(shard)));
+          touched.push(shardFile(shard));
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+        }
+      };
+      // Shards left with no entry go; with `dirty` null, so does every shard file not written.
+      for (const shard of dirty ?? []) if (!groups.has(shard)) await remove(shard);
+      if (!dirty) {
+        let names: string[] = [];
+        try {
+          names = await readdir(dir);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+        }
+        for (const n of names) {
+          const m = SHARD_NAME.exec(n);
+          const shard = m ? Number(m[1]) / SHARD_SPAN : NaN;
+          if (m && Number.isInteger(shard) && !groups.has(shard)) await remove(shard);
+        }
+      }
+      if (touched.length) await fsyncDir(dir).catch(() => undefined);
+      const record: Record<string, unknown> = {};
+      for (const [shard, digest] of [...digests].sort((x, y) => x[0] - y[0])) record[shardName(shard)] = summaryRecord(digest, summaries.get(shard)!);
+      const top = { version: manifest.version, profile: manifest.profile, sources: manifest.sources, shards: record, targets: manifest.targets, targetsReadAt: manifest.targetsReadAt };
+      if (await writeTextAtomic(path.join(root, MANIFEST_FILE), stableJsonChunks(top), tmp)) touched.push(MANIFEST_FILE);
+      return touched;
+    },
+  };
 }

@@ -100,11 +100,11 @@ export async function writeTextAtomic(target: string, pieces: Iterable<string>, 
 }
 
 /**
- * Put bytes in place atomically (temp file, fsync, rename) without comparing them with the
- * target first and without syncing its folder: for a caller that knows they differ and
- * syncs the folder once after a batch of them (the state's shards).
+ * Durable bytes in a new temp file under `tmpDir`, to be renamed into place later (the
+ * state's shards are staged while apply puts pages in place, then renamed together).
+ * Returns the temp file's path.
  */
-export async function replaceDurably(target: string, text: string, tmpDir: string): Promise<void> {
+export async function stageDurably(target: string, text: string, tmpDir: string): Promise<string> {
   const tmp = tempPathFor(target, tmpDir);
   const fh = await open(tmp, 'wx', 0o644);
   try {
@@ -116,12 +116,12 @@ export async function replaceDurably(target: string, text: string, tmpDir: strin
     throw e;
   }
   await fh.close();
-  try {
-    await rename(tmp, target);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
+  return tmp;
+}
+
+/** Whether a file holds exactly these bytes (false when it does not exist). */
+export async function holdsText(file: string, text: string): Promise<boolean> {
+  return (await sha256OfFile(file)) === createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
 /** Make a file's bytes durable (fdatasync: its data and the metadata needed to read it back). */

@@ -4,7 +4,7 @@
 import { mkdir, rm, rmdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { removeJournal, writeJournal, type Journal } from '../output/journal.js';
-import { TMP_DIR, writeState, type Manifest, type PreviousShards, type StateCache } from '../output/manifest.js';
+import { stageState, TMP_DIR, type Manifest, type PreviousShards, type StateCache } from '../output/manifest.js';
 import { createSymlinkGuard, resolveInside } from '../output/paths.js';
 import type { Staging } from '../output/staging.js';
 import { fsyncDir, moveIntoPlace } from '../output/writer.js';
@@ -72,39 +72,49 @@ export async function applyPlan(a: ApplyInput): Promise<string[]> {
   /** Folders on another filesystem this run has cleaned of temp files a killed run left (moveIntoPlace). */
   const swept = new Set<string>();
   await ensureDir(tmpDir);
-  await eachLimited(writes, WIDTH, async (f) => {
-    a.checkpoint();
-    const abs = resolveInside(root, f.path);
-    await guard(f.path);
-    await ensureDir(path.dirname(abs));
-    const c = f.content!;
-    if (c.kind === 'staged') {
-      const left = (stagedUses.get(c.file) ?? 1) - 1;
-      stagedUses.set(c.file, left);
-      await moveIntoPlace(c.file, abs, left > 0, tmpDir, swept);
-    } else await moveIntoPlace(resolveInside(root, c.from), abs, true, tmpDir, swept);
-    dirs.add(path.dirname(abs));
-    touched.push(f.path);
-    a.emit({ type: 'write', path: f.path, action: f.action });
-  });
-  await eachLimited(dirs, WIDTH, fsyncDir);
-  // Deletions in parallel too (a run renaming 600 pages deleted them one by one), then the
-  // folders they emptied, deepest first so a parent is tried after its children.
-  const emptied = new Set<string>();
-  await eachLimited(deletes, WIDTH, async (f) => {
-    a.checkpoint();
-    await guard(f.path);
-    await unlink(resolveInside(root, f.path)).catch((e: NodeJS.ErrnoException) => {
-      if (e.code !== 'ENOENT') throw e;
+  // The state's changed shards are made durable in temp files while the pages go into
+  // place (their fsyncs overlap), and put in place after every page is.
+  const state = a.state ? stageState(root, a.state.manifest, a.state.dirty, a.state.previousShards, a.state.cache) : null;
+  state?.catch(() => undefined);
+  try {
+    await eachLimited(writes, WIDTH, async (f) => {
+      a.checkpoint();
+      const abs = resolveInside(root, f.path);
+      await guard(f.path);
+      await ensureDir(path.dirname(abs));
+      const c = f.content!;
+      if (c.kind === 'staged') {
+        const left = (stagedUses.get(c.file) ?? 1) - 1;
+        stagedUses.set(c.file, left);
+        await moveIntoPlace(c.file, abs, left > 0, tmpDir, swept);
+      } else await moveIntoPlace(resolveInside(root, c.from), abs, true, tmpDir, swept);
+      dirs.add(path.dirname(abs));
+      touched.push(f.path);
+      a.emit({ type: 'write', path: f.path, action: f.action });
     });
-    emptied.add(path.posix.dirname(f.path));
-    touched.push(f.path);
-    a.emit({ type: 'write', path: f.path, action: 'delete' });
-  });
-  const depth = (d: string): number => d.split('/').length;
-  for (const d of [...emptied].sort((x, y) => depth(y) - depth(x))) await pruneEmptyDirs(root, d);
-  a.checkpoint();
-  if (a.state) touched.push(...(await writeState(root, a.state.manifest, a.state.dirty, a.state.previousShards, a.state.cache)));
+    await eachLimited(dirs, WIDTH, fsyncDir);
+    // Deletions in parallel too (a run renaming 600 pages deleted them one by one), then the
+    // folders they emptied, deepest first so a parent is tried after its children.
+    const emptied = new Set<string>();
+    await eachLimited(deletes, WIDTH, async (f) => {
+      a.checkpoint();
+      await guard(f.path);
+      await unlink(resolveInside(root, f.path)).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'ENOENT') throw e;
+      });
+      emptied.add(path.posix.dirname(f.path));
+      touched.push(f.path);
+      a.emit({ type: 'write', path: f.path, action: 'delete' });
+    });
+    const depth = (d: string): number => d.split('/').length;
+    for (const d of [...emptied].sort((x, y) => depth(y) - depth(x))) await pruneEmptyDirs(root, d);
+    a.checkpoint();
+  } catch (e) {
+    // Stopped (an abort, a failed write): the shards staged meanwhile are not left behind.
+    await state?.then((s) => s.discard(), () => undefined);
+    throw e;
+  }
+  if (state) touched.push(...(await (await state).commit()));
   // The manifest now owns every file written: the journal has done its job, but for what it
   // carries for a later run.
   if (journaled) {
