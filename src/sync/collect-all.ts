@@ -136,7 +136,7 @@ async function collectListed(ctx: RunContext, deps: CollectDeps, o: { full: bool
       const authors = listing.authors ? authorDigests(listing.authors, listing.ids) : undefined;
       const force = listing.authors ? renamedAuthorsWorkPackages(previous.source(name)?.authors, authors!, listing.authors) : new Set<number>();
       if (force.size && kinds.length === 0 && !options.full) ctx.warn(`source "${name}": an author's name changed on the server; mapping their ${force.size} work package(s) again`);
-      const result = await collectSource(collectContext, src, new Set(listing.ids), new Set(previous.ownedIds(name)), { remapAll: o.remapAllOf(name), force, early: o.early.get(name) });
+      const result = await collectSource(collectContext, src, new Set(listing.ids), { has: (id) => previous.sourceOf(id) === name, [Symbol.iterator]: () => previous.ownedIds(name)[Symbol.iterator]() }, { remapAll: o.remapAllOf(name), force, early: o.early.get(name) });
       collected.set(name, { ...result, ...(authors ? { authors } : {}) });
     }),
   );

@@ -90,12 +90,17 @@ export interface Collected {
   walkedAll: boolean;
 }
 
+/** The ids a source owned: asked one by one, or all in ascending order (PreviousState keeps them; no copy per source). */
+export interface OwnedIds extends Iterable<number> {
+  has(id: number): boolean;
+}
+
 /**
  * `owned`: the ids the source owned. Their entries are read from the state as needed
  * (PreviousState.load): a shard none of whose work packages came back, went or must be
  * read again is kept whole when its summary proves what each entry would.
  */
-export async function collectSource(ctx: CollectContext, src: ResolvedSource, listed: ReadonlySet<number>, owned: ReadonlySet<number>, plan: SourcePlan): Promise<Collected> {
+export async function collectSource(ctx: CollectContext, src: ResolvedSource, listed: ReadonlySet<number>, owned: OwnedIds, plan: SourcePlan): Promise<Collected> {
   const name = src.spec.name;
   const prev = ctx.previous.source(name);
   const { sameShape, clockNow, storedMark, ceiling, trusted, incremental } = walkBasis(ctx, prev, src.fingerprint, plan.remapAll);

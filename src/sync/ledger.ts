@@ -20,6 +20,7 @@ export type Outcome =
 
 export class Ledger {
   private readonly outcomes = new Map<number, Outcome>();
+  private readonly keptBy = new Map<string, Outcome>();
   readonly errors: ItemError[] = [];
   /** Sources with a failure that names no work package (e.g. an element without an id). */
   private readonly held = new Set<string>();
@@ -41,7 +42,10 @@ export class Ledger {
   kept(source: string, id: number): void {
     if (!this.previous.owns(id)) throw new Error(`ledger: work package #${id} cannot be kept, it has no previous entry`);
     if (this.outcomes.has(id)) return;
-    this.outcomes.set(id, { kind: 'kept', source });
+    // One outcome object per source, shared (a no-change run keeps every work package).
+    let k = this.keptBy.get(source);
+    if (!k) this.keptBy.set(source, (k = Object.freeze({ kind: 'kept', source })));
+    this.outcomes.set(id, k);
     this.emit({ type: 'workPackage', source, id, skipped: true });
   }
 

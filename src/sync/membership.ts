@@ -5,7 +5,8 @@
 import type { Ledger } from './ledger.js';
 
 export class Membership {
-  private readonly matches = new Map<number, string[]>();
+  /** Id → the source matching it, or the sources (an overlap): an array only when there are two. */
+  private readonly matches = new Map<number, string | string[]>();
 
   /**
    * `fallback`: who owns an id this run did not ask about (a targeted run asks only about
@@ -16,9 +17,10 @@ export class Membership {
   /** Records that a source matches these ids (sources in config order). */
   add(source: string, ids: Iterable<number>): void {
     for (const id of ids) {
-      const list = this.matches.get(id);
-      if (list) list.push(source);
-      else this.matches.set(id, [source]);
+      const m = this.matches.get(id);
+      if (m === undefined) this.matches.set(id, source);
+      else if (typeof m === 'string') this.matches.set(id, [m, source]);
+      else m.push(source);
     }
   }
 
@@ -33,14 +35,15 @@ export class Membership {
 
   /** The sources matching an id, in config order (empty: none). */
   sourcesOf(id: number): readonly string[] {
-    return this.matches.get(id) ?? [];
+    const m = this.matches.get(id);
+    return m === undefined ? [] : typeof m === 'string' ? [m] : m;
   }
 
   /** The one source syncing an id this run, or undefined (none, or an overlap). */
   sourceOf(id: number): string | undefined {
-    const list = this.matches.get(id);
-    if (list) return list.length === 1 ? list[0] : undefined;
-    return this.fallback(id);
+    const m = this.matches.get(id);
+    if (m === undefined) return this.fallback(id);
+    return typeof m === 'string' ? m : undefined;
   }
 
   /** Ids matched by more than one source, each recorded as an item error: their files stay as they are. */
@@ -48,7 +51,7 @@ export class Membership {
     const out = new Set<number>();
     for (const id of among ?? this.matches.keys()) {
       const list = this.matches.get(id);
-      if (!list || list.length < 2) continue;
+      if (list === undefined || typeof list === 'string') continue;
       out.add(id);
       ledger.failed({ kind: 'overlap', source: list[0]!, workPackageId: id, message: overlapMessage(id, list) });
     }
