@@ -681,11 +681,10 @@ export async function stageState(root: string, manifest: Manifest, dirty: Readon
   const dir = path.join(root, SHARD_DIR);
   const staged: { shard: number; file: string; tmp: string; digest: string; entries: Record<string, ManifestWorkPackage> }[] = [];
   if (groups.size) await Promise.all([mkdir(dir, { recursive: true }), mkdir(tmp, { recursive: true })]);
-  // Four at a time: stringifying is CPU on this thread either way, and each shard in
-  // flight holds its text (and copies of entries built in another key order) until written;
-  // the others' fsyncs wait on the disk meanwhile (a run whose 1 % of changes touched all
-  // 30 shards of a 30,000 site spent most of its apply waiting on them one pair at a time).
-  const limit = pLimit(4);
+  // Two at a time: stringifying is CPU on this thread either way, and each shard in flight
+  // holds its text (and copies of entries built in another key order) until written. Their
+  // fsyncs overlap the pages' (apply.ts stages the state while it puts pages in place).
+  const limit = pLimit(2);
   await Promise.all(
     [...groups].map(([shard, entries]) =>
       limit(async () => {
