@@ -1,0 +1,34 @@
+// walkBasis (src/sync/walk-basis.ts): how a source is walked this run, from its previous
+// state and the clocks alone. A table of the cases each rule exists for.
+import { describe, expect, it } from 'vitest';
+import type { ManifestSource } from '../../src/output/manifest.js';
+import { FUTURE_SLACK_MS, walkBasis, type WalkClocks } from '../../src/sync/walk-basis.js';
+
+const NOW = Date.parse('2026-03-01T12:00:00Z');
+const HOUR = 3_600_000;
+const iso = (ms: number): string => new Date(ms).toISOString();
+const clocks = (o: Partial<WalkClocks> = {}): WalkClocks => ({ full: false, clock: () => new Date(NOW), walkStart: new Date(NOW), auditIntervalMs: 24 * HOUR, ...o });
+const source = (o: Partial<ManifestSource> = {}): ManifestSource => ({ watermark: iso(NOW - HOUR), watermarkAt: iso(NOW - HOUR), retry: [], fingerprint: 'f1', auditedAt: iso(NOW - 2 * HOUR), ...o });
+
+describe('walkBasis', () => {
+  const cases: [string, WalkClocks, ManifestSource | undefined, string, string | null, Partial<ReturnType<typeof walkBasis>>][] = [
+    ['an ordinary run: from the watermark', clocks(), source(), 'f1', null, { sameShape: true, trusted: true, auditDue: false, incremental: true, storedMark: NOW - HOUR }],
+    ['--full', clocks({ full: true }), source(), 'f1', null, { sameShape: true, incremental: false }],
+    ['no previous state for the source (a first run)', clocks(), undefined, 'f1', null, { sameShape: false, trusted: false, auditDue: true, incremental: false, storedMark: null }],
+    ['the config or mapping changed (another fingerprint)', clocks(), source(), 'f2', null, { sameShape: false, incremental: false }],
+    ['names its pages show were renamed', clocks(), source(), 'f1', 'the name of types its pages show changed', { sameShape: false, incremental: false }],
+    ['no watermark yet', clocks(), source({ watermark: null }), 'f1', null, { trusted: false, incremental: false }],
+    ['a watermark in the future of both clocks', clocks(), source({ watermark: iso(NOW + HOUR) }), 'f1', null, { trusted: false, incremental: false }],
+    ['a watermark within the slack of the clocks', clocks(), source({ watermark: iso(NOW + FUTURE_SLACK_MS - 1) }), 'f1', null, { trusted: true, incremental: true }],
+    ['a server clock behind this machine\'s: the earlier one bounds', clocks({ walkStart: new Date(NOW - 2 * HOUR) }), source(), 'f1', null, { trusted: false, ceiling: NOW - 2 * HOUR + FUTURE_SLACK_MS }],
+    ['the audit is due (interval passed)', clocks(), source({ auditedAt: iso(NOW - 25 * HOUR) }), 'f1', null, { auditDue: true, incremental: false }],
+    ['the audit never ran', clocks(), source({ auditedAt: undefined }), 'f1', null, { auditDue: true, incremental: false }],
+    ['an audit stamp in the future (a clock set back)', clocks(), source({ auditedAt: iso(NOW + 2 * HOUR) }), 'f1', null, { auditDue: true, incremental: false }],
+    ['no server Date: the ceiling is the watermark plus the real time since it was taken', clocks({ walkStart: null }), source({ watermark: iso(NOW - 3 * HOUR), watermarkAt: iso(NOW - HOUR) }), 'f1', null, { trusted: true, ceiling: NOW - 2 * HOUR + FUTURE_SLACK_MS }],
+  ];
+  for (const [name, c, prev, fingerprint, remapAll, expected] of cases) {
+    it(name, () => {
+      expect(walkBasis(c, prev, fingerprint, remapAll)).toMatchObject(expected);
+    });
+  }
+});
