@@ -1,7 +1,7 @@
 // Synthetic datasets: deterministic, realistic proportions, lazily made bytes whose
 // size and md5 match the metadata, and a folder round trip the simulator can serve.
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -105,6 +105,28 @@ describe('generateDataset', () => {
         expect(b.meta).toEqual(meta);
         expect(md5(b.content as Buffer)).toBe((content as LazyContent).md5);
       }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('loadDataset reads a folder once per process, yet every load is a copy of what is on disk now', async () => {
+    const small = generateDataset({ workPackages: 15, seed: 3 });
+    const dir = await mkdtemp(path.join(tmpdir(), 'curate-simgen-'));
+    try {
+      await writeDataset(small, dir);
+      const first = await loadDataset(dir);
+      const [id, wp] = [...first.workPackages][0]!;
+      const [attId, att] = [...first.attachments][0]!;
+      // A copy: changing what one load returned changes no later load.
+      wp.subject = 'changed in memory';
+      (att.content as Buffer).fill(0);
+      const second = await loadDataset(dir);
+      expect(second.workPackages.get(id)!.subject).toBe(small.workPackages.get(id)!.subject);
+      expect(md5(second.attachments.get(attId)!.content as Buffer)).toBe((small.attachments.get(attId)!.content as LazyContent).md5);
+      // A file rewritten on disk (same name, other bytes) is read again.
+      await writeFile(path.join(dir, 'work_packages', `${id}.json`), JSON.stringify({ ...small.workPackages.get(id)!, subject: 'changed on disk' }));
+      expect((await loadDataset(dir)).workPackages.get(id)!.subject).toBe('changed on disk');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
