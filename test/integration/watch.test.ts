@@ -362,11 +362,9 @@ describe('curate watch: convergence', () => {
 });
 
 describe('curate watch: interruptions', () => {
-  // 300 work packages (about 900 files): an apply long enough (hundreds of ms) for a kill
-  // seen at its first renamed folder to land inside it.
-  async function bigSetup(latencyMs: number): Promise<{ sim: Simulator; out: string; dir: string; env: NodeJS.ProcessEnv }> {
+  async function bigSetup(latencyMs: number, workPackages: number): Promise<{ sim: Simulator; out: string; dir: string; env: NodeJS.ProcessEnv }> {
     const { generateDataset, startSimulator } = await import('../../src/simulator/index.js');
-    const sim = await startSimulator({ dataset: generateDataset({ workPackages: 300, seed: 7 }), apiKey: TEST_KEY, latencyMs });
+    const sim = await startSimulator({ dataset: generateDataset({ workPackages, seed: 7 }), apiKey: TEST_KEY, latencyMs });
     cleanups.push(() => sim.close());
     const { dir, cleanup } = await tempDir('curate-watch-');
     cleanups.push(cleanup);
@@ -378,7 +376,9 @@ describe('curate watch: interruptions', () => {
   const countFiles = async (out: string): Promise<number> => (await treeHashes(out)).size;
 
   it('kill -9 of the watcher in the middle of an apply, then a restart, converges', async () => {
-    const { sim, out, dir, env } = await bigSetup(0);
+    // 300 work packages (about 900 files): an apply long enough (hundreds of ms) for a kill
+    // seen at its first renamed folder to land inside it.
+    const { sim, out, dir, env } = await bigSetup(0, 300);
     const w = await startWatch(args(out), env);
     cleanups.push(async () => {
       if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
@@ -410,8 +410,12 @@ describe('curate watch: interruptions', () => {
   });
 
   it('SIGTERM during a sync: exit 0 within 5 s, the lock released, and the next start converges', async () => {
-    const { sim, out, dir, env } = await bigSetup(10);
-    // The first reconciliation is under way once its first download reaches the server.
+    // 40 work packages; the server holds every download until SIGTERM, so the first
+    // reconciliation is under way (healthz 503) however late the signal comes on a busy
+    // machine, with requests in flight for the stop to end. (300 work packages at 10 ms a
+    // request only made a long run likely, and the restart and the oracle paid for them.)
+    const { sim, out, dir, env } = await bigSetup(10, 40);
+    sim.inject({ route: 'content', kind: 'stall', stallMs: 60_000 });
     const { requestHooks } = await import('../../src/simulator/hooks.js');
     const downloading = new Promise<void>((resolve) => requestHooks(sim).at('content', 1, () => resolve()));
     const w = await startWatch(args(out), env);
@@ -427,6 +431,8 @@ describe('curate watch: interruptions', () => {
     expect(Date.now() - t0).toBeLessThan(5000);
     expect(await readdir(path.join(out, '.curate')).catch(() => [])).not.toContain('lock');
     expect(w.lines.some((l) => l.event === 'stopped')).toBe(true);
+    sim.clearFaults();
+    sim.endStalls();
     const again = await startWatch(args(out), env);
     cleanups.push(async () => {
       if (again.child.exitCode === null && again.child.signalCode === null) again.child.kill('SIGKILL');
