@@ -355,9 +355,13 @@ describe('cron safety', () => {
           // place): the apply is a few milliseconds, too quick for a poll to land inside.
           const nth = 1 + Math.floor(random() * 60);
           let seen = 0;
+          // Node's recursive watcher reports what is already there as it starts (synchronously,
+          // inside watch()): only changes after that count.
+          let armed = false;
           const watcher = watch(dir, { recursive: true }, (_event, name) => {
-            if (name && !name.startsWith('.curate') && ++seen === nth) child.kill('SIGKILL');
+            if (armed && name && !name.startsWith('.curate') && ++seen === nth) child.kill('SIGKILL');
           });
+          armed = true;
           watcher.on('error', () => undefined); // a folder renamed away while watched
           void closed.then(() => watcher.close());
         } else {
