@@ -1,6 +1,7 @@
 // `curate watch` end to end: the real binary, the simulator sending OpenProject-style
 // webhooks to it on 127.0.0.1, a real output tree (and git repository). The oracle is
 // always a fresh sync of the same server state into an empty folder.
+import { existsSync, watch } from 'node:fs';
 import { mkdir, readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -385,12 +386,19 @@ describe('curate watch: interruptions', () => {
       await w.exited;
     });
     // The apply renames staged files into place: the first content folder marks its start.
-    for (;;) {
-      const names = await readdir(out);
-      if (names.some((n) => n !== '.curate')) break;
-      if (w.child.exitCode !== null) throw new Error('the watcher exited early');
-      await new Promise((r) => setImmediate(r));
-    }
+    // inotify says so at once (a readdir spin took a CPU for the whole reconciliation).
+    await new Promise<void>((resolve, reject) => {
+      const watcher = watch(out, (_event, name) => {
+        if (name && name !== '.curate' && existsSync(path.join(out, name))) {
+          watcher.close();
+          resolve();
+        }
+      });
+      void w.exited.then(() => {
+        watcher.close();
+        reject(new Error('the watcher exited early'));
+      });
+    });
     w.child.kill('SIGKILL');
     await w.exited;
     const fresh = await freshTree(sim, dir);
