@@ -92,11 +92,20 @@ describe('generateDataset', () => {
     expect(grown).toBeLessThan(3_000 * 20 * 1024);
   });
 
-  it('writeDataset → loadDataset round-trips', async () => {
+  /** A small generated dataset written to a temp folder for `check`, removed after. */
+  async function inFolder(check: (small: ReturnType<typeof generateDataset>, dir: string) => Promise<void>): Promise<void> {
     const small = generateDataset({ workPackages: 15, seed: 3 });
     const dir = await mkdtemp(path.join(tmpdir(), 'curate-simgen-'));
     try {
       await writeDataset(small, dir);
+      await check(small, dir);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('writeDataset → loadDataset round-trips', () =>
+    inFolder(async (small, dir) => {
       const back = await loadDataset(dir);
       expect(back.instance).toEqual(small.instance);
       expect([...back.workPackages.keys()].sort()).toEqual([...small.workPackages.keys()].sort());
@@ -105,16 +114,10 @@ describe('generateDataset', () => {
         expect(b.meta).toEqual(meta);
         expect(md5(b.content as Buffer)).toBe((content as LazyContent).md5);
       }
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 
-  it('loadDataset reads a folder once per process, yet every load is a copy of what is on disk now', async () => {
-    const small = generateDataset({ workPackages: 15, seed: 3 });
-    const dir = await mkdtemp(path.join(tmpdir(), 'curate-simgen-'));
-    try {
-      await writeDataset(small, dir);
+  it('loadDataset reads a folder once per process, yet every load is a copy of what is on disk now', () =>
+    inFolder(async (small, dir) => {
       const first = await loadDataset(dir);
       const [id, wp] = [...first.workPackages][0]!;
       const [attId, att] = [...first.attachments][0]!;
@@ -127,8 +130,5 @@ describe('generateDataset', () => {
       // A file rewritten on disk (same name, other bytes) is read again.
       await writeFile(path.join(dir, 'work_packages', `${id}.json`), JSON.stringify({ ...small.workPackages.get(id)!, subject: 'changed on disk' }));
       expect((await loadDataset(dir)).workPackages.get(id)!.subject).toBe('changed on disk');
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 });
