@@ -41,6 +41,23 @@ function git(args: string[]): Promise<string> {
 }
 const curate = (args: string[]) => runCli(args, { cwd: site, env: cliEnv() });
 
+/**
+ * The config the real `curate init` writes for a site of this server (default profile,
+ * content/ as the root), with no retries: a failing request fails at once (no backoff to
+ * wait out). Written once per file: init's answer is the same for every site here.
+ */
+let initConfig: Promise<string> | null = null;
+function siteConfig(): Promise<string> {
+  initConfig ??= (async () => {
+    const init = await curate(['init', '--yes', '--quiet', '--out', 'curate.config.yaml', '--root', 'content']);
+    expect(init.code, init.stderr).toBe(0);
+    const text = await readFile(path.join(site, 'curate.config.yaml'), 'utf8');
+    expect(text).toMatch(/^ {2}retries: \d+$/m);
+    return text.replace(/^( {2}retries:) \d+/m, '$1 0');
+  })();
+  return initConfig;
+}
+
 /** A site repository with a default-profile config written by the real `curate init`. */
 async function siteRepo(identity: boolean): Promise<void> {
   await git(['init', '-q', '-b', 'main']);
@@ -48,11 +65,7 @@ async function siteRepo(identity: boolean): Promise<void> {
     await git(['config', 'user.name', 'site bot']);
     await git(['config', 'user.email', 'bot@example.org']);
   }
-  const init = await curate(['init', '--yes', '--quiet', '--out', 'curate.config.yaml', '--root', 'content']);
-  expect(init.code, init.stderr).toBe(0);
-  // A failing request fails at once (no backoff to wait out).
-  const config = path.join(site, 'curate.config.yaml');
-  await writeFile(config, (await readFile(config, 'utf8')).replace(/^( {2}retries:) \d+/m, '$1 0'));
+  await writeFile(path.join(site, 'curate.config.yaml'), await siteConfig());
 }
 
 describe('--git-commit', () => {

@@ -46,7 +46,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -411,6 +411,35 @@ const timed = async <T>(key: keyof typeof worldTimings, fn: () => Promise<T>): P
   }
 };
 
+/**
+ * Oracles shared by the histories of this process: a fresh sync depends only on the server
+ * state, the config, the mapping version, --now, the server clock and the profile's tree
+ * rules (all in the key), so histories that reach the same state (every history starts from
+ * the same one) ask the engine once. Entries a live history uses are kept; of the others, the
+ * least recently used go (their folders removed) beyond SHARED_ORACLES.
+ */
+const SHARED_ORACLES = 16;
+const sharedOracles = new Map<string, { fresh: Promise<Fresh>; users: Set<object> }>();
+
+function releaseOracles(user: object): Promise<void> {
+  for (const e of sharedOracles.values()) e.users.delete(user);
+  const idle = [...sharedOracles].filter(([, e]) => e.users.size === 0);
+  const drop = idle.slice(0, Math.max(0, idle.length - SHARED_ORACLES));
+  for (const [k] of drop) sharedOracles.delete(k);
+  return Promise.all(
+    drop.map(async ([, e]) => {
+      const f = await e.fresh.catch(() => null);
+      if (!f) return;
+      await rm(f.dir, { recursive: true, force: true });
+      World.forget(f.dir);
+    }),
+  ).then(() => undefined);
+}
+
+process.once('exit', () => {
+  for (const e of sharedOracles.values()) void e.fresh.then((f) => rmSync(f.dir, { recursive: true, force: true }), () => undefined);
+});
+
 export interface WorldOptions {
   /** Progress lines (steps, outcomes). */
   log?: (line: string) => void;
@@ -426,7 +455,6 @@ export class World {
   private upgrade = 0;
   private readonly hand = new Map<number, { path: string; sha: string }>();
   private readonly everSeen = new Set<string>();
-  private readonly oracleCache = new Map<string, Promise<Fresh>>();
   private readonly journal: string[] = [];
   private choice: Record<string, number> = {};
   private sources: SourceSpec[];
@@ -474,7 +502,7 @@ export class World {
   }
 
   /** The hash cache forgets a history's folders when it ends. */
-  private static forget(dir: string): void {
+  static forget(dir: string): void {
     for (const k of hashCache.keys()) if (k.startsWith(dir)) hashCache.delete(k);
   }
 
@@ -496,10 +524,7 @@ export class World {
   private async shutdown(): Promise<void> {
     process.off('unhandledRejection', this.onUnhandled);
     await this.sim.close();
-    for (const f of await Promise.all(this.oracleCache.values()).catch(() => [])) {
-      await rm(f.dir, { recursive: true, force: true });
-      World.forget(f.dir);
-    }
+    await releaseOracles(this);
     await this.work.cleanup();
     World.forget(this.work.dir);
   }
@@ -1111,22 +1136,28 @@ export class World {
     }
   }
 
-  /** A fresh sync of `data` into an empty folder, on a simulator of its own (cached per state). */
+  /** A fresh sync of `data` into an empty folder, in memory (cached per state, shared by the histories of this process). */
   private oracle(data: Dataset, cfg: ResolvedConfig, profile: Profile): Promise<Fresh> {
     const h = createHash('sha256');
     for (const id of [...data.workPackages.keys()].sort((a, b) => a - b)) h.update(JSON.stringify(data.workPackages.get(id)));
     for (const id of [...data.attachments.keys()].sort((a, b) => a - b)) h.update(JSON.stringify(data.attachments.get(id)!.meta));
     h.update(JSON.stringify(data.instance));
-    h.update(JSON.stringify({ sources: cfg.sources, options: cfg.profile.options, version: profile.version, now: this.now.toISOString() }));
+    h.update(JSON.stringify({ sources: cfg.sources, profile: cfg.profile, sync: cfg.sync, version: profile.version, now: this.now.toISOString(), clock: this.clock.ms, tree: this.setup.profile }));
     const key = h.digest('hex');
-    let hit = this.oracleCache.get(key);
-    if (hit) worldTimings.oracleHits += 1;
-    if (!hit) {
+    let hit = sharedOracles.get(key);
+    if (hit) {
+      worldTimings.oracleHits += 1;
+      sharedOracles.delete(key); // most recently used last
+    } else {
       worldTimings.oracleRuns += 1;
-      hit = timed('oracle', () => this.watchdog(this.freshSync(cloneDataset(data), cfg, profile), 'the fresh sync (oracle)'));
-      this.oracleCache.set(key, hit);
+      const entry = { fresh: timed('oracle', () => this.watchdog(this.freshSync(cloneDataset(data), cfg, profile), 'the fresh sync (oracle)')), users: new Set<object>() };
+      // An oracle that hung is this history's finding (its message names this history's steps): not shared.
+      entry.fresh.catch(() => sharedOracles.get(key) === entry && sharedOracles.delete(key));
+      hit = entry;
     }
-    return hit;
+    hit.users.add(this);
+    sharedOracles.set(key, hit);
+    return hit.fresh;
   }
 
   private async freshSync(data: Dataset, cfg: ResolvedConfig, profile: Profile): Promise<Fresh> {

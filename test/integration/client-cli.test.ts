@@ -20,6 +20,12 @@ async function syncAgainst(simOptions: Omit<SimulatorOptions, 'apiKey'>, expecte
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr + r.stdout).not.toContain(KEY);
     expect(diffTrees(await treeHashes(out), await treeHashes(expected))).toEqual({ missing: [], extra: [], different: [] });
+    if (simOptions.downloads === 'redirect') {
+      // Downloads went to the storage origin, and no credential went with them.
+      const storage = sim.log().filter((l) => l.origin === 'storage');
+      expect(storage.length).toBeGreaterThan(0);
+      expect(storage.every((l) => !l.authorization)).toBe(true);
+    }
     return { ms, requests: sim.counts().total };
   } finally {
     await sim.close();

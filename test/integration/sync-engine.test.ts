@@ -1,7 +1,7 @@
 // Issue 4: plan, then apply. Incremental syncs, pruning, renames, the safety brake,
-// the dry run and its patch, the lock, and SIGKILL at random points.
+// the dry run and its patch, the lock, and SIGKILL in each phase of a run.
 import { spawn } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { existsSync, statSync, watch } from 'node:fs';
 import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -21,20 +21,6 @@ async function mtimes(dir: string): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (const rel of (await treeHashes(dir, { includeState: true })).keys()) out.set(rel, (await stat(path.join(dir, rel))).mtimeMs);
   return out;
-}
-
-/** How many files of the site (outside .curate/) were written since `sinceMs` (by the run started then). */
-async function placed(dir: string, sinceMs: number): Promise<number> {
-  let n = 0;
-  const walk = async (d: string): Promise<void> => {
-    // A run renames and removes folders meanwhile: one that vanished holds nothing.
-    for (const e of await readdir(d, { withFileTypes: true }).catch(() => [])) {
-      if (e.isDirectory() && !(d === dir && e.name === '.curate')) await walk(path.join(d, e.name));
-      else if (e.isFile() && ((await stat(path.join(d, e.name)).catch(() => null))?.mtimeMs ?? 0) >= sinceMs) n += 1;
-    }
-  };
-  await walk(dir);
-  return n;
 }
 
 /** The journal's inode (a new one each time a run writes it: temp file and rename), or null. */
@@ -327,7 +313,7 @@ describe('cron safety', () => {
     }
   });
 
-  it('SIGKILL at 20 points never leaves a truncated or temp file where the site reads, and the next run converges', async () => {
+  it('SIGKILL at 12 points never leaves a truncated or temp file where the site reads, and the next run converges', async () => {
     const sim = await startFixtureSimulator({ latencyMs: 5 });
     const hooks = requestHooks(sim);
     const { dir, cleanup } = await tempDir();
@@ -336,40 +322,63 @@ describe('cron safety', () => {
       const env = { PATH: process.env.PATH, CURATE_CACHE_DIR: 'off', OPENPROJECT_URL: sim.url, OPENPROJECT_API_KEY: TEST_KEY };
       let seed = 12345;
       const random = (): number => ((seed = (seed * 16807) % 2147483647) / 2147483647);
-      for (let i = 0; i < 20; i++) {
-        // Start over now and then, so kills land in cold runs (many writes) as well as warm ones.
-        if (i % 5 === 0) {
+      // Every run has work to do: the first into an empty folder, each later one resumes what
+      // the killed run before it left (its lock, staging, journal, some files in place), and
+      // once a run got as far as writing its state (it finished, or the kill came after that)
+      // the folder starts over: a run with little to do has few requests and no apply to kill
+      // (11 of the earlier 20 points were such runs, never killed).
+      const requestKills: (NodeJS.Signals | null)[] = [];
+      for (let i = 0; i < 12; i++) {
+        if (existsSync(path.join(dir, '.curate', 'manifest.json'))) {
           for (const e of await readdir(dir)) await rm(path.join(dir, e), { recursive: true, force: true });
         }
         // A journal and files a killed run left are not this run's: its own are newer.
         const leftJournal = journalIno(dir);
-        const startedMs = Date.now() - 2;
         const child = spawn(process.execPath, [BIN, 'sync', '--config', MEDIGY_CONFIG, '--out', dir, '--now', '2021-02-19T00:00:00Z', '--quiet'], { env, stdio: 'ignore' });
-        // Listen for 'close' before waiting: a warm run can finish before the kill lands, and a
+        // Listen for 'close' before waiting: a run can finish before the kill lands, and a
         // listener attached after the event would wait forever.
         let ended = false;
-        const closed = new Promise((r) => child.on('close', r)).then(() => (ended = true));
+        const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('close', (code, signal) => r({ code, signal }))).finally(() => (ended = true));
         // Kill points are events of the run, not times (a sleep mostly landed in node's
-        // start-up on a busy machine): half at the nth request to reach the server (a cold run
-        // makes about 100); a quarter the moment this run's journal is on disk (before the
-        // first rename); a quarter once this run has put its nth file in place (among the
-        // renames or, as they are quick, often just after them, before the manifest; the
-        // in-process model tests abort at exact write events). A run may end first: a run too.
-        if (i % 2 === 0) hooks.at('*', 1 + Math.floor(random() * 100), () => child.kill('SIGKILL'));
-        else {
-          const nth = i % 4 === 1 ? 0 : 1 + Math.floor(random() * 60);
-          // A cheap check every 2 ms until the apply starts (a spin would take the CPU the run needs), then as fast as possible.
+        // start-up on a busy machine), one per phase in turn:
+        // - fetch (half): at the nth request (up to 80) to reach the server, of the ~95 a run with
+        //   everything to fetch makes (the listings, work packages, attachment lists,
+        //   downloads), while it stages files under .curate/;
+        // - the apply's start: the moment this run's journal is on disk, before the first rename;
+        // - the apply: at the nth change in the site (among the renames, or just after them:
+        //   the manifest, the state, the journal's removal; the in-process model tests abort at
+        //   exact write events). The earlier poll of the tree never landed inside an apply.
+        const phase = i % 2 === 0 ? 'fetch' : i % 4 === 1 ? 'journal' : 'apply';
+        if (phase === 'fetch') hooks.at('*', 1 + Math.floor(random() * 80), () => child.kill('SIGKILL'));
+        else if (phase === 'apply') {
+          // The nth change inotify reports in the site (folders made, files renamed into
+          // place): the apply is a few milliseconds, too quick for a poll to land inside.
+          const nth = 1 + Math.floor(random() * 60);
+          let seen = 0;
+          // Node's recursive watcher reports what is already there as it starts (synchronously,
+          // inside watch()): only changes after that count.
+          let armed = false;
+          const watcher = watch(dir, { recursive: true }, (_event, name) => {
+            if (armed && name && !name.startsWith('.curate') && ++seen === nth) child.kill('SIGKILL');
+          });
+          armed = true;
+          watcher.on('error', () => undefined); // a folder renamed away while watched
+          void closed.then(() => watcher.close());
+        } else {
+          // A cheap check every 2 ms until the apply starts (a spin would take the CPU the run needs).
           while (!ended && [null, leftJournal].includes(journalIno(dir))) await new Promise((r) => setTimeout(r, 2));
-          while (!ended && nth > 0 && (await placed(dir, startedMs)) < nth) await new Promise((r) => setImmediate(r));
           child.kill('SIGKILL');
         }
-        await closed;
+        const end = await closed;
         hooks.clear();
+        if (phase === 'fetch') requestKills.push(end.signal);
         const now = await treeHashes(dir);
         for (const [rel, hash] of now) {
-          expect(expected.get(rel), `${rel} after kill ${i}`).toBe(hash); // present ⇒ complete and correct
+          expect(expected.get(rel), `${rel} after kill ${i} (${phase})`).toBe(hash); // present ⇒ complete and correct
         }
       }
+      // The fetch-phase kills land in the run (each had more requests to make than its nth).
+      expect(requestKills).toEqual(Array(6).fill('SIGKILL'));
       await mkdir(dir, { recursive: true });
       const r = await runCli(['sync', '--config', MEDIGY_CONFIG, '--out', dir, '--now', '2021-02-19T00:00:00Z'], { env });
       expect(r.code, r.stderr).toBe(0);

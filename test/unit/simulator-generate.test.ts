@@ -1,7 +1,7 @@
 // Synthetic datasets: deterministic, realistic proportions, lazily made bytes whose
 // size and md5 match the metadata, and a folder round trip the simulator can serve.
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -92,11 +92,20 @@ describe('generateDataset', () => {
     expect(grown).toBeLessThan(3_000 * 20 * 1024);
   });
 
-  it('writeDataset → loadDataset round-trips', async () => {
+  /** A small generated dataset written to a temp folder for `check`, removed after. */
+  async function inFolder(check: (small: ReturnType<typeof generateDataset>, dir: string) => Promise<void>): Promise<void> {
     const small = generateDataset({ workPackages: 15, seed: 3 });
     const dir = await mkdtemp(path.join(tmpdir(), 'curate-simgen-'));
     try {
       await writeDataset(small, dir);
+      await check(small, dir);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('writeDataset → loadDataset round-trips', () =>
+    inFolder(async (small, dir) => {
       const back = await loadDataset(dir);
       expect(back.instance).toEqual(small.instance);
       expect([...back.workPackages.keys()].sort()).toEqual([...small.workPackages.keys()].sort());
@@ -105,8 +114,21 @@ describe('generateDataset', () => {
         expect(b.meta).toEqual(meta);
         expect(md5(b.content as Buffer)).toBe((content as LazyContent).md5);
       }
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
+    }));
+
+  it('loadDataset reads a folder once per process, yet every load is a copy of what is on disk now', () =>
+    inFolder(async (small, dir) => {
+      const first = await loadDataset(dir);
+      const [id, wp] = [...first.workPackages][0]!;
+      const [attId, att] = [...first.attachments][0]!;
+      // A copy: changing what one load returned changes no later load.
+      wp.subject = 'changed in memory';
+      (att.content as Buffer).fill(0);
+      const second = await loadDataset(dir);
+      expect(second.workPackages.get(id)!.subject).toBe(small.workPackages.get(id)!.subject);
+      expect(md5(second.attachments.get(attId)!.content as Buffer)).toBe((small.attachments.get(attId)!.content as LazyContent).md5);
+      // A file rewritten on disk (same name, other bytes) is read again.
+      await writeFile(path.join(dir, 'work_packages', `${id}.json`), JSON.stringify({ ...small.workPackages.get(id)!, subject: 'changed on disk' }));
+      expect((await loadDataset(dir)).workPackages.get(id)!.subject).toBe('changed on disk');
+    }));
 });
