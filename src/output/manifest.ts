@@ -663,8 +663,8 @@ export interface StagedState {
 
 /**
  * writeState's first half: the changed shards stringified, summarized and made durable in
- * temp files, touching nothing the state is read from. apply.ts stages them while it puts
- * the run's pages in place (their fsyncs overlap), and commits once every page is there.
+ * temp files, touching nothing the state is read from. apply.ts stages them while it syncs
+ * the pages' folders and deletes (their fsyncs overlap), and commits after.
  */
 export async function stageState(root: string, manifest: Manifest, dirty: ReadonlySet<number> | null, previous: PreviousShards | null, cache?: StateCache): Promise<StagedState> {
   const tmp = path.join(root, TMP_DIR);
@@ -683,7 +683,7 @@ export async function stageState(root: string, manifest: Manifest, dirty: Readon
   if (groups.size) await Promise.all([mkdir(dir, { recursive: true }), mkdir(tmp, { recursive: true })]);
   // Two at a time: stringifying is CPU on this thread either way, and each shard in flight
   // holds its text (and copies of entries built in another key order) until written. Their
-  // fsyncs overlap the pages' (apply.ts stages the state while it puts pages in place).
+  // fsyncs overlap the page folders' (apply.ts stages the state once the pages are in place).
   const limit = pLimit(2);
   await Promise.all(
     [...groups].map(([shard, entries]) =>

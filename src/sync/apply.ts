@@ -72,10 +72,11 @@ export async function applyPlan(a: ApplyInput): Promise<string[]> {
   /** Folders on another filesystem this run has cleaned of temp files a killed run left (moveIntoPlace). */
   const swept = new Set<string>();
   await ensureDir(tmpDir);
-  // The state's changed shards are made durable in temp files while the pages go into
-  // place (their fsyncs overlap), and put in place after every page is.
-  const state = a.state ? stageState(root, a.state.manifest, a.state.dirty, a.state.previousShards, a.state.cache) : null;
-  state?.catch(() => undefined);
+  // The state's changed shards, made durable in temp files once the pages are in place
+  // (while their folders are fsynced and deletions run), and renamed after. Staged while
+  // the pages were being written, a cold sync of 30,000 peaked ~30 MB higher (memrun:
+  // 342 against 313 MB) and applied slower.
+  let state: ReturnType<typeof stageState> | null = null;
   try {
     await eachLimited(writes, WIDTH, async (f) => {
       a.checkpoint();
@@ -92,6 +93,8 @@ export async function applyPlan(a: ApplyInput): Promise<string[]> {
       touched.push(f.path);
       a.emit({ type: 'write', path: f.path, action: f.action });
     });
+    state = a.state ? stageState(root, a.state.manifest, a.state.dirty, a.state.previousShards, a.state.cache) : null;
+    state?.catch(() => undefined);
     await eachLimited(dirs, WIDTH, fsyncDir);
     // Deletions in parallel too (a run renaming 600 pages deleted them one by one), then the
     // folders they emptied, deepest first so a parent is tried after its children.
