@@ -1,7 +1,12 @@
 // The fixture simulator with a server clock the test moves (engine tests whose histories
 // depend on `updatedAt`, the overlap window and the audit), and the edits they make.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { expect } from 'vitest';
 import type { Simulator } from '../../src/simulator/index.js';
-import { tempDir } from './env.js';
+import type { SyncReport } from '../../src/sync/index.js';
+import { diffTrees, tempDir } from './env.js';
+import { treeWithoutRememberedAliases } from './model-world.js';
 import { startFixtureSimulator } from './sync-harness.js';
 
 export const HOUR = 3_600_000;
@@ -42,3 +47,20 @@ export const describeAs = (sim: Simulator, id: number, raw: string): void =>
   sim.updateWorkPackage(id, (wp) => {
     wp.description = { format: 'markdown', raw, html: `<p>${raw}</p>` };
   });
+
+/**
+ * The tree an incremental history left in `dir` equals what `fresh` (a fresh sync into an
+ * empty folder) writes, the default profile's remembered aliases left out; the first
+ * differing file is shown in full on failure.
+ */
+export async function expectFreshTree(dir: string, fresh: (freshDir: string) => Promise<SyncReport>): Promise<void> {
+  const { dir: freshDir, cleanup } = await tempDir('curate-fresh-');
+  try {
+    expect((await fresh(freshDir)).errors).toEqual([]);
+    const d = diffTrees(await treeWithoutRememberedAliases(dir), await treeWithoutRememberedAliases(freshDir));
+    if (d.different.length) expect({ file: d.different[0], incremental: await readFile(path.join(dir, d.different[0]!), 'utf8'), fresh: await readFile(path.join(freshDir, d.different[0]!), 'utf8') }).toBeNull();
+    expect(d).toEqual({ missing: [], extra: [], different: [] });
+  } finally {
+    await cleanup();
+  }
+}

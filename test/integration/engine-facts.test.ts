@@ -14,9 +14,9 @@ import { createWorkPackage, moveWorkPackage, renameStatus, renameType } from '..
 import type { Simulator } from '../../src/simulator/index.js';
 import type { SyncOptions, SyncReport } from '../../src/sync/index.js';
 import { startSimulator } from '../../src/simulator/index.js';
-import { diffTrees, ROOT, runCli, tempDir } from '../helpers/env.js';
-import { DEFAULT_PROFILE_SOURCES, treeWithoutRememberedAliases } from '../helpers/model-world.js';
-import { describeAs, retitle, withClockedSim } from '../helpers/clocked-sim.js';
+import { ROOT, runCli, tempDir } from '../helpers/env.js';
+import { DEFAULT_PROFILE_SOURCES } from '../helpers/model-world.js';
+import { describeAs, expectFreshTree, retitle, withClockedSim } from '../helpers/clocked-sim.js';
 import { medigySync, testClient } from '../helpers/sync-harness.js';
 
 type Extra = Partial<SyncOptions>;
@@ -33,20 +33,8 @@ const OUTSIDE = 4582;
 const NOWHERE = 99_999;
 const pagePath = (dir: string, id = PAGE): string => path.join(dir, 'news', String(id), 'index.md');
 
-const treeOf = treeWithoutRememberedAliases;
 
-async function expectFresh(sim: Simulator, dir: string, extra: Extra = {}): Promise<void> {
-  const { dir: fresh, cleanup } = await tempDir('curate-fresh-');
-  try {
-    const r = await medigySync(sim, fresh, { ...profile(), ...extra });
-    expect(r.errors).toEqual([]);
-    const d = diffTrees(await treeOf(dir), await treeOf(fresh));
-    if (d.different.length) expect({ file: d.different[0], incremental: await readFile(path.join(dir, d.different[0]!), 'utf8'), fresh: await readFile(path.join(fresh, d.different[0]!), 'utf8') }).toBeNull();
-    expect(d).toEqual({ missing: [], extra: [], different: [] });
-  } finally {
-    await cleanup();
-  }
-}
+const expectFresh = (sim: Simulator, dir: string, extra: Extra = {}): Promise<void> => expectFreshTree(dir, (fresh) => medigySync(sim, fresh, { ...profile(), ...extra }));
 
 async function syncOk(sim: Simulator, dir: string, extra: Extra = {}): Promise<SyncReport> {
   const r = await medigySync(sim, dir, { ...profile(), ...extra });

@@ -5,8 +5,6 @@
 // name) and checks that the incremental tree equals a fresh sync's, through the simulator
 // on 127.0.0.1 and the real engine. The page is 2958, in shard 2 (ids 2000–2999), which no
 // changes walk of these runs reads (checked first); the fixture is fixtures/medigy/dataset.
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createProfile } from '../../src/mapping/profiles/index.js';
 import { shardOf } from '../../src/output/manifest.js';
@@ -14,11 +12,10 @@ import { renameUser } from '../../src/simulator/hooks.js';
 import type { Simulator } from '../../src/simulator/index.js';
 import type { SyncOptions, SyncReport } from '../../src/sync/index.js';
 import type { SourceSpec } from '../../src/types.js';
-import { diffTrees, tempDir } from '../helpers/env.js';
 import { createFakeClient } from '../helpers/fake-client.js';
-import { DEFAULT_PROFILE_SOURCES, treeWithoutRememberedAliases } from '../helpers/model-world.js';
+import { DEFAULT_PROFILE_SOURCES } from '../helpers/model-world.js';
 import { readStateJson, shardsNoWalkReads } from '../helpers/state.js';
-import { describeAs, HOUR, retitle, withClockedSim } from '../helpers/clocked-sim.js';
+import { describeAs, expectFreshTree, HOUR, retitle, withClockedSim } from '../helpers/clocked-sim.js';
 import { medigySync } from '../helpers/sync-harness.js';
 
 type Extra = Partial<SyncOptions>;
@@ -43,18 +40,7 @@ async function expectPageUnread(dir: string): Promise<void> {
   expect((await shardsNoWalkReads(dir)).get(shardOf(PAGE)), `shard ${shardOf(PAGE)} is read by no walk`).toContain(PAGE);
 }
 
-async function expectFresh(sim: Simulator, dir: string, extra: Extra): Promise<void> {
-  const { dir: fresh, cleanup } = await tempDir('curate-fresh-');
-  try {
-    const r = await medigySync(sim, fresh, { ...extra, client: createFakeClient(sim.dataset) });
-    expect(r.errors).toEqual([]);
-    const d = diffTrees(await treeWithoutRememberedAliases(dir), await treeWithoutRememberedAliases(fresh));
-    if (d.different.length) expect({ file: d.different[0], incremental: await readFile(path.join(dir, d.different[0]!), 'utf8'), fresh: await readFile(path.join(fresh, d.different[0]!), 'utf8') }).toBeNull();
-    expect(d).toEqual({ missing: [], extra: [], different: [] });
-  } finally {
-    await cleanup();
-  }
-}
+const expectFresh = (sim: Simulator, dir: string, extra: Extra): Promise<void> => expectFreshTree(dir, (fresh) => medigySync(sim, fresh, { ...extra, client: createFakeClient(sim.dataset) }));
 
 describe('a page in a shard the run does not read still follows what it shows', () => {
   it('the subject of a work package it shows with ##N (facts): renamed, the page is mapped again', async () => {
