@@ -4,6 +4,7 @@
 // not at hand) is collected for the planner.
 import { AttachmentNotReadyError, PayloadError } from '../errors.js';
 import { DEFAULTS } from '../defaults.js';
+import { TornShardError } from '../output/manifest.js';
 import type { Staging } from '../output/staging.js';
 import type { DesiredFile } from '../plan/plan.js';
 import type { Attachment, WorkPackage } from '../types.js';
@@ -80,8 +81,10 @@ export function createMapper(ctx: RunContext, deps: { previous: PreviousState; l
         else againOf.delete(wp.id);
         ledger.mapped(name, wp.id, r.entry);
       } catch (e) {
-        // An abort is not the work package's fault: it ends the run, not just this item.
-        if (ctx.isAborted()) throw e;
+        // An abort is not the work package's fault: it ends the run, not just this item; nor
+        // is a shard of the state that is not the one manifest.json describes (the run
+        // starts again reading everything, run.ts).
+        if (ctx.isAborted() || e instanceof TornShardError) throw e;
         if (e instanceof AttachmentNotReadyError) {
           // Not an error: the upload is unfinished or the virus scan pending, which does not
           // touch updatedAt, so the retry list brings it back until the file is there.
