@@ -22,7 +22,6 @@ import type { SyncEvent } from './events.js';
 import type { Ledger } from './ledger.js';
 import type { PreviousState } from './previous-state.js';
 import { rowDigest } from './closure.js';
-import { splitRef } from './facts.js';
 import { MIXED_FINGERPRINT } from './next-state.js';
 import { eachLimited, mapLimited } from './pool.js';
 import type { Prefetched } from './prefetch.js';
@@ -119,7 +118,7 @@ export async function collectSource(ctx: CollectContext, src: ResolvedSource, li
   const stillValid = (id: number, w: ManifestWorkPackage): boolean => sameShape && !ctx.full && !retry.has(id) && !plan.force.has(id) && validAt(w, ctx.now) && !referencesChanged(w, ctx.refOf);
   /** stillValid for every entry of an unread shard at once, from its summary, and its files on disk. */
   const singled = new Set([...retry, ...plan.force].map(shardOf));
-  const shardStillValid = async (shard: number, s: ShardSummary): Promise<boolean> => sameShape && !ctx.full && !singled.has(shard) && summaryValidAt(s, ctx.now) && refsCurrent(s, ctx.refOf) && (await ctx.shardFilesPresent(shard));
+  const shardStillValid = async (shard: number, s: ShardSummary): Promise<boolean> => sameShape && !ctx.full && !singled.has(shard) && summaryValidAt(s, ctx.now) && !referencesChanged(s, ctx.refOf) && (await ctx.shardFilesPresent(shard));
   const previous = ctx.previous;
   /** The owned entry of a work package (its shard read). */
   const ownedEntry = (id: number): ManifestWorkPackage | undefined => (owned.has(id) ? previous.entry(id) : undefined);
@@ -287,15 +286,6 @@ export async function collectSource(ctx: CollectContext, src: ResolvedSource, li
   if (newestText !== null && walkedAll && ctx.walkStart && newest! > ctx.walkStart.getTime()) return { watermark: ctx.walkStart.toISOString(), walkedAll };
   if (newestText !== null) return { watermark: newestText, walkedAll };
   return { watermark: trusted && !walkedAll ? prev!.watermark : null, walkedAll };
-}
-
-/** Whether every reference an unread shard's pages recorded still resolves to the same source (facts are checked by facts.ts). */
-function refsCurrent(s: ShardSummary, refOf: (id: number) => string | null): boolean {
-  for (const t in s.refs ?? {}) {
-    const recorded = s.refs![t]!;
-    if (recorded === false || refOf(Number(t)) !== splitRef(recorded).ref) return false;
-  }
-  return true;
 }
 
 /**

@@ -62,10 +62,16 @@ export function splitRef(recorded: string | null): { ref: string | null; digest:
   return { ref: ref === '' ? null : ref, digest: recorded.slice(at + 1) };
 }
 
-/** Ids an entry references with facts (the ones whose digest must be checked). */
-export function factRefs(entry: Pick<ManifestWorkPackage, 'refs'>): number[] {
+/**
+ * Ids an entry references with facts (the ones whose digest must be checked). Also takes a
+ * shard's summary, whose `false` (two pages recorded different keys) counts as facts shown.
+ */
+export function factRefs(entry: { refs?: Record<string, string | null | false> | undefined }): number[] {
   const out: number[] = [];
-  for (const id in entry.refs ?? {}) if (splitRef(entry.refs![id]!).digest !== undefined) out.push(Number(id));
+  for (const id in entry.refs ?? {}) {
+    const recorded = entry.refs![id]!;
+    if (recorded === false || splitRef(recorded).digest !== undefined) out.push(Number(id));
+  }
   return out;
 }
 
@@ -346,8 +352,7 @@ export function reconcileInRun(r: RunReconcile): Promise<number> {
     beforeRound: async () => {
       if (!previous.lazy) return;
       const unread = previous.unloadedShards();
-      const targets = new Set<number>();
-      for (const shard of unread) for (const [t, recorded] of Object.entries(previous.summary(shard)!.refs ?? {})) if (recorded === false || splitRef(recorded).digest !== undefined) targets.add(Number(t));
+      const targets = new Set(unread.flatMap((shard) => factRefs(previous.summary(shard)!)));
       if (!targets.size) return;
       await r.facts.settle(targets, read, r.isAborted, readOne);
       const stale = unread.filter((shard) =>

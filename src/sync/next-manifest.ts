@@ -3,7 +3,7 @@
 // that changed nothing yields the previous bytes, so the manifest is not rewritten.
 import { MANIFEST_VERSION, shardOf, stableJson, type Manifest, type ManifestSource } from '../output/manifest.js';
 import type { CollectedSources } from './collect-all.js';
-import { factRefs, splitRef, type FactsBook } from './facts.js';
+import { factRefs, type FactsBook } from './facts.js';
 import type { Ledger } from './ledger.js';
 import { nextSourceState } from './next-state.js';
 import type { PreviousState } from './previous-state.js';
@@ -42,7 +42,7 @@ export function nextManifest(ctx: RunContext, r: { previous: PreviousState; sour
   // What the pages show of the work packages they reference with facts (`##N`; facts.ts),
   // those of shards the run did not read included (from their summaries).
   const referenced = Object.values(entries).flatMap((e) => factRefs(e));
-  for (const shard of previous.unloadedShards()) for (const [t, recorded] of Object.entries(previous.summary(shard)!.refs ?? {})) if (recorded === false || splitRef(recorded).digest !== undefined) referenced.push(Number(t));
+  for (const shard of previous.unloadedShards()) referenced.push(...factRefs(previous.summary(shard)!));
   const shown = r.facts.record(referenced, stamp);
   const manifest: Manifest = { version: MANIFEST_VERSION, profile: ctx.options.profile.name, sources, workPackages: entries, ...(shown.targets ? { targets: shown.targets } : {}), ...(shown.readAt ? { targetsReadAt: shown.readAt } : {}) };
   const before = previous.manifest;

@@ -13,7 +13,6 @@ import { shardOf, type Manifest, type ManifestSource, type ManifestWorkPackage, 
 import { decodeHashes, nameHash, splitPath, type ShardSummary } from '../output/shard-summary.js';
 
 export class PreviousState {
-  private bySource: Map<string, Map<number, ManifestWorkPackage>> | null = null;
   private pathOwners: Map<string, number> | null = null;
   /** Id → its source, for every owned work package (loaded or not). */
   private owners: Map<number, string> | null = null;
@@ -87,7 +86,6 @@ export class PreviousState {
           Object.assign(this.manifest!.workPackages, entries);
           this.loaded.add(shard);
           this.decoded.delete(shard);
-          if (this.bySource) for (const id in entries) this.indexSource(Number(id), entries[id]!);
           if (this.pathOwners) for (const id in entries) for (const p in entries[id]!.files) this.pathOwners.set(p, Number(id));
         });
         this.loading.set(shard, p);
@@ -183,21 +181,6 @@ export class PreviousState {
       }
     }
     return this.idsBySource.get(source) ?? [];
-  }
-
-  /** The work packages a source owned whose shards were read, by id. */
-  ownedBy(source: string): ReadonlyMap<number, ManifestWorkPackage> {
-    if (!this.bySource) {
-      this.bySource = new Map();
-      for (const [id, w] of this.loadedEntries()) this.indexSource(id, w);
-    }
-    return this.bySource.get(source) ?? new Map();
-  }
-
-  private indexSource(id: number, w: ManifestWorkPackage): void {
-    let m = this.bySource!.get(w.source);
-    if (!m) this.bySource!.set(w.source, (m = new Map()));
-    m.set(id, w);
   }
 
   /** Sources that owned work packages (including ones no longer configured). */

@@ -178,7 +178,11 @@ export function validAt(entry: ManifestWorkPackage, now: Date): boolean {
  * the same source configured differently). The facts digest some keys carry is not compared
  * here: those facts are final only after every walk (facts.ts `reconcileFacts`).
  */
-export function referencesChanged(entry: ManifestWorkPackage, refOf: (id: number) => string | null): boolean {
-  for (const id in entry.refs ?? {}) if (refOf(Number(id)) !== splitRef(entry.refs![id]!).ref) return true;
+export function referencesChanged(entry: { refs?: Record<string, string | null | false> | undefined }, refOf: (id: number) => string | null): boolean {
+  for (const id in entry.refs ?? {}) {
+    // false: a shard's summary whose pages recorded different keys, so one of them is stale.
+    const recorded = entry.refs![id]!;
+    if (recorded === false || refOf(Number(id)) !== splitRef(recorded).ref) return true;
+  }
   return false;
 }
