@@ -235,6 +235,12 @@ export interface Profile {
   readonly version: string;
   /** The options the profile was built from (config `profile.options`); part of the fingerprint. */
   readonly options?: unknown;
+  /**
+   * Whether its pages may show other work packages' facts (MapContext.workPackageFacts).
+   * `false` is a promise never to ask: a run then remembers no row's subject, type and
+   * status. Default: they may.
+   */
+  readonly showsFacts?: boolean;
   /** Which attachments to download and how; null = ignore it. */
   attachmentUse(attachment: Attachment, workPackage: WorkPackage): AttachmentUse | null;
   /** Map one work package; throws MappingError naming the work package and field on bad data. */

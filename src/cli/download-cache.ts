@@ -2,8 +2,10 @@
 // stopped with Ctrl-C and the next one) download each attachment once. A wrapper around
 // the client's `downloadAttachment`, so the engine is unchanged: a hit streams the cached
 // bytes into the engine's sink, checked against the attachment's md5 and size as the
-// network bytes are; a miss downloads as before and keeps a copy once the client has
-// verified it. Best effort: any cache problem falls back to the network, never fails a run.
+// network bytes are; a miss downloads as before and keeps the bytes once the client has
+// verified them (a hard link to the engine's staged file where the filesystem allows, so
+// a cold sync writes no second copy; the cached entry may then share its inode with the
+// published file, which is why a hit is always checked against md5 and size). Best effort: any cache problem falls back to the network, never fails a run.
 //
 // The cache lives outside the output root (a dry run writes nothing there):
 // $CURATE_CACHE_DIR, else $XDG_CACHE_HOME/curate/downloads, else ~/.cache/curate/downloads;
@@ -13,9 +15,10 @@
 // failed work packages; entries unused for 7 days are removed.
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, utimes, type FileHandle } from 'node:fs/promises';
+import { copyFile, link, mkdir, open, readdir, rename, rm, stat, utimes, type FileHandle } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
+import { eachLimited } from '../sync/pool.js';
 import type { DownloadResult, DownloadSink, DownloadWriter, OpenProjectClient } from '../openproject/types.js';
 import type { Attachment } from '../types.js';
 
@@ -47,7 +50,7 @@ export function withDownloadCache(client: OpenProjectClient, dir: string | null)
       () => false,
     ));
   const entryOf = (a: Attachment): string | null => (a.md5 && /^[0-9a-f]{32}$/i.test(a.md5) ? path.join(folder, `${a.id}-${a.md5.toLowerCase()}-${a.fileSize}`) : null);
-  /** Entries this run read or wrote, with their work package. */
+  /** Entries (their names in the folder) this run read or wrote, with their work package. */
   const touched = new Map<string, number>();
   let hits = 0;
   let stored = 0;
@@ -82,11 +85,42 @@ export function withDownloadCache(client: OpenProjectClient, dir: string | null)
     return { bytes, md5: digest };
   };
 
-  /** The engine's sink, with a copy of each attempt's bytes going to a temp file in the cache. */
+  /** Puts a verified file's bytes in the cache: a hard link (no copy) where the filesystem allows, else a copy. */
+  const keep = async (file: string, entry: string, a: Attachment): Promise<void> => {
+    const tmp = tempName();
+    try {
+      await link(file, tmp).catch(() => copyFile(file, tmp));
+      await rename(tmp, entry);
+      touched.set(path.basename(entry), a.containerId);
+      stored += 1;
+    } catch {
+      await rm(tmp, { force: true });
+    }
+  };
+  const tempName = (): string => path.join(folder, `.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+
+  /**
+   * The engine's sink, keeping the bytes once verified: the writer's own file linked into
+   * the cache when it has one (the engine's staging), else a copy of each attempt's bytes
+   * written beside it. (A copy of every chunk cost a cold sync of 10,000 work packages a
+   * third of its CPU time: 19.2 s of fetch against 13.2 s without the cache, no latency.)
+   */
   const teeing = (sink: DownloadSink, entry: string, a: Attachment): DownloadSink => ({
     async open(): Promise<DownloadWriter> {
       const inner = await sink.open();
-      const tmp = path.join(folder, `.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+      const own = inner.file;
+      if (own !== undefined) {
+        return {
+          file: own,
+          write: (chunk) => inner.write(chunk),
+          async end() {
+            await inner.end();
+            await keep(own, entry, a);
+          },
+          abort: () => inner.abort(),
+        };
+      }
+      const tmp = tempName();
       let fh: FileHandle | null = await open(tmp, 'w').catch(() => null);
       const drop = async (): Promise<void> => {
         const h = fh;
@@ -108,7 +142,7 @@ export function withDownloadCache(client: OpenProjectClient, dir: string | null)
           try {
             await h.close();
             await rename(tmp, entry);
-            touched.set(entry, a.containerId);
+            touched.set(path.basename(entry), a.containerId);
             stored += 1;
           } catch {
             await rm(tmp, { force: true });
@@ -128,7 +162,7 @@ export function withDownloadCache(client: OpenProjectClient, dir: string | null)
     const hit = await fromCache(a, entry, sink, options?.maxBytes).catch(() => null);
     if (hit) {
       hits += 1;
-      touched.set(entry, a.containerId);
+      touched.set(path.basename(entry), a.containerId);
       return hit;
     }
     return client.downloadAttachment(a, teeing(sink, entry, a), options);
@@ -147,14 +181,22 @@ export function withDownloadCache(client: OpenProjectClient, dir: string | null)
     stats: () => ({ hits, stored }),
     async finish({ applied, failedWorkPackages }) {
       if (!(await ready())) return;
-      if (applied) for (const [entry, wp] of touched) if (!failedWorkPackages.has(wp)) await rm(entry, { force: true }).catch(() => undefined);
-      const cutoff = Date.now() - CACHE_MAX_AGE_MS;
-      for (const name of await readdir(folder).catch(() => [] as string[])) {
+      // Many at once (a cold sync of 30,000 work packages removed its entries one by one for
+      // ~4 s), pulled from one iterator rather than a queued promise each.
+      const stale = async (name: string): Promise<void> => {
         const p = path.join(folder, name);
         const st = await stat(p).catch(() => null);
         // A temp file of a run killed mid-download, or an entry nobody used for a week.
         if (st && (st.mtimeMs < cutoff || (name.startsWith('.tmp-') && st.mtimeMs < Date.now() - 24 * 3600 * 1000))) await rm(p, { force: true }).catch(() => undefined);
+      };
+      const cutoff = Date.now() - CACHE_MAX_AGE_MS;
+      if (applied) {
+        const used = function* (): Generator<string> {
+          for (const [name, wp] of touched) if (!failedWorkPackages.has(wp)) yield path.join(folder, name);
+        };
+        await eachLimited(used(), 32, (entry) => rm(entry, { force: true }).catch(() => undefined));
       }
+      await eachLimited(await readdir(folder).catch(() => [] as string[]), 32, stale);
     },
   };
 }

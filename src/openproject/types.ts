@@ -124,6 +124,12 @@ export interface DownloadWriter {
   end(): Promise<void> | void;
   /** The attempt failed; drop partial data. */
   abort(): Promise<void> | void;
+  /**
+   * The file the writer puts the bytes in, when it keeps them in one (the engine's
+   * staging): complete once end() resolved. Lets a wrapper keep a link to the bytes
+   * instead of writing a second copy as they stream (src/cli/download-cache.ts).
+   */
+  readonly file?: string;
 }
 
 export interface OpenProjectClient {

@@ -7,7 +7,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { OutputError } from '../errors.js';
-import { STATE_DIR, stableJsonChunks, TMP_DIR } from './manifest.js';
+import { inKeyOrder, STATE_DIR, TMP_DIR } from './manifest.js';
 import { writeTextAtomic } from './writer.js';
 
 export const JOURNAL_FILE = `${STATE_DIR}/journal.json`;
@@ -40,7 +40,20 @@ export async function readJournal(root: string): Promise<Journal> {
 
 /** Durably record the paths about to be written (merged with what an earlier interrupted run left). */
 export async function writeJournal(root: string, journal: Journal): Promise<void> {
-  await writeTextAtomic(path.join(root, JOURNAL_FILE), stableJsonChunks({ files: Object.fromEntries(journal) }), path.join(root, TMP_DIR));
+  await writeTextAtomic(path.join(root, JOURNAL_FILE), journalChunks(journal), path.join(root, TMP_DIR));
+}
+
+/**
+ * The journal's bytes: `stableJson({ files })`, written from the map's sorted keys rather
+ * than through an object of every path (a cold sync of 30,000 work packages journals
+ * 60,000 paths: that object held a second copy of each as a property name).
+ */
+export function* journalChunks(journal: Journal): Generator<string> {
+  if (journal.size === 0) return yield '{\n  "files": {}\n}\n';
+  yield '{\n  "files": {\n';
+  const keys = inKeyOrder([...journal.keys()]);
+  for (let i = 0; i < keys.length; i++) yield `    ${JSON.stringify(keys[i])}: ${JSON.stringify(journal.get(keys[i]!))}${i < keys.length - 1 ? ',' : ''}\n`;
+  yield '  }\n}\n';
 }
 
 export async function removeJournal(root: string): Promise<void> {

@@ -129,6 +129,28 @@ export interface Manifest {
   targetsReadAt?: string;
 }
 
+/** manifest.json's own keys: the state less its work packages (which live in the shards). */
+export type StateTop = Omit<Manifest, 'workPackages'>;
+
+/** The work packages of a state to write, shard by shard (so no more than a few shards' entries are in memory at once). */
+export interface ShardedEntries {
+  /** Every shard that may hold an entry, ascending (a shard whose entries come back empty is removed). */
+  shards: readonly number[];
+  entriesOf(shard: number): Promise<Record<string, ManifestWorkPackage>>;
+}
+
+/** A manifest's entries grouped by shard (a whole manifest in memory: tests, and writers that hold one). */
+export function shardedEntries(workPackages: Record<string, ManifestWorkPackage>): ShardedEntries {
+  const groups = new Map<number, Record<string, ManifestWorkPackage>>();
+  for (const id in workPackages) {
+    const shard = shardOf(Number(id));
+    let g = groups.get(shard);
+    if (!g) groups.set(shard, (g = {}));
+    g[id] = workPackages[id]!;
+  }
+  return { shards: [...groups.keys()].sort((a, b) => a - b), entriesOf: async (shard) => groups.get(shard) ?? {} };
+}
+
 /**
  * Shards a long-lived process (`curate watch`) already parsed, so its next run reads only
  * the shards that changed since: a shard is taken from the cache when manifest.json still
@@ -533,8 +555,15 @@ async function readShards(root: string, manifest: Manifest, recorded: ReadonlyMa
 
 /** Own keys in the order an object built from them sorted would list them (integer-like keys first, ascending). */
 function sortedKeys(o: object): string[] {
-  const keys = Object.keys(o).sort();
-  return Object.keys(Object.fromEntries(keys.map((k) => [k, 0])));
+  return inKeyOrder(Object.keys(o));
+}
+
+/** Keys in the order an object built from them, sorted, lists them: array-index keys first, ascending, then the rest sorted. */
+export function inKeyOrder(keys: string[]): string[] {
+  const index: string[] = [];
+  const rest: string[] = [];
+  for (const k of keys) (isArrayIndex(k) ? index : rest).push(k);
+  return [...index.sort((a, b) => Number(a) - Number(b)), ...rest.sort()];
 }
 
 /**
@@ -651,7 +680,8 @@ export interface PreviousShards {
  * themselves describe files already in place. Returns the paths written or removed.
  */
 export async function writeState(root: string, manifest: Manifest, dirty: ReadonlySet<number> | null, previous: PreviousShards | null, cache?: StateCache): Promise<string[]> {
-  return (await stageState(root, manifest, dirty, previous, cache)).commit();
+  const { workPackages, ...top } = manifest;
+  return (await stageState(root, top, shardedEntries(workPackages), dirty, previous, cache)).commit();
 }
 
 /** The state's new shard bytes, durable in temp files; `commit` puts them in place, removes emptied shards and writes manifest.json. */
@@ -666,28 +696,32 @@ export interface StagedState {
  * temp files, touching nothing the state is read from. apply.ts stages them while it syncs
  * the pages' folders and deletes (their fsyncs overlap), and commits after.
  */
-export async function stageState(root: string, manifest: Manifest, dirty: ReadonlySet<number> | null, previous: PreviousShards | null, cache?: StateCache): Promise<StagedState> {
+export async function stageState(root: string, top: StateTop, next: ShardedEntries, dirty: ReadonlySet<number> | null, previous: PreviousShards | null, cache?: StateCache, onShard?: (shard: number, bytes: number) => void): Promise<StagedState> {
   const tmp = path.join(root, TMP_DIR);
-  const groups = new Map<number, Record<string, ManifestWorkPackage>>();
-  for (const id in manifest.workPackages) {
-    const shard = shardOf(Number(id));
-    if (dirty && !dirty.has(shard)) continue;
-    let g = groups.get(shard);
-    if (!g) groups.set(shard, (g = {}));
-    g[id] = manifest.workPackages[id]!;
-  }
   const digests = new Map(dirty ? (previous?.digests ?? []) : []);
   const summaries = new Map(dirty ? (previous?.summaries ?? []) : []);
   const dir = path.join(root, SHARD_DIR);
-  const staged: { shard: number; file: string; tmp: string; digest: string; entries: Record<string, ManifestWorkPackage> }[] = [];
-  if (groups.size) await Promise.all([mkdir(dir, { recursive: true }), mkdir(tmp, { recursive: true })]);
+  const staged: { shard: number; file: string; tmp: string; digest: string; entries: Record<string, ManifestWorkPackage> | null }[] = [];
+  /** Shards written with at least one entry (the others in `dirty`, or all others with `dirty` null, are removed). */
+  const written = new Set<number>();
+  const toWrite = dirty ? [...dirty].sort((x, y) => x - y) : next.shards;
+  if (toWrite.length) await Promise.all([mkdir(dir, { recursive: true }), mkdir(tmp, { recursive: true })]);
   // Two at a time: stringifying is CPU on this thread either way, and each shard in flight
-  // holds its text (and copies of entries built in another key order) until written. Their
-  // fsyncs overlap the page folders' (apply.ts stages the state once the pages are in place).
+  // holds its entries and text until written (nothing else holds them: a cold sync's
+  // entries wait on disk, sync/ledger.ts). Their fsyncs overlap the page folders'
+  // (apply.ts stages the state once the pages are in place).
   const limit = pLimit(2);
   await Promise.all(
-    [...groups].map(([shard, entries]) =>
+    toWrite.map((shard) =>
       limit(async () => {
+        const entries = await next.entriesOf(shard);
+        let any = false;
+        for (const _ in entries) {
+          any = true;
+          break;
+        }
+        if (!any) return;
+        written.add(shard);
         const text = stableJson(entries);
         const digest = digestOf(text);
         const before = digests.get(shard);
@@ -698,27 +732,16 @@ export async function stageState(root: string, manifest: Manifest, dirty: Readon
         // read and checked): the same digest means the same bytes. Every shard written
         // afresh (dirty null) is compared with what is on disk.
         const same = dirty ? before === digest : await holdsText(file, text);
-        if (!same) staged.push({ shard, file, tmp: await stageDurably(file, text, tmp), digest, entries });
+        if (!same) staged.push({ shard, file, tmp: await stageDurably(file, text, tmp), digest, entries: cache ? entries : null });
+        onShard?.(shard, text.length);
       }),
     ),
   );
   // Shards kept as they are but recorded without a summary (state of format 3): summarized
   // from their entries, which the run then read (only format 4 state is read lazily).
-  const unsummarized = [...digests.keys()].filter((shard) => !summaries.has(shard));
-  if (unsummarized.length) {
-    const want = new Set(unsummarized);
-    const groupsOf = new Map<number, Record<string, ManifestWorkPackage>>();
-    for (const id in manifest.workPackages) {
-      const shard = shardOf(Number(id));
-      if (!want.has(shard)) continue;
-      let g = groupsOf.get(shard);
-      if (!g) groupsOf.set(shard, (g = {}));
-      g[id] = manifest.workPackages[id]!;
-    }
-    for (const shard of unsummarized) {
-      const bytes = (await stat(path.join(root, shardFile(shard)))).size;
-      summaries.set(shard, summarizeShard(groupsOf.get(shard) ?? {}, bytes));
-    }
+  for (const shard of [...digests.keys()].filter((x) => !summaries.has(x))) {
+    const bytes = (await stat(path.join(root, shardFile(shard)))).size;
+    summaries.set(shard, summarizeShard(await next.entriesOf(shard), bytes));
   }
   return {
     async discard() {
@@ -737,7 +760,7 @@ export async function stageState(root: string, manifest: Manifest, dirty: Readon
         touched.push(shardFile(s.shard));
         if (cache) {
           const stamp = await stampOf(s.file);
-          if (stamp === null) cache.shards.delete(s.shard);
+          if (stamp === null || !s.entries) cache.shards.delete(s.shard);
           else cache.shards.set(s.shard, { digest: s.digest, stamp, entries: s.entries });
         }
       }
@@ -753,7 +776,7 @@ export async function stageState(root: string, manifest: Manifest, dirty: Readon
         }
       };
       // Shards left with no entry go; with `dirty` null, so does every shard file not written.
-      for (const shard of dirty ?? []) if (!groups.has(shard)) await remove(shard);
+      for (const shard of dirty ?? []) if (!written.has(shard)) await remove(shard);
       if (!dirty) {
         let names: string[] = [];
         try {
@@ -764,14 +787,14 @@ export async function stageState(root: string, manifest: Manifest, dirty: Readon
         for (const n of names) {
           const m = SHARD_NAME.exec(n);
           const shard = m ? Number(m[1]) / SHARD_SPAN : NaN;
-          if (m && Number.isInteger(shard) && !groups.has(shard)) await remove(shard);
+          if (m && Number.isInteger(shard) && !written.has(shard)) await remove(shard);
         }
       }
       if (touched.length) await fsyncDir(dir).catch(() => undefined);
       const record: Record<string, unknown> = {};
       for (const [shard, digest] of [...digests].sort((x, y) => x[0] - y[0])) record[shardName(shard)] = summaryRecord(digest, summaries.get(shard)!);
-      const top = { version: manifest.version, profile: manifest.profile, sources: manifest.sources, shards: record, targets: manifest.targets, targetsReadAt: manifest.targetsReadAt };
-      if (await writeTextAtomic(path.join(root, MANIFEST_FILE), stableJsonChunks(top), tmp)) touched.push(MANIFEST_FILE);
+      const json = { version: top.version, profile: top.profile, sources: top.sources, shards: record, targets: top.targets, targetsReadAt: top.targetsReadAt };
+      if (await writeTextAtomic(path.join(root, MANIFEST_FILE), stableJsonChunks(json), tmp)) touched.push(MANIFEST_FILE);
       return touched;
     },
   };

@@ -4,8 +4,8 @@ export type FileAction = 'create' | 'update' | 'delete' | 'unchanged';
 
 /** Where a file's new bytes come from. */
 export type NewContent =
-  /** A verified download or a rendered text in the staging folder. */
-  | { kind: 'staged'; file: string }
+  /** A verified download or a rendered text in the staging folder, by its name there (Staging.pathOf). */
+  | { kind: 'staged'; name: string }
   /** Bytes already on disk at another owned path (an attachment that did not change). */
   | { kind: 'copy'; from: string };
 

@@ -4,7 +4,7 @@
 import { mkdir, rm, rmdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { removeJournal, writeJournal, type Journal } from '../output/journal.js';
-import { stageState, TMP_DIR, type Manifest, type PreviousShards, type StateCache } from '../output/manifest.js';
+import { stageState, TMP_DIR, type PreviousShards, type ShardedEntries, type StateCache, type StateTop } from '../output/manifest.js';
 import { createSymlinkGuard, resolveInside } from '../output/paths.js';
 import type { Staging } from '../output/staging.js';
 import { fsyncDir, moveIntoPlace } from '../output/writer.js';
@@ -30,10 +30,10 @@ export interface ApplyInput {
   /** Whether the run found a journal (a run killed before removing it): settled here even when nothing is written. */
   journalFound: boolean;
   /**
-   * The next state, or null when it did not change: the manifest, the shards whose entries
-   * changed (null: all of them) and the shards' digests as read.
+   * The next state, or null when it did not change: manifest.json's keys, the entries by
+   * shard, the shards whose entries changed (null: all of them) and the shards' digests as read.
    */
-  state: { manifest: Manifest; dirty: ReadonlySet<number> | null; previousShards: PreviousShards | null; cache?: StateCache | undefined } | null;
+  state: { top: StateTop; entries: ShardedEntries; dirty: ReadonlySet<number> | null; previousShards: PreviousShards | null; cache?: StateCache | undefined } | null;
   checkpoint(): void;
   emit(e: SyncEvent): void;
 }
@@ -58,7 +58,7 @@ export async function applyPlan(a: ApplyInput): Promise<string[]> {
   await staging.settle();
   const tmpDir = path.join(root, TMP_DIR);
   const stagedUses = new Map<string, number>();
-  for (const f of writes) if (f.content?.kind === 'staged') stagedUses.set(f.content.file, (stagedUses.get(f.content.file) ?? 0) + 1);
+  for (const f of writes) if (f.content?.kind === 'staged') stagedUses.set(f.content.name, (stagedUses.get(f.content.name) ?? 0) + 1);
   // Files are independent, so they are written in parallel (their fsyncs overlap); each
   // folder is made once and fsynced once at the end rather than once per file.
   const dirs = new Set<string>();
@@ -85,15 +85,15 @@ export async function applyPlan(a: ApplyInput): Promise<string[]> {
       await ensureDir(path.dirname(abs));
       const c = f.content!;
       if (c.kind === 'staged') {
-        const left = (stagedUses.get(c.file) ?? 1) - 1;
-        stagedUses.set(c.file, left);
-        await moveIntoPlace(c.file, abs, left > 0, tmpDir, swept);
+        const left = (stagedUses.get(c.name) ?? 1) - 1;
+        stagedUses.set(c.name, left);
+        await moveIntoPlace(staging.pathOf(c.name), abs, left > 0, tmpDir, swept);
       } else await moveIntoPlace(resolveInside(root, c.from), abs, true, tmpDir, swept);
       dirs.add(path.dirname(abs));
       touched.push(f.path);
       a.emit({ type: 'write', path: f.path, action: f.action });
     });
-    state = a.state ? stageState(root, a.state.manifest, a.state.dirty, a.state.previousShards, a.state.cache) : null;
+    state = a.state ? stageState(root, a.state.top, a.state.entries, a.state.dirty, a.state.previousShards, a.state.cache, (shard, bytes) => a.emit({ type: 'stateShard', shard, bytes })) : null;
     state?.catch(() => undefined);
     await eachLimited(dirs, WIDTH, fsyncDir);
     // Deletions in parallel too (a run renaming 600 pages deleted them one by one), then the

@@ -6,6 +6,8 @@ export type SyncEvent =
   | { type: 'workPackage'; source: string; id: number; skipped: boolean }
   | { type: 'download'; attachmentId: number; bytes: number }
   | { type: 'write'; path: string; action: 'create' | 'update' | 'delete' }
+  /** A shard of the state made ready to be put in place (its entries stringified into a temp file). */
+  | { type: 'stateShard'; shard: number; bytes: number }
   | { type: 'itemError'; error: ItemError }
   | { type: 'warning'; message: string };
 

@@ -94,6 +94,12 @@ export interface FactsOptions {
   isSynced(id: number): boolean;
   /** Whether outside targets are read again this run (the audit is due, or --full). */
   auditDue: boolean;
+  /**
+   * Whether the rows listed are remembered (default: yes). A profile whose pages never show
+   * facts (Profile.showsFacts false) asks for none, and a row's subject, type and status
+   * kept for each of 100,000 work packages were ~15 MB of a run's heap.
+   */
+  rows?: boolean;
 }
 
 /** What the run knows of other work packages' facts. One per run. */
@@ -124,6 +130,10 @@ export class FactsBook {
 
   /** A row received this run (any walk, by id, changed or not). */
   saw(wp: WorkPackage): void {
+    if (this.o.rows !== false) this.remember(wp);
+  }
+
+  private remember(wp: WorkPackage): void {
     this.seen.set(wp.id, { subject: wp.subject, type: this.shared(wp.type), status: this.shared(wp.status) });
     this.absent.delete(wp.id);
   }
@@ -184,7 +194,7 @@ export class FactsBook {
       wasAbsent.map(async (id) => {
         try {
           const wp = await readOne!(id);
-          if (wp) this.saw(wp);
+          if (wp) this.remember(wp);
           else this.absent.add(id);
         } catch (e) {
           if (isAborted()) throw e;
@@ -199,7 +209,7 @@ export class FactsBook {
       const got = new Set<number>();
       try {
         for await (const rows of read(chunk)) for (const wp of rows) {
-          this.saw(wp);
+          this.remember(wp);
           got.add(wp.id);
         }
         for (const id of chunk) if (!got.has(id)) this.absent.add(id);
@@ -247,8 +257,8 @@ export function targetsAuditDue(readAt: string | undefined, clockMs: number, aud
 /** What reconciling needs from the run. */
 export interface ReconcileContext {
   facts: FactsBook;
-  /** Pages mapped this run: id → their entry (refs as recorded). */
-  mapped(): Iterable<[number, ManifestWorkPackage]>;
+  /** Pages mapped this run that recorded references: id → those references. */
+  mapped(): Iterable<[number, Pick<ManifestWorkPackage, 'refs'>]>;
   /** Called before each round: a run that read its state lazily reads the shards whose pages may be stale. */
   beforeRound?(): Promise<void>;
   /** Pages kept this run (and, in a targeted sync, pages it did not look at): id → previous entry. */
@@ -277,9 +287,9 @@ export async function reconcileFacts(ctx: ReconcileContext): Promise<number> {
   const failedPages = new Set<number>();
   for (let round = 0; round < MAX_ROUNDS; round++) {
     await ctx.beforeRound?.();
-    const pages: [number, ManifestWorkPackage][] = [];
+    const pages: [number, Pick<ManifestWorkPackage, 'refs'>][] = [];
     const targets = new Set<number>();
-    for (const list of [ctx.mapped(), ctx.kept()]) {
+    for (const list of [ctx.mapped(), ctx.kept()] as Iterable<[number, Pick<ManifestWorkPackage, 'refs'>]>[]) {
       for (const [id, entry] of list) {
         const refs = factRefs(entry);
         if (!refs.length || failedPages.has(id)) continue;
@@ -341,12 +351,7 @@ export function reconcileInRun(r: RunReconcile): Promise<number> {
   const readOne = (id: number): Promise<WorkPackage | null> => r.client.getWorkPackage(id);
   return reconcileFacts({
     facts: r.facts,
-    *mapped() {
-      for (const id of ledger.ids('mapped')) {
-        const oc = ledger.outcome(id);
-        if (oc?.kind === 'mapped') yield [id, oc.entry];
-      }
-    },
+    mapped: () => ledger.mappedRefs(),
     // Shards the run did not read whose pages show a target as it no longer is (or whose
     // facts are not known): read, so their pages are checked one by one below.
     beforeRound: async () => {
@@ -420,5 +425,6 @@ export function factsBookFor(ctx: RunContext, previous: PreviousState, sources: 
     statuses: sources.statuses,
     isSynced: (id) => membership.sourceOf(id) !== undefined,
     auditDue: targetsAuditDue(previous.manifest?.targetsReadAt, ctx.clock().getTime(), options.auditIntervalMs ?? DEFAULTS.auditHours * 3_600_000, (options.full ?? false) || previous.torn !== null),
+    rows: options.profile.showsFacts !== false,
   });
 }

@@ -1,14 +1,15 @@
 // The only place that records what happened to each work package in a run. Counts,
 // item errors, retry lists, which sources hold their watermark and the next manifest's
 // entries are all derived from it, so they cannot disagree.
-import { inStableOrder, shardOf, type ManifestWorkPackage } from '../output/manifest.js';
+import { createEntrySpill, type EntrySpill } from '../output/entry-spill.js';
+import { shardOf, type ManifestWorkPackage } from '../output/manifest.js';
 import type { ItemError, SyncEvent } from './events.js';
 import { keepsPrevious } from './keep.js';
 import type { PreviousState } from './previous-state.js';
 
 export type Outcome =
-  /** Mapped again: `entry` replaces the previous one. */
-  | { kind: 'mapped'; source: string; entry: ManifestWorkPackage }
+  /** Mapped again: its new entry (in the ledger's spill) replaces the previous one. */
+  | { kind: 'mapped'; source: string }
   /** Unchanged: the previous entry and its files stay. */
   | { kind: 'kept'; source: string }
   /** Failed: its last good files (if any) stay and it is retried next run. */
@@ -21,22 +22,50 @@ export type Outcome =
 export class Ledger {
   private readonly outcomes = new Map<number, Outcome>();
   private readonly keptBy = new Map<string, Outcome>();
+  private readonly mappedBy = new Map<string, Outcome>();
+  /** Mapped entries' recorded references (only those that have some): what facts.ts checks after the walks. */
+  private readonly refsOf = new Map<number, NonNullable<ManifestWorkPackage['refs']>>();
+  /** Files whose bytes turned out other than mapped (tree.ts): path → sha256, applied when the entry is read back. */
+  private readonly amended = new Map<number, Map<string, string>>();
   readonly errors: ItemError[] = [];
   /** Sources with a failure that names no work package (e.g. an element without an id). */
   private readonly held = new Set<string>();
   /** Work packages listed by the sources (distinct ids). */
   listed = 0;
 
+  /**
+   * @param spill where mapped entries wait for the state to be written (the run's staging
+   * folder; in memory by default): a run holds no entry it mapped.
+   */
   constructor(
     private readonly previous: PreviousState,
     private readonly emit: (e: SyncEvent) => void,
+    private readonly spill: EntrySpill = createEntrySpill(null),
   ) {}
 
   mapped(source: string, id: number, entry: ManifestWorkPackage): void {
     if (this.outcomes.get(id)?.kind === 'failed') return; // a failure sticks for the run
-    // In the state's key order now, so writing its shard shares it instead of copying it.
-    this.outcomes.set(id, { kind: 'mapped', source, entry: inStableOrder(entry) as ManifestWorkPackage });
+    this.spill.put(id, entry);
+    this.amended.delete(id);
+    if (entry.refs && Object.keys(entry.refs).length) this.refsOf.set(id, entry.refs);
+    else this.refsOf.delete(id);
+    let m = this.mappedBy.get(source);
+    if (!m) this.mappedBy.set(source, (m = Object.freeze({ kind: 'mapped', source })));
+    this.outcomes.set(id, m);
     this.emit({ type: 'workPackage', source, id, skipped: false });
+  }
+
+  /** A mapped work package's file whose bytes turned out to be other than mapped (re-downloaded): its entry records these. */
+  amend(id: number, path: string, sha256: string): void {
+    if (this.outcomes.get(id)?.kind !== 'mapped') return;
+    let m = this.amended.get(id);
+    if (!m) this.amended.set(id, (m = new Map()));
+    m.set(path, sha256);
+  }
+
+  /** The references recorded by each page mapped this run that has some. */
+  *mappedRefs(): Generator<[number, { refs: NonNullable<ManifestWorkPackage['refs']> }]> {
+    for (const [id, refs] of this.refsOf) if (this.outcomes.get(id)?.kind === 'mapped') yield [id, { refs }];
   }
 
   kept(source: string, id: number): void {
@@ -107,36 +136,63 @@ export class Ledger {
   }
 
   /**
-   * The next manifest's work packages (keep.ts says which previous entries stay). A previous
-   * entry with no outcome is kept: nothing is ever dropped (and its files deleted) without a
-   * recorded reason. `released` removes
-   * paths a lower id took from a kept work package. `changed`: the ids whose entry is new,
-   * different or gone. Entries of shards the run did not read stay as they are (every work
-   * package with a new entry is in a read shard: checked here).
+   * The next state's work packages, shard by shard (keep.ts says which previous entries
+   * stay). A previous entry with no outcome is kept: nothing is ever dropped (and its files
+   * deleted) without a recorded reason. `released` removes paths a lower id took from a
+   * kept work package. `dirty`: the shards holding an entry that is new, different or gone.
+   * `shards`: every shard that may hold an entry (read or mapped this run); those of shards
+   * the run did not read stay as they are (every work package with a new entry is in a
+   * read shard: checked here).
    */
-  nextWorkPackages(released: ReadonlyMap<number, string[]>): { entries: Record<string, ManifestWorkPackage>; changed: Set<number> } {
-    const entries: Record<string, ManifestWorkPackage> = {};
-    const changed = new Set<number>();
+  nextEntries(released: ReadonlyMap<number, string[]>): NextEntries {
+    const dirty = new Set<number>();
+    const byShard = new Map<number, [number, ManifestWorkPackage][]>();
     for (const [id, old] of this.previous.loadedEntries()) {
-      const kind = this.outcomes.get(id)?.kind;
-      if (!keepsPrevious(kind)) {
-        changed.add(id); // gone: dropped; mapped: replaced below
-        continue;
-      }
-      const lost = released.get(id);
-      if (lost?.length) {
-        changed.add(id);
-        const files = { ...old.files };
-        for (const p of lost) delete files[p];
-        entries[String(id)] = { ...old, files };
-      } else entries[String(id)] = old;
+      const shard = shardOf(id);
+      let list = byShard.get(shard);
+      if (!list) byShard.set(shard, (list = []));
+      list.push([id, old]);
+      if (!keepsPrevious(this.outcomes.get(id)?.kind) || released.get(id)?.length) dirty.add(shard);
     }
     for (const [id, o] of this.outcomes) {
       if ((o.kind === 'mapped' || o.kind === 'gone') && !this.previous.isLoaded(shardOf(id))) throw new Error(`ledger: work package #${id} is ${o.kind}, but its shard of the state was not read`);
-      if (o.kind !== 'mapped') continue;
-      entries[String(id)] = o.entry;
-      changed.add(id);
+      if (o.kind === 'mapped') dirty.add(shardOf(id));
     }
-    return { entries, changed };
+    const entriesOf = async (shard: number): Promise<Record<string, ManifestWorkPackage>> => {
+      const entries: Record<string, ManifestWorkPackage> = {};
+      for (const [id, old] of byShard.get(shard) ?? []) {
+        if (!keepsPrevious(this.outcomes.get(id)?.kind)) continue; // gone: dropped; mapped: replaced below
+        const lost = released.get(id);
+        if (lost?.length) {
+          const files = { ...old.files };
+          for (const p of lost) delete files[p];
+          entries[String(id)] = { ...old, files };
+        } else entries[String(id)] = old;
+      }
+      for (const [id, entry] of await this.spill.read(shard)) {
+        // A work package mapped, then failed (a collision, an attachment): its spilled entry is not the next one.
+        if (this.outcomes.get(id)?.kind !== 'mapped') continue;
+        for (const [p, sha] of this.amended.get(id) ?? []) entry.files[p] = sha;
+        entries[String(id)] = entry;
+      }
+      return entries;
+    };
+    const shards = [...new Set([...byShard.keys(), ...this.spill.shards()])].sort((a, b) => a - b);
+    return { dirty, shards, entriesOf };
   }
+
+  /** Ids with an entry in the next state, among the shards read (see nextEntries). */
+  *nextOwnedIds(): Generator<number> {
+    for (const [id] of this.previous.loadedEntries()) if (keepsPrevious(this.outcomes.get(id)?.kind)) yield id;
+    for (const [id, o] of this.outcomes) if (o.kind === 'mapped') yield id;
+  }
+}
+
+/** The next state's entries, shard by shard: read on demand so that no more than a few shards' are in memory at once. */
+export interface NextEntries {
+  /** Shards whose entries changed. */
+  dirty: Set<number>;
+  /** Every shard that may hold an entry, ascending. */
+  shards: number[];
+  entriesOf(shard: number): Promise<Record<string, ManifestWorkPackage>>;
 }

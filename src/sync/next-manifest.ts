@@ -1,17 +1,21 @@
 // The next state, from what the run recorded: each source's next state (next-state.ts, a
 // pure rule with table tests) and the work packages' entries (the ledger, keep.ts). A run
 // that changed nothing yields the previous bytes, so the manifest is not rewritten.
-import { MANIFEST_VERSION, shardOf, stableJson, type Manifest, type ManifestSource } from '../output/manifest.js';
+import { MANIFEST_VERSION, stableJson, type ManifestSource, type StateTop } from '../output/manifest.js';
 import type { CollectedSources } from './collect-all.js';
 import { factRefs, type FactsBook } from './facts.js';
-import type { Ledger } from './ledger.js';
+import { keepsPrevious } from './keep.js';
+import type { Ledger, NextEntries } from './ledger.js';
 import { nextSourceState } from './next-state.js';
 import type { PreviousState } from './previous-state.js';
 import type { RunContext } from './run-context.js';
 import type { RunSources } from './run-sources.js';
 
 export interface NextManifest {
-  manifest: Manifest;
+  /** manifest.json's own keys (its shards' record is made when they are written). */
+  top: StateTop;
+  /** The work packages' entries, shard by shard (read from the ledger's spill as each is written). */
+  entries: NextEntries;
   /** Whether it differs from the previous one (else it is not written). */
   changed: boolean;
   /** The shards whose entries changed; null: every shard is written (no state, an old format, or state that disagreed with itself). */
@@ -38,20 +42,23 @@ export function nextManifest(ctx: RunContext, r: { previous: PreviousState; sour
   }
   // A targeted run says nothing about sources it did not look at: their state stays.
   if (onlyIds) for (const name of previous.sourceNames()) if (!(name in sources)) sources[name] = previous.source(name)!;
-  const { entries, changed } = ledger.nextWorkPackages(r.released);
-  // What the pages show of the work packages they reference with facts (`##N`; facts.ts),
-  // those of shards the run did not read included (from their summaries).
-  const referenced = Object.values(entries).flatMap((e) => factRefs(e));
+  const entries = ledger.nextEntries(r.released);
+  // What the pages show of the work packages they reference with facts (`##N`; facts.ts):
+  // those kept, those mapped, and those of shards the run did not read (from their summaries).
+  const referenced: number[] = [];
+  for (const [id, old] of previous.loadedEntries()) if (keepsPrevious(ledger.outcome(id)?.kind)) referenced.push(...factRefs(old));
+  for (const [, mapped] of ledger.mappedRefs()) referenced.push(...factRefs(mapped));
   for (const shard of previous.unloadedShards()) referenced.push(...factRefs(previous.summary(shard)!));
   const shown = r.facts.record(referenced, stamp);
-  const manifest: Manifest = { version: MANIFEST_VERSION, profile: ctx.options.profile.name, sources, workPackages: entries, ...(shown.targets ? { targets: shown.targets } : {}), ...(shown.readAt ? { targetsReadAt: shown.readAt } : {}) };
+  const top: StateTop = { version: MANIFEST_VERSION, profile: ctx.options.profile.name, sources, ...(shown.targets ? { targets: shown.targets } : {}), ...(shown.readAt ? { targetsReadAt: shown.readAt } : {}) };
   const before = previous.manifest;
-  const dirty = previous.shards === null || previous.torn !== null ? null : new Set([...changed].map(shardOf));
+  const dirty = previous.shards === null || previous.torn !== null ? null : entries.dirty;
   return {
-    manifest,
+    top,
+    entries,
     // State of format 3 (no summaries) is upgraded by the first real run, changes or not.
     changed:
-      !before || dirty === null || dirty.size > 0 || previous.summaries === null || stableJson(manifest.sources) !== stableJson(before.sources) || stableJson(manifest.targets ?? null) !== stableJson(before.targets ?? null) || manifest.targetsReadAt !== before.targetsReadAt,
+      !before || dirty === null || dirty.size > 0 || previous.summaries === null || stableJson(top.sources) !== stableJson(before.sources) || stableJson(top.targets ?? null) !== stableJson(before.targets ?? null) || top.targetsReadAt !== before.targetsReadAt,
     dirty,
     watermarks,
   };

@@ -57,7 +57,7 @@ export async function processWorkPackage(ctx: ProcessContext, source: SourceSpec
   if (!project) throw new CurateError('MAPPING', `work package #${wp.id}: project #${wp.project.id} is not visible`);
   const attachments = await ctx.client.listAttachments(wp.id).catch((e: unknown) => Promise.reject(attachmentFailure(e)));
   const probed: ProbedAttachment[] = [];
-  const staged = new Map<number, { file: string; sha256: string }>();
+  const staged = new Map<number, { name: string; sha256: string }>();
   const entry: ManifestWorkPackage = { source: source.name, updatedAt: wp.updatedAt, lockVersion: wp.lockVersion, digest: rowDigest(wp), files: {}, attachments: {} };
   await Promise.all(
     attachments.map(async (att) => {
@@ -73,8 +73,8 @@ export async function processWorkPackage(ctx: ProcessContext, source: SourceSpec
       const sink = ctx.staging.sink(att.id);
       const result = await ctx.client.downloadAttachment(att, sink, { maxBytes: ctx.maxBytes }).catch((e: unknown) => Promise.reject(attachmentFailure(e)));
       ctx.emit({ type: 'download', attachmentId: att.id, bytes: result.bytes });
-      const { file, sha256: digest, head } = sink.result();
-      staged.set(att.id, { file, sha256: digest });
+      const { file, name, sha256: digest, head } = sink.result();
+      staged.set(att.id, { name, sha256: digest });
       let probe: ContentProbe;
       if (use === 'image') probe = probeImage(head);
       else if (use === 'file') probe = { kind: 'file' };
@@ -107,7 +107,7 @@ async function mapAndStage(
   entry: ManifestWorkPackage,
   probed: ProbedAttachment[],
   attachments: Attachment[],
-  staged: ReadonlyMap<number, { file: string; sha256: string }>,
+  staged: ReadonlyMap<number, { name: string; sha256: string }>,
 ): Promise<{ processed: Processed; askedFacts: boolean }> {
   const project = ctx.projects.get(wp.project.id)!;
   // References are recorded as the answers given, so the engine can tell when one changes.
@@ -125,11 +125,16 @@ async function mapAndStage(
         refs[String(id)] = ctx.refOf(id);
         return ctx.sourceOf(id);
       },
-      workPackageFacts: (id) => {
-        const a = ctx.factsOf(id);
-        facts.set(id, a.digest);
-        return a.facts;
-      },
+      // Absent for a profile that promised never to ask (Profile.showsFacts): the run keeps no rows to answer from.
+      ...(ctx.profile.showsFacts === false
+        ? {}
+        : {
+            workPackageFacts: (id: number) => {
+              const a = ctx.factsOf(id);
+              facts.set(id, a.digest);
+              return a.facts;
+            },
+          }),
       memory: old?.memory,
     },
   });
@@ -148,14 +153,14 @@ async function mapAndStage(
     if (reason) throw new CurateError('MAPPING', `work package #${wp.id}: output path ${JSON.stringify(f.path)} ${reason}`);
     if (f.kind === 'text') {
       const s = await ctx.staging.putText(f.text);
-      desired.push({ path: f.path, source: source.name, workPackageId: wp.id, binary: false, sha256: s.sha256, content: { kind: 'staged', file: s.file } });
+      desired.push({ path: f.path, source: source.name, workPackageId: wp.id, binary: false, sha256: s.sha256, content: { kind: 'staged', name: s.name } });
       entry.files[f.path] = s.sha256;
       continue;
     }
     const s = staged.get(f.attachmentId);
     const cached = entry.attachments[String(f.attachmentId)];
     const att = attachments.find((a) => a.id === f.attachmentId);
-    if (s) desired.push({ path: f.path, source: source.name, workPackageId: wp.id, binary: true, sha256: s.sha256, content: { kind: 'staged', file: s.file } });
+    if (s) desired.push({ path: f.path, source: source.name, workPackageId: wp.id, binary: true, sha256: s.sha256, content: { kind: 'staged', name: s.name } });
     else if (cached && att) {
       desired.push({ path: f.path, source: source.name, workPackageId: wp.id, binary: true, sha256: cached.sha256, content: null });
       cachedPaths.set(f.path, att);

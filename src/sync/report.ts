@@ -56,7 +56,7 @@ export function report(r: {
       const c = f.content;
       // After a real run the staged bytes have moved into place.
       if (!dryRun || !c) return readFile(resolveInside(root, f.path));
-      if (c.kind === 'staged') return readFile(c.file);
+      if (c.kind === 'staged') return readFile(r.stage.pathOf(c.name));
       return readFile(resolveInside(root, c.from));
     },
     async dispose() {

@@ -6,8 +6,10 @@
 // Every outcome per work package goes through the ledger (ledger.ts). The plan is complete
 // before the first write, so a dry run shows exactly what a real run would do.
 import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
 import { ConfigError } from '../errors.js';
 import { createHasher } from '../output/disk-state.js';
+import { createEntrySpill } from '../output/entry-spill.js';
 import { readJournal } from '../output/journal.js';
 import { acquireLock, guardDryRun } from '../output/lock.js';
 import { MANIFEST_FILE, readState, TornShardError } from '../output/manifest.js';
@@ -72,7 +74,8 @@ async function runOnce(options: SyncOptions, lazy: boolean): Promise<SyncReport>
     const readLazily = lazy && !options.full && options.onlyIds === undefined && journal.size === 0;
     const previous = new PreviousState(await readState(root, options.profile.name, options.stateCache, { lazy: readLazily }));
     staging = await createStaging(root, dryRun);
-    const ledger = new Ledger(previous, ctx.emit);
+    // Mapped entries wait in staging until the state is written (ledger.ts).
+    const ledger = new Ledger(previous, ctx.emit, createEntrySpill(path.join(staging.dir, 'entries')));
 
     ctx.emit({ type: 'phase', phase: 'resolve' });
     const sources = await resolveRunSources(ctx, previous, ledger, asked);
@@ -116,7 +119,7 @@ async function runOnce(options: SyncOptions, lazy: boolean): Promise<SyncReport>
         pendingJournal: orphans,
         carriedJournal: carriedJournal(journal, previous, ledger),
         journalFound: journal.size > 0,
-        state: next.changed ? { manifest: next.manifest, dirty: next.dirty, previousShards: previous.shards && { digests: previous.shards, summaries: previous.summaries }, cache: options.stateCache } : null,
+        state: next.changed ? { top: next.top, entries: next.entries, dirty: next.dirty, previousShards: previous.shards && { digests: previous.shards, summaries: previous.summaries }, cache: options.stateCache } : null,
         checkpoint: ctx.checkpoint,
         emit: ctx.emit,
       });
@@ -130,7 +133,7 @@ async function runOnce(options: SyncOptions, lazy: boolean): Promise<SyncReport>
       disposed = true;
     }
     const timings = { totalMs: performance.now() - started, fetchMs, applyMs };
-    return report({ plan, sourceNames: options.sources.map((s) => s.name), dryRun, refused: ctx.refused(), root, stage: staging, ledger, warnings: ctx.warnings, watermarks: next.watermarks, touched, owned: () => new Set([...Object.keys(next.manifest.workPackages).map(Number), ...previous.unloadedOwnedIds()]), client: options.client, timings, state: previous.readCounts(), isDisposed: () => disposed, markDisposed: () => (disposed = true) });
+    return report({ plan, sourceNames: options.sources.map((s) => s.name), dryRun, refused: ctx.refused(), root, stage: staging, ledger, warnings: ctx.warnings, watermarks: next.watermarks, touched, owned: () => new Set([...ledger.nextOwnedIds(), ...previous.unloadedOwnedIds()]), client: options.client, timings, state: previous.readCounts(), isDisposed: () => disposed, markDisposed: () => (disposed = true) });
   } catch (e) {
     // A dry run takes no lock: a shard that changed under it is first of all a real run
     // that applied meanwhile, which is what it reports.

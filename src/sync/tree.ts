@@ -51,12 +51,11 @@ export async function inspectTree(ctx: RunContext, deps: { previous: PreviousSta
       await ctx.options.client.downloadAttachment(att, sink, { maxBytes: mapper.maxBytes });
       ctx.emit({ type: 'download', attachmentId: att.id, bytes: att.fileSize });
       const r = sink.result();
-      d.content = { kind: 'staged', file: r.file };
+      d.content = { kind: 'staged', name: r.name };
       if (r.sha256 !== d.sha256) {
         // The server's bytes changed under the same md5/size: write what it has now.
         d.sha256 = r.sha256;
-        const outcome = ledger.outcome(d.workPackageId);
-        if (outcome?.kind === 'mapped') outcome.entry.files[d.path] = r.sha256;
+        ledger.amend(d.workPackageId, d.path, r.sha256);
       }
     } catch (e) {
       if (ctx.isAborted()) throw e;

@@ -58,6 +58,18 @@ describe('memory policy', () => {
     expect(calls).toBe(2);
   });
 
+  it("the state's shards, written at the end of apply, trigger one collection per four", () => {
+    let calls = 0;
+    const on = memoryPolicy(() => calls++);
+    const shard = (n: number): SyncEvent => ({ type: 'stateShard', shard: n, bytes: 1_000_000 });
+    for (let n = 0; n < 3; n++) on(shard(n));
+    expect(calls).toBe(0);
+    on(shard(3));
+    expect(calls).toBe(1);
+    for (let n = 4; n < 12; n++) on(shard(n));
+    expect(calls).toBe(3);
+  });
+
   it('the real collector can be obtained at run time', () => {
     expect(() => memoryPolicy()(wp(false))).not.toThrow();
   });

@@ -62,21 +62,22 @@ describe('Ledger', () => {
     expect(l.counts()).toMatchObject({ deferred: 1, failed: 0 });
   });
 
-  it('the next manifest: gone entries leave, mapped ones replace, the rest stay, released paths are removed', () => {
+  it('the next manifest: gone entries leave, mapped ones replace, the rest stay, released paths are removed', async () => {
     const { l } = ledger();
     l.gone('b', 3);
     const mapped = entry('a', { 'a/1-new.md': 'n1' });
     l.mapped('a', 1, mapped);
-    const { entries, changed } = l.nextWorkPackages(new Map([[2, ['a/2.png']]]));
-    expect([...changed].sort()).toEqual([1, 2, 3]);
-    expect(entries).toEqual({ '1': mapped, '2': { ...previous.workPackages['2']!, files: { 'a/2.md': 'h2' } } });
+    const next = l.nextEntries(new Map([[2, ['a/2.png']]]));
+    expect([...next.dirty]).toEqual([0]);
+    expect(next.shards).toEqual([0]);
+    expect(await next.entriesOf(0)).toEqual({ '1': mapped, '2': { ...previous.workPackages['2']!, files: { 'a/2.md': 'h2' } } });
   });
 
-  it('nothing recorded: the next manifest is the previous one, unchanged', () => {
+  it('nothing recorded: the next manifest is the previous one, unchanged', async () => {
     const { l } = ledger();
-    const { entries, changed } = l.nextWorkPackages(new Map());
-    expect(changed.size).toBe(0);
-    expect(entries).toEqual(previous.workPackages);
+    const next = l.nextEntries(new Map());
+    expect(next.dirty.size).toBe(0);
+    expect(await next.entriesOf(0)).toEqual(previous.workPackages);
   });
 
   it('counts and events follow the outcomes', () => {
@@ -88,5 +89,39 @@ describe('Ledger', () => {
     expect(l.counts()).toEqual({ listed: 3, mapped: 1, skipped: 1, failed: 1, deferred: 0 });
     expect(events.map((e) => e.type)).toEqual(['workPackage', 'workPackage', 'itemError']);
     expect(l.ids('mapped')).toEqual(new Set([1]));
+  });
+
+  it('an entry mapped and then failed (a collision at plan time) is not the next one: the previous entry stays', async () => {
+    const { l } = ledger();
+    l.mapped('a', 1, entry('a', { 'a/1-new.md': 'n1' }));
+    l.failed({ kind: 'collision', source: 'a', workPackageId: 1, message: 'collides' });
+    expect(await l.nextEntries(new Map()).entriesOf(0)).toEqual(previous.workPackages);
+    expect([...l.nextOwnedIds()].sort()).toEqual([1, 2, 3]);
+  });
+
+  it('a page mapped twice records its last entry; a file re-downloaded with other bytes is amended in it', async () => {
+    const { l } = ledger();
+    const first = entry('a', { 'a/1.md': 'x' });
+    l.mapped('a', 1, first);
+    // The mapper's object is not the one recorded: a change to it after mapping is not seen.
+    first.files['a/1.md'] = 'changed after';
+    l.mapped('a', 1, entry('a', { 'a/1.md': 'y', 'a/1.png': 'p' }));
+    l.amend(1, 'a/1.png', 'p2');
+    l.amend(2, 'a/2.md', 'never'); // not mapped: nothing to amend
+    const got = await l.nextEntries(new Map()).entriesOf(0);
+    expect(got['1']!.files).toEqual({ 'a/1.md': 'y', 'a/1.png': 'p2' });
+    expect(got['2']).toEqual(previous.workPackages['2']);
+  });
+
+  it('mapped entries land in the shard of their id, beside previous ones; only pages with references are listed for facts', async () => {
+    const { l } = ledger();
+    l.mapped('a', 1001, { ...entry('a', { 'a/1001.md': 'z' }), refs: { '7': 's:f#d' } });
+    l.mapped('a', 1002, entry('a', { 'a/1002.md': 'w' }));
+    const next = l.nextEntries(new Map());
+    expect(next.shards).toEqual([0, 1]);
+    expect([...next.dirty]).toEqual([1]);
+    expect(Object.keys(await next.entriesOf(1))).toEqual(['1001', '1002']);
+    expect(await next.entriesOf(0)).toEqual(previous.workPackages);
+    expect([...l.mappedRefs()]).toEqual([[1001, { refs: { '7': 's:f#d' } }]]);
   });
 });

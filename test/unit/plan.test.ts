@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { planSync, previousInScope, type DesiredFile, type PlanInput, type PreviousEntry } from '../../src/plan/plan.js';
 import { countPlan } from '../../src/plan/types.js';
 
-const d = (id: number, p: string, sha: string, source = 's'): DesiredFile => ({ path: p, source, workPackageId: id, binary: !p.endsWith('.md'), sha256: sha, content: { kind: 'staged', file: `/staging/${id}-${sha}` } });
+const d = (id: number, p: string, sha: string, source = 's'): DesiredFile => ({ path: p, source, workPackageId: id, binary: !p.endsWith('.md'), sha256: sha, content: { kind: 'staged', name: `${id}-${sha}` } });
 const prev = (entries: Record<number, Record<string, string>>, source = 's'): Map<number, PreviousEntry> => new Map(Object.entries(entries).map(([id, files]) => [Number(id), { source, files }]));
 
 function plan(over: Partial<PlanInput>): ReturnType<typeof planSync> {

@@ -15,6 +15,8 @@ export function createMedigyProfile(rawOptions: unknown): Profile {
   return {
     name: 'medigy',
     version: '1',
+    // Frontmatter and links from custom fields only: no page shows another work package's facts.
+    showsFacts: false,
     attachmentUse(att: Attachment): AttachmentUse | null {
       const block = blockOf(att);
       if (block === 'featuredImage' || block === 'favIconImage') return 'image';

@@ -1,0 +1,65 @@
+// The download cache (src/cli/download-cache.ts) keeps a verified download by linking the
+// engine's staged file, not by writing a second copy of every chunk as it streams.
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { withDownloadCache } from '../../src/cli/download-cache.js';
+import type { OpenProjectClient } from '../../src/openproject/types.js';
+import { createStaging } from '../../src/output/staging.js';
+import type { Attachment } from '../../src/types.js';
+
+const dirs: string[] = [];
+afterEach(async () => {
+  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
+});
+
+const bytes = Buffer.from('the bytes of attachment 7, in two chunks');
+const attachment = { id: 7, containerId: 70, fileName: 'a.png', fileSize: bytes.length, md5: createHash('md5').update(bytes).digest('hex') } as Attachment;
+
+/** A client whose download writes the bytes in two chunks, counting how many times it is asked. */
+function fakeClient(): { client: OpenProjectClient; downloads: () => number } {
+  let n = 0;
+  const client = {
+    baseUrl: 'http://127.0.0.1:1',
+    async downloadAttachment(_a, sink) {
+      n += 1;
+      const w = await sink.open();
+      await w.write(bytes.subarray(0, 10));
+      await w.write(bytes.subarray(10));
+      await w.end();
+      return { bytes: bytes.length, md5: attachment.md5! };
+    },
+  } as Partial<OpenProjectClient> as OpenProjectClient;
+  return { client, downloads: () => n };
+}
+
+describe('download cache', () => {
+  it("keeps a download as a link to the staged file (same inode), and serves it to the next run's staging", async () => {
+    const base = await mkdtemp(path.join(tmpdir(), 'curate-dlcache-'));
+    dirs.push(base);
+    const cacheDir = path.join(base, 'cache');
+    const staging = await createStaging(path.join(base, 'out'), false);
+    const { client, downloads } = fakeClient();
+    const cache = withDownloadCache(client, cacheDir);
+    const sink = staging.sink(attachment.id);
+    await cache.client.downloadAttachment(attachment, sink);
+    const staged = sink.result().file;
+    const [folder] = await readdir(cacheDir);
+    const entries = (await readdir(path.join(cacheDir, folder!))).filter((n) => !n.startsWith('.tmp-'));
+    expect(entries).toHaveLength(1);
+    const entry = path.join(cacheDir, folder!, entries[0]!);
+    expect((await stat(entry)).ino).toBe((await stat(staged)).ino);
+    expect(cache.stats()).toEqual({ hits: 0, stored: 1 });
+    await staging.dispose();
+
+    // The next run (its staging gone): served from the cache, no download.
+    const next = await createStaging(path.join(base, 'out'), false);
+    const again = next.sink(attachment.id);
+    await cache.client.downloadAttachment(attachment, again);
+    expect(downloads()).toBe(1);
+    expect(await readFile(again.result().file)).toEqual(bytes);
+    await next.dispose();
+  });
+});
