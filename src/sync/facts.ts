@@ -382,11 +382,7 @@ export function reconcileInRun(r: RunReconcile): Promise<number> {
     read,
     readOne,
     remap: async (ids) => {
-      // The files of their first mapping are forgotten; the new mapping's replace them.
-      const drop = new Set(ids);
-      const rest = mapper.desired.filter((d) => !drop.has(d.workPackageId));
-      mapper.desired.length = 0;
-      for (const d of rest) mapper.desired.push(d);
+      // The new mapping's files replace those of the first (Mapper.desired).
       const byId = new Map<ResolvedSource, number[]>();
       for (const id of ids) {
         const a = mapper.againOf.get(id);

@@ -29,8 +29,13 @@ export interface Mapper {
   /** How a page records the source of a work package it links to (closure.ts `refKey`; null: no source syncs it). */
   refOf(id: number): string | null;
   scheduler: Scheduler;
-  /** Files of the work packages mapped so far. */
-  readonly desired: DesiredFile[];
+  /**
+   * Files of the work packages mapped so far, those of each one's latest mapping only: a
+   * page mapped again (facts.ts), or a row that came from two sources' listings because it
+   * moved between them during the run, wants what its last mapping wants, as its entry
+   * records (the ledger keeps the last).
+   */
+  desired(): DesiredFile[];
   /** Desired paths whose bytes are an unchanged attachment not downloaded this run. */
   readonly cached: Map<string, Attachment>;
   readonly maxBytes: number;
@@ -66,6 +71,8 @@ export function createMapper(ctx: RunContext, deps: { previous: PreviousState; l
   // its time waiting for them.
   const scheduler = createScheduler((options.concurrency ?? DEFAULTS.concurrency) * 4, options.signal);
   const desired: DesiredFile[] = [];
+  /** For work packages mapped more than once this run: where their latest mapping's files start in `desired`. */
+  const latestFrom = new Map<number, number>();
   const cached = new Map<string, Attachment>();
   const againOf = new Map<number, Remappable>();
   const schedule = (src: ResolvedSource, wp: WorkPackage, again?: () => Promise<Processed>): void => {
@@ -75,6 +82,7 @@ export function createMapper(ctx: RunContext, deps: { previous: PreviousState; l
       try {
         if (!again) await previous.loadFor([wp.id]);
         const r = again ? await again() : await processWorkPackage(processing, src.spec, wp, previous.entry(wp.id));
+        if (ledger.outcome(wp.id)?.kind === 'mapped') latestFrom.set(wp.id, desired.length);
         desired.push(...r.desired);
         for (const [p, a] of r.cached) cached.set(p, a);
         if (r.again) againOf.set(wp.id, { src, wp, again: r.again });
@@ -99,7 +107,17 @@ export function createMapper(ctx: RunContext, deps: { previous: PreviousState; l
   };
   const release = (): void => {
     desired.length = 0;
+    latestFrom.clear();
     cached.clear();
   };
-  return { schedule, saw: (wp) => facts.saw(wp), againOf, refOf, scheduler, desired, cached, maxBytes: processing.maxBytes, release };
+  const latest = (): DesiredFile[] => {
+    if (!latestFrom.size) return desired;
+    // Compacted once: later calls (the tree, then the plan) see the same list.
+    const kept = desired.filter((d, i) => i >= (latestFrom.get(d.workPackageId) ?? 0));
+    desired.length = 0;
+    latestFrom.clear();
+    for (const d of kept) desired.push(d);
+    return desired;
+  };
+  return { schedule, saw: (wp) => facts.saw(wp), againOf, refOf, scheduler, desired: latest, cached, maxBytes: processing.maxBytes, release };
 }

@@ -16,7 +16,7 @@ import { inspectTree } from './tree.js';
 export async function planRun(ctx: RunContext, deps: { previous: PreviousState; ledger: Ledger; mapper: Mapper; orphans: Journal; hash: ReturnType<typeof createHasher>; staging: Staging }): Promise<{ plan: SyncPlan; released: Map<number, string[]> }> {
   const { previous, ledger, mapper } = deps;
   const tree = await inspectTree(ctx, deps);
-  const desired = mapper.desired.filter((d) => ledger.outcome(d.workPackageId)?.kind === 'mapped');
+  const desired = mapper.desired().filter((d) => ledger.outcome(d.workPackageId)?.kind === 'mapped');
   // The shards that may own a wanted path (a collision, a file taken back) are read.
   await previous.loadOwnersOf(desired.map((d) => d.path));
   // Only what the plan can touch is planned; the other work packages' files are counted

@@ -28,7 +28,7 @@ export async function inspectTree(ctx: RunContext, deps: { previous: PreviousSta
   const { previous, ledger, mapper, hash } = deps;
   const current = new Map<string, string | null>();
   const blocked = new Map<string, string>();
-  const wanted = new Set<string>(mapper.desired.map((d) => d.path));
+  const wanted = new Set<string>(mapper.desired().map((d) => d.path));
   for (const [id, e] of previous.loadedEntries()) if (!keepsPrevious(ledger.outcome(id)?.kind)) for (const p in e.files) wanted.add(p);
   for (const p of deps.orphans.keys()) wanted.add(p);
   // Only paths that hold something are recorded (absent means nothing there): a cold sync
@@ -62,6 +62,6 @@ export async function inspectTree(ctx: RunContext, deps: { previous: PreviousSta
       ledger.failed({ kind: 'attachment', source: d.source, workPackageId: d.workPackageId, attachmentId: att.id, message: `work package #${d.workPackageId}: ${d.path} is missing on disk and attachment #${att.id} could not be downloaded again (its last good files are kept; it is retried on the next run): ${(e as Error).message}` });
     }
   };
-  await eachLimited(mapper.desired, WIDTH, materialize);
+  await eachLimited(mapper.desired(), WIDTH, materialize);
   return { current, blocked };
 }

@@ -283,3 +283,15 @@ describe('invariant regressions: something in the way of an owned path (issue 19
     { m: 'sync' },
   ]));
 });
+
+describe('invariant regressions: a row from two sources in one run (session of 2026-12-05)', () => {
+  // Found by fuzz:sync (seed 1208601756): #2958 moved from chronic-care-management to femtech
+  // during a --full sync's listings, so both sources' listings returned its row and it was
+  // mapped twice. Its entry recorded the last mapping only, but the plan wrote the files of
+  // both: the old page stayed on disk, owned by no entry, and no later run removed it (a
+  // fresh sync has only the femtech page). A work package's files are now those of its
+  // latest mapping, as its entry is (Mapper.desired).
+  it('a work package moved to another source during a full sync: its old page does not stay behind', history(medigyPaged, [
+    { m: 'sync', full: true, conc: 1, during: [{ route: 'work_packages', nth: 9, mut: { m: 'move', wp: 811, project: 121 } }] },
+  ]));
+});
