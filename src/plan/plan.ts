@@ -91,13 +91,17 @@ export interface PlanResult {
   brake: string | null;
 }
 
-interface Claim {
-  id: number;
+/** A kept work package's existing file, claiming its path. */
+interface KeptFile {
+  workPackageId: number;
   source: string;
   sha256: string;
-  /** The desired file, or null for a kept work package's existing file. */
-  desired: DesiredFile | null;
+  kept: true;
 }
+
+/** A claim on a path: a desired file itself (a cold sync claims tens of thousands: no wrapper object each), or a kept file. */
+type Claim = DesiredFile | KeptFile;
+const isKept = (c: Claim): c is KeptFile => 'kept' in c;
 
 const byPath = (a: { path: string }, b: { path: string }): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
 
@@ -141,31 +145,31 @@ export function planSync(input: PlanInput): PlanResult {
       const had = claims.get(p);
       if (!had) claims.set(p, c);
       else if (!Array.isArray(had)) {
-        if (had.id !== c.id) claims.set(p, [had, c]);
-      } else if (!had.some((x) => x.id === c.id)) had.push(c);
+        if (had.workPackageId !== c.workPackageId) claims.set(p, [had, c]);
+      } else if (!had.some((x) => x.workPackageId === c.workPackageId)) had.push(c);
     };
-    for (const d of input.desired) if (!failed.has(d.workPackageId)) claim(d.path, { id: d.workPackageId, source: d.source, sha256: d.sha256, desired: d });
+    for (const d of input.desired) if (!failed.has(d.workPackageId)) claim(d.path, d);
     for (const [id, e] of input.previous) {
       if (!input.keep.has(id) && !failed.has(id)) continue;
       const lost = released.get(id);
-      for (const p in e.files) if (!lost?.includes(p)) claim(p, { id, source: e.source, sha256: e.files[p]!, desired: null });
+      for (const p in e.files) if (!lost?.includes(p)) claim(p, { workPackageId: id, source: e.source, sha256: e.files[p]!, kept: true });
     }
     for (const [p, list] of claims) {
       if (!Array.isArray(list)) continue;
-      list.sort((a, b) => a.id - b.id);
+      list.sort((a, b) => a.workPackageId - b.workPackageId);
       const winner = list[0]!;
       for (const loser of list.slice(1)) {
-        const message = `work package #${loser.id} maps to ${p}, which work package #${winner.id} already writes (the lower id keeps it); change one of their subjects/URLs`;
-        if (loser.desired) {
-          fail(loser.id, loser.source, message, 'collision');
+        const message = `work package #${loser.workPackageId} maps to ${p}, which work package #${winner.workPackageId} already writes (the lower id keeps it); change one of their subjects/URLs`;
+        if (!isKept(loser)) {
+          fail(loser.workPackageId, loser.source, message, 'collision');
           changed = true;
         } else {
           // A kept work package's file taken by a lower id: it is no longer its file, and
           // the work package is an item error (retried, so it fails the same way every run).
-          let lost = released.get(loser.id);
-          if (!lost) released.set(loser.id, (lost = []));
+          let lost = released.get(loser.workPackageId);
+          if (!lost) released.set(loser.workPackageId, (lost = []));
           lost.push(p);
-          fail(loser.id, loser.source, message, 'collision');
+          fail(loser.workPackageId, loser.source, message, 'collision');
           changed = true;
         }
       }
@@ -178,11 +182,11 @@ export function planSync(input: PlanInput): PlanResult {
   const files: PlannedFile[] = [];
   for (const [p, held] of claims) {
     const c = Array.isArray(held) ? held[0]! : held;
-    if (!c.desired) {
-      files.push({ path: p, action: 'unchanged', source: c.source, workPackageId: c.id, sha256: c.sha256, oldSha256: c.sha256, binary: !p.endsWith('.md') });
+    if (isKept(c)) {
+      files.push({ path: p, action: 'unchanged', source: c.source, workPackageId: c.workPackageId, sha256: c.sha256, oldSha256: c.sha256, binary: !p.endsWith('.md') });
       continue;
     }
-    const d = c.desired;
+    const d = c;
     const cur = input.current.get(p) ?? null;
     const action = cur === null ? 'create' : cur === d.sha256 ? 'unchanged' : 'update';
     const planned: PlannedFile = { path: p, action, source: d.source, workPackageId: d.workPackageId, sha256: d.sha256, oldSha256: cur, binary: d.binary };
