@@ -5,6 +5,8 @@ import type { SyncEvent } from '../../src/sync/index.js';
 
 const wp = (skipped: boolean): SyncEvent => ({ type: 'workPackage', source: 's', id: 1, skipped });
 
+const MB = 1024 * 1024;
+
 describe('memory policy', () => {
   it('collects after every COLLECT_EVERY mapped work packages; skipped (kept) ones count KEPT_WEIGHT', () => {
     let calls = 0;
@@ -58,16 +60,48 @@ describe('memory policy', () => {
     expect(calls).toBe(2);
   });
 
-  it("the state's shards, written at the end of apply, trigger one collection per four", () => {
-    let calls = 0;
-    const on = memoryPolicy(() => calls++);
+  it("writing the state's shards collects once the heap grew by half its live size (and 24 MiB) since the last collection", () => {
     const shard = (n: number): SyncEvent => ({ type: 'stateShard', shard: n, bytes: 1_000_000 });
-    for (let n = 0; n < 3; n++) on(shard(n));
-    expect(calls).toBe(0);
-    on(shard(3));
+    // A small live heap (a cold sync's: its entries wait on disk), 4 MB of garbage a shard.
+    let calls = 0;
+    let used = 100 * MB;
+    const on = memoryPolicy(
+      () => {
+        calls++;
+        used = 80 * MB;
+      },
+      () => used,
+    );
+    on(shard(0)); // no collection yet: the first one measures the live heap
     expect(calls).toBe(1);
-    for (let n = 4; n < 12; n++) on(shard(n));
-    expect(calls).toBe(3);
+    let n = 1;
+    for (; calls === 1; n++) {
+      used += 4 * MB;
+      on(shard(n));
+    }
+    expect(n - 1).toBe(11); // 80 → 124 MB: past 1.5 × 80 and 24 MiB more
+    // A large live heap (every entry read: a 1 % run at 100,000), 2 MB of garbage a shard:
+    // after a collection that left 300 MB live, the next is due past 450 MB (75 shards), not
+    // every four shards as a fixed count would (a 1 % run at 100,000 was 2.4 s slower).
+    let bigCalls = 0;
+    let bigUsed = 320 * MB;
+    const big = memoryPolicy(
+      () => {
+        bigCalls++;
+        bigUsed = 300 * MB;
+      },
+      () => bigUsed,
+    );
+    big(shard(0));
+    expect(bigCalls).toBe(1);
+    for (n = 1; n <= 75; n++) {
+      bigUsed += 2 * MB;
+      big(shard(n));
+    }
+    expect(bigCalls).toBe(1);
+    bigUsed += 2 * MB;
+    big(shard(76));
+    expect(bigCalls).toBe(2);
   });
 
   it('the real collector can be obtained at run time', () => {
