@@ -61,47 +61,43 @@ describe('memory policy', () => {
   });
 
   it("writing the state's shards collects once the heap grew by half its live size (and 24 MiB) since the last collection", () => {
+    /** A policy over a fake heap: `used` grows as the test says; a collection brings it down to `live`. */
+    const heap = (used: number, live: number) => {
+      const h = { used, calls: 0, on: (_: SyncEvent): void => undefined };
+      h.on = memoryPolicy(
+        () => {
+          h.calls++;
+          h.used = live;
+        },
+        () => h.used,
+      );
+      return h;
+    };
     const shard = (n: number): SyncEvent => ({ type: 'stateShard', shard: n, bytes: 1_000_000 });
     // A small live heap (a cold sync's: its entries wait on disk), 4 MB of garbage a shard.
-    let calls = 0;
-    let used = 100 * MB;
-    const on = memoryPolicy(
-      () => {
-        calls++;
-        used = 80 * MB;
-      },
-      () => used,
-    );
-    on(shard(0)); // no collection yet: the first one measures the live heap
-    expect(calls).toBe(1);
+    const small = heap(100 * MB, 80 * MB);
+    small.on(shard(0)); // no collection yet: the first one measures the live heap
+    expect(small.calls).toBe(1);
     let n = 1;
-    for (; calls === 1; n++) {
-      used += 4 * MB;
-      on(shard(n));
+    for (; small.calls === 1 && n < 100; n++) {
+      small.used += 4 * MB;
+      small.on(shard(n));
     }
     expect(n - 1).toBe(11); // 80 → 124 MB: past 1.5 × 80 and 24 MiB more
     // A large live heap (every entry read: a 1 % run at 100,000), 2 MB of garbage a shard:
     // after a collection that left 300 MB live, the next is due past 450 MB (75 shards), not
     // every four shards as a fixed count would (a 1 % run at 100,000 was 2.4 s slower).
-    let bigCalls = 0;
-    let bigUsed = 320 * MB;
-    const big = memoryPolicy(
-      () => {
-        bigCalls++;
-        bigUsed = 300 * MB;
-      },
-      () => bigUsed,
-    );
-    big(shard(0));
-    expect(bigCalls).toBe(1);
+    const big = heap(320 * MB, 300 * MB);
+    big.on(shard(0));
+    expect(big.calls).toBe(1);
     for (n = 1; n <= 75; n++) {
-      bigUsed += 2 * MB;
-      big(shard(n));
+      big.used += 2 * MB;
+      big.on(shard(n));
     }
-    expect(bigCalls).toBe(1);
-    bigUsed += 2 * MB;
-    big(shard(76));
-    expect(bigCalls).toBe(2);
+    expect(big.calls).toBe(1);
+    big.used += 2 * MB;
+    big.on(shard(76));
+    expect(big.calls).toBe(2);
   });
 
   it('the real collector can be obtained at run time', () => {
