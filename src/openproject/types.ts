@@ -163,7 +163,12 @@ export interface OpenProjectClient {
    * `withAuthors` also selects each element's author link (its title is the user's name,
    * which changes with no work package's updatedAt when the user is renamed).
    */
-  listWorkPackageIds(query: WorkPackageQuery, options?: { withAuthors?: boolean }): Promise<IdListing>;
+  /**
+   * `authorsAnsweredBefore`: the caller knows this server answered the author select (an
+   * earlier run's state says so), so this listing does not wait for another one's first
+   * page to find out; a server that refuses it now still gets the plain listing.
+   */
+  listWorkPackageIds(query: WorkPackageQuery, options?: { withAuthors?: boolean; authorsAnsweredBefore?: boolean }): Promise<IdListing>;
   /** Custom fields active for a project and type (schema endpoint). */
   getSchemaFields(projectId: number, typeId: number): Promise<CustomFieldDef[]>;
   /**

@@ -58,7 +58,12 @@ export interface ResolveStarted {
  * (a few hundred milliseconds at 30,000 work packages) instead of after it. A run that
  * fails before resolving leaves the answer unobserved, not unhandled.
  */
-export function startResolve(ctx: RunContext): Promise<ResolveStarted> {
+/**
+ * `authorsAnsweredBefore`: whether the previous run's state shows the server answered the
+ * id listings' author select (run.ts resolves it once the state is read, which happens
+ * while the names are asked for).
+ */
+export function startResolve(ctx: RunContext, authorsAnsweredBefore: Promise<boolean> = Promise.resolve(false)): Promise<ResolveStarted> {
   const started = (async (): Promise<ResolveStarted> => {
     const { client, sources, profile } = ctx.options;
     const names = await fetchServerNames(client);
@@ -78,7 +83,10 @@ export function startResolve(ctx: RunContext): Promise<ResolveStarted> {
     // less); the answers wait for the schemas to be normalized with their names.
     const early = ctx.options.onlyIds && resolved.length ? startTargetedReads(client, resolved, ctx.options.onlyIds) : undefined;
     // An ordinary run lists every source's ids now too: the listings need only the queries.
-    const listings = ctx.options.onlyIds ? undefined : listSourceIds(ctx, resolved);
+    // (Not awaited here: the schemas' promise must be awaited before anything else, or an
+    // abort meanwhile rejects it with no handler and ends the process.)
+    const listings = ctx.options.onlyIds ? undefined : authorsAnsweredBefore.then((known) => listSourceIds(ctx, resolved, known));
+    listings?.catch(() => undefined);
     return { names, walkStart, queries, problems, fingerprints, resolved, fields: await fieldsRead, early, listings };
   })();
   started.catch(() => undefined);
@@ -86,11 +94,11 @@ export function startResolve(ctx: RunContext): Promise<ResolveStarted> {
 }
 
 /** Every source's id listing with its authors; a failed one is its error (that source's, not the run's). */
-export function listSourceIds(ctx: RunContext, resolved: readonly ResolvedSource[]): Promise<(IdListing | Error)[]> {
+export function listSourceIds(ctx: RunContext, resolved: readonly ResolvedSource[], authorsAnsweredBefore = false): Promise<(IdListing | Error)[]> {
   const all = Promise.all(
     resolved.map(async (src) => {
       try {
-        return await ctx.options.client.listWorkPackageIds(src.query, { withAuthors: true });
+        return await ctx.options.client.listWorkPackageIds(src.query, { withAuthors: true, ...(authorsAnsweredBefore ? { authorsAnsweredBefore } : {}) });
       } catch (e) {
         if (ctx.isAborted()) throw e;
         return e as Error;

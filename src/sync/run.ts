@@ -58,7 +58,10 @@ async function runOnce(options: SyncOptions, lazy: boolean): Promise<SyncReport>
   const lock = dryRun ? null : await acquireLock(root);
   // The server's names and schemas are asked for now (not before the lock: a run that waits
   // for it asks nothing): they arrive while the state is read.
-  const asked = startResolve(ctx);
+  // The listings need to know whether the server answered their author select before: the
+  // state says so (a source recorded authors), and it is read while the names are asked for.
+  let stateRead: (answered: boolean) => void = () => undefined;
+  const asked = startResolve(ctx, new Promise<boolean>((r) => (stateRead = r)));
   let staging: Staging | null = null;
   let mapper: Mapper | null = null;
   let disposed = false;
@@ -72,7 +75,10 @@ async function runOnce(options: SyncOptions, lazy: boolean): Promise<SyncReport>
     // An ordinary run reads shards as it needs them (previous-state.ts); a targeted one, a
     // full one, or one that finds an interrupted run's journal reads them all.
     const readLazily = lazy && !options.full && options.onlyIds === undefined && journal.size === 0;
+    // Reading every shard takes seconds at 100,000: the listings do not wait for that.
+    if (!readLazily) stateRead(false);
     const previous = new PreviousState(await readState(root, options.profile.name, options.stateCache, { lazy: readLazily }));
+    stateRead(previous.sourceNames().some((name) => previous.source(name)!.authors !== undefined));
     staging = await createStaging(root, dryRun);
     // Mapped entries wait in staging until the state is written (ledger.ts).
     const ledger = new Ledger(previous, ctx.emit, createEntrySpill(path.join(staging.dir, 'entries')));
@@ -147,6 +153,7 @@ async function runOnce(options: SyncOptions, lazy: boolean): Promise<SyncReport>
     if (ctx.isAborted() && e instanceof DOMException && e.name === 'AbortError') throw options.signal!.reason;
     throw e;
   } finally {
+    stateRead(false); // the state could not be read: nothing waits for it
     mapper?.scheduler.dispose();
     await lock?.release();
   }

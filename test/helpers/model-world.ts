@@ -1108,7 +1108,7 @@ export class World {
     if (sent) {
       const took = Date.now() - sent.at;
       const want = sent.signal === 'SIGTERM' ? 143 : 130;
-      if (code !== want) throw this.violation('signal', `${sent.signal} during the run: the binary ended with ${code === null ? `signal ${String(signal)}` : `exit ${code}`}, not ${want}`);
+      if (code !== want) throw this.violation('signal', `${sent.signal} during the run: the binary ended with ${code === null ? `signal ${String(signal)}` : `exit ${code}`}, not ${want}; stderr: ${stderr.trim().split("\n").slice(-6).join(" | ")}`);
       if (took > 2000) throw this.violation('signal', `${sent.signal} during the run: the binary took ${took} ms to exit (limit 2 s)`);
       const left = await this.leftovers();
       if (left.length) {

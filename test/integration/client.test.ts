@@ -157,6 +157,34 @@ describe('pages after the first', () => {
     }
   });
 
+  it('a server known to answer the author select (authorsAnsweredBefore) is not probed: the listings start together', async () => {
+    const sim = await startSimulator({ dataset: generateDataset({ workPackages: 400, seed: 5 }), latencyMs: 40 });
+    const firstRequests = async (known: boolean): Promise<{ starts: number[]; firstEnd: number }> => {
+      const client = createOpenProjectClient({ baseUrl: sim.url, concurrency: 8, pageSize: 20 });
+      const before = sim.log().length;
+      try {
+        const projects = [...new Set([...sim.dataset.workPackages.values()].map((wp) => Number(/\d+$/.exec((wp._links.project as { href: string }).href)![0])))].slice(0, 3);
+        await Promise.all(projects.map((p) => client.listWorkPackageIds({ projectIds: [p] }, { withAuthors: true, authorsAnsweredBefore: known })));
+        const log = sim.log().slice(before).filter((r) => r.route === 'work_packages');
+        const firsts = projects.map((p) => log.find((r) => new URLSearchParams(r.path.split('?')[1]).get('filters')!.includes(`"values":["${p}"]`))!);
+        const starts = firsts.map((r) => r.startMs).sort((x, y) => x - y);
+        return { starts, firstEnd: Math.min(...firsts.map((r) => r.endMs!)) };
+      } finally {
+        await client.close();
+      }
+    };
+    try {
+      // Known: every listing's first page is asked before any is answered (each is held 40 ms).
+      const known = await firstRequests(true);
+      expect(known.starts.at(-1)!).toBeLessThan(known.firstEnd);
+      // Not known: the others wait for the first one's first page.
+      const probed = await firstRequests(false);
+      expect(probed.starts.at(-1)!).toBeGreaterThanOrEqual(probed.firstEnd);
+    } finally {
+      await sim.close();
+    }
+  });
+
   it('are requested in parallel with the effective page size and yielded in page order', async () => {
     const sim = await startSimulator({ dataset: generateDataset({ workPackages: 1150, seed: 5 }), maxPageSize: 100, latencyMs: 150 });
     const client = createOpenProjectClient({ baseUrl: sim.url, concurrency: 8, pageLookahead: 16 });

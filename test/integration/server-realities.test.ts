@@ -152,3 +152,25 @@ describe('a server that refuses select (issue 19 #14)', () => {
     }
   });
 });
+
+describe('a server that answered the author select before', () => {
+  it("a run whose state shows it (a source recorded authors) starts every source's id listing at once", async () => {
+    const sim = await startFixtureSimulator({ latencyMs: 30 });
+    const { dir, cleanup } = await tempDir();
+    try {
+      await medigySync(sim, dir);
+      // The second run, a new client (as every CLI run is): its id listings with the author
+      // select are all asked before the first of them is answered.
+      const before = sim.log().length;
+      const second = await medigySync(sim, dir);
+      expect(second.errors).toEqual([]);
+      const listings = sim.log().slice(before).filter((r) => r.route === 'work_packages' && new URLSearchParams(r.path.split('?')[1]).get('select')?.includes('author'));
+      expect(listings.length).toBeGreaterThanOrEqual(7);
+      const firstAnswered = Math.min(...listings.map((r) => r.endMs!));
+      expect(listings.filter((r) => r.startMs < firstAnswered).length).toBeGreaterThanOrEqual(7);
+    } finally {
+      await sim.close();
+      await cleanup();
+    }
+  });
+});
