@@ -27,8 +27,6 @@ export const KEPT_WEIGHT = 0.1;
  */
 export const COLLECT_EVERY_BYTES = 16 * 1024 * 1024;
 
-/** Heap growth since the last full collection below which writing the state's shards triggers none (see memoryPolicy). */
-export const STATE_GARBAGE_BYTES = 24 * 1024 * 1024;
 
 type Gc = () => void;
 let gc: Gc | null | undefined;
@@ -53,19 +51,16 @@ export function collector(): Gc | null {
  * whichever comes first, and before planning and applying after mapping at least
  * COLLECT_EVERY (a no-change run does not pay for those two: its heap is mostly the state).
  */
-export function memoryPolicy(fullCollection: () => void = () => collector()?.(), heapUsed: () => number = () => v8.getHeapStatistics().used_heap_size): (e: SyncEvent) => void {
+export function memoryPolicy(fullCollection: () => void = () => collector()?.()): (e: SyncEvent) => void {
   // Counted in twentieths of a mapped work package, so the sums are exact integers.
   const limit = COLLECT_EVERY * 20;
   let mapped = 0;
   let sinceCollect = 0;
   let downloaded = 0;
-  /** The heap in use right after the last full collection (0: none yet). */
-  let liveAfterCollect = 0;
   const collect = (): void => {
     sinceCollect = 0;
     downloaded = 0;
     fullCollection();
-    liveAfterCollect = heapUsed();
   };
   return (e) => {
     if (e.type === 'workPackage') {
@@ -78,15 +73,14 @@ export function memoryPolicy(fullCollection: () => void = () => collector()?.(),
       sinceCollect += 5;
       if (sinceCollect >= limit) collect();
     } else if (e.type === 'stateShard') {
-      // Writing the state makes garbage that outlives young collections (each shard's text;
-      // for a cold sync, its 1,000 entries read back from the run's spill and parsed, ~4 MB):
-      // a cold sync of 30,000 peaked there (heap 172 MB used, RSS 297 MB) with no collection.
-      // But a full collection costs in proportion to the live heap, which holds every entry
-      // read when the run changed work packages all over the state: one per four shards made
-      // a 1 % run at 100,000 2.4 s slower. So one runs only once the heap has grown by half
-      // its live size (and STATE_GARBAGE_BYTES) since the last.
-      const used = heapUsed();
-      if (used > liveAfterCollect * 1.5 && used - liveAfterCollect > STATE_GARBAGE_BYTES) collect();
+      // Writing the state: each entry this run mapped is read back from the run's spill and
+      // parsed, garbage that outlives young collections (a cold sync of 30,000 peaked there,
+      // heap 172 MB used, RSS 297 MB, with no collection). Counted like a write, a quarter of
+      // a mapped work package: a cold sync collects once per four shards, while a run that
+      // changed a few work packages in every shard (1 % at 100,000: ~10 a shard, a live heap
+      // of every entry read, where a full collection costs ~0.2 s) collects for none.
+      sinceCollect += 5 * e.mapped;
+      if (sinceCollect >= limit) collect();
     } else if (e.type === 'download') {
       downloaded += e.bytes;
       if (downloaded >= COLLECT_EVERY_BYTES) collect();

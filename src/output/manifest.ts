@@ -137,6 +137,8 @@ export interface ShardedEntries {
   /** Every shard that may hold an entry, ascending (a shard whose entries come back empty is removed). */
   shards: readonly number[];
   entriesOf(shard: number): Promise<Record<string, ManifestWorkPackage>>;
+  /** How many of a shard's entries the run produced (mapped); default none. */
+  fresh?(shard: number): number;
 }
 
 /** A manifest's entries grouped by shard (a whole manifest in memory: tests, and writers that hold one). */
@@ -696,7 +698,7 @@ export interface StagedState {
  * temp files, touching nothing the state is read from. apply.ts stages them while it syncs
  * the pages' folders and deletes (their fsyncs overlap), and commits after.
  */
-export async function stageState(root: string, top: StateTop, next: ShardedEntries, dirty: ReadonlySet<number> | null, previous: PreviousShards | null, cache?: StateCache, onShard?: (shard: number, bytes: number) => void): Promise<StagedState> {
+export async function stageState(root: string, top: StateTop, next: ShardedEntries, dirty: ReadonlySet<number> | null, previous: PreviousShards | null, cache?: StateCache, onShard?: (shard: number, bytes: number, fresh: number) => void): Promise<StagedState> {
   const tmp = path.join(root, TMP_DIR);
   const digests = new Map(dirty ? (previous?.digests ?? []) : []);
   const summaries = new Map(dirty ? (previous?.summaries ?? []) : []);
@@ -733,7 +735,7 @@ export async function stageState(root: string, top: StateTop, next: ShardedEntri
         // afresh (dirty null) is compared with what is on disk.
         const same = dirty ? before === digest : await holdsText(file, text);
         if (!same) staged.push({ shard, file, tmp: await stageDurably(file, text, tmp), digest, entries: cache ? entries : null });
-        onShard?.(shard, text.length);
+        onShard?.(shard, text.length, next.fresh?.(shard) ?? 0);
       }),
     ),
   );

@@ -93,7 +93,7 @@ export async function applyPlan(a: ApplyInput): Promise<string[]> {
       touched.push(f.path);
       a.emit({ type: 'write', path: f.path, action: f.action });
     });
-    state = a.state ? stageState(root, a.state.top, a.state.entries, a.state.dirty, a.state.previousShards, a.state.cache, (shard, bytes) => a.emit({ type: 'stateShard', shard, bytes })) : null;
+    state = a.state ? stageState(root, a.state.top, a.state.entries, a.state.dirty, a.state.previousShards, a.state.cache, (shard, bytes, mapped) => a.emit({ type: 'stateShard', shard, bytes, mapped })) : null;
     state?.catch(() => undefined);
     await eachLimited(dirs, WIDTH, fsyncDir);
     // Deletions in parallel too (a run renaming 600 pages deleted them one by one), then the

@@ -6,8 +6,11 @@ export type SyncEvent =
   | { type: 'workPackage'; source: string; id: number; skipped: boolean }
   | { type: 'download'; attachmentId: number; bytes: number }
   | { type: 'write'; path: string; action: 'create' | 'update' | 'delete' }
-  /** A shard of the state made ready to be put in place (its entries stringified into a temp file). */
-  | { type: 'stateShard'; shard: number; bytes: number }
+  /**
+   * A shard of the state made ready to be put in place (its entries stringified into a temp
+   * file); `mapped`: how many of its entries this run mapped (read back from its spill).
+   */
+  | { type: 'stateShard'; shard: number; bytes: number; mapped: number }
   | { type: 'itemError'; error: ItemError }
   | { type: 'warning'; message: string };
 

@@ -146,6 +146,7 @@ export class Ledger {
    */
   nextEntries(released: ReadonlyMap<number, string[]>): NextEntries {
     const dirty = new Set<number>();
+    const mappedIn = new Map<number, number>();
     const byShard = new Map<number, [number, ManifestWorkPackage][]>();
     for (const [id, old] of this.previous.loadedEntries()) {
       const shard = shardOf(id);
@@ -156,7 +157,10 @@ export class Ledger {
     }
     for (const [id, o] of this.outcomes) {
       if ((o.kind === 'mapped' || o.kind === 'gone') && !this.previous.isLoaded(shardOf(id))) throw new Error(`ledger: work package #${id} is ${o.kind}, but its shard of the state was not read`);
-      if (o.kind === 'mapped') dirty.add(shardOf(id));
+      if (o.kind === 'mapped') {
+        dirty.add(shardOf(id));
+        mappedIn.set(shardOf(id), (mappedIn.get(shardOf(id)) ?? 0) + 1);
+      }
     }
     const entriesOf = async (shard: number): Promise<Record<string, ManifestWorkPackage>> => {
       const entries: Record<string, ManifestWorkPackage> = {};
@@ -178,7 +182,7 @@ export class Ledger {
       return entries;
     };
     const shards = [...new Set([...byShard.keys(), ...this.spill.shards()])].sort((a, b) => a - b);
-    return { dirty, shards, entriesOf };
+    return { dirty, shards, entriesOf, fresh: (shard) => mappedIn.get(shard) ?? 0 };
   }
 
   /** Ids with an entry in the next state, among the shards read (see nextEntries). */
@@ -195,4 +199,6 @@ export interface NextEntries {
   /** Every shard that may hold an entry, ascending. */
   shards: number[];
   entriesOf(shard: number): Promise<Record<string, ManifestWorkPackage>>;
+  /** How many of a shard's entries this run mapped. */
+  fresh(shard: number): number;
 }

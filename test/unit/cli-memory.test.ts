@@ -5,8 +5,6 @@ import type { SyncEvent } from '../../src/sync/index.js';
 
 const wp = (skipped: boolean): SyncEvent => ({ type: 'workPackage', source: 's', id: 1, skipped });
 
-const MB = 1024 * 1024;
-
 describe('memory policy', () => {
   it('collects after every COLLECT_EVERY mapped work packages; skipped (kept) ones count KEPT_WEIGHT', () => {
     let calls = 0;
@@ -60,44 +58,23 @@ describe('memory policy', () => {
     expect(calls).toBe(2);
   });
 
-  it("writing the state's shards collects once the heap grew by half its live size (and 24 MiB) since the last collection", () => {
-    /** A policy over a fake heap: `used` grows as the test says; a collection brings it down to `live`. */
-    const heap = (used: number, live: number) => {
-      const h = { used, calls: 0, on: (_: SyncEvent): void => undefined };
-      h.on = memoryPolicy(
-        () => {
-          h.calls++;
-          h.used = live;
-        },
-        () => h.used,
-      );
-      return h;
-    };
-    const shard = (n: number): SyncEvent => ({ type: 'stateShard', shard: n, bytes: 1_000_000 });
-    // A small live heap (a cold sync's: its entries wait on disk), 4 MB of garbage a shard.
-    const small = heap(100 * MB, 80 * MB);
-    small.on(shard(0)); // no collection yet: the first one measures the live heap
-    expect(small.calls).toBe(1);
-    let n = 1;
-    for (; small.calls === 1 && n < 100; n++) {
-      small.used += 4 * MB;
-      small.on(shard(n));
-    }
-    expect(n - 1).toBe(11); // 80 → 124 MB: past 1.5 × 80 and 24 MiB more
-    // A large live heap (every entry read: a 1 % run at 100,000), 2 MB of garbage a shard:
-    // after a collection that left 300 MB live, the next is due past 450 MB (75 shards), not
-    // every four shards as a fixed count would (a 1 % run at 100,000 was 2.4 s slower).
-    const big = heap(320 * MB, 300 * MB);
-    big.on(shard(0));
-    expect(big.calls).toBe(1);
-    for (n = 1; n <= 75; n++) {
-      big.used += 2 * MB;
-      big.on(shard(n));
-    }
-    expect(big.calls).toBe(1);
-    big.used += 2 * MB;
-    big.on(shard(76));
-    expect(big.calls).toBe(2);
+  it("writing the state's shards counts the entries this run mapped, a quarter of a work package each", () => {
+    const shard = (n: number, mapped: number): SyncEvent => ({ type: 'stateShard', shard: n, bytes: 1_000_000, mapped });
+    // A cold sync: every entry of every shard was mapped: one collection per four shards.
+    let calls = 0;
+    const cold = memoryPolicy(() => calls++);
+    for (let n = 0; n < 3; n++) cold(shard(n, 1000));
+    expect(calls).toBe(0);
+    cold(shard(3, 1000));
+    expect(calls).toBe(1);
+    for (let n = 4; n < 12; n++) cold(shard(n, 1000));
+    expect(calls).toBe(3);
+    // 1 % at 100,000: ten mapped entries in each of 100 shards (a live heap of every entry
+    // read, where a collection costs ~0.2 s): none (one per four shards made that run 2.4 s slower).
+    let few = 0;
+    const changed = memoryPolicy(() => few++);
+    for (let n = 0; n < 100; n++) changed(shard(n, 10));
+    expect(few).toBe(0);
   });
 
   it('the real collector can be obtained at run time', () => {

@@ -121,6 +121,7 @@ describe('Ledger', () => {
     expect(next.shards).toEqual([0, 1]);
     expect([...next.dirty]).toEqual([1]);
     expect(Object.keys(await next.entriesOf(1))).toEqual(['1001', '1002']);
+    expect([next.fresh(0), next.fresh(1)]).toEqual([0, 2]);
     expect(await next.entriesOf(0)).toEqual(previous.workPackages);
     expect([...l.mappedRefs()]).toEqual([[1001, { refs: { '7': 's:f#d' } }]]);
   });
