@@ -1,2 +1,3 @@
 #!/usr/bin/env node
-import '../dist/cli/main.js';
+// The CLI as scripts/bundle.js builds it (dist/cli/main.js is the same code, unbundled).
+import '../dist/bundle/main.js';
