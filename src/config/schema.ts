@@ -1,6 +1,6 @@
 // The configuration file's schema (pure). Every key, its default and its meaning;
 // README "Configuration reference" mirrors this file.
-import { z } from 'zod';
+import * as z from '../zod.js';
 import { DEFAULTS } from '../defaults.js';
 
 const name = z.string().min(1, 'must not be empty');

@@ -2,7 +2,7 @@
 // types of src/types.ts. Everything coming from the server passes through here, so a
 // malformed payload fails with a PayloadError naming the item and the field, e.g.
 // `work package #42: field "_links.type.href" expected string, got number`.
-import { z } from 'zod';
+import * as z from '../zod.js';
 import { PayloadError } from '../errors.js';
 import type { Attachment, CustomFieldDef, CustomFieldEntry, CustomFieldFormat, CustomFieldValue, LinkValue, NamedRef, Project, WorkPackage } from '../types.js';
 
@@ -85,7 +85,7 @@ function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
 }
 
 /** One zod issue → the field's dotted path and a short, secret-free detail. */
-export function describeIssue(issue: z.core.$ZodIssue, data: unknown): { field: string; detail: string } {
+export function describeIssue(issue: z.$ZodIssue, data: unknown): { field: string; detail: string } {
   const field = issue.path.map(String).join('.') || '(root)';
   const actual = valueAt(data, issue.path);
   if (issue.code === 'invalid_type') return { field, detail: `expected ${issue.expected}, got ${kindOf(actual)}` };

@@ -4,7 +4,7 @@
 import { setMaxListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
 import pLimit from 'p-limit';
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent, request, type Dispatcher } from './undici-core.js';
 import { CurateError, OpenProjectError, redactUrl } from '../errors.js';
 import type { OpenProjectClientOptions, RequestEvent } from './types.js';
 

@@ -77,6 +77,22 @@ describe('install from a packed tarball', () => {
   }, 180_000);
 });
 
+describe('the bundled binary (scripts/bundle.js)', () => {
+  it('holds what the CLI reaches and not the libraries\' unused parts: no undici index (fetch, WebSocket, mocks), no zod locale but English', async () => {
+    const dir = path.join(ROOT, 'dist', 'bundle');
+    const files = await readdir(dir);
+    expect(files).toContain('main.js');
+    const text = (await Promise.all(files.filter((f) => f.endsWith('.js')).map((f) => readFile(path.join(dir, f), 'utf8')))).join('\n');
+    // esbuild names each module it takes in a comment: what is absent here was left out.
+    expect(text).toMatch(/^\/\/ node_modules\/undici\/lib\/dispatcher\/agent\.js$/m);
+    expect(text).not.toMatch(/^\/\/ node_modules\/undici\/index\.js$/m);
+    expect(text).not.toMatch(/^\/\/ node_modules\/undici\/lib\/web\/websocket\//m);
+    const locales = [...text.matchAll(/^\/\/ node_modules\/zod\/v4\/locales\/([\w-]+)\.js$/gm)].map((m) => m[1]);
+    expect(locales).toEqual(['en']);
+    expect(await readFile(path.join(ROOT, 'bin', 'curate.js'), 'utf8')).toContain("import '../dist/bundle/main.js';");
+  });
+});
+
 describe('demos', () => {
   it('`npm run demo` runs curate init (the default profile) then curate sync; the second run changes nothing', async () => {
     const { dir, cleanup } = await tempDir();

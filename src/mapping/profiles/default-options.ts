@@ -1,5 +1,5 @@
 // Options of the default profile (`profile.options` in the config), validated once at start-up.
-import { z } from 'zod';
+import * as z from '../../zod.js';
 import { ConfigError } from '../../errors.js';
 
 /** Keys the profile writes at the top level (Hugo's own plus ours), lower-cased. */

@@ -1,7 +1,7 @@
 // Options of the medigy profile: the legacy pipeline's tables (MAPPING.md §3, §5, §7),
 // shipped as defaults so `profile: {name: medigy}` alone reproduces the corpus, and
 // overridable from curate.config.yaml.
-import { z } from 'zod';
+import * as z from '../../zod.js';
 import { ConfigError } from '../../errors.js';
 
 const typeRow = z
