@@ -5,6 +5,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { findConfigFile } from '../config/find.js';
 import { EXIT } from './exit-codes.js';
 import { Interrupted, listenForSignals } from './interrupt.js';
+import { setProcessV8Flags } from './memory.js';
 import { Output, type GlobalFlags } from './output.js';
 import { describeError, secretsFromEnv } from './report-error.js';
 import { stdoutClosed, watchStdio } from './stdout.js';
@@ -246,6 +247,7 @@ function reportError(e: unknown, out: Output): number {
 }
 
 // Run when executed (bin/curate.js imports this module).
+setProcessV8Flags();
 watchStdio();
 const code = await main(process.argv);
 process.exitCode = code;

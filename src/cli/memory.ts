@@ -28,6 +28,31 @@ export const KEPT_WEIGHT = 0.1;
 export const COLLECT_EVERY_BYTES = 16 * 1024 * 1024;
 
 
+/**
+ * Two V8 settings of the curate process, set first thing (code embedding the library keeps
+ * its own). Both are read by V8 when it acts on them, not only at start-up, so setting them
+ * at run time works (unlike the heap size limits).
+ *
+ * `--liftoff-only`: undici parses HTTP with llhttp, compiled to WebAssembly. V8 compiled
+ * that module's parser function a second time with its optimizing compiler (TurboFan) on a
+ * background thread, and the register allocation of that one large function needed ~37 MB
+ * of scratch memory (valgrind massif at the peak: V8 Zone segments under
+ * Pipeline::GenerateCodeForWasmFunction), which the C allocator then kept: a sync of six
+ * work packages peaked at 110 MB RSS, 74 MB with the baseline compiler's code (Liftoff)
+ * only, and used less CPU (0.35 → 0.25 s). It must be set before the first request.
+ *
+ * `--semi-space-growth-factor=1`: the young generation starts at 1 MB a semi-space and V8
+ * doubles it, up to 16 MB, while objects survive; a sync's pages of 1,000 work packages
+ * made it grow to the maximum within seconds, 31 MB of the heap (two semi-spaces) for the
+ * rest of the run. Not growing it keeps it at 2 MB: 26 MB less RSS a few seconds into a
+ * cold sync of 30,000; the pages' objects that outlive a scavenge are promoted sooner, which
+ * the full collections of memoryPolicy clear (docs/performance.md has the measured cost).
+ */
+export function setProcessV8Flags(): void {
+  v8.setFlagsFromString('--liftoff-only');
+  v8.setFlagsFromString('--semi-space-growth-factor=1');
+}
+
 type Gc = () => void;
 let gc: Gc | null | undefined;
 
