@@ -45,8 +45,10 @@ export const COLLECT_EVERY_BYTES = 16 * 1024 * 1024;
  * doubles it, up to 16 MB, while objects survive; a sync's pages of 1,000 work packages
  * made it grow to the maximum within seconds, 31 MB of the heap (two semi-spaces) for the
  * rest of the run. Not growing it keeps it at 2 MB: 26 MB less RSS a few seconds into a
- * cold sync of 30,000; the pages' objects that outlive a scavenge are promoted sooner, which
- * the full collections of memoryPolicy clear (docs/performance.md has the measured cost).
+ * cold sync of 30,000 (peak 200 → 181 MB). What outlives a scavenge is promoted sooner:
+ * the full collections of memoryPolicy clear it where it counts, but a run that rewrites
+ * every state shard at 100,000 without mapping much (1 % changed) peaked higher
+ * (docs/performance.md, fifth session).
  */
 export function setProcessV8Flags(): void {
   v8.setFlagsFromString('--liftoff-only');
