@@ -4,8 +4,10 @@
 // ~200 modules before its first request (zod alone is 95 files, 64 of them locales it
 // never uses; undici's index loads its mocks, caches and web APIs); cron, `curate watch`'s
 // reloads and every test that runs the binary pay that at each start. The bundle holds
-// only what the CLI reaches (zod's unused locales are dropped), one file per lazily loaded
-// command or profile (`--splitting`), and starts measurably faster (docs/performance.md).
+// only what the CLI reaches (src/zod.ts and src/openproject/undici-core.ts import those
+// two by part, so zod's unused locales and undici's index stay out; test/cli/install.test.ts
+// checks), one file per lazily loaded command or profile (`--splitting`), and starts
+// measurably faster (docs/performance.md).
 // It is built from tsc's output, so it runs exactly the code the library and the tests
 // type-check. bin/curate.js imports it; dist/index.js (the library) is unchanged.
 import { build } from 'esbuild';
@@ -32,6 +34,5 @@ const result = await build({
   banner: { js: "import { createRequire as __curateRequire } from 'node:module';\nconst require = __curateRequire(import.meta.url);" },
   legalComments: 'eof',
   logLevel: 'warning',
-  metafile: true,
 });
 if (result.errors.length > 0 || result.warnings.length > 0) process.exit(1);
