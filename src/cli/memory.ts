@@ -45,11 +45,11 @@ export const COLLECT_EVERY_BYTES = 16 * 1024 * 1024;
  * doubles it, up to 16 MB, while objects survive; a sync's pages of 1,000 work packages
  * made it grow to the maximum within seconds, 31 MB of the heap (two semi-spaces) for the
  * rest of the run. Not growing it keeps it at 2 MB: 26 MB less RSS a few seconds into a
- * cold sync of 30,000 (peak 200 → 181 MB). What outlives a scavenge is promoted sooner:
- * the full collections of memoryPolicy clear it where it counts, but not in a run that
- * reads and rewrites every state shard without mapping much: 1 % changed at 100,000 peaked
- * at 418.5 MB against 378.6 MB, 10.4 s against 9.1 s (cold: 319.5 against 339.4 MB;
- * docs/performance.md, fifth session).
+ * cold sync of 30,000 (peak 195 → 181 MB, one run each). What outlives a scavenge is
+ * promoted sooner: the full collections of memoryPolicy clear it where it counts, but not
+ * in a run that reads and rewrites every state shard without mapping much: 1 % changed
+ * at 100,000 peaked at 418.5 MB against 378.6 MB, 10.4 s against 9.1 s (cold: 319.5
+ * against 339.4 MB; docs/performance.md, fifth session).
  */
 export function setProcessV8Flags(): void {
   v8.setFlagsFromString('--liftoff-only');
