@@ -8,7 +8,8 @@ import { constants, existsSync } from 'node:fs';
 import { access, readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { CurateError } from '../errors.js';
-import { isStateFile, MANIFEST_FILE, readState, SHARD_DIR, SHARD_SPAN, shardOf, type StoredState } from '../output/manifest.js';
+import { isStateFile, MANIFEST_FILE, readState, SHARD_DIR, SHARD_SPAN, shardOf, TornShardError } from '../output/manifest.js';
+import { shardsNaming } from '../output/shard-summary.js';
 import { COMMIT_LIST_MAX, contentPrefix, describePages, pagesOf, type DescribedPage, type FileChange } from './pages.js';
 
 interface GitResult {
@@ -135,43 +136,97 @@ export async function preflightCommit(outputRoot: string): Promise<void> {
   }
 }
 
-/** Work package id per owned path, from entries by id. */
-function pathsOf(entries: Record<string, { files?: Record<string, unknown> } | undefined>, into = new Map<string, number>()): Map<string, number> {
-  for (const [id, w] of Object.entries(entries)) for (const p of Object.keys(w?.files ?? {})) into.set(p, Number(id));
-  return into;
+type Entries = Record<string, { files?: Record<string, unknown> } | undefined>;
+
+/** Work package id per path, now (the state on disk) and at HEAD (its committed state), for the paths asked about. */
+interface Owners {
+  now: Map<string, number>;
+  before: Map<string, number>;
+  /** Shards read to learn it (from disk and from HEAD). */
+  shardsRead: number;
 }
 
 /**
- * Work package id per path the committed state owned (tolerant: unreadable state owns
- * nothing). Shards whose digest HEAD's manifest records as the one on disk hold the same
- * entries, so only the others are read from git.
+ * Who owns `paths` (the ones that differ from HEAD), now and at HEAD, reading the state
+ * only as far as they need: manifest.json's shard summaries name the folders and name
+ * hashes of each shard's files (format 4), so only shards that may record one of the paths
+ * are read, and a HEAD shard with the digest of the one on disk is read from disk. A commit
+ * after a run that changed a few work packages reads a few shards, not all of them.
+ * Unreadable state owns nothing (tolerant: the commit then holds the state files only).
  */
-async function ownedAtHead(headBytes: (f: string) => Promise<Buffer | null>, now: StoredState | null): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
+async function ownersOf(root: string, paths: readonly string[], headBytes: (f: string) => Promise<Buffer | null>): Promise<Owners> {
+  const wanted = new Set(paths);
+  const owners: Owners = { now: new Map(), before: new Map(), shardsRead: 0 };
+  if (!wanted.size) return owners;
+  const pick = (entries: Entries, into: Map<string, number>): void => {
+    for (const [id, w] of Object.entries(entries)) for (const p of Object.keys(w?.files ?? {})) if (wanted.has(p)) into.set(p, Number(id));
+  };
+  let state = await readState(root, undefined, undefined, { lazy: true }).catch(() => null);
+  const read = new Map<number, Promise<Entries>>();
+  /** A shard's entries as on disk now: read once when the state was read lazily. */
+  const onDisk = (shard: number): Promise<Entries> => {
+    let p = read.get(shard);
+    if (!p) {
+      const s = state!;
+      if (s.load) {
+        owners.shardsRead += 1;
+        p = s.load(shard);
+      } else p = Promise.resolve(Object.fromEntries(Object.entries(s.manifest.workPackages).filter(([id]) => shardOf(Number(id)) === shard)));
+      read.set(shard, p);
+    }
+    return p;
+  };
+  if (state?.load && state.summaries) {
+    try {
+      for (const shard of shardsNaming(new Map([...state.summaries].map(([k, v]) => [k, v.names])), wanted)) pick(await onDisk(shard), owners.now);
+    } catch (e) {
+      // A shard that is not the one manifest.json describes: read the state whole (it is then torn).
+      if (!(e instanceof TornShardError)) throw e;
+      read.clear();
+      owners.now.clear();
+      state = await readState(root).catch(() => null);
+    }
+  }
+  if (state && !state.load) {
+    owners.shardsRead += state.shards?.size ?? 0;
+    pick(state.manifest.workPackages, owners.now);
+  }
+
   let m: { workPackages?: unknown; shards?: unknown };
   try {
     m = JSON.parse((await headBytes(MANIFEST_FILE))?.toString('utf8') ?? 'null') as typeof m;
   } catch {
-    return out;
+    return owners;
   }
-  if (!m || typeof m !== 'object') return out;
+  if (!m || typeof m !== 'object') return owners;
   // Formats 1 and 2: every entry inline.
-  if (m.workPackages && typeof m.workPackages === 'object') return pathsOf(m.workPackages as Record<string, { files?: Record<string, unknown> }>);
-  const same = new Set<number>();
-  for (const [range, digest] of Object.entries((m.shards ?? {}) as Record<string, unknown>)) {
+  if (m.workPackages && typeof m.workPackages === 'object') {
+    pick(m.workPackages as Entries, owners.before);
+    return owners;
+  }
+  const atHead = new Map<number, { range: string; digest: unknown; names?: Record<string, string> }>();
+  for (const [range, rec] of Object.entries((m.shards ?? {}) as Record<string, unknown>)) {
     const shard = Number(range.split('-')[0]) / SHARD_SPAN;
-    if (now && now.torn === null && now.shards?.get(shard) === digest) {
-      same.add(shard);
+    // Format 3 records a digest, format 4 a summary with it.
+    const summary = rec && typeof rec === 'object' ? (rec as { digest?: unknown; names?: unknown }) : null;
+    const names = summary && summary.names && typeof summary.names === 'object' ? (summary.names as Record<string, string>) : undefined;
+    atHead.set(shard, { range, digest: summary ? summary.digest : rec, ...(names ? { names } : {}) });
+  }
+  const named = shardsNaming(new Map([...atHead].filter(([, h]) => h.names).map(([k, h]) => [k, h.names!])), wanted);
+  for (const [shard, h] of atHead) {
+    if (h.names && !named.has(shard)) continue;
+    if (state && state.torn === null && state.shards?.get(shard) === h.digest) {
+      pick(await onDisk(shard), owners.before);
       continue;
     }
+    owners.shardsRead += 1;
     try {
-      pathsOf(JSON.parse((await headBytes(`${SHARD_DIR}/${range}.json`))?.toString('utf8') ?? '{}') as Record<string, { files?: Record<string, unknown> }>, out);
+      pick(JSON.parse((await headBytes(`${SHARD_DIR}/${h.range}.json`))?.toString('utf8') ?? '{}') as Entries, owners.before);
     } catch {
       /* not JSON: nothing is known to be owned by it */
     }
   }
-  if (now && same.size) for (const [id, w] of Object.entries(now.manifest.workPackages)) if (same.has(shardOf(Number(id)))) for (const p in w.files) out.set(p, Number(id));
-  return out;
+  return owners;
 }
 
 export interface CommitOutcome {
@@ -181,6 +236,8 @@ export interface CommitOutcome {
   files: string[];
   /** How many of them this run did not touch: left uncommitted by earlier runs. */
   leftovers: number;
+  /** State shards read to tell which changed paths curate owns (from disk and from HEAD). */
+  stateShardsRead: number;
   pages: DescribedPage[];
   message: string | null;
 }
@@ -194,7 +251,7 @@ export interface CommitOutcome {
  * `touched` (this run's files) only tells leftovers apart; `message` builds the message.
  */
 export async function commitOwned(root: string, o: { touched?: readonly string[]; message: (pages: DescribedPage[], leftovers: number) => string }): Promise<CommitOutcome> {
-  const none: CommitOutcome = { id: null, files: [], leftovers: 0, pages: [], message: null };
+  const none: CommitOutcome = { id: null, files: [], leftovers: 0, stateShardsRead: 0, pages: [], message: null };
   // Real paths: git reports its top level resolved (/tmp → /private/tmp on macOS).
   const realRoot = await realpath(root).catch(() => null);
   if (realRoot === null) return none;
@@ -214,10 +271,6 @@ export async function commitOwned(root: string, o: { touched?: readonly string[]
     const r = await gitRun(top, ['show', `HEAD:${toTop(f)}`]);
     return r.code === 0 ? r.out : null;
   };
-  const state = await readState(realRoot).catch(() => null);
-  const now = pathsOf(state?.manifest.workPackages ?? {});
-  const before = await ownedAtHead(headBytes, state);
-
   // Everything under the output root that differs from HEAD (index or work tree), untracked included.
   const status = splitNul((await git(top, ['status', '--porcelain', '-z', '--untracked-files=all', '--no-renames', '--', rootRel || '.'])).toString());
   /** Path → whether HEAD has it (`??` untracked and `A` added are new). */
@@ -226,9 +279,10 @@ export async function commitOwned(root: string, o: { touched?: readonly string[]
     const rel = fromTop(entry.slice(3));
     if (rel !== null) changed.set(rel, !(entry.startsWith('??') || entry.startsWith('A')));
   }
+  const { now, before, shardsRead } = await ownersOf(realRoot, [...changed.keys()].filter((f) => !isStateFile(f)), headBytes);
   const gone = (f: string): boolean => !existsSync(path.join(realRoot, ...f.split('/')));
   const files = [...changed.keys()].filter((f) => isStateFile(f) || now.has(f) || (before.has(f) && gone(f))).sort();
-  if (!files.length) return none;
+  if (!files.length) return { ...none, stateShardsRead: shardsRead };
 
   const present = files.filter((f) => !gone(f));
   const deleted = files.filter(gone);
@@ -237,7 +291,7 @@ export async function commitOwned(root: string, o: { touched?: readonly string[]
   // Only paths whose staged content differs from HEAD (a file rewritten with its old bytes does not).
   const staged = new Set(splitNul(await git(top, ['diff', '--cached', '--name-only', '-z', '--no-renames', ...(hasHead ? [] : ['--root'])])).map(fromTop));
   const commit = hasHead ? files.filter((f) => staged.has(f)) : files;
-  if (!commit.length) return none;
+  if (!commit.length) return { ...none, stateShardsRead: shardsRead };
 
   const touched = new Set(o.touched ?? []);
   const leftovers = commit.filter((f) => !touched.has(f)).length;
@@ -257,7 +311,7 @@ export async function commitOwned(root: string, o: { touched?: readonly string[]
     else await gitRun(top, ['rm', '-q', '--cached', '--ignore-unmatch', '--pathspec-from-file=-', '--pathspec-file-nul'], nulList(commit.map(toTop)));
     throw new CurateError('OUTPUT', `--git-commit: git commit failed: ${lastLine(r.err) || `exit status ${r.code}`}. The ${commit.length} file(s) are written but not committed; the next run with --git-commit commits them.`);
   }
-  return { id: (await git(top, ['rev-parse', 'HEAD'])).trim(), files: commit, leftovers, pages, message };
+  return { id: (await git(top, ['rev-parse', 'HEAD'])).trim(), files: commit, leftovers, stateShardsRead: shardsRead, pages, message };
 }
 
 const nulList = (paths: string[]): string => paths.map((p) => `${p}\0`).join('');

@@ -92,6 +92,49 @@ export function decodeHashes(text: string): Uint32Array {
   return out;
 }
 
+/** Whether an ascending list of name hashes holds `h` (binary search). */
+export function hasHash(sorted: Uint32Array | undefined, h: number): boolean {
+  if (!sorted) return false;
+  let lo = 0;
+  let hi = sorted.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const v = sorted[mid]!;
+    if (v === h) return true;
+    if (v < h) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return false;
+}
+
+/**
+ * The shards whose summaries may record one of `paths`, by their folders' name hashes: a
+ * shard that records a path is always among them (a hash shared by another name only
+ * costs reading a shard for nothing). `names`: shard → its summary's `names`.
+ */
+export function shardsNaming(names: ReadonlyMap<number, Readonly<Record<string, string>>>, paths: Iterable<string>): Set<number> {
+  const byDir = new Map<string, number[]>();
+  for (const p of paths) {
+    const [dir, name] = splitPath(p);
+    const list = byDir.get(dir);
+    if (list) list.push(nameHash(name));
+    else byDir.set(dir, [nameHash(name)]);
+  }
+  const out = new Set<number>();
+  for (const [shard, folders] of names) {
+    for (const [dir, hashes] of byDir) {
+      const text = folders[dir];
+      if (text === undefined) continue;
+      const sorted = decodeHashes(text);
+      if (hashes.some((h) => hasHash(sorted, h))) {
+        out.add(shard);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
 /** The summary of a shard whose file holds `entries` in `bytes` bytes. */
 export function summarizeShard(entries: Record<string, ManifestWorkPackage>, bytes: number): ShardSummary {
   const owned: Record<string, number[]> = {};

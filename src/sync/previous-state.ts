@@ -10,7 +10,7 @@
 // shard that is written is always written whole; the others keep their bytes and summary.
 import pLimit from 'p-limit';
 import { shardOf, type Manifest, type ManifestSource, type ManifestWorkPackage, type StoredState } from '../output/manifest.js';
-import { decodeHashes, nameHash, splitPath, type ShardSummary } from '../output/shard-summary.js';
+import { decodeHashes, hasHash, nameHash, splitPath, type ShardSummary } from '../output/shard-summary.js';
 
 export class PreviousState {
   private pathOwners: Map<string, number> | null = null;
@@ -212,18 +212,4 @@ export class PreviousState {
     }
     return this.owners;
   }
-}
-
-function hasHash(sorted: Uint32Array | undefined, h: number): boolean {
-  if (!sorted) return false;
-  let lo = 0;
-  let hi = sorted.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    const v = sorted[mid]!;
-    if (v === h) return true;
-    if (v < h) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return false;
 }

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { commitOwned, preflightCommit } from '../../src/cli/git.js';
 import { pageCommitMessage } from '../../src/cli/pages.js';
+import { writeState, type Manifest, type ManifestWorkPackage } from '../../src/output/manifest.js';
 import { git, tempDir } from '../helpers/env.js';
 
 let dir: string;
@@ -75,6 +76,42 @@ describe('commitOwned', () => {
     await writeFile(path.join(root, 'news', 'not-ours.md'), 'y\n');
     expect((await commitOwned(root, { message })).id).toBeNull();
     expect((await git(dir, ['log', '--format=%s'])).trim().split('\n')).toHaveLength(2);
+  });
+
+  it('reads only the state shards that may own a changed path, on disk and at HEAD (issue 22)', async () => {
+    const root = path.join(dir, 'content');
+    const entry = (id: number, updatedAt: string): ManifestWorkPackage => ({ source: 'news', updatedAt, lockVersion: 1, attachments: {}, files: { [`news/${id}/index.md`]: 'x' } });
+    // Five shards (ids 1, 1001, … 4001), in the sharded format a sync writes.
+    const ids = [1, 1001, 2001, 3001, 4001];
+    const workPackages = Object.fromEntries(ids.map((id) => [String(id), entry(id, '2026-01-01T00:00:00Z')]));
+    const state = (): Manifest => ({ version: 4, profile: 'default', sources: {}, workPackages });
+    for (const id of ids) {
+      await mkdir(path.join(root, 'news', String(id)), { recursive: true });
+      await writeFile(path.join(root, 'news', String(id), 'index.md'), page(`Page ${id}`));
+    }
+    await writeState(root, state(), null, null);
+    const first = await commitOwned(root, { touched: [], message });
+    expect(first.files).toHaveLength(5 + 1 + 5); // the pages, manifest.json, the shards
+    expect(first.stateShardsRead).toBe(5);
+
+    // One page edited and its entry rewritten: its shard's digest changes, the others' do not.
+    await writeFile(path.join(root, 'news', '2001', 'index.md'), page('Page 2001, edited'));
+    workPackages['2001'] = entry(2001, '2026-02-01T00:00:00Z');
+    await writeState(root, state(), null, null);
+    const second = await commitOwned(root, { touched: ['news/2001/index.md'], message });
+    expect(second.files).toEqual(['.curate/manifest.json', '.curate/work-packages/2000-2999.json', 'news/2001/index.md']);
+    expect(second.pages.map((p) => [p.id, p.action, p.title])).toEqual([[2001, 'update', 'Page 2001, edited']]);
+    // That shard on disk and at HEAD; not the four others.
+    expect(second.stateShardsRead).toBe(2);
+
+    // A page deleted: its owner is known from HEAD's state alone (the state on disk no longer lists it).
+    await rm(path.join(root, 'news', '4001'), { recursive: true });
+    delete workPackages['4001'];
+    await writeState(root, state(), null, null);
+    const third = await commitOwned(root, { touched: [], message });
+    expect(third.pages.map((p) => [p.id, p.action, p.title])).toEqual([[4001, 'delete', 'Page 4001']]);
+    expect(third.files).toContain('news/4001/index.md');
+    expect(third.stateShardsRead).toBe(1);
   });
 
   it('a single page: curate: update "Title" (#1234)', async () => {

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ManifestWorkPackage } from '../../src/output/manifest.js';
 import { rng } from '../../src/simulator/rng.js';
-import { decodeHashes, decodeIds, encodeHashes, encodeIds, nameHash, summarizeShard, summaryValidAt } from '../../src/output/shard-summary.js';
+import { decodeHashes, decodeIds, encodeHashes, encodeIds, nameHash, shardsNaming, summarizeShard, summaryValidAt } from '../../src/output/shard-summary.js';
 
 const entry = (source: string, updatedAt: string, files: string[], extra: Partial<ManifestWorkPackage> = {}): ManifestWorkPackage => ({
   source,
@@ -79,4 +79,32 @@ describe('shard summary', () => {
       expect(summaryValidAt(s, now), `round ${round}`).toBe(each);
     }
   });
+
+  it('shardsNaming: every shard that records one of the paths is named, and (random names) few others', () => {
+    const r = rng(22);
+    const shards = new Map<number, Record<string, ManifestWorkPackage>>();
+    const owner = new Map<string, number>();
+    for (let shard = 0; shard < 40; shard++) {
+      const entries: Record<string, ManifestWorkPackage> = {};
+      for (let i = 0; i < 50; i++) {
+        const id = shard * 1000 + i;
+        const files = [`news/${id}-${Math.floor(r() * 1e9)}/index.md`, `img/${Math.floor(r() * 1e9)}.png`, `top-${id}.md`];
+        for (const f of files) owner.set(f, shard);
+        entries[String(id)] = entry('news', '2026-01-01T00:00:00Z', files);
+      }
+      shards.set(shard, entries);
+    }
+    const names = new Map([...shards].map(([k, e]) => [k, summarizeShard(e, 1).names]));
+    const all = [...owner.keys()];
+    for (let trial = 0; trial < 50; trial++) {
+      const paths = Array.from({ length: 1 + Math.floor(r() * 5) }, () => all[Math.floor(r() * all.length)]!);
+      const named = shardsNaming(names, paths);
+      for (const p of paths) expect(named.has(owner.get(p)!)).toBe(true);
+      // 32-bit hashes per folder: a stray match is rare, so a few paths name about as many shards.
+      expect(named.size).toBeLessThanOrEqual(paths.length + 1);
+    }
+    expect(shardsNaming(names, ['news/unknown/index.md', 'elsewhere/x.md']).size).toBe(0);
+    expect(shardsNaming(names, [])).toEqual(new Set());
+  });
 });
+
