@@ -13,7 +13,13 @@ export const COLLECT_EVERY = 1000;
  * What a kept (unchanged) work package counts toward COLLECT_EVERY: it makes far less
  * garbage than a mapped one (its entry read, its files looked up), but a no-change sync of
  * 30,000 work packages made enough of it to grow the heap to ~170 MB (live: ~75 MB) with no
- * collection at all; at a tenth it triggers about one per 10,000.
+ * collection at all; at a tenth it triggers about one per 10,000. One kept with its whole
+ * shard on the shard's summary (`bySummary`: no entry read, no file looked up one by one)
+ * counts nothing: at 30,000, a no-change sync keeps ~22,000 that way, and the two
+ * collections they triggered cost 31 ms of its tail for no lower peak (six alternated runs
+ * each: 0.87 → 0.75 s, peak RSS 127.3 → 126.5 MB mean), while a sync with 1 % changed,
+ * whose changes fall in every shard, keeps its collections (without them: 226 against
+ * 202 MB).
  */
 export const KEPT_WEIGHT = 0.1;
 /**
@@ -92,7 +98,7 @@ export function memoryPolicy(fullCollection: () => void = () => collector()?.())
   };
   return (e) => {
     if (e.type === 'workPackage') {
-      const weight = e.skipped ? Math.round(KEPT_WEIGHT * 20) : 20;
+      const weight = e.skipped ? (e.bySummary ? 0 : Math.round(KEPT_WEIGHT * 20)) : 20;
       if (!e.skipped) mapped += 20;
       sinceCollect += weight;
       if (sinceCollect >= limit) collect();

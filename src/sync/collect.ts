@@ -255,7 +255,7 @@ export async function collectSource(ctx: CollectContext, src: ResolvedSource, li
   }
   const reread: number[] = [];
   await eachLimited(unread, 8, async ([shard, ids]) => {
-    if (await shardStillValid(shard, previous.summary(shard)!)) for (const id of ids) ctx.ledger.kept(name, id);
+    if (await shardStillValid(shard, previous.summary(shard)!)) for (const id of ids) ctx.ledger.kept(name, id, true);
     else reread.push(shard);
   });
   await previous.load(reread);

@@ -3,7 +3,11 @@
 export type SyncEvent =
   | { type: 'phase'; phase: 'resolve' | 'list' | 'map' | 'plan' | 'apply' | 'done' }
   | { type: 'page'; source: string; offset: number; total: number; workPackages: number }
-  | { type: 'workPackage'; source: string; id: number; skipped: boolean }
+  /**
+   * A work package's outcome: mapped, or `skipped` (kept as it was); `bySummary`: kept with
+   * the rest of its shard on the shard's summary, its entry not read (no garbage to speak of).
+   */
+  | { type: 'workPackage'; source: string; id: number; skipped: boolean; bySummary?: true }
   | { type: 'download'; attachmentId: number; bytes: number }
   | { type: 'write'; path: string; action: 'create' | 'update' | 'delete' }
   /**

@@ -68,14 +68,15 @@ export class Ledger {
     for (const [id, refs] of this.refsOf) if (this.outcomes.get(id)?.kind === 'mapped') yield [id, { refs }];
   }
 
-  kept(source: string, id: number): void {
+  /** `bySummary`: decided for its whole shard from the shard's summary, its entry not read. */
+  kept(source: string, id: number, bySummary = false): void {
     if (!this.previous.owns(id)) throw new Error(`ledger: work package #${id} cannot be kept, it has no previous entry`);
     if (this.outcomes.has(id)) return;
     // One outcome object per source, shared (a no-change run keeps every work package).
     let k = this.keptBy.get(source);
     if (!k) this.keptBy.set(source, (k = Object.freeze({ kind: 'kept', source })));
     this.outcomes.set(id, k);
-    this.emit({ type: 'workPackage', source, id, skipped: true });
+    this.emit(bySummary ? { type: 'workPackage', source, id, skipped: true, bySummary } : { type: 'workPackage', source, id, skipped: true });
   }
 
   gone(source: string, id: number): void {

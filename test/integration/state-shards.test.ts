@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createStateCache, shardFile, shardOf, type Manifest } from '../../src/output/manifest.js';
 import type { Simulator } from '../../src/simulator/index.js';
+import type { SyncEvent } from '../../src/sync/index.js';
 import { diffTrees, MEDIGY_CONFIG, runCli, tempDir, treeHashes } from '../helpers/env.js';
 import { readStateJson, shardsNoWalkReads } from '../helpers/state.js';
 import { medigySync, startFixtureSimulator, TEST_KEY } from '../helpers/sync-harness.js';
@@ -172,12 +173,18 @@ describe('the state read lazily: a run reads the shards it needs (format 4 summa
   it('a no-change run reads no shard whose rows the walk did not return; an edit reads its own shard', async () => {
     await medigySync(sim, dir);
     const quiet = await quietShards();
-    const r = await medigySync(sim, dir);
+    const events: SyncEvent[] = [];
+    const r = await medigySync(sim, dir, { onEvent: (e) => events.push(e) });
     expect(r.errors).toEqual([]);
     expect(r.touchedFiles).toEqual([]);
     expect(r.counts.workPackages.skipped).toBe(r.counts.workPackages.listed);
     expect(r.state.shards).toBe((await readdir(path.join(dir, '.curate', 'work-packages'))).length);
     expect(r.state.shardsRead).toBeLessThanOrEqual(r.state.shards - quiet.size);
+    // Those kept on their shard's summary say so (the CLI's memory policy counts them as no garbage).
+    const bySummary = new Set(events.flatMap((e) => (e.type === 'workPackage' && e.skipped && e.bySummary ? [e.id] : [])));
+    const quietIds = [...quiet.values()].flat();
+    expect(quietIds.length).toBeGreaterThan(0);
+    for (const id of quietIds) expect(bySummary.has(id)).toBe(true);
     // An edit in one of those shards: that shard is read (and rewritten), the result is a fresh sync's.
     const [shard, ids] = [...quiet][0]!;
     retitle(ids[0]!, 'Edited in a shard no walk had read');

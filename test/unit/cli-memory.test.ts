@@ -20,6 +20,17 @@ describe('memory policy', () => {
     expect(calls).toBe(3);
   });
 
+  it('work packages kept with their shard on its summary (no entry read) count nothing', () => {
+    let calls = 0;
+    const on = memoryPolicy(() => calls++);
+    // A no-change sync of 100,000 keeps most of them that way: no collection for those.
+    for (let i = 0; i < 100_000; i++) on({ type: 'workPackage', source: 's', id: i, skipped: true, bySummary: true });
+    expect(calls).toBe(0);
+    // Kept one by one (their shard read, their files looked up), they count KEPT_WEIGHT again.
+    for (let i = 0; i < Math.round(COLLECT_EVERY / KEPT_WEIGHT); i++) on(wp(true));
+    expect(calls).toBe(1);
+  });
+
   it('writes count a quarter; phases collect only after a large fetch', () => {
     let calls = 0;
     const small = memoryPolicy(() => calls++);
