@@ -216,8 +216,15 @@ async function ownersOf(root: string, paths: readonly string[], headBytes: (f: s
   for (const [shard, h] of atHead) {
     if (h.names && !named.has(shard)) continue;
     if (state && state.torn === null && state.shards?.get(shard) === h.digest) {
-      pick(await onDisk(shard), owners.before);
-      continue;
+      // The same bytes as on disk; a file there that is not them (torn) is read from HEAD instead.
+      const same = await onDisk(shard).catch((e: unknown) => {
+        if (e instanceof TornShardError) return null;
+        throw e;
+      });
+      if (same) {
+        pick(same, owners.before);
+        continue;
+      }
     }
     owners.shardsRead += 1;
     try {

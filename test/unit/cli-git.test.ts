@@ -3,7 +3,7 @@
 // earlier plain sync, modifications, deletions — and nothing else; the checks before a
 // sync (identity, merge in progress, index lock) refuse with the fix; a failed commit
 // leaves the index as it was and the next run commits the files.
-import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { commitOwned, preflightCommit } from '../../src/cli/git.js';
@@ -112,6 +112,29 @@ describe('commitOwned', () => {
     expect(third.pages.map((p) => [p.id, p.action, p.title])).toEqual([[4001, 'delete', 'Page 4001']]);
     expect(third.files).toContain('news/4001/index.md');
     expect(third.stateShardsRead).toBe(1);
+  });
+
+  it('a state file hand-edited after its commit (a shard whose bytes are not the ones recorded): the owner comes from HEAD', async () => {
+    const root = path.join(dir, 'content');
+    const entry = (id: number): ManifestWorkPackage => ({ source: 'news', updatedAt: '2026-01-01T00:00:00Z', lockVersion: 1, attachments: {}, files: { [`news/${id}/index.md`]: 'x' } });
+    for (const id of [1, 1001]) {
+      await mkdir(path.join(root, 'news', String(id)), { recursive: true });
+      await writeFile(path.join(root, 'news', String(id), 'index.md'), page(`Page ${id}`));
+    }
+    await writeState(root, { version: 4, profile: 'default', sources: {}, workPackages: { '1': entry(1), '1001': entry(1001) } } as Manifest, null, null);
+    await commitOwned(root, { touched: [], message });
+    // The page is deleted by hand; manifest.json is edited so its shard no longer names it,
+    // and the shard file changed to other bytes of the same size.
+    await rm(path.join(root, 'news', '1001'), { recursive: true });
+    const manifestPath = path.join(root, '.curate', 'manifest.json');
+    const m = JSON.parse(await readFile(manifestPath, 'utf8')) as { shards: Record<string, { names: Record<string, string> }> };
+    m.shards['1000-1999']!.names = {};
+    await writeFile(manifestPath, `${JSON.stringify(m, null, 2)}\n`);
+    const shardPath = path.join(root, '.curate', 'work-packages', '1000-1999.json');
+    await writeFile(shardPath, (await readFile(shardPath, 'utf8')).replace('2026-01-01', '2026-01-02'));
+    const r = await commitOwned(root, { touched: [], message });
+    expect(r.pages.map((p) => [p.id, p.action, p.title])).toEqual([[1001, 'delete', 'Page 1001']]);
+    expect(r.files).toContain('news/1001/index.md');
   });
 
   it('a single page: curate: update "Title" (#1234)', async () => {
