@@ -93,8 +93,7 @@ export function decodeHashes(text: string): Uint32Array {
 }
 
 /** Whether an ascending list of name hashes holds `h` (binary search). */
-export function hasHash(sorted: Uint32Array | undefined, h: number): boolean {
-  if (!sorted) return false;
+function hasHash(sorted: Uint32Array, h: number): boolean {
   let lo = 0;
   let hi = sorted.length - 1;
   while (lo <= hi) {

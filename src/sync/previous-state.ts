@@ -10,7 +10,7 @@
 // shard that is written is always written whole; the others keep their bytes and summary.
 import pLimit from 'p-limit';
 import { shardOf, type Manifest, type ManifestSource, type ManifestWorkPackage, type StoredState } from '../output/manifest.js';
-import { decodeHashes, hasHash, nameHash, splitPath, type ShardSummary } from '../output/shard-summary.js';
+import { shardsNaming, type ShardSummary } from '../output/shard-summary.js';
 
 export class PreviousState {
   private pathOwners: Map<string, number> | null = null;
@@ -20,7 +20,6 @@ export class PreviousState {
   private idsBySource: Map<string, number[]> | null = null;
   private readonly loaded = new Set<number>();
   private readonly loading = new Map<number, Promise<void>>();
-  private readonly decoded = new Map<number, Map<string, Uint32Array>>();
   private readonly loader: ((shard: number) => Promise<Record<string, ManifestWorkPackage>>) | null;
   /**
    * Shards read at once, whoever asks: each holds its text until parsed, and a walk page of
@@ -85,7 +84,6 @@ export class PreviousState {
         p = this.reads(() => this.loader!(shard)).then((entries) => {
           Object.assign(this.manifest!.workPackages, entries);
           this.loaded.add(shard);
-          this.decoded.delete(shard);
           if (this.pathOwners) for (const id in entries) for (const p in entries[id]!.files) this.pathOwners.set(p, Number(id));
         });
         this.loading.set(shard, p);
@@ -115,23 +113,7 @@ export class PreviousState {
   async loadOwnersOf(paths: Iterable<string>): Promise<void> {
     const unloaded = this.unloadedShards();
     if (!unloaded.length) return;
-    const want = new Set<number>();
-    for (const p of paths) {
-      const [dir, name] = splitPath(p);
-      const h = nameHash(name);
-      for (const shard of unloaded) if (!want.has(shard) && hasHash(this.hashesOf(shard).get(dir), h)) want.add(shard);
-    }
-    await this.load(want);
-  }
-
-  /** An unloaded shard's name hashes per folder, decoded once. */
-  hashesOf(shard: number): Map<string, Uint32Array> {
-    let m = this.decoded.get(shard);
-    if (!m) {
-      m = new Map(Object.entries(this.summaries?.get(shard)?.names ?? {}).map(([dir, text]) => [dir, decodeHashes(text)]));
-      this.decoded.set(shard, m);
-    }
-    return m;
+    await this.load(shardsNaming(new Map(unloaded.map((shard) => [shard, this.summaries!.get(shard)!.names])), paths));
   }
 
   /** A work package's previous entry. Its shard must have been read (a lazy read): asking for one that was not is a bug. */
