@@ -8,7 +8,7 @@ import { constants, existsSync } from 'node:fs';
 import { access, readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { CurateError } from '../errors.js';
-import { isStateFile, MANIFEST_FILE, readState, SHARD_DIR, SHARD_SPAN, shardedEntries, TornShardError, type ShardedEntries } from '../output/manifest.js';
+import { isStateFile, MANIFEST_FILE, readState, SHARD_DIR, SHARD_SPAN, shardedEntries, TornShardError } from '../output/manifest.js';
 import { shardsNaming } from '../output/shard-summary.js';
 import { COMMIT_LIST_MAX, contentPrefix, describePages, pagesOf, type DescribedPage, type FileChange } from './pages.js';
 
@@ -164,7 +164,7 @@ async function ownersOf(root: string, paths: readonly string[], headBytes: (f: s
   let state = await readState(root, undefined, undefined, { lazy: true }).catch(() => null);
   const read = new Map<number, Promise<Entries>>();
   /** A state read whole, its entries grouped by shard once. */
-  let whole: ShardedEntries | null = null;
+  let whole: ReturnType<typeof shardedEntries> | null = null;
   /** A shard's entries as on disk now: read once when the state was read lazily. */
   const onDisk = (shard: number): Promise<Entries> => {
     let p = read.get(shard);

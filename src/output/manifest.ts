@@ -10,6 +10,7 @@ import pLimit from 'p-limit';
 import { OutputError } from '../errors.js';
 import type { ContentProbe } from '../types.js';
 import { decodeIds, encodeIds, summarizeShard, type ShardSummary } from './shard-summary.js';
+import { indexShardText, parseEntry, patchEmpty, patchSummary, patchText, type ShardPatch, type ShardText } from './shard-text.js';
 import { fsyncDir, holdsText, stageDurably, writeTextAtomic } from './writer.js';
 
 export const STATE_DIR = '.curate';
@@ -136,13 +137,14 @@ export type StateTop = Omit<Manifest, 'workPackages'>;
 export interface ShardedEntries {
   /** Every shard that may hold an entry, ascending (a shard whose entries come back empty is removed). */
   shards: readonly number[];
-  entriesOf(shard: number): Promise<Record<string, ManifestWorkPackage>>;
+  /** A shard's entries, or (a shard read as text) its previous text less and plus what changed. */
+  entriesOf(shard: number): Promise<Record<string, ManifestWorkPackage> | ShardPatch>;
   /** How many of a shard's entries the run produced (mapped); default none. */
   fresh?(shard: number): number;
 }
 
 /** A manifest's entries grouped by shard (a whole manifest in memory: tests, and writers that hold one). */
-export function shardedEntries(workPackages: Record<string, ManifestWorkPackage>): ShardedEntries {
+export function shardedEntries(workPackages: Record<string, ManifestWorkPackage>): { shards: readonly number[]; entriesOf: (shard: number) => Promise<Record<string, ManifestWorkPackage>> } {
   const groups = new Map<number, Record<string, ManifestWorkPackage>>();
   for (const id in workPackages) {
     const shard = shardOf(Number(id));
@@ -191,6 +193,8 @@ export interface StoredState {
    * the file manifest.json describes. Null: every entry was read.
    */
   load: ((shard: number) => Promise<Record<string, ManifestWorkPackage>>) | null;
+  /** `load`, but a shard laid out as curate writes it comes back as its text, not parsed (shard-text.ts). */
+  loadText?: ((shard: number) => Promise<Record<string, ManifestWorkPackage> | ShardText>) | null;
   /**
    * Why the files do not agree with each other (a shard changed, missing or added since
    * manifest.json was written: a run killed between the two, a merge, a hand edit), or null.
@@ -435,15 +439,20 @@ export async function readState(root: string, profile?: string, cache?: StateCac
   }
   // Lazily: the shards are only looked at (names and sizes), each read when a run needs it.
   if (options.lazy && shards && summaries && (await shardFilesAsRecorded(root, summaries))) {
+    const loadText = async (shard: number): Promise<Record<string, ManifestWorkPackage> | ShardText> => {
+      const r = await readShard(root, shard, shards.get(shard), cache, true);
+      if (!r.intact) throw new TornShardError(shardFile(shard));
+      return r.text ?? r.entries;
+    };
     const load = async (shard: number): Promise<Record<string, ManifestWorkPackage>> => {
       const r = await readShard(root, shard, shards.get(shard), cache);
       if (!r.intact) throw new TornShardError(shardFile(shard));
-      return r.entries;
+      return r.entries!;
     };
-    return { manifest, shards, summaries, load, torn: null };
+    return { manifest, shards, summaries, load, loadText, torn: null };
   }
   const torn = shards ? await readShards(root, manifest, shards, cache) : null;
-  return { manifest, shards, summaries, load: null, torn };
+  return { manifest, shards, summaries, load: null, loadText: null, torn };
 }
 
 /** Whether the shard files on disk are the recorded ones, by name and size (a lazy read's check; their digests are checked as each is read). */
@@ -474,8 +483,10 @@ async function shardFilesAsRecorded(root: string, summaries: ReadonlyMap<number,
 /**
  * One shard's entries, and whether its bytes are the ones manifest.json records (entries
  * of a shard that is not are checked key by key; throws OutputError when they are bad).
+ * With `asText`, a shard whose bytes are the recorded ones comes back as its indexed text
+ * (shard-text.ts), its entries not parsed, when it is laid out as curate writes it.
  */
-async function readShard(root: string, shard: number, recorded: string | undefined, cache?: StateCache): Promise<{ entries: Record<string, ManifestWorkPackage>; intact: boolean }> {
+async function readShard(root: string, shard: number, recorded: string | undefined, cache?: StateCache, asText = false): Promise<{ entries: Record<string, ManifestWorkPackage>; text?: undefined; intact: boolean } | { text: ShardText; entries?: undefined; intact: true }> {
   const file = shardFile(shard);
   const abs = path.join(root, file);
   const cached = cache?.shards.get(shard);
@@ -489,6 +500,10 @@ async function readShard(root: string, shard: number, recorded: string | undefin
   }
   const digest = digestOf(text);
   const intact = recorded === digest;
+  if (intact && asText && !cache) {
+    const indexed = indexShardText(text);
+    if (indexed) return { text: indexed, intact };
+  }
   let entries: Obj;
   try {
     entries = object(parseState(file, text), file);
@@ -546,7 +561,7 @@ async function readShards(root: string, manifest: Manifest, recorded: ReadonlyMa
         seen.add(shard);
         const { entries, intact } = await readShard(root, shard, recorded.get(shard), cache);
         if (!intact) problems.push(recorded.has(shard) ? `${file} changed` : `${file} is not recorded`);
-        Object.assign(manifest.workPackages, entries);
+        Object.assign(manifest.workPackages, entries!);
       }),
     ),
   );
@@ -668,6 +683,23 @@ export function inStableOrder(value: unknown): unknown {
   return Object.fromEntries(entries);
 }
 
+const isPatch = (c: Record<string, ManifestWorkPackage> | ShardPatch): c is ShardPatch => (c as Partial<ShardPatch>).dropped instanceof Map;
+
+function isEmpty(o: object): boolean {
+  for (const _ in o) return false;
+  return true;
+}
+
+/** A patched shard's entries as objects (every kept entry parsed): for the watch cache and format-3 summaries. */
+function entriesOfPatch(p: ShardPatch): Record<string, ManifestWorkPackage> {
+  const out: Record<string, ManifestWorkPackage> = {};
+  p.base.ids.forEach((id, i) => {
+    if (!p.dropped.has(id)) out[String(id)] = parseEntry(p.base, i);
+  });
+  for (const [id, e] of p.put) out[String(id)] = e;
+  return out;
+}
+
 /** What manifest.json recorded of the shards a run read: their digests and (format 4) summaries. */
 export interface PreviousShards {
   digests: ReadonlyMap<number, string>;
@@ -716,25 +748,22 @@ export async function stageState(root: string, top: StateTop, next: ShardedEntri
   await Promise.all(
     toWrite.map((shard) =>
       limit(async () => {
-        const entries = await next.entriesOf(shard);
-        let any = false;
-        for (const _ in entries) {
-          any = true;
-          break;
-        }
-        if (!any) return;
+        const content = await next.entriesOf(shard);
+        const patch = isPatch(content) ? content : null;
+        const entries = patch ? null : (content as Record<string, ManifestWorkPackage>);
+        if (patch ? patchEmpty(patch) : isEmpty(entries!)) return;
         written.add(shard);
-        const text = stableJson(entries);
+        const text = patch ? patchText(patch) : stableJson(entries);
         const digest = digestOf(text);
         const before = digests.get(shard);
         digests.set(shard, digest);
-        summaries.set(shard, summarizeShard(entries, Buffer.byteLength(text)));
+        summaries.set(shard, patch ? patchSummary(patch, Buffer.byteLength(text)) : summarizeShard(entries!, Buffer.byteLength(text)));
         const file = path.join(root, shardFile(shard));
         // A dirty shard of intact state holds the bytes its recorded digest names (it was
         // read and checked): the same digest means the same bytes. Every shard written
         // afresh (dirty null) is compared with what is on disk.
         const same = dirty ? before === digest : await holdsText(file, text);
-        if (!same) staged.push({ shard, file, tmp: await stageDurably(file, text, tmp), digest, entries: cache ? entries : null });
+        if (!same) staged.push({ shard, file, tmp: await stageDurably(file, text, tmp), digest, entries: cache ? (entries ?? entriesOfPatch(patch!)) : null });
         onShard?.(shard, text.length, next.fresh?.(shard) ?? 0);
       }),
     ),
@@ -743,7 +772,8 @@ export async function stageState(root: string, top: StateTop, next: ShardedEntri
   // from their entries, which the run then read (only format 4 state is read lazily).
   for (const shard of [...digests.keys()].filter((x) => !summaries.has(x))) {
     const bytes = (await stat(path.join(root, shardFile(shard)))).size;
-    summaries.set(shard, summarizeShard(await next.entriesOf(shard), bytes));
+    const content = await next.entriesOf(shard);
+    summaries.set(shard, summarizeShard(isPatch(content) ? entriesOfPatch(content) : content, bytes));
   }
   return {
     async discard() {

@@ -93,7 +93,7 @@ export function decodeHashes(text: string): Uint32Array {
 }
 
 /** Whether an ascending list of name hashes holds `h` (binary search). */
-function hasHash(sorted: Uint32Array, h: number): boolean {
+export function hasHash(sorted: Uint32Array, h: number): boolean {
   let lo = 0;
   let hi = sorted.length - 1;
   while (lo <= hi) {

@@ -201,7 +201,7 @@ export async function collectSource(ctx: CollectContext, src: ResolvedSource, li
     await previous.load(readFor.map(([shard]) => shard));
     for (const id of owned) {
       if (!previous.isLoaded(shardOf(id))) continue;
-      const t = Date.parse(previous.entry(id)!.updatedAt);
+      const t = Date.parse(previous.updatedAtOf(id)!);
       if (t > newestOwned && t <= ceiling && listed.has(id)) newestOwned = t;
     }
     const from = Math.min(storedMark!, newestOwned === -Infinity ? storedMark! : newestOwned) - ctx.overlapMs;
@@ -219,7 +219,7 @@ export async function collectSource(ctx: CollectContext, src: ResolvedSource, li
       const suspects: number[] = [];
       for (const id of owned) {
         if (!previous.isLoaded(shardOf(id))) continue;
-        if (listed.has(id) && !received.has(id) && !ctx.overlapping.has(id) && Date.parse(previous.entry(id)!.updatedAt) >= from) suspects.push(id);
+        if (listed.has(id) && !received.has(id) && !ctx.overlapping.has(id) && Date.parse(previous.updatedAtOf(id)!) >= from) suspects.push(id);
       }
       if (suspects.length) await drain(ctx.client.listWorkPackages({ ...src.query, ids: suspects }), true);
     }
@@ -234,9 +234,10 @@ export async function collectSource(ctx: CollectContext, src: ResolvedSource, li
   }
   if (future) ctx.warn(`source "${name}": ${future} work package(s) have an updatedAt in the future (the server's clock said ${ctx.walkStart?.toISOString() ?? 'nothing'}, this machine's ${new Date(clockNow).toISOString()}); they are synced, and read again by every run until the clocks pass them`);
 
-  // Listed but not handed over by the walk. Owned ones in unread shards are decided a shard
-  // at a time: kept whole when its summary proves each entry still valid and its files
-  // there, else the shard is read and they are decided one by one.
+  // Listed but not handed over by the walk. Owned ones in unread shards, and in shards read
+  // as text (for other rows), are decided a shard at a time: kept whole when its summary
+  // proves each entry still valid and its files there (their entries are not parsed), else
+  // the shard is read and they are decided one by one.
   const need: number[] = [];
   const unread = new Map<number, number[]>();
   const decide = (id: number): void => {
@@ -247,7 +248,7 @@ export async function collectSource(ctx: CollectContext, src: ResolvedSource, li
   for (const id of listed) {
     if (received.has(id) || ctx.overlapping.has(id)) continue;
     const shard = shardOf(id);
-    if (incremental && owned.has(id) && !previous.isLoaded(shard)) {
+    if (incremental && owned.has(id) && (!previous.isLoaded(shard) || previous.textOf(shard))) {
       const list = unread.get(shard);
       if (list) list.push(id);
       else unread.set(shard, [id]);

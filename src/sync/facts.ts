@@ -372,10 +372,11 @@ export function reconcileInRun(r: RunReconcile): Promise<number> {
       await previous.load(stale);
     },
     *kept() {
-      for (const [id, entry] of previous.loadedEntries()) {
+      for (const id of previous.loadedIds()) {
         const kind = ledger.outcome(id)?.kind;
         // A targeted sync looks at no other page: those whose targets it read are brought up to date too.
-        if (kind === 'kept' || (r.targeted && kind === undefined)) yield [id, entry];
+        // Only pages that may record references matter here (a text shard whose summary has none is not parsed).
+        if ((kind === 'kept' || (r.targeted && kind === undefined)) && previous.mayRecordRefs(id)) yield [id, previous.entry(id)!];
       }
     },
     refOf: mapper.refOf,

@@ -3,6 +3,7 @@
 // entries are all derived from it, so they cannot disagree.
 import { createEntrySpill, type EntrySpill } from '../output/entry-spill.js';
 import { shardOf, type ManifestWorkPackage } from '../output/manifest.js';
+import type { ShardPatch } from '../output/shard-text.js';
 import type { ItemError, SyncEvent } from './events.js';
 import { keepsPrevious } from './keep.js';
 import type { PreviousState } from './previous-state.js';
@@ -148,12 +149,12 @@ export class Ledger {
   nextEntries(released: ReadonlyMap<number, string[]>): NextEntries {
     const dirty = new Set<number>();
     const mappedIn = new Map<number, number>();
-    const byShard = new Map<number, [number, ManifestWorkPackage][]>();
-    for (const [id, old] of this.previous.loadedEntries()) {
+    const byShard = new Map<number, number[]>();
+    for (const id of this.previous.loadedIds()) {
       const shard = shardOf(id);
       let list = byShard.get(shard);
       if (!list) byShard.set(shard, (list = []));
-      list.push([id, old]);
+      list.push(id);
       if (!keepsPrevious(this.outcomes.get(id)?.kind) || released.get(id)?.length) dirty.add(shard);
     }
     for (const [id, o] of this.outcomes) {
@@ -163,23 +164,34 @@ export class Ledger {
         mappedIn.set(shardOf(id), (mappedIn.get(shardOf(id)) ?? 0) + 1);
       }
     }
-    const entriesOf = async (shard: number): Promise<Record<string, ManifestWorkPackage>> => {
-      const entries: Record<string, ManifestWorkPackage> = {};
-      for (const [id, old] of byShard.get(shard) ?? []) {
-        if (!keepsPrevious(this.outcomes.get(id)?.kind)) continue; // gone: dropped; mapped: replaced below
+    const entriesOf = async (shard: number): Promise<Record<string, ManifestWorkPackage> | ShardPatch> => {
+      // What replaces each previous entry that does not stay as it was: nothing (gone), a
+      // mapped entry, or the entry less the files a lower id took (released).
+      const dropped = new Map<number, ManifestWorkPackage>();
+      const put = new Map<number, ManifestWorkPackage>();
+      for (const id of byShard.get(shard) ?? []) {
+        const kind = this.outcomes.get(id)?.kind;
         const lost = released.get(id);
-        if (lost?.length) {
-          const files = { ...old.files };
-          for (const p of lost) delete files[p];
-          entries[String(id)] = { ...old, files };
-        } else entries[String(id)] = old;
+        if (keepsPrevious(kind) && !lost?.length) continue;
+        const old = this.previous.entry(id)!;
+        dropped.set(id, old);
+        if (!keepsPrevious(kind)) continue; // gone: dropped; mapped: replaced below
+        const files = { ...old.files };
+        for (const p of lost!) delete files[p];
+        put.set(id, { ...old, files });
       }
       for (const [id, entry] of await this.spill.read(shard)) {
         // A work package mapped, then failed (a collision, an attachment): its spilled entry is not the next one.
         if (this.outcomes.get(id)?.kind !== 'mapped') continue;
         for (const [p, sha] of this.amended.get(id) ?? []) entry.files[p] = sha;
-        entries[String(id)] = entry;
+        put.set(id, entry);
       }
+      const base = this.previous.textOf(shard);
+      if (base) return { base, baseSummary: this.previous.summary(shard)!, dropped, put };
+      // A shard read as objects (or no state): the entries that stay, then the new ones.
+      const entries: Record<string, ManifestWorkPackage> = {};
+      for (const id of byShard.get(shard) ?? []) if (!dropped.has(id)) entries[String(id)] = this.previous.entry(id)!;
+      for (const [id, entry] of put) entries[String(id)] = entry;
       return entries;
     };
     const shards = [...new Set([...byShard.keys(), ...this.spill.shards()])].sort((a, b) => a - b);
@@ -188,7 +200,7 @@ export class Ledger {
 
   /** Ids with an entry in the next state, among the shards read (see nextEntries). */
   *nextOwnedIds(): Generator<number> {
-    for (const [id] of this.previous.loadedEntries()) if (keepsPrevious(this.outcomes.get(id)?.kind)) yield id;
+    for (const id of this.previous.loadedIds()) if (keepsPrevious(this.outcomes.get(id)?.kind)) yield id;
     for (const [id, o] of this.outcomes) if (o.kind === 'mapped') yield id;
   }
 }
@@ -199,7 +211,7 @@ export interface NextEntries {
   dirty: Set<number>;
   /** Every shard that may hold an entry, ascending. */
   shards: number[];
-  entriesOf(shard: number): Promise<Record<string, ManifestWorkPackage>>;
+  entriesOf(shard: number): Promise<Record<string, ManifestWorkPackage> | ShardPatch>;
   /** How many of a shard's entries this run mapped. */
   fresh(shard: number): number;
 }

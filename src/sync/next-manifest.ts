@@ -46,7 +46,7 @@ export function nextManifest(ctx: RunContext, r: { previous: PreviousState; sour
   // What the pages show of the work packages they reference with facts (`##N`; facts.ts):
   // those kept, those mapped, and those of shards the run did not read (from their summaries).
   const referenced: number[] = [];
-  for (const [id, old] of previous.loadedEntries()) if (keepsPrevious(ledger.outcome(id)?.kind)) referenced.push(...factRefs(old));
+  for (const id of previous.loadedIds()) if (keepsPrevious(ledger.outcome(id)?.kind) && previous.mayRecordRefs(id)) referenced.push(...factRefs(previous.entry(id)!));
   for (const [, mapped] of ledger.mappedRefs()) referenced.push(...factRefs(mapped));
   for (const shard of previous.unloadedShards()) referenced.push(...factRefs(previous.summary(shard)!));
   const shown = r.facts.record(referenced, stamp);

@@ -3,6 +3,7 @@
 import { DEFAULTS } from '../defaults.js';
 import type { createHasher } from '../output/disk-state.js';
 import type { Journal } from '../output/journal.js';
+import { shardOf, type ManifestWorkPackage } from '../output/manifest.js';
 import type { Staging } from '../output/staging.js';
 import { planSync, previousInScope } from '../plan/plan.js';
 import type { SyncPlan } from '../plan/types.js';
@@ -22,13 +23,39 @@ export async function planRun(ctx: RunContext, deps: { previous: PreviousState; 
   // Only what the plan can touch is planned; the other work packages' files are counted
   // (those of shards the run did not read, from their summaries).
   const keeps = (id: number): boolean => keepsPrevious(ledger.outcome(id)?.kind);
-  const scope = previousInScope(previous.loadedEntries(), desired, keeps, (p) => previous.ownerOf(p), (id) => previous.entry(id));
-  for (const shard of previous.unloadedShards()) {
-    for (const [source, n] of Object.entries(previous.summary(shard)!.files)) {
+  // Entries of shards read as text are parsed only when the plan looks at them (not kept,
+  // or owning a wanted path); the others' files are counted from the shard's summary.
+  const owners = new Set<number>();
+  for (const d of desired) {
+    const owner = previous.ownerOf(d.path);
+    if (owner !== undefined) owners.add(owner);
+  }
+  /** Per text shard, per source: files of the entries the plan looks at. */
+  const looked = new Map<number, Record<string, number>>();
+  function* inScope(): Generator<[number, ManifestWorkPackage]> {
+    for (const id of previous.loadedIds()) {
+      const shard = shardOf(id);
+      const text = previous.textOf(shard) !== undefined;
+      if (text && keeps(id) && !owners.has(id)) continue;
+      const e = previous.entry(id)!;
+      if (text) {
+        let bySource = looked.get(shard);
+        if (!bySource) looked.set(shard, (bySource = {}));
+        bySource[e.source] = (bySource[e.source] ?? 0) + Object.keys(e.files).length;
+      }
+      yield [id, e];
+    }
+  }
+  const scope = previousInScope(inScope(), desired, keeps, (p) => previous.ownerOf(p), (id) => previous.entry(id));
+  const counted = (shard: number, less: Record<string, number> = {}): void => {
+    for (const [source, all] of Object.entries(previous.summary(shard)!.files)) {
+      const n = all - (less[source] ?? 0);
       scope.ownedBefore += n;
       if (n) scope.unlisted[source] = (scope.unlisted[source] ?? 0) + n;
     }
-  }
+  };
+  for (const shard of previous.unloadedShards()) counted(shard);
+  for (const id of previous.loadedShards()) if (previous.textOf(id)) counted(id, looked.get(id));
   const result = planSync({
     desired,
     previous: scope.previous,

@@ -8,9 +8,16 @@
 // owns is wanted, or its summary cannot prove its work packages unchanged. Every work
 // package with a new entry (mapped, gone, a released file) is in a loaded shard, so a
 // shard that is written is always written whole; the others keep their bytes and summary.
+//
+// A shard read lazily stays the text it was read as (output/shard-text.ts): an entry is
+// parsed when the run asks for it (a row of it came back, it is mapped or gone), and the
+// shard is written as that text with the changed entries spliced in. Its other entries are
+// decided from its summary, as an unread shard's are, so they are never parsed.
 import pLimit from 'p-limit';
-import { shardOf, type Manifest, type ManifestSource, type ManifestWorkPackage, type StoredState } from '../output/manifest.js';
-import { shardsNaming, type ShardSummary } from '../output/shard-summary.js';
+import { OutputError } from '../errors.js';
+import { shardFile, shardOf, type Manifest, type ManifestSource, type ManifestWorkPackage, type StoredState } from '../output/manifest.js';
+import { decodeHashes, hasHash, nameHash, shardsNaming, splitPath, type ShardSummary } from '../output/shard-summary.js';
+import { entryPaths, parseEntry, type ShardText } from '../output/shard-text.js';
 
 export class PreviousState {
   private pathOwners: Map<string, number> | null = null;
@@ -20,7 +27,15 @@ export class PreviousState {
   private idsBySource: Map<string, number[]> | null = null;
   private readonly loaded = new Set<number>();
   private readonly loading = new Map<number, Promise<void>>();
-  private readonly loader: ((shard: number) => Promise<Record<string, ManifestWorkPackage>>) | null;
+  private readonly loader: ((shard: number) => Promise<Record<string, ManifestWorkPackage> | ShardText>) | null;
+  /** Shards read as text, and the entries of them parsed so far. */
+  private readonly texts = new Map<number, ShardText>();
+  private readonly parsed = new Map<number, ManifestWorkPackage>();
+  /** Ids of the shards read as objects (a lazy read), ascending per shard. */
+  private readonly objectIds = new Map<number, number[]>();
+  /** Text shards whose paths are in pathOwners; each text shard's name hashes by folder, decoded once. */
+  private readonly scanned = new Set<number>();
+  private readonly hashes = new Map<number, Map<string, Uint32Array>>();
   /**
    * Shards read at once, whoever asks: each holds its text until parsed, and a walk page of
    * rows from every shard asked for all 30 of a 30,000 site together (as reading the
@@ -41,7 +56,7 @@ export class PreviousState {
     this.shards = stored?.shards ?? null;
     this.summaries = stored?.summaries ?? null;
     this.torn = stored?.torn ?? null;
-    this.loader = stored?.load ?? null;
+    this.loader = stored?.loadText ?? stored?.load ?? null;
   }
 
   get exists(): boolean {
@@ -56,6 +71,11 @@ export class PreviousState {
   /** Whether a shard's entries are in memory (always, unless the state was read lazily). */
   isLoaded(shard: number): boolean {
     return this.loader === null || this.loaded.has(shard) || !this.summaries?.has(shard);
+  }
+
+  /** The shards whose entries have been read (in a lazy read), ascending. */
+  loadedShards(): number[] {
+    return [...this.loaded].sort((a, b) => a - b);
   }
 
   /** The shards whose entries have not been read. */
@@ -81,10 +101,14 @@ export class PreviousState {
       if (this.isLoaded(shard)) continue;
       let p = this.loading.get(shard);
       if (!p) {
-        p = this.reads(() => this.loader!(shard)).then((entries) => {
-          Object.assign(this.manifest!.workPackages, entries);
+        p = this.reads(() => this.loader!(shard)).then((got) => {
+          if (isShardText(got)) this.texts.set(shard, got);
+          else {
+            Object.assign(this.manifest!.workPackages, got);
+            this.objectIds.set(shard, Object.keys(got).map(Number));
+            if (this.pathOwners) for (const id in got) for (const p in got[id]!.files) this.pathOwners.set(p, Number(id));
+          }
           this.loaded.add(shard);
-          if (this.pathOwners) for (const id in entries) for (const p in entries[id]!.files) this.pathOwners.set(p, Number(id));
         });
         this.loading.set(shard, p);
       }
@@ -118,8 +142,43 @@ export class PreviousState {
 
   /** A work package's previous entry. Its shard must have been read (a lazy read): asking for one that was not is a bug. */
   entry(id: number): ManifestWorkPackage | undefined {
-    if (!this.isLoaded(shardOf(id))) throw new Error(`previous state: the shard of work package #${id} was not read`);
-    return this.manifest?.workPackages[String(id)];
+    const shard = shardOf(id);
+    if (!this.isLoaded(shard)) throw new Error(`previous state: the shard of work package #${id} was not read`);
+    const st = this.texts.get(shard);
+    if (!st) return this.manifest?.workPackages[String(id)];
+    let e = this.parsed.get(id);
+    if (!e) {
+      const i = st.at.get(id);
+      if (i === undefined) return undefined;
+      try {
+        e = parseEntry(st, i);
+      } catch (err) {
+        throw new OutputError(`${shardFile(shard)}: work package ${id} is not valid JSON (${(err as Error).message}); delete .curate/ and run \`curate sync --full\` to rebuild the state`);
+      }
+      this.parsed.set(id, e);
+    }
+    return e;
+  }
+
+  /** A work package's previous updatedAt (its shard read), without parsing a text shard's entry. */
+  updatedAtOf(id: number): string | undefined {
+    const st = this.texts.get(shardOf(id));
+    const i = st?.at.get(id);
+    return i !== undefined ? st!.updatedAts[i] : this.entry(id)?.updatedAt;
+  }
+
+  /** The shard's text, when it was read as text (its entries then parsed only when asked for). */
+  textOf(shard: number): ShardText | undefined {
+    return this.texts.get(shard);
+  }
+
+  /**
+   * Whether a read work package's entry may record references: false only for a text
+   * shard whose summary records none, whose entries then need not be parsed to know it.
+   */
+  mayRecordRefs(id: number): boolean {
+    const shard = shardOf(id);
+    return !this.texts.has(shard) || this.summaries?.get(shard)?.refs !== undefined;
   }
 
   /** The source that owned a work package, whether its shard was read or not. */
@@ -139,10 +198,18 @@ export class PreviousState {
     return Object.keys(this.manifest?.sources ?? {});
   }
 
-  /** Every entry read so far, by id (all of them, unless the state was read lazily). */
+  /** The ids of every entry read so far, ascending (all of them, unless the state was read lazily). */
+  *loadedIds(): Generator<number> {
+    if (!this.loader) {
+      for (const id in this.manifest?.workPackages) yield Number(id);
+      return;
+    }
+    for (const shard of this.loadedShards()) yield* this.texts.get(shard)?.ids ?? this.objectIds.get(shard) ?? [];
+  }
+
+  /** Every entry read so far, by id: parses every entry of the shards read as text (loadedIds does not). */
   *loadedEntries(): Generator<[number, ManifestWorkPackage]> {
-    const wps = this.manifest?.workPackages;
-    for (const id in wps) yield [Number(id), wps[id]!];
+    for (const id of this.loadedIds()) yield [id, this.entry(id)!];
   }
 
   /** The ids a source owned (loaded or not), ascending. */
@@ -175,7 +242,30 @@ export class PreviousState {
   ownerOf(path: string): number | undefined {
     if (!this.pathOwners) {
       this.pathOwners = new Map();
-      for (const [id, w] of this.loadedEntries()) for (const p in w.files) this.pathOwners.set(p, id);
+      for (const id of this.loadedIds()) {
+        if (this.texts.has(shardOf(id))) continue;
+        for (const p in this.entry(id)!.files) this.pathOwners.set(p, id);
+      }
+    }
+    const owner = this.pathOwners.get(path);
+    if (owner !== undefined || this.scanned.size === this.texts.size) return owner;
+    // Text shards are scanned for their paths only when their name hashes may hold this one.
+    const [dir, name] = splitPath(path);
+    const h = nameHash(name);
+    for (const [shard, st] of this.texts) {
+      if (this.scanned.has(shard)) continue;
+      let byDir = this.hashes.get(shard);
+      if (!byDir) this.hashes.set(shard, (byDir = new Map()));
+      let sorted = byDir.get(dir);
+      if (!sorted) {
+        const encoded = this.summaries?.get(shard)?.names[dir];
+        byDir.set(dir, (sorted = encoded === undefined ? new Uint32Array(0) : decodeHashes(encoded)));
+      }
+      if (!hasHash(sorted, h)) continue;
+      this.scanned.add(shard);
+      st.ids.forEach((id, i) => {
+        for (const p of entryPaths(st, i)) this.pathOwners!.set(p, id);
+      });
     }
     return this.pathOwners.get(path);
   }
@@ -190,8 +280,10 @@ export class PreviousState {
       this.owners = new Map();
       if (this.loader && this.summaries) {
         for (const s of this.summaries.values()) for (const [source, ids] of Object.entries(s.owned)) for (const id of ids) this.owners.set(id, source);
-      } else for (const [id, w] of this.loadedEntries()) this.owners.set(id, w.source);
+      } else for (const id of this.loadedIds()) this.owners.set(id, this.entry(id)!.source);
     }
     return this.owners;
   }
 }
+
+const isShardText = (got: Record<string, ManifestWorkPackage> | ShardText): got is ShardText => (got as Partial<ShardText>).bounds instanceof Uint32Array;

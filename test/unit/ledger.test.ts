@@ -108,7 +108,7 @@ describe('Ledger', () => {
     l.mapped('a', 1, entry('a', { 'a/1.md': 'y', 'a/1.png': 'p' }));
     l.amend(1, 'a/1.png', 'p2');
     l.amend(2, 'a/2.md', 'never'); // not mapped: nothing to amend
-    const got = await l.nextEntries(new Map()).entriesOf(0);
+    const got = (await l.nextEntries(new Map()).entriesOf(0)) as Record<string, ManifestWorkPackage>;
     expect(got['1']!.files).toEqual({ 'a/1.md': 'y', 'a/1.png': 'p2' });
     expect(got['2']).toEqual(previous.workPackages['2']);
   });
