@@ -84,10 +84,13 @@ export class PreviousState {
     return [...this.summaries.keys()].filter((s) => !this.loaded.has(s)).sort((a, b) => a - b);
   }
 
-  /** How many shard files the state has, and how many of them this run read. */
-  readCounts(): { shards: number; shardsRead: number } {
+  /** How many shard files the state has, how many of them this run read, and how many of their entries it parsed. */
+  readCounts(): { shards: number; shardsRead: number; entriesParsed: number } {
     const shards = this.shards?.size ?? 0;
-    return { shards, shardsRead: this.loader ? this.loaded.size : shards };
+    let objects = 0;
+    if (!this.loader) for (const _ in this.manifest?.workPackages) objects += 1;
+    else for (const ids of this.objectIds.values()) objects += ids.length;
+    return { shards, shardsRead: this.loader ? this.loaded.size : shards, entriesParsed: objects + this.parsed.size };
   }
 
   summary(shard: number): ShardSummary | undefined {

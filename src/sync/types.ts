@@ -77,9 +77,10 @@ export interface SyncReport {
   /**
    * The state as this run found it: its shard files, and how many of them the run read (an
    * ordinary run reads a shard only when one of its work packages changed, went, or cannot
-   * be proved unchanged from the shard's summary; other runs read them all).
+   * be proved unchanged from the shard's summary; other runs read them all), and how many
+   * entries of those it parsed (an ordinary run parses only those it looks at).
    */
-  state: { shards: number; shardsRead: number };
+  state: { shards: number; shardsRead: number; entriesParsed: number };
   requests: { total: number; byRoute: Record<string, number>; bytes: number; retries: number };
   watermarks: Record<string, string | null>;
   /** Paths (relative to the root) this run created, updated or deleted, plus the manifest when it changed. */

@@ -197,6 +197,37 @@ describe('the state read lazily: a run reads the shards it needs (format 4 summa
     expect((await readStateJson(dir)).workPackages).toEqual((await freshState()).workPackages);
   });
 
+  it('a shard read for an edit is kept as text: only the entries the run looks at are parsed, and the shard written is the fresh one', async () => {
+    await medigySync(sim, dir);
+    const state = await readStateJson(dir);
+    const byShard = new Map<number, number[]>();
+    for (const id of Object.keys(state.workPackages).map(Number)) byShard.set(shardOf(id), [...(byShard.get(shardOf(id)) ?? []), id]);
+    // One edit in each of the two fullest shards.
+    const fullest = [...byShard].sort((a, b) => b[1].length - a[1].length).slice(0, 2);
+    for (const [, ids] of fullest) retitle(ids[Math.floor(ids.length / 2)]!, `Edited ${ids.length}`);
+    const events: SyncEvent[] = [];
+    const r = await medigySync(sim, dir, { onEvent: (e) => events.push(e) });
+    expect(r.errors).toEqual([]);
+    expect(r.counts.workPackages.mapped).toBe(2);
+    const read = [...byShard].filter(([shard]) => r.touchedFiles.includes(shardFile(shard)) || fullest.some(([s]) => s === shard));
+    const inRead = read.reduce((n, [, ids]) => n + ids.length, 0);
+    // Parsed: the rows the walks returned (compared with their entries), nothing else.
+    const walkRows = events.reduce((n, e) => n + (e.type === 'page' ? e.workPackages : 0), 0);
+    expect(r.state.shardsRead).toBeGreaterThanOrEqual(2);
+    expect(r.state.entriesParsed).toBeLessThanOrEqual(walkRows);
+    expect(inRead, 'the read shards hold many more entries than the run looked at').toBeGreaterThan(2 * walkRows);
+    expect(diffTrees(await treeHashes(dir), await freshTree())).toEqual(same);
+    const fresh = await tempDir('curate-fresh-');
+    try {
+      await medigySync(sim, fresh.dir);
+      for (const [shard] of fullest) expect(await readFile(path.join(dir, shardFile(shard)), 'utf8')).toBe(await readFile(path.join(fresh.dir, shardFile(shard)), 'utf8'));
+      const summaries = async (root: string): Promise<unknown> => (JSON.parse(await readFile(path.join(root, '.curate', 'manifest.json'), 'utf8')) as { shards: unknown }).shards;
+      expect(await summaries(dir)).toEqual(await summaries(fresh.dir));
+    } finally {
+      await fresh.cleanup();
+    }
+  });
+
   it('a page deleted by hand in a shard the run does not read is written again (checked by its name hash)', async () => {
     await medigySync(sim, dir);
     const quiet = await quietShards();
