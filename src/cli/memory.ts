@@ -32,6 +32,13 @@ export const KEPT_WEIGHT = 0.1;
  * main thread). A young-generation collection did not free them.
  */
 export const COLLECT_EVERY_BYTES = 16 * 1024 * 1024;
+/**
+ * Garbage (heap in use beyond what was live after the last collection) the process may
+ * hold, checked every CHECK_EVERY events: the counts above bound it for the runs they were
+ * measured on, this bounds it for any other (docs/performance.md, seventh session).
+ */
+export const GARBAGE_BYTES = 32 * 1024 * 1024;
+export const CHECK_EVERY = 16;
 
 
 /**
@@ -85,18 +92,29 @@ export function collector(): Gc | null {
  * whichever comes first, and before planning and applying after mapping at least
  * COLLECT_EVERY (a no-change run does not pay for those two: its heap is mostly the state).
  */
-export function memoryPolicy(fullCollection: () => void = () => collector()?.()): (e: SyncEvent) => void {
+export function memoryPolicy(fullCollection: () => void = () => collector()?.(), heapUsed: () => number = () => v8.getHeapStatistics().used_heap_size): (e: SyncEvent) => void {
   // Counted in twentieths of a mapped work package, so the sums are exact integers.
   const limit = COLLECT_EVERY * 20;
   let mapped = 0;
   let sinceCollect = 0;
   let downloaded = 0;
+  let events = 0;
+  /** The heap in use after the last collection (what was live then). */
+  let base = heapUsed();
   const collect = (): void => {
     sinceCollect = 0;
     downloaded = 0;
     fullCollection();
+    base = heapUsed();
   };
   return (e) => {
+    // Whatever made it, garbage beyond GARBAGE_BYTES is collected: a run that maps few work
+    // packages slowly (1 % changed at 100,000: 1,000 in ~4 s) promoted ~220 KB of garbage
+    // for each, 220 MB of heap, before the counts above asked for a collection.
+    if (++events % CHECK_EVERY === 0 && heapUsed() - base > GARBAGE_BYTES) {
+      collect();
+      return;
+    }
     if (e.type === 'workPackage') {
       const weight = e.skipped ? (e.bySummary ? 0 : Math.round(KEPT_WEIGHT * 20)) : 20;
       if (!e.skipped) mapped += 20;

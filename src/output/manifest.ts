@@ -4,6 +4,7 @@
 // it diffs cleanly and can be committed with the site; a run rewrites only the shards
 // whose entries changed, so what it writes (and a commit's diff) follows the change.
 import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
@@ -177,6 +178,15 @@ const stampOf = async (file: string): Promise<string | null> => {
   }
 };
 
+/**
+ * A shard read lazily as text: its index (whose `text` the reader may let go of) and its
+ * text read again, checked to be the bytes indexed (sync: PreviousState.entry is).
+ */
+export interface ShardRead {
+  index: ShardText;
+  reread(): string;
+}
+
 /** The state as read from disk, with how it is stored. */
 export interface StoredState {
   manifest: Manifest;
@@ -193,8 +203,8 @@ export interface StoredState {
    * the file manifest.json describes. Null: every entry was read.
    */
   load: ((shard: number) => Promise<Record<string, ManifestWorkPackage>>) | null;
-  /** `load`, but a shard laid out as curate writes it comes back as its text, not parsed (shard-text.ts). */
-  loadText?: ((shard: number) => Promise<Record<string, ManifestWorkPackage> | ShardText>) | null;
+  /** `load`, but a shard laid out as curate writes it comes back indexed, not parsed (shard-text.ts), with a way to read its text again. */
+  loadText?: ((shard: number) => Promise<Record<string, ManifestWorkPackage> | ShardRead>) | null;
   /**
    * Why the files do not agree with each other (a shard changed, missing or added since
    * manifest.json was written: a run killed between the two, a merge, a hand edit), or null.
@@ -439,7 +449,7 @@ export async function readState(root: string, profile?: string, cache?: StateCac
   }
   // Lazily: the shards are only looked at (names and sizes), each read when a run needs it.
   if (options.lazy && shards && summaries && (await shardFilesAsRecorded(root, summaries))) {
-    const loadText = async (shard: number): Promise<Record<string, ManifestWorkPackage> | ShardText> => {
+    const loadText = async (shard: number): Promise<Record<string, ManifestWorkPackage> | ShardRead> => {
       const r = await readShard(root, shard, shards.get(shard), cache, true);
       if (!r.intact) throw new TornShardError(shardFile(shard));
       return r.text ?? r.entries;
@@ -486,11 +496,11 @@ async function shardFilesAsRecorded(root: string, summaries: ReadonlyMap<number,
  * With `asText`, a shard whose bytes are the recorded ones comes back as its indexed text
  * (shard-text.ts), its entries not parsed, when it is laid out as curate writes it.
  */
-async function readShard(root: string, shard: number, recorded: string | undefined, cache?: StateCache, asText = false): Promise<{ entries: Record<string, ManifestWorkPackage>; text?: undefined; intact: boolean } | { text: ShardText; entries?: undefined; intact: true }> {
+async function readShard(root: string, shard: number, recorded: string | undefined, cache?: StateCache, asText = false): Promise<{ entries: Record<string, ManifestWorkPackage>; text?: undefined; intact: boolean } | { text: ShardRead; entries?: undefined; intact: true }> {
   const file = shardFile(shard);
   const abs = path.join(root, file);
   const cached = cache?.shards.get(shard);
-  const stamp = cache ? await stampOf(abs) : null;
+  const stamp = cache || asText ? await stampOf(abs) : null;
   if (cached && stamp !== null && cached.stamp === stamp && cached.digest === recorded) return { entries: cached.entries, intact: true };
   let text: string;
   try {
@@ -500,9 +510,12 @@ async function readShard(root: string, shard: number, recorded: string | undefin
   }
   const digest = digestOf(text);
   const intact = recorded === digest;
-  if (intact && asText && !cache) {
+  if (intact && asText && !cache && stamp !== null) {
     const indexed = indexShardText(text);
-    if (indexed) return { text: indexed, intact };
+    if (indexed) {
+      const length = text.length; // not `text` itself in the closure: its reader lets go of it
+      return { text: { index: indexed, reread: () => rereadShard(abs, file, stamp, length, digest) }, intact };
+    }
   }
   let entries: Obj;
   try {
@@ -523,6 +536,25 @@ async function readShard(root: string, shard: number, recorded: string | undefin
   // The stamp taken before the read: a rewrite during it makes the next read miss, never hit stale.
   if (cache && stamp !== null) cache.shards.set(shard, { digest, stamp, entries: entries as Record<string, ManifestWorkPackage> });
   return { entries: entries as Record<string, ManifestWorkPackage>, intact };
+}
+
+/**
+ * A shard's text read again, for a run that let go of it (PreviousState): the same file
+ * (inode, size, modification time) as when it was read, or failing that the same bytes by
+ * digest. Anything else is a shard changed while the run held the lock: TornShardError.
+ */
+function rereadShard(abs: string, file: string, stamp: string, length: number, digest: string): string {
+  let text: string;
+  let now: string;
+  try {
+    const st = statSync(abs, { bigint: true });
+    now = `${st.ino}:${st.size}:${st.mtimeNs}`;
+    text = readFileSync(abs, 'utf8');
+  } catch (e) {
+    throw new OutputError(`cannot read ${file}: ${(e as Error).message}`);
+  }
+  if (text.length !== length || (now !== stamp && digestOf(text) !== digest)) throw new TornShardError(file);
+  return text;
 }
 
 function parseState(file: string, text: string): unknown {

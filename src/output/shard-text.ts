@@ -40,6 +40,7 @@ export function indexShardText(text: string): ShardText | null {
   const sources: string[] = [];
   const updatedAts: string[] = [];
   const at = new Map<number, number>();
+  const pool = new Map<string, string>();
   // A raw newline never occurs inside a JSON string (it is escaped), so "\n" + two spaces
   // + a quote starts a top-level key and nothing else.
   let pos = 1;
@@ -63,12 +64,22 @@ export function indexShardText(text: string): ShardText | null {
     at.set(id, ids.length);
     ids.push(id);
     bounds.push(start, end);
-    sources.push(source);
-    updatedAts.push(updatedAt);
+    // Copies, not slices: a slice of the text would keep the whole text in memory after
+    // its holder let it go (PreviousState reads it again when it needs it).
+    let s = pool.get(source);
+    if (s === undefined) pool.set(source, (s = detached(source)));
+    sources.push(s);
+    updatedAts.push(detached(updatedAt));
     pos = next < 0 ? last : next + 1;
   }
   return { text, ids, bounds: Uint32Array.from(bounds), sources, updatedAts, at };
 }
+
+/** A string with no escape in it, as a string of its own (not a slice of a larger one). */
+const detached = (raw: string): string => JSON.parse(`"${raw}"`) as string;
+
+/** The index with another copy of the same text (read again: the offsets still hold). */
+export const withText = (st: ShardText, text: string): ShardText => ({ ...st, text });
 
 /** The value of an entry's top-level string field (searched in text[start, end)), or null when absent. */
 function fieldString(text: string, start: number, end: number, name: string): string | null {

@@ -248,7 +248,7 @@ export async function collectSource(ctx: CollectContext, src: ResolvedSource, li
   for (const id of listed) {
     if (received.has(id) || ctx.overlapping.has(id)) continue;
     const shard = shardOf(id);
-    if (incremental && owned.has(id) && (!previous.isLoaded(shard) || previous.textOf(shard))) {
+    if (incremental && owned.has(id) && (!previous.isLoaded(shard) || previous.isText(shard))) {
       const list = unread.get(shard);
       if (list) list.push(id);
       else unread.set(shard, [id]);

@@ -15,6 +15,11 @@ export type SyncEvent =
    * file); `mapped`: how many of its entries this run mapped (read back from its spill).
    */
   | { type: 'stateShard'; shard: number; bytes: number; mapped: number }
+  /**
+   * A shard of the state read (its text indexed, or parsed whole): `bytes` of text that
+   * become garbage once the run lets go of it (PreviousState keeps two texts in hand).
+   */
+  | { type: 'stateRead'; shard: number; bytes: number }
   | { type: 'itemError'; error: ItemError }
   | { type: 'warning'; message: string };
 

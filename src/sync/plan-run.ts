@@ -35,7 +35,7 @@ export async function planRun(ctx: RunContext, deps: { previous: PreviousState; 
   function* inScope(): Generator<[number, ManifestWorkPackage]> {
     for (const id of previous.loadedIds()) {
       const shard = shardOf(id);
-      const text = previous.textOf(shard) !== undefined;
+      const text = previous.isText(shard);
       if (text && keeps(id) && !owners.has(id)) continue;
       const e = previous.entry(id)!;
       if (text) {
@@ -55,7 +55,7 @@ export async function planRun(ctx: RunContext, deps: { previous: PreviousState; 
     }
   };
   for (const shard of previous.unloadedShards()) counted(shard);
-  for (const id of previous.loadedShards()) if (previous.textOf(id)) counted(id, looked.get(id));
+  for (const id of previous.loadedShards()) if (previous.isText(id)) counted(id, looked.get(id));
   const result = planSync({
     desired,
     previous: scope.previous,

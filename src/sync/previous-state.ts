@@ -15,9 +15,9 @@
 // decided from its summary, as an unread shard's are, so they are never parsed.
 import pLimit from 'p-limit';
 import { OutputError } from '../errors.js';
-import { shardFile, shardOf, type Manifest, type ManifestSource, type ManifestWorkPackage, type StoredState } from '../output/manifest.js';
+import { shardFile, shardOf, type Manifest, type ManifestSource, type ManifestWorkPackage, type ShardRead, type StoredState } from '../output/manifest.js';
 import { decodeHashes, hasHash, nameHash, shardsNaming, splitPath, type ShardSummary } from '../output/shard-summary.js';
-import { entryPaths, parseEntry, type ShardText } from '../output/shard-text.js';
+import { entryPaths, parseEntry, withText, type ShardText } from '../output/shard-text.js';
 
 export class PreviousState {
   private pathOwners: Map<string, number> | null = null;
@@ -27,9 +27,15 @@ export class PreviousState {
   private idsBySource: Map<string, number[]> | null = null;
   private readonly loaded = new Set<number>();
   private readonly loading = new Map<number, Promise<void>>();
-  private readonly loader: ((shard: number) => Promise<Record<string, ManifestWorkPackage> | ShardText>) | null;
-  /** Shards read as text, and the entries of them parsed so far. */
-  private readonly texts = new Map<number, ShardText>();
+  private readonly loader: ((shard: number) => Promise<Record<string, ManifestWorkPackage> | ShardRead>) | null;
+  /**
+   * Shards read as text: their index (with the text let go of) and how to read it again.
+   * The texts last used stay in hand up to TEXT_BYTES_HELD: a 100,000-work-package state's
+   * shards held all at once were ~95 MB.
+   */
+  private readonly texts = new Map<number, ShardRead>();
+  private readonly held: [number, ShardText][] = [];
+  private heldBytes = 0;
   private readonly parsed = new Map<number, ManifestWorkPackage>();
   /** Ids of the shards read as objects (a lazy read), ascending per shard. */
   private readonly objectIds = new Map<number, number[]>();
@@ -51,7 +57,16 @@ export class PreviousState {
   /** Why the state's files disagree with each other (StoredState.torn), or null. */
   readonly torn: string | null;
 
-  constructor(stored: StoredState | null) {
+  private readonly onRead: ((shard: number, bytes: number) => void) | undefined;
+  private readonly textBytesHeld: number;
+
+  /**
+   * @param options.onRead told of each shard read and its size.
+   * @param options.textBytesHeld shard texts kept in hand (TEXT_BYTES_HELD by default; two at least).
+   */
+  constructor(stored: StoredState | null, options: { onRead?: (shard: number, bytes: number) => void; textBytesHeld?: number } = {}) {
+    this.onRead = options.onRead;
+    this.textBytesHeld = options.textBytesHeld ?? TEXT_BYTES_HELD;
     this.manifest = stored?.manifest ?? null;
     this.shards = stored?.shards ?? null;
     this.summaries = stored?.summaries ?? null;
@@ -97,16 +112,23 @@ export class PreviousState {
     return this.summaries?.get(shard);
   }
 
-  /** Reads these shards' entries (each once; concurrent calls share the read). */
-  async load(shards: Iterable<number>): Promise<void> {
+  /**
+   * Reads these shards' entries (each once; concurrent calls share the read). Of a shard
+   * read as text, the entries of `want` are parsed while its text is in hand.
+   */
+  async load(shards: Iterable<number>, want?: ReadonlySet<number>): Promise<void> {
     const waits: Promise<void>[] = [];
     for (const shard of new Set(shards)) {
       if (this.isLoaded(shard)) continue;
       let p = this.loading.get(shard);
       if (!p) {
         p = this.reads(() => this.loader!(shard)).then((got) => {
-          if (isShardText(got)) this.texts.set(shard, got);
-          else {
+          if (isShardRead(got)) {
+            this.onRead?.(shard, got.index.text.length);
+            this.texts.set(shard, { index: withText(got.index, ''), reread: got.reread });
+            this.hold(shard, got.index);
+            if (want) for (const id of got.index.ids) if (want.has(id)) this.parseFrom(got.index, id);
+          } else {
             Object.assign(this.manifest!.workPackages, got);
             this.objectIds.set(shard, Object.keys(got).map(Number));
             if (this.pathOwners) for (const id in got) for (const p in got[id]!.files) this.pathOwners.set(p, Number(id));
@@ -120,12 +142,16 @@ export class PreviousState {
     await Promise.all(waits);
   }
 
-  /** Reads the shards of these work packages (the ones whose shard is recorded). */
-  loadFor(ids: Iterable<number>): Promise<void> {
-    if (!this.lazy) return Promise.resolve();
+  /**
+   * Reads the shards of these work packages (the ones whose shard is recorded), and parses
+   * their entries while each shard's text is in hand (the run asks for them next).
+   */
+  async loadFor(ids: Iterable<number>): Promise<void> {
+    if (!this.lazy && !this.texts.size) return;
+    const want = new Set(ids);
     const shards: number[] = [];
-    for (const id of ids) if (!this.isLoaded(shardOf(id))) shards.push(shardOf(id));
-    return this.load(shards);
+    for (const id of want) if (!this.isLoaded(shardOf(id))) shards.push(shardOf(id));
+    await this.load(shards, want);
   }
 
   /** Reads every shard not read yet. */
@@ -147,32 +173,55 @@ export class PreviousState {
   entry(id: number): ManifestWorkPackage | undefined {
     const shard = shardOf(id);
     if (!this.isLoaded(shard)) throw new Error(`previous state: the shard of work package #${id} was not read`);
-    const st = this.texts.get(shard);
-    if (!st) return this.manifest?.workPackages[String(id)];
-    let e = this.parsed.get(id);
-    if (!e) {
-      const i = st.at.get(id);
-      if (i === undefined) return undefined;
-      try {
-        e = parseEntry(st, i);
-      } catch (err) {
-        throw new OutputError(`${shardFile(shard)}: work package ${id} is not valid JSON (${(err as Error).message}); delete .curate/ and run \`curate sync --full\` to rebuild the state`);
-      }
-      this.parsed.set(id, e);
+    const read = this.texts.get(shard);
+    if (!read) return this.manifest?.workPackages[String(id)];
+    const e = this.parsed.get(id);
+    if (e) return e;
+    return read.index.at.has(id) ? this.parseFrom(this.textOf(shard)!, id) : undefined;
+  }
+
+  /** Parses one entry of a text shard (the text in hand) and keeps it. */
+  private parseFrom(st: ShardText, id: number): ManifestWorkPackage {
+    let e: ManifestWorkPackage;
+    try {
+      e = parseEntry(st, st.at.get(id)!);
+    } catch (err) {
+      throw new OutputError(`${shardFile(shardOf(id))}: work package ${id} is not valid JSON (${(err as Error).message}); delete .curate/ and run \`curate sync --full\` to rebuild the state`);
     }
+    this.parsed.set(id, e);
     return e;
   }
 
   /** A work package's previous updatedAt (its shard read), without parsing a text shard's entry. */
   updatedAtOf(id: number): string | undefined {
-    const st = this.texts.get(shardOf(id));
-    const i = st?.at.get(id);
-    return i !== undefined ? st!.updatedAts[i] : this.entry(id)?.updatedAt;
+    const index = this.texts.get(shardOf(id))?.index;
+    const i = index?.at.get(id);
+    return i !== undefined ? index!.updatedAts[i] : this.entry(id)?.updatedAt;
   }
 
-  /** The shard's text, when it was read as text (its entries then parsed only when asked for). */
+  /** Whether the shard was read as text (its entries parsed only when asked for). */
+  isText(shard: number): boolean {
+    return this.texts.has(shard);
+  }
+
+  /** The shard's text and index, when it was read as text: read again if it was let go of. */
   textOf(shard: number): ShardText | undefined {
-    return this.texts.get(shard);
+    const read = this.texts.get(shard);
+    if (!read) return undefined;
+    const hit = this.held.find(([s]) => s === shard);
+    if (hit) return hit[1];
+    const st = withText(read.index, read.reread());
+    this.hold(shard, st);
+    return st;
+  }
+
+  /** Keeps a text in hand, letting go of the least recently used beyond TEXT_BYTES_HELD (TEXTS_HELD at least). */
+  private hold(shard: number, st: ShardText): void {
+    const at = this.held.findIndex(([s]) => s === shard);
+    if (at >= 0) this.heldBytes -= this.held.splice(at, 1)[0]![1].text.length;
+    this.held.unshift([shard, st]);
+    this.heldBytes += st.text.length;
+    while (this.held.length > TEXTS_HELD && this.heldBytes > this.textBytesHeld) this.heldBytes -= this.held.pop()![1].text.length;
   }
 
   /**
@@ -207,7 +256,7 @@ export class PreviousState {
       for (const id in this.manifest?.workPackages) yield Number(id);
       return;
     }
-    for (const shard of this.loadedShards()) yield* this.texts.get(shard)?.ids ?? this.objectIds.get(shard) ?? [];
+    for (const shard of this.loadedShards()) yield* this.texts.get(shard)?.index.ids ?? this.objectIds.get(shard) ?? [];
   }
 
   /** Every entry read so far, by id: parses every entry of the shards read as text (loadedIds does not). */
@@ -255,7 +304,7 @@ export class PreviousState {
     // Text shards are scanned for their paths only when their name hashes may hold this one.
     const [dir, name] = splitPath(path);
     const h = nameHash(name);
-    for (const [shard, st] of this.texts) {
+    for (const shard of this.texts.keys()) {
       if (this.scanned.has(shard)) continue;
       let byDir = this.hashes.get(shard);
       if (!byDir) this.hashes.set(shard, (byDir = new Map()));
@@ -266,6 +315,7 @@ export class PreviousState {
       }
       if (!hasHash(sorted, h)) continue;
       this.scanned.add(shard);
+      const st = this.textOf(shard)!;
       st.ids.forEach((id, i) => {
         for (const p of entryPaths(st, i)) this.pathOwners!.set(p, id);
       });
@@ -289,4 +339,14 @@ export class PreviousState {
   }
 }
 
-const isShardText = (got: Record<string, ManifestWorkPackage> | ShardText): got is ShardText => (got as Partial<ShardText>).bounds instanceof Uint32Array;
+const isShardRead = (got: Record<string, ManifestWorkPackage> | ShardRead): got is ShardRead => typeof (got as Partial<ShardRead>).reread === 'function';
+
+/**
+ * Shard texts kept in hand (PreviousState.texts): the most recently used up to ~32 MB
+ * (a 30,000-work-package state's 30 shards), and at least two. Kept, a text costs memory;
+ * let go of, it costs a read again and garbage: 1 % changed at 30,000 took 2.41 s and
+ * 190 MB with two held, 2.28 s and 178 MB with all; at 100,000, 6.9 s and 244 MB with
+ * two, 9.3 s and 300–313 MB with all 95 MB of them (docs/performance.md, seventh session).
+ */
+const TEXTS_HELD = 2;
+const TEXT_BYTES_HELD = 32 * 1024 * 1024;

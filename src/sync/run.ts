@@ -77,7 +77,7 @@ async function runOnce(options: SyncOptions, lazy: boolean): Promise<SyncReport>
     const readLazily = lazy && !options.full && options.onlyIds === undefined && journal.size === 0;
     // Reading every shard takes seconds at 100,000: the listings do not wait for that.
     if (!readLazily) stateRead(false);
-    const previous = new PreviousState(await readState(root, options.profile.name, options.stateCache, { lazy: readLazily }));
+    const previous = new PreviousState(await readState(root, options.profile.name, options.stateCache, { lazy: readLazily }), { onRead: (shard, bytes) => ctx.emit({ type: 'stateRead', shard, bytes }) });
     stateRead(previous.sourceNames().some((name) => previous.source(name)!.authors !== undefined));
     staging = await createStaging(root, dryRun);
     // Mapped entries wait in staging until the state is written (ledger.ts).

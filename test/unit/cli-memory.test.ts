@@ -1,14 +1,16 @@
 // The CLI's memory policy: when it asks V8 for a full collection.
 import { describe, expect, it } from 'vitest';
-import { COLLECT_EVERY, COLLECT_EVERY_BYTES, KEPT_WEIGHT, memoryPolicy } from '../../src/cli/memory.js';
+import { CHECK_EVERY, COLLECT_EVERY, COLLECT_EVERY_BYTES, GARBAGE_BYTES, KEPT_WEIGHT, memoryPolicy } from '../../src/cli/memory.js';
 import type { SyncEvent } from '../../src/sync/index.js';
 
+/** A heap that never grows: the count rules alone (the garbage rule has its own case). */
+const noGarbage = (): number => 0;
 const wp = (skipped: boolean): SyncEvent => ({ type: 'workPackage', source: 's', id: 1, skipped });
 
 describe('memory policy', () => {
   it('collects after every COLLECT_EVERY mapped work packages; skipped (kept) ones count KEPT_WEIGHT', () => {
     let calls = 0;
-    const on = memoryPolicy(() => calls++);
+    const on = memoryPolicy(() => calls++, noGarbage);
     const keptPerCollection = Math.round(COLLECT_EVERY / KEPT_WEIGHT);
     for (let i = 0; i < keptPerCollection - 10; i++) on(wp(true));
     expect(calls).toBe(0);
@@ -22,7 +24,7 @@ describe('memory policy', () => {
 
   it('work packages kept with their shard on its summary (no entry read) count nothing', () => {
     let calls = 0;
-    const on = memoryPolicy(() => calls++);
+    const on = memoryPolicy(() => calls++, noGarbage);
     // A no-change sync of 100,000 keeps most of them that way: no collection for those.
     for (let i = 0; i < 100_000; i++) on({ type: 'workPackage', source: 's', id: i, skipped: true, bySummary: true });
     expect(calls).toBe(0);
@@ -33,7 +35,7 @@ describe('memory policy', () => {
 
   it('writes count a quarter; phases collect only after a large fetch', () => {
     let calls = 0;
-    const small = memoryPolicy(() => calls++);
+    const small = memoryPolicy(() => calls++, noGarbage);
     for (let i = 0; i < 10; i++) small(wp(false));
     small({ type: 'phase', phase: 'plan' });
     small({ type: 'phase', phase: 'apply' });
@@ -42,7 +44,7 @@ describe('memory policy', () => {
     expect(calls).toBe(1);
 
     let big = 0;
-    const large = memoryPolicy(() => big++);
+    const large = memoryPolicy(() => big++, noGarbage);
     for (let i = 0; i < COLLECT_EVERY; i++) large(wp(false));
     expect(big).toBe(1);
     large({ type: 'phase', phase: 'plan' });
@@ -53,7 +55,7 @@ describe('memory policy', () => {
 
   it('downloads trigger a collection every COLLECT_EVERY_BYTES; any collection restarts both counts', () => {
     let calls = 0;
-    const on = memoryPolicy(() => calls++);
+    const on = memoryPolicy(() => calls++, noGarbage);
     const dl = (bytes: number): SyncEvent => ({ type: 'download', attachmentId: 1, bytes });
     on(dl(COLLECT_EVERY_BYTES - 1));
     expect(calls).toBe(0);
@@ -69,11 +71,39 @@ describe('memory policy', () => {
     expect(calls).toBe(2);
   });
 
+  it('garbage beyond GARBAGE_BYTES over what was live after the last collection is collected, whatever made it', () => {
+    let heap = 50e6;
+    let calls = 0;
+    // A collection frees all but 60 MB (what is live).
+    const on = memoryPolicy(
+      () => {
+        calls += 1;
+        heap = 60e6;
+      },
+      () => heap,
+    );
+    const page: SyncEvent = { type: 'page', source: 's', offset: 1, total: 1, workPackages: 1 };
+    // Under the bound: no collection, however many events.
+    heap = 50e6 + GARBAGE_BYTES - 1;
+    for (let i = 0; i < 10 * CHECK_EVERY; i++) on(page);
+    expect(calls).toBe(0);
+    // Over it: collected at the next check, and the bound counts from the live heap after it.
+    heap = 50e6 + GARBAGE_BYTES + 1;
+    for (let i = 0; i < CHECK_EVERY; i++) on(page);
+    expect(calls).toBe(1);
+    heap = 60e6 + GARBAGE_BYTES - 1;
+    for (let i = 0; i < 10 * CHECK_EVERY; i++) on(page);
+    expect(calls).toBe(1);
+    heap = 60e6 + GARBAGE_BYTES + 1;
+    for (let i = 0; i < CHECK_EVERY; i++) on(page);
+    expect(calls).toBe(2);
+  });
+
   it("writing the state's shards counts the entries this run mapped, a quarter of a work package each", () => {
     const shard = (n: number, mapped: number): SyncEvent => ({ type: 'stateShard', shard: n, bytes: 1_000_000, mapped });
     // A cold sync: every entry of every shard was mapped: one collection per four shards.
     let calls = 0;
-    const cold = memoryPolicy(() => calls++);
+    const cold = memoryPolicy(() => calls++, noGarbage);
     for (let n = 0; n < 3; n++) cold(shard(n, 1000));
     expect(calls).toBe(0);
     cold(shard(3, 1000));
@@ -83,7 +113,7 @@ describe('memory policy', () => {
     // 1 % at 100,000: ten mapped entries in each of 100 shards (a live heap of every entry
     // read, where a collection costs ~0.2 s): none (one per four shards made that run 2.4 s slower).
     let few = 0;
-    const changed = memoryPolicy(() => few++);
+    const changed = memoryPolicy(() => few++, noGarbage);
     for (let n = 0; n < 100; n++) changed(shard(n, 10));
     expect(few).toBe(0);
   });

@@ -1,8 +1,10 @@
 // PreviousState read lazily (src/sync/previous-state.ts): what it answers from the shards'
-// summaries alone, what needs a shard read, and that a shard is read once.
+// summaries alone, what needs a shard read, and that a shard is read once; a shard read as
+// text is parsed entry by entry, and its text let go of and read again when needed.
 import { describe, expect, it } from 'vitest';
-import type { Manifest, ManifestWorkPackage } from '../../src/output/manifest.js';
+import { stableJson, type Manifest, type ManifestWorkPackage } from '../../src/output/manifest.js';
 import { summarizeShard } from '../../src/output/shard-summary.js';
+import { indexShardText } from '../../src/output/shard-text.js';
 import { PreviousState } from '../../src/sync/previous-state.js';
 
 const entry = (source: string, files: string[]): ManifestWorkPackage => ({ source, updatedAt: '2026-01-01T00:00:00Z', lockVersion: 1, files: Object.fromEntries(files.map((f) => [f, 'h'])), attachments: {} });
@@ -40,7 +42,7 @@ describe('PreviousState, read lazily', () => {
     expect(state.ownedIds('events')).toEqual([7, 2600]);
     expect(state.owningSources().sort()).toEqual(['events', 'news']);
     expect([...state.unloadedOwnedIds()].sort((a, b) => a - b)).toEqual([5, 7, 1001, 2500, 2600]);
-    expect(state.readCounts()).toEqual({ shards: 3, shardsRead: 0 });
+    expect(state.readCounts()).toEqual({ shards: 3, shardsRead: 0, entriesParsed: 0 });
     expect(reads).toEqual([]);
   });
 
@@ -54,7 +56,7 @@ describe('PreviousState, read lazily', () => {
     expect(state.entry(7)!.files).toEqual({ 'events/x.md': 'h', 'events/x.png': 'h' });
     expect([...state.loadedEntries()].map(([id]) => id).sort((a, b) => a - b)).toEqual([5, 7, 1001]);
     expect(state.unloadedShards()).toEqual([2]);
-    expect(state.readCounts()).toEqual({ shards: 3, shardsRead: 2 });
+    expect(state.readCounts()).toEqual({ shards: 3, shardsRead: 2, entriesParsed: 3 });
     await state.loadAll();
     expect(state.lazy).toBe(false);
     expect(reads.sort()).toEqual([0, 1, 2]);
@@ -69,5 +71,79 @@ describe('PreviousState, read lazily', () => {
     await state.loadOwnersOf(['events/x.png']);
     expect(state.ownerOf('events/x.png')).toBe(7);
     expect([...state.loadedEntries()].filter(([, e]) => e.source === 'news').map(([id]) => id).sort((a, b) => a - b)).toEqual([5, 2500]); // read so far
+  });
+});
+
+describe('PreviousState, shards read as text', () => {
+  /** Four shards of 50 entries; counts the reads, and the texts read again. */
+  function textual(textBytesHeld?: number): { state: PreviousState; reads: number[]; rereads: number[] } {
+    const reads: number[] = [];
+    const rereads: number[] = [];
+    const texts = new Map<number, string>();
+    const all: Record<number, Record<string, ManifestWorkPackage>> = {};
+    for (let shard = 0; shard < 4; shard++) {
+      const entries: Record<string, ManifestWorkPackage> = {};
+      for (let k = 0; k < 50; k++) entries[String(shard * 1000 + k * 7)] = { ...entry(k % 2 ? 'news' : 'events', [`s${shard}/p${k}.md`]), updatedAt: `2026-01-0${1 + (k % 9)}T00:00:00Z` };
+      all[shard] = entries;
+      texts.set(shard, stableJson(entries));
+    }
+    const manifest: Manifest = { version: 4, profile: 'medigy', sources: {}, workPackages: {} };
+    const state = new PreviousState({
+      manifest,
+      shards: new Map([...texts.keys()].map((k) => [k, `d${k}`])),
+      summaries: new Map(Object.entries(all).map(([k, e]) => [Number(k), summarizeShard(e, texts.get(Number(k))!.length)])),
+      load: () => Promise.reject(new Error('read as text only')),
+      loadText: async (shard) => {
+        reads.push(shard);
+        return {
+          index: indexShardText(texts.get(shard)!)!,
+          reread: () => {
+            rereads.push(shard);
+            return texts.get(shard)!;
+          },
+        };
+      },
+      torn: null,
+    }, textBytesHeld === undefined ? {} : { textBytesHeld });
+    return { state, reads, rereads };
+  }
+
+  it('keeps the texts within its budget in hand', async () => {
+    const { state, rereads } = textual();
+    await state.loadFor([7, 1014, 2021, 3028]);
+    for (const id of [0, 1000, 2000, 3000]) expect(state.entry(id)).toBeDefined();
+    expect(rereads).toEqual([]);
+  });
+
+  it('parses only the entries asked for, while each text is in hand; the rest are answered from the index', async () => {
+    const { state, reads, rereads } = textual();
+    await state.loadFor([7, 1014, 2021, 3028]);
+    expect(reads.sort()).toEqual([0, 1, 2, 3]);
+    expect(state.readCounts()).toEqual({ shards: 4, shardsRead: 4, entriesParsed: 4 });
+    expect(state.entry(2021)!.files).toEqual({ 's2/p3.md': 'h' });
+    expect(rereads).toEqual([]);
+    // Ids, updatedAt and refs need no parse.
+    expect([...state.loadedIds()].length).toBe(200);
+    expect(state.updatedAtOf(3035)).toBe('2026-01-06T00:00:00Z');
+    expect(state.mayRecordRefs(3035)).toBe(false);
+    expect(state.readCounts().entriesParsed).toBe(4);
+    expect(rereads).toEqual([]);
+  });
+
+  it('lets go of the texts beyond its budget (two kept at least), and reads one again once for the entries asked for later', async () => {
+    const { state, rereads } = textual(0);
+    await state.loadFor([7, 1014, 2021, 3028]);
+    // Shard 0 was read first: its text went; asking for two more of its entries reads it once.
+    expect(state.entry(0)!.source).toBe('events');
+    expect(state.entry(14)!.source).toBe('events');
+    expect(rereads).toEqual([0]);
+    expect(state.textOf(0)!.ids.length).toBe(50);
+    expect(rereads).toEqual([0]);
+    expect(state.readCounts().entriesParsed).toBe(6);
+    // A path's owner: only the shard whose name hashes hold it is scanned.
+    expect(state.ownerOf('s1/p10.md')).toBe(1070);
+    expect(rereads).toEqual([0, 1]);
+    expect(state.ownerOf('s9/none.md')).toBeUndefined();
+    expect(rereads).toEqual([0, 1]);
   });
 });
