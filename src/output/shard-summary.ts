@@ -140,10 +140,7 @@ export function summarizeShard(entries: Record<string, ManifestWorkPackage>, byt
   const newest: Record<string, string> = {};
   const files: Record<string, number> = {};
   const names = new Map<string, number[]>();
-  const refs: Record<string, string | null | false> = {};
-  let validFrom: number | null = null;
-  let validUntil: number | null = null;
-  let hasRefs = false;
+  const window = new SummaryWindow();
   for (const key in entries) {
     const e = entries[key]!;
     (owned[e.source] ??= []).push(Number(key));
@@ -157,28 +154,44 @@ export function summarizeShard(entries: Record<string, ManifestWorkPackage>, byt
       list.push(nameHash(name));
     }
     files[e.source] ??= 0;
-    if (e.validFrom) validFrom = Math.max(validFrom ?? -Infinity, Date.parse(e.validFrom));
-    if (e.validUntil) validUntil = Math.min(validUntil ?? Infinity, Date.parse(e.validUntil));
-    for (const t in e.refs ?? {}) {
-      hasRefs = true;
-      const recorded = e.refs![t]!;
-      if (!(t in refs)) refs[t] = recorded;
-      else if (refs[t] !== recorded) refs[t] = false;
-    }
+    window.add(e.validFrom, e.validUntil, e.refs);
   }
   for (const s in owned) owned[s]!.sort((a, b) => a - b);
   const encoded: Record<string, string> = {};
   for (const [dir, list] of names) encoded[dir] = encodeHashes(list);
-  return {
-    bytes,
-    owned,
-    newest,
-    files,
-    ...(validFrom !== null ? { validFrom: new Date(validFrom).toISOString() } : {}),
-    ...(validUntil !== null ? { validUntil: new Date(validUntil).toISOString() } : {}),
-    ...(hasRefs ? { refs } : {}),
-    names: encoded,
-  };
+  return { bytes, owned, newest, files, ...window.fields(), names: encoded };
+}
+
+/**
+ * The validity window and the references of a shard's entries, folded one entry at a
+ * time (in any order): the latest `validFrom`, the earliest `validUntil`, and per target
+ * the key recorded (false when two entries recorded different ones).
+ */
+export class SummaryWindow {
+  private validFrom: number | null = null;
+  private validUntil: number | null = null;
+  private readonly refs: Record<string, string | null | false> = {};
+  private hasRefs = false;
+
+  add(validFrom: unknown, validUntil: unknown, refs: Readonly<Record<string, string | null | false>> | undefined): void {
+    if (typeof validFrom === 'string' && validFrom) this.validFrom = Math.max(this.validFrom ?? -Infinity, Date.parse(validFrom));
+    if (typeof validUntil === 'string' && validUntil) this.validUntil = Math.min(this.validUntil ?? Infinity, Date.parse(validUntil));
+    for (const t in refs ?? {}) {
+      this.hasRefs = true;
+      const recorded = refs![t]!;
+      if (!(t in this.refs)) this.refs[t] = recorded;
+      else if (this.refs[t] !== recorded) this.refs[t] = false;
+    }
+  }
+
+  /** The summary's `validFrom`, `validUntil` and `refs`, each absent when no entry had one. */
+  fields(): Pick<ShardSummary, 'validFrom' | 'validUntil' | 'refs'> {
+    return {
+      ...(this.validFrom !== null ? { validFrom: new Date(this.validFrom).toISOString() } : {}),
+      ...(this.validUntil !== null ? { validUntil: new Date(this.validUntil).toISOString() } : {}),
+      ...(this.hasRefs ? { refs: this.refs } : {}),
+    };
+  }
 }
 
 /** Whether `now` is in every entry's validity window. */

@@ -9,7 +9,7 @@
 //
 // Pure (no I/O): manifest.ts reads and writes the files.
 import { inStableOrder, type ManifestWorkPackage } from './manifest.js';
-import { encodeHashes, nameHash, splitPath, type ShardSummary } from './shard-summary.js';
+import { encodeHashes, nameHash, splitPath, SummaryWindow, type ShardSummary } from './shard-summary.js';
 
 /** A shard's text with the place of each entry in it. */
 export interface ShardText {
@@ -252,42 +252,17 @@ export function patchSummary(p: ShardPatch, bytes: number): ShardSummary {
   // Validity and references: combined from the previous summary while no dropped entry
   // had any (combining is commutative); else from every kept entry's text.
   const droppedHad = (key: 'validFrom' | 'validUntil' | 'refs'): boolean => [...dropped.values()].some((e) => e[key] !== undefined);
-  let validFrom: number | null = null;
-  let validUntil: number | null = null;
-  const refs: Record<string, string | null | false> = {};
-  let hasRefs = false;
-  const addValidity = (from: unknown, until: unknown): void => {
-    if (typeof from === 'string' && from) validFrom = Math.max(validFrom ?? -Infinity, Date.parse(from));
-    if (typeof until === 'string' && until) validUntil = Math.min(validUntil ?? Infinity, Date.parse(until));
-  };
-  const addRefs = (r: Record<string, string | null | false> | undefined): void => {
-    for (const t in r ?? {}) {
-      hasRefs = true;
-      const recorded = r![t]!;
-      if (!(t in refs)) refs[t] = recorded;
-      else if (refs[t] !== recorded) refs[t] = false;
+  const window = new SummaryWindow();
+  const validityDropped = droppedHad('validFrom') || droppedHad('validUntil');
+  const refsDropped = droppedHad('refs');
+  if (validityDropped || refsDropped) {
+    for (const i of kept) {
+      window.add(validityDropped ? entryField(base, i, 'validFrom') : undefined, validityDropped ? entryField(base, i, 'validUntil') : undefined, refsDropped ? (entryField(base, i, 'refs') as Record<string, string | null> | undefined) : undefined);
     }
-  };
-  if (droppedHad('validFrom') || droppedHad('validUntil')) {
-    for (const i of kept) addValidity(entryField(base, i, 'validFrom'), entryField(base, i, 'validUntil'));
-  } else addValidity(s.validFrom, s.validUntil);
-  if (droppedHad('refs')) {
-    for (const i of kept) addRefs(entryField(base, i, 'refs') as Record<string, string | null> | undefined);
-  } else addRefs(s.refs);
-  for (const e of put.values()) {
-    addValidity(e.validFrom, e.validUntil);
-    addRefs(e.refs);
   }
-  return {
-    bytes,
-    owned,
-    newest,
-    files,
-    ...(validFrom !== null ? { validFrom: new Date(validFrom).toISOString() } : {}),
-    ...(validUntil !== null ? { validUntil: new Date(validUntil).toISOString() } : {}),
-    ...(hasRefs ? { refs } : {}),
-    names,
-  };
+  window.add(validityDropped ? undefined : s.validFrom, validityDropped ? undefined : s.validUntil, refsDropped ? undefined : s.refs);
+  for (const e of put.values()) window.add(e.validFrom, e.validUntil, e.refs);
+  return { bytes, owned, newest, files, ...window.fields(), names };
 }
 
 /** The hashes of `encoded` (encodeHashes' text, or none) less `remove` (hash → how many), plus `added`. */
