@@ -37,8 +37,10 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
     return await runOnce(options, true);
   } catch (e) {
     // A shard read lazily was not the one manifest.json describes (a hand edit or a merge
-    // that kept its size): nothing was applied; the run starts again reading every shard,
-    // which finds the state torn and reads every work package again.
+    // that kept its size), found when it was read or read again to be written: the run
+    // starts again reading every shard, which finds the state torn and reads every work
+    // package again (pages this one already put in place are in its journal, which that
+    // run checks).
     if (!(e instanceof TornShardError)) throw e;
     return runOnce(options, false);
   }
@@ -77,7 +79,7 @@ async function runOnce(options: SyncOptions, lazy: boolean): Promise<SyncReport>
     const readLazily = lazy && !options.full && options.onlyIds === undefined && journal.size === 0;
     // Reading every shard takes seconds at 100,000: the listings do not wait for that.
     if (!readLazily) stateRead(false);
-    const previous = new PreviousState(await readState(root, options.profile.name, options.stateCache, { lazy: readLazily }), { onRead: (shard, bytes) => ctx.emit({ type: 'stateRead', shard, bytes }) });
+    const previous = new PreviousState(await readState(root, options.profile.name, options.stateCache, { lazy: readLazily }), { onRead: (shard, bytes) => ctx.emit({ type: 'stateRead', shard, bytes }), ...(options.stateTextBytes !== undefined ? { textBytesHeld: options.stateTextBytes } : {}) });
     stateRead(previous.sourceNames().some((name) => previous.source(name)!.authors !== undefined));
     staging = await createStaging(root, dryRun);
     // Mapped entries wait in staging until the state is written (ledger.ts).

@@ -59,6 +59,11 @@ export interface SyncOptions {
    * shards that changed since (createStateCache). Absent: every run reads them all.
    */
   stateCache?: StateCache;
+  /**
+   * How many bytes of the state's shard texts a run keeps in memory (PreviousState;
+   * default ~32 MB, at least two shards): a shard let go of is read again when needed.
+   */
+  stateTextBytes?: number;
 }
 
 export interface SyncReport {

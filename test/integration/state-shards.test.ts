@@ -4,6 +4,7 @@
 // that conflicts under .curate/ is resolved as docs/manifest.md says, and the site ends
 // as a fresh sync would leave it.
 import { execFile } from 'node:child_process';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -226,6 +227,42 @@ describe('the state read lazily: a run reads the shards it needs (format 4 summa
     } finally {
       await fresh.cleanup();
     }
+  });
+
+  it('a shard edited by hand while a run holds it (its text let go of, read again to be written): the run starts again reading everything, and converges', async () => {
+    await medigySync(sim, dir);
+    const [low, high] = await farApart();
+    retitle(low, 'Edited, low shard');
+    retitle(high, 'Edited, high shard');
+    const shards = [shardFile(shardOf(low)), shardFile(shardOf(high))];
+    let edited = 0;
+    const phases: string[] = [];
+    const r = await medigySync(sim, dir, {
+      // No shard text kept beyond the two last used: writing the state reads them again.
+      stateTextBytes: 0,
+      onEvent: (e) => {
+        if (e.type !== 'phase') return;
+        phases.push(e.phase);
+        if (e.phase !== 'apply' || edited++) return;
+        // A hand edit (a new file, other bytes) after the run read both shards.
+        for (const f of shards) {
+          const abs = path.join(dir, f);
+          writeFileSync(`${abs}.tmp`, `${readFileSync(abs, 'utf8')}\n`);
+          renameSync(`${abs}.tmp`, abs);
+        }
+      },
+    });
+    expect(r.errors).toEqual([]);
+    // Started again (a second resolve), reading the state whole: torn, every work package read.
+    expect(phases.filter((p) => p === 'resolve').length).toBe(2);
+    expect(r.warnings.some((w) => w.includes('does not agree with itself'))).toBe(true);
+    expect(diffTrees(await treeHashes(dir), await freshTree())).toEqual(same);
+    expect((await readStateJson(dir)).workPackages).toEqual((await freshState()).workPackages);
+    // The run after maps nothing and touches no page (after a walk of everything, its
+    // watermark may still move to the newest row, as after any full walk).
+    const next = await medigySync(sim, dir);
+    expect(next.counts.workPackages.mapped).toBe(0);
+    expect(next.touchedFiles.filter((f) => !f.startsWith('.curate/'))).toEqual([]);
   });
 
   it('a page deleted by hand in a shard the run does not read is written again (checked by its name hash)', async () => {
