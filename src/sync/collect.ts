@@ -239,7 +239,7 @@ export async function collectSource(ctx: CollectContext, src: ResolvedSource, li
   // proves each entry still valid and its files there (their entries are not parsed), else
   // the shard is read and they are decided one by one.
   const need: number[] = [];
-  const unread = new Map<number, number[]>();
+  const bySummary = new Map<number, number[]>();
   const decide = (id: number): void => {
     const w = incremental ? ownedEntry(id) : undefined;
     if (w && stillValid(id, w)) toCheck.push(id);
@@ -249,18 +249,18 @@ export async function collectSource(ctx: CollectContext, src: ResolvedSource, li
     if (received.has(id) || ctx.overlapping.has(id)) continue;
     const shard = shardOf(id);
     if (incremental && owned.has(id) && (!previous.isLoaded(shard) || previous.isText(shard))) {
-      const list = unread.get(shard);
+      const list = bySummary.get(shard);
       if (list) list.push(id);
-      else unread.set(shard, [id]);
+      else bySummary.set(shard, [id]);
     } else decide(id);
   }
-  const reread: number[] = [];
-  await eachLimited(unread, 8, async ([shard, ids]) => {
+  const oneByOne: number[] = [];
+  await eachLimited(bySummary, 8, async ([shard, ids]) => {
     if (await shardStillValid(shard, previous.summary(shard)!)) for (const id of ids) ctx.ledger.kept(name, id, true);
-    else reread.push(shard);
+    else oneByOne.push(shard);
   });
-  await previous.load(reread);
-  for (const shard of reread.sort((a, b) => a - b)) for (const id of unread.get(shard)!) decide(id);
+  await previous.load(oneByOne);
+  for (const shard of oneByOne.sort((a, b) => a - b)) for (const id of bySummary.get(shard)!) decide(id);
   // A pool, not a promise per work package: a no-change run of 30,000 checks them all.
   const present = await mapLimited(toCheck, 64, (id) => ctx.filesPresent(previous.entry(id)!));
   toCheck.forEach((id, i) => {

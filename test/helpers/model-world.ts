@@ -1048,6 +1048,9 @@ export class World {
         ...(o.onlyIds ? { onlyIds: o.onlyIds } : {}),
         // The engine's periodic audit walk, now (issue 19): what makes a custom option rename converge.
         ...(o.audit ? ({ auditIntervalMs: 0 } as Record<string, number>) : {}),
+        // FUZZ_STATE_TEXT_BYTES=0: the engine keeps two shard texts in hand and reads the
+        // others again when it needs them (PreviousState), the path large states take.
+        ...(process.env.FUZZ_STATE_TEXT_BYTES !== undefined ? { stateTextBytes: Number(process.env.FUZZ_STATE_TEXT_BYTES) } : {}),
         onEvent: () => {
           if (step.abort !== undefined && ++events === step.abort) ac.abort(new FuzzAbort(`aborted after ${events} events`));
         },
