@@ -9,7 +9,7 @@
 //
 // Pure (no I/O): manifest.ts reads and writes the files.
 import { inStableOrder, type ManifestWorkPackage } from './manifest.js';
-import { encodeHashes, nameHash, splitPath, SummaryWindow, type ShardSummary } from './shard-summary.js';
+import { decodeHashes, encodeHashes, nameHash, splitPath, SummaryWindow, type ShardSummary } from './shard-summary.js';
 
 /** A shard's text with the place of each entry in it. */
 export interface ShardText {
@@ -268,14 +268,10 @@ export function patchSummary(p: ShardPatch, bytes: number): ShardSummary {
 /** The hashes of `encoded` (encodeHashes' text, or none) less `remove` (hash → how many), plus `added`. */
 function withChanges(encoded: string | undefined, remove: Map<number, number>, added: readonly number[]): number[] {
   const out: number[] = [...added];
-  if (encoded) {
-    const buf = Buffer.from(encoded, 'base64');
-    for (let i = 0; i + 4 <= buf.length; i += 4) {
-      const h = buf.readUInt32BE(i);
-      const n = remove.get(h);
-      if (n) remove.set(h, n - 1);
-      else out.push(h);
-    }
+  for (const h of encoded ? decodeHashes(encoded) : []) {
+    const n = remove.get(h);
+    if (n) remove.set(h, n - 1);
+    else out.push(h);
   }
   return out;
 }

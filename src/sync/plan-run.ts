@@ -25,11 +25,13 @@ export async function planRun(ctx: RunContext, deps: { previous: PreviousState; 
   const keeps = (id: number): boolean => keepsPrevious(ledger.outcome(id)?.kind);
   // Entries of shards read as text are parsed only when the plan looks at them (not kept,
   // or owning a wanted path); the others' files are counted from the shard's summary.
-  const owners = new Set<number>();
+  // The owner of each wanted path, looked up once (the planner's scope asks for them too).
+  const ownerOfWanted = new Map<string, number>();
   for (const d of desired) {
     const owner = previous.ownerOf(d.path);
-    if (owner !== undefined) owners.add(owner);
+    if (owner !== undefined) ownerOfWanted.set(d.path, owner);
   }
+  const owners = new Set(ownerOfWanted.values());
   /** Per text shard, per source: files of the entries the plan looks at. */
   const looked = new Map<number, Record<string, number>>();
   function* inScope(): Generator<[number, ManifestWorkPackage]> {
@@ -46,7 +48,7 @@ export async function planRun(ctx: RunContext, deps: { previous: PreviousState; 
       yield [id, e];
     }
   }
-  const scope = previousInScope(inScope(), desired, keeps, (p) => previous.ownerOf(p), (id) => previous.entry(id));
+  const scope = previousInScope(inScope(), desired, keeps, (p) => ownerOfWanted.get(p), (id) => previous.entry(id));
   const counted = (shard: number, less: Record<string, number> = {}): void => {
     for (const [source, all] of Object.entries(previous.summary(shard)!.files)) {
       const n = all - (less[source] ?? 0);
@@ -55,7 +57,7 @@ export async function planRun(ctx: RunContext, deps: { previous: PreviousState; 
     }
   };
   for (const shard of previous.unloadedShards()) counted(shard);
-  for (const id of previous.loadedShards()) if (previous.isText(id)) counted(id, looked.get(id));
+  for (const shard of previous.loadedShards()) if (previous.isText(shard)) counted(shard, looked.get(shard));
   const result = planSync({
     desired,
     previous: scope.previous,
