@@ -248,11 +248,13 @@ export class Http {
     return this.options.retries;
   }
 
-  /** One raw GET (no retries), inside the concurrency limit. The caller consumes the body. */
+  /**
+   * One raw GET (no retries), inside the concurrency limit. The caller consumes the body.
+   * `signal` (a download's attempt) replaces the client's: it must follow it.
+   */
   async rawGet(url: string, accept: string, signal?: AbortSignal): Promise<HttpResponse> {
     this.throwIfAborted();
-    // The caller's signal (a download's deadline) and the client's: either cancels the request and its body.
-    const both = signal && this.signal ? AbortSignal.any([signal, this.signal]) : (signal ?? this.signal);
+    const both = signal ?? this.signal;
     const headers = this.headersFor(url, accept);
     try {
       const res = await request(url, { method: 'GET', headers, dispatcher: this.agent, ...(both ? { signal: both } : {}) });

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createPathInspector, resolveInside } from './paths.js';
-import { decodeHashes, nameHash, splitPath } from './shard-summary.js';
+import { decodeHashes, hasHash, nameHash, splitPath } from './shard-summary.js';
 
 /**
  * What stands at an output path instead of a file or nothing, so that curate can neither
@@ -58,27 +58,19 @@ export interface PresenceCheck {
  * its work package is mapped again and the planner reports what is in the way.
  */
 export function createPresenceCheck(root: string): PresenceCheck {
-  /** Folder → names of the regular files in it (null: no such folder), once listed. */
-  const listed = new Map<string, Set<string> | null>();
-  const hashed = new Map<string, Set<number> | null>();
+  /** Folder → the regular files in it (null: no such folder), once listed. */
+  const listed = new Map<string, FolderNames | null>();
   const listing = new Map<string, Promise<void>>();
   const list = (dir: string): Promise<void> => {
     let p = listing.get(dir);
     if (!p) {
       p = readdir(path.join(root, dir), { withFileTypes: true }).then(
-        (entries) => void listed.set(dir, new Set(entries.filter((e) => e.isFile()).map((e) => e.name))),
+        (entries) => void listed.set(dir, folderNames(entries.filter((e) => e.isFile()).map((e) => e.name))),
         () => void listed.set(dir, null),
       );
       listing.set(dir, p);
     }
     return p;
-  };
-  const hashesIn = (dir: string): Set<number> | null => {
-    if (!hashed.has(dir)) {
-      const names = listed.get(dir);
-      hashed.set(dir, names ? new Set([...names].map(nameHash)) : null);
-    }
-    return hashed.get(dir)!;
   };
   // Checked synchronously once its folders are listed: a no-change sync asks this for every
   // owned file, and a promise per file was a large share of its garbage.
@@ -91,11 +83,63 @@ export function createPresenceCheck(root: string): PresenceCheck {
     async hashes(names) {
       for (const dir in names) {
         if (!listed.has(dir)) await list(dir);
-        const here = hashesIn(dir);
+        const here = listed.get(dir);
         if (!here) return false;
-        for (const h of decodeHashes(names[dir]!)) if (!here.has(h)) return false;
+        for (const h of decodeHashes(names[dir]!)) if (!hasHash(here.hashes, h)) return false;
       }
       return true;
+    },
+  };
+}
+
+/** A folder's file names, packed: asked by name (exact) or by name hash (a shard's summary). */
+export interface FolderNames {
+  has(name: string): boolean;
+  /** Every name's hash (shard-summary.ts `nameHash`), ascending. */
+  readonly hashes: Uint32Array;
+}
+
+/**
+ * The names of one folder as one string and two arrays, not a string and a set entry per
+ * name: one folder of a source holds a file per work package and more, and at 100,000 work
+ * packages the names, their set and their hashes as numbers were 15 MB of a run's heap.
+ */
+export function folderNames(names: string[]): FolderNames {
+  // Sorted by UTF-16 code units, as `compareAt` compares; "\0" never occurs in a file name.
+  const sorted = [...names].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const joined = sorted.join('\0');
+  const starts = new Uint32Array(sorted.length + 1);
+  for (let i = 0, at = 0; i < sorted.length; i++) {
+    starts[i] = at;
+    at += sorted[i]!.length + 1;
+  }
+  starts[sorted.length] = joined.length + 1;
+  const hashes = Uint32Array.from(sorted, nameHash).sort();
+  const count = sorted.length; // not `sorted` in the closures: the names are let go of
+  /** `name` against the i-th name: negative, zero or positive. */
+  const compareAt = (name: string, i: number): number => {
+    const from = starts[i]!;
+    const length = starts[i + 1]! - 1 - from;
+    const n = Math.min(length, name.length);
+    for (let k = 0; k < n; k++) {
+      const d = name.charCodeAt(k) - joined.charCodeAt(from + k);
+      if (d) return d;
+    }
+    return name.length - length;
+  };
+  return {
+    hashes,
+    has(name) {
+      let lo = 0;
+      let hi = count - 1;
+      while (lo <= hi) {
+        const mid = (lo + hi) >>> 1;
+        const d = compareAt(name, mid);
+        if (d === 0) return true;
+        if (d > 0) lo = mid + 1;
+        else hi = mid - 1;
+      }
+      return false;
     },
   };
 }

@@ -28,9 +28,10 @@ export function leftUnchecked(kind: Outcome['kind'] | undefined): boolean {
  * they stay journaled, so a later run still compares them with the state.
  */
 export function carriedJournal(journal: Journal, previous: PreviousState, ledger: Ledger): Journal {
+  const owners = previous.ownersOf(journal.keys());
   return new Map(
     [...journal].filter(([p]) => {
-      const owner = previous.ownerOf(p);
+      const owner = owners.get(p);
       return owner !== undefined && leftUnchecked(ledger.outcome(owner)?.kind);
     }),
   );

@@ -26,11 +26,7 @@ export async function planRun(ctx: RunContext, deps: { previous: PreviousState; 
   // Entries of shards read as text are parsed only when the plan looks at them (not kept,
   // or owning a wanted path); the others' files are counted from the shard's summary.
   // The owner of each wanted path, looked up once (the planner's scope asks for them too).
-  const ownerOfWanted = new Map<string, number>();
-  for (const d of desired) {
-    const owner = previous.ownerOf(d.path);
-    if (owner !== undefined) ownerOfWanted.set(d.path, owner);
-  }
+  const ownerOfWanted = previous.ownersOf(desired.map((d) => d.path));
   const owners = new Set(ownerOfWanted.values());
   /** Per text shard, per source: files of the entries the plan looks at. */
   const looked = new Map<number, Record<string, number>>();

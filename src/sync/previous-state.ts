@@ -17,10 +17,17 @@ import pLimit from 'p-limit';
 import { OutputError } from '../errors.js';
 import { shardFile, shardOf, type Manifest, type ManifestSource, type ManifestWorkPackage, type ShardRead, type StoredState } from '../output/manifest.js';
 import { decodeHashes, hasHash, nameHash, shardsNaming, splitPath, type ShardSummary } from '../output/shard-summary.js';
-import { entryPaths, parseEntry, withText, type ShardText } from '../output/shard-text.js';
+import { entryIndex, entryPaths, parseEntry, withText, type ShardText } from '../output/shard-text.js';
 
 export class PreviousState {
+  /** Path → owner, over the shards read as objects (all of their paths). */
   private pathOwners: Map<string, number> | null = null;
+  /**
+   * Path → owner (null: none), for the paths asked of the shards read as text, and the
+   * text shards read when each was asked: their paths are not all recorded (at 100,000 work
+   * packages, every path of every shard an edit touched was a map of 200,000 strings).
+   */
+  private readonly textOwners = new Map<string, { owner: number | null; texts: number }>();
   /** Id → its source, for every owned work package (loaded or not). */
   private owners: Map<number, string> | null = null;
   /** Source → its owned ids, ascending. */
@@ -39,8 +46,7 @@ export class PreviousState {
   private readonly parsed = new Map<number, ManifestWorkPackage>();
   /** Ids of the shards read as objects (a lazy read), ascending per shard. */
   private readonly objectIds = new Map<number, number[]>();
-  /** Text shards whose paths are in pathOwners; each text shard's name hashes by folder, decoded once. */
-  private readonly scanned = new Set<number>();
+  /** Each text shard's name hashes by folder, decoded once. */
   private readonly hashes = new Map<number, Map<string, Uint32Array>>();
   /**
    * Shards read at once, whoever asks: each holds its text until parsed, and a walk page of
@@ -150,8 +156,22 @@ export class PreviousState {
     if (!this.lazy && !this.texts.size) return;
     const want = new Set(ids);
     const shards: number[] = [];
-    for (const id of want) if (!this.isLoaded(shardOf(id))) shards.push(shardOf(id));
+    /** Wanted entries of shards read as text before, not parsed yet: parsed shard by shard, one text in hand each. */
+    const later = new Map<number, number[]>();
+    for (const id of want) {
+      const shard = shardOf(id);
+      if (!this.isLoaded(shard)) shards.push(shard);
+      else if (this.texts.has(shard) && !this.parsed.has(id)) {
+        const list = later.get(shard);
+        if (list) list.push(id);
+        else later.set(shard, [id]);
+      }
+    }
     await this.load(shards, want);
+    for (const [shard, ids] of later) {
+      const st = this.textOf(shard)!;
+      for (const id of ids) if (entryIndex(st, id) >= 0) this.parseFrom(st, id);
+    }
   }
 
   /** Reads every shard not read yet. */
@@ -177,14 +197,14 @@ export class PreviousState {
     if (!read) return this.manifest?.workPackages[String(id)];
     const e = this.parsed.get(id);
     if (e) return e;
-    return read.index.at.has(id) ? this.parseFrom(this.textOf(shard)!, id) : undefined;
+    return entryIndex(read.index, id) >= 0 ? this.parseFrom(this.textOf(shard)!, id) : undefined;
   }
 
   /** Parses one entry of a text shard (the text in hand) and keeps it. */
   private parseFrom(st: ShardText, id: number): ManifestWorkPackage {
     let e: ManifestWorkPackage;
     try {
-      e = parseEntry(st, st.at.get(id)!);
+      e = parseEntry(st, entryIndex(st, id));
     } catch (err) {
       throw new OutputError(`${shardFile(shardOf(id))}: work package ${id} is not valid JSON (${(err as Error).message}); delete .curate/ and run \`curate sync --full\` to rebuild the state`);
     }
@@ -195,8 +215,8 @@ export class PreviousState {
   /** A work package's previous updatedAt (its shard read), without parsing a text shard's entry. */
   updatedAtOf(id: number): string | undefined {
     const index = this.texts.get(shardOf(id))?.index;
-    const i = index?.at.get(id);
-    return i !== undefined ? index!.updatedAts[i] : this.entry(id)?.updatedAt;
+    const i = index ? entryIndex(index, id) : -1;
+    return i >= 0 ? index!.updatedAts[i] : this.entry(id)?.updatedAt;
   }
 
   /** Whether the shard was read as text (its entries parsed only when asked for). */
@@ -292,6 +312,15 @@ export class PreviousState {
 
   /** The work package whose entry records a path, among the shards read (see loadOwnersOf). */
   ownerOf(path: string): number | undefined {
+    return this.ownersOf([path]).get(path);
+  }
+
+  /**
+   * The owners of these paths (those owned), among the shards read. A shard read as text
+   * is scanned once per call, and only when its name hashes may hold one of the paths;
+   * only the paths asked for are recorded.
+   */
+  ownersOf(paths: Iterable<string>): Map<string, number> {
     if (!this.pathOwners) {
       this.pathOwners = new Map();
       for (const id of this.loadedIds()) {
@@ -299,28 +328,53 @@ export class PreviousState {
         for (const p in this.entry(id)!.files) this.pathOwners.set(p, id);
       }
     }
-    const owner = this.pathOwners.get(path);
-    if (owner !== undefined || this.scanned.size === this.texts.size) return owner;
-    // Text shards are scanned for their paths only when their name hashes may hold this one.
-    const [dir, name] = splitPath(path);
-    const h = nameHash(name);
+    const out = new Map<string, number>();
+    /** Paths still to be looked for in the text shards, by folder: name hash → names. */
+    const asked = new Map<string, Map<number, string[]>>();
+    const wanted = new Set<string>();
+    for (const path of paths) {
+      const owner = this.pathOwners.get(path);
+      if (owner !== undefined) {
+        out.set(path, owner);
+        continue;
+      }
+      const known = this.textOwners.get(path);
+      if (known?.texts === this.texts.size) {
+        if (known.owner !== null) out.set(path, known.owner);
+        continue;
+      }
+      if (wanted.has(path)) continue;
+      wanted.add(path);
+      const [dir, name] = splitPath(path);
+      let byHash = asked.get(dir);
+      if (!byHash) asked.set(dir, (byHash = new Map()));
+      const h = nameHash(name);
+      const names = byHash.get(h);
+      if (names) names.push(path);
+      else byHash.set(h, [path]);
+    }
+    if (!wanted.size) return out;
     for (const shard of this.texts.keys()) {
-      if (this.scanned.has(shard)) continue;
       let byDir = this.hashes.get(shard);
       if (!byDir) this.hashes.set(shard, (byDir = new Map()));
-      let sorted = byDir.get(dir);
-      if (!sorted) {
-        const encoded = this.summaries?.get(shard)?.names[dir];
-        byDir.set(dir, (sorted = encoded === undefined ? new Uint32Array(0) : decodeHashes(encoded)));
+      let here = false;
+      for (const [dir, byHash] of asked) {
+        let sorted = byDir.get(dir);
+        if (!sorted) {
+          const encoded = this.summaries?.get(shard)?.names[dir];
+          byDir.set(dir, (sorted = encoded === undefined ? new Uint32Array(0) : decodeHashes(encoded)));
+        }
+        for (const h of byHash.keys()) if (hasHash(sorted, h)) here = true;
+        if (here) break;
       }
-      if (!hasHash(sorted, h)) continue;
-      this.scanned.add(shard);
+      if (!here) continue;
       const st = this.textOf(shard)!;
       st.ids.forEach((id, i) => {
-        for (const p of entryPaths(st, i)) this.pathOwners!.set(p, id);
+        for (const p of entryPaths(st, i)) if (wanted.has(p)) out.set(p, id);
       });
     }
-    return this.pathOwners.get(path);
+    for (const path of wanted) this.textOwners.set(path, { owner: out.get(path) ?? null, texts: this.texts.size });
+    return out;
   }
 
   /** Unread shards' owned ids (for the next state's owned set). */

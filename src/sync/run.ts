@@ -111,7 +111,8 @@ async function runOnce(options: SyncOptions, lazy: boolean): Promise<SyncReport>
     const fetchMs = performance.now() - fetchStarted;
 
     ctx.emit({ type: 'phase', phase: 'plan' });
-    const orphans = new Map([...journal].filter(([p]) => previous.ownerOf(p) === undefined));
+    const journalOwners = previous.ownersOf(journal.keys());
+    const orphans = new Map([...journal].filter(([p]) => !journalOwners.has(p)));
     const { plan, released } = await planRun(ctx, { previous, ledger, mapper, orphans, hash, staging });
     const next = nextManifest(ctx, { previous, sources, collected, ledger, released, facts });
 

@@ -146,4 +146,29 @@ describe('PreviousState, shards read as text', () => {
     expect(state.ownerOf('s9/none.md')).toBeUndefined();
     expect(rereads).toEqual([0, 1]);
   });
+
+  it('finds the owners of many paths scanning each candidate shard once, and answers them again without a read', async () => {
+    const { state, rereads } = textual(0);
+    await state.loadFor([7, 1014, 2021, 3028]);
+    const paths = ['s0/p1.md', 's0/p49.md', 's1/p10.md', 's3/p0.md', 's2/none.md', 's0/p1.md'];
+    expect(Object.fromEntries(state.ownersOf(paths))).toEqual({ 's0/p1.md': 7, 's0/p49.md': 343, 's1/p10.md': 1070, 's3/p0.md': 3000 });
+    // Two texts are kept: shards 0, 1 and then 3 are read again, once each; shard 2 holds
+    // none of the names and is not read.
+    expect(rereads).toEqual([0, 1, 3]);
+    expect(state.ownerOf('s0/p49.md')).toBe(343);
+    expect(state.ownerOf('s2/none.md')).toBeUndefined();
+    expect(rereads).toEqual([0, 1, 3]);
+  });
+
+  it('a later page of rows in shards already read and let go of reads each shard again once, not once a row', async () => {
+    const { state, rereads } = textual(0);
+    await state.loadFor([7, 1014, 2021, 3028]);
+    // Texts 0 and 1 were let go of (two kept): the next page holds three rows of each, and
+    // one of shard 3, whose text goes while those two are read again.
+    await state.loadFor([0, 14, 21, 1000, 1007, 1021, 3035]);
+    expect(rereads).toEqual([0, 1, 3]);
+    for (const id of [0, 14, 21, 1000, 1007, 1021, 3035]) expect(state.entry(id)!.files).toBeDefined();
+    expect(rereads).toEqual([0, 1, 3]);
+    expect(state.readCounts().entriesParsed).toBe(11);
+  });
 });
