@@ -1,10 +1,10 @@
 // What the output tree holds now, read cheaply: sha256 of a path (through the symlink
 // guard), and "is this file there" answered from one readdir per folder.
 import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { opendir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createPathInspector, resolveInside } from './paths.js';
-import { decodeHashes, hasHash, nameHash, splitPath } from './shard-summary.js';
+import { decodeHashes, nameHash, splitPath } from './shard-summary.js';
 
 /**
  * What stands at an output path instead of a file or nothing, so that curate can neither
@@ -52,7 +52,7 @@ export interface PresenceCheck {
 }
 
 /**
- * Whether files are on disk, from folder listings (one readdir per folder, cached for the
+ * Whether files are on disk, from folder listings (one listing per folder, cached for the
  * run) rather than one stat per file: 20,000 stats were most of a no-change sync. Only
  * regular files count: a folder (or anything else) under a file's name is not the file, so
  * its work package is mapped again and the planner reports what is in the way.
@@ -64,8 +64,8 @@ export function createPresenceCheck(root: string): PresenceCheck {
   const list = (dir: string): Promise<void> => {
     let p = listing.get(dir);
     if (!p) {
-      p = readdir(path.join(root, dir), { withFileTypes: true }).then(
-        (entries) => void listed.set(dir, folderNames(entries.filter((e) => e.isFile()).map((e) => e.name))),
+      p = listFolder(path.join(root, dir)).then(
+        (names) => void listed.set(dir, names),
         () => void listed.set(dir, null),
       );
       listing.set(dir, p);
@@ -85,61 +85,90 @@ export function createPresenceCheck(root: string): PresenceCheck {
         if (!listed.has(dir)) await list(dir);
         const here = listed.get(dir);
         if (!here) return false;
-        for (const h of decodeHashes(names[dir]!)) if (!hasHash(here.hashes, h)) return false;
+        for (const h of decodeHashes(names[dir]!)) if (!here.hasHash(h)) return false;
       }
       return true;
     },
   };
 }
 
-/** A folder's file names, packed: asked by name (exact) or by name hash (a shard's summary). */
+/** A folder's regular files, asked by name or by a shard summary's name hash. */
 export interface FolderNames {
+  /** Whether a regular file of this name is there (by a 53-bit fingerprint of the name; see `nameKey`). */
   has(name: string): boolean;
-  /** Every name's hash (shard-summary.ts `nameHash`), ascending. */
-  readonly hashes: Uint32Array;
+  /** Whether a regular file whose name has this hash (shard-summary.ts `nameHash`) is there. */
+  hasHash(h: number): boolean;
+}
+
+/** Entries read from the folder at a time. */
+const LIST_BATCH = 1024;
+
+/**
+ * A folder's regular files, streamed from the directory rather than read as one array:
+ * the largest folder of a 100,000-work-package site holds 127,000 files, and reading them
+ * at once took 55 MB of RSS for a moment (their entries and names), then the names and a
+ * set of them ~15 MB of heap. Only each name's 53-bit key is kept (8 bytes).
+ */
+export async function listFolder(abs: string): Promise<FolderNames> {
+  const dir = await opendir(abs, { bufferSize: LIST_BATCH });
+  let keys = new Float64Array(LIST_BATCH);
+  let count = 0;
+  try {
+    for (let entry = await dir.read(); entry !== null; entry = await dir.read()) {
+      if (!entry.isFile()) continue;
+      if (count === keys.length) {
+        const grown = new Float64Array(count * 2);
+        grown.set(keys);
+        keys = grown;
+      }
+      keys[count++] = nameKey(entry.name);
+    }
+  } finally {
+    await dir.close().catch(() => undefined);
+  }
+  return folderKeys(keys.slice(0, count).sort());
+}
+
+/** A folder's names as they are (tests, and callers that hold the names already). */
+export function folderNames(names: Iterable<string>): FolderNames {
+  return folderKeys(Float64Array.from(names, nameKey).sort());
 }
 
 /**
- * The names of one folder as one string and two arrays, not a string and a set entry per
- * name: one folder of a source holds a file per work package and more, and at 100,000 work
- * packages the names, their set and their hashes as numbers were 15 MB of a run's heap.
+ * A name's key: its `nameHash` (32 bits, what shard summaries record) above 21 bits of a
+ * second, independent hash, exact in a double. Two names share a key once in 2^53 pairs:
+ * a missing file taken for present because another file in its folder has its key is less
+ * likely, in a folder of 100,000 files, than one in 10^10 lookups.
  */
-export function folderNames(names: string[]): FolderNames {
-  // Sorted by UTF-16 code units, as `compareAt` compares; "\0" never occurs in a file name.
-  const sorted = [...names].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  const joined = sorted.join('\0');
-  const starts = new Uint32Array(sorted.length + 1);
-  for (let i = 0, at = 0; i < sorted.length; i++) {
-    starts[i] = at;
-    at += sorted[i]!.length + 1;
+export function nameKey(name: string): number {
+  let h = 0x9747b28c;
+  for (let i = 0; i < name.length; i++) {
+    h = Math.imul(h ^ name.charCodeAt(i), 0x5bd1e995);
+    h ^= h >>> 15;
   }
-  starts[sorted.length] = joined.length + 1;
-  const hashes = Uint32Array.from(sorted, nameHash).sort();
-  const count = sorted.length; // not `sorted` in the closures: the names are let go of
-  /** `name` against the i-th name: negative, zero or positive. */
-  const compareAt = (name: string, i: number): number => {
-    const from = starts[i]!;
-    const length = starts[i + 1]! - 1 - from;
-    const n = Math.min(length, name.length);
-    for (let k = 0; k < n; k++) {
-      const d = name.charCodeAt(k) - joined.charCodeAt(from + k);
-      if (d) return d;
-    }
-    return name.length - length;
-  };
+  return nameHash(name) * KEY_LOW + ((h >>> 0) >>> 11);
+}
+
+const KEY_LOW = 2 ** 21;
+
+/** Whether `sorted` holds a key in [from, to) (binary search for the first key ≥ from). */
+function holdsRange(sorted: Float64Array, from: number, to: number): boolean {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < from) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < sorted.length && sorted[lo]! < to;
+}
+
+function folderKeys(sorted: Float64Array): FolderNames {
   return {
-    hashes,
-    has(name) {
-      let lo = 0;
-      let hi = count - 1;
-      while (lo <= hi) {
-        const mid = (lo + hi) >>> 1;
-        const d = compareAt(name, mid);
-        if (d === 0) return true;
-        if (d > 0) lo = mid + 1;
-        else hi = mid - 1;
-      }
-      return false;
+    has: (name) => {
+      const key = nameKey(name);
+      return holdsRange(sorted, key, key + 1);
     },
+    hasHash: (h) => holdsRange(sorted, h * KEY_LOW, (h + 1) * KEY_LOW),
   };
 }

@@ -99,6 +99,24 @@ describe('memory policy', () => {
     expect(calls).toBe(2);
   });
 
+  it('a shard of the state read is checked at once, not after CHECK_EVERY events', () => {
+    let heap = 50e6;
+    let calls = 0;
+    const on = memoryPolicy(
+      () => {
+        calls += 1;
+        heap = 50e6;
+      },
+      () => heap,
+    );
+    const kept: SyncEvent = { type: 'workPackage', source: 's', id: 1, skipped: true, bySummary: true };
+    heap = 50e6 + GARBAGE_BYTES + 1;
+    on(kept);
+    expect(calls).toBe(0);
+    on({ type: 'stateRead', shard: 3, bytes: 1_000_000 });
+    expect(calls).toBe(1);
+  });
+
   it("writing the state's shards counts the entries this run mapped, a quarter of a work package each", () => {
     const shard = (n: number, mapped: number): SyncEvent => ({ type: 'stateShard', shard: n, bytes: 1_000_000, mapped });
     // A cold sync: every entry of every shard was mapped: one collection per four shards.

@@ -1,9 +1,13 @@
-// A folder's file names packed (src/output/disk-state.ts `folderNames`): asked by name it
-// answers exactly as a set of those names does, prefixes, unicode and surrogate pairs
-// included; asked by hash, it holds every name's hash.
+// A folder's file names as keys (src/output/disk-state.ts): asked by name it answers as a
+// set of those names does, prefixes, unicode and surrogate pairs included; asked by a
+// shard summary's name hash, it holds every name's hash; listed from a real folder (in
+// batches), only regular files count.
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { folderNames } from '../../src/output/disk-state.js';
-import { hasHash, nameHash } from '../../src/output/shard-summary.js';
+import { folderNames, listFolder } from '../../src/output/disk-state.js';
+import { nameHash } from '../../src/output/shard-summary.js';
 import { rng } from '../../src/simulator/rng.js';
 
 // Characters that order differently by code unit, code point and locale, and names that are prefixes of others.
@@ -32,8 +36,12 @@ describe('folderNames', () => {
         expect(packed.has(name.slice(0, -1))).toBe(set.has(name.slice(0, -1)));
         expect(packed.has(`${name}a`)).toBe(set.has(`${name}a`));
       }
-      expect([...packed.hashes]).toEqual(names.map(nameHash).sort((a, b) => a - b));
-      for (const name of names) expect(hasHash(packed.hashes, nameHash(name))).toBe(true);
+      for (const name of names) expect(packed.hasHash(nameHash(name))).toBe(true);
+      const hashes = new Set(names.map(nameHash));
+      for (let q = 0; q < 20; q++) {
+        const h = nameHash(randomName(random));
+        expect(packed.hasHash(h)).toBe(hashes.has(h));
+      }
     }
   });
 
@@ -41,6 +49,25 @@ describe('folderNames', () => {
     const packed = folderNames([]);
     expect(packed.has('')).toBe(false);
     expect(packed.has('a.md')).toBe(false);
-    expect(packed.hashes.length).toBe(0);
+    expect(packed.hasHash(nameHash('a.md'))).toBe(false);
+  });
+
+  it('lists a real folder in batches: regular files only, not folders or symlinks', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'curate-list-'));
+    try {
+      const names = Array.from({ length: 2500 }, (_, i) => `page-${i}.md`);
+      for (const name of names) await writeFile(path.join(dir, name), '');
+      await mkdir(path.join(dir, 'folder.md'));
+      await symlink(path.join(dir, 'page-1.md'), path.join(dir, 'link.md'));
+      const listed = await listFolder(dir);
+      for (const name of names) expect(listed.has(name)).toBe(true);
+      expect(listed.has('folder.md')).toBe(false);
+      expect(listed.has('link.md')).toBe(false);
+      expect(listed.has('page-2500.md')).toBe(false);
+      expect(listed.hasHash(nameHash('page-2499.md'))).toBe(true);
+      expect(listed.hasHash(nameHash('folder.md'))).toBe(false);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
