@@ -396,11 +396,15 @@ export class PreviousState {
 const isShardRead = (got: Record<string, ManifestWorkPackage> | ShardRead): got is ShardRead => typeof (got as Partial<ShardRead>).reread === 'function';
 
 /**
- * Shard texts kept in hand (PreviousState.texts): the most recently used up to ~32 MB
- * (a 30,000-work-package state's 30 shards), and at least two. Kept, a text costs memory;
- * let go of, it costs a read again and garbage: 1 % changed at 30,000 took 2.41 s and
- * 190 MB with two held, 2.28 s and 178 MB with all; at 100,000, 6.9 s and 244 MB with
- * two, 9.3 s and 300–313 MB with all 95 MB of them (docs/performance.md, seventh session).
+ * Shard texts kept in hand (PreviousState.texts): the most recently used up to ~16 MB, and
+ * at least two. Kept, a text costs memory; let go of, it costs a read again when an entry
+ * of it is parsed (the rows of one walk page, shard by shard: loadFor), when it is scanned
+ * for the owners of paths (once per call: ownersOf), and when it is written. Seventh
+ * session: 1 % changed at 30,000 took 2.41 s and 190 MB with two held, 2.28 s and 178 MB
+ * with all; at 100,000, 6.9 s and 244 MB with two, 9.3 s and 300–313 MB with all 95 MB of
+ * them. Eighth session, with the reads grouped by shard: 16 MB against 32 MB, 1 % changed
+ * at 100,000 peaked at 215–226 MB against 228 (dry run 204 against 212 MB), and at 30,000
+ * took no longer (docs/performance.md).
  */
 const TEXTS_HELD = 2;
-const TEXT_BYTES_HELD = 32 * 1024 * 1024;
+const TEXT_BYTES_HELD = 16 * 1024 * 1024;

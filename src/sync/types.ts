@@ -61,7 +61,7 @@ export interface SyncOptions {
   stateCache?: StateCache;
   /**
    * How many bytes of the state's shard texts a run keeps in memory (PreviousState;
-   * default ~32 MB, at least two shards): a shard let go of is read again when needed.
+   * default ~16 MB, at least two shards): a shard let go of is read again when needed.
    */
   stateTextBytes?: number;
 }
