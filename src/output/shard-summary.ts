@@ -94,16 +94,21 @@ export function decodeHashes(text: string): Uint32Array {
 
 /** Whether an ascending list of name hashes holds `h` (binary search). */
 export function hasHash(sorted: Uint32Array, h: number): boolean {
+  return indexInSorted(sorted, h) >= 0;
+}
+
+/** Where `v` is in an ascending list of numbers, or -1 (binary search). */
+export function indexInSorted(sorted: ArrayLike<number>, v: number): number {
   let lo = 0;
   let hi = sorted.length - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >>> 1;
-    const v = sorted[mid]!;
-    if (v === h) return true;
-    if (v < h) lo = mid + 1;
+    const at = sorted[mid]!;
+    if (at === v) return mid;
+    if (at < v) lo = mid + 1;
     else hi = mid - 1;
   }
-  return false;
+  return -1;
 }
 
 /**

@@ -9,7 +9,7 @@
 //
 // Pure (no I/O): manifest.ts reads and writes the files.
 import { inStableOrder, type ManifestWorkPackage } from './manifest.js';
-import { decodeHashes, encodeHashes, nameHash, splitPath, SummaryWindow, type ShardSummary } from './shard-summary.js';
+import { decodeHashes, encodeHashes, indexInSorted, nameHash, splitPath, SummaryWindow, type ShardSummary } from './shard-summary.js';
 
 /** A shard's text with the place of each entry in it. */
 export interface ShardText {
@@ -24,17 +24,7 @@ export interface ShardText {
 
 /** Where `id` is in a shard's ascending `ids`, or -1 (a binary search: a map per shard was 3.5 MB at 100,000). */
 export function entryIndex(st: Pick<ShardText, 'ids'>, id: number): number {
-  const ids = st.ids;
-  let lo = 0;
-  let hi = ids.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    const v = ids[mid]!;
-    if (v === id) return mid;
-    if (v < id) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return -1;
+  return indexInSorted(st.ids, id);
 }
 
 const KEY_LINE = '\n  "';
