@@ -22,12 +22,6 @@ import { entryIndex, entryPaths, parseEntry, withText, type ShardText } from '..
 export class PreviousState {
   /** Path → owner, over the shards read as objects (all of their paths). */
   private pathOwners: Map<string, number> | null = null;
-  /**
-   * Path → owner (null: none), for the paths asked of the shards read as text, and the
-   * text shards read when each was asked: their paths are not all recorded (at 100,000 work
-   * packages, every path of every shard an edit touched was a map of 200,000 strings).
-   */
-  private readonly textOwners = new Map<string, { owner: number | null; texts: number }>();
   /** Id → its source, for every owned work package (loaded or not). */
   private owners: Map<number, string> | null = null;
   /** Source → its owned ids, ascending. */
@@ -318,7 +312,8 @@ export class PreviousState {
   /**
    * The owners of these paths (those owned), among the shards read. A shard read as text
    * is scanned once per call, and only when its name hashes may hold one of the paths;
-   * only the paths asked for are recorded.
+   * nothing is recorded for them (each phase asks once, for all of its paths: recording
+   * every path of each shard scanned was a map of 200,000 at 100,000 work packages).
    */
   ownersOf(paths: Iterable<string>): Map<string, number> {
     if (!this.pathOwners) {
@@ -338,12 +333,8 @@ export class PreviousState {
         out.set(path, owner);
         continue;
       }
-      const known = this.textOwners.get(path);
-      if (known?.texts === this.texts.size) {
-        if (known.owner !== null) out.set(path, known.owner);
-        continue;
-      }
-      if (wanted.has(path)) continue;
+      // No shard read as text (a cold sync asks about 200,000 paths): nothing to look for.
+      if (!this.texts.size || wanted.has(path)) continue;
       wanted.add(path);
       const [dir, name] = splitPath(path);
       let byHash = asked.get(dir);
@@ -373,7 +364,6 @@ export class PreviousState {
         for (const p of entryPaths(st, i)) if (wanted.has(p)) out.set(p, id);
       });
     }
-    for (const path of wanted) this.textOwners.set(path, { owner: out.get(path) ?? null, texts: this.texts.size });
     return out;
   }
 

