@@ -16,7 +16,7 @@
 import pLimit from 'p-limit';
 import { OutputError } from '../errors.js';
 import { shardFile, shardOf, type Manifest, type ManifestSource, type ManifestWorkPackage, type ShardRead, type StoredState } from '../output/manifest.js';
-import { decodeHashes, hasHash, nameHash, shardsNaming, splitPath, type ShardSummary } from '../output/shard-summary.js';
+import { shardsNaming, type ShardSummary } from '../output/shard-summary.js';
 import { entryIndex, entryPaths, parseEntry, withText, type ShardText } from '../output/shard-text.js';
 
 export class PreviousState {
@@ -40,8 +40,6 @@ export class PreviousState {
   private readonly parsed = new Map<number, ManifestWorkPackage>();
   /** Ids of the shards read as objects (a lazy read), ascending per shard. */
   private readonly objectIds = new Map<number, number[]>();
-  /** Each text shard's name hashes by folder, decoded once. */
-  private readonly hashes = new Map<number, Map<string, Uint32Array>>();
   /**
    * Shards read at once, whoever asks: each holds its text until parsed, and a walk page of
    * rows from every shard asked for all 30 of a 30,000 site together (as reading the
@@ -324,41 +322,17 @@ export class PreviousState {
       }
     }
     const out = new Map<string, number>();
-    /** Paths still to be looked for in the text shards, by folder: name hash → names. */
-    const asked = new Map<string, Map<number, string[]>>();
+    /** Paths still to be looked for in the text shards. */
     const wanted = new Set<string>();
     for (const path of paths) {
       const owner = this.pathOwners.get(path);
-      if (owner !== undefined) {
-        out.set(path, owner);
-        continue;
-      }
+      if (owner !== undefined) out.set(path, owner);
       // No shard read as text (a cold sync asks about 200,000 paths): nothing to look for.
-      if (!this.texts.size || wanted.has(path)) continue;
-      wanted.add(path);
-      const [dir, name] = splitPath(path);
-      let byHash = asked.get(dir);
-      if (!byHash) asked.set(dir, (byHash = new Map()));
-      const h = nameHash(name);
-      const names = byHash.get(h);
-      if (names) names.push(path);
-      else byHash.set(h, [path]);
+      else if (this.texts.size) wanted.add(path);
     }
     if (!wanted.size) return out;
-    for (const shard of this.texts.keys()) {
-      let byDir = this.hashes.get(shard);
-      if (!byDir) this.hashes.set(shard, (byDir = new Map()));
-      let here = false;
-      for (const [dir, byHash] of asked) {
-        let sorted = byDir.get(dir);
-        if (!sorted) {
-          const encoded = this.summaries?.get(shard)?.names[dir];
-          byDir.set(dir, (sorted = encoded === undefined ? new Uint32Array(0) : decodeHashes(encoded)));
-        }
-        for (const h of byHash.keys()) if (hasHash(sorted, h)) here = true;
-        if (here) break;
-      }
-      if (!here) continue;
+    const names = new Map([...this.texts.keys()].map((shard) => [shard, this.summaries?.get(shard)?.names ?? {}]));
+    for (const shard of shardsNaming(names, wanted)) {
       const st = this.textOf(shard)!;
       st.ids.forEach((id, i) => {
         for (const p of entryPaths(st, i)) if (wanted.has(p)) out.set(p, id);

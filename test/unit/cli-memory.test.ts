@@ -71,50 +71,51 @@ describe('memory policy', () => {
     expect(calls).toBe(2);
   });
 
-  it('garbage beyond GARBAGE_BYTES over what was live after the last collection is collected, whatever made it', () => {
+  /** A policy over an injected heap whose collections leave `live` bytes in use. */
+  function garbageRig(live: number): { on: (e: SyncEvent) => void; calls: () => number; setHeap: (bytes: number) => void } {
     let heap = 50e6;
     let calls = 0;
-    // A collection frees all but 60 MB (what is live).
     const on = memoryPolicy(
       () => {
         calls += 1;
-        heap = 60e6;
+        heap = live;
       },
       () => heap,
     );
-    const page: SyncEvent = { type: 'page', source: 's', offset: 1, total: 1, workPackages: 1 };
+    return { on, calls: () => calls, setHeap: (bytes) => void (heap = bytes) };
+  }
+  // Kept on its shard's summary: counts nothing toward the count rules, and is no large allocation.
+  const kept: SyncEvent = { type: 'workPackage', source: 's', id: 1, skipped: true, bySummary: true };
+
+  it('garbage beyond GARBAGE_BYTES over what was live after the last collection is collected, whatever made it', () => {
+    // A collection frees all but 60 MB (what is live).
+    const { on, calls, setHeap } = garbageRig(60e6);
     // Under the bound: no collection, however many events.
-    heap = 50e6 + GARBAGE_BYTES - 1;
-    for (let i = 0; i < 10 * CHECK_EVERY; i++) on(page);
-    expect(calls).toBe(0);
-    // Over it: collected at the next check, and the bound counts from the live heap after it.
-    heap = 50e6 + GARBAGE_BYTES + 1;
-    for (let i = 0; i < CHECK_EVERY; i++) on(page);
-    expect(calls).toBe(1);
-    heap = 60e6 + GARBAGE_BYTES - 1;
-    for (let i = 0; i < 10 * CHECK_EVERY; i++) on(page);
-    expect(calls).toBe(1);
-    heap = 60e6 + GARBAGE_BYTES + 1;
-    for (let i = 0; i < CHECK_EVERY; i++) on(page);
-    expect(calls).toBe(2);
+    setHeap(50e6 + GARBAGE_BYTES - 1);
+    for (let i = 0; i < 10 * CHECK_EVERY; i++) on(kept);
+    expect(calls()).toBe(0);
+    // Over it: collected at the next check (every CHECK_EVERY events), and the bound counts from the live heap after it.
+    setHeap(50e6 + GARBAGE_BYTES + 1);
+    for (let i = 0; i < CHECK_EVERY; i++) on(kept);
+    expect(calls()).toBe(1);
+    setHeap(60e6 + GARBAGE_BYTES - 1);
+    for (let i = 0; i < 10 * CHECK_EVERY; i++) on(kept);
+    expect(calls()).toBe(1);
+    setHeap(60e6 + GARBAGE_BYTES + 1);
+    for (let i = 0; i < CHECK_EVERY; i++) on(kept);
+    expect(calls()).toBe(2);
   });
 
-  it('a shard of the state read is checked at once, not after CHECK_EVERY events', () => {
-    let heap = 50e6;
-    let calls = 0;
-    const on = memoryPolicy(
-      () => {
-        calls += 1;
-        heap = 50e6;
-      },
-      () => heap,
-    );
-    const kept: SyncEvent = { type: 'workPackage', source: 's', id: 1, skipped: true, bySummary: true };
-    heap = 50e6 + GARBAGE_BYTES + 1;
+  it.each([
+    ['a shard of the state read', { type: 'stateRead', shard: 3, bytes: 1_000_000 }],
+    ['a page of rows', { type: 'page', source: 's', offset: 1, total: 1, workPackages: 1 }],
+  ] as [string, SyncEvent][])('%s is checked at once, not after CHECK_EVERY events', (_name, large) => {
+    const { on, calls, setHeap } = garbageRig(50e6);
+    setHeap(50e6 + GARBAGE_BYTES + 1);
     on(kept);
-    expect(calls).toBe(0);
-    on({ type: 'stateRead', shard: 3, bytes: 1_000_000 });
-    expect(calls).toBe(1);
+    expect(calls()).toBe(0);
+    on(large);
+    expect(calls()).toBe(1);
   });
 
   it("writing the state's shards counts the entries this run mapped, a quarter of a work package each", () => {
