@@ -109,6 +109,7 @@ describe('memory policy', () => {
   it.each([
     ['a shard of the state read', { type: 'stateRead', shard: 3, bytes: 1_000_000 }],
     ['a page of rows', { type: 'page', source: 's', offset: 1, total: 1, workPackages: 1 }],
+    ['a shard of the state written', { type: 'stateShard', shard: 3, bytes: 1_000_000, mapped: 0 }],
   ] as [string, SyncEvent][])('%s is checked at once, not after CHECK_EVERY events', (_name, large) => {
     const { on, calls, setHeap } = garbageRig(50e6);
     setHeap(50e6 + GARBAGE_BYTES + 1);
