@@ -1,9 +1,9 @@
 // What the output tree holds now, read cheaply: sha256 of a path (through the symlink
 // guard), and "is this file there" answered from one readdir per folder.
-import { opendir } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { opendir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createPathInspector, resolveInside } from './paths.js';
-import { sha256OfFile } from './pooled-io.js';
 import { decodeHashes, nameHash, splitPath } from './shard-summary.js';
 
 /**
@@ -31,7 +31,7 @@ export function createHasher(root: string): (rel: string) => Promise<string | nu
     if (kind !== 'file') return { blocked: 'something that is not a regular file stands there' };
     const abs = resolveInside(root, rel);
     try {
-      return await sha256OfFile(abs);
+      return createHash('sha256').update(await readFile(abs)).digest('hex');
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return null;

@@ -4,10 +4,9 @@
 // the run's peak memory. Each shard's entries are appended to one file, one line per
 // entry (`id JSON`); the last line of an id wins (a page mapped again). A shard's file is
 // read back whole when its shard of the state is written.
-import { mkdir, open } from 'node:fs/promises';
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { inStableOrder, shardOf, type ManifestWorkPackage } from './manifest.js';
-import { appendText, readText } from './pooled-io.js';
 
 /** Serialized entries buffered before they are appended to their shards' files (all shards together). */
 const FLUSH_BYTES = 1 << 20;
@@ -44,12 +43,7 @@ export function createEntrySpill(dir: string | null): EntrySpill {
     const ready = made;
     chain = chain.then(async () => {
       await ready;
-      const fh = await open(fileOf(shard), 'a');
-      try {
-        await appendText(fh, text);
-      } finally {
-        await fh.close();
-      }
+      await appendFile(fileOf(shard), text);
     });
     // Recorded here and thrown by the next put or read, so it is never an unhandled rejection.
     chain = chain.catch((e: unknown) => {
@@ -82,7 +76,7 @@ export function createEntrySpill(dir: string | null): EntrySpill {
       if (lines) for (const l of lines) pendingBytes -= l.length;
       await flush(shard);
       if (failure) throw failure;
-      const text = await readText(fileOf(shard));
+      const text = await readFile(fileOf(shard), 'utf8');
       let start = 0;
       for (let end = text.indexOf('\n'); end !== -1; start = end + 1, end = text.indexOf('\n', start)) {
         const space = text.indexOf(' ', start);

@@ -4,7 +4,7 @@
 // it diffs cleanly and can be committed with the site; a run rewrites only the shards
 // whose entries changed, so what it writes (and a commit's diff) follows the change.
 import { createHash } from 'node:crypto';
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
@@ -12,7 +12,6 @@ import { OutputError } from '../errors.js';
 import type { ContentProbe } from '../types.js';
 import { decodeIds, encodeIds, summarizeShard, type ShardSummary } from './shard-summary.js';
 import { indexShardText, parseEntry, patchEmpty, patchSummary, patchText, type ShardPatch, type ShardText } from './shard-text.js';
-import { readText, readTextSync } from './pooled-io.js';
 import { fsyncDir, holdsText, stageDurably, writeTextAtomic } from './writer.js';
 
 export const STATE_DIR = '.curate';
@@ -505,7 +504,7 @@ async function readShard(root: string, shard: number, recorded: string | undefin
   if (cached && stamp !== null && cached.stamp === stamp && cached.digest === recorded) return { entries: cached.entries, intact: true };
   let text: string;
   try {
-    text = await readText(abs);
+    text = await readFile(abs, 'utf8');
   } catch (e) {
     throw new OutputError(`cannot read ${file}: ${(e as Error).message}`);
   }
@@ -550,7 +549,7 @@ function rereadShard(abs: string, file: string, stamp: string, length: number, d
   try {
     const st = statSync(abs, { bigint: true });
     now = `${st.ino}:${st.size}:${st.mtimeNs}`;
-    text = readTextSync(abs);
+    text = readFileSync(abs, 'utf8');
   } catch (e) {
     throw new OutputError(`cannot read ${file}: ${(e as Error).message}`);
   }

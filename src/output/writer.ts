@@ -9,7 +9,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { constants as fsConstants, createReadStream } from 'node:fs';
 import { copyFile, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { writeText } from './pooled-io.js';
 
 export const TEMP_PREFIX = '.curate-tmp-';
 
@@ -109,7 +108,7 @@ export async function stageDurably(target: string, text: string, tmpDir: string)
   const tmp = tempPathFor(target, tmpDir);
   const fh = await open(tmp, 'wx', 0o644);
   try {
-    await writeText(fh, text);
+    await fh.writeFile(text, 'utf8');
     await fh.sync();
   } catch (e) {
     await fh.close().catch(() => undefined);
