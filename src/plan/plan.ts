@@ -189,12 +189,15 @@ export function planSync(input: PlanInput): PlanResult {
     const d = c;
     const cur = input.current.get(p) ?? null;
     const action = cur === null ? 'create' : cur === d.sha256 ? 'unchanged' : 'update';
-    const planned: PlannedFile = { path: p, action, source: d.source, workPackageId: d.workPackageId, sha256: d.sha256, oldSha256: cur, binary: d.binary };
-    if (action !== 'unchanged') {
-      if (!d.content) throw new Error(`planner: ${p} must be written but no bytes were provided for it`);
-      planned.content = d.content;
+    if (action === 'unchanged') {
+      files.push({ path: p, action, source: d.source, workPackageId: d.workPackageId, sha256: d.sha256, oldSha256: cur, binary: d.binary });
+      continue;
     }
-    files.push(planned);
+    if (!d.content) throw new Error(`planner: ${p} must be written but no bytes were provided for it`);
+    // `content` in the literal, not added after: a property added later gave each planned
+    // file a second object (V8's out-of-object property store), 2.3 MB at 30,000 (a heap
+    // snapshot of a cold sync as it applied).
+    files.push({ path: p, action, source: d.source, workPackageId: d.workPackageId, sha256: d.sha256, oldSha256: cur, binary: d.binary, content: d.content });
   }
 
   // 4. Deletions.
