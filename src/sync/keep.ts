@@ -3,7 +3,6 @@
 // by the journal a run carries: they cannot disagree.
 import type { Journal } from '../output/journal.js';
 import type { Ledger, Outcome } from './ledger.js';
-import type { PreviousState } from './previous-state.js';
 
 /**
  * Whether a previously owned work package keeps its entry and files: no outcome (nothing
@@ -25,10 +24,10 @@ export function leftUnchecked(kind: Outcome['kind'] | undefined): boolean {
 
 /**
  * Owned paths an interrupted run journaled whose work packages this run left unchecked:
- * they stay journaled, so a later run still compares them with the state.
+ * they stay journaled, so a later run still compares them with the state. `owners`: the
+ * journaled paths' owners in the previous state (run.ts asks once, for the orphans too).
  */
-export function carriedJournal(journal: Journal, previous: PreviousState, ledger: Ledger): Journal {
-  const owners = previous.ownersOf(journal.keys());
+export function carriedJournal(journal: Journal, owners: ReadonlyMap<string, number>, ledger: Ledger): Journal {
   return new Map(
     [...journal].filter(([p]) => {
       const owner = owners.get(p);

@@ -126,7 +126,7 @@ async function runOnce(options: SyncOptions, lazy: boolean): Promise<SyncReport>
         files: plan.files,
         staging,
         pendingJournal: orphans,
-        carriedJournal: carriedJournal(journal, previous, ledger),
+        carriedJournal: carriedJournal(journal, journalOwners, ledger),
         journalFound: journal.size > 0,
         state: next.changed ? { top: next.top, entries: next.entries, dirty: next.dirty, previousShards: previous.shards && { digests: previous.shards, summaries: previous.summaries }, cache: options.stateCache } : null,
         checkpoint: ctx.checkpoint,
