@@ -185,6 +185,8 @@ const stampOf = async (file: string): Promise<string | null> => {
 export interface ShardRead {
   index: ShardText;
   reread(): string;
+  /** Throws TornShardError unless the file still holds the bytes indexed (a stat; read only when it changed). */
+  check(): void;
 }
 
 /** The state as read from disk, with how it is stored. */
@@ -514,7 +516,7 @@ async function readShard(root: string, shard: number, recorded: string | undefin
     const indexed = indexShardText(text);
     if (indexed) {
       const length = text.length; // not `text` itself in the closure: its reader lets go of it
-      return { text: { index: indexed, reread: () => rereadShard(abs, file, stamp, length, digest) }, intact };
+      return { text: { index: indexed, reread: () => rereadShard(abs, file, stamp, length, digest), check: () => checkShard(abs, file, stamp, length, digest) }, intact };
     }
   }
   let entries: Obj;
@@ -555,6 +557,18 @@ function rereadShard(abs: string, file: string, stamp: string, length: number, d
   }
   if (text.length !== length || (now !== stamp && digestOf(text) !== digest)) throw new TornShardError(file);
   return text;
+}
+
+/** rereadShard's check without the text: the same file by its stamp, or failing that the same bytes. */
+function checkShard(abs: string, file: string, stamp: string, length: number, digest: string): void {
+  let now: string | null = null;
+  try {
+    const st = statSync(abs, { bigint: true });
+    now = `${st.ino}:${st.size}:${st.mtimeNs}`;
+  } catch {
+    /* gone: rereadShard says so */
+  }
+  if (now !== stamp) rereadShard(abs, file, stamp, length, digest);
 }
 
 function parseState(file: string, text: string): unknown {

@@ -186,7 +186,7 @@ export class Ledger {
         for (const [p, sha] of this.amended.get(id) ?? []) entry.files[p] = sha;
         put.set(id, entry);
       }
-      const base = this.previous.textOf(shard);
+      const base = this.previous.textToWrite(shard);
       if (base) return { base, baseSummary: this.previous.summary(shard)!, dropped, put };
       // A shard read as objects (or no state): the entries that stay, then the new ones.
       const entries: Record<string, ManifestWorkPackage> = {};

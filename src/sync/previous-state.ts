@@ -123,7 +123,7 @@ export class PreviousState {
         p = this.reads(() => this.loader!(shard)).then((got) => {
           if (isShardRead(got)) {
             this.onRead?.(shard, got.index.text.length);
-            this.texts.set(shard, { index: withText(got.index, ''), reread: got.reread });
+            this.texts.set(shard, { index: withText(got.index, ''), reread: got.reread, check: got.check });
             this.hold(shard, got.index);
             if (want) for (const id of got.index.ids) if (want.has(id)) this.parseFrom(got.index, id);
           } else {
@@ -224,6 +224,18 @@ export class PreviousState {
     if (hit) return hit[1];
     const st = withText(read.index, read.reread());
     this.hold(shard, st);
+    return st;
+  }
+
+  /**
+   * The shard's text, to write the shard again from it: checked to be the file on disk
+   * still, whether the text was held or read again (TornShardError otherwise). Only a text
+   * read again was checked before, so a shard changed under the lock was found or not
+   * depending on which texts the run happened to hold.
+   */
+  textToWrite(shard: number): ShardText | undefined {
+    const st = this.textOf(shard);
+    if (st) this.texts.get(shard)!.check();
     return st;
   }
 

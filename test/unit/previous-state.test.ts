@@ -101,6 +101,7 @@ describe('PreviousState, shards read as text', () => {
             rereads.push(shard);
             return texts.get(shard)!;
           },
+          check: () => undefined,
         };
       },
       torn: null,
