@@ -42,8 +42,10 @@ export function walkBasis(ctx: WalkClocks, prev: ManifestSource | undefined, fin
   // the real time elapsed since it was taken (the server's clock cannot have run faster:
   // this holds even when its clock is far from this machine's; it is not used otherwise,
   // since a watermark older than the run that took it would make every later walk lag by
-  // that much). A wrong clock only makes the ceiling earlier, which costs re-reading a few
-  // rows, never skipping one.
+  // that much). One wrong clock only makes the ceiling earlier, which costs re-reading a few
+  // rows, never skipping one. Both ahead of the server's at once cannot be seen from here:
+  // a row dated in the server's future can then become the watermark, and the audit walk
+  // is what brings the edits stamped before it (README, "What curate guarantees").
   const clockNow = ctx.clock().getTime();
   const clocks = Math.min(clockNow, ctx.walkStart?.getTime() ?? Infinity) + FUTURE_SLACK_MS;
   const storedMark = prev?.watermark ? Date.parse(prev.watermark) : null;

@@ -13,6 +13,13 @@ export interface Setup {
   /** The simulator's apiv3_max_page_size: small values make every listing span pages. */
   maxPageSize: number;
   downloads: 'inline' | 'redirect';
+  /**
+   * The clock of the machine curate runs on. `far` (also when absent): the real clock, years
+   * after the simulated server's, so the server's `Date` header is the only witness of the
+   * server's time. `server`: in step with the server's clock (both on NTP), as in most
+   * deployments. A run of the binary always has the real clock.
+   */
+  machineClock?: 'far' | 'server';
 }
 
 export type EditField = 'subject' | 'description' | 'cleanUrl' | 'topics' | 'status' | 'dates' | 'cancel' | 'skew' | 'link' | 'option';
@@ -213,6 +220,7 @@ export const setupArb: fc.Arbitrary<Setup> = fc.record({
   profile: fc.constantFrom<ProfileName>('medigy', 'medigy', 'default'),
   maxPageSize: fc.constantFrom(2, 3, 1000),
   downloads: fc.constantFrom<'inline' | 'redirect'>('inline', 'inline', 'redirect'),
+  machineClock: fc.constantFrom<'far' | 'server'>('far', 'server'),
 });
 
 export function historyArb(o: HistoryOptions = {}): fc.Arbitrary<{ setup: Setup; steps: Step[] }> {

@@ -463,6 +463,14 @@ export class World {
   private stepNo = 0;
   /** The config (and curate) before the last config edit or upgrade: what a stale watcher runs with. */
   private previous: ConfigState | null = null;
+  /**
+   * A run whose clocks were all ahead of the server's (the machine's far, its `Date` ahead)
+   * while a row was dated in the server's future: that row may now be a source's watermark,
+   * and edits stamped before it are not in any incremental walk. curate cannot tell (no clock
+   * it has says the row is in the future: docs/manifest.md, "Clocks"); its audit walk is what
+   * converges, so every in-process run is an audit until one ends with no such row in sight.
+   */
+  private markAhead = false;
   private dateMode: DateMode = 'normal';
   private dateOnce: DateMode | null = null;
   private readonly backups = new Map<number, Dataset>();
@@ -570,6 +578,12 @@ export class World {
       if (!synced) out.set(id, JSON.stringify([wp.subject, link('type').href, link('status').href]));
     }
     return out;
+  }
+
+  /** Whether a work package is dated after the server's clock (a `skew` edit). */
+  private rowDatedAheadOfServer(): boolean {
+    for (const wp of this.sim.dataset.workPackages.values()) if (Date.parse(String(wp.updatedAt)) > this.clock.ms) return true;
+    return false;
   }
 
   /** Apply one server edit; returns what it did, or null when there was nothing to apply it to. */
@@ -1039,6 +1053,7 @@ export class World {
         profile,
         client,
         now: this.now,
+        ...(this.setup.machineClock === 'server' ? { clock: () => new Date(this.clock.ms) } : {}),
         full: step.full,
         allowMassDelete: step.mass,
         deleteThreshold: cfg.sync.deleteThreshold,
@@ -1231,13 +1246,16 @@ export class World {
     const dateMode = this.dateOnce ?? this.dateMode;
     this.dateOnce = null;
     setDateHeader(this.sim, DATE_HEADERS[dateMode]);
-    const audit = this.auditDue && !cli && !opts.onlyIds;
+    const markAheadBefore = this.markAhead;
+    const audit = (this.auditDue || this.markAhead) && !cli && !opts.onlyIds;
     if (cli) worldTimings.cliRuns += 1;
     else worldTimings.incrementalRuns += 1;
     const r = cli
       ? await timed('cli', () => this.runCli(step))
       : await timed('incremental', () => this.watchdog(this.runInProcess(step, cfg, profile, { ...(opts.onlyIds ? { onlyIds: opts.onlyIds } : {}), audit }), `the run ${JSON.stringify(step)}`));
     setDateHeader(this.sim, DATE_HEADERS[this.dateMode]);
+    const blind = (cli || this.setup.machineClock !== 'server') && (dateMode === 'ahead' || dateMode === 'farAhead') && this.rowDatedAheadOfServer();
+    if (blind) this.markAhead = true;
     this.sim.clearFaults();
     this.hooks.clear();
     const concurrent = happened.length > 0;
@@ -1300,8 +1318,8 @@ export class World {
     if (r.outcome !== 'ok' || opts.onlyIds) return r;
     if (concurrent) return depth < 2 ? this.sync({ m: 'sync' }, depth + 1) : r;
     if (fEnd.outcome !== 'ok') throw this.violation('exit-status', `the incremental sync exited 0, a fresh sync of the same state ${fEnd.outcome === 'errors' ? 'reports errors' : 'fails'}: ${fEnd.detail.slice(0, 500)}`);
-    if (cli && this.auditDue) {
-      this.note('  (not compared: a custom option was renamed and this run cannot be told to audit)');
+    if (cli && (this.auditDue || markAheadBefore)) {
+      this.note(`  (not compared: ${this.auditDue ? 'a custom option was renamed' : 'a watermark may be in the server\'s future'} and this run cannot be told to audit)`);
       return r;
     }
     const actual = new Map([...after].filter(([p]) => !handPaths.has(p) || fEnd.tree.has(p)));
@@ -1312,6 +1330,7 @@ export class World {
       throw this.violation('compare', `after an incremental sync that exited 0 the tree differs from a fresh sync: missing [${show(d.missing)}], extra [${show(d.extra)}], different [${show(d.different)}]${first}`);
     }
     if (audit) this.auditDue = false;
+    if (audit && !blind) this.markAhead = false;
     return r;
   }
 

@@ -243,6 +243,26 @@ describe('invariant regressions: clocks, restores and ties (issue 19)', () => {
       { m: 'serverTime', minutes: 60 },
     ]));
   }
+  // Found by fuzz:sync (seed 583299666, session of 2026-12-06): the server's Date a year
+  // ahead and #1013 stamped an hour into the server's future; the row became the watermark,
+  // and an attachment added to #1387 a second later (stamped before it) was in no later walk.
+  // With this machine's clock in step with the server's, the row is in the future of the
+  // earlier clock and never becomes the watermark: the next incremental walk has the edit.
+  it('Date a year ahead, an edit stamped an hour ahead, this machine\'s clock right: a later edit lands in an incremental run', history({ ...medigy, machineClock: 'server' }, [
+    { m: 'date', mode: 'farAhead', once: false },
+    { m: 'edit', wp: 19, field: 'skew', v: 0 },
+    { m: 'sync' },
+    { m: 'edit', wp: 20, field: 'subject', v: 1 },
+  ]));
+  // With this machine's clock years off as well, no clock curate has shows the row is in the
+  // future (docs/manifest.md, "Clocks"): the model makes the next runs audits, the walk of
+  // every work package that converges within sync.auditHours.
+  it('the same with this machine\'s clock years off: the audit walk brings the later edit', history(medigy, [
+    { m: 'date', mode: 'farAhead', once: false },
+    { m: 'edit', wp: 19, field: 'skew', v: 0 },
+    { m: 'sync' },
+    { m: 'edit', wp: 20, field: 'subject', v: 1 },
+  ]));
   it('the server restored from the backup taken before the first sync: the lost edit leaves the site', history(medigy, [
     { m: 'edit', wp: 19, field: 'subject', v: 1 },
     { m: 'sync' },
