@@ -15,7 +15,7 @@
 //   deletion) cannot delete innocent files.
 // ARCHITECTURE.md, "A page's closure", says why each of these signals exists.
 import type { OpenProjectClient, WorkPackageQuery } from '../openproject/types.js';
-import { shardOf, type ManifestWorkPackage } from '../output/manifest.js';
+import { shardOf, type ManifestSource, type ManifestWorkPackage } from '../output/manifest.js';
 import { summaryValidAt, type ShardSummary } from '../output/shard-summary.js';
 import type { SourceSpec, WorkPackage } from '../types.js';
 import type { SyncEvent } from './events.js';
@@ -25,7 +25,7 @@ import { rowDigest } from './closure.js';
 import { MIXED_FINGERPRINT } from './next-state.js';
 import { eachLimited, mapLimited } from './pool.js';
 import type { Prefetched } from './prefetch.js';
-import { walkBasis } from './walk-basis.js';
+import { walkBasis, watermarkAfterWalk, type WalkBasis } from './walk-basis.js';
 import { referencesChanged, validAt } from './process.js';
 
 export interface ResolvedSource {
@@ -100,98 +100,158 @@ export interface OwnedIds extends Iterable<number> {
  * read again is kept whole when its summary proves what each entry would.
  */
 export async function collectSource(ctx: CollectContext, src: ResolvedSource, listed: ReadonlySet<number>, owned: OwnedIds, plan: SourcePlan): Promise<Collected> {
-  const name = src.spec.name;
-  const prev = ctx.previous.source(name);
-  const { sameShape, clockNow, storedMark, ceiling, trusted, incremental } = walkBasis(ctx, prev, src.fingerprint, plan.remapAll);
-  if (!ctx.full && prev?.fingerprint === MIXED_FINGERPRINT) {
-    ctx.warn(`source "${name}": the last sync failed part-way through mapping it again (pages of two shapes are on disk); mapping all of its work packages again`);
-  } else if (!ctx.full && prev && prev.fingerprint !== src.fingerprint && Object.keys(prev).length) {
-    ctx.warn(`source "${name}": its configuration, the profile's options or curate's mapping changed since the last sync; mapping all of its work packages again`);
-  } else if (!ctx.full && plan.remapAll) ctx.warn(`source "${name}": ${plan.remapAll}; mapping all of its work packages again`);
-  if (storedMark !== null && !trusted && !ctx.full && sameShape) {
-    ctx.warn(`source "${name}": the stored watermark ${prev!.watermark} is in the future of the server's clock (${ctx.walkStart?.toISOString() ?? 'not sent'}) and of this machine's (${new Date(clockNow).toISOString()}); reading every work package of the source once to find edits it would hide`);
-  }
-  // A walk started beside the listing from elsewhere than this run's bound is dropped.
-  const early = plan.early;
-  const retry = new Set(prev?.retry ?? []);
-  /** Whether an owned work package's files can stay without looking at its data again. */
-  const stillValid = (id: number, w: ManifestWorkPackage): boolean => sameShape && !ctx.full && !retry.has(id) && !plan.force.has(id) && validAt(w, ctx.now) && !referencesChanged(w, ctx.refOf);
-  /** stillValid for every entry of an unread shard at once, from its summary, and its files on disk. */
-  const singled = new Set([...retry, ...plan.force].map(shardOf));
-  const shardStillValid = async (shard: number, s: ShardSummary): Promise<boolean> => sameShape && !ctx.full && !singled.has(shard) && summaryValidAt(s, ctx.now) && !referencesChanged(s, ctx.refOf) && (await ctx.shardFilesPresent(shard));
-  const previous = ctx.previous;
-  /** The owned entry of a work package (its shard read). */
-  const ownedEntry = (id: number): ManifestWorkPackage | undefined => (owned.has(id) ? previous.entry(id) : undefined);
-  const ownedShards = new Map<number, number[]>();
-  for (const id of owned) {
-    const list = ownedShards.get(shardOf(id));
-    if (list) list.push(id);
-    else ownedShards.set(shardOf(id), [id]);
-  }
-  /** Whether a received row is the one the entry was mapped from. */
-  const sameRow = (w: ManifestWorkPackage, wp: WorkPackage): boolean => (w.digest !== undefined ? w.digest === rowDigest(wp) : w.updatedAt === wp.updatedAt && w.lockVersion === wp.lockVersion);
+  const source = new SourceCollection(ctx, src, listed, owned, plan);
+  source.warnWhyWalkedInFull();
+  const walkedAll = source.basis.incremental ? await source.walkFromWatermark() : await source.walkEverything();
+  source.warnFutureRows();
+  await source.settleUnwalked();
+  await source.confirmAbsent();
+  return { watermark: source.nextWatermark(walkedAll), walkedAll };
+}
 
-  const received = new Set<number>();
-  let newest: number | null = null;
-  let newestText: string | null = null;
-  let future = 0;
+/** One source's collection in one run: what its walks received, and how each row was decided. */
+class SourceCollection {
+  readonly basis: WalkBasis;
+  private readonly name: string;
+  private readonly prev: ManifestSource | undefined;
+  private readonly previous: PreviousState;
+  private readonly retry: Set<number>;
+  /** Shards holding a work package that is retried or forced: never kept whole on their summary. */
+  private readonly singled: Set<number>;
+  /** The owned ids, by shard. */
+  private readonly ownedShards = new Map<number, number[]>();
+  private readonly received = new Set<number>();
+  /** The newest updatedAt a walk returned that is not in the future. */
+  private newest: { ms: number; text: string } | null = null;
+  private future = 0;
   /** The server's data went backwards (restored from a backup): an owned row older than what was mapped. */
-  let regressed: string | null = null;
+  private regressed: string | null = null;
   /** Unchanged owned work packages: kept once their files are confirmed on disk. */
-  const toCheck: number[] = [];
-  const unchanged = new Map<number, WorkPackage>();
-  // `force`: fetched by id because it had to be mapped (not a mere listing row).
-  const accept = (wp: WorkPackage, force = false): void => {
-    if (received.has(wp.id)) return;
-    received.add(wp.id);
+  private readonly toCheck: number[] = [];
+  private readonly unchanged = new Map<number, WorkPackage>();
+
+  constructor(
+    private readonly ctx: CollectContext,
+    private readonly src: ResolvedSource,
+    private readonly listed: ReadonlySet<number>,
+    private readonly owned: OwnedIds,
+    private readonly plan: SourcePlan,
+  ) {
+    this.name = src.spec.name;
+    this.prev = ctx.previous.source(this.name);
+    this.previous = ctx.previous;
+    this.basis = walkBasis(ctx, this.prev, src.fingerprint, plan.remapAll);
+    this.retry = new Set(this.prev?.retry ?? []);
+    this.singled = new Set([...this.retry, ...plan.force].map(shardOf));
+    for (const id of owned) {
+      const list = this.ownedShards.get(shardOf(id));
+      if (list) list.push(id);
+      else this.ownedShards.set(shardOf(id), [id]);
+    }
+  }
+
+  /** Why every work package of the source is read this run, when that is not what the user asked for. */
+  warnWhyWalkedInFull(): void {
+    const { ctx, name, prev, src, plan } = this;
+    const { storedMark, trusted, sameShape, clockNow } = this.basis;
+    if (!ctx.full && prev?.fingerprint === MIXED_FINGERPRINT) {
+      ctx.warn(`source "${name}": the last sync failed part-way through mapping it again (pages of two shapes are on disk); mapping all of its work packages again`);
+    } else if (!ctx.full && prev && prev.fingerprint !== src.fingerprint && Object.keys(prev).length) {
+      ctx.warn(`source "${name}": its configuration, the profile's options or curate's mapping changed since the last sync; mapping all of its work packages again`);
+    } else if (!ctx.full && plan.remapAll) ctx.warn(`source "${name}": ${plan.remapAll}; mapping all of its work packages again`);
+    if (storedMark !== null && !trusted && !ctx.full && sameShape) {
+      ctx.warn(`source "${name}": the stored watermark ${prev!.watermark} is in the future of the server's clock (${ctx.walkStart?.toISOString() ?? 'not sent'}) and of this machine's (${new Date(clockNow).toISOString()}); reading every work package of the source once to find edits it would hide`);
+    }
+  }
+
+  warnFutureRows(): void {
+    if (!this.future) return;
+    const { ctx } = this;
+    ctx.warn(`source "${this.name}": ${this.future} work package(s) have an updatedAt in the future (the server's clock said ${ctx.walkStart?.toISOString() ?? 'nothing'}, this machine's ${new Date(this.basis.clockNow).toISOString()}); they are synced, and read again by every run until the clocks pass them`);
+  }
+
+  /** Whether an owned work package's files can stay without looking at its data again. */
+  private stillValid(id: number, w: ManifestWorkPackage): boolean {
+    const { ctx, plan } = this;
+    return this.basis.sameShape && !ctx.full && !this.retry.has(id) && !plan.force.has(id) && validAt(w, ctx.now) && !referencesChanged(w, ctx.refOf);
+  }
+
+  /** stillValid for every entry of an unread shard at once, from its summary, and its files on disk. */
+  private async shardStillValid(shard: number, s: ShardSummary): Promise<boolean> {
+    const { ctx } = this;
+    return this.basis.sameShape && !ctx.full && !this.singled.has(shard) && summaryValidAt(s, ctx.now) && !referencesChanged(s, ctx.refOf) && (await ctx.shardFilesPresent(shard));
+  }
+
+  /** The owned entry of a work package (its shard read). */
+  private ownedEntry(id: number): ManifestWorkPackage | undefined {
+    return this.owned.has(id) ? this.previous.entry(id) : undefined;
+  }
+
+  /** A row received from a walk, or read by id (`force`: it had to be mapped, not a mere listing row). */
+  private accept(wp: WorkPackage, force = false): void {
+    const { ctx } = this;
+    if (this.received.has(wp.id)) return;
+    this.received.add(wp.id);
     ctx.saw?.(wp);
     if (ctx.overlapping.has(wp.id)) return;
     const t = Date.parse(wp.updatedAt);
-    if (t > ceiling) future += 1;
+    if (t > this.basis.ceiling) this.future += 1;
     // Only rows a walk returned bound the watermark: a row read by id after the walk may
     // carry an edit made after it, newer than edits the walk did not see.
-    else if (!force && (newest === null || t > newest)) {
-      newest = t;
-      newestText = wp.updatedAt;
+    else if (!force && (this.newest === null || t > this.newest.ms)) this.newest = { ms: t, text: wp.updatedAt };
+    const w = this.ownedEntry(wp.id);
+    if (w && this.regressed === null && (wp.lockVersion < w.lockVersion || t < Date.parse(w.updatedAt))) {
+      this.regressed = `work package #${wp.id} is at lockVersion ${wp.lockVersion}, updatedAt ${wp.updatedAt}, older than the ${w.lockVersion}, ${w.updatedAt} synced before`;
     }
-    const w = ownedEntry(wp.id);
-    if (w && regressed === null && (wp.lockVersion < w.lockVersion || t < Date.parse(w.updatedAt))) {
-      regressed = `work package #${wp.id} is at lockVersion ${wp.lockVersion}, updatedAt ${wp.updatedAt}, older than the ${w.lockVersion}, ${w.updatedAt} synced before`;
-    }
-    if (!force && w && sameRow(w, wp) && stillValid(wp.id, w)) {
-      toCheck.push(wp.id);
-      unchanged.set(wp.id, wp);
-    } else ctx.schedule(src, wp);
-  };
-  const markInvalid = (bad: { id: number | null; message: string }): void => {
-    if (bad.id !== null) received.add(bad.id);
-    ctx.ledger.failed({ kind: 'payload', source: name, ...(bad.id !== null ? { workPackageId: bad.id } : {}), message: bad.message });
-  };
-  // `force`: pages fetched by id because their work packages must be mapped (not part of the
-  // listing, so not reported as listing pages to progress).
-  const drain = async (pages: AsyncIterable<WorkPage>, force = false): Promise<void> => {
+    if (!force && w && sameRow(w, wp) && this.stillValid(wp.id, w)) {
+      this.toCheck.push(wp.id);
+      this.unchanged.set(wp.id, wp);
+    } else ctx.schedule(this.src, wp);
+  }
+
+  private markInvalid(bad: { id: number | null; message: string }): void {
+    if (bad.id !== null) this.received.add(bad.id);
+    this.ctx.ledger.failed({ kind: 'payload', source: this.name, ...(bad.id !== null ? { workPackageId: bad.id } : {}), message: bad.message });
+  }
+
+  /** `force`: pages fetched by id because their work packages must be mapped (not part of the listing, so not reported as listing pages to progress). */
+  private async drain(pages: AsyncIterable<WorkPage>, force = false): Promise<void> {
+    const { ctx } = this;
     for await (const page of pages) {
       ctx.checkpoint();
       // The entries of the rows' shards, before a row is compared or mapped (any shard
       // holding one of them may be written, and is then written whole).
-      await previous.loadFor([...page.workPackages.map((wp) => wp.id), ...page.invalid.flatMap((b) => (b.id === null ? [] : [b.id]))]);
-      if (!force) ctx.emit({ type: 'page', source: name, offset: page.offset, total: page.total, workPackages: page.workPackages.length });
-      for (const wp of page.workPackages) accept(wp, force);
-      for (const bad of page.invalid) if (bad.id === null || !received.has(bad.id)) markInvalid(bad);
+      await this.previous.loadFor([...page.workPackages.map((wp) => wp.id), ...page.invalid.flatMap((b) => (b.id === null ? [] : [b.id]))]);
+      if (!force) ctx.emit({ type: 'page', source: this.name, offset: page.offset, total: page.total, workPackages: page.workPackages.length });
+      for (const wp of page.workPackages) this.accept(wp, force);
+      for (const bad of page.invalid) if (bad.id === null || !this.received.has(bad.id)) this.markInvalid(bad);
       // Listing outpaces processing (a page is one request, its work packages hundreds):
       // ask for more only when there is room, or every work package would wait in memory.
       await ctx.queueRoom();
     }
-  };
+  }
 
-  let walkedAll = !incremental;
-  if (incremental) {
+  /** Every work package of the source (first run, --full, audit, or a fallback). Returns walkedAll. */
+  async walkEverything(): Promise<boolean> {
+    this.plan.early?.pages.cancel();
+    await this.drain(this.ctx.client.listWorkPackages(this.src.query));
+    return true;
+  }
+
+  /**
+   * The changes walk from the watermark, then the proof that nothing went back in time:
+   * falls back to walking everything when something did. Returns walkedAll.
+   */
+  async walkFromWatermark(): Promise<boolean> {
+    const { ctx, previous, name, listed, owned } = this;
+    const { ceiling, storedMark } = this.basis;
+    const early = this.plan.early;
     // From the watermark, or from the newest owned row that is still listed if that is
     // older (the watermark's row was deleted): that row must come back, which is what
     // proves a restore below even when the restore also removed the newer rows.
     // An unread shard whose owned rows are all listed and none in the future: its summary's newest.
     let newestOwned = -Infinity;
-    const readFor = [...ownedShards].filter(([shard, ids]) => {
+    const readFor = [...this.ownedShards].filter(([shard, ids]) => {
       if (previous.isLoaded(shard)) return false;
       const t = Date.parse(previous.summary(shard)!.newest[name]!);
       if (t > ceiling || !ids.every((id) => listed.has(id))) return true;
@@ -205,89 +265,91 @@ export async function collectSource(ctx: CollectContext, src: ResolvedSource, li
       if (t > newestOwned && t <= ceiling && listed.has(id)) newestOwned = t;
     }
     const from = Math.min(storedMark!, newestOwned === -Infinity ? storedMark! : newestOwned) - ctx.overlapMs;
-    const pages = early?.from === from ? early.pages : ctx.client.listChanges(src.query, new Date(from).toISOString());
+    // A walk started beside the listing from elsewhere than this run's bound is dropped.
+    const pages = early?.from === from ? early.pages : ctx.client.listChanges(this.src.query, new Date(from).toISOString());
     if (pages !== early?.pages) early?.pages.cancel();
-    await drain(pages);
+    await this.drain(pages);
     // Every owned row at or after the walk's bound must have come back, edited or not: one
     // that is still listed but did not has an older updatedAt than the one synced (or was
     // deleted since the listing: reading it by id tells which). Only a server restored from
     // a backup (or a clock set back) makes rows older; what it lost or changed can then be
     // anywhere, so every work package of the source is read.
-    if (regressed === null) {
+    if (this.regressed === null) {
       // Only a shard holding a row as new as the bound can hold a suspect.
-      await previous.load([...ownedShards.keys()].filter((shard) => !previous.isLoaded(shard) && Date.parse(previous.summary(shard)!.newest[name]!) >= from));
+      await previous.load([...this.ownedShards.keys()].filter((shard) => !previous.isLoaded(shard) && Date.parse(previous.summary(shard)!.newest[name]!) >= from));
       const suspects: number[] = [];
       for (const id of owned) {
         if (!previous.isLoaded(shardOf(id))) continue;
-        if (listed.has(id) && !received.has(id) && !ctx.overlapping.has(id) && Date.parse(previous.updatedAtOf(id)!) >= from) suspects.push(id);
+        if (listed.has(id) && !this.received.has(id) && !ctx.overlapping.has(id) && Date.parse(previous.updatedAtOf(id)!) >= from) suspects.push(id);
       }
-      if (suspects.length) await drain(ctx.client.listWorkPackages({ ...src.query, ids: suspects }), true);
+      if (suspects.length) await this.drain(ctx.client.listWorkPackages({ ...this.src.query, ids: suspects }), true);
     }
-    if (regressed !== null) {
-      ctx.warn(`source "${name}": the server's data went back in time (restored from a backup, or its clock set back): ${regressed}; reading every work package of the source`);
-      walkedAll = true;
-      await drain(ctx.client.listWorkPackages(src.query));
+    if (this.regressed === null) return false;
+    ctx.warn(`source "${name}": the server's data went back in time (restored from a backup, or its clock set back): ${this.regressed}; reading every work package of the source`);
+    await this.drain(ctx.client.listWorkPackages(this.src.query));
+    return true;
+  }
+
+  /**
+   * Listed but not handed over by the walk. Owned ones in unread shards, and in shards read
+   * as text (for other rows), are decided a shard at a time: kept whole when its summary
+   * proves each entry still valid and its files there (their entries are not parsed), else
+   * the shard is read and they are decided one by one. Then the unchanged are kept once
+   * their files are confirmed on disk, and the rest is read by id and mapped.
+   */
+  async settleUnwalked(): Promise<void> {
+    const { ctx, previous, name, toCheck } = this;
+    const incremental = this.basis.incremental;
+    const need: number[] = [];
+    const bySummary = new Map<number, number[]>();
+    const decide = (id: number): void => {
+      const w = incremental ? this.ownedEntry(id) : undefined;
+      if (w && this.stillValid(id, w)) toCheck.push(id);
+      else need.push(id);
+    };
+    for (const id of this.listed) {
+      if (this.received.has(id) || ctx.overlapping.has(id)) continue;
+      const shard = shardOf(id);
+      if (incremental && this.owned.has(id) && (!previous.isLoaded(shard) || previous.isText(shard))) {
+        const list = bySummary.get(shard);
+        if (list) list.push(id);
+        else bySummary.set(shard, [id]);
+      } else decide(id);
     }
-  } else {
-    early?.pages.cancel();
-    await drain(ctx.client.listWorkPackages(src.query));
+    const oneByOne: number[] = [];
+    await eachLimited(bySummary, 8, async ([shard, ids]) => {
+      if (await this.shardStillValid(shard, previous.summary(shard)!)) for (const id of ids) ctx.ledger.kept(name, id, true);
+      else oneByOne.push(shard);
+    });
+    await previous.load(oneByOne);
+    for (const shard of oneByOne.sort((a, b) => a - b)) for (const id of bySummary.get(shard)!) decide(id);
+    // A pool, not a promise per work package: a no-change run of 30,000 checks them all.
+    const present = await mapLimited(toCheck, 64, (id) => ctx.filesPresent(previous.entry(id)!));
+    toCheck.forEach((id, i) => {
+      if (present[i]) ctx.ledger.kept(name, id);
+      else if (this.unchanged.has(id)) ctx.schedule(this.src, this.unchanged.get(id)!);
+      else need.push(id);
+    });
+    this.unchanged.clear();
+    if (need.length) await this.drain(ctx.client.listWorkPackages({ ...this.src.query, ids: need }), true);
   }
-  if (future) ctx.warn(`source "${name}": ${future} work package(s) have an updatedAt in the future (the server's clock said ${ctx.walkStart?.toISOString() ?? 'nothing'}, this machine's ${new Date(clockNow).toISOString()}); they are synced, and read again by every run until the clocks pass them`);
 
-  // Listed but not handed over by the walk. Owned ones in unread shards, and in shards read
-  // as text (for other rows), are decided a shard at a time: kept whole when its summary
-  // proves each entry still valid and its files there (their entries are not parsed), else
-  // the shard is read and they are decided one by one.
-  const need: number[] = [];
-  const bySummary = new Map<number, number[]>();
-  const decide = (id: number): void => {
-    const w = incremental ? ownedEntry(id) : undefined;
-    if (w && stillValid(id, w)) toCheck.push(id);
-    else need.push(id);
-  };
-  for (const id of listed) {
-    if (received.has(id) || ctx.overlapping.has(id)) continue;
-    const shard = shardOf(id);
-    if (incremental && owned.has(id) && (!previous.isLoaded(shard) || previous.isText(shard))) {
-      const list = bySummary.get(shard);
-      if (list) list.push(id);
-      else bySummary.set(shard, [id]);
-    } else decide(id);
+  /** Owned but not received: confirmed gone by the server before anything is removed. */
+  async confirmAbsent(): Promise<void> {
+    const { ctx } = this;
+    const absent = [...this.owned].filter((id) => !this.listed.has(id) && !this.received.has(id) && !ctx.overlapping.has(id));
+    // Their shards are read first: each may lose an entry, or have it mapped again.
+    await this.previous.loadFor(absent);
+    await confirmAbsent(ctx, this.src, absent, (wp, force) => this.accept(wp, force));
   }
-  const oneByOne: number[] = [];
-  await eachLimited(bySummary, 8, async ([shard, ids]) => {
-    if (await shardStillValid(shard, previous.summary(shard)!)) for (const id of ids) ctx.ledger.kept(name, id, true);
-    else oneByOne.push(shard);
-  });
-  await previous.load(oneByOne);
-  for (const shard of oneByOne.sort((a, b) => a - b)) for (const id of bySummary.get(shard)!) decide(id);
-  // A pool, not a promise per work package: a no-change run of 30,000 checks them all.
-  const present = await mapLimited(toCheck, 64, (id) => ctx.filesPresent(previous.entry(id)!));
-  toCheck.forEach((id, i) => {
-    if (present[i]) ctx.ledger.kept(name, id);
-    else if (unchanged.has(id)) ctx.schedule(src, unchanged.get(id)!);
-    else need.push(id);
-  });
-  unchanged.clear();
-  if (need.length) await drain(ctx.client.listWorkPackages({ ...src.query, ids: need }), true);
 
-  // Owned but not received: confirm before anything is removed.
-  const absent = [...owned].filter((id) => !listed.has(id) && !received.has(id) && !ctx.overlapping.has(id));
-  // Their shards are read first: each may lose an entry, or have it mapped again.
-  await previous.loadFor(absent);
-  await confirmAbsent(ctx, src, absent, accept);
-
-  // The next walk starts at the newest updatedAt received that is not in the future: after a
-  // keyset walk (sorted by updatedAt) any later edit has a later updatedAt, since a row
-  // edited after its page was read is newer than every row read. A walk of every work
-  // package is sorted by id, so an edit during it can land on a page read already while a
-  // later one is read: its watermark is at most the server's clock before it began. Nothing
-  // received (an empty source): the previous watermark stands. A run that changes nothing
-  // receives the same newest row again, so the manifest stays byte for byte as it was.
-  if (newestText !== null && walkedAll && ctx.walkStart && newest! > ctx.walkStart.getTime()) return { watermark: ctx.walkStart.toISOString(), walkedAll };
-  if (newestText !== null) return { watermark: newestText, walkedAll };
-  return { watermark: trusted && !walkedAll ? prev!.watermark : null, walkedAll };
+  nextWatermark(walkedAll: boolean): string | null {
+    return watermarkAfterWalk({ newest: this.newest, walkedAll, walkStart: this.ctx.walkStart, trusted: this.basis.trusted, stored: this.prev?.watermark ?? null });
+  }
 }
+
+/** Whether a received row is the one the entry was mapped from. */
+const sameRow = (w: ManifestWorkPackage, wp: WorkPackage): boolean => (w.digest !== undefined ? w.digest === rowDigest(wp) : w.updatedAt === wp.updatedAt && w.lockVersion === wp.lockVersion);
 
 /**
  * Owned work packages the listing did not return. Listed by another source: moved, that

@@ -57,3 +57,33 @@ export function walkBasis(ctx: WalkClocks, prev: ManifestSource | undefined, fin
   const incremental = !ctx.full && sameShape && trusted && !auditDue;
   return { sameShape, clockNow, clocks, storedMark, ceiling, trusted, auditDue, incremental };
 }
+
+/** What a source's walks received, for its next watermark. */
+export interface WalkOutcome {
+  /** The newest updatedAt a walk returned that is not in the future of the ceiling, or null: none. */
+  newest: { ms: number; text: string } | null;
+  /** Whether the run walked every work package of the source (sorted by id, not by updatedAt). */
+  walkedAll: boolean;
+  /** The server's clock when the walks began (its Date header), or null. */
+  walkStart: Date | null;
+  /** Whether the stored watermark was trusted (walkBasis). */
+  trusted: boolean;
+  /** The stored watermark. */
+  stored: string | null;
+}
+
+/**
+ * The watermark the source stores if all of its work packages succeed. After a keyset walk
+ * (sorted by updatedAt) any later edit has a later updatedAt, since a row edited after its
+ * page was read is newer than every row read: the newest row received is the bound. A walk
+ * of every work package is sorted by id, so an edit during it can land on a page read
+ * already while a later one is read: its watermark is at most the server's clock before it
+ * began. Nothing received (an empty source): the stored watermark stands if it was
+ * trusted. A run that changes nothing receives the same newest row again, so the manifest
+ * stays byte for byte as it was.
+ */
+export function watermarkAfterWalk(o: WalkOutcome): string | null {
+  if (o.newest !== null && o.walkedAll && o.walkStart && o.newest.ms > o.walkStart.getTime()) return o.walkStart.toISOString();
+  if (o.newest !== null) return o.newest.text;
+  return o.trusted && !o.walkedAll ? o.stored : null;
+}
