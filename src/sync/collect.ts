@@ -113,7 +113,8 @@ export async function collectSource(ctx: CollectContext, src: ResolvedSource, li
 class SourceCollection {
   readonly basis: WalkBasis;
   private readonly name: string;
-  private readonly prev: ManifestSource | undefined;
+  /** What the previous run recorded for this source. */
+  private readonly stored: ManifestSource | undefined;
   private readonly previous: PreviousState;
   private readonly retry: Set<number>;
   /** Shards holding a work package that is retried or forced: never kept whole on their summary. */
@@ -138,10 +139,10 @@ class SourceCollection {
     private readonly plan: SourcePlan,
   ) {
     this.name = src.spec.name;
-    this.prev = ctx.previous.source(this.name);
+    this.stored = ctx.previous.source(this.name);
     this.previous = ctx.previous;
-    this.basis = walkBasis(ctx, this.prev, src.fingerprint, plan.remapAll);
-    this.retry = new Set(this.prev?.retry ?? []);
+    this.basis = walkBasis(ctx, this.stored, src.fingerprint, plan.remapAll);
+    this.retry = new Set(this.stored?.retry ?? []);
     this.singled = new Set([...this.retry, ...plan.force].map(shardOf));
     for (const id of owned) {
       const list = this.ownedShards.get(shardOf(id));
@@ -152,15 +153,15 @@ class SourceCollection {
 
   /** Why every work package of the source is read this run, when that is not what the user asked for. */
   warnWhyWalkedInFull(): void {
-    const { ctx, name, prev, src, plan } = this;
+    const { ctx, name, stored, src, plan } = this;
     const { storedMark, trusted, sameShape, clockNow } = this.basis;
-    if (!ctx.full && prev?.fingerprint === MIXED_FINGERPRINT) {
+    if (!ctx.full && stored?.fingerprint === MIXED_FINGERPRINT) {
       ctx.warn(`source "${name}": the last sync failed part-way through mapping it again (pages of two shapes are on disk); mapping all of its work packages again`);
-    } else if (!ctx.full && prev && prev.fingerprint !== src.fingerprint && Object.keys(prev).length) {
+    } else if (!ctx.full && stored && stored.fingerprint !== src.fingerprint && Object.keys(stored).length) {
       ctx.warn(`source "${name}": its configuration, the profile's options or curate's mapping changed since the last sync; mapping all of its work packages again`);
     } else if (!ctx.full && plan.remapAll) ctx.warn(`source "${name}": ${plan.remapAll}; mapping all of its work packages again`);
     if (storedMark !== null && !trusted && !ctx.full && sameShape) {
-      ctx.warn(`source "${name}": the stored watermark ${prev!.watermark} is in the future of the server's clock (${ctx.walkStart?.toISOString() ?? 'not sent'}) and of this machine's (${new Date(clockNow).toISOString()}); reading every work package of the source once to find edits it would hide`);
+      ctx.warn(`source "${name}": the stored watermark ${stored!.watermark} is in the future of the server's clock (${ctx.walkStart?.toISOString() ?? 'not sent'}) and of this machine's (${new Date(clockNow).toISOString()}); reading every work package of the source once to find edits it would hide`);
     }
   }
 
@@ -344,7 +345,7 @@ class SourceCollection {
   }
 
   nextWatermark(walkedAll: boolean): string | null {
-    return watermarkAfterWalk({ newest: this.newest, walkedAll, walkStart: this.ctx.walkStart, trusted: this.basis.trusted, stored: this.prev?.watermark ?? null });
+    return watermarkAfterWalk({ newest: this.newest, walkedAll, walkStart: this.ctx.walkStart, trusted: this.basis.trusted, stored: this.stored?.watermark ?? null });
   }
 }
 
