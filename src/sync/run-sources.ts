@@ -14,6 +14,7 @@ import type { Ledger } from './ledger.js';
 import type { PreviousState } from './previous-state.js';
 import { fetchServerNames, readSchemaFields, resolveSources, unresolvedConfig, unresolvedMessage, type ServerNames } from './resolve.js';
 import type { RunContext } from './run-context.js';
+import { clockSkewWarning } from './walk-basis.js';
 
 export interface RunSources {
   /** Sources whose names resolved, in config order. */
@@ -112,6 +113,8 @@ export function listSourceIds(ctx: RunContext, resolved: readonly ResolvedSource
 export async function resolveRunSources(ctx: RunContext, previous: PreviousState, ledger: Ledger, asked: Promise<ResolveStarted> = startResolve(ctx)): Promise<RunSources> {
   const { sources, profile } = ctx.options;
   const { names, walkStart, queries, problems, fingerprints, resolved, fields, early, listings } = await asked;
+  const skew = clockSkewWarning(walkStart, ctx.clock());
+  if (skew !== null) ctx.warn(skew);
   sources.forEach((spec, i) => {
     if (!queries[i]) ledger.failed({ kind: 'source', source: spec.name, message: unresolvedMessage(spec.name, problems[i]!) });
   });

@@ -6,6 +6,29 @@ import type { ManifestSource } from '../output/manifest.js';
 /** Slack before a work package's updatedAt counts as "in the future" of the clocks. */
 export const FUTURE_SLACK_MS = 60_000;
 
+/** How far apart the two clocks may be before a run says so (the default overlap). */
+export const CLOCK_SKEW_WARN_MS = 5 * 60_000;
+
+/**
+ * A warning when the server's clock (its Date header) and this machine's are more than
+ * CLOCK_SKEW_WARN_MS apart, or null. The earlier of the two is what tells a row dated in
+ * the future, so one of them must be right (README, "What curate guarantees"); which one
+ * is wrong cannot be told from here, so the warning names both.
+ */
+export function clockSkewWarning(serverDate: Date | null, machine: Date): string | null {
+  if (serverDate === null) return null;
+  const apart = serverDate.getTime() - machine.getTime();
+  if (Math.abs(apart) <= CLOCK_SKEW_WARN_MS) return null;
+  return `the server's clock (its Date header: ${serverDate.toISOString()}) is ${humanDuration(Math.abs(apart))} ${apart > 0 ? 'ahead of' : 'behind'} this machine's (${machine.toISOString()}); curate takes the earlier of the two to tell edits dated in the future, and needs one of them right: check both (NTP)`;
+}
+
+function humanDuration(ms: number): string {
+  const minutes = Math.round(ms / 60_000);
+  if (minutes < 120) return `${minutes} min`;
+  const hours = Math.round(minutes / 60);
+  return hours < 48 ? `${hours} h` : `${Math.round(hours / 24)} days`;
+}
+
 /** What the decision reads: the run's flags and clocks. */
 export interface WalkClocks {
   full: boolean;

@@ -2,7 +2,7 @@
 // state and the clocks alone. A table of the cases each rule exists for.
 import { describe, expect, it } from 'vitest';
 import type { ManifestSource } from '../../src/output/manifest.js';
-import { FUTURE_SLACK_MS, walkBasis, watermarkAfterWalk, type WalkClocks, type WalkOutcome } from '../../src/sync/walk-basis.js';
+import { CLOCK_SKEW_WARN_MS, clockSkewWarning, FUTURE_SLACK_MS, walkBasis, watermarkAfterWalk, type WalkClocks, type WalkOutcome } from '../../src/sync/walk-basis.js';
 
 const NOW = Date.parse('2026-03-01T12:00:00Z');
 const HOUR = 3_600_000;
@@ -50,6 +50,28 @@ describe('watermarkAfterWalk', () => {
   for (const [name, o, expected] of cases) {
     it(name, () => {
       expect(watermarkAfterWalk(o)).toBe(expected);
+    });
+  }
+});
+
+describe('clockSkewWarning', () => {
+  const machine = new Date(NOW);
+  it('no Date header, or within five minutes either way: nothing to say', () => {
+    expect(clockSkewWarning(null, machine)).toBeNull();
+    expect(clockSkewWarning(new Date(NOW + CLOCK_SKEW_WARN_MS), machine)).toBeNull();
+    expect(clockSkewWarning(new Date(NOW - CLOCK_SKEW_WARN_MS), machine)).toBeNull();
+  });
+  const cases: [string, number, RegExp][] = [
+    ['a proxy\'s clock six minutes ahead', 6 * 60_000, /is 6 min ahead of this machine's \(2026-03-01T12:00:00\.000Z\)/],
+    ['the server three hours behind', -3 * HOUR, /is 3 h behind this machine's/],
+    ['a year apart', 365 * 24 * HOUR, /is 365 days ahead of/],
+  ];
+  for (const [name, apart, pattern] of cases) {
+    it(`${name}: names both clocks and what curate needs of them`, () => {
+      const text = clockSkewWarning(new Date(NOW + apart), machine);
+      expect(text).toMatch(pattern);
+      expect(text).toContain(`Date header: ${iso(NOW + apart)}`);
+      expect(text).toMatch(/needs one of them right/);
     });
   }
 });
