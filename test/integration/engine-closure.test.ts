@@ -308,6 +308,22 @@ describe('issue 19, failures 3 and 4: the server clock is not to be trusted', ()
     });
   });
 
+  it('the server\'s Date and this machine\'s clock far apart: the run warns, naming both; in step or within 5 minutes it does not', async () => {
+    await withSim(async (sim, dir, clock) => {
+      const machine = (offset: number): Extra => ({ clock: () => new Date(clock.ms + offset) });
+      const skewWarnings = (r: SyncReport): string[] => r.warnings.filter((w) => w.includes("the server's clock (its Date header"));
+      expect(skewWarnings(await syncOk(sim, dir, machine(0)))).toEqual([]);
+      expect(skewWarnings(await syncOk(sim, dir, machine(4 * 60_000)))).toEqual([]);
+      setDateHeader(sim, { mode: 'skewed', ms: 3 * HOUR });
+      const ahead = skewWarnings(await syncOk(sim, dir, machine(0)));
+      expect(ahead).toHaveLength(1);
+      expect(ahead[0]).toContain(`Date header: ${new Date(clock.ms + 3 * HOUR).toISOString().slice(0, 19)}`);
+      expect(ahead[0]).toMatch(/is 3 h ahead of this machine's \(/);
+      setDateHeader(sim, 'normal');
+      expect(skewWarnings(await syncOk(sim, dir, machine(2 * HOUR)))[0]).toMatch(/is 2 h behind this machine's/);
+    });
+  });
+
   for (const mode of ['missing', 'garbage'] as const) {
     it(`4. Date ${mode} and one work package dated far in the future: later edits land`, async () => {
       await withSim(async (sim, dir, clock) => {
