@@ -96,8 +96,9 @@ export function collector(): Gc | null {
 /**
  * An onEvent hook: a full collection after every COLLECT_EVERY mapped work packages (a
  * write counts a quarter, a kept work package a tenth) or COLLECT_EVERY_BYTES downloaded,
- * whichever comes first, and before planning and applying after mapping at least
+ * whichever comes first, and before planning and applying in a run that mapped at least
  * COLLECT_EVERY (a no-change run does not pay for those two: its heap is mostly the state).
+ * One hook may serve many runs (`curate watch`).
  */
 export function memoryPolicy(fullCollection: () => void = () => collector()?.(), heapUsed: () => number = () => v8.getHeapStatistics().used_heap_size): (e: SyncEvent) => void {
   // Counted in twentieths of a mapped work package, so the sums are exact integers.
@@ -144,6 +145,12 @@ export function memoryPolicy(fullCollection: () => void = () => collector()?.(),
     } else if (e.type === 'download') {
       downloaded += e.bytes;
       if (downloaded >= COLLECT_EVERY_BYTES) collect();
+    } else if (e.type === 'phase' && e.phase === 'resolve') {
+      // A run begins: `mapped` is this run's. `curate watch` keeps one policy for all its
+      // runs; counted since the watcher started, its first sync's work packages made every
+      // later targeted sync (one work package) pay two full collections, ~60 ms of a
+      // webhook's ~280 ms at 10,000 (docs/performance.md, tenth session).
+      mapped = 0;
     } else if (e.type === 'phase' && (e.phase === 'plan' || e.phase === 'apply') && mapped >= limit) collect();
   };
 }

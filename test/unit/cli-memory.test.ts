@@ -53,6 +53,22 @@ describe('memory policy', () => {
     expect(big).toBe(3);
   });
 
+  it('one policy for many runs (curate watch): a small run after a large one does not collect before planning and applying', () => {
+    let calls = 0;
+    const on = memoryPolicy(() => calls++, noGarbage);
+    const run = (mapped: number): void => {
+      for (const phase of ['resolve', 'list'] as const) on({ type: 'phase', phase });
+      for (let i = 0; i < mapped; i++) on(wp(false));
+      for (const phase of ['plan', 'apply', 'done'] as const) on({ type: 'phase', phase });
+    };
+    run(COLLECT_EVERY); // the watcher's first sync: a collection at COLLECT_EVERY, then before plan and apply
+    expect(calls).toBe(3);
+    for (let i = 0; i < 20; i++) run(1); // twenty targeted syncs of one work package each
+    expect(calls).toBe(3);
+    run(COLLECT_EVERY); // a large run later collects as the first did
+    expect(calls).toBe(6);
+  });
+
   it('downloads trigger a collection every COLLECT_EVERY_BYTES; any collection restarts both counts', () => {
     let calls = 0;
     const on = memoryPolicy(() => calls++, noGarbage);
