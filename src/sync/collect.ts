@@ -105,7 +105,7 @@ export async function collectSource(ctx: CollectContext, src: ResolvedSource, li
   const walkedAll = source.basis.incremental ? await source.walkFromWatermark() : await source.walkEverything();
   source.warnFutureRows();
   await source.settleUnwalked();
-  await source.confirmAbsent();
+  await source.settleAbsent();
   return { watermark: source.nextWatermark(walkedAll), walkedAll };
 }
 
@@ -336,7 +336,7 @@ class SourceCollection {
   }
 
   /** Owned but not received: confirmed gone by the server before anything is removed. */
-  async confirmAbsent(): Promise<void> {
+  async settleAbsent(): Promise<void> {
     const { ctx } = this;
     const absent = [...this.owned].filter((id) => !this.listed.has(id) && !this.received.has(id) && !ctx.overlapping.has(id));
     // Their shards are read first: each may lose an entry, or have it mapped again.
@@ -345,7 +345,7 @@ class SourceCollection {
   }
 
   nextWatermark(walkedAll: boolean): string | null {
-    return watermarkAfterWalk({ newest: this.newest, walkedAll, walkStart: this.ctx.walkStart, trusted: this.basis.trusted, stored: this.stored?.watermark ?? null });
+    return watermarkAfterWalk({ newest: this.newest, walkedAll, walkStart: this.ctx.walkStart, trusted: this.basis.trusted, storedWatermark: this.stored?.watermark ?? null });
   }
 }
 

@@ -91,8 +91,8 @@ export interface WalkOutcome {
   walkStart: Date | null;
   /** Whether the stored watermark was trusted (walkBasis). */
   trusted: boolean;
-  /** The stored watermark. */
-  stored: string | null;
+  /** The watermark the previous run stored. */
+  storedWatermark: string | null;
 }
 
 /**
@@ -108,5 +108,5 @@ export interface WalkOutcome {
 export function watermarkAfterWalk(o: WalkOutcome): string | null {
   if (o.newest !== null && o.walkedAll && o.walkStart && o.newest.ms > o.walkStart.getTime()) return o.walkStart.toISOString();
   if (o.newest !== null) return o.newest.text;
-  return o.trusted && !o.walkedAll ? o.stored : null;
+  return o.trusted && !o.walkedAll ? o.storedWatermark : null;
 }

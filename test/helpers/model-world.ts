@@ -467,7 +467,7 @@ export class World {
    * A run whose clocks were all ahead of the server's (the machine's far, its `Date` ahead)
    * while a row was dated in the server's future: that row may now be a source's watermark,
    * and edits stamped before it are not in any incremental walk. curate cannot tell (no clock
-   * it has says the row is in the future: docs/manifest.md, "Clocks"); its audit walk is what
+   * it has says the row is in the future: README, "What curate guarantees"); its audit walk is what
    * converges, so every in-process run is an audit until one ends with no such row in sight.
    */
   private markAhead = false;

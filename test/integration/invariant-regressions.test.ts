@@ -255,7 +255,7 @@ describe('invariant regressions: clocks, restores and ties (issue 19)', () => {
     { m: 'edit', wp: 20, field: 'subject', v: 1 },
   ]));
   // With this machine's clock years off as well, no clock curate has shows the row is in the
-  // future (docs/manifest.md, "Clocks"): the model makes the next runs audits, the walk of
+  // future (README, "What curate guarantees"): the model makes the next runs audits, the walk of
   // every work package that converges within sync.auditHours.
   it('the same with this machine\'s clock years off: the audit walk brings the later edit', history(medigy, [
     { m: 'date', mode: 'farAhead', once: false },

@@ -36,7 +36,7 @@ describe('walkBasis', () => {
 
 describe('watermarkAfterWalk', () => {
   const row = (ms: number): WalkOutcome['newest'] => ({ ms, text: iso(ms).replace('Z', '000Z') });
-  const outcome = (o: Partial<WalkOutcome> = {}): WalkOutcome => ({ newest: row(NOW - HOUR), walkedAll: false, walkStart: new Date(NOW), trusted: true, stored: iso(NOW - 2 * HOUR), ...o });
+  const outcome = (o: Partial<WalkOutcome> = {}): WalkOutcome => ({ newest: row(NOW - HOUR), walkedAll: false, walkStart: new Date(NOW), trusted: true, storedWatermark: iso(NOW - 2 * HOUR), ...o });
   const cases: [string, WalkOutcome, string | null][] = [
     ['a keyset walk: the newest row received, as the server wrote it', outcome(), iso(NOW - HOUR).replace('Z', '000Z')],
     ['a walk of every work package: the newest row when it is older than the server\'s clock at the start', outcome({ walkedAll: true }), iso(NOW - HOUR).replace('Z', '000Z')],
