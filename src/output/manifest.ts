@@ -169,10 +169,12 @@ export interface StateCache {
 
 export const createStateCache = (): StateCache => ({ shards: new Map() });
 
+/** A file's identity and version (inode, size, modification time): the same stamp, the same bytes. */
+const stampText = (st: { ino: bigint; size: bigint; mtimeNs: bigint }): string => `${st.ino}:${st.size}:${st.mtimeNs}`;
+
 const stampOf = async (file: string): Promise<string | null> => {
   try {
-    const st = await stat(file, { bigint: true });
-    return `${st.ino}:${st.size}:${st.mtimeNs}`;
+    return stampText(await stat(file, { bigint: true }));
   } catch {
     return null;
   }
@@ -549,8 +551,7 @@ function rereadShard(abs: string, file: string, stamp: string, length: number, d
   let text: string;
   let now: string;
   try {
-    const st = statSync(abs, { bigint: true });
-    now = `${st.ino}:${st.size}:${st.mtimeNs}`;
+    now = stampText(statSync(abs, { bigint: true }));
     text = readFileSync(abs, 'utf8');
   } catch (e) {
     throw new OutputError(`cannot read ${file}: ${(e as Error).message}`);
@@ -563,8 +564,7 @@ function rereadShard(abs: string, file: string, stamp: string, length: number, d
 function checkShard(abs: string, file: string, stamp: string, length: number, digest: string): void {
   let now: string | null = null;
   try {
-    const st = statSync(abs, { bigint: true });
-    now = `${st.ino}:${st.size}:${st.mtimeNs}`;
+    now = stampText(statSync(abs, { bigint: true }));
   } catch {
     /* gone: rereadShard says so */
   }

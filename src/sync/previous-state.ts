@@ -234,9 +234,9 @@ export class PreviousState {
    * depending on which texts the run happened to hold.
    */
   textToWrite(shard: number): ShardText | undefined {
-    const st = this.textOf(shard);
-    if (st) this.texts.get(shard)!.check();
-    return st;
+    // A text read again is checked as it is read (ShardRead.reread); a held one, here.
+    if (this.held.some(([s]) => s === shard)) this.texts.get(shard)!.check();
+    return this.textOf(shard);
   }
 
   /** Keeps a text in hand, letting go of the least recently used beyond TEXT_BYTES_HELD (TEXTS_HELD at least). */
