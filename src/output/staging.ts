@@ -2,7 +2,7 @@
 // moving them into place is a rename on the same filesystem; in the system temp folder
 // for a dry run, which must write nothing under the root). Each attempt truncates.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, open, readdir, rm, writeFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { DownloadSink } from '../openproject/types.js';
@@ -41,6 +41,13 @@ export interface Staging {
 
 /** fsyncs running at once in the background: leaves libuv's other threads to file writes. */
 const SYNC_CONCURRENCY = 2;
+/**
+ * Finished files whose open handle waits for its fsync, at most: the fsync then needs no
+ * second open and close of the file. Beyond it (the fsyncs fell behind, as on a slow disk
+ * in a cold sync) a file is closed at once and opened again for its fsync, so the run never
+ * holds more than this many descriptors for it.
+ */
+export const HELD_HANDLES = 64;
 
 export async function createStaging(root: string, dryRun: boolean): Promise<Staging> {
   let dir: string;
@@ -59,19 +66,33 @@ export async function createStaging(root: string, dryRun: boolean): Promise<Stag
   // sync's fetch, and a promise, closures and a queue node per file were ~1 kB each (at
   // 5,000 work packages, 12 MB of the live heap before apply).
   const waiting: string[] = [];
+  // The open handles of files in `waiting`, by name (at most HELD_HANDLES).
+  const held = new Map<string, FileHandle>();
   let workers = 0;
   let idle: (() => void)[] = [];
   let syncError: unknown = null;
   // Set by dispose(): the staged files are about to be removed, so fsyncs still queued
   // (an aborted or failed run) are skipped rather than waited for.
   let disposing = false;
+  const syncOne = async (name: string): Promise<void> => {
+    const handle = held.get(name);
+    if (!handle) {
+      if (!disposing) await syncFile(path.join(dir, name));
+      return;
+    }
+    held.delete(name);
+    try {
+      if (!disposing) await handle.datasync();
+    } finally {
+      await handle.close();
+    }
+  };
   const work = async (): Promise<void> => {
     workers += 1;
     try {
       for (let name = waiting.pop(); name !== undefined; name = waiting.pop()) {
-        if (disposing) continue;
         try {
-          await syncFile(path.join(dir, name));
+          await syncOne(name);
         } catch (e) {
           syncError ??= e;
         }
@@ -85,9 +106,15 @@ export async function createStaging(root: string, dryRun: boolean): Promise<Stag
       }
     }
   };
-  // Names, not paths: on a slow disk the fsyncs of a cold sync fall tens of thousands behind.
-  const syncLater = (name: string): void => {
+  /**
+   * A finished file, queued for its fsync. Its handle (when given) is closed by the fsync,
+   * or here when HELD_HANDLES are held already; a dry run closes it at once.
+   */
+  const finished = async (name: string, handle: FileHandle): Promise<void> => {
+    if (!durable || held.size >= HELD_HANDLES) await handle.close();
+    else held.set(name, handle);
     if (!durable) return;
+    // Names, not paths: on a slow disk the fsyncs of a cold sync fall tens of thousands behind.
     waiting.push(name);
     if (workers < SYNC_CONCURRENCY) void work();
   };
@@ -160,8 +187,7 @@ export async function createStaging(root: string, dryRun: boolean): Promise<Stag
               await flush();
               const handle = fh!;
               fh = null;
-              await handle.close();
-              syncLater(name);
+              await finished(name, handle);
               sha = hash.digest('hex');
               head = first;
             },
@@ -181,8 +207,14 @@ export async function createStaging(root: string, dryRun: boolean): Promise<Stag
       const bytes = Buffer.from(text, 'utf8');
       const name = `text-${++seq}`;
       const file = path.join(dir, name);
-      await writeFile(file, bytes, { flag: 'wx' });
-      syncLater(name);
+      const handle = await open(file, 'wx');
+      try {
+        await handle.writeFile(bytes);
+      } catch (e) {
+        await handle.close().catch(() => undefined);
+        throw e;
+      }
+      await finished(name, handle);
       return { file, name, sha256: createHash('sha256').update(bytes).digest('hex') };
     },
     pathOf: (name) => path.join(dir, name),
