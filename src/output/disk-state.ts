@@ -108,13 +108,19 @@ const LIST_BATCH = 1024;
  * the largest folder of a 100,000-work-package site holds 127,000 files, and reading them
  * at once took 55 MB of RSS for a moment (their entries and names), then the names and a
  * set of them ~15 MB of heap. Only each name's 53-bit key is kept (8 bytes).
+ *
+ * Read with `readSync`, one batch of LIST_BATCH entries per system call, yielding to the
+ * event loop between batches: the promise `read()` makes for every entry (and its
+ * callback wrapper) were ~45 MB of garbage in a no-change sync of 30,000 work packages
+ * (60,000 files), a fifth of all it allocated. A batch blocks for one `getdents` call.
  */
 export async function listFolder(abs: string): Promise<FolderNames> {
   const dir = await opendir(abs, { bufferSize: LIST_BATCH });
   let keys = new Float64Array(LIST_BATCH);
   let count = 0;
   try {
-    for (let entry = await dir.read(); entry !== null; entry = await dir.read()) {
+    for (let seen = 1, entry = dir.readSync(); entry !== null; seen++, entry = dir.readSync()) {
+      if (seen % LIST_BATCH === 0) await new Promise<void>((resume) => setImmediate(resume));
       if (!entry.isFile()) continue;
       if (count === keys.length) {
         const grown = new Float64Array(count * 2);
