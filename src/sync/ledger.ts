@@ -22,6 +22,12 @@ export type Outcome =
 
 export class Ledger {
   private readonly outcomes = new Map<number, Outcome>();
+  /**
+   * The work packages whose outcome is `failed` or `deferred` (what `holds` and `retry` ask
+   * for, per source): a run's few, rather than a pass over every outcome for each source
+   * (at 30,000 work packages and seven sources, 14 passes and ~20 MB of garbage).
+   */
+  private readonly unsettled = new Map<number, Outcome>();
   private readonly keptBy = new Map<string, Outcome>();
   private readonly mappedBy = new Map<string, Outcome>();
   /** Mapped entries' recorded references (only those that have some): what facts.ts checks after the walks. */
@@ -38,6 +44,12 @@ export class Ledger {
    * @param spill where mapped entries wait for the state to be written (the run's staging
    * folder; in memory by default): a run holds no entry it mapped.
    */
+  private record(id: number, outcome: Outcome): void {
+    this.outcomes.set(id, outcome);
+    if (outcome.kind === 'failed' || outcome.kind === 'deferred') this.unsettled.set(id, outcome);
+    else this.unsettled.delete(id);
+  }
+
   constructor(
     private readonly previous: PreviousState,
     private readonly emit: (e: SyncEvent) => void,
@@ -52,7 +64,7 @@ export class Ledger {
     else this.refsOf.delete(id);
     let m = this.mappedBy.get(source);
     if (!m) this.mappedBy.set(source, (m = Object.freeze({ kind: 'mapped', source })));
-    this.outcomes.set(id, m);
+    this.record(id, m);
     this.emit({ type: 'workPackage', source, id, skipped: false });
   }
 
@@ -76,13 +88,13 @@ export class Ledger {
     // One outcome object per source, shared (a no-change run keeps every work package).
     let k = this.keptBy.get(source);
     if (!k) this.keptBy.set(source, (k = Object.freeze({ kind: 'kept', source })));
-    this.outcomes.set(id, k);
+    this.record(id, k);
     this.emit(bySummary ? { type: 'workPackage', source, id, skipped: true, bySummary } : { type: 'workPackage', source, id, skipped: true });
   }
 
   gone(source: string, id: number): void {
     if (this.outcomes.has(id)) return;
-    this.outcomes.set(id, { kind: 'gone', source });
+    this.record(id, { kind: 'gone', source });
   }
 
   /** An item error. With an id, the work package's outcome becomes `failed` whatever it was. */
@@ -90,13 +102,13 @@ export class Ledger {
     this.errors.push(error);
     this.emit({ type: 'itemError', error });
     if (error.workPackageId === undefined) this.held.add(error.source);
-    else this.outcomes.set(error.workPackageId, { kind: 'failed', source: error.source });
+    else this.record(error.workPackageId, { kind: 'failed', source: error.source });
   }
 
   /** Not an error: reported as a warning by the caller; its last good files stay and it is retried. */
   deferred(source: string, id: number): void {
     if (this.outcomes.get(id)?.kind === 'failed') return;
-    this.outcomes.set(id, { kind: 'deferred', source });
+    this.record(id, { kind: 'deferred', source });
   }
 
   outcome(id: number): Outcome | undefined {
@@ -113,13 +125,13 @@ export class Ledger {
   /** A source with any failure keeps its previous watermark: what failed is retried by id, and nothing newer is skipped. */
   holds(source: string): boolean {
     if (this.held.has(source)) return true;
-    for (const o of this.outcomes.values()) if (o.kind === 'failed' && o.source === source) return true;
+    for (const o of this.unsettled.values()) if (o.kind === 'failed' && o.source === source) return true;
     return false;
   }
 
   retry(source: string): number[] {
     const out: number[] = [];
-    for (const [id, o] of this.outcomes) if ((o.kind === 'failed' || o.kind === 'deferred') && o.source === source) out.push(id);
+    for (const [id, o] of this.unsettled) if (o.source === source) out.push(id);
     return out.sort((a, b) => a - b);
   }
 

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Manifest, ManifestWorkPackage } from '../../src/output/manifest.js';
 import { Ledger } from '../../src/sync/ledger.js';
+import { rng } from '../../src/simulator/rng.js';
 import { PreviousState } from '../../src/sync/previous-state.js';
 import type { SyncEvent } from '../../src/sync/events.js';
 
@@ -19,6 +20,30 @@ function ledger(): { l: Ledger; events: SyncEvent[] } {
 }
 
 describe('Ledger', () => {
+  it('retry and holds answer, after any sequence of outcomes, what every outcome says (random sequences)', () => {
+    const random = rng(20261206);
+    const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+    for (let round = 0; round < 300; round++) {
+      const { l } = ledger();
+      const ids = [1, 2, 3, 4, 5];
+      for (let step = 0; step < 12; step++) {
+        const id = pick(ids);
+        const source = pick(['a', 'b']);
+        const op = pick(['mapped', 'kept', 'gone', 'failed', 'deferred'] as const);
+        if (op === 'mapped') l.mapped(source, id, entry(source));
+        else if (op === 'kept' && id <= 3) l.kept(source, id);
+        else if (op === 'gone') l.gone(source, id);
+        else if (op === 'failed') l.failed({ kind: 'mapping', source, workPackageId: id, message: 'bad' });
+        else if (op === 'deferred') l.deferred(source, id);
+      }
+      for (const source of ['a', 'b']) {
+        const outcomes = ids.map((id) => [id, l.outcome(id)] as const).filter(([, o]) => o?.source === source);
+        expect(l.retry(source)).toEqual(outcomes.filter(([, o]) => o!.kind === 'failed' || o!.kind === 'deferred').map(([id]) => id));
+        expect(l.holds(source)).toBe(outcomes.some(([, o]) => o!.kind === 'failed'));
+      }
+    }
+  });
+
   it('a failure sticks for the run: a later mapped or deferred outcome does not replace it', () => {
     const { l } = ledger();
     l.failed({ kind: 'mapping', source: 'a', workPackageId: 1, message: 'bad' });
