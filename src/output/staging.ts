@@ -107,8 +107,8 @@ export async function createStaging(root: string, dryRun: boolean): Promise<Stag
     }
   };
   /**
-   * A finished file, queued for its fsync. Its handle (when given) is closed by the fsync,
-   * or here when HELD_HANDLES are held already; a dry run closes it at once.
+   * A finished file, queued for its fsync. Its handle is closed by the fsync, or here when
+   * HELD_HANDLES are held already; a dry run (no fsync) closes it at once.
    */
   const finished = async (name: string, handle: FileHandle): Promise<void> => {
     if (!durable || held.size >= HELD_HANDLES) await handle.close();

@@ -44,17 +44,18 @@ export class Ledger {
    * @param spill where mapped entries wait for the state to be written (the run's staging
    * folder; in memory by default): a run holds no entry it mapped.
    */
-  private record(id: number, outcome: Outcome): void {
-    this.outcomes.set(id, outcome);
-    if (outcome.kind === 'failed' || outcome.kind === 'deferred') this.unsettled.set(id, outcome);
-    else this.unsettled.delete(id);
-  }
-
   constructor(
     private readonly previous: PreviousState,
     private readonly emit: (e: SyncEvent) => void,
     private readonly spill: EntrySpill = createEntrySpill(null),
   ) {}
+
+  /** Every outcome is recorded here, so that `unsettled` follows `outcomes`. */
+  private record(id: number, outcome: Outcome): void {
+    this.outcomes.set(id, outcome);
+    if (outcome.kind === 'failed' || outcome.kind === 'deferred') this.unsettled.set(id, outcome);
+    else this.unsettled.delete(id);
+  }
 
   mapped(source: string, id: number, entry: ManifestWorkPackage): void {
     if (this.outcomes.get(id)?.kind === 'failed') return; // a failure sticks for the run
