@@ -425,6 +425,40 @@ export async function readManifest(root: string, profile?: string, cache?: State
 }
 
 /**
+ * The entries of `ids` in the state under `root` (an id absent from the map has none),
+ * reading only the shards that hold them: a caller asking about a few work packages of a
+ * large state (the failures `--summary` describes) does not pay for all of it. A state that
+ * cannot be read shard by shard (an older format, or torn) is read whole. Null: no state.
+ */
+export async function readEntries(root: string, ids: Iterable<number>): Promise<Map<number, ManifestWorkPackage> | null> {
+  const wanted = [...new Set(ids)];
+  const pick = (entries: Record<string, ManifestWorkPackage>, into: Map<number, ManifestWorkPackage>, of: readonly number[]): void => {
+    for (const id of of) if (entries[String(id)]) into.set(id, entries[String(id)]!);
+  };
+  const state = await readState(root, undefined, undefined, { lazy: true });
+  if (!state) return null;
+  const found = new Map<number, ManifestWorkPackage>();
+  if (state.load && state.shards) {
+    const byShard = new Map<number, number[]>();
+    for (const id of wanted) if (state.shards.has(shardOf(id))) byShard.set(shardOf(id), [...(byShard.get(shardOf(id)) ?? []), id]);
+    try {
+      for (const [shard, of] of byShard) pick(await state.load(shard), found, of);
+      return found;
+    } catch (e) {
+      // A shard that is not the one manifest.json describes: read whole, the state is torn.
+      if (!(e instanceof TornShardError)) throw e;
+      found.clear();
+      const whole = await readState(root);
+      if (!whole) return null;
+      pick(whole.manifest.workPackages, found, wanted);
+      return found;
+    }
+  }
+  pick(state.manifest.workPackages, found, wanted);
+  return found;
+}
+
+/**
  * The state under `root`, or null when there is none (no manifest.json: a first run).
  * Throws OutputError naming the file and the key when it is not curate's state, or was
  * written by a newer curate, or (when `profile` is given) by another profile.

@@ -11,6 +11,12 @@ export type SyncEvent =
   | { type: 'download'; attachmentId: number; bytes: number }
   | { type: 'write'; path: string; action: 'create' | 'update' | 'delete' }
   /**
+   * A real run is about to apply a plan that deletes these paths (emitted only when there
+   * are some, before anything is written): a caller that wants what they hold, such as
+   * `--summary` naming the pages it deletes, reads them now.
+   */
+  | { type: 'deleting'; paths: readonly string[] }
+  /**
    * A shard of the state made ready to be put in place (its entries stringified into a temp
    * file); `mapped`: how many of its entries this run mapped (read back from its spill).
    */

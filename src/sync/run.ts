@@ -121,6 +121,8 @@ async function runOnce(options: SyncOptions, lazy: boolean): Promise<SyncReport>
     let touched: string[] = [];
     if (!dryRun) {
       ctx.emit({ type: 'phase', phase: 'apply' });
+      const deleting = plan.files.filter((f) => f.action === 'delete').map((f) => f.path);
+      if (deleting.length) ctx.emit({ type: 'deleting', paths: deleting });
       touched = await applyPlan({
         root,
         files: plan.files,

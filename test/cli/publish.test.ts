@@ -211,6 +211,55 @@ describe('--summary', () => {
     expect(r.stdout).toContain(`### Deleted (1)\n\n| page | site path | OpenProject |\n|---|---|---|\n| ${title} | \``);
   }, 60_000);
 
+  it('reads only the state it describes: a deleted page\'s title and a new failure, with a shard no one asked about damaged', async () => {
+    // The run itself reads a shard only when it needs it; --summary used to read the whole
+    // state and every owned page (~1 s and ~65 MB at 30,000 work packages). A damaged shard
+    // the run has no reason to read shows that it no longer does: read, it fails the lookup.
+    await writeFile(path.join(site, 'curate.config.yaml'), await siteConfig());
+    expect((await curate(['sync', '--quiet'])).code).toBe(0);
+    const manifest = (await readStateJson(path.join(site, 'content'))) as { workPackages: Record<string, unknown> };
+    const ids = Object.keys(manifest.workPackages).map(Number).sort((a, b) => a - b);
+    const removed = ids.at(-1)!;
+    const title = String(sim.dataset.workPackages.get(removed)!.subject).trim();
+    const copy = JSON.parse(JSON.stringify(sim.dataset.workPackages.get(removed))) as WorkPackageJson;
+    copy.id = 990002;
+    copy.subject = 'A new page that fails';
+    (copy._links.self as { href: string }).href = '/api/v3/work_packages/990002';
+    (copy._links.attachments as { href: string }).href = '/api/v3/work_packages/990002/attachments';
+    sim.addWorkPackage(copy);
+    sim.updateWorkPackage(990002, () => undefined);
+    sim.deleteWorkPackage(removed);
+    sim.inject({ route: 'attachments', kind: 'status', status: 500, match: ({ path: p }) => p.includes('/work_packages/990002/') });
+    // Which shards the run reads depends on what the server reports changed (and its overlap
+    // window): a dry run, which reads what the real run reads, finds one it leaves alone.
+    const shardFile = (shard: number): string => path.join(site, 'content', '.curate', 'work-packages', `${shard * 1000}-${shard * 1000 + 999}.json`);
+    let damaged: string | undefined;
+    let text = '';
+    for (const shard of new Set(ids.map((i) => Math.floor(i / 1000)))) {
+      if (shard === Math.floor(removed / 1000)) continue;
+      const file = shardFile(shard);
+      text = await readFile(file, 'utf8');
+      await writeFile(file, text.replace('"', "'")); // same size: a run that never reads it does not notice
+      const dry = await curate(['sync', '--dry-run', '--quiet']);
+      if (!/is not valid JSON/.test(dry.stderr)) {
+        damaged = file;
+        break;
+      }
+      await writeFile(file, text);
+    }
+    expect(damaged, 'a shard the run does not read').toBeDefined();
+    let r;
+    try {
+      r = await curate(['sync', '--summary', '-']);
+    } finally {
+      sim.clearFaults();
+    }
+    expect(r.code, r.stderr + r.stdout).toBe(1);
+    expect(r.stdout, r.stderr).toContain(`### Deleted (1)\n\n| page | site path | OpenProject |\n|---|---|---|\n| ${title} | \``);
+    expect(r.stdout).toMatch(/### Failed \(1\)\n\n.*\n.*\n\| .*500.*nothing was written for it yet.* \| \[#990002\]/);
+    expect(await readFile(damaged!, 'utf8')).not.toBe(text); // (the run did not rewrite it either)
+  }, 60_000);
+
   it('--summary - with --json is refused (both want stdout)', async () => {
     await rm(site, { recursive: true });
     await mkdir(site);

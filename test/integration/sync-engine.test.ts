@@ -9,7 +9,7 @@ import { SafetyError } from '../../src/errors.js';
 import { requestHooks } from '../../src/simulator/hooks.js';
 import type { Simulator, WorkPackageJson } from '../../src/simulator/index.js';
 import { writeJournal } from '../../src/output/journal.js';
-import { renderPatch } from '../../src/sync/index.js';
+import { renderPatch, type SyncEvent } from '../../src/sync/index.js';
 import { BIN, diffTrees, FIXTURE_EXPECTED, git, MEDIGY_CONFIG, runCli, tempDir, treeHashes } from '../helpers/env.js';
 import { medigySync, startFixtureSimulator, TEST_KEY } from '../helpers/sync-harness.js';
 import { readStateJson } from '../helpers/state.js';
@@ -113,7 +113,16 @@ describe('incremental sync', () => {
       expect(owned.length).toBeGreaterThan(1);
       const before = await treeHashes(dir);
       sim.deleteWorkPackage(wp.id);
-      const r = await medigySync(sim, dir);
+      // The run says what it is about to delete while those files are still there (--summary
+      // reads the deleted pages' titles then); a dry run deletes nothing and says nothing.
+      const announced: { paths: string[]; present: boolean[] }[] = [];
+      const onEvent = (e: SyncEvent): void => {
+        if (e.type === 'deleting') announced.push({ paths: [...e.paths], present: e.paths.map((p) => existsSync(path.join(dir, p))) });
+      };
+      await (await medigySync(sim, dir, { dryRun: true, onEvent })).dispose();
+      expect(announced).toEqual([]);
+      const r = await medigySync(sim, dir, { onEvent });
+      expect(announced).toEqual([{ paths: owned, present: owned.map(() => true) }]);
       const after = await treeHashes(dir);
       expect([...before.keys()].filter((k) => !after.has(k)).sort()).toEqual(owned);
       expect([...after.keys()].filter((k) => !before.has(k))).toEqual([]);

@@ -2,7 +2,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../../config/load.js';
-import { readManifest } from '../../output/manifest.js';
+import { readEntries } from '../../output/manifest.js';
 import { inBatches } from '../../output/writer.js';
 import { loadProfile } from '../../mapping/profiles/load.js';
 import { hasChanges, renderDiff, renderPlanSummary, runSync, type SyncReport } from '../../sync/index.js';
@@ -92,15 +92,8 @@ async function titlesOf(failures: readonly Failure[], client: ReturnType<typeof 
   return titles;
 }
 
-/** The markdown files the manifest lists (the pages a run may delete); empty when there is none. */
-async function ownedPageFiles(outputRoot: string): Promise<string[]> {
-  try {
-    const m = await readManifest(outputRoot);
-    return Object.values(m?.workPackages ?? {}).flatMap((w) => Object.keys(w?.files ?? {}).filter((f) => /\.(md|markdown)$/i.test(f)));
-  } catch {
-    return [];
-  }
-}
+/** A page of the site (what `--summary` names by its title). */
+const isPageFile = (rel: string): boolean => /\.(md|markdown)$/i.test(rel);
 
 /** The first bytes (the frontmatter) of each file, read synchronously: called just before apply deletes any. */
 function snapshotHeads(outputRoot: string, files: readonly string[], into: Map<string, Buffer>): void {
@@ -118,11 +111,14 @@ function snapshotHeads(outputRoot: string, files: readonly string[], into: Map<s
   }
 }
 
-/** Work packages the manifest gives files (after a real run it is the new one; a dry run's is the old). Undefined when unreadable. */
-async function idsWithFiles(outputRoot: string): Promise<Set<number> | undefined> {
+/**
+ * Of `ids`, the work packages the state gives files (after a real run it is the new state;
+ * a dry run's is the old), reading only their shards. Undefined when unreadable.
+ */
+async function idsWithFiles(outputRoot: string, ids: Iterable<number>): Promise<Set<number> | undefined> {
   try {
-    const m = await readManifest(outputRoot);
-    return new Set(Object.entries(m?.workPackages ?? {}).filter(([, w]) => Object.keys(w.files).length > 0).map(([id]) => Number(id)));
+    const entries = await readEntries(outputRoot, ids);
+    return new Set([...(entries ?? [])].filter(([, w]) => Object.keys(w.files).length > 0).map(([id]) => id));
   } catch {
     return undefined;
   }
@@ -150,9 +146,11 @@ export async function syncCommand(flags: SyncFlags, out: Output, signal?: AbortS
   const cache = withDownloadCache(clientFor(config.openproject, process.env, undefined, signal), downloadCacheDir());
   const client = cache.client;
   const memory = memoryPolicy();
-  // --summary of a real run names the pages it deletes: their titles are read just before
-  // apply removes them (a dry run reads them from disk afterwards).
-  const pagesBefore = flags.summary !== undefined && !dryRun ? await ownedPageFiles(config.outputRoot) : [];
+  // --summary of a real run names the pages it deletes: the heads of those the plan deletes
+  // are read just before apply removes them (a dry run reads them from disk afterwards).
+  // Only those: reading every owned page and the whole state cost a no-change run of
+  // 30,000 work packages ~1 s and ~65 MB (docs/performance.md, twelfth session).
+  const readsDeleted = flags.summary !== undefined && !dryRun;
   const deletedHeads = new Map<string, Buffer>();
   out.start(dryRun ? 'planning (dry run)' : 'syncing');
   let report: SyncReport;
@@ -174,7 +172,7 @@ export async function syncCommand(flags: SyncFlags, out: Output, signal?: AbortS
       concurrency: config.openproject.concurrency,
       signal,
       onEvent: (e) => {
-        if (e.type === 'phase' && e.phase === 'apply' && pagesBefore.length) snapshotHeads(config.outputRoot, pagesBefore, deletedHeads);
+        if (e.type === 'deleting' && readsDeleted) snapshotHeads(config.outputRoot, e.paths.filter(isPageFile), deletedHeads);
         out.onEvent(e);
         memory(e);
       },
@@ -197,7 +195,7 @@ export async function syncCommand(flags: SyncFlags, out: Output, signal?: AbortS
     // refused real run gives (a script running `--dry-run` first learns the same thing).
     const refused = report.refused;
     const c = report.counts.total;
-    const withFiles = failed ? await idsWithFiles(config.outputRoot) : undefined;
+    const withFiles = failed ? await idsWithFiles(config.outputRoot, report.errors.flatMap((e) => (e.workPackageId === undefined ? [] : [e.workPackageId]))) : undefined;
     // The summary is built before committing: a deleted page's title may still be at HEAD.
     const summaryText =
       flags.summary === undefined ? null : await syncSummary(report, { outputRoot: config.outputRoot, openprojectUrl: config.openproject.url, titles, withFiles, readDeleted: async (rel) => deletedHeads.get(rel) ?? readAtHead(config.outputRoot, rel) });
