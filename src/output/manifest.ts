@@ -164,10 +164,44 @@ export function shardedEntries(workPackages: Record<string, ManifestWorkPackage>
  * Filled by every read and every write of the state with that cache.
  */
 export interface StateCache {
-  shards: Map<number, { digest: string; stamp: string; entries: Record<string, ManifestWorkPackage> }>;
+  shards: Map<number, CachedShard>;
+}
+
+/** A shard as parsed: valid while manifest.json records `digest` and the file keeps `stamp`. */
+export interface CachedShard {
+  digest: string;
+  stamp: string;
+  entries: Record<string, ManifestWorkPackage>;
 }
 
 export const createStateCache = (): StateCache => ({ shards: new Map() });
+
+/**
+ * Shards a StateCache keeps, the most recently used: a watcher's runs read the state lazily
+ * (a webhook's targeted sync reads its work package's shard), so a few shards serve a
+ * burst of edits, and the cache does not grow with the state (it held every shard parsed:
+ * idle RSS 119 MB at 10,000 work packages, 145 MB at 30,000; docs/performance.md, twelfth
+ * session).
+ */
+export const STATE_CACHE_SHARDS = 8;
+
+function cacheGet(cache: StateCache, shard: number): CachedShard | undefined {
+  const hit = cache.shards.get(shard);
+  if (hit) {
+    cache.shards.delete(shard);
+    cache.shards.set(shard, hit);
+  }
+  return hit;
+}
+
+function cacheSet(cache: StateCache, shard: number, value: CachedShard): void {
+  cache.shards.delete(shard);
+  cache.shards.set(shard, value);
+  for (const oldest of cache.shards.keys()) {
+    if (cache.shards.size <= STATE_CACHE_SHARDS) break;
+    cache.shards.delete(oldest);
+  }
+}
 
 /** A file's identity and version (inode, size, modification time): the same stamp, the same bytes. */
 const stampText = (st: { ino: bigint; size: bigint; mtimeNs: bigint }): string => `${st.ino}:${st.size}:${st.mtimeNs}`;
@@ -459,6 +493,17 @@ export async function readEntries(root: string, ids: Iterable<number>): Promise<
 }
 
 /**
+ * The ids of the work packages the state under `root` records (null: no state), from
+ * manifest.json's shard summaries when it has them (no shard read), else from every entry.
+ */
+export async function readOwnedIds(root: string, profile?: string): Promise<Set<number> | null> {
+  const state = await readState(root, profile, undefined, { lazy: true });
+  if (!state) return null;
+  if (state.load && state.summaries) return new Set([...state.summaries.values()].flatMap((s) => Object.values(s.owned).flat()));
+  return new Set(Object.keys(state.manifest.workPackages).map(Number));
+}
+
+/**
  * The state under `root`, or null when there is none (no manifest.json: a first run).
  * Throws OutputError naming the file and the key when it is not curate's state, or was
  * written by a newer curate, or (when `profile` is given) by another profile.
@@ -537,7 +582,7 @@ async function shardFilesAsRecorded(root: string, summaries: ReadonlyMap<number,
 async function readShard(root: string, shard: number, recorded: string | undefined, cache?: StateCache, asText = false): Promise<{ entries: Record<string, ManifestWorkPackage>; text?: undefined; intact: boolean } | { text: ShardRead; entries?: undefined; intact: true }> {
   const file = shardFile(shard);
   const abs = path.join(root, file);
-  const cached = cache?.shards.get(shard);
+  const cached = cache && cacheGet(cache, shard);
   const stamp = cache || asText ? await stampOf(abs) : null;
   if (cached && stamp !== null && cached.stamp === stamp && cached.digest === recorded) return { entries: cached.entries, intact: true };
   let text: string;
@@ -572,7 +617,7 @@ async function readShard(root: string, shard: number, recorded: string | undefin
     throw new OutputError(`${e.message}; delete .curate/ and run \`curate sync --full\` to rebuild the state`);
   }
   // The stamp taken before the read: a rewrite during it makes the next read miss, never hit stale.
-  if (cache && stamp !== null) cache.shards.set(shard, { digest, stamp, entries: entries as Record<string, ManifestWorkPackage> });
+  if (cache && stamp !== null) cacheSet(cache, shard, { digest, stamp, entries: entries as Record<string, ManifestWorkPackage> });
   return { entries: entries as Record<string, ManifestWorkPackage>, intact };
 }
 
@@ -873,7 +918,7 @@ export async function stageState(root: string, top: StateTop, next: ShardedEntri
         if (cache) {
           const stamp = await stampOf(s.file);
           if (stamp === null || !s.entries) cache.shards.delete(s.shard);
-          else cache.shards.set(s.shard, { digest: s.digest, stamp, entries: s.entries });
+          else cacheSet(cache, s.shard, { digest: s.digest, stamp, entries: s.entries });
         }
       }
       const remove = async (shard: number): Promise<void> => {

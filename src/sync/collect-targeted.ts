@@ -75,6 +75,9 @@ export async function collectTargeted(ctx: TargetedContext, resolved: readonly R
     return;
   }
   const ok = answered as Extract<SourceAnswer, { rows: WorkPackage[] }>[];
+  // The state is read lazily: the shards of the ids asked about are what this run decides on.
+  await ctx.previous.loadFor(idList);
+  ctx.checkpoint();
   ok.forEach((a, i) => ctx.membership.add(resolved[i]!.spec.name, new Set([...a.rows.map((wp) => wp.id), ...a.invalid.map((b) => b.id)])));
   const overlapping = ctx.membership.recordOverlaps(ctx.ledger, idList);
   for (const id of idList) if (!overlapping.has(id) && ctx.membership.sourcesOf(id).length === 0 && ownerOf(id) !== undefined) ctx.ledger.gone(ownerOf(id)!, id);

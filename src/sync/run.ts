@@ -74,9 +74,9 @@ async function runOnce(options: SyncOptions, lazy: boolean): Promise<SyncReport>
       if (swept) ctx.warn(`removed ${swept} leftover temporary file(s) of an interrupted run`);
     }
     const journal = await readJournal(root);
-    // An ordinary run reads shards as it needs them (previous-state.ts); a targeted one, a
-    // full one, or one that finds an interrupted run's journal reads them all.
-    const readLazily = lazy && !options.full && options.onlyIds === undefined && journal.size === 0;
+    // An ordinary or a targeted run reads shards as it needs them (previous-state.ts); a
+    // full one, or one that finds an interrupted run's journal, reads them all.
+    const readLazily = lazy && !options.full && journal.size === 0;
     // Reading every shard takes seconds at 100,000: the listings do not wait for that.
     if (!readLazily) stateRead(false);
     const previous = new PreviousState(await readState(root, options.profile.name, options.stateCache, { lazy: readLazily }), { onRead: (shard, bytes) => ctx.emit({ type: 'stateRead', shard, bytes }), ...(options.stateTextBytes !== undefined ? { textBytesHeld: options.stateTextBytes } : {}) });

@@ -2,7 +2,7 @@
 // wired together. Every sync goes through runSync, exactly as `curate sync` does (same
 // plan, apply, manifest and lock); a targeted sync only narrows it to the queued ids.
 import { LockedError } from '../errors.js';
-import { readManifest } from '../output/manifest.js';
+import { readOwnedIds } from '../output/manifest.js';
 import { createStateCache, runSync, type SyncEvent, type SyncOptions, type SyncReport } from '../sync/index.js';
 import { Metrics, type SyncKind } from './metrics.js';
 import { mayBelong, type WebhookEvent } from './payload.js';
@@ -83,8 +83,7 @@ export async function startWatcher(o: WatcherOptions): Promise<Watcher> {
 
   const refreshOwned = async (): Promise<void> => {
     try {
-      const m = await readManifest(root, o.sync.profile.name, stateCache);
-      owned = new Set(Object.keys(m?.workPackages ?? {}).map(Number));
+      owned = (await readOwnedIds(root, o.sync.profile.name)) ?? new Set();
     } catch (e) {
       owned = null;
       o.log('warn', `cannot read the manifest to tell which work packages are synced; every event is queued: ${(e as Error).message}`, { event: 'manifest', error: (e as Error).message });

@@ -198,6 +198,34 @@ describe('the state read lazily: a run reads the shards it needs (format 4 summa
     expect((await readStateJson(dir)).workPackages).toEqual((await freshState()).workPackages);
   });
 
+  it('a targeted run (curate watch) reads the shard of the work package it is asked about, not the whole state, and leaves a fresh tree', async () => {
+    await medigySync(sim, dir);
+    const [, high] = await farApart();
+    retitle(high, 'Edited, then a webhook');
+    const events: SyncEvent[] = [];
+    const r = await medigySync(sim, dir, { onlyIds: [high], onEvent: (e) => events.push(e) });
+    expect(r.errors).toEqual([]);
+    expect(r.counts.workPackages.mapped).toBe(1);
+    expect(r.state.shards).toBeGreaterThan(1);
+    // Its own shard; the medigy profile shows no other work package's facts, and the new
+    // page's path is named in no other shard's summary.
+    expect(events.flatMap((e) => (e.type === 'stateRead' ? [e.shard] : []))).toEqual([shardOf(high)]);
+    expect(r.state.shardsRead).toBe(1);
+    // Deleted on the server, then a webhook: its shard is read to remove its files.
+    const [low] = await farApart();
+    expect(shardOf(low)).not.toBe(shardOf(high));
+    const lowFiles = Object.keys((await readStateJson(dir)).workPackages[String(low)]!.files);
+    sim.deleteWorkPackage(low);
+    const gone = await medigySync(sim, dir, { onlyIds: [low] });
+    expect(gone.errors).toEqual([]);
+    expect(gone.state.shardsRead).toBe(1);
+    expect(gone.counts.total.delete).toBe(lowFiles.length);
+    const next = await medigySync(sim, dir);
+    expect(next.counts.workPackages.mapped).toBe(0);
+    expect(diffTrees(await treeHashes(dir), await freshTree())).toEqual(same);
+    expect((await readStateJson(dir)).workPackages).toEqual((await freshState()).workPackages);
+  });
+
   it('a shard read for an edit is kept as text: only the entries the run looks at are parsed, and the shard written is the fresh one', async () => {
     await medigySync(sim, dir);
     const state = await readStateJson(dir);

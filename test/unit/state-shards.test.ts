@@ -6,7 +6,7 @@
 import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createStateCache, emptyManifest, readState, SHARD_DIR, shardFile, writeState, type Manifest, type ManifestWorkPackage } from '../../src/output/manifest.js';
+import { createStateCache, emptyManifest, readState, SHARD_DIR, shardFile, STATE_CACHE_SHARDS, writeState, type Manifest, type ManifestWorkPackage } from '../../src/output/manifest.js';
 import { tempDir } from '../helpers/env.js';
 
 const entry = (n: number): ManifestWorkPackage => ({ source: 'news', updatedAt: '2021-01-01T00:00:00.000Z', lockVersion: n, files: { [`news/${n}.md`]: `h${n}` }, attachments: {} });
@@ -129,6 +129,27 @@ describe('sharded state', () => {
       const t = await readState(root, 'medigy', cache);
       expect(t!.torn).toMatch(/0-999\.json changed/);
       expect(t!.manifest.workPackages['1']!.lockVersion).toBe(5);
+    });
+  });
+
+  it(`a state cache keeps the ${STATE_CACHE_SHARDS} shards used last, whatever the size of the state`, async () => {
+    await withRoot(async (root) => {
+      const cache = createStateCache();
+      const ids = Array.from({ length: 3 * STATE_CACHE_SHARDS }, (_, i) => i * 1000 + 7);
+      await writeState(root, manifest(ids), null, null, cache);
+      expect(cache.shards.size).toBe(STATE_CACHE_SHARDS);
+      await readState(root, 'medigy', cache);
+      expect(cache.shards.size).toBe(STATE_CACHE_SHARDS);
+      // Read one by one: the cache holds the last ones read, and one used again outlives the others.
+      const lazy = (await readState(root, 'medigy', cache, { lazy: true }))!;
+      for (let shard = 0; shard < STATE_CACHE_SHARDS; shard++) await lazy.load!(shard);
+      expect([...cache.shards.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: STATE_CACHE_SHARDS }, (_, i) => i));
+      await lazy.load!(0);
+      await lazy.load!(STATE_CACHE_SHARDS);
+      expect(cache.shards.has(0)).toBe(true);
+      expect(cache.shards.has(1)).toBe(false);
+      expect(cache.shards.has(STATE_CACHE_SHARDS)).toBe(true);
+      expect(cache.shards.size).toBe(STATE_CACHE_SHARDS);
     });
   });
 });
