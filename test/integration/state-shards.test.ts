@@ -360,6 +360,23 @@ describe('the state read lazily: a run reads the shards it needs (format 4 summa
     expect(diffTrees(await treeHashes(dir), await freshTree())).toEqual(same);
   });
 
+  it('a targeted run (curate watch) that reads a shard edited by hand (same size) starts again as an ordinary run, and converges', async () => {
+    await medigySync(sim, dir);
+    const [, high] = await farApart();
+    const file = path.join(dir, shardFile(shardOf(high)));
+    const text = await readFile(file, 'utf8');
+    const edited = text.replace(/"lockVersion": (\d)/, (_m, d: string) => `"lockVersion": ${(Number(d) + 1) % 10}`);
+    expect(edited).not.toBe(text);
+    await writeFile(file, edited);
+    retitle(high, 'Edited, then a webhook, on a torn state');
+    const r = await medigySync(sim, dir, { onlyIds: [high] });
+    expect(r.errors).toEqual([]);
+    expect(r.warnings.join('\n')).toMatch(new RegExp(`does not agree with itself \\(${shardFile(shardOf(high)).replace(/[.]/g, '\\.')} changed\\); reading every work package again`));
+    expect(r.counts.workPackages.mapped).toBe(r.counts.workPackages.listed);
+    expect(diffTrees(await treeHashes(dir), await freshTree())).toEqual(same);
+    expect((await readStateJson(dir)).workPackages).toEqual((await freshState()).workPackages);
+  });
+
   it('a shard whose size differs from its summary, or a missing shard, is seen before anything is read', async () => {
     await medigySync(sim, dir);
     const [shard] = [...(await quietShards()).keys()];
