@@ -157,11 +157,12 @@ export function shardedEntries(workPackages: Record<string, ManifestWorkPackage>
 }
 
 /**
- * Shards a long-lived process (`curate watch`) already parsed, so its next run reads only
- * the shards that changed since: a shard is taken from the cache when manifest.json still
- * records the cached digest and the file still has the cached identity (inode, size,
- * modification time in ns), which any rewrite (always a rename of a new file) changes.
- * Filled by every read and every write of the state with that cache.
+ * Shards a long-lived process (`curate watch`) parsed in earlier runs, so a run that needs
+ * one again does not read it again unless it changed: a shard is taken from the cache when
+ * manifest.json still records the cached digest and the file still has the cached identity
+ * (inode, size, modification time in ns), which any rewrite (always a rename of a new file)
+ * changes. Filled by every read and every write of the state with that cache, up to
+ * STATE_CACHE_SHARDS shards.
  */
 export interface StateCache {
   shards: Map<number, CachedShard>;
@@ -474,7 +475,13 @@ export async function readEntries(root: string, ids: Iterable<number>): Promise<
   const found = new Map<number, ManifestWorkPackage>();
   if (state.load && state.shards) {
     const byShard = new Map<number, number[]>();
-    for (const id of wanted) if (state.shards.has(shardOf(id))) byShard.set(shardOf(id), [...(byShard.get(shardOf(id)) ?? []), id]);
+    for (const id of wanted) {
+      const shard = shardOf(id);
+      if (!state.shards.has(shard)) continue; // no shard, no entry
+      const of = byShard.get(shard);
+      if (of) of.push(id);
+      else byShard.set(shard, [id]);
+    }
     try {
       for (const [shard, of] of byShard) pick(await state.load(shard), found, of);
       return found;

@@ -55,8 +55,9 @@ export interface SyncOptions {
   signal?: AbortSignal;
   /**
    * For a long-lived caller running many syncs on one root (`curate watch`): the state's
-   * shards parsed by earlier runs, reused when unchanged on disk, so a run reads only the
-   * shards that changed since (createStateCache). Absent: every run reads them all.
+   * shards parsed by earlier runs (the last few), reused when unchanged on disk, so a run
+   * that needs one of them again does not read it again (createStateCache). Absent: a run
+   * reads every shard it needs from disk.
    */
   stateCache?: StateCache;
   /**
