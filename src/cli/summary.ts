@@ -47,7 +47,15 @@ export async function syncSummary(report: SyncReport, o: SummaryOptions): Promis
     if (p.action !== 'delete') return report.readNew(planned.get(p.pageFile)!);
     return dry ? report.readOld(p.pageFile) : (o.readDeleted?.(p.pageFile) ?? null);
   };
-  const pages = await describePages(pagesOf(changes), read, contentPrefix(o.outputRoot));
+  const pages = pagesOf(changes);
+  // Only the rows shown are described (their page read for its title): a cold sync of
+  // 30,000 work packages read every page it created to show 150 of them.
+  const shown = { create: 0, update: 0, delete: 0 };
+  const described = await describePages(
+    pages.filter((p) => shown[p.action]++ < SUMMARY_ROWS_MAX),
+    read,
+    contentPrefix(o.outputRoot),
+  );
   const failedIds = [...new Set(report.errors.map((e) => e.workPackageId).filter((id): id is number => id !== undefined))].sort((a, b) => a - b);
   const other = report.errors.filter((e) => e.workPackageId === undefined);
 
@@ -65,16 +73,18 @@ export async function syncSummary(report: SyncReport, o: SummaryOptions): Promis
   if (report.refused) lines.push(`**A real run would be refused**: ${cell(report.refused)}`);
   lines.push(`Files: ${c.create} ${words.create}, ${c.update} ${words.update}, ${c.delete} ${words.delete}, ${c.unchanged} unchanged${c.rename ? ` (${c.rename} renamed)` : ''}.`);
 
-  const section = (action: PageAction, list: DescribedPage[]): void => {
-    if (!list.length) return;
-    lines.push('', `### ${HEADINGS[action][dry ? 1 : 0]} (${list.length})`, '', '| page | site path | OpenProject |', '|---|---|---|');
-    for (const p of list.slice(0, SUMMARY_ROWS_MAX)) lines.push(`| ${p.title ? cell(p.title) : '*(no title)*'} | ${p.sitePath ? `\`${p.sitePath.replace(/`/g, "'")}\`` : ''} | ${link(p.id)} |`);
-    if (list.length > SUMMARY_ROWS_MAX) lines.push('', `… and ${list.length - SUMMARY_ROWS_MAX} more (the \`--json\` report lists every file).`);
+  /** A section: its first rows (described), and how many pages it has in all. */
+  const section = (action: PageAction, rows: DescribedPage[], total: number): void => {
+    if (!total) return;
+    lines.push('', `### ${HEADINGS[action][dry ? 1 : 0]} (${total})`, '', '| page | site path | OpenProject |', '|---|---|---|');
+    for (const p of rows) lines.push(`| ${p.title ? cell(p.title) : '*(no title)*'} | ${p.sitePath ? `\`${p.sitePath.replace(/`/g, "'")}\`` : ''} | ${link(p.id)} |`);
+    if (total > SUMMARY_ROWS_MAX) lines.push('', `… and ${total - SUMMARY_ROWS_MAX} more (the \`--json\` report lists every file).`);
   };
   for (const a of ['create', 'update', 'delete'] as const)
     section(
       a,
-      pages.filter((p) => p.action === a),
+      described.filter((p) => p.action === a),
+      n[a],
     );
 
   if (failedIds.length || other.length) {
