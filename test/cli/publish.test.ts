@@ -58,6 +58,17 @@ function siteConfig(): Promise<string> {
   return initConfig;
 }
 
+/** A new work package on the server: a copy of `from` with another id and subject, just edited. */
+function addCopy(from: number, id: number, subject: string): void {
+  const copy = JSON.parse(JSON.stringify(sim.dataset.workPackages.get(from))) as WorkPackageJson;
+  copy.id = id;
+  copy.subject = subject;
+  (copy._links.self as { href: string }).href = `/api/v3/work_packages/${id}`;
+  (copy._links.attachments as { href: string }).href = `/api/v3/work_packages/${id}/attachments`;
+  sim.addWorkPackage(copy);
+  sim.updateWorkPackage(id, () => undefined);
+}
+
 /** A site repository with a default-profile config written by the real `curate init`. */
 async function siteRepo(identity: boolean): Promise<void> {
   await git(['init', '-q', '-b', 'main']);
@@ -160,13 +171,7 @@ describe('--summary', () => {
       w.subject = 'Updated | with a pipe';
     });
     sim.deleteWorkPackage(removed);
-    const copy = JSON.parse(JSON.stringify(sim.dataset.workPackages.get(edited))) as WorkPackageJson;
-    copy.id = 990001;
-    copy.subject = 'A brand new page';
-    (copy._links.self as { href: string }).href = '/api/v3/work_packages/990001';
-    (copy._links.attachments as { href: string }).href = '/api/v3/work_packages/990001/attachments';
-    sim.addWorkPackage(copy);
-    sim.updateWorkPackage(990001, () => undefined);
+    addCopy(edited, 990001, 'A brand new page');
     sim.updateWorkPackage(broken, (w) => {
       w.subject = `${brokenTitle}`;
     });
@@ -221,13 +226,7 @@ describe('--summary', () => {
     const ids = Object.keys(manifest.workPackages).map(Number).sort((a, b) => a - b);
     const removed = ids.at(-1)!;
     const title = String(sim.dataset.workPackages.get(removed)!.subject).trim();
-    const copy = JSON.parse(JSON.stringify(sim.dataset.workPackages.get(removed))) as WorkPackageJson;
-    copy.id = 990002;
-    copy.subject = 'A new page that fails';
-    (copy._links.self as { href: string }).href = '/api/v3/work_packages/990002';
-    (copy._links.attachments as { href: string }).href = '/api/v3/work_packages/990002/attachments';
-    sim.addWorkPackage(copy);
-    sim.updateWorkPackage(990002, () => undefined);
+    addCopy(removed, 990002, 'A new page that fails');
     sim.deleteWorkPackage(removed);
     sim.inject({ route: 'attachments', kind: 'status', status: 500, match: ({ path: p }) => p.includes('/work_packages/990002/') });
     // Which shards the run reads depends on what the server reports changed (and its overlap
