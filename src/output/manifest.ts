@@ -467,12 +467,12 @@ export async function readManifest(root: string, profile?: string, cache?: State
  */
 export async function readEntries(root: string, ids: Iterable<number>): Promise<Map<number, ManifestWorkPackage> | null> {
   const wanted = [...new Set(ids)];
-  const pick = (entries: Record<string, ManifestWorkPackage>, into: Map<number, ManifestWorkPackage>, of: readonly number[]): void => {
-    for (const id of of) if (entries[String(id)]) into.set(id, entries[String(id)]!);
+  const found = new Map<number, ManifestWorkPackage>();
+  const pick = (entries: Record<string, ManifestWorkPackage>, of: readonly number[]): void => {
+    for (const id of of) if (entries[String(id)]) found.set(id, entries[String(id)]!);
   };
   const state = await readState(root, undefined, undefined, { lazy: true });
   if (!state) return null;
-  const found = new Map<number, ManifestWorkPackage>();
   if (state.load && state.shards) {
     const byShard = new Map<number, number[]>();
     for (const id of wanted) {
@@ -483,7 +483,7 @@ export async function readEntries(root: string, ids: Iterable<number>): Promise<
       else byShard.set(shard, [id]);
     }
     try {
-      for (const [shard, of] of byShard) pick(await state.load(shard), found, of);
+      for (const [shard, of] of byShard) pick(await state.load(shard), of);
       return found;
     } catch (e) {
       // A shard that is not the one manifest.json describes: read whole, the state is torn.
@@ -491,11 +491,11 @@ export async function readEntries(root: string, ids: Iterable<number>): Promise<
       found.clear();
       const whole = await readState(root);
       if (!whole) return null;
-      pick(whole.manifest.workPackages, found, wanted);
+      pick(whole.manifest.workPackages, wanted);
       return found;
     }
   }
-  pick(state.manifest.workPackages, found, wanted);
+  pick(state.manifest.workPackages, wanted);
   return found;
 }
 

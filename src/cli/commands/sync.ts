@@ -111,6 +111,9 @@ function snapshotHeads(outputRoot: string, files: readonly string[], into: Map<s
   }
 }
 
+/** The work packages a run's item errors name. */
+const failedIds = (report: SyncReport): Set<number> => new Set(report.errors.flatMap((e) => (e.workPackageId === undefined ? [] : [e.workPackageId])));
+
 /**
  * Of `ids`, the work packages the state gives files (after a real run it is the new state;
  * a dry run's is the old), reading only their shards. Undefined when unreadable.
@@ -177,7 +180,7 @@ export async function syncCommand(flags: SyncFlags, out: Output, signal?: AbortS
         memory(e);
       },
     });
-    await cache.finish({ applied: report.applied, failedWorkPackages: new Set(report.errors.flatMap((e) => (e.workPackageId === undefined ? [] : [e.workPackageId]))) });
+    await cache.finish({ applied: report.applied, failedWorkPackages: failedIds(report) });
     if (report.errors.length && (!out.flags.json || flags.summary !== undefined)) titles = await titlesOf(report.errors, client);
   } catch (e) {
     out.stopProgress();
@@ -195,7 +198,7 @@ export async function syncCommand(flags: SyncFlags, out: Output, signal?: AbortS
     // refused real run gives (a script running `--dry-run` first learns the same thing).
     const refused = report.refused;
     const c = report.counts.total;
-    const withFiles = failed ? await idsWithFiles(config.outputRoot, report.errors.flatMap((e) => (e.workPackageId === undefined ? [] : [e.workPackageId]))) : undefined;
+    const withFiles = failed ? await idsWithFiles(config.outputRoot, failedIds(report)) : undefined;
     // The summary is built before committing: a deleted page's title may still be at HEAD.
     const summaryText =
       flags.summary === undefined ? null : await syncSummary(report, { outputRoot: config.outputRoot, openprojectUrl: config.openproject.url, titles, withFiles, readDeleted: async (rel) => deletedHeads.get(rel) ?? readAtHead(config.outputRoot, rel) });
