@@ -142,6 +142,8 @@ export interface ShardedEntries {
   entriesOf(shard: number): Promise<Record<string, ManifestWorkPackage> | ShardPatch>;
   /** How many of a shard's entries the run produced (mapped); default none. */
   fresh?(shard: number): number;
+  /** The order to write these shards in (default: as given), e.g. the ones whose texts are in memory first. */
+  writeOrder?(shards: readonly number[]): readonly number[];
 }
 
 /** A manifest's entries grouped by shard (a whole manifest in memory: tests, and writers that hold one). */
@@ -452,7 +454,12 @@ export function emptyManifest(profile: string): Manifest {
   return { version: MANIFEST_VERSION, profile, sources: {}, workPackages: {} };
 }
 
-const digestOf = (text: string): string => createHash('sha256').update(text).digest('hex').slice(0, 16);
+/**
+ * A shard's digest: the first 16 hex digits of the sha256 of its UTF-8 bytes. Given the
+ * bytes where the caller has them: hashing a string converts it to UTF-8 first, a copy of
+ * the whole shard (~1 MB) each time.
+ */
+const digestOf = (bytes: string | Uint8Array): string => createHash('sha256').update(bytes).digest('hex').slice(0, 16);
 
 /** The manifest, or null when there is none; `profile` (when given) must be the one that wrote it. */
 export async function readManifest(root: string, profile?: string, cache?: StateCache): Promise<Manifest | null> {
@@ -592,13 +599,14 @@ async function readShard(root: string, shard: number, recorded: string | undefin
   const cached = cache && cacheGet(cache, shard);
   const stamp = cache || asText ? await stampOf(abs) : null;
   if (cached && stamp !== null && cached.stamp === stamp && cached.digest === recorded) return { entries: cached.entries, intact: true };
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(abs, 'utf8');
+    bytes = await readFile(abs);
   } catch (e) {
     throw new OutputError(`cannot read ${file}: ${(e as Error).message}`);
   }
-  const digest = digestOf(text);
+  const digest = digestOf(bytes);
+  const text = bytes.toString('utf8');
   const intact = recorded === digest;
   if (intact && asText && !cache && stamp !== null) {
     const indexed = indexShardText(text);
@@ -870,7 +878,8 @@ export async function stageState(root: string, top: StateTop, next: ShardedEntri
   const staged: { shard: number; file: string; tmp: string; digest: string; entries: Record<string, ManifestWorkPackage> | null }[] = [];
   /** Shards written with at least one entry (the others in `dirty`, or all others with `dirty` null, are removed). */
   const written = new Set<number>();
-  const toWrite = dirty ? [...dirty].sort((x, y) => x - y) : next.shards;
+  const ascending = dirty ? [...dirty].sort((x, y) => x - y) : next.shards;
+  const toWrite = next.writeOrder?.(ascending) ?? ascending;
   if (toWrite.length) await Promise.all([mkdir(dir, { recursive: true }), mkdir(tmp, { recursive: true })]);
   // Two at a time: stringifying is CPU on this thread either way, and each shard in flight
   // holds its entries and text until written (nothing else holds them: a cold sync's
@@ -885,18 +894,19 @@ export async function stageState(root: string, top: StateTop, next: ShardedEntri
         const entries = patch ? null : (content as Record<string, ManifestWorkPackage>);
         if (patch ? patchEmpty(patch) : isEmpty(entries!)) return;
         written.add(shard);
-        const text = patch ? patchText(patch) : stableJson(entries);
-        const digest = digestOf(text);
+        // Encoded once, and only the bytes kept: hashed, measured and written as they are.
+        const bytes = Buffer.from(patch ? patchText(patch) : stableJson(entries), 'utf8');
+        const digest = digestOf(bytes);
         const before = digests.get(shard);
         digests.set(shard, digest);
-        summaries.set(shard, patch ? patchSummary(patch, Buffer.byteLength(text)) : summarizeShard(entries!, Buffer.byteLength(text)));
+        summaries.set(shard, patch ? patchSummary(patch, bytes.length) : summarizeShard(entries!, bytes.length));
         const file = path.join(root, shardFile(shard));
         // A dirty shard of intact state holds the bytes its recorded digest names (it was
         // read and checked): the same digest means the same bytes. Every shard written
         // afresh (dirty null) is compared with what is on disk.
-        const same = dirty ? before === digest : await holdsText(file, text);
-        if (!same) staged.push({ shard, file, tmp: await stageDurably(file, text, tmp), digest, entries: cache ? (entries ?? entriesOfPatch(patch!)) : null });
-        onShard?.(shard, text.length, next.fresh?.(shard) ?? 0);
+        const same = dirty ? before === digest : await holdsText(file, bytes);
+        if (!same) staged.push({ shard, file, tmp: await stageDurably(file, bytes, tmp), digest, entries: cache ? (entries ?? entriesOfPatch(patch!)) : null });
+        onShard?.(shard, bytes.length, next.fresh?.(shard) ?? 0);
       }),
     ),
   );

@@ -104,11 +104,11 @@ export async function writeTextAtomic(target: string, pieces: Iterable<string>, 
  * state's shards are staged while apply puts pages in place, then renamed together).
  * Returns the temp file's path.
  */
-export async function stageDurably(target: string, text: string, tmpDir: string): Promise<string> {
+export async function stageDurably(target: string, content: string | Uint8Array, tmpDir: string): Promise<string> {
   const tmp = tempPathFor(target, tmpDir);
   const fh = await open(tmp, 'wx', 0o644);
   try {
-    await fh.writeFile(text, 'utf8');
+    await fh.writeFile(content);
     await fh.sync();
   } catch (e) {
     await fh.close().catch(() => undefined);
@@ -120,8 +120,8 @@ export async function stageDurably(target: string, text: string, tmpDir: string)
 }
 
 /** Whether a file holds exactly these bytes (false when it does not exist). */
-export async function holdsText(file: string, text: string): Promise<boolean> {
-  return (await sha256OfFile(file)) === createHash('sha256').update(text, 'utf8').digest('hex');
+export async function holdsText(file: string, content: string | Uint8Array): Promise<boolean> {
+  return (await sha256OfFile(file)) === createHash('sha256').update(content).digest('hex');
 }
 
 /** Make a file's bytes durable (fdatasync: its data and the metadata needed to read it back). */

@@ -208,7 +208,7 @@ export class Ledger {
       return entries;
     };
     const shards = [...new Set([...byShard.keys(), ...this.spill.shards()])].sort((a, b) => a - b);
-    return { dirty, shards, entriesOf, fresh: (shard) => mappedIn.get(shard) ?? 0 };
+    return { dirty, shards, entriesOf, fresh: (shard) => mappedIn.get(shard) ?? 0, writeOrder: (order) => this.previous.heldFirst(order) };
   }
 
   /** Ids with an entry in the next state, among the shards read (see nextEntries). */
@@ -227,4 +227,6 @@ export interface NextEntries {
   entriesOf(shard: number): Promise<Record<string, ManifestWorkPackage> | ShardPatch>;
   /** How many of a shard's entries this run mapped. */
   fresh(shard: number): number;
+  /** The shards whose previous texts are in memory first (see PreviousState.heldFirst). */
+  writeOrder(shards: readonly number[]): number[];
 }

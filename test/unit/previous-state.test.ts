@@ -171,4 +171,33 @@ describe('PreviousState, shards read as text', () => {
     expect(rereads).toEqual([0, 1, 3]);
     expect(state.readCounts().entriesParsed).toBe(11);
   });
+
+  it('two pages asking at once for rows of the same shards: each read parses both pages\' rows, none is read again', async () => {
+    // Every source's pages ask for ids in every shard, at once: the second page waits on
+    // reads the first one started. Its rows must be parsed as those reads end, while each
+    // text is in hand, not read again whole once the run has let go of it.
+    const { state, reads, rereads } = textual(0);
+    await Promise.all([state.loadFor([7, 1014, 2021, 3028]), state.loadFor([14, 1021, 2028, 3035])]);
+    expect(reads.sort()).toEqual([0, 1, 2, 3]);
+    expect(state.readCounts().entriesParsed).toBe(8);
+    for (const id of [7, 1014, 2021, 3028, 14, 1021, 2028, 3035]) expect(state.entry(id)!.files).toBeDefined();
+    expect(rereads).toEqual([]);
+  });
+
+  it('heldFirst orders shards to write with the texts in hand first: each other shard is then read again once, not every shard', async () => {
+    const writeAll = async (order: (s: PreviousState) => readonly number[]): Promise<number[]> => {
+      const { state, rereads } = textual(0);
+      await state.loadFor([7, 1014, 2021, 3028]);
+      for (const shard of order(state)) expect(state.textToWrite(shard)!.ids.length).toBe(50);
+      return rereads;
+    };
+    // Two texts are kept, the last two read (shards 3, then 2).
+    expect(await writeAll((s) => s.heldFirst([0, 1, 2, 3]))).toEqual([0, 1]);
+    const { state } = textual(0);
+    await state.loadFor([7, 1014, 2021, 3028]);
+    expect(state.heldFirst([0, 1, 2, 3])).toEqual([3, 2, 0, 1]);
+    expect(state.heldFirst([1, 2])).toEqual([2, 1]);
+    // In ascending order each read lets go of a text before its turn: all four are read again.
+    expect(await writeAll(() => [0, 1, 2, 3])).toEqual([0, 1, 2, 3]);
+  });
 });

@@ -6,7 +6,7 @@
 import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createStateCache, emptyManifest, readState, SHARD_DIR, shardFile, STATE_CACHE_SHARDS, writeState, type Manifest, type ManifestWorkPackage } from '../../src/output/manifest.js';
+import { createStateCache, emptyManifest, readState, SHARD_DIR, shardedEntries, shardFile, stageState, STATE_CACHE_SHARDS, writeState, type Manifest, type ManifestWorkPackage } from '../../src/output/manifest.js';
 import { tempDir } from '../helpers/env.js';
 
 const entry = (n: number): ManifestWorkPackage => ({ source: 'news', updatedAt: '2021-01-01T00:00:00.000Z', lockVersion: n, files: { [`news/${n}.md`]: `h${n}` }, attachments: {} });
@@ -151,5 +151,25 @@ describe('sharded state', () => {
       expect(cache.shards.has(STATE_CACHE_SHARDS)).toBe(true);
       expect(cache.shards.size).toBe(STATE_CACHE_SHARDS);
     });
+  });
+
+  it('writes the shards in the order the entries ask for (the texts in memory first), with the same bytes as in ascending order', async () => {
+    const { workPackages, ...top } = manifest([5, 1005, 2005, 3005]);
+    const write = async (writeOrder?: (shards: readonly number[]) => readonly number[]): Promise<{ asked: number[]; bytes: string[] }> => {
+      const asked: number[] = [];
+      let bytes: string[] = [];
+      await withRoot(async (root) => {
+        const next = shardedEntries(workPackages);
+        await (await stageState(root, top, { ...next, entriesOf: (shard) => (asked.push(shard), next.entriesOf(shard)), ...(writeOrder ? { writeOrder } : {}) }, null, null)).commit();
+        bytes = await Promise.all([0, 1, 2, 3].map((shard) => readFile(path.join(root, shardFile(shard)), 'utf8')));
+        bytes.push(await readFile(path.join(root, '.curate', 'manifest.json'), 'utf8'));
+      });
+      return { asked, bytes };
+    };
+    const ascending = await write();
+    const held = await write(() => [3, 2, 0, 1]);
+    expect(ascending.asked).toEqual([0, 1, 2, 3]);
+    expect(held.asked).toEqual([3, 2, 0, 1]);
+    expect(held.bytes).toEqual(ascending.bytes);
   });
 });
