@@ -25,6 +25,15 @@ const SCHEMA_CHUNK = 100;
 /** The most full work packages asked for in one list request (a page is ~5 kB of JSON a row). */
 export const FULL_PAGE_ROWS = 250;
 /**
+ * The first page of a change walk asks for this many rows, each later one (from a new key)
+ * for four times as many, up to FULL_PAGE_ROWS. A server renders a page's rows before it
+ * sends any, and a changed work package's attachments are listed once its row is in: with
+ * 215 changed in one source (1 % changed at 30,000) the whole run waited ~0.45 s on that
+ * one page with the other request slots idle. A walk of up to 25 changes is one request,
+ * as before.
+ */
+export const FIRST_CHANGE_ROWS = 25;
+/**
  * Ids per request for an id filter: each id costs ~12 URL characters once encoded, and
  * proxies commonly refuse request lines over 8 KiB (414).
  */
@@ -393,7 +402,8 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
       const seen = new Set<number>();
       let bound = since;
       let page = 1;
-      let pageSize = fullPageSize;
+      // Grown only as the walk moves to a new key: pages of one instant are stepped by number, all of one size.
+      let pageSize = Math.min(FIRST_CHANGE_ROWS, fullPageSize);
       let n = 0;
 
       async function* verifyInstant(instant: string): AsyncGenerator<WorkPackagePage> {
@@ -409,28 +419,49 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
           yield { offset: n, total: p.total, workPackages, invalid: p.invalid.filter((b) => b.id === null || !seen.has(b.id)) };
         }
       }
+      const request = (): Promise<ParsedCollection & { total: number }> => {
+        const r = getPage({ ...q, updatedSince: bound }, page, pageSize, undefined, 'work_packages', SORT_BY_CHANGE);
+        r.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
+        return r;
+      };
+      // One page ahead: the next page's key is known once a page is in, so it is asked for
+      // before the consumer has taken this one (it reads the rows' state and schedules
+      // their attachments first: a walk waiting on that left request slots idle).
+      let ahead = request();
       for (;;) {
         n += 1;
-        const c = await getPage({ ...q, updatedSince: bound }, page, pageSize, undefined, 'work_packages', SORT_BY_CHANGE);
+        const c = await ahead;
         if (c.pageSize && c.pageSize > 0) pageSize = c.pageSize;
+        const end = c.elements.length < pageSize || c.elements.length === 0;
+        /** The instant the walk leaves (its pages were stepped by number), verified after this page. */
+        let left: string | null = null;
+        /** No key to go on from: the walk fails once this page's rows are handed over. */
+        let keyless: PayloadError | null = null;
+        const last = end ? undefined : (c.elements[c.elements.length - 1] as { updatedAt?: unknown } | null)?.updatedAt;
+        if (end) {
+          /* the last page */
+        } else if (typeof last !== 'string' || Number.isNaN(Date.parse(last))) {
+          keyless = new PayloadError(`work package change list page ${n}`, `_embedded.elements.${c.elements.length - 1}.updatedAt`, 'expected a timestamp (the walk continues from it)');
+        } else {
+          if (Date.parse(last) === Date.parse(bound)) page += 1;
+          else {
+            if (page > 1) left = bound;
+            bound = last;
+            page = 1;
+            pageSize = Math.min(pageSize * 4, fullPageSize);
+          }
+          ahead = request();
+        }
         const { ok, invalid } = await normalizePage(c);
         const workPackages = ok.filter((wp) => (seen.has(wp.id) ? false : (seen.add(wp.id), true)));
         yield { offset: n, total: c.total, workPackages, invalid: invalid.filter((b) => b.id === null || !seen.has(b.id)) };
         invalid.forEach((b) => b.id !== null && seen.add(b.id));
-        if (c.elements.length < pageSize || c.elements.length === 0) {
+        if (keyless) throw keyless;
+        if (end) {
           if (page > 1) yield* verifyInstant(bound);
           return;
         }
-        const last = (c.elements[c.elements.length - 1] as { updatedAt?: unknown } | null)?.updatedAt;
-        if (typeof last !== 'string' || Number.isNaN(Date.parse(last))) {
-          throw new PayloadError(`work package change list page ${n}`, `_embedded.elements.${c.elements.length - 1}.updatedAt`, 'expected a timestamp (the walk continues from it)');
-        }
-        if (Date.parse(last) === Date.parse(bound)) page += 1;
-        else {
-          if (page > 1) yield* verifyInstant(bound);
-          bound = last;
-          page = 1;
-        }
+        if (left !== null) yield* verifyInstant(left);
       }
     },
 
