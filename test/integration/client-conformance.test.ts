@@ -1,10 +1,10 @@
 // The client against the strict simulator (issue 13): each test is a difference between a
 // real OpenProject server and the old, lenient simulator, and fails with the old client.
 import { createHash } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AttachmentNotReadyError, AttachmentQuarantinedError, OpenProjectError } from '../../src/errors.js';
 import { AttachmentDownloadError, createOpenProjectClient, type DownloadSink, type OpenProjectClient, type OpenProjectClientOptions, type WorkPackageQuery } from '../../src/openproject/index.js';
-import { loadDataset, startSimulator, type Dataset, type JsonObject, type Simulator, type SimulatorOptions } from '../../src/simulator/index.js';
+import { generateDataset, loadDataset, startSimulator, type Dataset, type JsonObject, type Simulator, type SimulatorOptions } from '../../src/simulator/index.js';
 import type { WorkPackage } from '../../src/types.js';
 import { FIXTURE_DATASET } from '../helpers/env.js';
 import { readStateJson } from '../helpers/state.js';
@@ -246,6 +246,25 @@ describe('credentials and timestamps', () => {
     expect(seen[1]).toEqual(seen[0]);
     expect(seen[2]).toEqual(seen[0]);
     expect(seen[0]!.length).toBeGreaterThan(0);
+  });
+});
+
+describe('the changes walk keeps the request slots busy', () => {
+  it('asks for 25 rows first, then four times as many from each new key (250 at most), and for the next page before the consumer has taken this one', async () => {
+    // Generated rows have distinct updatedAt: every page ends at a new key.
+    sim = await startSimulator({ dataset: generateDataset({ workPackages: 400, seed: 3 }), apiKey: KEY });
+    client = createOpenProjectClient({ baseUrl: sim.url, apiKey: KEY, pageSize: 1000 });
+    const s = sim;
+    const changeSizes = (): number[] => s.log().filter((l) => l.route === 'work_packages' && l.path.includes('updatedAt')).map((l) => Number(new URL(l.path, s.url).searchParams.get('pageSize')));
+    const walk = client.listChanges({}, '2000-01-01T00:00:00Z')[Symbol.asyncIterator]();
+    const first = await walk.next();
+    expect(first.value!.workPackages).toHaveLength(25);
+    // The consumer holds the first page: the second is on its way all the same.
+    await vi.waitFor(() => expect(changeSizes()).toEqual([25, 100]), { timeout: 5000, interval: 5 });
+    let rows = 25;
+    for (let r = await walk.next(); !r.done; r = await walk.next()) rows += r.value.workPackages.length;
+    expect(rows).toBe(sim.dataset.workPackages.size);
+    expect(changeSizes()).toEqual([25, 100, 250, 250]);
   });
 });
 
