@@ -11,7 +11,7 @@ import pLimit from 'p-limit';
 import { OutputError } from '../errors.js';
 import type { ContentProbe } from '../types.js';
 import { decodeIds, encodeIds, summarizeShard, type ShardSummary } from './shard-summary.js';
-import { indexShardText, parseEntry, patchEmpty, patchSummary, patchText, type ShardPatch, type ShardText } from './shard-text.js';
+import { indexShardText, parseEntry, patchBytes, patchEmpty, patchSummary, patchText, type ShardPatch, type ShardText } from './shard-text.js';
 import { fsyncDir, holdsText, stageDurably, writeTextAtomic } from './writer.js';
 
 export const STATE_DIR = '.curate';
@@ -224,6 +224,11 @@ const stampOf = async (file: string): Promise<string | null> => {
 export interface ShardRead {
   index: ShardText;
   reread(): string;
+  /**
+   * The shard's bytes read again, checked like reread; only for a shard whose text is ASCII
+   * (its index's offsets are then byte offsets: see ShardPatch.baseBytes).
+   */
+  rereadBytes?(): Buffer;
   /** Throws TornShardError unless the file still holds the bytes indexed (a stat; read only when it changed). */
   check(): void;
 }
@@ -612,7 +617,10 @@ async function readShard(root: string, shard: number, recorded: string | undefin
     const indexed = indexShardText(text);
     if (indexed) {
       const length = text.length; // not `text` itself in the closure: its reader lets go of it
-      return { text: { index: indexed, reread: () => rereadShard(abs, file, stamp, length, digest), check: () => checkShard(abs, file, stamp, length, digest) }, intact };
+      const read: ShardRead = { index: indexed, reread: () => rereadShard(abs, file, stamp, length, digest), check: () => checkShard(abs, file, stamp, length, digest) };
+      // As many bytes as characters: every character is ASCII.
+      if (bytes.length === length) read.rereadBytes = () => rereadShardBytes(abs, file, stamp, length, digest);
+      return { text: read, intact };
     }
   }
   let entries: Obj;
@@ -652,6 +660,20 @@ function rereadShard(abs: string, file: string, stamp: string, length: number, d
   }
   if (text.length !== length || (now !== stamp && digestOf(text) !== digest)) throw new TornShardError(file);
   return text;
+}
+
+/** rereadShard for an ASCII shard, as bytes (no decoding): `length` is then its size in bytes too. */
+function rereadShardBytes(abs: string, file: string, stamp: string, length: number, digest: string): Buffer {
+  let bytes: Buffer;
+  let now: string;
+  try {
+    now = stampText(statSync(abs, { bigint: true }));
+    bytes = readFileSync(abs);
+  } catch (e) {
+    throw new OutputError(`cannot read ${file}: ${(e as Error).message}`);
+  }
+  if (bytes.length !== length || (now !== stamp && digestOf(bytes) !== digest)) throw new TornShardError(file);
+  return bytes;
 }
 
 /** rereadShard's check without the text: the same file by its stamp, or failing that the same bytes. */
@@ -895,7 +917,7 @@ export async function stageState(root: string, top: StateTop, next: ShardedEntri
         if (patch ? patchEmpty(patch) : isEmpty(entries!)) return;
         written.add(shard);
         // Encoded once, and only the bytes kept: hashed, measured and written as they are.
-        const bytes = Buffer.from(patch ? patchText(patch) : stableJson(entries), 'utf8');
+        const bytes = patch?.baseBytes ? patchBytes(patch, patch.baseBytes) : Buffer.from(patch ? patchText(patch) : stableJson(entries), 'utf8');
         const digest = digestOf(bytes);
         const before = digests.get(shard);
         digests.set(shard, digest);

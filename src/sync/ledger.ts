@@ -199,6 +199,8 @@ export class Ledger {
         for (const [p, sha] of this.amended.get(id) ?? []) entry.files[p] = sha;
         put.set(id, entry);
       }
+      const spliced = this.previous.bytesToWrite(shard);
+      if (spliced) return { base: spliced.index, baseBytes: spliced.bytes, baseSummary: this.previous.summary(shard)!, dropped, put };
       const base = this.previous.textToWrite(shard);
       if (base) return { base, baseSummary: this.previous.summary(shard)!, dropped, put };
       // A shard read as objects (or no state): the entries that stay, then the new ones.

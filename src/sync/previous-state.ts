@@ -140,7 +140,7 @@ export class PreviousState {
           this.wanted.delete(shard);
           if (isShardRead(got)) {
             this.onRead?.(shard, got.index.text.length);
-            this.texts.set(shard, { index: withText(got.index, ''), reread: got.reread, check: got.check });
+            this.texts.set(shard, { index: withText(got.index, ''), reread: got.reread, check: got.check, ...(got.rereadBytes ? { rereadBytes: got.rereadBytes } : {}) });
             this.hold(shard, got.index);
             if (wanted) for (const id of wanted) if (entryIndex(got.index, id) >= 0) this.parseFrom(got.index, id);
           } else {
@@ -252,6 +252,20 @@ export class PreviousState {
     // A text read again is checked as it is read (ShardRead.reread); a held one, here.
     if (this.held.some(([s]) => s === shard)) this.texts.get(shard)!.check();
     return this.textOf(shard);
+  }
+
+  /**
+   * The shard's bytes, to write the shard again by splicing them (ShardPatch.baseBytes),
+   * read again and checked to be the file read; with its index, whose text (needed only
+   * when a summary is rebuilt from the entries that stay) is decoded from them when asked
+   * for. Undefined when the shard was not read as text, or is not ASCII: textToWrite then.
+   */
+  bytesToWrite(shard: number): { index: ShardText; bytes: Buffer } | undefined {
+    const read = this.texts.get(shard);
+    if (!read?.rereadBytes) return undefined;
+    const bytes = read.rereadBytes();
+    let text: string | undefined;
+    return { bytes, index: { ...read.index, get text() { return (text ??= bytes.toString('latin1')); } } };
   }
 
   /**

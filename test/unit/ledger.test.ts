@@ -1,6 +1,8 @@
 // The Ledger (src/sync/ledger.ts): the one record of what happened to each work package.
 import { describe, expect, it } from 'vitest';
-import type { Manifest, ManifestWorkPackage } from '../../src/output/manifest.js';
+import { stableJson, type Manifest, type ManifestWorkPackage } from '../../src/output/manifest.js';
+import { summarizeShard } from '../../src/output/shard-summary.js';
+import { indexShardText, patchBytes, type ShardPatch } from '../../src/output/shard-text.js';
 import { Ledger } from '../../src/sync/ledger.js';
 import { rng } from '../../src/simulator/rng.js';
 import { PreviousState } from '../../src/sync/previous-state.js';
@@ -149,5 +151,26 @@ describe('Ledger', () => {
     expect([next.fresh(0), next.fresh(1)]).toEqual([0, 2]);
     expect(await next.entriesOf(0)).toEqual(previous.workPackages);
     expect([...l.mappedRefs()]).toEqual([[1001, { refs: { '7': 's:f#d' } }]]);
+  });
+
+  it('a shard read as ASCII text is written again by splicing its bytes, to the bytes of the merged entries', async () => {
+    const text = stableJson(previous.workPackages);
+    const prev = new PreviousState({
+      manifest: { ...previous, workPackages: {} },
+      shards: new Map([[0, 'd0']]),
+      summaries: new Map([[0, summarizeShard(previous.workPackages, text.length)]]),
+      load: () => Promise.reject(new Error('read as text only')),
+      loadText: async () => ({ index: indexShardText(text)!, reread: () => text, rereadBytes: () => Buffer.from(text), check: () => undefined }),
+      torn: null,
+    });
+    await prev.loadFor([2]);
+    const l = new Ledger(prev, () => undefined);
+    const mapped = entry('a', { 'a/2-renamed.md': 'h9' });
+    l.mapped('a', 2, mapped);
+    const next = l.nextEntries(new Map());
+    const patch = (await next.entriesOf(0)) as ShardPatch;
+    expect(patch.baseBytes?.toString()).toBe(text);
+    expect(patchBytes(patch, patch.baseBytes!).toString()).toBe(stableJson({ ...previous.workPackages, '2': mapped }));
+    expect(next.writeOrder([0])).toEqual([0]);
   });
 });

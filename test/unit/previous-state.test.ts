@@ -76,9 +76,10 @@ describe('PreviousState, read lazily', () => {
 
 describe('PreviousState, shards read as text', () => {
   /** Four shards of 50 entries; counts the reads, and the texts read again. */
-  function textual(textBytesHeld?: number): { state: PreviousState; reads: number[]; rereads: number[] } {
+  function textual(textBytesHeld?: number): { state: PreviousState; reads: number[]; rereads: number[]; byteReads: number[]; texts: Map<number, string> } {
     const reads: number[] = [];
     const rereads: number[] = [];
+    const byteReads: number[] = [];
     const texts = new Map<number, string>();
     const all: Record<number, Record<string, ManifestWorkPackage>> = {};
     for (let shard = 0; shard < 4; shard++) {
@@ -101,13 +102,33 @@ describe('PreviousState, shards read as text', () => {
             rereads.push(shard);
             return texts.get(shard)!;
           },
+          // Shard 3 as if it held a non-ASCII character: no bytes to splice.
+          ...(shard === 3 ? {} : {
+            rereadBytes: () => {
+              byteReads.push(shard);
+              return Buffer.from(texts.get(shard)!);
+            },
+          }),
           check: () => undefined,
         };
       },
       torn: null,
     }, textBytesHeld === undefined ? {} : { textBytesHeld });
-    return { state, reads, rereads };
+    return { state, reads, rereads, byteReads, texts };
   }
+
+  it('bytesToWrite: the bytes of an ASCII shard, read again, with its index (text decoded only when asked for); none for another shard', async () => {
+    const { state, rereads, byteReads, texts } = textual(0);
+    await state.loadFor([7, 1014, 2021, 3028]);
+    const got = state.bytesToWrite(0)!;
+    expect(got.bytes.equals(Buffer.from(texts.get(0)!))).toBe(true);
+    expect(got.index.ids.length).toBe(50);
+    expect(got.index.text).toBe(texts.get(0));
+    expect(byteReads).toEqual([0]);
+    expect(rereads).toEqual([]);
+    expect(state.bytesToWrite(3)).toBeUndefined();
+    expect(state.bytesToWrite(9)).toBeUndefined(); // not read as text
+  });
 
   it('keeps the texts within its budget in hand', async () => {
     const { state, rereads } = textual();

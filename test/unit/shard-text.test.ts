@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { stableJson, type ManifestWorkPackage } from '../../src/output/manifest.js';
 import { summarizeShard } from '../../src/output/shard-summary.js';
-import { entryPaths, indexShardText, parseEntry, patchEmpty, patchSummary, patchText, type ShardPatch } from '../../src/output/shard-text.js';
+import { entryPaths, indexShardText, parseEntry, patchBytes, patchEmpty, patchSummary, patchText, type ShardPatch } from '../../src/output/shard-text.js';
 import { rng } from '../../src/simulator/rng.js';
 
 const SOURCES = ['news', 'events', 'pandemic'];
@@ -12,12 +12,12 @@ const SOURCES = ['news', 'events', 'pandemic'];
 const NAMES = ['a.md', 'b-featuredImage.png', 'q"uote.md', 'back\\slash.md', 'nl\n    "files": {.md', 'été.md', '\u2028sep.md', 'tab\t.md'];
 const DIRS = ['news/2021/01', 'events/past', '.', 'sp ace/x'];
 
-function randomEntry(random: () => number, id: number, source = SOURCES[Math.floor(random() * SOURCES.length)]!): ManifestWorkPackage {
+function randomEntry(random: () => number, id: number, source = SOURCES[Math.floor(random() * SOURCES.length)]!, names = NAMES): ManifestWorkPackage {
   const files: Record<string, string> = {};
   const n = Math.floor(random() * 4);
   for (let i = 0; i < n; i++) {
     const dir = DIRS[Math.floor(random() * DIRS.length)]!;
-    const name = `${id}-${NAMES[Math.floor(random() * NAMES.length)]}`;
+    const name = `${id}-${names[Math.floor(random() * names.length)]}`;
     files[dir === '.' ? name : `${dir}/${name}`] = 'f'.repeat(64);
   }
   const e: ManifestWorkPackage = {
@@ -68,12 +68,20 @@ describe('shard text', () => {
     for (const bad of [JSON.stringify(JSON.parse(text)), text.replace('"5"', '"9"'), text.replace(/\n {2}"/g, '\n   "'), `${text}\n`, '{}\n', text.replace('"source"', '"sorce"')]) expect(indexShardText(bad)).toBeNull();
   });
 
-  it('a patched shard is byte for byte the merged entries written afresh, with the same summary', () => {
+  it('a patched shard is byte for byte the merged entries written afresh, with the same summary; spliced from the bytes (ASCII) too', () => {
     const random = rng(23);
     let rebuiltNames = 0;
+    let spliced = 0;
+    // Every other round ASCII only (a shard with any other character is not spliced from its bytes).
+    const ascii = NAMES.filter((n) => Buffer.byteLength(n) === n.length);
     for (let round = 0; round < 400; round++) {
       const shard = round % 4;
-      const before = randomShard(random, shard, 1 + Math.floor(random() * 30));
+      const names = round % 2 ? ascii : NAMES;
+      const before: Record<string, ManifestWorkPackage> = {};
+      for (let i = 1 + Math.floor(random() * 30); i > 0; i--) {
+        const id = shard * 1000 + Math.floor(random() * 1000);
+        before[String(id)] = randomEntry(random, id, undefined, names);
+      }
       const text = stableJson(before);
       const base = indexShardText(text)!;
       const dropped = new Map<number, ManifestWorkPackage>();
@@ -108,10 +116,15 @@ describe('shard text', () => {
       if (patchEmpty(patch)) continue;
       const out = patchText(patch);
       expect(out).toBe(stableJson(merged));
+      if (Buffer.byteLength(text) === text.length) {
+        spliced += 1;
+        expect(patchBytes(patch, Buffer.from(text)).equals(Buffer.from(out))).toBe(true);
+      }
       expect(patchSummary(patch, Buffer.byteLength(out))).toEqual(summarizeShard(merged, Buffer.byteLength(out)));
       if ([...dropped.values()].some((e) => e.validFrom || e.validUntil || e.refs)) rebuiltNames += 1;
     }
     // The rounds crossed the slow paths (validity or references read from the kept text).
     expect(rebuiltNames).toBeGreaterThan(50);
+    expect(spliced).toBeGreaterThan(150);
   });
 });

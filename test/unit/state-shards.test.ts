@@ -6,7 +6,7 @@
 import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createStateCache, emptyManifest, readState, SHARD_DIR, shardedEntries, shardFile, stageState, STATE_CACHE_SHARDS, writeState, type Manifest, type ManifestWorkPackage } from '../../src/output/manifest.js';
+import { createStateCache, emptyManifest, readState, SHARD_DIR, shardedEntries, shardFile, stageState, STATE_CACHE_SHARDS, TornShardError, writeState, type Manifest, type ManifestWorkPackage, type ShardRead } from '../../src/output/manifest.js';
 import { tempDir } from '../helpers/env.js';
 
 const entry = (n: number): ManifestWorkPackage => ({ source: 'news', updatedAt: '2021-01-01T00:00:00.000Z', lockVersion: n, files: { [`news/${n}.md`]: `h${n}` }, attachments: {} });
@@ -150,6 +150,25 @@ describe('sharded state', () => {
       expect(cache.shards.has(1)).toBe(false);
       expect(cache.shards.has(STATE_CACHE_SHARDS)).toBe(true);
       expect(cache.shards.size).toBe(STATE_CACHE_SHARDS);
+    });
+  });
+
+  it('a shard read lazily is read again as bytes only when its text is ASCII, and only if the file is still the one read', async () => {
+    await withRoot(async (root) => {
+      const m = manifest([5, 1005]);
+      m.workPackages['1005']!.files = { 'news/été.md': 'h' };
+      await writeState(root, m, null, null);
+      const stored = (await readState(root, 'medigy', undefined, { lazy: true }))!;
+      const ascii = (await stored.loadText!(0)) as ShardRead;
+      const other = (await stored.loadText!(1)) as ShardRead;
+      expect(ascii.rereadBytes!().equals(await readFile(path.join(root, shardFile(0))))).toBe(true);
+      expect(other.rereadBytes).toBeUndefined();
+      // Same size, other bytes, a new file: refused as torn, not spliced.
+      const file = path.join(root, shardFile(0));
+      const text = await readFile(file, 'utf8');
+      await writeFile(`${file}.new`, text.replace('"lockVersion": 5', '"lockVersion": 6'));
+      await rename(`${file}.new`, file);
+      expect(() => ascii.rereadBytes!()).toThrow(TornShardError);
     });
   });
 
