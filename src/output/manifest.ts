@@ -645,36 +645,27 @@ async function readShard(root: string, shard: number, recorded: string | undefin
 }
 
 /**
- * A shard's text read again, for a run that let go of it (PreviousState): the same file
- * (inode, size, modification time) as when it was read, or failing that the same bytes by
- * digest. Anything else is a shard changed while the run held the lock: TornShardError.
+ * A shard read again, for a run that let go of it (PreviousState): the same file (inode,
+ * size, modification time) as when it was read, or failing that the same bytes by digest.
+ * Anything else is a shard changed while the run held the lock: TornShardError. Read as
+ * text, or (an ASCII shard, whose `length` in characters is then its size in bytes) as bytes.
  */
-function rereadShard(abs: string, file: string, stamp: string, length: number, digest: string): string {
-  let text: string;
+function rereadAs<T extends string | Buffer>(read: (abs: string) => T, abs: string, file: string, stamp: string, length: number, digest: string): T {
+  let content: T;
   let now: string;
   try {
     now = stampText(statSync(abs, { bigint: true }));
-    text = readFileSync(abs, 'utf8');
+    content = read(abs);
   } catch (e) {
     throw new OutputError(`cannot read ${file}: ${(e as Error).message}`);
   }
-  if (text.length !== length || (now !== stamp && digestOf(text) !== digest)) throw new TornShardError(file);
-  return text;
+  if (content.length !== length || (now !== stamp && digestOf(content) !== digest)) throw new TornShardError(file);
+  return content;
 }
 
-/** rereadShard for an ASCII shard, as bytes (no decoding): `length` is then its size in bytes too. */
-function rereadShardBytes(abs: string, file: string, stamp: string, length: number, digest: string): Buffer {
-  let bytes: Buffer;
-  let now: string;
-  try {
-    now = stampText(statSync(abs, { bigint: true }));
-    bytes = readFileSync(abs);
-  } catch (e) {
-    throw new OutputError(`cannot read ${file}: ${(e as Error).message}`);
-  }
-  if (bytes.length !== length || (now !== stamp && digestOf(bytes) !== digest)) throw new TornShardError(file);
-  return bytes;
-}
+const rereadShard = (abs: string, file: string, stamp: string, length: number, digest: string): string => rereadAs((f) => readFileSync(f, 'utf8'), abs, file, stamp, length, digest);
+
+const rereadShardBytes = (abs: string, file: string, stamp: string, length: number, digest: string): Buffer => rereadAs((f) => readFileSync(f), abs, file, stamp, length, digest);
 
 /** rereadShard's check without the text: the same file by its stamp, or failing that the same bytes. */
 function checkShard(abs: string, file: string, stamp: string, length: number, digest: string): void {
