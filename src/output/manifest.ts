@@ -460,11 +460,15 @@ export function emptyManifest(profile: string): Manifest {
 }
 
 /**
- * A shard's digest: the first 16 hex digits of the sha256 of its UTF-8 bytes. Given the
- * bytes where the caller has them: hashing a string converts it to UTF-8 first, a copy of
- * the whole shard (~1 MB) each time.
+ * A shard's digest: the first 16 hex digits of the sha256 of its UTF-8 bytes (given as text,
+ * bytes, or bytes in pieces). Given the bytes where the caller has them: hashing a string
+ * converts it to UTF-8 first, a copy of the whole shard (~1 MB) each time.
  */
-const digestOf = (bytes: string | Uint8Array): string => createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+function digestOf(content: string | Uint8Array | readonly Uint8Array[]): string {
+  const hash = createHash('sha256');
+  for (const piece of typeof content === 'string' || !Array.isArray(content) ? [content as string | Uint8Array] : content) hash.update(piece);
+  return hash.digest('hex').slice(0, 16);
+}
 
 /** The manifest, or null when there is none; `profile` (when given) must be the one that wrote it. */
 export async function readManifest(root: string, profile?: string, cache?: StateCache): Promise<Manifest | null> {
@@ -908,18 +912,19 @@ export async function stageState(root: string, top: StateTop, next: ShardedEntri
         if (patch ? patchEmpty(patch) : isEmpty(entries!)) return;
         written.add(shard);
         // Encoded once, and only the bytes kept: hashed, measured and written as they are.
-        const bytes = patch?.baseBytes ? patchBytes(patch, patch.baseBytes) : Buffer.from(patch ? patchText(patch) : stableJson(entries), 'utf8');
-        const digest = digestOf(bytes);
+        const pieces = patch?.baseBytes ? patchBytes(patch, patch.baseBytes) : [Buffer.from(patch ? patchText(patch) : stableJson(entries), 'utf8')];
+        const digest = digestOf(pieces);
+        const size = pieces.reduce((n, b) => n + b.length, 0);
         const before = digests.get(shard);
         digests.set(shard, digest);
-        summaries.set(shard, patch ? patchSummary(patch, bytes.length) : summarizeShard(entries!, bytes.length));
+        summaries.set(shard, patch ? patchSummary(patch, size) : summarizeShard(entries!, size));
         const file = path.join(root, shardFile(shard));
         // A dirty shard of intact state holds the bytes its recorded digest names (it was
         // read and checked): the same digest means the same bytes. Every shard written
         // afresh (dirty null) is compared with what is on disk.
-        const same = dirty ? before === digest : await holdsText(file, bytes);
-        if (!same) staged.push({ shard, file, tmp: await stageDurably(file, bytes, tmp), digest, entries: cache ? (entries ?? entriesOfPatch(patch!)) : null });
-        onShard?.(shard, bytes.length, next.fresh?.(shard) ?? 0);
+        const same = dirty ? before === digest : await holdsText(file, pieces);
+        if (!same) staged.push({ shard, file, tmp: await stageDurably(file, pieces, tmp), digest, entries: cache ? (entries ?? entriesOfPatch(patch!)) : null });
+        onShard?.(shard, size, next.fresh?.(shard) ?? 0);
       }),
     ),
   );

@@ -136,7 +136,8 @@ describe('memory policy', () => {
   });
 
   it("writing the state's shards counts the entries this run mapped, a quarter of a work package each", () => {
-    const shard = (n: number, mapped: number): SyncEvent => ({ type: 'stateShard', shard: n, bytes: 1_000_000, mapped });
+    // Shards of no bytes: the count rule alone (their bytes count too: next test).
+    const shard = (n: number, mapped: number): SyncEvent => ({ type: 'stateShard', shard: n, bytes: 0, mapped });
     // A cold sync: every entry of every shard was mapped: one collection per four shards.
     let calls = 0;
     const cold = memoryPolicy(() => calls++, noGarbage);
@@ -152,6 +153,21 @@ describe('memory policy', () => {
     const changed = memoryPolicy(() => few++, noGarbage);
     for (let n = 0; n < 100; n++) changed(shard(n, 10));
     expect(few).toBe(0);
+  });
+
+  it("a written shard's bytes count as garbage the heap's figure does not show (Buffers), toward GARBAGE_BYTES", () => {
+    // 1 % at 100,000: 100 shards of ~1 MB, ten mapped entries each, the heap not growing:
+    // a collection each time the shards written since the last one pass GARBAGE_BYTES.
+    let calls = 0;
+    const on = memoryPolicy(() => calls++, noGarbage);
+    const perShard = 1_000_000;
+    const every = Math.floor(GARBAGE_BYTES / perShard) + 1;
+    for (let n = 0; n < every - 1; n++) on({ type: 'stateShard', shard: n, bytes: perShard, mapped: 10 });
+    expect(calls).toBe(0);
+    on({ type: 'stateShard', shard: every, bytes: perShard, mapped: 10 });
+    expect(calls).toBe(1);
+    for (let n = every + 1; n < 100; n++) on({ type: 'stateShard', shard: n, bytes: perShard, mapped: 10 });
+    expect(calls).toBe(Math.floor(100 / every));
   });
 
   it('the real collector can be obtained at run time', () => {

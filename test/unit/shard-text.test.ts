@@ -118,7 +118,7 @@ describe('shard text', () => {
       expect(out).toBe(stableJson(merged));
       if (Buffer.byteLength(text) === text.length) {
         spliced += 1;
-        expect(patchBytes(patch, Buffer.from(text)).equals(Buffer.from(out))).toBe(true);
+        expect(Buffer.concat(patchBytes(patch, Buffer.from(text))).equals(Buffer.from(out))).toBe(true);
       }
       expect(patchSummary(patch, Buffer.byteLength(out))).toEqual(summarizeShard(merged, Buffer.byteLength(out)));
       if ([...dropped.values()].some((e) => e.validFrom || e.validUntil || e.refs)) rebuiltNames += 1;

@@ -3,10 +3,11 @@
 // the record (a run killed between writing a shard and manifest.json, a merge, a hand edit)
 // are reported as torn; state from a newer curate, or git conflict markers, are refused
 // with what to do.
-import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createStateCache, emptyManifest, readState, SHARD_DIR, shardedEntries, shardFile, stageState, STATE_CACHE_SHARDS, TornShardError, writeState, type Manifest, type ManifestWorkPackage, type ShardRead } from '../../src/output/manifest.js';
+import { holdsText, stageDurably } from '../../src/output/writer.js';
 import { tempDir } from '../helpers/env.js';
 
 const entry = (n: number): ManifestWorkPackage => ({ source: 'news', updatedAt: '2021-01-01T00:00:00.000Z', lockVersion: n, files: { [`news/${n}.md`]: `h${n}` }, attachments: {} });
@@ -169,6 +170,18 @@ describe('sharded state', () => {
       await writeFile(`${file}.new`, text.replace('"lockVersion": 5', '"lockVersion": 6'));
       await rename(`${file}.new`, file);
       expect(() => ascii.rereadBytes!()).toThrow(TornShardError);
+    });
+  });
+
+  it('stages a shard given in pieces (a spliced shard) as their bytes in order, however many pieces', async () => {
+    await withRoot(async (root) => {
+      await mkdir(path.join(root, 'tmp'));
+      for (const n of [1, 3, 256, 300]) {
+        const pieces = Array.from({ length: n }, (_, i) => Buffer.from(`piece ${i} é\n`));
+        const tmp = await stageDurably(path.join(root, `shard-${n}.json`), pieces, path.join(root, 'tmp'));
+        expect((await readFile(tmp)).equals(Buffer.concat(pieces))).toBe(true);
+        expect(await holdsText(tmp, pieces)).toBe(true);
+      }
     });
   });
 
