@@ -111,7 +111,7 @@ export function memoryPolicy(fullCollection: () => void = () => collector()?.(),
    * Bytes of state shards written since the last collection. Writing one leaves Buffers
    * outside the heap (its bytes read again, the pieces written), which the heap's figure
    * does not show: with them left out, 1 % changed at 100,000 (every shard written)
-   * peaked at 195–208 MB; counted, at 166–182 MB (two runs each; 174–182 MB before shards
+   * peaked at 195–208 MB; counted, at 166–182 MB (two runs each; 170–184 MB before shards
    * were written as bytes).
    */
   let shardBytes = 0;
