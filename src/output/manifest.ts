@@ -466,7 +466,8 @@ export function emptyManifest(profile: string): Manifest {
  */
 function digestOf(content: string | Uint8Array | readonly Uint8Array[]): string {
   const hash = createHash('sha256');
-  for (const piece of typeof content === 'string' || !Array.isArray(content) ? [content as string | Uint8Array] : content) hash.update(piece);
+  if (typeof content === 'string' || content instanceof Uint8Array) hash.update(content);
+  else for (const piece of content) hash.update(piece);
   return hash.digest('hex').slice(0, 16);
 }
 

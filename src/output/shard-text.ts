@@ -170,24 +170,32 @@ export function patchEmpty(p: ShardPatch): boolean {
 /** One entry's value as stableJson writes it inside a shard (indented one level). */
 const entryJson = (e: ManifestWorkPackage): string => JSON.stringify(inStableOrder(e), null, 2).replace(/\n/g, '\n  ');
 
-/** The patched shard's bytes: what stableJson gives for the merged entries. */
-export function patchText(p: ShardPatch): string {
+/**
+ * The patched shard's entries in id order, each as its line begins: a new one (its text to
+ * write), or one that stays (its index in `base`, whose text it keeps).
+ */
+function* mergedEntries(p: ShardPatch): Generator<string | number> {
   const put = [...p.put.keys()].sort((a, b) => a - b);
-  const parts: string[] = [];
   const ids = p.base.ids;
   let j = 0;
   for (let i = 0; i <= ids.length; i++) {
     const id = i < ids.length ? ids[i]! : Infinity;
     while (j < put.length && put[j]! < id) {
-      parts.push(`  "${put[j]}": ${entryJson(p.put.get(put[j]!)!)}`);
+      yield `  "${put[j]}": ${entryJson(p.put.get(put[j]!)!)}`;
       j += 1;
     }
     if (i === ids.length) break;
     if (p.put.has(id)) {
-      parts.push(`  "${id}": ${entryJson(p.put.get(id)!)}`);
+      yield `  "${id}": ${entryJson(p.put.get(id)!)}`;
       j += 1;
-    } else if (!p.dropped.has(id)) parts.push(`  "${id}": ${entryText(p.base, i)}`);
+    } else if (!p.dropped.has(id)) yield i;
   }
+}
+
+/** The patched shard's bytes: what stableJson gives for the merged entries. */
+export function patchText(p: ShardPatch): string {
+  const parts: string[] = [];
+  for (const e of mergedEntries(p)) parts.push(typeof e === 'string' ? e : `  "${p.base.ids[e]}": ${entryText(p.base, e)}`);
   return parts.length ? `{\n${parts.join(',\n')}\n}\n` : '{}\n';
 }
 
@@ -201,32 +209,22 @@ export function patchText(p: ShardPatch): string {
  * Buffer a shard for the collector (1 % at 100,000 peaked ~25 MB higher).
  */
 export function patchBytes(p: ShardPatch, baseBytes: Buffer): Buffer[] {
-  const put = [...p.put.keys()].sort((a, b) => a - b);
   const { ids, bounds } = p.base;
   /** Units in order: a range of the previous bytes (entries that stay, with the separators between them) or a new entry's text. */
   const units: ([number, number] | string)[] = [];
-  let run: [number, number] | null = null;
-  const add = (id: number, e: ManifestWorkPackage): void => {
-    run = null;
-    units.push(`  "${id}": ${entryJson(e)}`);
-  };
-  let j = 0;
-  for (let i = 0; i <= ids.length; i++) {
-    const id = i < ids.length ? ids[i]! : Infinity;
-    while (j < put.length && put[j]! < id) {
-      add(put[j]!, p.put.get(put[j]!)!);
-      j += 1;
-    }
-    if (i === ids.length) break;
-    if (p.put.has(id)) {
-      add(id, p.put.get(id)!);
-      j += 1;
-    } else if (p.dropped.has(id)) run = null;
-    else if (run) run[1] = bounds[2 * i + 1]!;
-    else {
+  /** The range the last unit is, and the index of its last entry (a next one extends it). */
+  let run: { range: [number, number]; last: number } | null = null;
+  for (const e of mergedEntries(p)) {
+    if (typeof e === 'string') {
+      run = null;
+      units.push(e);
+    } else if (run && run.last === e - 1) {
+      run.range[1] = bounds[2 * e + 1]!;
+      run.last = e;
+    } else {
       // The entry's line starts with `  "<id>": ` (6 characters and the id's digits) before its value.
-      run = [bounds[2 * i]! - 6 - String(id).length, bounds[2 * i + 1]!];
-      units.push(run);
+      run = { range: [bounds[2 * e]! - 6 - String(ids[e]).length, bounds[2 * e + 1]!], last: e };
+      units.push(run.range);
     }
   }
   if (!units.length) return [Buffer.from('{}\n')];

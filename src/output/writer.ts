@@ -104,12 +104,11 @@ export async function writeTextAtomic(target: string, pieces: Iterable<string>, 
  * state's shards are staged while apply puts pages in place, then renamed together).
  * Returns the temp file's path.
  */
-export async function stageDurably(target: string, content: string | Uint8Array | readonly Buffer[], tmpDir: string): Promise<string> {
+export async function stageDurably(target: string, pieces: readonly Buffer[], tmpDir: string): Promise<string> {
   const tmp = tempPathFor(target, tmpDir);
   const fh = await open(tmp, 'wx', 0o644);
   try {
-    if (typeof content === 'string' || !Array.isArray(content)) await fh.writeFile(content as string | Uint8Array);
-    else await writePieces(fh, content);
+    await writePieces(fh, pieces);
     await fh.sync();
   } catch (e) {
     await fh.close().catch(() => undefined);
@@ -123,15 +122,15 @@ export async function stageDurably(target: string, content: string | Uint8Array 
 /** Pieces written in order with one system call where it takes them all (a spliced shard: a few dozen). */
 async function writePieces(fh: FileHandle, pieces: readonly Buffer[]): Promise<void> {
   const size = pieces.reduce((n, b) => n + b.length, 0);
-  const { bytesWritten } = pieces.length <= 256 ? await fh.writev([...pieces]) : { bytesWritten: 0 };
+  const { bytesWritten } = pieces.length <= 256 ? await fh.writev(pieces) : { bytesWritten: 0 };
   // Whatever one call did not take (a short write, or too many pieces for one call) follows.
   if (bytesWritten < size) await fh.writeFile(Buffer.concat(pieces).subarray(bytesWritten));
 }
 
-/** Whether a file holds exactly these bytes (false when it does not exist). */
-export async function holdsText(file: string, content: string | Uint8Array | readonly Buffer[]): Promise<boolean> {
+/** Whether a file holds exactly these bytes, given in pieces (false when it does not exist). */
+export async function holdsText(file: string, pieces: readonly Buffer[]): Promise<boolean> {
   const hash = createHash('sha256');
-  for (const piece of typeof content === 'string' || !Array.isArray(content) ? [content as string | Uint8Array] : content) hash.update(piece);
+  for (const piece of pieces) hash.update(piece);
   return (await sha256OfFile(file)) === hash.digest('hex');
 }
 

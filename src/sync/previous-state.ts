@@ -140,7 +140,7 @@ export class PreviousState {
           this.wanted.delete(shard);
           if (isShardRead(got)) {
             this.onRead?.(shard, got.index.text.length);
-            this.texts.set(shard, { index: withText(got.index, ''), reread: got.reread, check: got.check, ...(got.rereadBytes ? { rereadBytes: got.rereadBytes } : {}) });
+            this.texts.set(shard, { ...got, index: withText(got.index, '') });
             this.hold(shard, got.index);
             if (wanted) for (const id of wanted) if (entryIndex(got.index, id) >= 0) this.parseFrom(got.index, id);
           } else {
