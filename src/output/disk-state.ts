@@ -49,6 +49,12 @@ export interface PresenceCheck {
   files(rels: Iterable<string>): Promise<boolean>;
   /** Whether, in each folder, every recorded name hash (shard-summary.ts) is the hash of a regular file there. */
   hashes(names: Readonly<Record<string, string>>): Promise<boolean>;
+  /**
+   * Starts listing these folders now, for questions asked later in the run: a run that
+   * will ask about every folder its state names lists them while it waits on the server,
+   * not after. Settles when they are all listed (a folder that cannot be listed holds nothing).
+   */
+  prefetch(dirs: Iterable<string>): Promise<void>;
 }
 
 /**
@@ -88,6 +94,9 @@ export function createPresenceCheck(root: string): PresenceCheck {
         for (const h of decodeHashes(names[dir]!)) if (!here.hasHash(h)) return false;
       }
       return true;
+    },
+    async prefetch(dirs) {
+      await Promise.all([...dirs].map(list));
     },
   };
 }

@@ -2,7 +2,7 @@
 // which source each work package belongs to: moves, overlaps and the profiles' links),
 // then each source's walk (collect.ts) deciding what is mapped, kept or gone. A source
 // whose listing fails is that source's error; the others sync.
-import { createPresenceCheck, type createHasher } from '../output/disk-state.js';
+import { createPresenceCheck, type createHasher, type PresenceCheck } from '../output/disk-state.js';
 import type { Journal } from '../output/journal.js';
 import type { ManifestWorkPackage } from '../output/manifest.js';
 import type { IdListing } from '../openproject/types.js';
@@ -52,14 +52,20 @@ export async function collectAll(ctx: RunContext, deps: CollectDeps): Promise<Co
     const from = basis.storedMark! - overlapMs;
     early.set(name, { from, pages: prefetchFirst(options.client.listChanges(src.query, new Date(from).toISOString())) });
   }
+  // Every folder the state's summaries name is checked for its files in an ordinary run
+  // (a kept shard by its name hashes, a read one by its entries' paths), so the listings
+  // start now and overlap the requests in flight, rather than begin when the id listings
+  // are in (a run that maps everything asks none: it has nothing to keep).
+  const filesPresent = createPresenceCheck(ctx.root);
+  if (!full) void filesPresent.prefetch(previous.summarizedFolders());
   try {
-    return await collectListed(ctx, deps, { full, overlapMs, auditIntervalMs, remapAllOf, early });
+    return await collectListed(ctx, deps, { full, overlapMs, auditIntervalMs, remapAllOf, early, filesPresent });
   } finally {
     for (const e of early.values()) e.pages.cancel();
   }
 }
 
-async function collectListed(ctx: RunContext, deps: CollectDeps, o: { full: boolean; overlapMs: number; auditIntervalMs: number; remapAllOf: (name: string) => string | null; early: ReadonlyMap<string, NonNullable<SourcePlan['early']>> }): Promise<CollectedSources> {
+async function collectListed(ctx: RunContext, deps: CollectDeps, o: { full: boolean; overlapMs: number; auditIntervalMs: number; remapAllOf: (name: string) => string | null; early: ReadonlyMap<string, NonNullable<SourcePlan['early']>>; filesPresent: PresenceCheck }): Promise<CollectedSources> {
   const { options } = ctx;
   const { previous, ledger, sources, membership, mapper } = deps;
   // Asked while the state was read (run-sources.ts), unless this run was to be targeted.
@@ -89,7 +95,7 @@ async function collectListed(ctx: RunContext, deps: CollectDeps, o: { full: bool
     for (const id of gone) ledger.gone(name, id);
   }
 
-  const filesPresent = createPresenceCheck(ctx.root);
+  const { filesPresent } = o;
   // A shard's files are checked once, whichever of its sources asks first.
   const shardsPresent = new Map<number, Promise<boolean>>();
   // A path the journal lists was being written by a run that stopped before its manifest:

@@ -112,6 +112,13 @@ export class PreviousState {
     return this.summaries?.get(shard);
   }
 
+  /** The folders the shards' summaries record files in (none without summaries). */
+  summarizedFolders(): Set<string> {
+    const dirs = new Set<string>();
+    for (const s of this.summaries?.values() ?? []) for (const dir in s.names) dirs.add(dir);
+    return dirs;
+  }
+
   /**
    * Reads these shards' entries (each once; concurrent calls share the read). Of a shard
    * read as text, the entries of `want` are parsed while its text is in hand.

@@ -6,8 +6,8 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { folderNames, listFolder } from '../../src/output/disk-state.js';
-import { nameHash } from '../../src/output/shard-summary.js';
+import { createPresenceCheck, folderNames, listFolder } from '../../src/output/disk-state.js';
+import { encodeHashes, nameHash } from '../../src/output/shard-summary.js';
 import { rng } from '../../src/simulator/rng.js';
 
 // Characters that order differently by code unit, code point and locale, and names that are prefixes of others.
@@ -68,6 +68,35 @@ describe('folderNames', () => {
       expect(listed.hasHash(nameHash('folder.md'))).toBe(false);
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('createPresenceCheck', () => {
+  // An ordinary run prefetches the folders its state names (collect-all.ts) so that their
+  // listings overlap the requests in flight: the answers later in the run come from those
+  // listings, and no folder is listed twice.
+  it('answers from the listings a prefetch started, each folder listed once', async () => {
+    const root = await mkdtemp(path.join(tmpdir(), 'curate-presence-'));
+    try {
+      await mkdir(path.join(root, 'news'));
+      await writeFile(path.join(root, 'news', 'a.md'), '');
+      await writeFile(path.join(root, 'top.md'), '');
+      const check = createPresenceCheck(root);
+      await check.prefetch(['news', '.', 'missing']);
+      // The tree changes after the listings: a folder listed again would show it.
+      await rm(path.join(root, 'news', 'a.md'));
+      await writeFile(path.join(root, 'news', 'b.md'), '');
+      expect(await check.files(['news/a.md', 'top.md'])).toBe(true);
+      expect(await check.files(['news/b.md'])).toBe(false);
+      expect(await check.hashes({ news: encodeHashes([nameHash('a.md')]) })).toBe(true);
+      expect(await check.hashes({ missing: encodeHashes([nameHash('x.md')]) })).toBe(false);
+      // A folder no prefetch named is listed when first asked about.
+      const fresh = createPresenceCheck(root);
+      expect(await fresh.files(['news/b.md'])).toBe(true);
+      expect(await fresh.files(['news/a.md'])).toBe(false);
+    } finally {
+      await rm(root, { recursive: true, force: true });
     }
   });
 });
