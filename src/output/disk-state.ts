@@ -96,7 +96,14 @@ export function createPresenceCheck(root: string): PresenceCheck {
       return true;
     },
     async prefetch(dirs) {
-      await Promise.all([...dirs].map(list));
+      // A few at a time: a site of the default profile has a folder per page (30,000
+      // folders, each an open directory while it is listed), and a listing that fails (too
+      // many open files) would count its folder as missing.
+      const queue = [...dirs].reverse();
+      const lister = async (): Promise<void> => {
+        for (let dir = queue.pop(); dir !== undefined; dir = queue.pop()) await list(dir);
+      };
+      await Promise.all(Array.from({ length: Math.min(PREFETCH_LISTINGS, queue.length) }, lister));
     },
   };
 }
@@ -108,6 +115,9 @@ export interface FolderNames {
   /** Whether a regular file whose name has this hash (shard-summary.ts `nameHash`) is there. */
   hasHash(h: number): boolean;
 }
+
+/** Folders a prefetch lists at once. */
+const PREFETCH_LISTINGS = 8;
 
 /** Entries read from the folder at a time. */
 const LIST_BATCH = 1024;
