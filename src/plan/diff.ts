@@ -102,7 +102,8 @@ export function renderPatchChange(c: FileChange): string[] {
 const ANSI = { red: '\x1b[31m', green: '\x1b[32m', cyan: '\x1b[36m', bold: '\x1b[1m', reset: '\x1b[0m' };
 
 export function colorize(line: string): string {
-  if (line.startsWith('diff --git') || line.startsWith('index ') || line.startsWith('new file') || line.startsWith('deleted file')) return `${ANSI.bold}${line}${ANSI.reset}`;
+  if (line.startsWith('diff --git') || line.startsWith('index ') || line.startsWith('new file') || line.startsWith('deleted file'))
+    return `${ANSI.bold}${line}${ANSI.reset}`;
   if (line.startsWith('+++') || line.startsWith('---')) return `${ANSI.bold}${line}${ANSI.reset}`;
   if (line.startsWith('@@')) return `${ANSI.cyan}${line}${ANSI.reset}`;
   if (line.startsWith('+')) return `${ANSI.green}${line}${ANSI.reset}`;

@@ -122,7 +122,12 @@ export function planSync(input: PlanInput): PlanResult {
   for (const d of input.desired) {
     const why = input.blocked?.get(d.path);
     if (why === undefined || failed.has(d.workPackageId)) continue;
-    fail(d.workPackageId, d.source, `work package #${d.workPackageId} maps to ${d.path}, but ${why}; it is left as it is (this work package's last good files are kept and it is retried every run): move it away`, 'blocked-path');
+    fail(
+      d.workPackageId,
+      d.source,
+      `work package #${d.workPackageId} maps to ${d.path}, but ${why}; it is left as it is (this work package's last good files are kept and it is retried every run): move it away`,
+      'blocked-path',
+    );
   }
 
   // 1. Hand-written files.
@@ -130,7 +135,12 @@ export function planSync(input: PlanInput): PlanResult {
     if (failed.has(d.workPackageId)) continue;
     const cur = input.current.get(d.path) ?? null;
     if (cur === null || cur === d.sha256 || owner.has(d.path) || input.orphans.get(d.path) === cur) continue;
-    fail(d.workPackageId, d.source, `work package #${d.workPackageId} maps to ${d.path}, which holds a file curate does not own (written by hand?); it is left as it is: move it away or change the work package`, 'hand-written');
+    fail(
+      d.workPackageId,
+      d.source,
+      `work package #${d.workPackageId} maps to ${d.path}, which holds a file curate does not own (written by hand?); it is left as it is: move it away or change the work package`,
+      'hand-written',
+    );
   }
 
   // 2. Collisions, to a fixed point: a mapped work package that loses a path fails, and
@@ -159,7 +169,8 @@ export function planSync(input: PlanInput): PlanResult {
       list.sort((a, b) => a.workPackageId - b.workPackageId);
       const winner = list[0]!;
       for (const loser of list.slice(1)) {
-        const message = `work package #${loser.workPackageId} maps to ${p}, which work package #${winner.workPackageId} already writes (the lower id keeps it); change one of their subjects/URLs`;
+        const message =
+          `work package #${loser.workPackageId} maps to ${p}, which work package #${winner.workPackageId} already writes (the lower id keeps it); change one of their subjects/URLs`;
         if (!isKept(loser)) {
           fail(loser.workPackageId, loser.source, message, 'collision');
           changed = true;
@@ -183,7 +194,15 @@ export function planSync(input: PlanInput): PlanResult {
   for (const [p, held] of claims) {
     const c = Array.isArray(held) ? held[0]! : held;
     if (isKept(c)) {
-      files.push({ path: p, action: 'unchanged', source: c.source, workPackageId: c.workPackageId, sha256: c.sha256, oldSha256: c.sha256, binary: !p.endsWith('.md') });
+      files.push({
+        path: p,
+        action: 'unchanged',
+        source: c.source,
+        workPackageId: c.workPackageId,
+        sha256: c.sha256,
+        oldSha256: c.sha256,
+        binary: !p.endsWith('.md'),
+      });
       continue;
     }
     const d = c;
@@ -222,7 +241,8 @@ export function planSync(input: PlanInput): PlanResult {
   for (const [p, sha] of input.orphans) {
     if (claims.has(p) || owner.has(p)) continue;
     const cur = input.current.get(p) ?? null;
-    if (cur !== null && cur === sha) files.push({ path: p, action: 'delete', source: '', workPackageId: 0, sha256: null, oldSha256: cur, binary: !p.endsWith('.md') });
+    if (cur !== null && cur === sha)
+      files.push({ path: p, action: 'delete', source: '', workPackageId: 0, sha256: null, oldSha256: cur, binary: !p.endsWith('.md') });
   }
 
   // A work package whose markdown moved: shown as a rename.
@@ -236,7 +256,8 @@ export function planSync(input: PlanInput): PlanResult {
 
   let brake: string | null = null;
   if (!input.allowMassDelete && realDeletions > 0 && ownedBefore > 0 && realDeletions / ownedBefore > input.deleteThreshold) {
-    brake = `this run would delete ${realDeletions} of ${ownedBefore} synced files of work packages that are gone (${Math.round((100 * realDeletions) / ownedBefore)}%, above the ${Math.round(input.deleteThreshold * 100)}% limit); check the configuration and the server, then re-run with --allow-mass-delete if this is intended`;
+    brake =
+      `this run would delete ${realDeletions} of ${ownedBefore} synced files of work packages that are gone (${Math.round((100 * realDeletions) / ownedBefore)}%, above the ${Math.round(input.deleteThreshold * 100)}% limit); check the configuration and the server, then re-run with --allow-mass-delete if this is intended`;
   }
   return { plan: { files }, failures, failed, released, realDeletions, ownedBefore, brake };
 }
@@ -246,7 +267,13 @@ export function planSync(input: PlanInput): PlanResult {
  * files, and the owner of every desired path (a collision, or a file taken back). The
  * files of all others stay as they are, whatever the plan decides: they are counted.
  */
-export function previousInScope<E extends PreviousEntry>(all: Iterable<[number, E]>, desired: readonly DesiredFile[], keeps: (id: number) => boolean, ownerOf: (path: string) => number | undefined, entry: (id: number) => E | undefined): { previous: Map<number, E>; ownedBefore: number; unlisted: Record<string, number> } {
+export function previousInScope<E extends PreviousEntry>(
+  all: Iterable<[number, E]>,
+  desired: readonly DesiredFile[],
+  keeps: (id: number) => boolean,
+  ownerOf: (path: string) => number | undefined,
+  entry: (id: number) => E | undefined,
+): { previous: Map<number, E>; ownedBefore: number; unlisted: Record<string, number> } {
   const previous = new Map<number, E>();
   for (const d of desired) {
     const owner = ownerOf(d.path);

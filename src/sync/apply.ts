@@ -33,7 +33,13 @@ export interface ApplyInput {
    * The next state, or null when it did not change: manifest.json's keys, the entries by
    * shard, the shards whose entries changed (null: all of them) and the shards' digests as read.
    */
-  state: { top: StateTop; entries: ShardedEntries; dirty: ReadonlySet<number> | null; previousShards: PreviousShards | null; cache?: StateCache | undefined } | null;
+  state: {
+    top: StateTop;
+    entries: ShardedEntries;
+    dirty: ReadonlySet<number> | null;
+    previousShards: PreviousShards | null;
+    cache?: StateCache | undefined;
+  } | null;
   checkpoint(): void;
   emit(e: SyncEvent): void;
 }
@@ -93,7 +99,17 @@ export async function applyPlan(a: ApplyInput): Promise<string[]> {
       touched.push(f.path);
       a.emit({ type: 'write', path: f.path, action: f.action });
     });
-    state = a.state ? stageState(root, a.state.top, a.state.entries, a.state.dirty, a.state.previousShards, a.state.cache, (shard, bytes, mapped) => a.emit({ type: 'stateShard', shard, bytes, mapped })) : null;
+    state = a.state
+      ? stageState(
+          root,
+          a.state.top,
+          a.state.entries,
+          a.state.dirty,
+          a.state.previousShards,
+          a.state.cache,
+          (shard, bytes, mapped) => a.emit({ type: 'stateShard', shard, bytes, mapped }),
+        )
+      : null;
     state?.catch(() => undefined);
     await eachLimited(dirs, WIDTH, fsyncDir);
     // Deletions in parallel too (a run renaming 600 pages deleted them one by one), then the

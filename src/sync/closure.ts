@@ -38,7 +38,8 @@ const KIND_WORDS: Record<NameKind, string> = { projects: 'a project', types: 'a 
  * schemas could not be read (nothing is then known about field names this run).
  */
 export function nameDigests(query: WorkPackageQuery, names: ServerNames, fields: ReadonlyMap<string, CustomFieldDef[]> | null): Record<string, string> {
-  const pick = <T extends { id: number }>(all: readonly T[], ids: readonly number[] | undefined, wide = false): T[] => (wide || !ids?.length ? [...all] : all.filter((x) => ids.includes(x.id))).sort((a, b) => a.id - b.id);
+  const pick = <T extends { id: number }>(all: readonly T[], ids: readonly number[] | undefined, wide = false): T[] =>
+    (wide || !ids?.length ? [...all] : all.filter((x) => ids.includes(x.id))).sort((a, b) => a.id - b.id);
   const out: Record<string, string> = {
     projects: short(JSON.stringify(pick(names.projects, query.projectIds, query.includeSubprojects).map((p) => [p.id, p.identifier, p.name]))),
     types: short(JSON.stringify(pick(names.types, query.typeIds).map((t) => [t.id, t.name]))),
@@ -46,7 +47,8 @@ export function nameDigests(query: WorkPackageQuery, names: ServerNames, fields:
   };
   if (fields) {
     const shown: string[] = [];
-    for (const key of schemaKeys(query, names)) for (const d of fields.get(key) ?? []) shown.push(`${key}:${d.id}:${d.format}:${d.multiValue ? 1 : 0}:${d.name}`);
+    for (const key of schemaKeys(query, names))
+      for (const d of fields.get(key) ?? []) shown.push(`${key}:${d.id}:${d.format}:${d.multiValue ? 1 : 0}:${d.name}`);
     out.fields = short(JSON.stringify(shown.sort()));
   }
   return out;
@@ -55,7 +57,9 @@ export function nameDigests(query: WorkPackageQuery, names: ServerNames, fields:
 /** The kinds whose digest differs from the previous run's (a kind either run lacks is not compared). */
 export function renamedKinds(previous: Record<string, string> | undefined, current: Record<string, string>): string[] {
   if (!previous) return [];
-  return (Object.keys(KIND_WORDS) as NameKind[]).filter((k) => previous[k] !== undefined && current[k] !== undefined && previous[k] !== current[k]).map((k) => KIND_WORDS[k]);
+  return (Object.keys(KIND_WORDS) as NameKind[])
+    .filter((k) => previous[k] !== undefined && current[k] !== undefined && previous[k] !== current[k])
+    .map((k) => KIND_WORDS[k]);
 }
 
 /** Author user id → digest of the name, over the listed work packages (`IdListing.authors` values are `id\0name`). */
@@ -74,7 +78,11 @@ export function authorDigests(authors: ReadonlyMap<number, string>, ids: Iterabl
 }
 
 /** Work packages whose author's name changed since the previous run (only users both runs saw count). */
-export function renamedAuthorsWorkPackages(previous: Record<string, string> | undefined, current: Record<string, string>, authors: ReadonlyMap<number, string>): Set<number> {
+export function renamedAuthorsWorkPackages(
+  previous: Record<string, string> | undefined,
+  current: Record<string, string>,
+  authors: ReadonlyMap<number, string>,
+): Set<number> {
   const out = new Set<number>();
   if (!previous) return out;
   const renamed = new Set(Object.keys(current).filter((u) => previous[u] !== undefined && previous[u] !== current[u]));

@@ -47,7 +47,12 @@ export async function collectAll(ctx: RunContext, deps: CollectDeps): Promise<Co
   const early = new Map<string, NonNullable<SourcePlan['early']>>();
   for (const src of sources.resolved) {
     const name = src.spec.name;
-    const basis = walkBasis({ full, clock: ctx.clock, walkStart: sources.walkStart, auditIntervalMs }, previous.source(name), src.fingerprint, remapAllOf(name));
+    const basis = walkBasis(
+      { full, clock: ctx.clock, walkStart: sources.walkStart, auditIntervalMs },
+      previous.source(name),
+      src.fingerprint,
+      remapAllOf(name),
+    );
     if (!basis.incremental) continue;
     const from = basis.storedMark! - overlapMs;
     early.set(name, { from, pages: prefetchFirst(options.client.listChanges(src.query, new Date(from).toISOString())) });
@@ -65,7 +70,18 @@ export async function collectAll(ctx: RunContext, deps: CollectDeps): Promise<Co
   }
 }
 
-async function collectListed(ctx: RunContext, deps: CollectDeps, o: { full: boolean; overlapMs: number; auditIntervalMs: number; remapAllOf: (name: string) => string | null; early: ReadonlyMap<string, NonNullable<SourcePlan['early']>>; filesPresent: PresenceCheck }): Promise<CollectedSources> {
+async function collectListed(
+  ctx: RunContext,
+  deps: CollectDeps,
+  o: {
+    full: boolean;
+    overlapMs: number;
+    auditIntervalMs: number;
+    remapAllOf: (name: string) => string | null;
+    early: ReadonlyMap<string, NonNullable<SourcePlan['early']>>;
+    filesPresent: PresenceCheck;
+  },
+): Promise<CollectedSources> {
   const { options } = ctx;
   const { previous, ledger, sources, membership, mapper } = deps;
   // Asked while the state was read (run-sources.ts), unless this run was to be targeted.
@@ -74,7 +90,12 @@ async function collectListed(ctx: RunContext, deps: CollectDeps, o: { full: bool
   const listed: { src: ResolvedSource; listing: IdListing }[] = [];
   answers.forEach((a, i) => {
     const src = sources.resolved[i]!;
-    if (a instanceof Error) ledger.failed({ kind: 'source', source: src.spec.name, message: `source "${src.spec.name}" was not synced, its work packages could not be listed (its files stay as they are): ${a.message}` });
+    if (a instanceof Error)
+      ledger.failed({
+        kind: 'source',
+        source: src.spec.name,
+        message: `source "${src.spec.name}" was not synced, its work packages could not be listed (its files stay as they are): ${a.message}`,
+      });
     else listed.push({ src, listing: a });
   });
   for (const { src, listing } of listed) membership.add(src.spec.name, listing.ids);
@@ -83,7 +104,9 @@ async function collectListed(ctx: RunContext, deps: CollectDeps, o: { full: bool
   for (const { src, listing } of listed) {
     const mine = previous.ownedIds(src.spec.name).length;
     if (listing.total === 0 && mine && !options.allowMassDelete) {
-      ctx.brake(`source "${src.spec.name}": the server returned no work packages, but ${mine} are synced; refusing to delete them all (check the filters and the key's permissions, or pass --allow-mass-delete)`);
+      ctx.brake(
+        `source "${src.spec.name}": the server returned no work packages, but ${mine} are synced; refusing to delete them all (check the filters and the key's permissions, or pass --allow-mass-delete)`,
+      );
     }
   }
   // Work packages of sources no longer in the config: moved if another source lists them,
@@ -141,8 +164,15 @@ async function collectListed(ctx: RunContext, deps: CollectDeps, o: { full: bool
       const kinds = sources.renamed.get(name)!;
       const authors = listing.authors ? authorDigests(listing.authors, listing.ids) : undefined;
       const force = listing.authors ? renamedAuthorsWorkPackages(previous.source(name)?.authors, authors!, listing.authors) : new Set<number>();
-      if (force.size && kinds.length === 0 && !options.full) ctx.warn(`source "${name}": an author's name changed on the server; mapping their ${force.size} work package(s) again`);
-      const result = await collectSource(collectContext, src, new Set(listing.ids), { has: (id) => previous.sourceOf(id) === name, [Symbol.iterator]: () => previous.ownedIds(name)[Symbol.iterator]() }, { remapAll: o.remapAllOf(name), force, early: o.early.get(name) });
+      if (force.size && kinds.length === 0 && !options.full)
+        ctx.warn(`source "${name}": an author's name changed on the server; mapping their ${force.size} work package(s) again`);
+      const result = await collectSource(
+        collectContext,
+        src,
+        new Set(listing.ids),
+        { has: (id) => previous.sourceOf(id) === name, [Symbol.iterator]: () => previous.ownedIds(name)[Symbol.iterator]() },
+        { remapAll: o.remapAllOf(name), force, early: o.early.get(name) },
+      );
       collected.set(name, { ...result, ...(authors ? { authors } : {}) });
     }),
   );

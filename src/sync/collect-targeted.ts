@@ -70,7 +70,13 @@ export async function collectTargeted(ctx: TargetedContext, resolved: readonly R
   const failedSources = answered.flatMap((a, i) => ('error' in a ? [{ src: resolved[i]!, error: a.error }] : []));
   if (failedSources.length) {
     for (const { src, error } of failedSources) {
-      for (const id of idList) ctx.ledger.failed({ kind: 'unconfirmed-gone', source: ownerOf(id) ?? src.spec.name, workPackageId: id, message: `source "${src.spec.name}" could not be asked whether it matches work package #${id} (its files are kept): ${error.message}` });
+      for (const id of idList)
+        ctx.ledger.failed({
+          kind: 'unconfirmed-gone',
+          source: ownerOf(id) ?? src.spec.name,
+          workPackageId: id,
+          message: `source "${src.spec.name}" could not be asked whether it matches work package #${id} (its files are kept): ${error.message}`,
+        });
     }
     return;
   }
@@ -80,10 +86,13 @@ export async function collectTargeted(ctx: TargetedContext, resolved: readonly R
   ctx.checkpoint();
   ok.forEach((a, i) => ctx.membership.add(resolved[i]!.spec.name, new Set([...a.rows.map((wp) => wp.id), ...a.invalid.map((b) => b.id)])));
   const overlapping = ctx.membership.recordOverlaps(ctx.ledger, idList);
-  for (const id of idList) if (!overlapping.has(id) && ctx.membership.sourcesOf(id).length === 0 && ownerOf(id) !== undefined) ctx.ledger.gone(ownerOf(id)!, id);
+  for (const id of idList)
+    if (!overlapping.has(id) && ctx.membership.sourcesOf(id).length === 0 && ownerOf(id) !== undefined) ctx.ledger.gone(ownerOf(id)!, id);
   ok.forEach((a, i) => {
     const src = resolved[i]!;
     for (const wp of a.rows) if (!overlapping.has(wp.id)) ctx.schedule(src, wp);
-    for (const bad of a.invalid) if (!overlapping.has(bad.id)) ctx.ledger.failed({ kind: 'payload', source: src.spec.name, workPackageId: bad.id, message: bad.message });
+    for (const bad of a.invalid)
+      if (!overlapping.has(bad.id))
+        ctx.ledger.failed({ kind: 'payload', source: src.spec.name, workPackageId: bad.id, message: bad.message });
   });
 }

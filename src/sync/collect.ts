@@ -99,7 +99,13 @@ export interface OwnedIds extends Iterable<number> {
  * (PreviousState.load): a shard none of whose work packages came back, went or must be
  * read again is kept whole when its summary proves what each entry would.
  */
-export async function collectSource(ctx: CollectContext, src: ResolvedSource, listed: ReadonlySet<number>, owned: OwnedIds, plan: SourcePlan): Promise<Collected> {
+export async function collectSource(
+  ctx: CollectContext,
+  src: ResolvedSource,
+  listed: ReadonlySet<number>,
+  owned: OwnedIds,
+  plan: SourcePlan,
+): Promise<Collected> {
   const source = new SourceCollection(ctx, src, listed, owned, plan);
   source.warnWhyWalkedInFull();
   const walkedAll = source.basis.incremental ? await source.walkFromWatermark() : await source.walkEverything();
@@ -156,19 +162,27 @@ class SourceCollection {
     const { ctx, name, stored, src, plan } = this;
     const { storedMark, trusted, sameShape, clockNow } = this.basis;
     if (!ctx.full && stored?.fingerprint === MIXED_FINGERPRINT) {
-      ctx.warn(`source "${name}": the last sync failed part-way through mapping it again (pages of two shapes are on disk); mapping all of its work packages again`);
+      ctx.warn(
+        `source "${name}": the last sync failed part-way through mapping it again (pages of two shapes are on disk); mapping all of its work packages again`,
+      );
     } else if (!ctx.full && stored && stored.fingerprint !== src.fingerprint && Object.keys(stored).length) {
-      ctx.warn(`source "${name}": its configuration, the profile's options or curate's mapping changed since the last sync; mapping all of its work packages again`);
+      ctx.warn(
+        `source "${name}": its configuration, the profile's options or curate's mapping changed since the last sync; mapping all of its work packages again`,
+      );
     } else if (!ctx.full && plan.remapAll) ctx.warn(`source "${name}": ${plan.remapAll}; mapping all of its work packages again`);
     if (storedMark !== null && !trusted && !ctx.full && sameShape) {
-      ctx.warn(`source "${name}": the stored watermark ${stored!.watermark} is in the future of the server's clock (${ctx.walkStart?.toISOString() ?? 'not sent'}) and of this machine's (${new Date(clockNow).toISOString()}); reading every work package of the source once to find edits it would hide`);
+      ctx.warn(
+        `source "${name}": the stored watermark ${stored!.watermark} is in the future of the server's clock (${ctx.walkStart?.toISOString() ?? 'not sent'}) and of this machine's (${new Date(clockNow).toISOString()}); reading every work package of the source once to find edits it would hide`,
+      );
     }
   }
 
   warnFutureRows(): void {
     if (!this.future) return;
     const { ctx } = this;
-    ctx.warn(`source "${this.name}": ${this.future} work package(s) have an updatedAt in the future (the server's clock said ${ctx.walkStart?.toISOString() ?? 'nothing'}, this machine's ${new Date(this.basis.clockNow).toISOString()}); they are synced, and read again by every run until the clocks pass them`);
+    ctx.warn(
+      `source "${this.name}": ${this.future} work package(s) have an updatedAt in the future (the server's clock said ${ctx.walkStart?.toISOString() ?? 'nothing'}, this machine's ${new Date(this.basis.clockNow).toISOString()}); they are synced, and read again by every run until the clocks pass them`,
+    );
   }
 
   /** Whether an owned work package's files can stay without looking at its data again. */
@@ -180,7 +194,8 @@ class SourceCollection {
   /** stillValid for every entry of an unread shard at once, from its summary, and its files on disk. */
   private async shardStillValid(shard: number, s: ShardSummary): Promise<boolean> {
     const { ctx } = this;
-    return this.basis.sameShape && !ctx.full && !this.singled.has(shard) && summaryValidAt(s, ctx.now) && !referencesChanged(s, ctx.refOf) && (await ctx.shardFilesPresent(shard));
+    return this.basis.sameShape && !ctx.full && !this.singled.has(shard) && summaryValidAt(s, ctx.now) &&
+      !referencesChanged(s, ctx.refOf) && (await ctx.shardFilesPresent(shard));
   }
 
   /** The owned entry of a work package (its shard read). */
@@ -202,7 +217,8 @@ class SourceCollection {
     else if (!force && (this.newest === null || t > this.newest.ms)) this.newest = { ms: t, text: wp.updatedAt };
     const w = this.ownedEntry(wp.id);
     if (w && this.regressed === null && (wp.lockVersion < w.lockVersion || t < Date.parse(w.updatedAt))) {
-      this.regressed = `work package #${wp.id} is at lockVersion ${wp.lockVersion}, updatedAt ${wp.updatedAt}, older than the ${w.lockVersion}, ${w.updatedAt} synced before`;
+      this.regressed =
+        `work package #${wp.id} is at lockVersion ${wp.lockVersion}, updatedAt ${wp.updatedAt}, older than the ${w.lockVersion}, ${w.updatedAt} synced before`;
     }
     if (!force && w && sameRow(w, wp) && this.stillValid(wp.id, w)) {
       this.toCheck.push(wp.id);
@@ -277,7 +293,11 @@ class SourceCollection {
     // anywhere, so every work package of the source is read.
     if (this.regressed === null) {
       // Only a shard holding a row as new as the bound can hold a suspect.
-      await previous.load([...this.ownedShards.keys()].filter((shard) => !previous.isLoaded(shard) && Date.parse(previous.summary(shard)!.newest[name]!) >= from));
+      await previous.load(
+        [...this.ownedShards.keys()].filter(
+          (shard) => !previous.isLoaded(shard) && Date.parse(previous.summary(shard)!.newest[name]!) >= from,
+        ),
+      );
       const suspects: number[] = [];
       for (const id of owned) {
         if (!previous.isLoaded(shardOf(id))) continue;
@@ -286,7 +306,9 @@ class SourceCollection {
       if (suspects.length) await this.drain(ctx.client.listWorkPackages({ ...this.src.query, ids: suspects }), true);
     }
     if (this.regressed === null) return false;
-    ctx.warn(`source "${name}": the server's data went back in time (restored from a backup, or its clock set back): ${this.regressed}; reading every work package of the source`);
+    ctx.warn(
+      `source "${name}": the server's data went back in time (restored from a backup, or its clock set back): ${this.regressed}; reading every work package of the source`,
+    );
     await this.drain(ctx.client.listWorkPackages(this.src.query));
     return true;
   }
@@ -345,12 +367,19 @@ class SourceCollection {
   }
 
   nextWatermark(walkedAll: boolean): string | null {
-    return watermarkAfterWalk({ newest: this.newest, walkedAll, walkStart: this.ctx.walkStart, trusted: this.basis.trusted, storedWatermark: this.stored?.watermark ?? null });
+    return watermarkAfterWalk({
+      newest: this.newest,
+      walkedAll,
+      walkStart: this.ctx.walkStart,
+      trusted: this.basis.trusted,
+      storedWatermark: this.stored?.watermark ?? null,
+    });
   }
 }
 
 /** Whether a received row is the one the entry was mapped from. */
-const sameRow = (w: ManifestWorkPackage, wp: WorkPackage): boolean => (w.digest !== undefined ? w.digest === rowDigest(wp) : w.updatedAt === wp.updatedAt && w.lockVersion === wp.lockVersion);
+const sameRow = (w: ManifestWorkPackage, wp: WorkPackage): boolean =>
+  (w.digest !== undefined ? w.digest === rowDigest(wp) : w.updatedAt === wp.updatedAt && w.lockVersion === wp.lockVersion);
 
 /**
  * Owned work packages the listing did not return. Listed by another source: moved, that
@@ -369,7 +398,12 @@ async function confirmAbsent(ctx: CollectContext, src: ResolvedSource, ids: numb
   if (!candidates.length) return;
   ctx.checkpoint();
   const keep = (id: number, e: unknown): void =>
-    ctx.ledger.failed({ kind: 'unconfirmed-gone', source: name, workPackageId: id, message: `work package #${id} is missing from the listing of source "${name}" and could not be confirmed gone (its files are kept; it is checked again on the next run): ${(e as Error).message}` });
+    ctx.ledger.failed({
+      kind: 'unconfirmed-gone',
+      source: name,
+      workPackageId: id,
+      message: `work package #${id} is missing from the listing of source "${name}" and could not be confirmed gone (its files are kept; it is checked again on the next run): ${(e as Error).message}`,
+    });
   let matching: number[];
   try {
     matching = (await ctx.client.listWorkPackageIds({ ...src.query, ids: candidates })).ids;

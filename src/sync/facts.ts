@@ -75,7 +75,8 @@ export function factRefs(entry: { refs?: Record<string, string | null | false> |
   return out;
 }
 
-const digestOf = (f: WorkPackageFacts | null): string => (f === null ? NONE : createHash('sha256').update(JSON.stringify([f.subject, f.type, f.status])).digest('hex').slice(0, 12));
+const digestOf = (f: WorkPackageFacts | null): string =>
+  (f === null ? NONE : createHash('sha256').update(JSON.stringify([f.subject, f.type, f.status])).digest('hex').slice(0, 12));
 
 interface Known {
   subject: string;
@@ -184,7 +185,12 @@ export class FactsBook {
    * (`null` records, read again at the audit) are asked one by one with `readOne` instead,
    * one request each rather than about three, and kept out of the chunks of the others.
    */
-  async settle(ids: Iterable<number>, read: (ids: number[]) => AsyncIterable<WorkPackage[]>, isAborted: () => boolean, readOne?: (id: number) => Promise<WorkPackage | null>): Promise<Error | null> {
+  async settle(
+    ids: Iterable<number>,
+    read: (ids: number[]) => AsyncIterable<WorkPackage[]>,
+    isAborted: () => boolean,
+    readOne?: (id: number) => Promise<WorkPackage | null>,
+  ): Promise<Error | null> {
     const need = [...new Set(ids)].filter((id) => this.known(id) === undefined && !this.failed.has(id)).sort((a, b) => a - b);
     const wasAbsent = readOne ? need.filter((id) => this.o.stored?.[String(id)] === null) : [];
     const bulk = wasAbsent.length ? need.filter((id) => this.o.stored?.[String(id)] !== null) : need;
@@ -310,7 +316,10 @@ export async function reconcileFacts(ctx: ReconcileContext): Promise<number> {
       }
       if (unknown.length) {
         failedPages.add(id);
-        ctx.fail(id, `work package #${id}: the subject, type and status of work package(s) ${unknown.map((t) => `#${t}`).join(', ')} it shows could not be read (its last good files are kept; it is retried on the next run): ${error?.message ?? 'unknown error'}`);
+        ctx.fail(
+          id,
+          `work package #${id}: the subject, type and status of work package(s) ${unknown.map((t) => `#${t}`).join(', ')} it shows could not be read (its last good files are kept; it is retried on the next run): ${error?.message ?? 'unknown error'}`,
+        );
       } else if (stale) again.push(id);
     }
     if (!again.length) return total;
@@ -398,7 +407,8 @@ export function reconcileInRun(r: RunReconcile): Promise<number> {
       // race with an edit) keeps its files; the next run decides it.
       for (const [src, list] of byId) {
         for (let i = 0; i < list.length; i += FACTS_CHUNK) {
-          for await (const page of r.client.listWorkPackages({ ...src.query, ids: list.slice(i, i + FACTS_CHUNK) })) for (const wp of page.workPackages) mapper.schedule(src, wp);
+          for await (const page of r.client.listWorkPackages({ ...src.query, ids: list.slice(i, i + FACTS_CHUNK) }))
+            for (const wp of page.workPackages) mapper.schedule(src, wp);
         }
       }
       await mapper.scheduler.drained();
@@ -421,7 +431,12 @@ export function factsBookFor(ctx: RunContext, previous: PreviousState, sources: 
     types: sources.types,
     statuses: sources.statuses,
     isSynced: (id) => membership.sourceOf(id) !== undefined,
-    auditDue: targetsAuditDue(previous.manifest?.targetsReadAt, ctx.clock().getTime(), options.auditIntervalMs ?? DEFAULTS.auditHours * 3_600_000, (options.full ?? false) || previous.torn !== null),
+    auditDue: targetsAuditDue(
+      previous.manifest?.targetsReadAt,
+      ctx.clock().getTime(),
+      options.auditIntervalMs ?? DEFAULTS.auditHours * 3_600_000,
+      (options.full ?? false) || previous.torn !== null,
+    ),
     rows: options.profile.showsFacts !== false,
   });
 }

@@ -171,7 +171,8 @@ export class Ledger {
       if (!keepsPrevious(this.outcomes.get(id)?.kind) || released.get(id)?.length) dirty.add(shard);
     }
     for (const [id, o] of this.outcomes) {
-      if ((o.kind === 'mapped' || o.kind === 'gone') && !this.previous.isLoaded(shardOf(id))) throw new Error(`ledger: work package #${id} is ${o.kind}, but its shard of the state was not read`);
+      if ((o.kind === 'mapped' || o.kind === 'gone') && !this.previous.isLoaded(shardOf(id)))
+        throw new Error(`ledger: work package #${id} is ${o.kind}, but its shard of the state was not read`);
       if (o.kind === 'mapped') {
         dirty.add(shardOf(id));
         mappedIn.set(shardOf(id), (mappedIn.get(shardOf(id)) ?? 0) + 1);

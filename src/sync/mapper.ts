@@ -43,7 +43,10 @@ export interface Mapper {
   release(): void;
 }
 
-export function createMapper(ctx: RunContext, deps: { previous: PreviousState; ledger: Ledger; staging: Staging; sources: RunSources; membership: Membership; facts: FactsBook }): Mapper {
+export function createMapper(
+  ctx: RunContext,
+  deps: { previous: PreviousState; ledger: Ledger; staging: Staging; sources: RunSources; membership: Membership; facts: FactsBook },
+): Mapper {
   const { options } = ctx;
   const { previous, ledger, sources, membership, facts } = deps;
   const refOf = (id: number): string | null => {

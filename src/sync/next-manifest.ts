@@ -24,7 +24,17 @@ export interface NextManifest {
   watermarks: Record<string, string | null>;
 }
 
-export function nextManifest(ctx: RunContext, r: { previous: PreviousState; sources: RunSources; collected: CollectedSources; ledger: Ledger; released: ReadonlyMap<number, string[]>; facts: FactsBook }): NextManifest {
+export function nextManifest(
+  ctx: RunContext,
+  r: {
+    previous: PreviousState;
+    sources: RunSources;
+    collected: CollectedSources;
+    ledger: Ledger;
+    released: ReadonlyMap<number, string[]>;
+    facts: FactsBook;
+  },
+): NextManifest {
   const { previous, sources: run, collected, ledger } = r;
   const onlyIds = run.onlyIds;
   const sources: Record<string, ManifestSource> = {};
@@ -34,9 +44,26 @@ export function nextManifest(ctx: RunContext, r: { previous: PreviousState; sour
     const name = spec.name;
     const got = collected.get(name);
     const src = run.resolved.find((s) => s.spec.name === name);
-    const walked = onlyIds || !got || !src ? null : { fingerprint: src.fingerprint, names: run.namesNow.get(name)!, renamed: run.renamed.get(name)!.length > 0, watermark: got.watermark, walkedAll: got.walkedAll, ...(got.authors ? { authors: got.authors } : {}) };
+    const walked =
+      onlyIds || !got || !src
+        ? null
+        : {
+            fingerprint: src.fingerprint,
+            names: run.namesNow.get(name)!,
+            renamed: run.renamed.get(name)!.length > 0,
+            watermark: got.watermark,
+            walkedAll: got.walkedAll,
+            ...(got.authors ? { authors: got.authors } : {}),
+          };
     const failedIds = new Set((onlyIds ?? []).filter((id) => ledger.outcome(id)?.kind === 'failed'));
-    const { state, watermark } = nextSourceState({ previous: previous.source(name), walked, held: ledger.holds(name), failed: ledger.retry(name), ...(onlyIds ? { targeted: { ids: onlyIds, failedIds } } : {}), clock: stamp });
+    const { state, watermark } = nextSourceState({
+      previous: previous.source(name),
+      walked,
+      held: ledger.holds(name),
+      failed: ledger.retry(name),
+      ...(onlyIds ? { targeted: { ids: onlyIds, failedIds } } : {}),
+      clock: stamp,
+    });
     watermarks[name] = watermark;
     if (state) sources[name] = state;
   }
@@ -46,11 +73,18 @@ export function nextManifest(ctx: RunContext, r: { previous: PreviousState; sour
   // What the pages show of the work packages they reference with facts (`##N`; facts.ts):
   // those kept, those mapped, and those of shards the run did not read (from their summaries).
   const referenced: number[] = [];
-  for (const id of previous.loadedIds()) if (keepsPrevious(ledger.outcome(id)?.kind) && previous.mayRecordRefs(id)) referenced.push(...factRefs(previous.entry(id)!));
+  for (const id of previous.loadedIds())
+    if (keepsPrevious(ledger.outcome(id)?.kind) && previous.mayRecordRefs(id)) referenced.push(...factRefs(previous.entry(id)!));
   for (const [, mapped] of ledger.mappedRefs()) referenced.push(...factRefs(mapped));
   for (const shard of previous.unloadedShards()) referenced.push(...factRefs(previous.summary(shard)!));
   const shown = r.facts.record(referenced, stamp);
-  const top: StateTop = { version: MANIFEST_VERSION, profile: ctx.options.profile.name, sources, ...(shown.targets ? { targets: shown.targets } : {}), ...(shown.readAt ? { targetsReadAt: shown.readAt } : {}) };
+  const top: StateTop = {
+    version: MANIFEST_VERSION,
+    profile: ctx.options.profile.name,
+    sources,
+    ...(shown.targets ? { targets: shown.targets } : {}),
+    ...(shown.readAt ? { targetsReadAt: shown.readAt } : {}),
+  };
   const before = previous.manifest;
   const dirty = previous.shards === null || previous.torn !== null ? null : entries.dirty;
   return {
@@ -58,7 +92,10 @@ export function nextManifest(ctx: RunContext, r: { previous: PreviousState; sour
     entries,
     // State of format 3 (no summaries) is upgraded by the first real run, changes or not.
     changed:
-      !before || dirty === null || dirty.size > 0 || previous.summaries === null || stableJson(top.sources) !== stableJson(before.sources) || stableJson(top.targets ?? null) !== stableJson(before.targets ?? null) || top.targetsReadAt !== before.targetsReadAt,
+      !before || dirty === null || dirty.size > 0 || previous.summaries === null ||
+        stableJson(top.sources) !== stableJson(before.sources) ||
+        stableJson(top.targets ?? null) !== stableJson(before.targets ?? null) ||
+        top.targetsReadAt !== before.targetsReadAt,
     dirty,
     watermarks,
   };

@@ -14,7 +14,17 @@ import type { PreviousState } from './previous-state.js';
 import type { RunContext } from './run-context.js';
 import { inspectTree } from './tree.js';
 
-export async function planRun(ctx: RunContext, deps: { previous: PreviousState; ledger: Ledger; mapper: Mapper; orphans: Journal; hash: ReturnType<typeof createHasher>; staging: Staging }): Promise<{ plan: SyncPlan; released: Map<number, string[]> }> {
+export async function planRun(
+  ctx: RunContext,
+  deps: {
+    previous: PreviousState;
+    ledger: Ledger;
+    mapper: Mapper;
+    orphans: Journal;
+    hash: ReturnType<typeof createHasher>;
+    staging: Staging;
+  },
+): Promise<{ plan: SyncPlan; released: Map<number, string[]> }> {
   const { previous, ledger, mapper } = deps;
   const tree = await inspectTree(ctx, deps);
   const desired = mapper.desired().filter((d) => ledger.outcome(d.workPackageId)?.kind === 'mapped');

@@ -220,7 +220,9 @@ export class PreviousState {
     try {
       e = parseEntry(st, entryIndex(st, id));
     } catch (err) {
-      throw new OutputError(`${shardFile(shardOf(id))}: work package ${id} is not valid JSON (${(err as Error).message}); delete .curate/ and run \`curate sync --full\` to rebuild the state`);
+      throw new OutputError(
+        `${shardFile(shardOf(id))}: work package ${id} is not valid JSON (${(err as Error).message}); delete .curate/ and run \`curate sync --full\` to rebuild the state`,
+      );
     }
     this.parsed.set(id, e);
     return e;
@@ -349,7 +351,8 @@ export class PreviousState {
       };
       // Summaries list each shard's ids ascending, and shards are visited in order.
       if (this.loader && this.summaries) {
-        for (const shard of [...this.summaries.keys()].sort((a, b) => a - b)) for (const [s, ids] of Object.entries(this.summaries.get(shard)!.owned)) for (const id of ids) add(s, id);
+        for (const shard of [...this.summaries.keys()].sort((a, b) => a - b))
+          for (const [s, ids] of Object.entries(this.summaries.get(shard)!.owned)) for (const id of ids) add(s, id);
       } else {
         for (const [id, w] of this.loadedEntries()) add(w.source, id);
         for (const list of by.values()) list.sort((a, b) => a - b);

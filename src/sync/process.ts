@@ -58,7 +58,14 @@ export async function processWorkPackage(ctx: ProcessContext, source: SourceSpec
   const attachments = await ctx.client.listAttachments(wp.id).catch((e: unknown) => Promise.reject(attachmentFailure(e)));
   const probed: ProbedAttachment[] = [];
   const staged = new Map<number, { name: string; sha256: string }>();
-  const entry: ManifestWorkPackage = { source: source.name, updatedAt: wp.updatedAt, lockVersion: wp.lockVersion, digest: rowDigest(wp), files: {}, attachments: {} };
+  const entry: ManifestWorkPackage = {
+    source: source.name,
+    updatedAt: wp.updatedAt,
+    lockVersion: wp.lockVersion,
+    digest: rowDigest(wp),
+    files: {},
+    attachments: {},
+  };
   await Promise.all(
     attachments.map(async (att) => {
       const use = ctx.profile.attachmentUse(att, wp);

@@ -17,7 +17,8 @@ export async function fetchServerNames(client: OpenProjectClient): Promise<Serve
   return { projects, types, statuses };
 }
 
-export const findProject = (projects: readonly Project[], key: string): Project | undefined => projects.find((x) => x.identifier === key || String(x.id) === key || x.name === key);
+export const findProject = (projects: readonly Project[], key: string): Project | undefined =>
+  projects.find((x) => x.identifier === key || String(x.id) === key || x.name === key);
 export const findByName = <T extends NamedRef>(list: readonly T[], name: string): T | undefined => list.find((x) => x.name === name);
 
 /**
@@ -31,7 +32,8 @@ export function resolveQueries(names: ServerNames, sources: readonly SourceSpec[
 }
 
 /** The ConfigError for names the server does not have, every source's problems listed. */
-export const unresolvedConfig = (problems: readonly string[][]): ConfigError => new ConfigError('the configuration names things the server does not have', problems.flat());
+export const unresolvedConfig = (problems: readonly string[][]): ConfigError =>
+  new ConfigError('the configuration names things the server does not have', problems.flat());
 
 /**
  * Each source's query, or (null and) the names of it the server does not have. A sync
@@ -79,7 +81,9 @@ export function overlappingSources(sources: readonly SourceSpec[], queries: read
       const a = queries[i];
       const b = queries[j];
       if (a && b && meets(a.projectIds, b.projectIds) && meets(a.typeIds, b.typeIds) && meets(a.statusIds, b.statusIds)) {
-        out.push(`sources.${j}: source "${sources[j]!.name}" matches work packages that source "${sources[i]!.name}" (sources.${i}) matches too; give them different projects, types or statuses`);
+        out.push(
+          `sources.${j}: source "${sources[j]!.name}" matches work packages that source "${sources[i]!.name}" (sources.${i}) matches too; give them different projects, types or statuses`,
+        );
       }
     }
   }
@@ -96,14 +100,22 @@ export function unresolvedMessage(name: string, problems: readonly string[]): st
  * 100 schemas), for noticing a renamed field. Null when the server refuses (then nothing
  * is known about field names this run, which is said once).
  */
-export async function readSchemaFields(client: OpenProjectClient, sources: readonly { query: WorkPackageQuery }[], names: ServerNames, warn: (m: string) => void, isAborted: () => boolean): Promise<Map<string, CustomFieldDef[]> | null> {
+export async function readSchemaFields(
+  client: OpenProjectClient,
+  sources: readonly { query: WorkPackageQuery }[],
+  names: ServerNames,
+  warn: (m: string) => void,
+  isAborted: () => boolean,
+): Promise<Map<string, CustomFieldDef[]> | null> {
   const keys = [...new Set(sources.flatMap((s) => schemaKeys(s.query, names)))];
   if (!keys.length) return new Map();
   try {
     return await client.listSchemaFields(keys);
   } catch (e) {
     if (isAborted()) throw e;
-    warn(`the work package schemas could not be read in bulk, so a renamed custom field is noticed only when its work packages change or by the next audit: ${(e as Error).message}`);
+    warn(
+      `the work package schemas could not be read in bulk, so a renamed custom field is noticed only when its work packages change or by the next audit: ${(e as Error).message}`,
+    );
     return null;
   }
 }

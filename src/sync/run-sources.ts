@@ -110,7 +110,12 @@ export function listSourceIds(ctx: RunContext, resolved: readonly ResolvedSource
   return all;
 }
 
-export async function resolveRunSources(ctx: RunContext, previous: PreviousState, ledger: Ledger, asked: Promise<ResolveStarted> = startResolve(ctx)): Promise<RunSources> {
+export async function resolveRunSources(
+  ctx: RunContext,
+  previous: PreviousState,
+  ledger: Ledger,
+  asked: Promise<ResolveStarted> = startResolve(ctx),
+): Promise<RunSources> {
   const { sources, profile } = ctx.options;
   const { names, walkStart, queries, problems, fingerprints, resolved, fields, early, listings } = await asked;
   const skew = clockSkewWarning(walkStart, ctx.clock());
@@ -140,7 +145,9 @@ export async function resolveRunSources(ctx: RunContext, previous: PreviousState
       return prev !== undefined && (prev.fingerprint !== src.fingerprint || renamed.get(src.spec.name)!.length > 0);
     });
     if (stale.length) {
-      ctx.warn(`source(s) ${stale.map((s) => `"${s.spec.name}"`).join(', ')}: the configuration, curate's mapping or names on the server changed since the last sync; syncing everything rather than only work package(s) ${onlyIds.map((id) => `#${id}`).join(', ')}`);
+      ctx.warn(
+        `source(s) ${stale.map((s) => `"${s.spec.name}"`).join(', ')}: the configuration, curate's mapping or names on the server changed since the last sync; syncing everything rather than only work package(s) ${onlyIds.map((id) => `#${id}`).join(', ')}`,
+      );
       onlyIds = undefined;
     }
   }

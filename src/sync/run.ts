@@ -68,7 +68,10 @@ async function runOnce(options: SyncOptions, lazy: boolean): Promise<SyncReport>
   let mapper: Mapper | null = null;
   let disposed = false;
   try {
-    if (lock?.tookOver) ctx.warn(`took over a stale lock left by pid ${lock.tookOver.pid} on ${lock.tookOver.hostname} (started ${lock.tookOver.startedAt}): ${lock.tookOver.reason}`);
+    if (lock?.tookOver)
+      ctx.warn(
+        `took over a stale lock left by pid ${lock.tookOver.pid} on ${lock.tookOver.hostname} (started ${lock.tookOver.startedAt}): ${lock.tookOver.reason}`,
+      );
     if (!dryRun) {
       const swept = await sweepLeftovers(root);
       if (swept) ctx.warn(`removed ${swept} leftover temporary file(s) of an interrupted run`);
@@ -79,7 +82,13 @@ async function runOnce(options: SyncOptions, lazy: boolean): Promise<SyncReport>
     const readLazily = lazy && !options.full && journal.size === 0;
     // Reading every shard takes seconds at 100,000: the listings do not wait for that.
     if (!readLazily) stateRead(false);
-    const previous = new PreviousState(await readState(root, options.profile.name, options.stateCache, { lazy: readLazily }), { onRead: (shard, bytes) => ctx.emit({ type: 'stateRead', shard, bytes }), ...(options.stateTextBytes !== undefined ? { textBytesHeld: options.stateTextBytes } : {}) });
+    const previous = new PreviousState(
+      await readState(root, options.profile.name, options.stateCache, { lazy: readLazily }),
+      {
+        onRead: (shard, bytes) => ctx.emit({ type: 'stateRead', shard, bytes }),
+        ...(options.stateTextBytes !== undefined ? { textBytesHeld: options.stateTextBytes } : {}),
+      },
+    );
     stateRead(previous.sourceNames().some((name) => previous.source(name)!.authors !== undefined));
     staging = await createStaging(root, dryRun);
     // Mapped entries wait in staging until the state is written (ledger.ts).
@@ -100,14 +109,32 @@ async function runOnce(options: SyncOptions, lazy: boolean): Promise<SyncReport>
     const hash = createHasher(root);
     let collected: CollectedSources = new Map();
     if (sources.onlyIds) {
-      const targeted = { client: options.client, ledger, previous, membership, schedule: mapper.schedule, checkpoint: ctx.checkpoint, isAborted: ctx.isAborted };
+      const targeted = {
+        client: options.client,
+        ledger,
+        previous,
+        membership,
+        schedule: mapper.schedule,
+        checkpoint: ctx.checkpoint,
+        isAborted: ctx.isAborted,
+      };
       await collectTargeted(targeted, sources.resolved, sources.onlyIds, sources.targetedReads);
     } else collected = await collectAll(ctx, { previous, journal, ledger, sources, membership, mapper, hash });
     await mapper.scheduler.drained();
     ctx.checkpoint();
     // Every walk is done: pages whose shown facts of other work packages changed meanwhile
     // (a target's row arrived later, a target renamed) are mapped again now (facts.ts).
-    await reconcileInRun({ facts, ledger, previous, targeted: sources.onlyIds !== undefined, client: options.client, sources: sources.resolved, mapper, checkpoint: ctx.checkpoint, isAborted: ctx.isAborted });
+    await reconcileInRun({
+      facts,
+      ledger,
+      previous,
+      targeted: sources.onlyIds !== undefined,
+      client: options.client,
+      sources: sources.resolved,
+      mapper,
+      checkpoint: ctx.checkpoint,
+      isAborted: ctx.isAborted,
+    });
     const fetchMs = performance.now() - fetchStarted;
 
     ctx.emit({ type: 'phase', phase: 'plan' });
@@ -130,7 +157,15 @@ async function runOnce(options: SyncOptions, lazy: boolean): Promise<SyncReport>
         pendingJournal: orphans,
         carriedJournal: carriedJournal(journal, journalOwners, ledger),
         journalFound: journal.size > 0,
-        state: next.changed ? { top: next.top, entries: next.entries, dirty: next.dirty, previousShards: previous.shards && { digests: previous.shards, summaries: previous.summaries }, cache: options.stateCache } : null,
+        state: next.changed
+          ? {
+              top: next.top,
+              entries: next.entries,
+              dirty: next.dirty,
+              previousShards: previous.shards && { digests: previous.shards, summaries: previous.summaries },
+              cache: options.stateCache,
+            }
+          : null,
         checkpoint: ctx.checkpoint,
         emit: ctx.emit,
       });
@@ -144,7 +179,24 @@ async function runOnce(options: SyncOptions, lazy: boolean): Promise<SyncReport>
       disposed = true;
     }
     const timings = { totalMs: performance.now() - started, fetchMs, applyMs };
-    return report({ plan, sourceNames: options.sources.map((s) => s.name), dryRun, refused: ctx.refused(), root, stage: staging, ledger, warnings: ctx.warnings, watermarks: next.watermarks, touched, owned: () => new Set([...ledger.nextOwnedIds(), ...previous.unloadedOwnedIds()]), client: options.client, timings, state: previous.readCounts(), isDisposed: () => disposed, markDisposed: () => (disposed = true) });
+    return report({
+      plan,
+      sourceNames: options.sources.map((s) => s.name),
+      dryRun,
+      refused: ctx.refused(),
+      root,
+      stage: staging,
+      ledger,
+      warnings: ctx.warnings,
+      watermarks: next.watermarks,
+      touched,
+      owned: () => new Set([...ledger.nextOwnedIds(), ...previous.unloadedOwnedIds()]),
+      client: options.client,
+      timings,
+      state: previous.readCounts(),
+      isDisposed: () => disposed,
+      markDisposed: () => (disposed = true),
+    });
   } catch (e) {
     // A dry run takes no lock: a shard that changed under it is first of all a real run
     // that applied meanwhile, which is what it reports.

@@ -24,7 +24,17 @@ export interface TreeView {
   blocked: Map<string, string>;
 }
 
-export async function inspectTree(ctx: RunContext, deps: { previous: PreviousState; ledger: Ledger; mapper: Mapper; orphans: Journal; hash: ReturnType<typeof createHasher>; staging: Staging }): Promise<TreeView> {
+export async function inspectTree(
+  ctx: RunContext,
+  deps: {
+    previous: PreviousState;
+    ledger: Ledger;
+    mapper: Mapper;
+    orphans: Journal;
+    hash: ReturnType<typeof createHasher>;
+    staging: Staging;
+  },
+): Promise<TreeView> {
   const { previous, ledger, mapper, hash } = deps;
   const current = new Map<string, string | null>();
   const blocked = new Map<string, string>();
@@ -59,7 +69,13 @@ export async function inspectTree(ctx: RunContext, deps: { previous: PreviousSta
       }
     } catch (e) {
       if (ctx.isAborted()) throw e;
-      ledger.failed({ kind: 'attachment', source: d.source, workPackageId: d.workPackageId, attachmentId: att.id, message: `work package #${d.workPackageId}: ${d.path} is missing on disk and attachment #${att.id} could not be downloaded again (its last good files are kept; it is retried on the next run): ${(e as Error).message}` });
+      ledger.failed({
+        kind: 'attachment',
+        source: d.source,
+        workPackageId: d.workPackageId,
+        attachmentId: att.id,
+        message: `work package #${d.workPackageId}: ${d.path} is missing on disk and attachment #${att.id} could not be downloaded again (its last good files are kept; it is retried on the next run): ${(e as Error).message}`,
+      });
     }
   };
   await eachLimited(mapper.desired(), WIDTH, materialize);

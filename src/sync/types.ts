@@ -76,7 +76,11 @@ export interface SyncReport {
    * or null. A real run that hits the brake throws SafetyError instead and applies nothing.
    */
   refused?: string | null;
-  counts: { total: PlanCounts; bySource: Record<string, PlanCounts>; workPackages: { listed: number; mapped: number; skipped: number; failed: number; deferred: number } };
+  counts: {
+    total: PlanCounts;
+    bySource: Record<string, PlanCounts>;
+    workPackages: { listed: number; mapped: number; skipped: number; failed: number; deferred: number };
+  };
   errors: ItemError[];
   warnings: string[];
   timings: { totalMs: number; fetchMs: number; applyMs: number };

@@ -73,7 +73,10 @@ export function walkBasis(ctx: WalkClocks, prev: ManifestSource | undefined, fin
   const clocks = Math.min(clockNow, ctx.walkStart?.getTime() ?? Infinity) + FUTURE_SLACK_MS;
   const storedMark = prev?.watermark ? Date.parse(prev.watermark) : null;
   const takenAt = prev?.watermarkAt ? Date.parse(prev.watermarkAt) : null;
-  const elapsedBound = ctx.walkStart === null && storedMark !== null && takenAt !== null ? storedMark + Math.max(0, clockNow - takenAt) + FUTURE_SLACK_MS : Infinity;
+  const elapsedBound =
+    ctx.walkStart === null && storedMark !== null && takenAt !== null
+      ? storedMark + Math.max(0, clockNow - takenAt) + FUTURE_SLACK_MS
+      : Infinity;
   const ceiling = Math.min(clocks, elapsedBound);
   const trusted = storedMark !== null && storedMark <= clocks;
   const auditDue = !prev?.auditedAt || clockNow - Date.parse(prev.auditedAt) >= ctx.auditIntervalMs || Date.parse(prev.auditedAt) > clockNow + FUTURE_SLACK_MS;
