@@ -21,7 +21,7 @@ export const MANIFEST_FILE = `${STATE_DIR}/manifest.json`;
  * packages' entries into shard files; 2 added each source's fingerprint and
  * per-work-package validity, references and memory. 1 to 3 are read and upgraded.
  */
-export const MANIFEST_VERSION = 4;
+export const MANIFEST_VERSION = 5;
 /** The folder of the work packages' shards. */
 export const SHARD_DIR = `${STATE_DIR}/work-packages`;
 /**
@@ -72,6 +72,21 @@ export interface ManifestSource {
   authors?: Record<string, string>;
   /** This machine's clock when the last complete walk of every work package of the source (the audit) ended. */
   auditedAt?: string;
+  /**
+   * The source's owned rows whose `updatedAt` is at or after `from` (its watermark less the
+   * overlap when the run that wrote it ended cleanly), as `updatedAt lockVersion digest`
+   * by id: the rows the next changes walk returns again. A returned row equal to its record
+   * is decided from its shard's summary, and the rows that must come back are known without
+   * reading a shard. Absent when the last run that wrote the manifest did not walk the
+   * source cleanly (version 4 manifests have none).
+   */
+  recent?: RecentRows;
+}
+
+/** `ManifestSource.recent`. */
+export interface RecentRows {
+  from: string;
+  rows: Record<string, string>;
 }
 
 export type CachedProbe = Extract<ContentProbe, { kind: 'image' } | { kind: 'file' }>;
@@ -348,9 +363,16 @@ function checkWorkPackage(v: unknown, at: string): void {
 function checkManifest(json: unknown): { manifest: Manifest; shards: Map<number, string> | null; summaries: Map<number, ShardSummary> | null } {
   const m = object(json, '(top level)');
   if (typeof m.version === 'number' && Number.isInteger(m.version) && m.version > MANIFEST_VERSION) throw new NewerStateError(m.version);
-  expect(m.version === 1 || m.version === 2 || m.version === 3 || m.version === MANIFEST_VERSION, 'version', '', `1, 2, 3 or ${MANIFEST_VERSION}`, m.version);
+  expect(
+    m.version === 1 || m.version === 2 || m.version === 3 || m.version === 4 || m.version === MANIFEST_VERSION,
+    'version',
+    '',
+    `1, 2, 3, 4 or ${MANIFEST_VERSION}`,
+    m.version,
+  );
   const inline = m.version === 1 || m.version === 2;
-  const summarized = m.version === MANIFEST_VERSION;
+  // Version 4 is version 5 without `sources.<name>.recent`.
+  const summarized = m.version === 4 || m.version === MANIFEST_VERSION;
   m.version = MANIFEST_VERSION;
   expect(typeof m.profile === 'string', 'profile', '', 'string', m.profile);
   for (const [name, v] of Object.entries(object(m.sources, 'sources'))) {
@@ -366,7 +388,14 @@ function checkManifest(json: unknown): { manifest: Manifest; shards: Map<number,
       for (const key in o) if (typeof o[key] !== 'string') expect(false, at, `${k}.${key}`, 'string', o[key]);
     }
     for (const k of ['auditedAt', 'watermarkAt'] as const) expect(src[k] === undefined || (typeof src[k] === 'string' && !Number.isNaN(Date.parse(src[k]))), at, k, 'an ISO 8601 instant', src[k]);
-    only(src, ['watermark', 'watermarkAt', 'retry', 'fingerprint', 'names', 'authors', 'auditedAt']);
+    if (src.recent !== undefined) {
+      const recent = object(src.recent, at, 'recent');
+      expect(isInstant(recent.from), `${at}.recent`, 'from', 'an ISO 8601 instant', recent.from);
+      const rows = object(recent.rows, `${at}.recent`, 'rows');
+      for (const id in rows) expect(typeof rows[id] === 'string' && parseRecentRow(rows[id]) !== null, `${at}.recent.rows`, id, '"<updatedAt> <lockVersion> <digest>"', rows[id]);
+      only(recent, ['from', 'rows']);
+    }
+    only(src, ['watermark', 'watermarkAt', 'retry', 'fingerprint', 'names', 'authors', 'auditedAt', 'recent']);
   }
   let shards: Map<number, string> | null = null;
   let summaries: Map<number, ShardSummary> | null = null;
@@ -413,6 +442,19 @@ function checkManifest(json: unknown): { manifest: Manifest; shards: Map<number,
 }
 
 const isInstant = (v: unknown): boolean => typeof v === 'string' && !Number.isNaN(Date.parse(v));
+
+/** A `recent` row's record: `updatedAt lockVersion digest`. */
+export function recentRow(updatedAt: string, lockVersion: number, digest: string): string {
+  return `${updatedAt} ${lockVersion} ${digest}`;
+}
+
+/** The instant of a `recent` row's record (ms), or null when it is not one. */
+export function parseRecentRow(record: string): number | null {
+  const [updatedAt, lockVersion, digest, more] = record.split(' ');
+  if (more !== undefined || !digest || !/^\d+$/.test(lockVersion ?? '')) return null;
+  const t = Date.parse(updatedAt!);
+  return Number.isNaN(t) ? null : t;
+}
 
 /** A shard's summary as manifest.json records it (ids as encodeIds' text), checked and decoded. */
 function checkSummary(rec: Obj, at: string, shard: number): ShardSummary {

@@ -59,7 +59,14 @@ export function startTargetedReads(client: OpenProjectClient, resolved: readonly
   return { ids: idList, answers };
 }
 
-export async function collectTargeted(ctx: TargetedContext, resolved: readonly ResolvedSource[], ids: readonly number[], reads?: TargetedReads): Promise<void> {
+/** Returns the rows handed to processing, by source (their `recent` records are updated from them: next-state.ts). */
+export async function collectTargeted(
+  ctx: TargetedContext,
+  resolved: readonly ResolvedSource[],
+  ids: readonly number[],
+  reads?: TargetedReads,
+): Promise<Map<string, WorkPackage[]>> {
+  const scheduled = new Map<string, WorkPackage[]>();
   const ownerOf = (id: number): string | undefined => ctx.previous.sourceOf(id);
   ctx.checkpoint();
   const { ids: idList, answers } = reads ?? startTargetedReads(ctx.client, resolved, ids);
@@ -78,7 +85,7 @@ export async function collectTargeted(ctx: TargetedContext, resolved: readonly R
           message: `source "${src.spec.name}" could not be asked whether it matches work package #${id} (its files are kept): ${error.message}`,
         });
     }
-    return;
+    return scheduled;
   }
   const ok = answered as Extract<SourceAnswer, { rows: WorkPackage[] }>[];
   // The state is read lazily: the shards of the ids asked about are what this run decides on.
@@ -90,9 +97,12 @@ export async function collectTargeted(ctx: TargetedContext, resolved: readonly R
     if (!overlapping.has(id) && ctx.membership.sourcesOf(id).length === 0 && ownerOf(id) !== undefined) ctx.ledger.gone(ownerOf(id)!, id);
   ok.forEach((a, i) => {
     const src = resolved[i]!;
-    for (const wp of a.rows) if (!overlapping.has(wp.id)) ctx.schedule(src, wp);
+    const rows = a.rows.filter((wp) => !overlapping.has(wp.id));
+    for (const wp of rows) ctx.schedule(src, wp);
+    scheduled.set(src.spec.name, rows);
     for (const bad of a.invalid)
       if (!overlapping.has(bad.id))
         ctx.ledger.failed({ kind: 'payload', source: src.spec.name, workPackageId: bad.id, message: bad.message });
   });
+  return scheduled;
 }

@@ -15,7 +15,7 @@
 //   deletion) cannot delete innocent files.
 // ARCHITECTURE.md, "A page's closure", says why each of these signals exists.
 import type { OpenProjectClient, WorkPackageQuery } from '../openproject/types.js';
-import { shardOf, type ManifestSource, type ManifestWorkPackage } from '../output/manifest.js';
+import { parseRecentRow, recentRow, shardOf, type ManifestSource, type ManifestWorkPackage, type RecentRows } from '../output/manifest.js';
 import { summaryValidAt, type ShardSummary } from '../output/shard-summary.js';
 import type { SourceSpec, WorkPackage } from '../types.js';
 import type { SyncEvent } from './events.js';
@@ -85,6 +85,8 @@ type WorkPage = { offset: number; total: number; workPackages: WorkPackage[]; in
 export interface Collected {
   /** The watermark the source may store if all of its work packages succeed. */
   watermark: string | null;
+  /** The rows the next changes walk returns again (`ManifestSource.recent`), stored with the watermark. */
+  recent?: RecentRows;
   /** Whether this run walked every work package of the source (first run, --full, audit, or a fallback). */
   walkedAll: boolean;
 }
@@ -112,7 +114,9 @@ export async function collectSource(
   source.warnFutureRows();
   await source.settleUnwalked();
   await source.settleAbsent();
-  return { watermark: source.nextWatermark(walkedAll), walkedAll };
+  const watermark = source.nextWatermark(walkedAll);
+  const recent = source.recentRows(watermark);
+  return { watermark, walkedAll, ...(recent ? { recent } : {}) };
 }
 
 /** One source's collection in one run: what its walks received, and how each row was decided. */
@@ -136,6 +140,16 @@ class SourceCollection {
   /** Unchanged owned work packages: kept once their files are confirmed on disk. */
   private readonly toCheck: number[] = [];
   private readonly unchanged = new Map<number, WorkPackage>();
+  /**
+   * The stored `recent` rows (id → record), when they cover this walk's bound (set once
+   * it is known): a returned row equal to its record needs no entry read.
+   */
+  private record: Map<number, string> | null = null;
+  /** Rows equal to their record: decided with the listed rows the walk did not return. */
+  private readonly asRecorded = new Map<number, WorkPackage>();
+  /** Rows received that may be at or after the next bound, for the next `recent` record. */
+  private candidates = new Map<number, WorkPackage>();
+  private candidatesPruned = 0;
 
   constructor(
     private readonly ctx: CollectContext,
@@ -203,18 +217,51 @@ class SourceCollection {
     return this.owned.has(id) ? this.previous.entry(id) : undefined;
   }
 
-  /** A row received from a walk, or read by id (`force`: it had to be mapped, not a mere listing row). */
-  private accept(wp: WorkPackage, force = false): void {
+  /**
+   * A row received: counted once, shown to other pages, and kept in mind for the watermark
+   * and the next `recent` record. False for a row already received or listed by two sources.
+   */
+  private receive(wp: WorkPackage, force: boolean): boolean {
     const { ctx } = this;
-    if (this.received.has(wp.id)) return;
+    if (this.received.has(wp.id)) return false;
     this.received.add(wp.id);
     ctx.saw?.(wp);
-    if (ctx.overlapping.has(wp.id)) return;
+    if (ctx.overlapping.has(wp.id)) return false;
     const t = Date.parse(wp.updatedAt);
     if (t > this.basis.ceiling) this.future += 1;
     // Only rows a walk returned bound the watermark: a row read by id after the walk may
     // carry an edit made after it, newer than edits the walk did not see.
     else if (!force && (this.newest === null || t > this.newest.ms)) this.newest = { ms: t, text: wp.updatedAt };
+    // The next record holds rows at or after the next watermark less the overlap. That
+    // watermark is the newest row received, or the server's clock when the walks began if
+    // that is earlier (watermarkAfterWalk), so a row older than both less the overlap is out.
+    const floor = Math.min(this.newest?.ms ?? -Infinity, ctx.walkStart?.getTime() ?? Infinity) - ctx.overlapMs;
+    if (t >= floor) this.candidates.set(wp.id, wp);
+    if (this.candidates.size >= 2 * this.candidatesPruned + 64) {
+      for (const [id, row] of this.candidates) if (Date.parse(row.updatedAt) < floor) this.candidates.delete(id);
+      this.candidatesPruned = this.candidates.size;
+    }
+    return true;
+  }
+
+  /**
+   * Whether a returned row can be decided without its entry: listed, owned, equal to the
+   * stored record of the rows at or after this walk's bound (so equal to its entry), and
+   * nothing else asks for it to be mapped. Its shard is then decided from its summary, as
+   * the listed rows the walk did not return are.
+   */
+  private isAsRecorded(wp: WorkPackage, force: boolean): boolean {
+    const record = this.record?.get(wp.id);
+    return record !== undefined && !force && this.listed.has(wp.id) && this.owned.has(wp.id) && !this.retry.has(wp.id) &&
+      !this.plan.force.has(wp.id) && !this.ctx.overlapping.has(wp.id) && !this.previous.isLoaded(shardOf(wp.id)) &&
+      record === recentRow(wp.updatedAt, wp.lockVersion, rowDigest(wp));
+  }
+
+  /** A row received from a walk, or read by id (`force`: it had to be mapped, not a mere listing row). */
+  private accept(wp: WorkPackage, force = false): void {
+    const { ctx } = this;
+    if (!this.receive(wp, force)) return;
+    const t = Date.parse(wp.updatedAt);
     const w = this.ownedEntry(wp.id);
     if (w && this.regressed === null && (wp.lockVersion < w.lockVersion || t < Date.parse(w.updatedAt))) {
       this.regressed =
@@ -237,10 +284,20 @@ class SourceCollection {
     for await (const page of pages) {
       ctx.checkpoint();
       // The entries of the rows' shards, before a row is compared or mapped (any shard
-      // holding one of them may be written, and is then written whole).
-      await this.previous.loadFor([...page.workPackages.map((wp) => wp.id), ...page.invalid.flatMap((b) => (b.id === null ? [] : [b.id]))]);
+      // holding one of them may be written, and is then written whole); not for rows equal
+      // to their record.
+      const recorded = new Set(page.workPackages.filter((wp) => this.isAsRecorded(wp, force)).map((wp) => wp.id));
+      await this.previous.loadFor([
+        ...page.workPackages.flatMap((wp) => (recorded.has(wp.id) ? [] : [wp.id])),
+        ...page.invalid.flatMap((b) => (b.id === null ? [] : [b.id])),
+      ]);
       if (!force) ctx.emit({ type: 'page', source: this.name, offset: page.offset, total: page.total, workPackages: page.workPackages.length });
-      for (const wp of page.workPackages) this.accept(wp, force);
+      for (const wp of page.workPackages) {
+        // Its shard may have been read meanwhile (another page's rows): then it is compared as usual.
+        if (recorded.has(wp.id) && !this.previous.isLoaded(shardOf(wp.id))) {
+          if (this.receive(wp, force)) this.asRecorded.set(wp.id, wp);
+        } else this.accept(wp, force);
+      }
       for (const bad of page.invalid) if (bad.id === null || !this.received.has(bad.id)) this.markInvalid(bad);
       // Listing outpaces processing (a page is one request, its work packages hundreds):
       // ask for more only when there is room, or every work package would wait in memory.
@@ -282,6 +339,10 @@ class SourceCollection {
       if (t > newestOwned && t <= ceiling && listed.has(id)) newestOwned = t;
     }
     const from = Math.min(storedMark!, newestOwned === -Infinity ? storedMark! : newestOwned) - ctx.overlapMs;
+    // The stored record of the rows at or after its bound holds every owned row this walk
+    // must return when its bound is not after this one's.
+    const recent = this.stored?.recent;
+    if (recent && Date.parse(recent.from) <= from) this.record = new Map(Object.entries(recent.rows).map(([id, row]) => [Number(id), row]));
     // A walk started beside the listing from elsewhere than this run's bound is dropped.
     const pages = early?.from === from ? early.pages : ctx.client.listChanges(this.src.query, new Date(from).toISOString());
     if (pages !== early?.pages) early?.pages.cancel();
@@ -292,16 +353,21 @@ class SourceCollection {
     // a backup (or a clock set back) makes rows older; what it lost or changed can then be
     // anywhere, so every work package of the source is read.
     if (this.regressed === null) {
-      // Only a shard holding a row as new as the bound can hold a suspect.
-      await previous.load(
-        [...this.ownedShards.keys()].filter(
-          (shard) => !previous.isLoaded(shard) && Date.parse(previous.summary(shard)!.newest[name]!) >= from,
-        ),
-      );
       const suspects: number[] = [];
-      for (const id of owned) {
-        if (!previous.isLoaded(shardOf(id))) continue;
-        if (listed.has(id) && !this.received.has(id) && !ctx.overlapping.has(id) && Date.parse(previous.updatedAtOf(id)!) >= from) suspects.push(id);
+      const isSuspect = (id: number, updatedAt: number): boolean =>
+        listed.has(id) && !this.received.has(id) && !ctx.overlapping.has(id) && updatedAt >= from;
+      if (this.record) {
+        // The record holds them: no shard is read.
+        for (const [id, row] of this.record) if (owned.has(id) && isSuspect(id, parseRecentRow(row)!)) suspects.push(id);
+      } else {
+        // Only a shard holding a row as new as the bound can hold a suspect.
+        await previous.load(
+          [...this.ownedShards.keys()].filter((shard) => !previous.isLoaded(shard) && Date.parse(previous.summary(shard)!.newest[name]!) >= from),
+        );
+        for (const id of owned) {
+          if (!previous.isLoaded(shardOf(id))) continue;
+          if (isSuspect(id, Date.parse(previous.updatedAtOf(id)!))) suspects.push(id);
+        }
       }
       if (suspects.length) await this.drain(ctx.client.listWorkPackages({ ...this.src.query, ids: suspects }), true);
     }
@@ -327,11 +393,15 @@ class SourceCollection {
     const bySummary = new Map<number, number[]>();
     const decide = (id: number): void => {
       const w = incremental ? this.ownedEntry(id) : undefined;
-      if (w && this.stillValid(id, w)) toCheck.push(id);
+      const row = this.asRecorded.get(id);
+      if (w && this.stillValid(id, w)) {
+        toCheck.push(id);
+        if (row) this.unchanged.set(id, row);
+      } else if (row) ctx.schedule(this.src, row);
       else need.push(id);
     };
     for (const id of this.listed) {
-      if (this.received.has(id) || ctx.overlapping.has(id)) continue;
+      if ((this.received.has(id) && !this.asRecorded.has(id)) || ctx.overlapping.has(id)) continue;
       const shard = shardOf(id);
       if (incremental && this.owned.has(id) && (!previous.isLoaded(shard) || previous.isText(shard))) {
         const list = bySummary.get(shard);
@@ -364,6 +434,23 @@ class SourceCollection {
     // Their shards are read first: each may lose an entry, or have it mapped again.
     await this.previous.loadFor(absent);
     await confirmAbsent(ctx, this.src, absent, (wp, force) => this.accept(wp, force));
+  }
+
+  /**
+   * The rows the next walk returns again: those received at or after the next watermark
+   * less the overlap, as received (a row that fails keeps its old entry, but then the
+   * source keeps its watermark and stores no record). None without a watermark.
+   */
+  recentRows(watermark: string | null): RecentRows | undefined {
+    if (watermark === null) return undefined;
+    const fromMs = Date.parse(watermark) - this.ctx.overlapMs;
+    const rows: Record<string, string> = {};
+    const ids = [...this.candidates.keys()].sort((a, b) => a - b);
+    for (const id of ids) {
+      const wp = this.candidates.get(id)!;
+      if (Date.parse(wp.updatedAt) >= fromMs) rows[id] = recentRow(wp.updatedAt, wp.lockVersion, rowDigest(wp));
+    }
+    return { from: new Date(fromMs).toISOString(), rows };
   }
 
   nextWatermark(walkedAll: boolean): string | null {

@@ -1,7 +1,9 @@
 // The next state, from what the run recorded: each source's next state (next-state.ts, a
 // pure rule with table tests) and the work packages' entries (the ledger, keep.ts). A run
 // that changed nothing yields the previous bytes, so the manifest is not rewritten.
-import { MANIFEST_VERSION, stableJson, type ManifestSource, type StateTop } from '../output/manifest.js';
+import { MANIFEST_VERSION, recentRow, stableJson, type ManifestSource, type StateTop } from '../output/manifest.js';
+import type { WorkPackage } from '../types.js';
+import { rowDigest } from './closure.js';
 import type { CollectedSources } from './collect-all.js';
 import { factRefs, type FactsBook } from './facts.js';
 import { keepsPrevious } from './keep.js';
@@ -30,6 +32,8 @@ export function nextManifest(
     previous: PreviousState;
     sources: RunSources;
     collected: CollectedSources;
+    /** A targeted run's rows handed to processing, by source. */
+    targetedRows: ReadonlyMap<string, readonly WorkPackage[]>;
     ledger: Ledger;
     released: ReadonlyMap<number, string[]>;
     facts: FactsBook;
@@ -54,6 +58,7 @@ export function nextManifest(
             watermark: got.watermark,
             walkedAll: got.walkedAll,
             ...(got.authors ? { authors: got.authors } : {}),
+            ...(got.recent ? { recent: got.recent } : {}),
           };
     const failedIds = new Set((onlyIds ?? []).filter((id) => ledger.outcome(id)?.kind === 'failed'));
     const { state, watermark } = nextSourceState({
@@ -61,7 +66,7 @@ export function nextManifest(
       walked,
       held: ledger.holds(name),
       failed: ledger.retry(name),
-      ...(onlyIds ? { targeted: { ids: onlyIds, failedIds } } : {}),
+      ...(onlyIds ? { targeted: { ids: onlyIds, failedIds, rows: recentRecords(r.targetedRows.get(name) ?? []) } } : {}),
       clock: stamp,
     });
     watermarks[name] = watermark;
@@ -99,4 +104,9 @@ export function nextManifest(
     dirty,
     watermarks,
   };
+}
+
+/** Rows as `recent` records them, by id, with their instant. */
+function recentRecords(rows: readonly WorkPackage[]): Map<number, { record: string; ms: number }> {
+  return new Map(rows.map((wp) => [wp.id, { record: recentRow(wp.updatedAt, wp.lockVersion, rowDigest(wp)), ms: Date.parse(wp.updatedAt) }]));
 }

@@ -29,6 +29,7 @@ import { report } from './report.js';
 import { createRunContext } from './run-context.js';
 import { resolveRunSources, startResolve } from './run-sources.js';
 import type { SyncOptions, SyncReport } from './types.js';
+import type { WorkPackage } from '../types.js';
 
 export type { SyncOptions, SyncReport } from './types.js';
 
@@ -108,6 +109,7 @@ async function runOnce(options: SyncOptions, lazy: boolean): Promise<SyncReport>
     // collecting, wanted paths while planning (nothing under the root is written before apply).
     const hash = createHasher(root);
     let collected: CollectedSources = new Map();
+    let targetedRows = new Map<string, WorkPackage[]>();
     if (sources.onlyIds) {
       const targeted = {
         client: options.client,
@@ -118,7 +120,7 @@ async function runOnce(options: SyncOptions, lazy: boolean): Promise<SyncReport>
         checkpoint: ctx.checkpoint,
         isAborted: ctx.isAborted,
       };
-      await collectTargeted(targeted, sources.resolved, sources.onlyIds, sources.targetedReads);
+      targetedRows = await collectTargeted(targeted, sources.resolved, sources.onlyIds, sources.targetedReads);
     } else collected = await collectAll(ctx, { previous, journal, ledger, sources, membership, mapper, hash });
     await mapper.scheduler.drained();
     ctx.checkpoint();
@@ -141,7 +143,7 @@ async function runOnce(options: SyncOptions, lazy: boolean): Promise<SyncReport>
     const journalOwners = previous.ownersOf(journal.keys());
     const orphans = new Map([...journal].filter(([p]) => !journalOwners.has(p)));
     const { plan, released } = await planRun(ctx, { previous, ledger, mapper, orphans, hash, staging });
-    const next = nextManifest(ctx, { previous, sources, collected, ledger, released, facts });
+    const next = nextManifest(ctx, { previous, sources, collected, targetedRows, ledger, released, facts });
 
     ctx.checkpoint();
     const applyStarted = performance.now();

@@ -511,7 +511,24 @@ describe('targeted sync (onlyIds)', () => {
       // Every listing is id-filtered.
       expect(lists.every((p) => p.includes('"id":{"operator":"="'))).toBe(true);
       const after = (await readStateJson(dir)) as { sources: unknown };
+      // Each source's record of its recent rows (docs/manifest.md, `recent`) takes the rows
+      // the run mapped; nothing else of the sources' state changes.
+      const mapped = String(edited!.id);
+      const recorded = (sources: unknown): Map<string, string> => {
+        const rows = new Map<string, string>();
+        for (const s of Object.values(sources as Record<string, { recent?: { rows: Record<string, string> } }>)) {
+          for (const id of [mapped, String(deleted!.id)]) {
+            if (s.recent?.rows[id] !== undefined) rows.set(id, s.recent.rows[id]!);
+            delete s.recent?.rows[id];
+          }
+        }
+        return rows;
+      };
+      const recordedBefore = recorded(before.sources);
+      const recordedAfter = recorded(after.sources);
       expect(after.sources).toEqual(before.sources);
+      expect(recordedBefore.has(mapped)).toBe(true);
+      expect(recordedAfter.get(mapped)?.split(' ')[0]).toBe(sim.dataset.workPackages.get(edited!.id)!.updatedAt);
       expect(await filesOf(dir, deleted!.id)).toEqual([]);
       await expectFresh(sim, dir);
     });

@@ -198,6 +198,28 @@ describe('the state read lazily: a run reads the shards it needs (format 4 summa
     expect((await readStateJson(dir)).workPackages).toEqual((await freshState()).workPackages);
   });
 
+  it('the run after a run with changes reads no shard: the rows its walk returns again are decided from the record of recent rows', async () => {
+    await medigySync(sim, dir);
+    const [low, high] = await farApart();
+    retitle(low, 'Edited before a cron run');
+    retitle(high, 'Edited before a cron run, too');
+    const edited = await medigySync(sim, dir);
+    expect(edited.errors).toEqual([]);
+    expect(edited.counts.workPackages.mapped).toBe(2);
+    const recorded = Object.values((await readStateJson(dir)).sources).flatMap((s) => Object.keys(s.recent?.rows ?? {}).map(Number));
+    expect(recorded).toEqual(expect.arrayContaining([low, high]));
+    // The changes walk starts `overlapSeconds` before the watermark: both rows come back,
+    // equal to their record, so neither shard is read; nor is any other.
+    const events: SyncEvent[] = [];
+    const again = await medigySync(sim, dir, { onEvent: (e) => events.push(e) });
+    expect(again.errors).toEqual([]);
+    expect(events.filter((e) => e.type === 'page').length).toBeGreaterThan(0);
+    expect(again.counts.workPackages.mapped).toBe(0);
+    expect(again.state.shardsRead).toBe(0);
+    expect(again.touchedFiles).toEqual([]);
+    expect(diffTrees(await treeHashes(dir), await freshTree())).toEqual(same);
+  });
+
   it('a targeted run (curate watch) reads the shard of the work package it is asked about, not the whole state, and leaves a fresh tree', async () => {
     await medigySync(sim, dir);
     const [, high] = await farApart();

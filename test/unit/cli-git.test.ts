@@ -84,7 +84,7 @@ describe('commitOwned', () => {
     // Five shards (ids 1, 1001, … 4001), in the sharded format a sync writes.
     const ids = [1, 1001, 2001, 3001, 4001];
     const workPackages = Object.fromEntries(ids.map((id) => [String(id), entry(id, '2026-01-01T00:00:00Z')]));
-    const state = (): Manifest => ({ version: 4, profile: 'default', sources: {}, workPackages });
+    const state = (): Manifest => ({ version: 5, profile: 'default', sources: {}, workPackages });
     for (const id of ids) {
       await mkdir(path.join(root, 'news', String(id)), { recursive: true });
       await writeFile(path.join(root, 'news', String(id), 'index.md'), page(`Page ${id}`));
@@ -121,7 +121,7 @@ describe('commitOwned', () => {
       await mkdir(path.join(root, 'news', String(id)), { recursive: true });
       await writeFile(path.join(root, 'news', String(id), 'index.md'), page(`Page ${id}`));
     }
-    await writeState(root, { version: 4, profile: 'default', sources: {}, workPackages: { '1': entry(1), '1001': entry(1001) } } as Manifest, null, null);
+    await writeState(root, { version: 5, profile: 'default', sources: {}, workPackages: { '1': entry(1), '1001': entry(1001) } } as Manifest, null, null);
     await commitOwned(root, { touched: [], message });
     // The page is deleted by hand; manifest.json is edited so its shard no longer names it,
     // and the shard file changed to other bytes of the same size.

@@ -10,7 +10,7 @@ import type { SyncEvent } from '../../src/sync/events.js';
 
 const entry = (source: string, files: Record<string, string> = {}): ManifestWorkPackage => ({ source, updatedAt: '2026-01-01T00:00:00Z', lockVersion: 1, files, attachments: {} });
 const previous: Manifest = {
-  version: 4,
+  version: 5,
   profile: 'medigy',
   sources: {},
   workPackages: { '1': entry('a', { 'a/1.md': 'h1' }), '2': entry('a', { 'a/2.md': 'h2', 'a/2.png': 'p2' }), '3': entry('b', { 'b/3.md': 'h3' }) },

@@ -6,6 +6,9 @@ import { nextSourceState, type SourceRun } from '../../src/sync/next-state.js';
 const names = { projects: 'p1', types: 't1', statuses: 's1', fields: 'f1' };
 const prev: ManifestSource = { watermark: '2026-01-01T00:00:00Z', retry: [7], fingerprint: 'old', names, authors: { '3': 'a' }, auditedAt: '2026-01-01T00:00:00Z' };
 const CLOCK = '2026-02-01T00:00:00.000Z';
+// `recent` (docs/manifest.md): the rows at or after the watermark less the overlap.
+const recent = { from: '2025-12-31T23:55:00.000Z', rows: { '6': '2025-12-31T23:58:00.000Z 1 d6', '8': '2026-01-01T00:00:00.000Z 3 d8' } };
+const recentAfter = { from: '2026-01-04T23:55:00.000Z', rows: { '5': '2026-01-05T00:00:00.000Z 4 e5' } };
 const walked = (over: Partial<NonNullable<SourceRun['walked']>> = {}): NonNullable<SourceRun['walked']> => ({ fingerprint: 'old', names, renamed: false, watermark: '2026-01-05T00:00:00Z', walkedAll: false, ...over });
 const run = (over: Partial<SourceRun>): SourceRun => ({ previous: prev, walked: walked(), held: false, failed: [], clock: CLOCK, ...over });
 
@@ -82,6 +85,43 @@ describe('nextSourceState', () => {
       run: run({ previous: undefined, walked: null, held: true }),
       state: undefined,
       watermark: null,
+    },
+    {
+      name: 'a clean run stores the record of recent rows it took with its watermark',
+      run: run({ previous: { ...prev, recent }, walked: walked({ recent: recentAfter }) }),
+      state: { ...prev, watermark: '2026-01-05T00:00:00Z', watermarkAt: CLOCK, retry: [], recent: recentAfter },
+      watermark: '2026-01-05T00:00:00Z',
+    },
+    {
+      name: 'a run with a failure drops the record: the rows it mapped are not in the older one, and it keeps the older watermark',
+      run: run({ previous: { ...prev, recent }, held: true, failed: [9], walked: walked({ recent: recentAfter }) }),
+      state: { ...prev, retry: [9] },
+      watermark: prev.watermark,
+    },
+    {
+      name: 'a targeted sync records the rows it mapped at or after the bound, drops those before it, and leaves failed ones as recorded',
+      run: run({
+        previous: { ...prev, recent },
+        walked: null,
+        targeted: {
+          ids: [5, 6, 7, 8],
+          failedIds: new Set([8]),
+          rows: new Map([
+            [5, { record: '2026-01-06T00:00:00.000Z 4 e5', ms: Date.parse('2026-01-06T00:00:00.000Z') }],
+            [6, { record: '2025-12-01T00:00:00.000Z 2 e6', ms: Date.parse('2025-12-01T00:00:00.000Z') }],
+            [8, { record: '2026-01-06T00:00:00.000Z 9 e8', ms: Date.parse('2026-01-06T00:00:00.000Z') }],
+          ]),
+        },
+        failed: [8],
+      }),
+      state: { ...prev, retry: [8], recent: { from: recent.from, rows: { '5': '2026-01-06T00:00:00.000Z 4 e5', '8': recent.rows['8']! } } },
+      watermark: prev.watermark,
+    },
+    {
+      name: 'a source that could not be listed keeps its record (none of its entries changed)',
+      run: run({ previous: { ...prev, recent }, walked: null, held: true }),
+      state: { ...prev, recent },
+      watermark: prev.watermark,
     },
     {
       name: 'a first run with nothing listed has a null watermark and no names of fields',

@@ -107,11 +107,16 @@ describe('manifest JSON', () => {
       await expect(readManifest(dir, 'medigy')).rejects.toThrow(/workPackages\.3\.attachments\.9: expected object, got array/);
       await put({ ...m, version: 2, sources: { news: { watermark: null, retry: ['3'] } } });
       await expect(readManifest(dir, 'medigy')).rejects.toThrow(/sources\.news\.retry: expected array of numbers, got array/);
+      // The record of recent rows (format 5): an instant and `updatedAt lockVersion digest` rows.
+      await put({ ...m, version: 5, sources: { news: { watermark: null, retry: [], recent: { from: 'yesterday', rows: {} } } } });
+      await expect(readManifest(dir, 'medigy')).rejects.toThrow(/sources\.news\.recent\.from: expected an ISO 8601 instant, got string/);
+      await put({ ...m, version: 5, sources: { news: { watermark: null, retry: [], recent: { from: '2026-01-01T00:00:00Z', rows: { '3': '2026-01-01T00:00:00Z x d' } } } } });
+      await expect(readManifest(dir, 'medigy')).rejects.toThrow(/sources\.news\.recent\.rows\.3: expected "<updatedAt> <lockVersion> <digest>"/);
       // State from a newer curate is refused as such (upgrade), not as something to rebuild.
       await put({ ...m, version: 7 });
-      await expect(readManifest(dir, 'medigy')).rejects.toThrow(/written by a newer curate \(state format 7; this curate reads formats 1 to 4\): upgrade curate/);
+      await expect(readManifest(dir, 'medigy')).rejects.toThrow(/written by a newer curate \(state format 7; this curate reads formats 1 to 5\): upgrade curate/);
       await put({ ...m, version: 0 });
-      await expect(readManifest(dir, 'medigy')).rejects.toThrow(/version: expected 1, 2, 3 or 4, got number/);
+      await expect(readManifest(dir, 'medigy')).rejects.toThrow(/version: expected 1, 2, 3, 4 or 5, got number/);
       await put({ ...m, version: 2, sources: { news: { watermark: 'soon', retry: [] } } });
       await expect(readManifest(dir, 'medigy')).rejects.toThrow(/sources\.news\.watermark: expected an ISO 8601 instant or null, got string/);
       // Unknown keys are dropped, as before.

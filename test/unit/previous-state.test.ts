@@ -16,7 +16,7 @@ const shards: Record<number, Record<string, ManifestWorkPackage>> = {
 
 function lazy(): { state: PreviousState; reads: number[] } {
   const reads: number[] = [];
-  const manifest: Manifest = { version: 4, profile: 'medigy', sources: {}, workPackages: {} };
+  const manifest: Manifest = { version: 5, profile: 'medigy', sources: {}, workPackages: {} };
   const state = new PreviousState({
     manifest,
     shards: new Map(Object.keys(shards).map((k) => [Number(k), `d${k}`])),
@@ -88,7 +88,7 @@ describe('PreviousState, shards read as text', () => {
       all[shard] = entries;
       texts.set(shard, stableJson(entries));
     }
-    const manifest: Manifest = { version: 4, profile: 'medigy', sources: {}, workPackages: {} };
+    const manifest: Manifest = { version: 5, profile: 'medigy', sources: {}, workPackages: {} };
     const state = new PreviousState({
       manifest,
       shards: new Map([...texts.keys()].map((k) => [k, `d${k}`])),

@@ -102,9 +102,9 @@ describe('sharded state', () => {
       await expect(readState(root, 'medigy')).rejects.toThrow(/0-999\.json\.1500: expected a work package id from 0 to 999/);
       const top = path.join(root, '.curate', 'manifest.json');
       const m = JSON.parse(await readFile(top, 'utf8')) as { version: number };
-      m.version = 5;
+      m.version = 6;
       await writeFile(top, JSON.stringify(m));
-      await expect(readState(root, 'medigy')).rejects.toThrow(/written by a newer curate \(state format 5; this curate reads formats 1 to 4\): upgrade curate/);
+      await expect(readState(root, 'medigy')).rejects.toThrow(/written by a newer curate \(state format 6; this curate reads formats 1 to 5\): upgrade curate/);
     });
   });
 
