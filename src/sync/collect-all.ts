@@ -137,6 +137,7 @@ async function collectListed(
     full: o.full,
     now: options.now,
     overlapMs: o.overlapMs,
+    ...(options.recentRows !== undefined ? { recentRowsMax: options.recentRows } : {}),
     walkStart: sources.walkStart,
     clock: ctx.clock,
     auditIntervalMs: o.auditIntervalMs,

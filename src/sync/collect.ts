@@ -41,6 +41,8 @@ export interface CollectContext {
   full: boolean;
   now: Date;
   overlapMs: number;
+  /** The most rows a `recent` record holds (RECENT_ROWS unless a test says otherwise). */
+  recentRowsMax?: number;
   /** The server's clock when the walks began (its Date header), or null if it sends none (or garbage). */
   walkStart: Date | null;
   /** This machine's clock. */
@@ -147,8 +149,12 @@ class SourceCollection {
   private record: Map<number, string> | null = null;
   /** Rows equal to their record: decided with the listed rows the walk did not return. */
   private readonly asRecorded = new Map<number, WorkPackage>();
-  /** Rows received that may be at or after the next bound, for the next `recent` record. */
-  private candidates = new Map<number, WorkPackage>();
+  /**
+   * Rows received that may be at or after the next bound, as the next `recent` record
+   * holds them (with their instant); null once more than RECENT_ROWS are (a bulk import
+   * inside the overlap): the source then stores no record.
+   */
+  private candidates: Map<number, { ms: number; row: WorkPackage | null; record: string }> | null = new Map();
   private candidatesPruned = 0;
 
   constructor(
@@ -236,10 +242,19 @@ class SourceCollection {
     // watermark is the newest row received, or the server's clock when the walks began if
     // that is earlier (watermarkAfterWalk), so a row older than both less the overlap is out.
     const floor = Math.min(this.newest?.ms ?? -Infinity, ctx.walkStart?.getTime() ?? Infinity) - ctx.overlapMs;
-    if (t >= floor) this.candidates.set(wp.id, wp);
-    if (this.candidates.size >= 2 * this.candidatesPruned + 64) {
-      for (const [id, row] of this.candidates) if (Date.parse(row.updatedAt) < floor) this.candidates.delete(id);
-      this.candidatesPruned = this.candidates.size;
+    const candidates = this.candidates;
+    if (candidates && t >= floor) {
+      // The row is digested only if it survives a pruning: a walk in id order of rows
+      // created in order makes every row the newest so far, for a moment.
+      candidates.set(wp.id, { ms: t, row: wp, record: '' });
+      if (candidates.size >= 2 * this.candidatesPruned + 64) {
+        for (const [id, c] of candidates) {
+          if (c.ms < floor) candidates.delete(id);
+          else if (c.row) candidates.set(id, { ms: c.ms, row: null, record: recentRecord(c.row) });
+        }
+        this.candidatesPruned = candidates.size;
+        if (candidates.size > (this.ctx.recentRowsMax ?? RECENT_ROWS)) this.candidates = null;
+      }
     }
     return true;
   }
@@ -254,7 +269,7 @@ class SourceCollection {
     const record = this.record?.get(wp.id);
     return record !== undefined && !force && this.listed.has(wp.id) && this.owned.has(wp.id) && !this.retry.has(wp.id) &&
       !this.plan.force.has(wp.id) && !this.ctx.overlapping.has(wp.id) && !this.previous.isLoaded(shardOf(wp.id)) &&
-      record === recentRow(wp.updatedAt, wp.lockVersion, rowDigest(wp));
+      record === recentRecord(wp);
   }
 
   /** A row received from a walk, or read by id (`force`: it had to be mapped, not a mere listing row). */
@@ -442,13 +457,14 @@ class SourceCollection {
    * source keeps its watermark and stores no record). None without a watermark.
    */
   recentRows(watermark: string | null): RecentRows | undefined {
-    if (watermark === null) return undefined;
+    if (watermark === null || !this.candidates) return undefined;
     const fromMs = Date.parse(watermark) - this.ctx.overlapMs;
+    const ids = [...this.candidates].flatMap(([id, row]) => (row.ms >= fromMs ? [id] : [])).sort((a, b) => a - b);
+    if (ids.length > (this.ctx.recentRowsMax ?? RECENT_ROWS)) return undefined;
     const rows: Record<string, string> = {};
-    const ids = [...this.candidates.keys()].sort((a, b) => a - b);
     for (const id of ids) {
-      const wp = this.candidates.get(id)!;
-      if (Date.parse(wp.updatedAt) >= fromMs) rows[id] = recentRow(wp.updatedAt, wp.lockVersion, rowDigest(wp));
+      const c = this.candidates.get(id)!;
+      rows[id] = c.row ? recentRecord(c.row) : c.record;
     }
     return { from: new Date(fromMs).toISOString(), rows };
   }
@@ -463,6 +479,16 @@ class SourceCollection {
     });
   }
 }
+
+/**
+ * The most rows a `recent` record holds. More rows inside the overlap (a bulk import or
+ * edit) would make manifest.json, and the run's memory, grow with them: such a source
+ * stores none, and its next run reads the shards as it did before there was a record.
+ */
+export const RECENT_ROWS = 1000;
+
+/** A row as a `recent` record holds it. */
+const recentRecord = (wp: WorkPackage): string => recentRow(wp.updatedAt, wp.lockVersion, rowDigest(wp));
 
 /** Whether a received row is the one the entry was mapped from. */
 const sameRow = (w: ManifestWorkPackage, wp: WorkPackage): boolean =>

@@ -65,6 +65,8 @@ export interface SyncOptions {
    * default ~16 MB, at least two shards): a shard let go of is read again when needed.
    */
   stateTextBytes?: number;
+  /** The most rows a source's `recent` record holds (default RECENT_ROWS, collect.ts); a source with more in the overlap stores none. */
+  recentRows?: number;
 }
 
 export interface SyncReport {

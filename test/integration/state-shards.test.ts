@@ -9,6 +9,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createStateCache, shardFile, shardOf, type Manifest } from '../../src/output/manifest.js';
+import { createWorkPackage } from '../../src/simulator/hooks.js';
 import type { Simulator } from '../../src/simulator/index.js';
 import type { SyncEvent } from '../../src/sync/index.js';
 import { diffTrees, MEDIGY_CONFIG, runCli, tempDir, treeHashes } from '../helpers/env.js';
@@ -217,6 +218,47 @@ describe('the state read lazily: a run reads the shards it needs (format 4 summa
     expect(again.counts.workPackages.mapped).toBe(0);
     expect(again.state.shardsRead).toBe(0);
     expect(again.touchedFiles).toEqual([]);
+    expect(diffTrees(await treeHashes(dir), await freshTree())).toEqual(same);
+  });
+
+  it('a record of more rows than the run holds undigested at once (80 new work packages): every one recorded, the next run reads no shard', async () => {
+    await medigySync(sim, dir);
+    const [low] = await farApart();
+    const added = Array.from({ length: 80 }, (_, i) => {
+      const id = createWorkPackage(sim, low, { subject: `Added in bulk ${i}` });
+      // Its own Clean URL (the medigy page's path), or every copy would claim the template's.
+      sim.updateWorkPackage(id, (wp) => void (wp.customField1 = `https://example.org/bulk-${i}`));
+      return id;
+    });
+    const created = await medigySync(sim, dir);
+    expect(created.errors).toEqual([]);
+    expect(created.counts.workPackages.mapped).toBe(80);
+    const rows = Object.values((await readStateJson(dir)).sources).flatMap((s) => Object.entries(s.recent?.rows ?? {}));
+    for (const id of added) {
+      const wp = sim.dataset.workPackages.get(id)!;
+      expect(rows.find(([rid]) => Number(rid) === id)?.[1].split(' ').slice(0, 2)).toEqual([wp.updatedAt, String(wp.lockVersion)]);
+    }
+    const again = await medigySync(sim, dir);
+    expect(again.counts.workPackages.mapped).toBe(0);
+    expect(again.state.shardsRead).toBe(0);
+    expect(again.touchedFiles).toEqual([]);
+  });
+
+  it('a source with more rows inside the overlap than a record holds stores none, and its next run reads their shards as before', async () => {
+    await medigySync(sim, dir);
+    const [low, high] = await farApart();
+    retitle(low, 'Edited in a bulk change');
+    retitle(high, 'Edited in a bulk change, too');
+    // Records of no row: each edited row is one more than its source's record may hold.
+    const edited = await medigySync(sim, dir, { recentRows: 0 });
+    expect(edited.counts.workPackages.mapped).toBe(2);
+    const sources = (await readStateJson(dir)).sources;
+    const holding = Object.entries(sources).filter(([, s]) => s.recent && (low in s.recent.rows || high in s.recent.rows));
+    expect(holding, 'no record holds the edited rows').toEqual([]);
+    const again = await medigySync(sim, dir, { recentRows: 0 });
+    expect(again.errors).toEqual([]);
+    expect(again.counts.workPackages.mapped).toBe(0);
+    expect(again.state.shardsRead).toBeGreaterThanOrEqual(2);
     expect(diffTrees(await treeHashes(dir), await freshTree())).toEqual(same);
   });
 
