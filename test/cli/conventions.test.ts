@@ -191,8 +191,12 @@ describe('conventions', () => {
   }, 60_000);
 
   it('a refused connection fails in under 2 s, names the URL, and the process ends right after the message', async () => {
+    // An output root of its own: a fixed path (it was /nonexistent/never-written, which a
+    // run as root creates) held one run's lock while a second suite on the machine ran this
+    // test, which then exited 3 (locked) instead of 1.
+    const { dir, cleanup } = await tempDir();
     const started = performance.now();
-    const r = await runCli(['sync', '--config', MEDIGY_CONFIG, '--out', '/nonexistent/never-written'], { env: { OPENPROJECT_URL: 'http://127.0.0.1:9', OPENPROJECT_API_KEY: KEY } });
+    const r = await runCli(['sync', '--config', MEDIGY_CONFIG, '--out', path.join(dir, 'out')], { env: { OPENPROJECT_URL: 'http://127.0.0.1:9', OPENPROJECT_API_KEY: KEY } }).finally(cleanup);
     const wall = performance.now() - started;
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/error: GET http:\/\/127\.0\.0\.1:9\/api\/v3\/\S+: ECONNREFUSED/);
