@@ -1,30 +1,14 @@
 // The plan phase of a run: what the tree holds (tree.ts), the entries in scope, then the
 // pure planner (plan/plan.ts). Its failures become item errors; its brake stops a real run.
 import { DEFAULTS } from '../defaults.js';
-import type { createHasher } from '../output/disk-state.js';
-import type { Journal } from '../output/journal.js';
 import { shardOf, type ManifestWorkPackage } from '../output/manifest.js';
-import type { Staging } from '../output/staging.js';
 import { planSync, previousInScope } from '../plan/plan.js';
 import type { SyncPlan } from '../plan/types.js';
 import { keepsPrevious } from './keep.js';
-import type { Ledger } from './ledger.js';
-import type { Mapper } from './mapper.js';
-import type { PreviousState } from './previous-state.js';
 import type { RunContext } from './run-context.js';
-import { inspectTree } from './tree.js';
+import { inspectTree, type PlanDeps } from './tree.js';
 
-export async function planRun(
-  ctx: RunContext,
-  deps: {
-    previous: PreviousState;
-    ledger: Ledger;
-    mapper: Mapper;
-    orphans: Journal;
-    hash: ReturnType<typeof createHasher>;
-    staging: Staging;
-  },
-): Promise<{ plan: SyncPlan; released: Map<number, string[]> }> {
+export async function planRun(ctx: RunContext, deps: PlanDeps): Promise<{ plan: SyncPlan; released: Map<number, string[]> }> {
   const { previous, ledger, mapper } = deps;
   const tree = await inspectTree(ctx, deps);
   const desired = mapper.desired().filter((d) => ledger.outcome(d.workPackageId)?.kind === 'mapped');

@@ -24,17 +24,17 @@ export interface TreeView {
   blocked: Map<string, string>;
 }
 
-export async function inspectTree(
-  ctx: RunContext,
-  deps: {
-    previous: PreviousState;
-    ledger: Ledger;
-    mapper: Mapper;
-    orphans: Journal;
-    hash: ReturnType<typeof createHasher>;
-    staging: Staging;
-  },
-): Promise<TreeView> {
+/** What the plan phase works from (plan-run.ts, and this module's look at the tree). */
+export interface PlanDeps {
+  previous: PreviousState;
+  ledger: Ledger;
+  mapper: Mapper;
+  orphans: Journal;
+  hash: ReturnType<typeof createHasher>;
+  staging: Staging;
+}
+
+export async function inspectTree(ctx: RunContext, deps: PlanDeps): Promise<TreeView> {
   const { previous, ledger, mapper, hash } = deps;
   const current = new Map<string, string | null>();
   const blocked = new Map<string, string>();
