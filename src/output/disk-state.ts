@@ -50,11 +50,11 @@ export interface PresenceCheck {
   /** Whether, in each folder, every recorded name hash (shard-summary.ts) is the hash of a regular file there. */
   hashes(names: Readonly<Record<string, string>>): Promise<boolean>;
   /**
-   * Starts listing these folders now, for questions asked later in the run: a run that
-   * will ask about every folder its state names lists them while it waits on the server,
-   * not after. Settles when they are all listed (a folder that cannot be listed holds nothing).
+   * Lists a folder now, for questions asked later in the run: a run that will ask about
+   * every folder its state names lists them while it waits on the server, not after.
+   * Settles when it is listed (a folder that cannot be listed holds nothing).
    */
-  prefetch(dirs: Iterable<string>): Promise<void>;
+  prefetch(dir: string): Promise<void>;
 }
 
 /**
@@ -95,16 +95,7 @@ export function createPresenceCheck(root: string): PresenceCheck {
       }
       return true;
     },
-    async prefetch(dirs) {
-      // A few at a time: a site of the default profile has a folder per page (30,000
-      // folders, each an open directory while it is listed), and a listing that fails (too
-      // many open files) would count its folder as missing.
-      const queue = [...dirs].reverse();
-      const lister = async (): Promise<void> => {
-        for (let dir = queue.pop(); dir !== undefined; dir = queue.pop()) await list(dir);
-      };
-      await Promise.all(Array.from({ length: Math.min(PREFETCH_LISTINGS, queue.length) }, lister));
-    },
+    prefetch: list,
   };
 }
 
@@ -115,9 +106,6 @@ export interface FolderNames {
   /** Whether a regular file whose name has this hash (shard-summary.ts `nameHash`) is there. */
   hasHash(h: number): boolean;
 }
-
-/** Folders a prefetch lists at once. */
-const PREFETCH_LISTINGS = 8;
 
 /** Entries read from the folder at a time. */
 const LIST_BATCH = 1024;

@@ -488,7 +488,7 @@ class SourceCollection {
 export const RECENT_ROWS = 1000;
 
 /** A row as a `recent` record holds it. */
-const recentRecord = (wp: WorkPackage): string => recentRow(wp.updatedAt, wp.lockVersion, rowDigest(wp));
+export const recentRecord = (wp: WorkPackage): string => recentRow(wp.updatedAt, wp.lockVersion, rowDigest(wp));
 
 /** Whether a received row is the one the entry was mapped from. */
 const sameRow = (w: ManifestWorkPackage, wp: WorkPackage): boolean =>

@@ -1,9 +1,9 @@
 // The next state, from what the run recorded: each source's next state (next-state.ts, a
 // pure rule with table tests) and the work packages' entries (the ledger, keep.ts). A run
 // that changed nothing yields the previous bytes, so the manifest is not rewritten.
-import { MANIFEST_VERSION, recentRow, stableJson, type ManifestSource, type StateTop } from '../output/manifest.js';
+import { MANIFEST_VERSION, stableJson, type ManifestSource, type StateTop } from '../output/manifest.js';
 import type { WorkPackage } from '../types.js';
-import { rowDigest } from './closure.js';
+import { recentRecord } from './collect.js';
 import type { CollectedSources } from './collect-all.js';
 import { factRefs, type FactsBook } from './facts.js';
 import { keepsPrevious } from './keep.js';
@@ -108,5 +108,5 @@ export function nextManifest(
 
 /** Rows as `recent` records them, by id, with their instant. */
 function recentRecords(rows: readonly WorkPackage[]): Map<number, { record: string; ms: number }> {
-  return new Map(rows.map((wp) => [wp.id, { record: recentRow(wp.updatedAt, wp.lockVersion, rowDigest(wp)), ms: Date.parse(wp.updatedAt) }]));
+  return new Map(rows.map((wp) => [wp.id, { record: recentRecord(wp), ms: Date.parse(wp.updatedAt) }]));
 }

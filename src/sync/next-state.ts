@@ -48,9 +48,8 @@ export function nextSourceState(r: SourceRun): { state: ManifestSource | undefin
     const retry = new Set(prev?.retry ?? []);
     for (const id of r.targeted?.ids ?? []) if (!r.targeted!.failedIds.has(id)) retry.delete(id);
     for (const id of r.failed) retry.add(id);
-    const recent = prev?.recent && r.targeted?.rows ? withTargetedRows(prev.recent, r.targeted.rows, r.targeted.failedIds) : prev?.recent;
-    const { recent: _recent, ...kept } = prev ?? { watermark: null };
-    const state = prev || retry.size ? { ...kept, retry: [...retry].sort((a, b) => a - b), ...(recent ? { recent } : {}) } : undefined;
+    const recent = prev?.recent && r.targeted?.rows ? withTargetedRows(prev.recent, r.targeted.rows, r.targeted.failedIds) : undefined;
+    const state = prev || retry.size ? { ...(prev ?? { watermark: null }), retry: [...retry].sort((a, b) => a - b), ...(recent ? { recent } : {}) } : undefined;
     return { state, watermark: prev?.watermark ?? null };
   }
   const w = r.walked;

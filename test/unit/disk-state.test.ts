@@ -83,7 +83,7 @@ describe('createPresenceCheck', () => {
       await writeFile(path.join(root, 'news', 'a.md'), '');
       await writeFile(path.join(root, 'top.md'), '');
       const check = createPresenceCheck(root);
-      await check.prefetch(['news', '.', 'missing']);
+      await Promise.all(['news', '.', 'missing'].map(check.prefetch));
       // The tree changes after the listings: a folder listed again would show it.
       await rm(path.join(root, 'news', 'a.md'));
       await writeFile(path.join(root, 'news', 'b.md'), '');
