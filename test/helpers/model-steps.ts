@@ -51,7 +51,12 @@ export type RenameTarget = 'project' | 'type' | 'status' | 'user' | 'field' | 'o
  */
 export type DateMode = 'normal' | 'missing' | 'garbage' | 'ahead' | 'farAhead' | 'behind';
 
-export type ConfigEdit = 'path' | 'variant' | 'statuses' | 'types' | 'option' | 'overlap' | 'pageSize';
+/**
+ * `overlapSeconds`: `sync.overlapSeconds` cycles through 300 (the default), 0, 30 and 7,200:
+ * a larger overlap than the last run's starts the walk before the `recent` record's `from`
+ * (state format 5), so that run decides the rows that come back from their shards instead.
+ */
+export type ConfigEdit = 'path' | 'variant' | 'statuses' | 'types' | 'option' | 'overlap' | 'pageSize' | 'overlapSeconds';
 
 export type FaultRoute = 'work_packages' | 'work_package' | 'attachments' | 'content' | 'projects' | 'types';
 export type FuzzFaultKind = 'status' | 'reset' | 'stall' | 'truncate' | 'html' | 'invalid-json' | 'corrupt';
@@ -196,7 +201,7 @@ export function stepArb(o: HistoryOptions = {}): fc.Arbitrary<Step> {
     { kind: 'edit', arbitrary: mutationArb, weight: 8 },
     { kind: 'serverTime', arbitrary: fc.record({ m: fc.constant('serverTime' as const), minutes: fc.constantFrom(1, 10, 60, 600, 3000) }), weight: 1 },
     { kind: 'now', arbitrary: fc.record({ m: fc.constant('now' as const), days: fc.constantFrom(1, 7, 30, 70, 400, -30) }), weight: 2 },
-    { kind: 'config', arbitrary: fc.record({ m: fc.constant('config' as const), edit: fc.constantFrom<ConfigEdit>('path', 'path', 'variant', 'variant', 'statuses', 'types', 'option', 'option', 'overlap', 'pageSize'), src: pick, v: small }), weight: 2 },
+    { kind: 'config', arbitrary: fc.record({ m: fc.constant('config' as const), edit: fc.constantFrom<ConfigEdit>('path', 'path', 'variant', 'variant', 'statuses', 'types', 'option', 'option', 'overlap', 'pageSize', 'overlapSeconds'), src: pick, v: small }), weight: 2 },
     { kind: 'upgrade', arbitrary: fc.record({ m: fc.constant('upgrade' as const), v: small }), weight: 1 },
     { kind: 'hand', arbitrary: fc.record({ m: fc.constant('hand' as const), slot: fc.nat({ max: 3 }), where: fc.constantFrom<'new' | 'vacated' | 'remove'>('new', 'vacated', 'vacated', 'remove'), v: small }), weight: 1 },
     { kind: 'lose', arbitrary: fc.record({ m: fc.constant('lose' as const), v: small }), weight: 1 },

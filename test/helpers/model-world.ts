@@ -224,6 +224,7 @@ interface ConfigState {
   choice: Record<string, number>;
   overlap: number | null;
   pageSize: number;
+  overlapSeconds: number;
   upgrade: number;
 }
 
@@ -460,6 +461,7 @@ export class World {
   private sources: SourceSpec[];
   private overlap: number | null = null;
   private pageSize = 1000;
+  private overlapSeconds = 300;
   private stepNo = 0;
   /** The config (and curate) before the last config edit or upgrade: what a stale watcher runs with. */
   private previous: ConfigState | null = null;
@@ -844,7 +846,7 @@ export class World {
   }
 
   private currentState(): ConfigState {
-    return { sources: structuredClone(this.sources), choice: { ...this.choice }, overlap: this.overlap, pageSize: this.pageSize, upgrade: this.upgrade };
+    return { sources: structuredClone(this.sources), choice: { ...this.choice }, overlap: this.overlap, pageSize: this.pageSize, overlapSeconds: this.overlapSeconds, upgrade: this.upgrade };
   }
 
   // --- blockers (issue 19) -------------------------------------------------------------
@@ -951,6 +953,9 @@ export class World {
       case 'pageSize':
         this.pageSize = [1000, 2, 3, 7][v % 4]!;
         return `openproject.pageSize = ${this.pageSize}`;
+      case 'overlapSeconds':
+        this.overlapSeconds = [300, 0, 30, 7200][v % 4]!;
+        return `sync.overlapSeconds = ${this.overlapSeconds}`;
     }
   }
 
@@ -975,6 +980,8 @@ export class World {
       output: { root: 'site' },
       profile: { name: this.setup.profile, options: profileOptions(this.setup.profile, state.choice, this.currentNames('type')) },
       sources: this.configSources(state),
+      // Written only when it is not the default, so the other histories' config files stay as they were.
+      ...(state.overlapSeconds !== 300 ? { sync: { overlapSeconds: state.overlapSeconds } } : {}),
     };
     const configPath = stale ? path.join(path.dirname(this.configPath), 'curate.stale.yaml') : this.configPath;
     await writeFile(configPath, yaml.dump(file, { noRefs: true }));

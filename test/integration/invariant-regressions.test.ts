@@ -268,6 +268,23 @@ describe('invariant regressions: clocks, restores and ties (issue 19)', () => {
     { m: 'sync' },
     { m: 'restore', slot: 0, sequences: false },
   ]));
+  // State format 5's `recent` record holds the rows at or after the watermark less the
+  // overlap of the run that wrote it. With sync.overlapSeconds raised to 2 h afterwards, the
+  // next walk starts before the record's `from`: #19, edited 30 minutes before #20, must come
+  // back too. The restore takes both back; #20 is edited again (same lockVersion, newer
+  // updatedAt), so only #19's absence shows the restore. Suspects taken from the record
+  // alone (whatever its `from`) miss it, and #19's page keeps the lost edit.
+  it('overlapSeconds raised past the recent record, then a restore: a row older than the record still has to come back', history(medigy, [
+    { m: 'backup', slot: 1 },
+    { m: 'edit', wp: 19, field: 'subject', v: 1 },
+    { m: 'serverTime', minutes: 30 },
+    { m: 'edit', wp: 20, field: 'subject', v: 2 },
+    { m: 'sync' },
+    { m: 'config', edit: 'overlapSeconds', src: 0, v: 3 },
+    { m: 'restore', slot: 1, sequences: false },
+    { m: 'serverTime', minutes: 1 },
+    { m: 'edit', wp: 20, field: 'subject', v: 3 },
+  ]));
   // Page size 2; 14 work packages at one instant (10 of chronic-care-management); the 16th
   // list request of the run edits #2958 (read already), the tie group shifts up by one.
   it('a bulk update, and an edit during the walk shifts the tie group across a page boundary', history(medigyPaged, [
