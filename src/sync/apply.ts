@@ -8,9 +8,14 @@ import { stageState, TMP_DIR, type PreviousShards, type ShardedEntries, type Sta
 import { createSymlinkGuard, resolveInside } from '../output/paths.js';
 import type { Staging } from '../output/staging.js';
 import { fsyncDir, moveIntoPlace } from '../output/writer.js';
-import type { PlannedFile } from '../plan/types.js';
+import type { PlannedFile, SyncPlan } from '../plan/types.js';
 import type { SyncEvent } from './events.js';
+import { carriedJournal } from './keep.js';
+import type { Ledger } from './ledger.js';
+import type { NextManifest } from './next-manifest.js';
 import { eachLimited } from './pool.js';
+import type { PreviousState } from './previous-state.js';
+import type { RunContext } from './run-context.js';
 
 /** Files written, deleted or fsynced at once. */
 const WIDTH = 32;
@@ -42,6 +47,49 @@ export interface ApplyInput {
   } | null;
   checkpoint(): void;
   emit(e: SyncEvent): void;
+}
+
+/**
+ * A real run's apply phase: the plan, the journal an interrupted run left (what this plan
+ * settles, and what it carries for work packages it did not check) and the next state
+ * (written only when it changed). Returns the paths touched.
+ */
+export async function applyRun(
+  ctx: RunContext,
+  r: {
+    plan: SyncPlan;
+    staging: Staging;
+    /** The journal found at the start, its paths' owners in the previous state, and the paths none owns. */
+    journal: Journal;
+    journalOwners: ReadonlyMap<string, number>;
+    orphans: Journal;
+    ledger: Ledger;
+    previous: PreviousState;
+    next: NextManifest;
+  },
+): Promise<string[]> {
+  const { plan, next, previous } = r;
+  const deleting = plan.files.filter((f) => f.action === 'delete').map((f) => f.path);
+  if (deleting.length) ctx.emit({ type: 'deleting', paths: deleting });
+  return applyPlan({
+    root: ctx.root,
+    files: plan.files,
+    staging: r.staging,
+    pendingJournal: r.orphans,
+    carriedJournal: carriedJournal(r.journal, r.journalOwners, r.ledger),
+    journalFound: r.journal.size > 0,
+    state: next.changed
+      ? {
+          top: next.top,
+          entries: next.entries,
+          dirty: next.dirty,
+          previousShards: previous.shards && { digests: previous.shards, summaries: previous.summaries },
+          cache: ctx.options.stateCache,
+        }
+      : null,
+    checkpoint: ctx.checkpoint,
+    emit: ctx.emit,
+  });
 }
 
 /** Returns the paths touched (written, deleted, and the manifest when it changed). */

@@ -1,8 +1,8 @@
 // runSync: the lifetime of one run (lock, staging, abort) around its phases:
-//   read state → resolve (run-sources.ts) → list, collect and map (collect-all.ts or
-//   collect-targeted.ts, feeding mapper.ts as pages arrive) → plan (plan-run.ts: the tree,
-//   then plan/plan.ts, pure) → next state (next-manifest.ts, pure) → apply (apply.ts)
-//   → report (report.ts).
+//   read state (open-state.ts) → resolve (run-sources.ts) → list, collect and map
+//   (collect-run.ts: collect-all.ts or collect-targeted.ts, feeding mapper.ts as pages
+//   arrive, then facts.ts) → plan (plan-run.ts: the tree, then plan/plan.ts, pure) → next
+//   state (next-manifest.ts, pure) → apply (apply.ts) → report (report.ts).
 // Every outcome per work package goes through the ledger (ledger.ts). The plan is complete
 // before the first write, so a dry run shows exactly what a real run would do.
 import { mkdir } from 'node:fs/promises';
@@ -10,26 +10,22 @@ import path from 'node:path';
 import { ConfigError } from '../errors.js';
 import { createHasher } from '../output/disk-state.js';
 import { createEntrySpill } from '../output/entry-spill.js';
-import { readJournal } from '../output/journal.js';
 import { acquireLock, guardDryRun } from '../output/lock.js';
-import { MANIFEST_FILE, readState, TornShardError } from '../output/manifest.js';
-import { createStaging, sweepLeftovers, type Staging } from '../output/staging.js';
-import { applyPlan } from './apply.js';
-import { collectAll, type CollectedSources } from './collect-all.js';
-import { collectTargeted } from './collect-targeted.js';
-import { factsBookFor, reconcileInRun } from './facts.js';
-import { carriedJournal } from './keep.js';
+import { MANIFEST_FILE, TornShardError } from '../output/manifest.js';
+import { createStaging, type Staging } from '../output/staging.js';
+import { applyRun } from './apply.js';
+import { collectRun } from './collect-run.js';
+import { factsBookFor } from './facts.js';
 import { Ledger } from './ledger.js';
 import { createMapper, type Mapper } from './mapper.js';
 import { Membership } from './membership.js';
 import { nextManifest } from './next-manifest.js';
+import { openState } from './open-state.js';
 import { planRun } from './plan-run.js';
-import { PreviousState } from './previous-state.js';
 import { report } from './report.js';
 import { createRunContext } from './run-context.js';
 import { resolveRunSources, startResolve } from './run-sources.js';
 import type { SyncOptions, SyncReport } from './types.js';
-import type { WorkPackage } from '../types.js';
 
 export type { SyncOptions, SyncReport } from './types.js';
 
@@ -73,24 +69,7 @@ async function runOnce(options: SyncOptions, lazy: boolean): Promise<SyncReport>
       ctx.warn(
         `took over a stale lock left by pid ${lock.tookOver.pid} on ${lock.tookOver.hostname} (started ${lock.tookOver.startedAt}): ${lock.tookOver.reason}`,
       );
-    if (!dryRun) {
-      const swept = await sweepLeftovers(root);
-      if (swept) ctx.warn(`removed ${swept} leftover temporary file(s) of an interrupted run`);
-    }
-    const journal = await readJournal(root);
-    // An ordinary or a targeted run reads shards as it needs them (previous-state.ts); a
-    // full one, or one that finds an interrupted run's journal, reads them all.
-    const readLazily = lazy && !options.full && journal.size === 0;
-    // Reading every shard takes seconds at 100,000: the listings do not wait for that.
-    if (!readLazily) stateRead(false);
-    const previous = new PreviousState(
-      await readState(root, options.profile.name, options.stateCache, { lazy: readLazily }),
-      {
-        onRead: (shard, bytes) => ctx.emit({ type: 'stateRead', shard, bytes }),
-        ...(options.stateTextBytes !== undefined ? { textBytesHeld: options.stateTextBytes } : {}),
-      },
-    );
-    stateRead(previous.sourceNames().some((name) => previous.source(name)!.authors !== undefined));
+    const { journal, previous } = await openState(ctx, lazy, stateRead);
     staging = await createStaging(root, dryRun);
     // Mapped entries wait in staging until the state is written (ledger.ts).
     const ledger = new Ledger(previous, ctx.emit, createEntrySpill(path.join(staging.dir, 'entries')));
@@ -98,7 +77,6 @@ async function runOnce(options: SyncOptions, lazy: boolean): Promise<SyncReport>
     ctx.emit({ type: 'phase', phase: 'resolve' });
     const sources = await resolveRunSources(ctx, previous, ledger, asked);
 
-    // List and collect; mapping runs beside it, fed as pages arrive.
     const fetchStarted = performance.now();
     ctx.emit({ type: 'phase', phase: 'list' });
     const membership = new Membership(sources.onlyIds ? (id) => previous.sourceOf(id) : undefined);
@@ -108,35 +86,7 @@ async function runOnce(options: SyncOptions, lazy: boolean): Promise<SyncReport>
     // One view of the tree for the whole run: journaled owned files are compared while
     // collecting, wanted paths while planning (nothing under the root is written before apply).
     const hash = createHasher(root);
-    let collected: CollectedSources = new Map();
-    let targetedRows = new Map<string, WorkPackage[]>();
-    if (sources.onlyIds) {
-      const targeted = {
-        client: options.client,
-        ledger,
-        previous,
-        membership,
-        schedule: mapper.schedule,
-        checkpoint: ctx.checkpoint,
-        isAborted: ctx.isAborted,
-      };
-      targetedRows = await collectTargeted(targeted, sources.resolved, sources.onlyIds, sources.targetedReads);
-    } else collected = await collectAll(ctx, { previous, journal, ledger, sources, membership, mapper, hash });
-    await mapper.scheduler.drained();
-    ctx.checkpoint();
-    // Every walk is done: pages whose shown facts of other work packages changed meanwhile
-    // (a target's row arrived later, a target renamed) are mapped again now (facts.ts).
-    await reconcileInRun({
-      facts,
-      ledger,
-      previous,
-      targeted: sources.onlyIds !== undefined,
-      client: options.client,
-      sources: sources.resolved,
-      mapper,
-      checkpoint: ctx.checkpoint,
-      isAborted: ctx.isAborted,
-    });
+    const { collected, targetedRows } = await collectRun(ctx, { previous, journal, ledger, sources, membership, mapper, facts, hash });
     const fetchMs = performance.now() - fetchStarted;
 
     ctx.emit({ type: 'phase', phase: 'plan' });
@@ -150,27 +100,7 @@ async function runOnce(options: SyncOptions, lazy: boolean): Promise<SyncReport>
     let touched: string[] = [];
     if (!dryRun) {
       ctx.emit({ type: 'phase', phase: 'apply' });
-      const deleting = plan.files.filter((f) => f.action === 'delete').map((f) => f.path);
-      if (deleting.length) ctx.emit({ type: 'deleting', paths: deleting });
-      touched = await applyPlan({
-        root,
-        files: plan.files,
-        staging,
-        pendingJournal: orphans,
-        carriedJournal: carriedJournal(journal, journalOwners, ledger),
-        journalFound: journal.size > 0,
-        state: next.changed
-          ? {
-              top: next.top,
-              entries: next.entries,
-              dirty: next.dirty,
-              previousShards: previous.shards && { digests: previous.shards, summaries: previous.summaries },
-              cache: options.stateCache,
-            }
-          : null,
-        checkpoint: ctx.checkpoint,
-        emit: ctx.emit,
-      });
+      touched = await applyRun(ctx, { plan, staging, journal, journalOwners, orphans, ledger, previous, next });
     }
     const applyMs = performance.now() - applyStarted;
 

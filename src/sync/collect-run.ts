@@ -1,0 +1,42 @@
+// The collect phase of a run: every source listed and walked (collect-all.ts), or the work
+// packages a targeted run was asked about read by id (collect-targeted.ts), with mapping
+// fed as rows arrive (mapper.ts). Then, every walk done, pages whose shown facts of other
+// work packages changed meanwhile (a target's row arrived later, a target renamed) are
+// mapped again in the same run (facts.ts).
+import type { WorkPackage } from '../types.js';
+import { collectAll, type CollectDeps, type CollectedSources } from './collect-all.js';
+import { collectTargeted } from './collect-targeted.js';
+import { reconcileInRun, type FactsBook } from './facts.js';
+import type { RunContext } from './run-context.js';
+
+export interface CollectedRun {
+  /** Per walked source, what its walk collected (an ordinary run; empty in a targeted one). */
+  collected: CollectedSources;
+  /** Per source, the rows a targeted run scheduled (empty in an ordinary run). */
+  targetedRows: Map<string, WorkPackage[]>;
+}
+
+export async function collectRun(ctx: RunContext, deps: CollectDeps & { facts: FactsBook }): Promise<CollectedRun> {
+  const { options } = ctx;
+  const { ledger, previous, sources, membership, mapper, facts } = deps;
+  let collected: CollectedSources = new Map();
+  let targetedRows = new Map<string, WorkPackage[]>();
+  if (sources.onlyIds) {
+    const targeted = { client: options.client, ledger, previous, membership, schedule: mapper.schedule, checkpoint: ctx.checkpoint, isAborted: ctx.isAborted };
+    targetedRows = await collectTargeted(targeted, sources.resolved, sources.onlyIds, sources.targetedReads);
+  } else collected = await collectAll(ctx, deps);
+  await mapper.scheduler.drained();
+  ctx.checkpoint();
+  await reconcileInRun({
+    facts,
+    ledger,
+    previous,
+    targeted: sources.onlyIds !== undefined,
+    client: options.client,
+    sources: sources.resolved,
+    mapper,
+    checkpoint: ctx.checkpoint,
+    isAborted: ctx.isAborted,
+  });
+  return { collected, targetedRows };
+}
