@@ -13,6 +13,8 @@
 // 2. Two work packages that want one path: the lower id keeps it, whatever ran first and
 //    whether either changed; the other fails, every run, until one of them changes. A
 //    work package that fails keeps its last good files (those not taken by a lower id).
+//    Chained collisions are decided lowest winner first, so the order in which the work
+//    packages were mapped does not change who fails.
 // 3. Every file a surviving work package wants is created, updated or left unchanged by
 //    comparing hashes; files of kept work packages stay as they are.
 // 4. A file the previous run owned that nobody wants any more is deleted; so is a file an
@@ -164,8 +166,21 @@ export function planSync(input: PlanInput): PlanResult {
       const lost = released.get(id);
       for (const p in e.files) if (!lost?.includes(p)) claim(p, { workPackageId: id, source: e.source, sha256: e.files[p]!, kept: true });
     }
+    // One collision per round: the one whose winner has the lowest id (ties: by path), so
+    // the outcome depends on the claims, not on their order in the map (the order in which
+    // the work packages happened to be mapped). That winner can lose only to a lower id, at
+    // a collision decided before it (or at the kept files of a work package that fails
+    // later); deciding another first could fail a work package for a path whose winner then
+    // fails itself and writes nothing.
+    let next: { p: string; list: Claim[]; low: number } | null = null;
     for (const [p, list] of claims) {
       if (!Array.isArray(list)) continue;
+      let low = Infinity;
+      for (const c of list) low = Math.min(low, c.workPackageId);
+      if (!next || low < next.low || (low === next.low && p < next.p)) next = { p, list, low };
+    }
+    if (next) {
+      const { p, list } = next;
       list.sort((a, b) => a.workPackageId - b.workPackageId);
       const winner = list[0]!;
       for (const loser of list.slice(1)) {
@@ -185,7 +200,6 @@ export function planSync(input: PlanInput): PlanResult {
         }
       }
       // Re-run from the start: the claims of a newly failed work package change the picture.
-      if (changed) break;
     }
   }
 

@@ -72,6 +72,20 @@ describe('planSync', () => {
     expect(a.failures.map((f) => f.workPackageId).sort()).toEqual([5, 9]);
   });
 
+  it('a chain of collisions is decided the same whatever order the desired files come in: the lowest id\'s claims first', () => {
+    // #2 wants p and q; #1 wants q; #3 wants p. #2 loses q to #1 and fails, so it writes
+    // nothing, and p is #3's. Deciding p first (#3 loses to #2, which then fails anyway)
+    // would fail #3 for a path nobody writes: which one came first depended on the order in
+    // which the work packages were mapped, that is on the network.
+    const files = [d(3, 'p.md', 'P3'), d(2, 'p.md', 'P2'), d(2, 'q.md', 'Q2'), d(1, 'q.md', 'Q1')];
+    const orders = [files, [...files].reverse(), [files[1]!, files[0]!, files[3]!, files[2]!]];
+    for (const desired of orders) {
+      const r = plan({ desired, current: new Map() });
+      expect(r.failures.map((f) => f.workPackageId)).toEqual([2]);
+      expect(r.plan.files.map((f) => [f.path, f.workPackageId, f.action])).toEqual([['p.md', 3, 'create'], ['q.md', 1, 'create']]);
+    }
+  });
+
   it('never overwrites a file no manifest owns, unless it already holds the same bytes or the journal says curate wrote it', () => {
     const hand = plan({ desired: [d(1, 'p.md', 'NEW'), d(1, 'p.png', 'IMG')], current: new Map([['p.md', 'HAND'], ['p.png', null]]) });
     expect(hand.plan.files).toEqual([]);
