@@ -39,8 +39,26 @@ export interface Staging {
   dispose(): Promise<void>;
 }
 
-/** fsyncs running at once in the background: leaves libuv's other threads to file writes. */
-const SYNC_CONCURRENCY = 2;
+/**
+ * fsyncs running at once in the background: libuv's thread pool less four, between 2 and
+ * 12 (the CLI sizes the pool at 16, bin/curate.js; a program embedding the library keeps
+ * libuv's default of 4, so 2). Each fsync holds a pool thread, and the other four are left
+ * to the run's reads and writes. Why so many: an fsync of a file just written commits the
+ * filesystem's journal, and on ext4 (data=ordered) that writes out every dirty page since
+ * the last commit, so two at a time fell far behind a cold sync's downloads while fsyncs
+ * issued together share a commit. A cold sync of 30,000 (simulator without added latency)
+ * ended its fetch with 54,000 of 60,785 staged files still waiting with 2 (apply then
+ * waited 7.2–8.2 s for them), 27,000–28,000 with 6, 13,700–17,200 with 8, none with 12
+ * or 16 (apply 11.0 → 3.6 s); peak RSS 181–183 MB in all (docs/performance.md).
+ */
+const SYNC_CONCURRENCY = fsyncWorkers(process.env.UV_THREADPOOL_SIZE);
+
+/** Background fsyncs for a thread pool of `poolSize` threads (libuv's `UV_THREADPOOL_SIZE`; unset or invalid: its default, 4). */
+export function fsyncWorkers(poolSize: string | undefined): number {
+  const n = Number(poolSize);
+  const pool = Number.isInteger(n) && n > 0 ? Math.min(n, 1024) : 4;
+  return Math.min(12, Math.max(2, pool - 4));
+}
 /**
  * Finished files whose open handle waits for its fsync, at most: the fsync then needs no
  * second open and close of the file. Beyond it (the fsyncs fell behind, as on a slow disk

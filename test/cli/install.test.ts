@@ -92,7 +92,7 @@ describe('the bundled binary (scripts/bundle.js)', () => {
     expect(text).not.toMatch(bundled('undici/lib/web/websocket/'));
     const locales = [...text.matchAll(bundled('zod/v4/locales/([\\w-]+)\\.js$', 'gm'))].map((m) => m[1]);
     expect(locales).toEqual(['en']);
-    expect(await readFile(path.join(ROOT, 'bin', 'curate.js'), 'utf8')).toContain("import '../dist/bundle/main.js';");
+    expect(await readFile(path.join(ROOT, 'bin', 'curate.js'), 'utf8')).toContain("await import('../dist/bundle/main.js');");
   });
 });
 
