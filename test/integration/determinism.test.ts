@@ -24,7 +24,7 @@ import { freshFixtureDataset } from '../helpers/sync-harness.js';
  */
 function shuffled(client: OpenProjectClient, seed: number, failing: ReadonlySet<number>): OpenProjectClient {
   let s = seed;
-  const next = (): number => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const next = (): number => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
   return new Proxy(client, {
     get(target, key, receiver) {
       const v = Reflect.get(target, key, receiver) as unknown;
