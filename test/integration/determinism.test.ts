@@ -7,12 +7,16 @@
 // first. In-process, on the in-memory client (test/helpers/fake-client.ts) over the medigy
 // fixture dataset (fixtures/medigy/dataset: the old pipeline's real data), with some
 // downloads failing so that the state also records item errors (`retry`, held watermarks).
+import { cp } from 'node:fs/promises';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createProfile } from '../../src/mapping/profiles/index.js';
 import type { OpenProjectClient } from '../../src/openproject/types.js';
 import { runSync } from '../../src/sync/index.js';
+import { Store } from '../../src/simulator/store.js';
 import type { SourceSpec } from '../../src/types.js';
 import { diffTrees, LEGACY_NOW, medigyConfig, tempDir, treeHashes } from '../helpers/env.js';
+import type { Dataset } from '../../src/simulator/index.js';
 import { createFakeClient } from '../helpers/fake-client.js';
 import { DEFAULT_PROFILE_SOURCES } from '../helpers/model-world.js';
 import { freshFixtureDataset } from '../helpers/sync-harness.js';
@@ -52,20 +56,38 @@ const VARIANTS: Variant[] = [
   { seed: 3, concurrency: 4, pageSize: 3 },
 ];
 
-async function freshSync(profile: 'medigy' | 'default', v: Variant): Promise<{ tree: Map<string, string>; errors: string[]; cleanup: () => Promise<void> }> {
-  const { dir, cleanup } = await tempDir('curate-determinism-');
-  const clock = (): Date => new Date('2026-12-06T12:00:00Z');
-  const dataset = await freshFixtureDataset();
-  // Every third attachment's download fails: several work packages of several sources fail.
-  const failing = new Set([...dataset.attachments.keys()].sort((a, b) => a - b).filter((_, i) => i % 3 === 1));
+const FAILING_EVERY = 3;
+
+/** Every third attachment's download fails: several work packages of several sources fail. */
+const failingOf = (ids: Iterable<number>): Set<number> => new Set([...ids].sort((a, b) => a - b).filter((_, i) => i % FAILING_EVERY === 1));
+
+async function syncInto(dir: string, dataset: Dataset, profile: 'medigy' | 'default', v: Variant, clock: () => Date, failing: ReadonlySet<number>): Promise<string[]> {
   const client = shuffled(createFakeClient(dataset, { pageSize: v.pageSize, clock }), v.seed, failing);
   let sources: SourceSpec[];
   let options: unknown = {};
   if (profile === 'medigy') ({ sources, options } = await medigyConfig());
   else sources = structuredClone(DEFAULT_PROFILE_SOURCES);
   const report = await runSync({ outputRoot: dir, sources, profile: createProfile(profile, options), client, now: LEGACY_NOW, clock, concurrency: v.concurrency });
-  const errors = report.errors.map((e) => `${e.kind} #${e.workPackageId}: ${e.message}`);
+  return report.errors.map((e) => `${e.kind} #${e.workPackageId}: ${e.message}`);
+}
+
+async function freshSync(profile: 'medigy' | 'default', v: Variant): Promise<{ tree: Map<string, string>; errors: string[]; cleanup: () => Promise<void> }> {
+  const { dir, cleanup } = await tempDir('curate-determinism-');
+  const clock = (): Date => new Date('2026-12-06T12:00:00Z');
+  const dataset = await freshFixtureDataset();
+  const errors = await syncInto(dir, dataset, profile, v, clock, failingOf(dataset.attachments.keys()));
   return { tree: await treeHashes(dir, { includeState: true }), errors, cleanup };
+}
+
+function expectSame(runs: { tree: Map<string, string>; errors: string[] }[]): void {
+  const [first, ...rest] = runs;
+  expect(first!.tree.size).toBeGreaterThan(20);
+  expect([...first!.tree.keys()].some((p) => p.startsWith('.curate/work-packages/'))).toBe(true);
+  expect(first!.errors.length).toBeGreaterThanOrEqual(2);
+  for (const other of rest) {
+    expect(diffTrees(other.tree, first!.tree)).toEqual({ missing: [], extra: [], different: [] });
+    expect([...other.errors].sort()).toEqual([...first!.errors].sort());
+  }
 }
 
 describe('a fresh sync gives the same bytes whatever order its answers arrive in', () => {
@@ -74,17 +96,53 @@ describe('a fresh sync gives the same bytes whatever order its answers arrive in
       const runs = [];
       try {
         for (const v of VARIANTS) runs.push(await freshSync(profile, v));
-        const [first, ...rest] = runs;
-        expect(first!.tree.size).toBeGreaterThan(20);
-        expect([...first!.tree.keys()].some((p) => p.startsWith('.curate/work-packages/'))).toBe(true);
-        expect(first!.errors.length).toBeGreaterThanOrEqual(2);
-        for (const other of rest) {
-          expect(diffTrees(other.tree, first!.tree)).toEqual({ missing: [], extra: [], different: [] });
-          expect([...other.errors].sort()).toEqual([...first!.errors].sort());
-        }
+        expectSame(runs);
       } finally {
         await Promise.all(runs.map((r) => r.cleanup()));
       }
     });
   }
+
+  // The same after edits: one synced folder copied three times, the server edited (subjects,
+  // a bulk edit of one instant, deletions, an attachment added), then an incremental sync of
+  // each copy in another order. The next state (watermarks, the `recent` record, retry lists,
+  // shard summaries) is a function of the data, not of the order the answers came in.
+  it('medigy profile: after edits on the server, three incremental syncs of one folder in three orders give one tree and one state', async () => {
+    const { dir, cleanup } = await tempDir('curate-determinism-');
+    try {
+      let serverMs = Date.parse('2026-12-06T12:00:00Z');
+      const server = (): Date => new Date(serverMs);
+      const machine = (): Date => new Date(serverMs + 30_000);
+      const dataset = await freshFixtureDataset();
+      const failing = failingOf(dataset.attachments.keys());
+      await syncInto(path.join(dir, 'base'), dataset, 'medigy', VARIANTS[0]!, machine, failing);
+      const before = await treeHashes(path.join(dir, 'base'), { includeState: true });
+      serverMs += 600_000;
+      const store = new Store(dataset, server);
+      const ids = [...dataset.workPackages.keys()].sort((a, b) => a - b);
+      for (const id of ids.filter((_, i) => i % 9 === 2)) {
+        store.updateWorkPackage(id, (wp) => void (wp.subject = `${String(wp.subject)} (edited)`));
+        serverMs += 1_000;
+      }
+      store.bulkUpdate(ids.filter((_, i) => i % 11 === 5), (wp) => void (wp.subject = `${String(wp.subject)} (bulk)`));
+      serverMs += 1_000;
+      for (const id of ids.filter((_, i) => i % 13 === 7)) store.deleteWorkPackage(id);
+      store.addAttachment(ids[4]!, { fileName: 'notes.pdf' }, Buffer.from('%PDF-1.4 determinism\n'));
+      serverMs += 60_000;
+      const runs = [];
+      for (const [k, v] of VARIANTS.entries()) {
+        const copy = path.join(dir, `run-${k}`);
+        await cp(path.join(dir, 'base'), copy, { recursive: true });
+        const errors = await syncInto(copy, dataset, 'medigy', v, machine, failing);
+        runs.push({ tree: await treeHashes(copy, { includeState: true }), errors });
+      }
+      expectSame(runs);
+      // The edits reached the pages and the state (not a run that changed nothing).
+      const changed = diffTrees(runs[0]!.tree, before);
+      expect(changed.missing.length + changed.extra.length + changed.different.length).toBeGreaterThan(10);
+      expect(changed.different).toContain('.curate/manifest.json');
+    } finally {
+      await cleanup();
+    }
+  });
 });
