@@ -150,8 +150,7 @@ export function planSync(input: PlanInput): PlanResult {
   // A path's claim, or its claims when several work packages want it: an array per path
   // only where there is a collision (a cold sync plans tens of thousands of paths).
   let claims = new Map<string, Claim | Claim[]>();
-  for (let changed = true; changed; ) {
-    changed = false;
+  for (;;) {
     claims = new Map();
     const claim = (p: string, c: Claim): void => {
       const had = claims.get(p);
@@ -179,28 +178,23 @@ export function planSync(input: PlanInput): PlanResult {
       for (const c of list) low = Math.min(low, c.workPackageId);
       if (!next || low < next.low || (low === next.low && p < next.p)) next = { p, list, low };
     }
-    if (next) {
-      const { p, list } = next;
-      list.sort((a, b) => a.workPackageId - b.workPackageId);
-      const winner = list[0]!;
-      for (const loser of list.slice(1)) {
-        const message =
-          `work package #${loser.workPackageId} maps to ${p}, which work package #${winner.workPackageId} already writes (the lower id keeps it); change one of their subjects/URLs`;
-        if (!isKept(loser)) {
-          fail(loser.workPackageId, loser.source, message, 'collision');
-          changed = true;
-        } else {
-          // A kept work package's file taken by a lower id: it is no longer its file, and
-          // the work package is an item error (retried, so it fails the same way every run).
-          let lost = released.get(loser.workPackageId);
-          if (!lost) released.set(loser.workPackageId, (lost = []));
-          lost.push(p);
-          fail(loser.workPackageId, loser.source, message, 'collision');
-          changed = true;
-        }
+    if (!next) break;
+    const { p, list } = next;
+    list.sort((a, b) => a.workPackageId - b.workPackageId);
+    const winner = list[0]!;
+    for (const loser of list.slice(1)) {
+      if (isKept(loser)) {
+        // A kept work package's file taken by a lower id: it is no longer its file, and
+        // the work package is an item error (retried, so it fails the same way every run).
+        let lost = released.get(loser.workPackageId);
+        if (!lost) released.set(loser.workPackageId, (lost = []));
+        lost.push(p);
       }
-      // Re-run from the start: the claims of a newly failed work package change the picture.
+      const message =
+        `work package #${loser.workPackageId} maps to ${p}, which work package #${winner.workPackageId} already writes (the lower id keeps it); change one of their subjects/URLs`;
+      fail(loser.workPackageId, loser.source, message, 'collision');
     }
+    // Re-run from the start: the claims of a newly failed work package change the picture.
   }
 
   // 3. What stays and what is written.

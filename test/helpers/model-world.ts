@@ -52,6 +52,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import yaml from 'js-yaml';
 import { loadConfig, type ResolvedConfig } from '../../src/config/load.js';
+import { DEFAULTS } from '../../src/defaults.js';
 import { CurateError } from '../../src/errors.js';
 import { createProfile } from '../../src/mapping/profiles/index.js';
 import { DEFAULT_TYPES } from '../../src/mapping/profiles/medigy-options.js';
@@ -461,7 +462,7 @@ export class World {
   private sources: SourceSpec[];
   private overlap: number | null = null;
   private pageSize = 1000;
-  private overlapSeconds = 300;
+  private overlapSeconds: number = DEFAULTS.overlapSeconds;
   private stepNo = 0;
   /** The config (and curate) before the last config edit or upgrade: what a stale watcher runs with. */
   private previous: ConfigState | null = null;
@@ -954,7 +955,7 @@ export class World {
         this.pageSize = [1000, 2, 3, 7][v % 4]!;
         return `openproject.pageSize = ${this.pageSize}`;
       case 'overlapSeconds':
-        this.overlapSeconds = [300, 0, 30, 7200][v % 4]!;
+        this.overlapSeconds = [DEFAULTS.overlapSeconds, 0, 30, 7200][v % 4]!;
         return `sync.overlapSeconds = ${this.overlapSeconds}`;
     }
   }
@@ -981,7 +982,7 @@ export class World {
       profile: { name: this.setup.profile, options: profileOptions(this.setup.profile, state.choice, this.currentNames('type')) },
       sources: this.configSources(state),
       // Written only when it is not the default, so the other histories' config files stay as they were.
-      ...(state.overlapSeconds !== 300 ? { sync: { overlapSeconds: state.overlapSeconds } } : {}),
+      ...(state.overlapSeconds !== DEFAULTS.overlapSeconds ? { sync: { overlapSeconds: state.overlapSeconds } } : {}),
     };
     const configPath = stale ? path.join(path.dirname(this.configPath), 'curate.stale.yaml') : this.configPath;
     await writeFile(configPath, yaml.dump(file, { noRefs: true }));
