@@ -113,6 +113,16 @@ export async function applyPlan(a: ApplyInput): Promise<string[]> {
   const tmpDir = path.join(root, TMP_DIR);
   const stagedUses = new Map<string, number>();
   for (const f of writes) if (f.content?.kind === 'staged') stagedUses.set(f.content.name, (stagedUses.get(f.content.name) ?? 0) + 1);
+  // A renamed page's attachment has its bytes at the old path, which this plan deletes: it is
+  // moved there (one rename) rather than copied and made durable (an fdatasync, that is a
+  // journal commit, per file: 290 of them took ~250 ms here, 290 renames ~10 ms). A source
+  // that another write copies too, or that stays, is copied. Killed after such a move, the
+  // old path is gone as it would be after the deletions: the state still owns it, and the
+  // next run finds it missing and puts it back if it is still wanted.
+  const deleting = new Set(deletes.map((f) => f.path));
+  const copyUses = new Map<string, number>();
+  for (const f of writes) if (f.content?.kind === 'copy') copyUses.set(f.content.from, (copyUses.get(f.content.from) ?? 0) + 1);
+  const movable = (from: string): boolean => deleting.has(from) && copyUses.get(from) === 1;
   // Files are independent, so they are written in parallel (their fsyncs overlap); each
   // folder is made once and fsynced once at the end rather than once per file.
   const dirs = new Set<string>();
@@ -142,7 +152,12 @@ export async function applyPlan(a: ApplyInput): Promise<string[]> {
         const left = (stagedUses.get(c.name) ?? 1) - 1;
         stagedUses.set(c.name, left);
         await moveIntoPlace(staging.pathOf(c.name), abs, left > 0, tmpDir, swept);
-      } else await moveIntoPlace(resolveInside(root, c.from), abs, true, tmpDir, swept);
+      } else {
+        // The source is checked as a target is (real folders on the way, no symbolic link):
+        // its bytes are read, or it is moved.
+        await guard(c.from);
+        await moveIntoPlace(resolveInside(root, c.from), abs, !movable(c.from), tmpDir, swept);
+      }
       dirs.add(path.dirname(abs));
       touched.push(f.path);
       a.emit({ type: 'write', path: f.path, action: f.action });

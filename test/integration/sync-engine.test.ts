@@ -155,6 +155,86 @@ describe('incremental sync', () => {
     }
   });
 
+  it("a renamed page's unchanged attachment is moved from its old path (same inode), not copied, and its bytes stay", async () => {
+    const sim = await startFixtureSimulator();
+    const { dir, cleanup } = await tempDir();
+    try {
+      await medigySync(sim, dir);
+      // A community page (file names derive from the subject) with an attachment beside its markdown.
+      const state = await readStateJson(dir);
+      const project = (wp: WorkPackageJson): string => String((wp._links.project as { title?: string }).title);
+      const biggest = project(communityWorkPackage(sim));
+      const community = new Set([...sim.dataset.workPackages.values()].filter((wp) => project(wp) === biggest).map((wp) => wp.id));
+      const [id, entry] = Object.entries(state.workPackages).find(([k, e]) => community.has(Number(k)) && Object.keys(e.files).some((p) => !p.endsWith('.md')))!;
+      const oldAttachment = Object.keys(entry.files).find((p) => !p.endsWith('.md'))!;
+      const before = await stat(path.join(dir, oldAttachment));
+      const bytes = await readFile(path.join(dir, oldAttachment));
+      sim.updateWorkPackage(Number(id), (w) => {
+        w.subject = `${String(w.subject)} (moved)`;
+      });
+      const r = await medigySync(sim, dir);
+      // The plan names the old path, which it deletes, as the bytes' source; apply moves them.
+      const moved = r.plan.files.find((f) => f.content?.kind === 'copy' && f.content.from === oldAttachment)!;
+      expect(moved.action).toBe('create');
+      expect(r.plan.files.find((f) => f.path === oldAttachment)?.action).toBe('delete');
+      const after = await stat(path.join(dir, moved.path));
+      expect(after.ino).toBe(before.ino);
+      expect(await readFile(path.join(dir, moved.path))).toEqual(bytes);
+      expect(await stat(path.join(dir, oldAttachment)).catch(() => null)).toBeNull();
+      expect(r.errors).toEqual([]);
+      // Nothing left to do: the state owns the new path with those bytes.
+      const again = await medigySync(sim, dir);
+      expect(again.counts.total).toMatchObject({ create: 0, update: 0, delete: 0 });
+
+      // Stopped right after such a move (the old path gone, the state not yet written), then
+      // the rename undone on the server: the next run puts the old path back, and the site
+      // equals a fresh sync's, state included. Once for each of the two moves back and forth.
+      for (const subject of [`${String(sim.dataset.workPackages.get(Number(id))!.subject)} (again)`, String(sim.dataset.workPackages.get(Number(id))!.subject)]) {
+        const current = Object.keys((await readStateJson(dir)).workPackages[id]!.files).find((p) => !p.endsWith('.md'))!;
+        const subjectBefore = String(sim.dataset.workPackages.get(Number(id))!.subject);
+        sim.updateWorkPackage(Number(id), (w) => {
+          w.subject = subject;
+        });
+        const ac = new AbortController();
+        let movedAway = false;
+        await expect(
+          medigySync(sim, dir, {
+            signal: ac.signal,
+            onEvent: (e: SyncEvent) => {
+              if (e.type === 'write' && e.action === 'create' && !e.path.endsWith('.md') && !existsSync(path.join(dir, current))) {
+                movedAway = true;
+                ac.abort(new Error('stopped after the move'));
+              }
+            },
+          }),
+        ).rejects.toThrow();
+        expect(movedAway).toBe(true);
+        expect(existsSync(path.join(dir, current))).toBe(false);
+        sim.updateWorkPackage(Number(id), (w) => {
+          w.subject = subjectBefore;
+        });
+        const back = await medigySync(sim, dir);
+        expect(back.errors).toEqual([]);
+        const fresh = await tempDir();
+        try {
+          await medigySync(sim, fresh.dir);
+          expect(diffTrees(await treeHashes(dir), await treeHashes(fresh.dir))).toEqual(same);
+          expect((await readStateJson(dir)).workPackages).toEqual((await readStateJson(fresh.dir)).workPackages);
+        } finally {
+          await fresh.cleanup();
+        }
+        expect(existsSync(path.join(dir, current))).toBe(true);
+        sim.updateWorkPackage(Number(id), (w) => {
+          w.subject = subject;
+        });
+        await medigySync(sim, dir);
+      }
+    } finally {
+      await sim.close();
+      await cleanup();
+    }
+  });
+
   it('a work package moved to another type leaves the query (found by the id listing) and its files go', async () => {
     const sim = await startFixtureSimulator();
     const { dir, cleanup } = await tempDir();
