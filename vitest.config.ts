@@ -37,6 +37,13 @@ export default defineConfig({
     // child processes, so even a 2-core machine runs two files at once (vitest's default
     // there is one).
     maxWorkers: Math.max(2, availableParallelism()),
+    // Each worker transformed every TypeScript module it imported on its own; with the
+    // cache (node_modules/.experimental-vitest-cache, keyed by each file's content and the
+    // configuration, removed by `npm ci`) the second worker reads what the first wrote,
+    // even on a fresh clone: a quiet `vitest run` there took 167.6 and 169.4 CPU-s against
+    // 174.1 and 180.4 without (two pairs, docs/performance.md, sixteenth session).
+    // `vitest --clearCache` empties it.
+    experimental: { fsModuleCache: true },
     projects: [
       {
         extends: true,
