@@ -113,12 +113,13 @@ export async function applyPlan(a: ApplyInput): Promise<string[]> {
   const tmpDir = path.join(root, TMP_DIR);
   const stagedUses = new Map<string, number>();
   for (const f of writes) if (f.content?.kind === 'staged') stagedUses.set(f.content.name, (stagedUses.get(f.content.name) ?? 0) + 1);
-  // A renamed page's attachment has its bytes at the old path, which this plan deletes: it is
-  // moved there (one rename) rather than copied and made durable (an fdatasync, that is a
-  // journal commit, per file: 290 of them took ~250 ms here, 290 renames ~10 ms). A source
-  // that another write copies too, or that stays, is copied. Killed after such a move, the
-  // old path is gone as it would be after the deletions: the state still owns it, and the
-  // next run finds it missing and puts it back if it is still wanted.
+  // A renamed page's attachment has its bytes at the old path, which this plan deletes: they
+  // are moved from there (one rename, no fsync: the run that wrote them made them durable)
+  // rather than copied and made durable again (an fdatasync, that is a journal commit, per
+  // file: 290 of them took ~250 ms here, 290 renames ~10 ms). A source that another write
+  // copies too, or that stays, is copied. Killed after such a move, the old path is gone as
+  // after the deletions: the state still owns it, and the next run finds it missing and
+  // puts it back if it is still wanted.
   const deleting = new Set(deletes.map((f) => f.path));
   const copyUses = new Map<string, number>();
   for (const f of writes) if (f.content?.kind === 'copy') copyUses.set(f.content.from, (copyUses.get(f.content.from) ?? 0) + 1);
