@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { opendir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { statFolder, type FolderStat } from './folder-stamps.js';
 import { createPathInspector, resolveInside } from './paths.js';
 import { decodeHashes, nameHash, splitPath } from './shard-summary.js';
 
@@ -55,7 +56,23 @@ export interface PresenceCheck {
    * Settles when it is listed (a folder that cannot be listed holds nothing).
    */
   prefetch(dir: string): Promise<void>;
+  /** The folders looked at so far: how each was found (folder-stamps.ts), and what a listing held. */
+  observed(): ReadonlyMap<string, ObservedFolder>;
 }
+
+/** A folder as the presence check found it. */
+export interface ObservedFolder {
+  /** Its stat before it was listed (or trusted); null: not a folder. */
+  before: FolderStat | null;
+  /** When that stat was taken (ms since the epoch). */
+  at: number;
+  /** Its regular files as listed; null when its stamp was trusted instead (or it could not be listed). */
+  names: FolderNames | null;
+  trusted: boolean;
+}
+
+/** Every name asked about is there: a folder whose stamp says nothing changed since a run found all the state's files in it. */
+const ALL_THERE: FolderNames = { has: () => true, hasHash: () => true };
 
 /**
  * Whether files are on disk, from folder listings (one listing per folder, cached for the
@@ -63,17 +80,30 @@ export interface PresenceCheck {
  * regular files count: a folder (or anything else) under a file's name is not the file, so
  * its work package is mapped again and the planner reports what is in the way.
  */
-export function createPresenceCheck(root: string): PresenceCheck {
+export function createPresenceCheck(root: string, trusted: ReadonlyMap<string, string> = new Map(), stampable: (dir: string) => boolean = () => false): PresenceCheck {
   /** Folder → the regular files in it (null: no such folder), once listed. */
   const listed = new Map<string, FolderNames | null>();
   const listing = new Map<string, Promise<void>>();
+  const observed = new Map<string, ObservedFolder>();
   const list = (dir: string): Promise<void> => {
     let p = listing.get(dir);
     if (!p) {
-      p = listFolder(path.join(root, dir)).then(
-        (names) => void listed.set(dir, names),
-        () => void listed.set(dir, null),
-      );
+      p = (async () => {
+        const abs = path.join(root, dir);
+        // Stat first: a change made while the folder is listed then shows as a new stamp.
+        // Only folders that have a stamp or may get one: a folder of a few files costs about
+        // as much to list as to stat.
+        const at = Date.now();
+        const before = trusted.has(dir) || stampable(dir) ? await statFolder(abs) : null;
+        if (before && trusted.get(dir) === before.stamp) {
+          observed.set(dir, { before, at, names: null, trusted: true });
+          listed.set(dir, ALL_THERE);
+          return;
+        }
+        const names = await listFolder(abs).catch(() => null);
+        observed.set(dir, { before, at, names, trusted: false });
+        listed.set(dir, names);
+      })();
       listing.set(dir, p);
     }
     return p;
@@ -96,6 +126,7 @@ export function createPresenceCheck(root: string): PresenceCheck {
       return true;
     },
     prefetch: list,
+    observed: () => observed,
   };
 }
 

@@ -271,6 +271,13 @@ export interface StoredState {
    * manifest.json was written: a run killed between the two, a merge, a hand edit), or null.
    */
   torn: string | null;
+  /** sha256 of manifest.json as read (what a cache tied to this state names, folder-stamps.ts). */
+  digest?: string;
+}
+
+/** sha256 of manifest.json's text: names one state exactly (its shards' digests are in it). */
+export function digestOfManifest(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
 }
 
 // The manifest is checked by hand, in place, rather than with a zod schema: with 10,000
@@ -608,10 +615,10 @@ export async function readState(root: string, profile?: string, cache?: StateCac
       if (!r.intact) throw new TornShardError(shardFile(shard));
       return r.entries!;
     };
-    return { manifest, shards, summaries, load, loadText, torn: null };
+    return { manifest, shards, summaries, load, loadText, torn: null, digest: digestOfManifest(text) };
   }
   const torn = shards ? await readShards(root, manifest, shards, cache) : null;
-  return { manifest, shards, summaries, load: null, loadText: null, torn };
+  return { manifest, shards, summaries, load: null, loadText: null, torn, digest: digestOfManifest(text) };
 }
 
 /** Whether the shard files on disk are the recorded ones, by name and size (a lazy read's check; their digests are checked as each is read). */

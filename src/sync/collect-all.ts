@@ -2,7 +2,7 @@
 // which source each work package belongs to: moves, overlaps and the profiles' links),
 // then each source's walk (collect.ts) deciding what is mapped, kept or gone. A source
 // whose listing fails is that source's error; the others sync.
-import { createPresenceCheck, type createHasher, type PresenceCheck } from '../output/disk-state.js';
+import type { createHasher, PresenceCheck } from '../output/disk-state.js';
 import type { Journal } from '../output/journal.js';
 import type { ManifestWorkPackage } from '../output/manifest.js';
 import type { IdListing } from '../openproject/types.js';
@@ -33,6 +33,8 @@ export interface CollectDeps {
   membership: Membership;
   mapper: Mapper;
   hash: ReturnType<typeof createHasher>;
+  /** Which owned files are on disk (one listing per folder, or a folder's stamp: disk-state.ts). */
+  presence: PresenceCheck;
 }
 
 export async function collectAll(ctx: RunContext, deps: CollectDeps): Promise<CollectedSources> {
@@ -68,7 +70,7 @@ export async function collectAll(ctx: RunContext, deps: CollectDeps): Promise<Co
   // A few at a time: a site of the default profile has a folder per page (30,000 folders,
   // each an open directory while it is listed), and a listing that failed (too many open
   // files) would count its folder as missing. A listing never rejects.
-  const filesPresent = createPresenceCheck(ctx.root);
+  const filesPresent = deps.presence;
   if (!full) void eachLimited(previous.summarizedFolders(), PREFETCH_LISTINGS, filesPresent.prefetch);
   try {
     return await collectListed(ctx, deps, { full, overlapMs, auditIntervalMs, remapAllOf, early, filesPresent });

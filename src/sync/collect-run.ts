@@ -3,28 +3,45 @@
 // fed as rows arrive (mapper.ts). Then, every walk done, pages whose shown facts of other
 // work packages changed meanwhile (a target's row arrived later, a target renamed) are
 // mapped again in the same run (facts.ts).
+import { createPresenceCheck, type PresenceCheck } from '../output/disk-state.js';
 import type { WorkPackage } from '../types.js';
 import { collectAll, type CollectDeps, type CollectedSources } from './collect-all.js';
 import { collectTargeted } from './collect-targeted.js';
 import { reconcileInRun, type FactsBook } from './facts.js';
 import type { RunContext } from './run-context.js';
 
+/**
+ * Folders holding at least this many of the state's files get a stamp (folder-trust.ts): a
+ * medigy site's folders hold hundreds to tens of thousands, a default-profile site has a
+ * folder of a few files per page, which costs as much to stat as to list, and 30,000 of
+ * whose stamps would make a 3 MB file rewritten with every change.
+ */
+export const STAMPED_FOLDER_NAMES = 64;
+
 export interface CollectedRun {
   /** Per walked source, what its walk collected (an ordinary run; empty in a targeted one). */
   collected: CollectedSources;
   /** Per source, the rows a targeted run scheduled (empty in an ordinary run). */
   targetedRows: Map<string, WorkPackage[]>;
+  /** What an ordinary run found of the owned files on disk, folder by folder (null in a targeted run). */
+  presence: PresenceCheck | null;
 }
 
-export async function collectRun(ctx: RunContext, deps: CollectDeps & { facts: FactsBook }): Promise<CollectedRun> {
+export async function collectRun(ctx: RunContext, deps: Omit<CollectDeps, 'presence'> & { facts: FactsBook }): Promise<CollectedRun> {
   const { options } = ctx;
   const { ledger, previous, sources, membership, mapper, facts } = deps;
   let collected: CollectedSources = new Map();
   let targetedRows = new Map<string, WorkPackage[]>();
+  let presence: PresenceCheck | null = null;
   if (sources.onlyIds) {
     const targeted = { client: options.client, ledger, previous, membership, schedule: mapper.schedule, checkpoint: ctx.checkpoint, isAborted: ctx.isAborted };
     targetedRows = await collectTargeted(targeted, sources.resolved, sources.onlyIds, sources.targetedReads);
-  } else collected = await collectAll(ctx, deps);
+  } else {
+    const names = previous.folderNameCounts();
+    const least = options.folderStampMinFiles ?? STAMPED_FOLDER_NAMES;
+    presence = createPresenceCheck(ctx.root, previous.folderStamps, (dir) => (names.get(dir) ?? 0) >= least);
+    collected = await collectAll(ctx, { ...deps, presence });
+  }
   await mapper.scheduler.drained();
   ctx.checkpoint();
   await reconcileInRun({
@@ -38,5 +55,5 @@ export async function collectRun(ctx: RunContext, deps: CollectDeps & { facts: F
     checkpoint: ctx.checkpoint,
     isAborted: ctx.isAborted,
   });
-  return { collected, targetedRows };
+  return { collected, targetedRows, presence };
 }

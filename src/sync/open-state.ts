@@ -3,6 +3,7 @@
 // (manifest.json, then a shard when the run needs its entries: previous-state.ts) unless the
 // run is --full, found a journal (an interrupted run's pages are checked against every
 // shard), or starts again after a shard that disagreed with manifest.json.
+import { readFolderStamps } from '../output/folder-stamps.js';
 import { readJournal, type Journal } from '../output/journal.js';
 import { readState } from '../output/manifest.js';
 import { sweepLeftovers } from '../output/staging.js';
@@ -28,5 +29,7 @@ export async function openState(ctx: RunContext, lazy: boolean, stateRead: (answ
     ...(options.stateTextBytes !== undefined ? { textBytesHeld: options.stateTextBytes } : {}),
   });
   stateRead(previous.sourceNames().some((name) => previous.source(name)!.authors !== undefined));
+  // A --full run lists every folder it keeps anything in, so it needs no stamps.
+  if (!options.full) previous.folderStamps = await readFolderStamps(root, previous.digest);
   return { journal, previous };
 }

@@ -72,7 +72,13 @@ export class PreviousState {
     this.summaries = stored?.summaries ?? null;
     this.torn = stored?.torn ?? null;
     this.loader = stored?.loadText ?? stored?.load ?? null;
+    this.digest = stored?.digest;
   }
+
+  /** sha256 of manifest.json as read (undefined: no state). */
+  readonly digest: string | undefined;
+  /** Content folders' stamps recorded with this state on this machine (output/folder-stamps.ts; set by openState). */
+  folderStamps: ReadonlyMap<string, string> = new Map();
 
   get exists(): boolean {
     return this.manifest !== null;
@@ -110,6 +116,19 @@ export class PreviousState {
 
   summary(shard: number): ShardSummary | undefined {
     return this.summaries?.get(shard);
+  }
+
+  /** How many file names the shards' summaries record per folder (4 bytes a name hash, base64). */
+  folderNameCounts(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const s of this.summaries?.values() ?? []) {
+      for (const dir in s.names) {
+        const text = s.names[dir]!;
+        const bytes = (text.length * 3) / 4 - (text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0);
+        counts.set(dir, (counts.get(dir) ?? 0) + bytes / 4);
+      }
+    }
+    return counts;
   }
 
   /** The folders the shards' summaries record files in (none without summaries). */

@@ -15,6 +15,7 @@ import { MANIFEST_FILE, TornShardError } from '../output/manifest.js';
 import { createStaging, type Staging } from '../output/staging.js';
 import { applyRun } from './apply.js';
 import { collectRun } from './collect-run.js';
+import { folderCounts, FOLDER_STAMP_MARGIN_MS, recordFolderStamps } from './folder-trust.js';
 import { factsBookFor } from './facts.js';
 import { Ledger } from './ledger.js';
 import { createMapper, type Mapper } from './mapper.js';
@@ -86,7 +87,7 @@ async function runOnce(options: SyncOptions, lazy: boolean): Promise<SyncReport>
     // One view of the tree for the whole run: journaled owned files are compared while
     // collecting, wanted paths while planning (nothing under the root is written before apply).
     const hash = createHasher(root);
-    const { collected, targetedRows } = await collectRun(ctx, { previous, journal, ledger, sources, membership, mapper, facts, hash });
+    const { collected, targetedRows, presence } = await collectRun(ctx, { previous, journal, ledger, sources, membership, mapper, facts, hash });
     const fetchMs = performance.now() - fetchStarted;
 
     ctx.emit({ type: 'phase', phase: 'plan' });
@@ -101,6 +102,11 @@ async function runOnce(options: SyncOptions, lazy: boolean): Promise<SyncReport>
     if (!dryRun) {
       ctx.emit({ type: 'phase', phase: 'apply' });
       touched = await applyRun(ctx, { plan, staging, journal, journalOwners, orphans, ledger, previous, next });
+      // A cache for the next run (folder-trust.ts): a failure to record it costs that run a listing, nothing else.
+      if (presence)
+        await recordFolderStamps(root, presence, previous, next.changed, options.folderStampMarginMs ?? FOLDER_STAMP_MARGIN_MS).catch((e: Error) =>
+          ctx.warn(`could not record which folders are unchanged (the next run lists them all): ${e.message}`),
+        );
     }
     const applyMs = performance.now() - applyStarted;
 
@@ -125,7 +131,7 @@ async function runOnce(options: SyncOptions, lazy: boolean): Promise<SyncReport>
       owned: () => new Set([...ledger.nextOwnedIds(), ...previous.unloadedOwnedIds()]),
       client: options.client,
       timings,
-      state: previous.readCounts(),
+      state: { ...previous.readCounts(), ...folderCounts(presence) },
       isDisposed: () => disposed,
       markDisposed: () => (disposed = true),
     });

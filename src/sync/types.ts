@@ -67,6 +67,14 @@ export interface SyncOptions {
   stateTextBytes?: number;
   /** The most rows a source's `recent` record holds (default RECENT_ROWS, collect.ts); a source with more in the overlap stores none. */
   recentRows?: number;
+  /**
+   * How long before a folder was looked at its last change must be for its stamp to be
+   * recorded (sync/folder-trust.ts; default FOLDER_STAMP_MARGIN_MS, 2 s). Timestamps advance
+   * by a clock tick, so a change in the same tick as the look would not show.
+   */
+  folderStampMarginMs?: number;
+  /** Folders holding at least this many of the state's files get a stamp (default STAMPED_FOLDER_NAMES, 64; collect-run.ts). */
+  folderStampMinFiles?: number;
 }
 
 export interface SyncReport {
@@ -92,7 +100,14 @@ export interface SyncReport {
    * be proved unchanged from the shard's summary; other runs read them all), and how many
    * entries of those it parsed (an ordinary run parses only those it looks at).
    */
-  state: { shards: number; shardsRead: number; entriesParsed: number };
+  state: {
+    shards: number;
+    shardsRead: number;
+    entriesParsed: number;
+    /** Content folders listed to check that owned files are there, and those taken as unchanged from their stamp instead (output/folder-stamps.ts). */
+    foldersListed: number;
+    foldersTrusted: number;
+  };
   requests: { total: number; byRoute: Record<string, number>; bytes: number; retries: number };
   watermarks: Record<string, string | null>;
   /** Paths (relative to the root) this run created, updated or deleted, plus the manifest when it changed. */

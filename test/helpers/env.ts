@@ -73,6 +73,8 @@ export async function treeHashes(dir: string, options: { includeState?: boolean 
       const p = path.join(d, e.name);
       const rel = path.relative(dir, p).split(path.sep).join('/');
       if (!options.includeState && (rel === '.curate' || rel.startsWith('.curate/') || rel === '.git' || rel.startsWith('.git/'))) continue;
+      // `.curate/local/` is this machine's cache (folder stamps), not state: it differs between two copies of one site.
+      if (rel === '.curate/local' || rel.startsWith('.curate/local/')) continue;
       if (e.isDirectory()) await walk(p);
       else out.set(rel, await fileHash(p));
     }

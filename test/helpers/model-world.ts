@@ -85,6 +85,9 @@ import type { ConfigEdit, DateMode, Mutation, RenameTarget, Setup, Step, SyncSte
 import { freshFixtureDataset, TEST_KEY } from './sync-harness.js';
 import { readStateJson } from './state.js';
 
+/** The folder-stamp margin of the histories' in-process runs (the binary keeps its default). */
+const FUZZ_STAMP_MARGIN_MS = Number(process.env.FUZZ_STAMP_MARGIN_MS ?? 25);
+
 export type ViolationKind = 'compare' | 'exit-status' | 'safety-delete' | 'safety-hand' | 'atomicity' | 'brake' | 'internal' | 'unhandled' | 'signal' | 'leftover' | 'stuck' | 'blocked' | 'hang';
 
 /**
@@ -1066,6 +1069,11 @@ export class World {
         allowMassDelete: step.mass,
         deleteThreshold: cfg.sync.deleteThreshold,
         overlapSeconds: cfg.sync.overlapSeconds,
+        // Folder stamps (sync/folder-trust.ts) recorded within milliseconds of a change, so
+        // that histories, whose runs are milliseconds apart, trust folders and a file lost by
+        // hand must still be found (a file-time tick is at most 10 ms here).
+        folderStampMarginMs: FUZZ_STAMP_MARGIN_MS,
+        folderStampMinFiles: 1,
         concurrency: step.conc ?? 8,
         signal: ac.signal,
         ...(o.onlyIds ? { onlyIds: o.onlyIds } : {}),

@@ -16,7 +16,7 @@ function report(files: PlannedFile[]): SyncReport {
     errors: [{ kind: 'mapping', source: 's', workPackageId: 9, message: 'a "quoted"\nmessage' }],
     warnings: ['w'],
     timings: { totalMs: 1, fetchMs: 1, applyMs: 0 },
-    state: { shards: 1, shardsRead: 0, entriesParsed: 0 },
+    state: { shards: 1, shardsRead: 0, entriesParsed: 0, foldersListed: 0, foldersTrusted: 0 },
     requests: { total: 3, byRoute: { projects: 1 }, bytes: 10, retries: 0 },
     watermarks: { s: null },
     touchedFiles: [],

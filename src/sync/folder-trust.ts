@@ -1,0 +1,85 @@
+// Which content folders the next run need not list (output/folder-stamps.ts keeps their
+// stamps). The next run answers "every file the state records here is present" from a
+// folder's unchanged stamp, so a run records one only when that answer was true when it
+// looked and nothing can have changed unseen since:
+// 1. its stamp was taken before it was listed (or trusted), and it is the same at the end
+//    of the run: no name was added, removed or renamed in between, by curate or anyone;
+// 2. a listed folder held every name the state written by this run records in it (a
+//    work package whose mapping failed keeps files that may be missing);
+// 3. a listed folder's last change was at least `marginMs` before it was looked at:
+//    timestamps advance by a clock tick, and a change in the same tick as the stamp would
+//    leave it unchanged (git's "racily clean" entries); a clock set back makes a change look
+//    recent, so its stamp is not recorded either;
+// 4. the stamps are recorded with the digest of that state (a state written by another
+//    run, restored or edited voids them).
+// A folder trusted in this run and unchanged at its end keeps its stamp: the files the new
+// state records there are the old state's (present, by the run that recorded the stamp),
+// or files this run found there (it hashed them while planning) in a folder that has not
+// changed since.
+import type { ObservedFolder, PresenceCheck } from '../output/disk-state.js';
+import { statFolder, writeFolderStamps, type FolderStat } from '../output/folder-stamps.js';
+import { readState } from '../output/manifest.js';
+import { decodeHashes, type ShardSummary } from '../output/shard-summary.js';
+import { eachLimited } from './pool.js';
+import type { PreviousState } from './previous-state.js';
+
+export const FOLDER_STAMP_MARGIN_MS = 2000;
+
+/** The stamps to record, from what the run saw of each folder and what it sees now (pure). */
+export function stampsToRecord(
+  observed: ReadonlyMap<string, ObservedFolder>,
+  now: ReadonlyMap<string, FolderStat | null>,
+  recordedHashes: ReadonlyMap<string, readonly number[]>,
+  marginMs: number,
+): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [dir, seen] of observed) {
+    if (!seen.before || now.get(dir)?.stamp !== seen.before.stamp) continue;
+    if (!seen.trusted) {
+      if (!seen.names || seen.before.changedMs > seen.at - marginMs) continue;
+      if (!(recordedHashes.get(dir) ?? []).every((h) => seen.names!.hasHash(h))) continue;
+    }
+    out.set(dir, seen.before.stamp);
+  }
+  return out;
+}
+
+/** Name hashes the summaries record, by folder (only the folders asked for). */
+export function hashesByFolder(summaries: Iterable<ShardSummary>, folders: ReadonlySet<string>): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const s of summaries) {
+    for (const dir in s.names) {
+      if (!folders.has(dir)) continue;
+      let list = out.get(dir);
+      if (!list) out.set(dir, (list = []));
+      for (const h of decodeHashes(s.names[dir]!)) list.push(h);
+    }
+  }
+  return out;
+}
+
+/**
+ * After a real run's state is in place: records the stamps of the folders it may vouch
+ * for. `wroteState`: the run wrote a new manifest.json (read back for its digest and
+ * summaries); otherwise the state read at the start still stands.
+ */
+export async function recordFolderStamps(root: string, presence: PresenceCheck, previous: PreviousState, wroteState: boolean, marginMs: number): Promise<void> {
+  const observed = presence.observed();
+  if (observed.size === 0 && previous.folderStamps.size === 0) return;
+  const state = wroteState ? await readState(root, undefined, undefined, { lazy: true }) : null;
+  const digest = wroteState ? state?.digest : previous.digest;
+  const summaries = wroteState ? state?.summaries : previous.summaries;
+  if (!digest || !summaries) return;
+  const now = new Map<string, FolderStat | null>();
+  await eachLimited(observed.keys(), 16, async (dir) => void now.set(dir, await statFolder(`${root}/${dir}`)));
+  const stamps = stampsToRecord(observed, now, hashesByFolder(summaries.values(), new Set(observed.keys())), marginMs);
+  await writeFolderStamps(root, digest, stamps, { digest: previous.digest, stamps: previous.folderStamps });
+}
+
+/** How many folders the run listed, and how many it took as unchanged from their stamp. */
+export function folderCounts(presence: PresenceCheck | null): { foldersListed: number; foldersTrusted: number } {
+  let trusted = 0;
+  const observed = presence?.observed() ?? new Map<string, ObservedFolder>();
+  for (const o of observed.values()) if (o.trusted) trusted += 1;
+  return { foldersListed: observed.size - trusted, foldersTrusted: trusted };
+}

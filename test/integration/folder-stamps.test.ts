@@ -1,0 +1,106 @@
+// Folder stamps on a real site (src/output/folder-stamps.ts, src/sync/folder-trust.ts): a
+// run that found every owned file of a folder, long enough after the folder last changed,
+// records its stamp; the next run takes that folder as unchanged instead of listing it, and
+// lists it again once anything in it changed. The engine over HTTP against the simulator.
+import { existsSync } from 'node:fs';
+import { readFile, readdir, unlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { FOLDER_STAMPS_FILE } from '../../src/output/folder-stamps.js';
+import { diffTrees, git, tempDir, treeHashes } from '../helpers/env.js';
+import { medigySync, startFixtureSimulator } from '../helpers/sync-harness.js';
+import { readStateJson } from '../helpers/state.js';
+
+const same = { missing: [], extra: [], different: [] };
+// Wide enough for this machine's file-time tick (≤ 10 ms), far below the default 2 s; and
+// every folder of the fixture site stamped (they hold 2 to 11 files; the default is 64).
+const MARGIN = 25;
+const STAMPS = { folderStampMarginMs: MARGIN, folderStampMinFiles: 1 };
+
+describe('folder stamps', () => {
+  it('a folder found whole is not listed again until something in it changes; a page lost by hand is put back', async () => {
+    const sim = await startFixtureSimulator();
+    const { dir, cleanup } = await tempDir();
+    try {
+      const cold = await medigySync(sim, dir, STAMPS);
+      expect(cold.state).toMatchObject({ foldersListed: 0, foldersTrusted: 0 });
+      expect(existsSync(path.join(dir, FOLDER_STAMPS_FILE))).toBe(false);
+
+      await sleep(3 * MARGIN);
+      const second = await medigySync(sim, dir, STAMPS);
+      const folders = second.state.foldersListed;
+      expect(folders).toBeGreaterThan(3);
+      expect(second.state.foldersTrusted).toBe(0);
+      const stamps = JSON.parse(await readFile(path.join(dir, FOLDER_STAMPS_FILE), 'utf8')) as { folders: Record<string, string> };
+      expect(Object.keys(stamps.folders)).toHaveLength(folders);
+      // Never committed: the folder ignores itself.
+      expect(await readFile(path.join(dir, '.curate', 'local', '.gitignore'), 'utf8')).toMatch(/^\*$/m);
+      await git(dir, ['init', '-q']);
+      await git(dir, ['add', '-A']);
+      expect((await git(dir, ['ls-files', '.curate'])).split('\n').filter((f) => f.startsWith('.curate/local'))).toEqual([]);
+      await git(dir, ['rm', '-rq', '--cached', '.']);
+
+      const third = await medigySync(sim, dir, STAMPS);
+      expect(third.state).toMatchObject({ foldersListed: 0, foldersTrusted: folders });
+      expect(third.counts.total).toMatchObject({ create: 0, update: 0, delete: 0 });
+
+      // A page deleted by hand: its folder's stamp changed, so it is listed, and the page comes back.
+      const state = await readStateJson(dir);
+      const lost = Object.keys(Object.values(state.workPackages)[0]!.files).find((p) => p.endsWith('.md'))!;
+      await unlink(path.join(dir, lost));
+      const fourth = await medigySync(sim, dir, STAMPS);
+      expect(fourth.state.foldersListed).toBeGreaterThanOrEqual(1);
+      expect(fourth.state.foldersTrusted).toBe(folders - fourth.state.foldersListed);
+      expect(existsSync(path.join(dir, lost))).toBe(true);
+      const fresh = await tempDir();
+      try {
+        await medigySync(sim, fresh.dir);
+        expect(diffTrees(await treeHashes(dir), await treeHashes(fresh.dir))).toEqual(same);
+      } finally {
+        await fresh.cleanup();
+      }
+    } finally {
+      await sim.close();
+      await cleanup();
+    }
+  });
+
+  it('stamps of another state, damaged stamps, a --full run, stamps recorded too soon after a change and small folders are not used', async () => {
+    const sim = await startFixtureSimulator();
+    const { dir, cleanup } = await tempDir();
+    try {
+      await medigySync(sim, dir);
+      // Folders changed less than the margin before they were looked at: no stamp.
+      await medigySync(sim, dir, { ...STAMPS, folderStampMarginMs: 3_600_000 });
+      expect(existsSync(path.join(dir, FOLDER_STAMPS_FILE))).toBe(false);
+      // Folders of fewer files than the default least (64): listed, never stamped.
+      await sleep(3 * MARGIN);
+      await medigySync(sim, dir, { folderStampMarginMs: MARGIN });
+      expect(existsSync(path.join(dir, FOLDER_STAMPS_FILE))).toBe(false);
+
+      await sleep(3 * MARGIN);
+      const listed = (await medigySync(sim, dir, STAMPS)).state.foldersListed;
+      const file = path.join(dir, FOLDER_STAMPS_FILE);
+      const recorded = await readFile(file, 'utf8');
+      // Recorded with another state (a manifest restored from git, or written elsewhere).
+      await writeFile(file, recorded.replace(/"manifest": "[0-9a-f]+"/, `"manifest": "${'0'.repeat(64)}"`));
+      expect((await medigySync(sim, dir, STAMPS)).state).toMatchObject({ foldersListed: listed, foldersTrusted: 0 });
+      // Rewritten by that run for this state: trusted again.
+      expect((await medigySync(sim, dir, STAMPS)).state).toMatchObject({ foldersListed: 0, foldersTrusted: listed });
+      await writeFile(file, '{"version": 1, "manifest": ');
+      expect((await medigySync(sim, dir, STAMPS)).state).toMatchObject({ foldersListed: listed, foldersTrusted: 0 });
+      // A --full run lists what it keeps itself and uses no stamps; a dry run uses them and writes none.
+      expect((await medigySync(sim, dir, { ...STAMPS, full: true })).state.foldersTrusted).toBe(0);
+      await medigySync(sim, dir, STAMPS);
+      const before = await readFile(file, 'utf8');
+      const dry = await medigySync(sim, dir, { ...STAMPS, dryRun: true });
+      expect(dry.state).toMatchObject({ foldersListed: 0, foldersTrusted: listed });
+      expect(await readFile(file, 'utf8')).toBe(before);
+      expect((await readdir(path.join(dir, '.curate', 'local'))).sort()).toEqual(['.gitignore', 'folder-stamps.json']);
+    } finally {
+      await sim.close();
+      await cleanup();
+    }
+  });
+});
