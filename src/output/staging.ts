@@ -6,8 +6,9 @@ import { mkdir, mkdtemp, open, readdir, rm, type FileHandle } from 'node:fs/prom
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { DownloadSink } from '../openproject/types.js';
+import { LOCAL_DIR } from './folder-stamps.js';
 import { STATE_DIR } from './manifest.js';
-import { syncFile } from './writer.js';
+import { syncFile, TEMP_PREFIX } from './writer.js';
 
 /** Bytes of each download kept in memory for probing (image headers, metadata JSON). */
 export const HEAD_BYTES = 1 << 20;
@@ -278,6 +279,12 @@ export async function sweepLeftovers(root: string): Promise<number> {
     }
   } catch {
     /* no state dir yet */
+  }
+  // A temp file of the folder stamps' atomic write (folder-stamps.ts), left by a killed run.
+  for (const e of await readdir(path.join(root, LOCAL_DIR)).catch(() => [] as string[])) {
+    if (!e.startsWith(TEMP_PREFIX)) continue;
+    await rm(path.join(root, LOCAL_DIR, e), { force: true });
+    removed++;
   }
   return removed;
 }
