@@ -126,6 +126,13 @@ describe('--git-commit', () => {
   }, 60_000);
 
   it('--json says what was committed; a commit that fails (a hook) exits 1 naming it, and the next run commits the files', async () => {
+    // The server's Date header has whole seconds: a run in the same second as the newest
+    // edit (the test above edits the shared server) holds its watermark at the header's time,
+    // and the first run in a later second moves it to the edit and rewrites manifest.json,
+    // which would then be this run's file, not a leftover. Both runs here start after that second.
+    const newest = Math.max(...[...sim.dataset.workPackages.values()].map((wp) => Date.parse(String(wp.updatedAt))));
+    const settled = Math.floor(newest / 1000) * 1000 + 1000 - Date.now();
+    if (settled > 0) await new Promise((r) => setTimeout(r, settled + 50));
     await siteRepo(true);
     await writeFile(path.join(site, '.git', 'hooks', 'pre-commit'), '#!/bin/sh\necho "no commits today" >&2\nexit 1\n', { mode: 0o755 });
     const refused = await curate(['sync', '--git-commit', '--json']);
