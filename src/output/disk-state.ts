@@ -66,7 +66,7 @@ export interface ObservedFolder {
   before: FolderStat | null;
   /** When that stat was taken (ms since the epoch). */
   at: number;
-  /** Its regular files as listed; null when its stamp was trusted instead (or it could not be listed). */
+  /** Its regular files as listed (every name, when its stamp was trusted instead); null: it could not be listed. */
   names: FolderNames | null;
   trusted: boolean;
 }
@@ -81,9 +81,8 @@ const ALL_THERE: FolderNames = { has: () => true, hasHash: () => true };
  * its work package is mapped again and the planner reports what is in the way.
  */
 export function createPresenceCheck(root: string, trusted: ReadonlyMap<string, string> = new Map(), stampable: (dir: string) => boolean = () => false): PresenceCheck {
-  /** Folder → the regular files in it (null: no such folder), once listed. */
-  const listed = new Map<string, FolderNames | null>();
   const listing = new Map<string, Promise<void>>();
+  /** Folder → how it was found, once listed or trusted (its `names` null: no such folder). */
   const observed = new Map<string, ObservedFolder>();
   const list = (dir: string): Promise<void> => {
     let p = listing.get(dir);
@@ -96,13 +95,10 @@ export function createPresenceCheck(root: string, trusted: ReadonlyMap<string, s
         const at = Date.now();
         const before = trusted.has(dir) || stampable(dir) ? await statFolder(abs) : null;
         if (before && trusted.get(dir) === before.stamp) {
-          observed.set(dir, { before, at, names: null, trusted: true });
-          listed.set(dir, ALL_THERE);
+          observed.set(dir, { before, at, names: ALL_THERE, trusted: true });
           return;
         }
-        const names = await listFolder(abs).catch(() => null);
-        observed.set(dir, { before, at, names, trusted: false });
-        listed.set(dir, names);
+        observed.set(dir, { before, at, names: await listFolder(abs).catch(() => null), trusted: false });
       })();
       listing.set(dir, p);
     }
@@ -113,13 +109,13 @@ export function createPresenceCheck(root: string, trusted: ReadonlyMap<string, s
   return {
     async files(rels) {
       const files = [...rels].map(splitPath);
-      for (const [dir] of files) if (!listed.has(dir)) await list(dir);
-      return files.every(([dir, name]) => listed.get(dir)?.has(name) ?? false);
+      for (const [dir] of files) if (!observed.has(dir)) await list(dir);
+      return files.every(([dir, name]) => observed.get(dir)?.names?.has(name) ?? false);
     },
     async hashes(names) {
       for (const dir in names) {
-        if (!listed.has(dir)) await list(dir);
-        const here = listed.get(dir);
+        if (!observed.has(dir)) await list(dir);
+        const here = observed.get(dir)?.names;
         if (!here) return false;
         for (const h of decodeHashes(names[dir]!)) if (!here.hasHash(h)) return false;
       }

@@ -69,8 +69,6 @@ export async function applyRun(
   },
 ): Promise<string[]> {
   const { plan, next, previous } = r;
-  const deleting = plan.files.filter((f) => f.action === 'delete').map((f) => f.path);
-  if (deleting.length) ctx.emit({ type: 'deleting', paths: deleting });
   return applyPlan({
     root: ctx.root,
     files: plan.files,
@@ -98,6 +96,8 @@ export async function applyPlan(a: ApplyInput): Promise<string[]> {
   const touched: string[] = [];
   const writes = files.filter((f): f is PlannedFile & { action: 'create' | 'update' } => f.action === 'create' || f.action === 'update');
   const deletes = files.filter((f) => f.action === 'delete');
+  // Told before anything is written (the CLI reads the pages it will name while they exist).
+  if (deletes.length) a.emit({ type: 'deleting', paths: deletes.map((f) => f.path) });
   // A journal found at the start is settled too: a run killed after its state was written
   // but before its journal was removed leaves one whose files all check out, and a run
   // with nothing to write must still remove it (or every later run re-hashes its paths).

@@ -16,6 +16,7 @@
 // state records there are the old state's (present, by the run that recorded the stamp),
 // or files this run found there (it hashed them while planning) in a folder that has not
 // changed since.
+import path from 'node:path';
 import type { ObservedFolder, PresenceCheck } from '../output/disk-state.js';
 import { statFolder, writeFolderStamps, type FolderStat } from '../output/folder-stamps.js';
 import { readState } from '../output/manifest.js';
@@ -71,7 +72,7 @@ export async function recordFolderStamps(root: string, presence: PresenceCheck, 
   const summaries = wroteState ? state?.summaries : previous.summaries;
   if (!digest || !summaries) return;
   const now = new Map<string, FolderStat | null>();
-  await eachLimited(observed.keys(), 16, async (dir) => void now.set(dir, await statFolder(`${root}/${dir}`)));
+  await eachLimited(observed.keys(), 16, async (dir) => void now.set(dir, await statFolder(path.join(root, dir))));
   const stamps = stampsToRecord(observed, now, hashesByFolder(summaries.values(), new Set(observed.keys())), marginMs);
   await writeFolderStamps(root, digest, stamps, { digest: previous.digest, stamps: previous.folderStamps });
 }
