@@ -82,7 +82,7 @@ export async function collectAll(ctx: RunContext, deps: CollectDeps): Promise<Co
 async function collectListed(
   ctx: RunContext,
   deps: CollectDeps,
-  o: {
+  walkOptions: {
     full: boolean;
     overlapMs: number;
     auditIntervalMs: number;
@@ -127,7 +127,7 @@ async function collectListed(
     for (const id of gone) ledger.gone(name, id);
   }
 
-  const { filesPresent } = o;
+  const { filesPresent } = walkOptions;
   // A shard's files are checked once, whichever of its sources asks first.
   const shardsPresent = new Map<number, Promise<boolean>>();
   // A path the journal lists was being written by a run that stopped before its manifest:
@@ -143,13 +143,13 @@ async function collectListed(
     client: options.client,
     ledger,
     previous,
-    full: o.full,
+    full: walkOptions.full,
     now: options.now,
-    overlapMs: o.overlapMs,
+    overlapMs: walkOptions.overlapMs,
     ...(options.recentRows !== undefined ? { recentRowsMax: options.recentRows } : {}),
     walkStart: sources.walkStart,
     clock: ctx.clock,
-    auditIntervalMs: o.auditIntervalMs,
+    auditIntervalMs: walkOptions.auditIntervalMs,
     overlapping,
     sourceNameOf: (id: number) => membership.sourceOf(id),
     refOf: mapper.refOf,
@@ -181,7 +181,7 @@ async function collectListed(
         src,
         new Set(listing.ids),
         { has: (id) => previous.sourceOf(id) === name, [Symbol.iterator]: () => previous.ownedIds(name)[Symbol.iterator]() },
-        { remapAll: o.remapAllOf(name), force, early: o.early.get(name) },
+        { remapAll: walkOptions.remapAllOf(name), force, early: walkOptions.early.get(name) },
       );
       collected.set(name, { ...result, ...(authors ? { authors } : {}) });
     }),

@@ -115,9 +115,9 @@ export class FactsBook {
   /** Whether every outside target needed was read this run (the audit done). */
   private readAll = true;
 
-  constructor(private readonly o: FactsOptions) {
-    this.typeNames = new Map(o.types.map((t) => [t.id, t.name]));
-    this.statusNames = new Map(o.statuses.map((s) => [s.id, s.name]));
+  constructor(private readonly settings: FactsOptions) {
+    this.typeNames = new Map(settings.types.map((t) => [t.id, t.name]));
+    this.statusNames = new Map(settings.statuses.map((s) => [s.id, s.name]));
   }
 
   /** One object per distinct type or status link: a row's own copies would be kept for every work package seen. */
@@ -131,7 +131,7 @@ export class FactsBook {
 
   /** A row received this run (any walk, by id, changed or not). */
   saw(wp: WorkPackage): void {
-    if (this.o.rows !== false) this.remember(wp);
+    if (this.settings.rows !== false) this.remember(wp);
   }
 
   private remember(wp: WorkPackage): void {
@@ -141,10 +141,10 @@ export class FactsBook {
 
   /** The stored record, when it still holds for this run (see the module comment). */
   private storedFor(id: number): ManifestTarget | null | undefined {
-    const s = this.o.stored?.[String(id)];
+    const s = this.settings.stored?.[String(id)];
     if (s === undefined) return undefined;
-    if (this.o.isSynced(id)) return s !== null && !s.outside ? s : undefined;
-    return (s === null || s.outside) && !this.o.auditDue ? s : undefined;
+    if (this.settings.isSynced(id)) return s !== null && !s.outside ? s : undefined;
+    return (s === null || s.outside) && !this.settings.auditDue ? s : undefined;
   }
 
   /** Names from the lists read this run (the row's link title when the list lacks the id). */
@@ -192,8 +192,8 @@ export class FactsBook {
     readOne?: (id: number) => Promise<WorkPackage | null>,
   ): Promise<Error | null> {
     const need = [...new Set(ids)].filter((id) => this.known(id) === undefined && !this.failed.has(id)).sort((a, b) => a - b);
-    const wasAbsent = readOne ? need.filter((id) => this.o.stored?.[String(id)] === null) : [];
-    const bulk = wasAbsent.length ? need.filter((id) => this.o.stored?.[String(id)] !== null) : need;
+    const wasAbsent = readOne ? need.filter((id) => this.settings.stored?.[String(id)] === null) : [];
+    const bulk = wasAbsent.length ? need.filter((id) => this.settings.stored?.[String(id)] !== null) : need;
     let error: Error | null = null;
     // In parallel: the client bounds the requests in flight.
     await Promise.all(
@@ -239,16 +239,16 @@ export class FactsBook {
     for (const id of [...new Set(ids)].sort((a, b) => a - b)) {
       const k = this.seen.get(id);
       let t: ManifestTarget | null | undefined;
-      if (k) t = { subject: k.subject, type: k.type.id, status: k.status.id, ...(this.o.isSynced(id) ? {} : { outside: true as const }) };
+      if (k) t = { subject: k.subject, type: k.type.id, status: k.status.id, ...(this.settings.isSynced(id) ? {} : { outside: true as const }) };
       else if (this.absent.has(id)) t = null;
-      else t = this.o.stored?.[String(id)];
+      else t = this.settings.stored?.[String(id)];
       if (t === undefined) continue;
       targets[String(id)] = t;
       if (t === null || t.outside) outside = true;
     }
     if (!Object.keys(targets).length) return { targets: undefined, readAt: undefined };
     // Outside targets were all read this run (audit due, none failed): their bound starts again.
-    const readAt = !outside ? undefined : this.o.auditDue && this.readAll ? clock : (this.o.storedReadAt ?? clock);
+    const readAt = !outside ? undefined : this.settings.auditDue && this.readAll ? clock : (this.settings.storedReadAt ?? clock);
     return { targets, readAt };
   }
 }
