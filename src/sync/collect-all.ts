@@ -13,14 +13,12 @@ import { walkBasis } from './walk-basis.js';
 import type { Ledger } from './ledger.js';
 import type { Mapper } from './mapper.js';
 import type { Membership } from './membership.js';
-import { eachLimited } from './pool.js';
 import { prefetchFirst } from './prefetch.js';
 import type { PreviousState } from './previous-state.js';
 import type { RunContext } from './run-context.js';
 import { listSourceIds, type RunSources } from './run-sources.js';
 
 /** Folders an ordinary run lists at once, ahead of the questions about them. */
-const PREFETCH_LISTINGS = 8;
 
 /** Per walked source: what its walk collected, and the author names its listing showed. */
 export type CollectedSources = Map<string, Collected & { authors?: Record<string, string> }>;
@@ -63,15 +61,7 @@ export async function collectAll(ctx: RunContext, deps: CollectDeps): Promise<Co
     const from = basis.storedMark! - overlapMs;
     early.set(name, { from, pages: prefetchFirst(options.client.listChanges(src.query, new Date(from).toISOString())) });
   }
-  // Every folder the state's summaries name is checked for its files in an ordinary run
-  // (a kept shard by its name hashes, a read one by its entries' paths), so the listings
-  // start now and overlap the requests in flight, rather than begin when the id listings
-  // are in (a run that maps everything asks none: it has nothing to keep).
-  // A few at a time: a site of the default profile has a folder per page (30,000 folders,
-  // each an open directory while it is listed), and a listing that failed (too many open
-  // files) would count its folder as missing. A listing never rejects.
   const filesPresent = deps.presence;
-  if (!full) void eachLimited(previous.summarizedFolders(), PREFETCH_LISTINGS, filesPresent.prefetch);
   try {
     return await collectListed(ctx, deps, { full, overlapMs, auditIntervalMs, remapAllOf, early, filesPresent });
   } finally {

@@ -6,6 +6,8 @@
 import { createPresenceCheck, type PresenceCheck } from '../output/disk-state.js';
 import type { WorkPackage } from '../types.js';
 import { collectAll, type CollectDeps, type CollectedSources } from './collect-all.js';
+import { eachLimited } from './pool.js';
+import type { PreviousState } from './previous-state.js';
 import { collectTargeted } from './collect-targeted.js';
 import { reconcileInRun, type FactsBook } from './facts.js';
 import type { RunContext } from './run-context.js';
@@ -17,6 +19,32 @@ import type { RunContext } from './run-context.js';
  * whose stamps would make a 3 MB file rewritten with every change.
  */
 export const STAMPED_FOLDER_NAMES = 64;
+/** Folders listed at a time (each an open directory while it is listed: a default-profile site has one per page). */
+const PREFETCH_LISTINGS = 8;
+
+/**
+ * The presence check of an ordinary run, with its listings started now. Every folder the
+ * state's summaries name is checked for its files (a kept shard by its name hashes, a read
+ * one by its entries' paths), and the listings need nothing but those summaries, so they
+ * start as soon as the state is read: until the server's names are in, the main thread has
+ * nothing else to do (a run that maps everything lists nothing: it keeps nothing). A few at
+ * a time: a listing that failed for too many open files would count its folder as missing;
+ * a listing never rejects. A targeted run gets none here (collectRun makes one if the run
+ * turns ordinary).
+ */
+export function startPresenceCheck(ctx: RunContext, previous: PreviousState): PresenceCheck | null {
+  return ctx.options.onlyIds ? null : presenceCheck(ctx, previous);
+}
+
+function presenceCheck(ctx: RunContext, previous: PreviousState): PresenceCheck {
+  const { options } = ctx;
+  const names = previous.folderNameCounts();
+  const least = options.folderStampMinFiles ?? STAMPED_FOLDER_NAMES;
+  const presence = createPresenceCheck(ctx.root, previous.folderStamps, (dir) => (names.get(dir) ?? 0) >= least);
+  const full = (options.full ?? false) || previous.torn !== null;
+  if (!full) void eachLimited(previous.summarizedFolders(), PREFETCH_LISTINGS, presence.prefetch);
+  return presence;
+}
 
 export interface CollectedRun {
   /** Per walked source, what its walk collected (an ordinary run; empty in a targeted one). */
@@ -27,7 +55,7 @@ export interface CollectedRun {
   presence: PresenceCheck | null;
 }
 
-export async function collectRun(ctx: RunContext, deps: Omit<CollectDeps, 'presence'> & { facts: FactsBook }): Promise<CollectedRun> {
+export async function collectRun(ctx: RunContext, deps: Omit<CollectDeps, 'presence'> & { facts: FactsBook; presence: PresenceCheck | null }): Promise<CollectedRun> {
   const { options } = ctx;
   const { ledger, previous, sources, membership, mapper, facts } = deps;
   let collected: CollectedSources = new Map();
@@ -37,9 +65,7 @@ export async function collectRun(ctx: RunContext, deps: Omit<CollectDeps, 'prese
     const targeted = { client: options.client, ledger, previous, membership, schedule: mapper.schedule, checkpoint: ctx.checkpoint, isAborted: ctx.isAborted };
     targetedRows = await collectTargeted(targeted, sources.resolved, sources.onlyIds, sources.targetedReads);
   } else {
-    const names = previous.folderNameCounts();
-    const least = options.folderStampMinFiles ?? STAMPED_FOLDER_NAMES;
-    presence = createPresenceCheck(ctx.root, previous.folderStamps, (dir) => (names.get(dir) ?? 0) >= least);
+    presence = deps.presence ?? presenceCheck(ctx, previous);
     collected = await collectAll(ctx, { ...deps, presence });
   }
   await mapper.scheduler.drained();

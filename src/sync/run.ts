@@ -14,7 +14,7 @@ import { acquireLock, guardDryRun } from '../output/lock.js';
 import { MANIFEST_FILE, TornShardError } from '../output/manifest.js';
 import { createStaging, type Staging } from '../output/staging.js';
 import { applyRun } from './apply.js';
-import { collectRun } from './collect-run.js';
+import { collectRun, startPresenceCheck } from './collect-run.js';
 import { folderCounts, FOLDER_STAMP_MARGIN_MS, recordFolderStamps } from './folder-trust.js';
 import { factsBookFor } from './facts.js';
 import { Ledger } from './ledger.js';
@@ -71,6 +71,8 @@ async function runOnce(options: SyncOptions, lazy: boolean): Promise<SyncReport>
         `took over a stale lock left by pid ${lock.tookOver.pid} on ${lock.tookOver.hostname} (started ${lock.tookOver.startedAt}): ${lock.tookOver.reason}`,
       );
     const { journal, previous } = await openState(ctx, lazy, stateRead);
+    // Which owned files are on disk: the content folders are listed while the server's names are asked for.
+    const presence = startPresenceCheck(ctx, previous);
     staging = await createStaging(root, dryRun);
     // Mapped entries wait in staging until the state is written (ledger.ts).
     const ledger = new Ledger(previous, ctx.emit, createEntrySpill(path.join(staging.dir, 'entries')));
@@ -87,7 +89,8 @@ async function runOnce(options: SyncOptions, lazy: boolean): Promise<SyncReport>
     // One view of the tree for the whole run: journaled owned files are compared while
     // collecting, wanted paths while planning (nothing under the root is written before apply).
     const hash = createHasher(root);
-    const { collected, targetedRows, presence } = await collectRun(ctx, { previous, journal, ledger, sources, membership, mapper, facts, hash });
+    const collectedRun = await collectRun(ctx, { previous, journal, ledger, sources, membership, mapper, facts, hash, presence });
+    const { collected, targetedRows } = collectedRun;
     const fetchMs = performance.now() - fetchStarted;
 
     ctx.emit({ type: 'phase', phase: 'plan' });
@@ -103,8 +106,8 @@ async function runOnce(options: SyncOptions, lazy: boolean): Promise<SyncReport>
       ctx.emit({ type: 'phase', phase: 'apply' });
       touched = await applyRun(ctx, { plan, staging, journal, journalOwners, orphans, ledger, previous, next });
       // A cache for the next run (folder-trust.ts): a failure to record it costs that run a listing, nothing else.
-      if (presence)
-        await recordFolderStamps(root, presence, previous, next.changed, options.folderStampMarginMs ?? FOLDER_STAMP_MARGIN_MS).catch((e: Error) =>
+      if (collectedRun.presence)
+        await recordFolderStamps(root, collectedRun.presence, previous, next.changed, options.folderStampMarginMs ?? FOLDER_STAMP_MARGIN_MS).catch((e: Error) =>
           ctx.warn(`could not record which folders are unchanged (the next run lists them all): ${e.message}`),
         );
     }
@@ -131,7 +134,7 @@ async function runOnce(options: SyncOptions, lazy: boolean): Promise<SyncReport>
       owned: () => new Set([...ledger.nextOwnedIds(), ...previous.unloadedOwnedIds()]),
       client: options.client,
       timings,
-      state: { ...previous.readCounts(), ...folderCounts(presence) },
+      state: { ...previous.readCounts(), ...folderCounts(collectedRun.presence) },
       isDisposed: () => disposed,
       markDisposed: () => (disposed = true),
     });

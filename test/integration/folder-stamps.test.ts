@@ -3,13 +3,14 @@
 // records its stamp; the next run takes that folder as unchanged instead of listing it, and
 // lists it again once anything in it changed. The engine over HTTP against the simulator.
 import { existsSync } from 'node:fs';
-import { readFile, readdir, unlink, writeFile } from 'node:fs/promises';
+import fsPromises, { readFile, readdir, unlink, writeFile } from 'node:fs/promises';
+import { syncBuiltinESMExports } from 'node:module';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { FOLDER_STAMPS_FILE } from '../../src/output/folder-stamps.js';
 import { diffTrees, git, tempDir, treeHashes } from '../helpers/env.js';
-import { medigySync, startFixtureSimulator } from '../helpers/sync-harness.js';
+import { medigySync, startFixtureSimulator, testClient } from '../helpers/sync-harness.js';
 import { readStateJson } from '../helpers/state.js';
 
 const same = { missing: [], extra: [], different: [] };
@@ -104,6 +105,49 @@ describe('folder stamps', () => {
       expect(swept.warnings.join('\n')).toMatch(/removed 1 leftover temporary file/);
       expect((await readdir(path.join(dir, '.curate', 'local'))).sort()).toEqual(['.gitignore', 'folder-stamps.json']);
     } finally {
+      await sim.close();
+      await cleanup();
+    }
+  });
+
+  it("an ordinary run lists the content folders while the server's names are still being asked for", async () => {
+    // The listings need only the state's summaries; until the names are in (projects, types,
+    // statuses) a run has nothing else to do. Here the server does not answer the projects
+    // until every content folder was opened (or 5 s passed): a run that lists only after the
+    // names would list none before the answer.
+    const sim = await startFixtureSimulator();
+    const { dir, cleanup } = await tempDir();
+    const opened = new Set<string>();
+    const realOpendir = fsPromises.opendir;
+    let folders = 0;
+    let allOpened: () => void = () => undefined;
+    try {
+      await medigySync(sim, dir);
+      const listed = (await medigySync(sim, dir)).state.foldersListed;
+      expect(listed).toBeGreaterThan(3);
+      fsPromises.opendir = ((p: string, ...rest: Parameters<typeof realOpendir> extends [unknown, ...infer R] ? R : never) => {
+        if (String(p).startsWith(dir)) opened.add(String(p));
+        if (opened.size >= listed) allOpened();
+        return realOpendir(p, ...rest);
+      }) as typeof realOpendir;
+      syncBuiltinESMExports();
+      const client = testClient(sim);
+      const listProjects = client.listProjects.bind(client);
+      client.listProjects = async () => {
+        await Promise.race([new Promise<void>((r) => (allOpened = r)), sleep(5_000)]);
+        folders = opened.size;
+        return listProjects();
+      };
+      try {
+        const third = await medigySync(sim, dir, { client });
+        expect(third.state.foldersListed).toBe(listed);
+      } finally {
+        await client.close();
+      }
+      expect(folders).toBe(listed);
+    } finally {
+      fsPromises.opendir = realOpendir;
+      syncBuiltinESMExports();
       await sim.close();
       await cleanup();
     }
