@@ -25,18 +25,13 @@ const PREFETCH_LISTINGS = 8;
 /**
  * The presence check of an ordinary run, with its listings started now. Every folder the
  * state's summaries name is checked for its files (a kept shard by its name hashes, a read
- * one by its entries' paths), and the listings need nothing but those summaries, so they
- * start as soon as the state is read: until the server's names are in, the main thread has
- * nothing else to do (a run that maps everything lists nothing: it keeps nothing). A few at
- * a time: a listing that failed for too many open files would count its folder as missing;
- * a listing never rejects. A targeted run gets none here (collectRun makes one if the run
- * turns ordinary).
+ * one by its entries' paths), and the listings need nothing but those summaries, so runSync
+ * starts them as soon as the state is read: until the server's names are in, the main thread
+ * has nothing else to do (a run that maps everything lists nothing: it keeps nothing). A few
+ * at a time: a listing that failed for too many open files would count its folder as
+ * missing; a listing never rejects. `stop()` once the run is over.
  */
-export function startPresenceCheck(ctx: RunContext, previous: PreviousState): PresenceCheck | null {
-  return ctx.options.onlyIds ? null : presenceCheck(ctx, previous);
-}
-
-function presenceCheck(ctx: RunContext, previous: PreviousState): PresenceCheck {
+export function checkPresence(ctx: RunContext, previous: PreviousState): PresenceCheck {
   const { options } = ctx;
   const names = previous.folderNameCounts();
   const least = options.folderStampMinFiles ?? STAMPED_FOLDER_NAMES;
@@ -51,8 +46,6 @@ export interface CollectedRun {
   collected: CollectedSources;
   /** Per source, the rows a targeted run scheduled (empty in an ordinary run). */
   targetedRows: Map<string, WorkPackage[]>;
-  /** What an ordinary run found of the owned files on disk, folder by folder (null in a targeted run). */
-  presence: PresenceCheck | null;
 }
 
 export async function collectRun(ctx: RunContext, deps: Omit<CollectDeps, 'presence'> & { facts: FactsBook; presence: PresenceCheck | null }): Promise<CollectedRun> {
@@ -60,13 +53,12 @@ export async function collectRun(ctx: RunContext, deps: Omit<CollectDeps, 'prese
   const { ledger, previous, sources, membership, mapper, facts } = deps;
   let collected: CollectedSources = new Map();
   let targetedRows = new Map<string, WorkPackage[]>();
-  let presence: PresenceCheck | null = null;
   if (sources.onlyIds) {
     const targeted = { client: options.client, ledger, previous, membership, schedule: mapper.schedule, checkpoint: ctx.checkpoint, isAborted: ctx.isAborted };
     targetedRows = await collectTargeted(targeted, sources.resolved, sources.onlyIds, sources.targetedReads);
   } else {
-    presence = deps.presence ?? presenceCheck(ctx, previous);
-    collected = await collectAll(ctx, { ...deps, presence });
+    if (!deps.presence) throw new Error('collectRun: an ordinary run needs its presence check (checkPresence)');
+    collected = await collectAll(ctx, { ...deps, presence: deps.presence });
   }
   await mapper.scheduler.drained();
   ctx.checkpoint();
@@ -81,5 +73,5 @@ export async function collectRun(ctx: RunContext, deps: Omit<CollectDeps, 'prese
     checkpoint: ctx.checkpoint,
     isAborted: ctx.isAborted,
   });
-  return { collected, targetedRows, presence };
+  return { collected, targetedRows };
 }

@@ -8,13 +8,13 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
-import { createHasher } from '../output/disk-state.js';
+import { createHasher, type PresenceCheck } from '../output/disk-state.js';
 import { createEntrySpill } from '../output/entry-spill.js';
 import { acquireLock, guardDryRun } from '../output/lock.js';
 import { MANIFEST_FILE, TornShardError } from '../output/manifest.js';
 import { createStaging, type Staging } from '../output/staging.js';
 import { applyRun } from './apply.js';
-import { collectRun, startPresenceCheck } from './collect-run.js';
+import { checkPresence, collectRun } from './collect-run.js';
 import { folderCounts, FOLDER_STAMP_MARGIN_MS, recordFolderStamps } from './folder-trust.js';
 import { factsBookFor } from './facts.js';
 import { Ledger } from './ledger.js';
@@ -64,6 +64,7 @@ async function runOnce(options: SyncOptions, lazy: boolean): Promise<SyncReport>
   const asked = startResolve(ctx, new Promise<boolean>((r) => (stateRead = r)));
   let staging: Staging | null = null;
   let mapper: Mapper | null = null;
+  let presence: PresenceCheck | null = null;
   let disposed = false;
   try {
     if (lock?.tookOver)
@@ -72,13 +73,15 @@ async function runOnce(options: SyncOptions, lazy: boolean): Promise<SyncReport>
       );
     const { journal, previous } = await openState(ctx, lazy, stateRead);
     // Which owned files are on disk: the content folders are listed while the server's names are asked for.
-    const presence = startPresenceCheck(ctx, previous);
+    if (!options.onlyIds) presence = checkPresence(ctx, previous);
     staging = await createStaging(root, dryRun);
     // Mapped entries wait in staging until the state is written (ledger.ts).
     const ledger = new Ledger(previous, ctx.emit, createEntrySpill(path.join(staging.dir, 'entries')));
 
     ctx.emit({ type: 'phase', phase: 'resolve' });
     const sources = await resolveRunSources(ctx, previous, ledger, asked);
+    // A targeted run that turned ordinary (its config or names changed) checks the tree too.
+    if (!sources.onlyIds) presence ??= checkPresence(ctx, previous);
 
     const fetchStarted = performance.now();
     ctx.emit({ type: 'phase', phase: 'list' });
@@ -89,8 +92,7 @@ async function runOnce(options: SyncOptions, lazy: boolean): Promise<SyncReport>
     // One view of the tree for the whole run: journaled owned files are compared while
     // collecting, wanted paths while planning (nothing under the root is written before apply).
     const hash = createHasher(root);
-    const collectedRun = await collectRun(ctx, { previous, journal, ledger, sources, membership, mapper, facts, hash, presence });
-    const { collected, targetedRows } = collectedRun;
+    const { collected, targetedRows } = await collectRun(ctx, { previous, journal, ledger, sources, membership, mapper, facts, hash, presence });
     const fetchMs = performance.now() - fetchStarted;
 
     ctx.emit({ type: 'phase', phase: 'plan' });
@@ -106,8 +108,8 @@ async function runOnce(options: SyncOptions, lazy: boolean): Promise<SyncReport>
       ctx.emit({ type: 'phase', phase: 'apply' });
       touched = await applyRun(ctx, { plan, staging, journal, journalOwners, orphans, ledger, previous, next });
       // A cache for the next run (folder-trust.ts): a failure to record it costs that run a listing, nothing else.
-      if (collectedRun.presence)
-        await recordFolderStamps(root, collectedRun.presence, previous, next.changed, options.folderStampMarginMs ?? FOLDER_STAMP_MARGIN_MS).catch((e: Error) =>
+      if (presence)
+        await recordFolderStamps(root, presence, previous, next.changed, options.folderStampMarginMs ?? FOLDER_STAMP_MARGIN_MS).catch((e: Error) =>
           ctx.warn(`could not record which folders are unchanged (the next run lists them all): ${e.message}`),
         );
     }
@@ -134,7 +136,7 @@ async function runOnce(options: SyncOptions, lazy: boolean): Promise<SyncReport>
       owned: () => new Set([...ledger.nextOwnedIds(), ...previous.unloadedOwnedIds()]),
       client: options.client,
       timings,
-      state: { ...previous.readCounts(), ...folderCounts(collectedRun.presence) },
+      state: { ...previous.readCounts(), ...folderCounts(presence) },
       isDisposed: () => disposed,
       markDisposed: () => (disposed = true),
     });
@@ -152,6 +154,7 @@ async function runOnce(options: SyncOptions, lazy: boolean): Promise<SyncReport>
     throw e;
   } finally {
     stateRead(false); // the state could not be read: nothing waits for it
+    presence?.stop(); // a run that failed early leaves no listing going on
     mapper?.scheduler.dispose();
     await lock?.release();
   }

@@ -152,4 +152,42 @@ describe('folder stamps', () => {
       await cleanup();
     }
   });
+
+  it('a run that fails before its listings are done leaves none going on', async () => {
+    // The server refuses the names at once, while the listings (eight at a time, each slowed
+    // to 300 ms here) are under way: the run fails, and the folders not yet begun are never
+    // opened (a large site would otherwise keep the process listing after the error).
+    const sim = await startFixtureSimulator();
+    const { dir, cleanup } = await tempDir();
+    const realOpendir = fsPromises.opendir;
+    let calls = 0;
+    try {
+      await medigySync(sim, dir);
+      const listed = (await medigySync(sim, dir)).state.foldersListed;
+      expect(listed).toBeGreaterThan(8);
+      fsPromises.opendir = (async (...args: Parameters<typeof realOpendir>) => {
+        if (String(args[0]).startsWith(dir)) {
+          calls += 1;
+          await sleep(300);
+        }
+        return realOpendir(...args);
+      }) as typeof realOpendir;
+      syncBuiltinESMExports();
+      const client = testClient(sim);
+      client.listProjects = () => Promise.reject(new Error('names refused'));
+      try {
+        await expect(medigySync(sim, dir, { client })).rejects.toThrow('names refused');
+      } finally {
+        await client.close();
+      }
+      await sleep(1_000);
+      expect(calls).toBeGreaterThan(0);
+      expect(calls).toBeLessThanOrEqual(8);
+    } finally {
+      fsPromises.opendir = realOpendir;
+      syncBuiltinESMExports();
+      await sim.close();
+      await cleanup();
+    }
+  });
 });

@@ -99,4 +99,27 @@ describe('createPresenceCheck', () => {
       await rm(root, { recursive: true, force: true });
     }
   });
+
+  it('once stopped, begins no listing and ends one under way at its next batch', async () => {
+    const root = await mkdtemp(path.join(tmpdir(), 'curate-presence-'));
+    try {
+      // More names than one batch (1,024), so the listing yields before it is done.
+      await mkdir(path.join(root, 'big'));
+      await Promise.all(Array.from({ length: 3000 }, (_, i) => writeFile(path.join(root, 'big', `${i}.md`), '')));
+      await mkdir(path.join(root, 'small'));
+      const check = createPresenceCheck(root);
+      const big = check.prefetch('big');
+      check.stop();
+      await Promise.all([big, check.prefetch('small')]);
+      expect([...check.observed().keys()]).toEqual([]);
+      // Listed by itself, the same folder is complete.
+      expect((await listFolder(path.join(root, 'big'))).has('2999.md')).toBe(true);
+      let batches = 0;
+      const partial = await listFolder(path.join(root, 'big'), () => ++batches >= 1);
+      expect(batches).toBe(1);
+      expect(['0.md', '1500.md', '2999.md'].filter((n) => partial.has(n)).length).toBeLessThan(3);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
 });
