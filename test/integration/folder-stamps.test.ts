@@ -154,13 +154,16 @@ describe('folder stamps', () => {
   });
 
   it('a run that fails before its listings are done leaves none going on', async () => {
-    // The server refuses the names at once, while the listings (eight at a time, each slowed
-    // to 300 ms here) are under way: the run fails, and the folders not yet begun are never
-    // opened (a large site would otherwise keep the process listing after the error).
+    // The server refuses the names at once, while the listings (eight at a time) are under
+    // way: here each folder's opening waits until the run has failed. Then the folders not yet
+    // begun are never opened (a large site would otherwise keep the process listing after the
+    // error).
     const sim = await startFixtureSimulator();
     const { dir, cleanup } = await tempDir();
     const realOpendir = fsPromises.opendir;
     let calls = 0;
+    let failed: () => void = () => undefined;
+    const runFailed = new Promise<void>((r) => (failed = r));
     try {
       await medigySync(sim, dir);
       const listed = (await medigySync(sim, dir)).state.foldersListed;
@@ -168,7 +171,7 @@ describe('folder stamps', () => {
       fsPromises.opendir = (async (...args: Parameters<typeof realOpendir>) => {
         if (String(args[0]).startsWith(dir)) {
           calls += 1;
-          await sleep(300);
+          await Promise.race([runFailed, sleep(5_000)]);
         }
         return realOpendir(...args);
       }) as typeof realOpendir;
@@ -178,9 +181,11 @@ describe('folder stamps', () => {
       try {
         await expect(medigySync(sim, dir, { client })).rejects.toThrow('names refused');
       } finally {
+        failed();
         await client.close();
       }
-      await sleep(1_000);
+      // The eight under way finish now; a listing that went on would open the others.
+      await sleep(300);
       expect(calls).toBeGreaterThan(0);
       expect(calls).toBeLessThanOrEqual(8);
     } finally {
