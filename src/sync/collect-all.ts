@@ -18,8 +18,6 @@ import type { PreviousState } from './previous-state.js';
 import type { RunContext } from './run-context.js';
 import { listSourceIds, type RunSources } from './run-sources.js';
 
-/** Folders an ordinary run lists at once, ahead of the questions about them. */
-
 /** Per walked source: what its walk collected, and the author names its listing showed. */
 export type CollectedSources = Map<string, Collected & { authors?: Record<string, string> }>;
 

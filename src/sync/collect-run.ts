@@ -6,10 +6,10 @@
 import { createPresenceCheck, type PresenceCheck } from '../output/disk-state.js';
 import type { WorkPackage } from '../types.js';
 import { collectAll, type CollectDeps, type CollectedSources } from './collect-all.js';
-import { eachLimited } from './pool.js';
-import type { PreviousState } from './previous-state.js';
 import { collectTargeted } from './collect-targeted.js';
 import { reconcileInRun, type FactsBook } from './facts.js';
+import { eachLimited } from './pool.js';
+import type { PreviousState } from './previous-state.js';
 import type { RunContext } from './run-context.js';
 
 /**

@@ -154,7 +154,7 @@ async function runOnce(options: SyncOptions, lazy: boolean): Promise<SyncReport>
     throw e;
   } finally {
     stateRead(false); // the state could not be read: nothing waits for it
-    presence?.stop(); // a run that failed early leaves no listing going on
+    presence?.stop(); // no listing goes on after the run (one that failed early would keep listing)
     mapper?.scheduler.dispose();
     await lock?.release();
   }
