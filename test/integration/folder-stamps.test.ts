@@ -134,7 +134,7 @@ describe('folder stamps', () => {
       const client = testClient(sim);
       const listProjects = client.listProjects.bind(client);
       client.listProjects = async () => {
-        await Promise.race([new Promise<void>((r) => (allOpened = r)), sleep(5_000)]);
+        await Promise.race([new Promise<void>((r) => (allOpened = r)), sleep(5_000, undefined, { ref: false })]);
         folders = opened.size;
         return listProjects();
       };
@@ -171,7 +171,7 @@ describe('folder stamps', () => {
       fsPromises.opendir = (async (...args: Parameters<typeof realOpendir>) => {
         if (String(args[0]).startsWith(dir)) {
           calls += 1;
-          await Promise.race([runFailed, sleep(5_000)]);
+          await Promise.race([runFailed, sleep(5_000, undefined, { ref: false })]);
         }
         return realOpendir(...args);
       }) as typeof realOpendir;
