@@ -19,6 +19,23 @@ const same = { missing: [], extra: [], different: [] };
 const MARGIN = 25;
 const STAMPS = { folderStampMarginMs: MARGIN, folderStampMinFiles: 1 };
 
+/**
+ * Calls `before` with each folder opened under `dir` (awaited before the real opendir),
+ * for the modules that import `opendir` by name too, until the returned function restores it.
+ */
+function watchOpendir(dir: string, before: (folder: string) => unknown): () => void {
+  const real = fsPromises.opendir;
+  fsPromises.opendir = (async (...args: Parameters<typeof real>) => {
+    if (String(args[0]).startsWith(dir)) await before(String(args[0]));
+    return real(...args);
+  }) as typeof real;
+  syncBuiltinESMExports();
+  return () => {
+    fsPromises.opendir = real;
+    syncBuiltinESMExports();
+  };
+}
+
 describe('folder stamps', () => {
   it('a folder found whole is not listed again until something in it changes; a page lost by hand is put back', async () => {
     const sim = await startFixtureSimulator();
@@ -118,19 +135,17 @@ describe('folder stamps', () => {
     const sim = await startFixtureSimulator();
     const { dir, cleanup } = await tempDir();
     const opened = new Set<string>();
-    const realOpendir = fsPromises.opendir;
     let folders = 0;
     let allOpened: () => void = () => undefined;
+    let restore = (): void => undefined;
     try {
       await medigySync(sim, dir);
       const listed = (await medigySync(sim, dir)).state.foldersListed;
       expect(listed).toBeGreaterThan(3);
-      fsPromises.opendir = ((p: string, ...rest: Parameters<typeof realOpendir> extends [unknown, ...infer R] ? R : never) => {
-        if (String(p).startsWith(dir)) opened.add(String(p));
+      restore = watchOpendir(dir, (folder) => {
+        opened.add(folder);
         if (opened.size >= listed) allOpened();
-        return realOpendir(p, ...rest);
-      }) as typeof realOpendir;
-      syncBuiltinESMExports();
+      });
       const client = testClient(sim);
       const listProjects = client.listProjects.bind(client);
       client.listProjects = async () => {
@@ -146,8 +161,7 @@ describe('folder stamps', () => {
       }
       expect(folders).toBe(listed);
     } finally {
-      fsPromises.opendir = realOpendir;
-      syncBuiltinESMExports();
+      restore();
       await sim.close();
       await cleanup();
     }
@@ -160,22 +174,18 @@ describe('folder stamps', () => {
     // error).
     const sim = await startFixtureSimulator();
     const { dir, cleanup } = await tempDir();
-    const realOpendir = fsPromises.opendir;
     let calls = 0;
     let failed: () => void = () => undefined;
     const runFailed = new Promise<void>((r) => (failed = r));
+    let restore = (): void => undefined;
     try {
       await medigySync(sim, dir);
       const listed = (await medigySync(sim, dir)).state.foldersListed;
       expect(listed).toBeGreaterThan(8);
-      fsPromises.opendir = (async (...args: Parameters<typeof realOpendir>) => {
-        if (String(args[0]).startsWith(dir)) {
-          calls += 1;
-          await Promise.race([runFailed, sleep(5_000, undefined, { ref: false })]);
-        }
-        return realOpendir(...args);
-      }) as typeof realOpendir;
-      syncBuiltinESMExports();
+      restore = watchOpendir(dir, () => {
+        calls += 1;
+        return Promise.race([runFailed, sleep(5_000, undefined, { ref: false })]);
+      });
       const client = testClient(sim);
       client.listProjects = () => Promise.reject(new Error('names refused'));
       try {
@@ -189,8 +199,7 @@ describe('folder stamps', () => {
       expect(calls).toBeGreaterThan(0);
       expect(calls).toBeLessThanOrEqual(8);
     } finally {
-      fsPromises.opendir = realOpendir;
-      syncBuiltinESMExports();
+      restore();
       await sim.close();
       await cleanup();
     }
