@@ -45,7 +45,16 @@ export interface Mapper {
 
 export function createMapper(
   ctx: RunContext,
-  deps: { previous: PreviousState; ledger: Ledger; staging: Staging; sources: RunSources; membership: Membership; facts: FactsBook },
+  deps: {
+    previous: PreviousState;
+    ledger: Ledger;
+    staging: Staging;
+    sources: RunSources;
+    membership: Membership;
+    facts: FactsBook;
+    /** Looks at a mapped work package's new and old paths ahead of the plan (tree.ts). */
+    lookAhead?: (paths: Iterable<string>) => void;
+  },
 ): Mapper {
   const { options } = ctx;
   const { previous, ledger, sources, membership, facts } = deps;
@@ -91,6 +100,10 @@ export function createMapper(
         if (r.again) againOf.set(wp.id, { src, wp, again: r.again });
         else againOf.delete(wp.id);
         ledger.mapped(name, wp.id, r.entry);
+        if (deps.lookAhead && ledger.outcome(wp.id)?.kind === 'mapped') {
+          deps.lookAhead(r.desired.map((d) => d.path));
+          deps.lookAhead(Object.keys(previous.entry(wp.id)?.files ?? {}));
+        }
       } catch (e) {
         // An abort is not the work package's fault: it ends the run, not just this item; nor
         // is a shard of the state that is not the one manifest.json describes (the run

@@ -26,6 +26,7 @@ import { planRun } from './plan-run.js';
 import { report } from './report.js';
 import { createRunContext } from './run-context.js';
 import { resolveRunSources, startResolve } from './run-sources.js';
+import { createTreeLook } from './tree.js';
 import type { SyncOptions, SyncReport } from './types.js';
 
 export type { SyncOptions, SyncReport } from './types.js';
@@ -88,10 +89,12 @@ async function runOnce(options: SyncOptions, lazy: boolean): Promise<SyncReport>
     const membership = new Membership(sources.onlyIds ? (id) => previous.sourceOf(id) : undefined);
     // Other work packages' shown facts (`##N`): this run's rows, the manifest, or read in bulk (facts.ts).
     const facts = factsBookFor(ctx, previous, sources, membership);
-    mapper = createMapper(ctx, { previous, ledger, staging, sources, membership, facts });
     // One view of the tree for the whole run: journaled owned files are compared while
-    // collecting, wanted paths while planning (nothing under the root is written before apply).
-    const hash = createHasher(root);
+    // collecting, a mapped work package's paths looked at as it is mapped, the other wanted
+    // paths while planning (nothing under the root is written before apply).
+    const tree = createTreeLook(createHasher(root));
+    const hash = tree.hash;
+    mapper = createMapper(ctx, { previous, ledger, staging, sources, membership, facts, lookAhead: tree.lookAhead });
     const { collected, targetedRows } = await collectRun(ctx, { previous, journal, ledger, sources, membership, mapper, facts, hash, presence });
     const fetchMs = performance.now() - fetchStarted;
 

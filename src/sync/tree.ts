@@ -16,6 +16,50 @@ import type { RunContext } from './run-context.js';
 
 /** Paths hashed or attachments placed at once. */
 const WIDTH = 32;
+/**
+ * Paths looked at while work packages are mapped, at most; the plan phase looks at the rest.
+ * Each waits as a promise until the plan takes it: a run that maps everything (a cold sync
+ * of 100,000) must not hold one per path.
+ */
+export const LOOK_AHEAD_PATHS = 4096;
+
+type Hasher = ReturnType<typeof createHasher>;
+
+/** The run's one view of the tree: what a path holds, and paths looked at ahead of the plan. */
+export interface TreeLook {
+  hash: Hasher;
+  /**
+   * Looks at these paths now (up to LOOK_AHEAD_PATHS in a run): a mapped work package's new
+   * and old paths, while requests are still in flight, instead of in the plan phase after
+   * the last of them (~0.1 s of a 1 % run at 30,000). Nothing under the root is written
+   * before apply, so what a path holds is the same then as now.
+   */
+  lookAhead(paths: Iterable<string>): void;
+}
+
+export function createTreeLook(hash: Hasher, limit = LOOK_AHEAD_PATHS): TreeLook {
+  const ahead = new Map<string, ReturnType<Hasher>>();
+  let left = limit;
+  return {
+    // A path looked at ahead is taken once (the plan asks for each path once), then forgotten.
+    hash: (p) => {
+      const h = ahead.get(p);
+      if (!h) return hash(p);
+      ahead.delete(p);
+      return h;
+    },
+    lookAhead(paths) {
+      for (const p of paths) {
+        if (left <= 0) return;
+        if (ahead.has(p)) continue;
+        left -= 1;
+        const h = hash(p);
+        h.catch(() => undefined); // seen by the plan when it asks; never unhandled
+        ahead.set(p, h);
+      }
+    },
+  };
+}
 
 export interface TreeView {
   /** Path → sha256 of what it holds; absent: nothing there. */
