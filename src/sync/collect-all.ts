@@ -59,9 +59,8 @@ export async function collectAll(ctx: RunContext, deps: CollectDeps): Promise<Co
     const from = basis.storedMark! - overlapMs;
     early.set(name, { from, pages: prefetchFirst(options.client.listChanges(src.query, new Date(from).toISOString())) });
   }
-  const filesPresent = deps.presence;
   try {
-    return await collectListed(ctx, deps, { full, overlapMs, auditIntervalMs, remapAllOf, early, filesPresent });
+    return await collectListed(ctx, deps, { full, overlapMs, auditIntervalMs, remapAllOf, early });
   } finally {
     for (const e of early.values()) e.pages.cancel();
   }
@@ -76,7 +75,6 @@ async function collectListed(
     auditIntervalMs: number;
     remapAllOf: (name: string) => string | null;
     early: ReadonlyMap<string, NonNullable<SourcePlan['early']>>;
-    filesPresent: PresenceCheck;
   },
 ): Promise<CollectedSources> {
   const { options } = ctx;
@@ -115,7 +113,7 @@ async function collectListed(
     for (const id of gone) ledger.gone(name, id);
   }
 
-  const { filesPresent } = walkOptions;
+  const filesPresent = deps.presence;
   // A shard's files are checked once, whichever of its sources asks first.
   const shardsPresent = new Map<number, Promise<boolean>>();
   // A path the journal lists was being written by a run that stopped before its manifest:

@@ -53,7 +53,7 @@ export function createMapper(
     membership: Membership;
     facts: FactsBook;
     /** Looks at a mapped work package's new and old paths ahead of the plan (tree.ts). */
-    lookAhead?: (paths: Iterable<string>) => void;
+    lookAhead: (paths: Iterable<string>) => void;
   },
 ): Mapper {
   const { options } = ctx;
@@ -100,7 +100,7 @@ export function createMapper(
         if (r.again) againOf.set(wp.id, { src, wp, again: r.again });
         else againOf.delete(wp.id);
         ledger.mapped(name, wp.id, r.entry);
-        if (deps.lookAhead && ledger.outcome(wp.id)?.kind === 'mapped') {
+        if (ledger.outcome(wp.id)?.kind === 'mapped') {
           deps.lookAhead(r.desired.map((d) => d.path));
           deps.lookAhead(Object.keys(previous.entry(wp.id)?.files ?? {}));
         }
