@@ -1,7 +1,7 @@
 // The download cache (src/cli/download-cache.ts) keeps a verified download by linking the
 // engine's staged file, not by writing a second copy of every chunk as it streams.
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -20,6 +20,7 @@ const attachment = { id: 7, containerId: 70, fileName: 'a.png', fileSize: bytes.
 
 /** A client whose download writes the bytes in two chunks, counting how many times it is asked. */
 function fakeClient(): { client: OpenProjectClient; downloads: () => number } {
+  const md5Of = (a: Attachment): string => a.md5!;
   let n = 0;
   const client = {
     baseUrl: 'http://127.0.0.1:1',
@@ -29,7 +30,7 @@ function fakeClient(): { client: OpenProjectClient; downloads: () => number } {
       await w.write(bytes.subarray(0, 10));
       await w.write(bytes.subarray(10));
       await w.end();
-      return { bytes: bytes.length, md5: attachment.md5! };
+      return { bytes: bytes.length, md5: md5Of(_a) };
     },
   } as Partial<OpenProjectClient> as OpenProjectClient;
   return { client, downloads: () => n };
@@ -61,5 +62,44 @@ describe('download cache', () => {
     expect(downloads()).toBe(1);
     expect(await readFile(again.result().file)).toEqual(bytes);
     await next.dispose();
+  });
+
+  it('finish: a run that applied removes the entries it used, except those of failed work packages; stale ones go, fresh unused ones stay', async () => {
+    const base = await mkdtemp(path.join(tmpdir(), 'curate-dlcache-'));
+    dirs.push(base);
+    const cacheDir = path.join(base, 'cache');
+    // Three attachments of three work packages (one of which fails), all with these bytes.
+    const of = (id: number, wp: number): Attachment => ({ ...attachment, id, containerId: wp });
+    const list = [of(7, 70), of(8, 80), of(9, 90)];
+    const { client } = fakeClient();
+    const names = async (): Promise<string[]> => {
+      const [folder] = await readdir(cacheDir);
+      return (await readdir(path.join(cacheDir, folder!))).filter((n) => !n.startsWith('.tmp-')).sort();
+    };
+    const fill = async (): Promise<ReturnType<typeof withDownloadCache>> => {
+      const cache = withDownloadCache(client, cacheDir);
+      const staging = await createStaging(path.join(base, 'out'), false);
+      for (const a of list) await cache.client.downloadAttachment(a, staging.sink(a.id));
+      await staging.dispose();
+      return cache;
+    };
+    const cache = await fill();
+    const [folder] = await readdir(cacheDir);
+    // Entries of another run: one fresh, one a week old; named like entries of ids 1 and 2.
+    const other = path.join(cacheDir, folder!, `1-${attachment.md5}-${bytes.length}`);
+    const old = path.join(cacheDir, folder!, `2-${attachment.md5}-${bytes.length}`);
+    await writeFile(other, bytes);
+    await writeFile(old, bytes);
+    const weekAgo = new Date(Date.now() - 8 * 24 * 3600 * 1000);
+    await utimes(old, weekAgo, weekAgo);
+
+    // A dry run (nothing applied) removes only what is stale.
+    await cache.finish({ applied: false, failedWorkPackages: new Set() });
+    expect(await names()).toEqual([path.basename(other), ...list.map((a) => `${a.id}-${attachment.md5}-${bytes.length}`)].sort());
+
+    // The real run: work package 80 failed, so its attachment's entry stays for the next run.
+    const real = await fill();
+    await real.finish({ applied: true, failedWorkPackages: new Set([80]) });
+    expect(await names()).toEqual([path.basename(other), `8-${attachment.md5}-${bytes.length}`].sort());
   });
 });
