@@ -308,12 +308,20 @@ export function patchSummary(p: ShardPatch, bytes: number): ShardSummary {
     if (list.length) names[dir] = encodeHashes(list);
   }
 
-  // Validity and references: combined from the previous summary while no dropped entry
-  // had any (combining is commutative); else from every kept entry's text.
-  const droppedHad = (key: 'validFrom' | 'validUntil' | 'refs'): boolean => [...dropped.values()].some((e) => e[key] !== undefined);
+  // Validity and references: combined from the previous summary and the new entries while
+  // every dropped entry that had any is replaced by an entry with the same (combining is
+  // commutative and combining a value twice is combining it once, so what the dropped one
+  // gave is still given); else from every kept entry's text. A run that edits pages without
+  // touching their links replaces each with the same references: with 1 % changed at 30,000
+  // every one of the 30 shards was summarized from its text (~30 ms of apply).
   const window = new SummaryWindow();
-  const validityDropped = droppedHad('validFrom') || droppedHad('validUntil');
-  const refsDropped = droppedHad('refs');
+  let validityDropped = false;
+  let refsDropped = false;
+  for (const [id, e] of dropped) {
+    const next = put.get(id);
+    if ((e.validFrom !== undefined || e.validUntil !== undefined) && (!next || next.validFrom !== e.validFrom || next.validUntil !== e.validUntil)) validityDropped = true;
+    if (e.refs !== undefined && !sameRefs(e.refs, next?.refs)) refsDropped = true;
+  }
   if (validityDropped || refsDropped) {
     for (const i of kept) {
       window.add(validityDropped ? entryField(base, i, 'validFrom') : undefined, validityDropped ? entryField(base, i, 'validUntil') : undefined, refsDropped ? (entryField(base, i, 'refs') as Record<string, string | null> | undefined) : undefined);
@@ -322,6 +330,18 @@ export function patchSummary(p: ShardPatch, bytes: number): ShardSummary {
   window.add(validityDropped ? undefined : s.validFrom, validityDropped ? undefined : s.validUntil, refsDropped ? undefined : s.refs);
   for (const e of put.values()) window.add(e.validFrom, e.validUntil, e.refs);
   return { bytes, owned, newest, files, ...window.fields(), names };
+}
+
+/** Whether two entries record the same references (same targets, same keys). */
+function sameRefs(a: Readonly<Record<string, string | null>>, b: Readonly<Record<string, string | null>> | undefined): boolean {
+  if (b === undefined) return false;
+  let n = 0;
+  for (const t in a) {
+    if (!(t in b) || a[t] !== b[t]) return false;
+    n += 1;
+  }
+  for (const _ in b) n -= 1;
+  return n === 0;
 }
 
 /** The hashes of `encoded` (encodeHashes' text, or none) less `remove` (hash → how many), plus `added`. */
