@@ -4,9 +4,10 @@
 // the run's peak memory. Each shard's entries are appended to one file, one line per
 // entry (`id JSON`); the last line of an id wins (a page mapped again). A shard's file is
 // read back whole when its shard of the state is written.
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { appendFile, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { inStableOrder, shardOf, type ManifestWorkPackage } from './manifest.js';
+import { makeDir } from './writer.js';
 
 /** Serialized entries buffered before they are appended to their shards' files (all shards together). */
 const FLUSH_BYTES = 1 << 20;
@@ -39,7 +40,7 @@ export function createEntrySpill(dir: string | null): EntrySpill {
     if (!lines) return chain;
     pending.delete(shard);
     const text = lines.join('');
-    made ??= mkdir(dir, { recursive: true });
+    made ??= makeDir(dir);
     const ready = made;
     chain = chain.then(async () => {
       await ready;

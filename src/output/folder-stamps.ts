@@ -11,10 +11,10 @@
 // out, and `--git-commit` commits only the state. They are tied to one state (the sha256 of
 // the manifest.json they were recorded with): a state written by another run, restored
 // from git or edited voids them. What a run may record is decided in sync/folder-trust.ts.
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { STATE_DIR } from './manifest.js';
-import { writeTextAtomic } from './writer.js';
+import { makeDir, writeTextAtomic } from './writer.js';
 
 export const LOCAL_DIR = `${STATE_DIR}/local`;
 export const FOLDER_STAMPS_FILE = `${LOCAL_DIR}/folder-stamps.json`;
@@ -59,7 +59,7 @@ export async function writeFolderStamps(root: string, manifestDigest: string, st
   const same = before.digest === manifestDigest && before.stamps.size === stamps.size && [...stamps].every(([d, s]) => before.stamps.get(d) === s);
   if (same || (stamps.size === 0 && before.stamps.size === 0 && !(await exists(path.join(root, FOLDER_STAMPS_FILE))))) return false;
   const dir = path.join(root, LOCAL_DIR);
-  await mkdir(dir, { recursive: true });
+  await makeDir(dir);
   const ignore = path.join(dir, '.gitignore');
   if (!(await exists(ignore))) await writeFile(ignore, '# Machine-local caches of curate (folder-stamps.ts): never committed.\n*\n');
   const folders = Object.fromEntries([...stamps].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));

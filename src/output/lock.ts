@@ -22,10 +22,11 @@
 // removes any given lock.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { link, mkdir, open, readFile, readdir, stat, unlink } from 'node:fs/promises';
+import { link, open, readFile, readdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { LockedError } from '../errors.js';
 import { STATE_DIR } from './manifest.js';
+import { makeDir } from './writer.js';
 
 export const LOCK_FILE = `${STATE_DIR}/lock`;
 
@@ -210,7 +211,7 @@ function seenStaleReason(seen: Seen, host: string, nowMs: number, options: LockO
 export async function acquireLock(root: string, options: LockOptions = {}): Promise<Lock> {
   const file = path.join(root, LOCK_FILE);
   const clock = options.clock ?? (() => new Date());
-  await mkdir(path.join(root, STATE_DIR), { recursive: true });
+  await makeDir(path.join(root, STATE_DIR));
   const nonce = randomBytes(12).toString('hex');
   const me: LockInfo = { pid: process.pid, hostname: hostname(), startedAt: clock().toISOString(), nonce };
   // Known as ours before the file exists: another acquireLock in this process that reads it

@@ -5,14 +5,14 @@
 // whose entries changed, so what it writes (and a commit's diff) follows the change.
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { OutputError } from '../errors.js';
 import type { ContentProbe } from '../types.js';
 import { decodeIds, encodeIds, summarizeShard, type ShardSummary } from './shard-summary.js';
 import { indexShardText, parseEntry, patchBytes, patchEmpty, patchSummary, patchText, type ShardPatch, type ShardText } from './shard-text.js';
-import { fsyncDir, holdsText, stageDurably, writeTextAtomic } from './writer.js';
+import { fsyncDir, holdsText, makeDir, stageDurably, writeTextAtomic } from './writer.js';
 
 export const STATE_DIR = '.curate';
 export const MANIFEST_FILE = `${STATE_DIR}/manifest.json`;
@@ -947,7 +947,7 @@ export async function stageState(root: string, top: StateTop, next: ShardedEntri
   const written = new Set<number>();
   const ascending = dirty ? [...dirty].sort((x, y) => x - y) : next.shards;
   const toWrite = next.writeOrder?.(ascending) ?? ascending;
-  if (toWrite.length) await Promise.all([mkdir(dir, { recursive: true }), mkdir(tmp, { recursive: true })]);
+  if (toWrite.length) await Promise.all([makeDir(dir), makeDir(tmp)]);
   // Two at a time: stringifying is CPU on this thread either way, and each shard in flight
   // holds its entries and text until written (nothing else holds them: a cold sync's
   // entries wait on disk, sync/ledger.ts). Their fsyncs overlap the page folders'

@@ -2,13 +2,13 @@
 // moving them into place is a rename on the same filesystem; in the system temp folder
 // for a dry run, which must write nothing under the root). Each attempt truncates.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, open, readdir, rm, type FileHandle } from 'node:fs/promises';
+import { mkdtemp, open, readdir, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { DownloadSink } from '../openproject/types.js';
 import { LOCAL_DIR } from './folder-stamps.js';
 import { STATE_DIR } from './manifest.js';
-import { syncFile, TEMP_PREFIX } from './writer.js';
+import { makeDir, syncFile, TEMP_PREFIX } from './writer.js';
 
 /** Bytes of each download kept in memory for probing (image headers, metadata JSON). */
 export const HEAD_BYTES = 1 << 20;
@@ -73,7 +73,7 @@ export async function createStaging(root: string, dryRun: boolean): Promise<Stag
   if (dryRun) dir = await mkdtemp(path.join(tmpdir(), 'curate-dry-run-'));
   else {
     dir = path.join(root, STATE_DIR, `staging-${process.pid}-${randomBytes(3).toString('hex')}`);
-    await mkdir(dir, { recursive: true });
+    await makeDir(dir);
   }
   // A real run's staged files are fsynced in the background as they are finished, during
   // the fetch (which mostly waits on the network), so that apply is one rename per file

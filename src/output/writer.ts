@@ -20,6 +20,40 @@ export function tempPathFor(target: string, tmpDir?: string): string {
   return path.join(tmpDir ?? path.dirname(target), `${TEMP_PREFIX}${PROCESS_TAG}-${++tempSeq}`);
 }
 
+/**
+ * `mkdir -p`, reporting why it failed. Node's recursive mkdir (the promise and callback
+ * forms, Node 20) answers ENOENT when the real cause is a full disk (ENOSPC), a read-only
+ * filesystem (EROFS) or a permission (EACCES): nodejs/node#42808 (fixed for mkdirSync
+ * only), #47098, #31481. A cold sync that filled the disk here failed with "ENOENT: no such
+ * file or directory, mkdir '…/.curate/tmp'", which names neither the disk nor the cause. On
+ * ENOENT the folders are made one by one, without `recursive`, which gives the real error.
+ * `make` is the mkdir to use (tests give one that behaves like Node's on a full disk).
+ */
+export async function makeDir(dir: string, make: typeof mkdir = mkdir): Promise<void> {
+  try {
+    await make(dir, { recursive: true });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    await makeEach(dir, make);
+  }
+}
+
+/** Makes `dir` and any missing parent, each with a plain mkdir: its error is the system's own. */
+async function makeEach(dir: string, make: typeof mkdir): Promise<void> {
+  try {
+    await make(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return;
+    const parent = path.dirname(dir);
+    if (code !== 'ENOENT' || parent === dir) throw e;
+    await makeEach(parent, make);
+    await make(dir).catch((again: NodeJS.ErrnoException) => {
+      if (again.code !== 'EEXIST') throw again;
+    });
+  }
+}
+
 export async function fsyncDir(dir: string): Promise<void> {
   // Best effort: makes the rename durable on power loss; not every platform allows it.
   try {
@@ -65,7 +99,7 @@ async function sha256OfFile(file: string): Promise<string | null> {
  * target already holds the same bytes (compared by sha256). Returns true when written.
  */
 export async function writeTextAtomic(target: string, pieces: Iterable<string>, tmpDir: string): Promise<boolean> {
-  await mkdir(tmpDir, { recursive: true });
+  await makeDir(tmpDir);
   const tmp = tempPathFor(target, tmpDir);
   const hash = createHash('sha256');
   const fh = await open(tmp, 'wx', 0o644);

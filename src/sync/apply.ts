@@ -1,13 +1,13 @@
 // Apply a plan: journal first, then files into place (renames of durable staged files),
 // folders fsynced, deletions, empty folders pruned, the state, and the journal removed.
 // Every file is old or new at any instant; a run killed anywhere converges on the next.
-import { mkdir, rm, rmdir, unlink } from 'node:fs/promises';
+import { rm, rmdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { removeJournal, writeJournal, type Journal } from '../output/journal.js';
 import { stageState, TMP_DIR, type PreviousShards, type ShardedEntries, type StateCache, type StateTop } from '../output/manifest.js';
 import { createSymlinkGuard, resolveInside } from '../output/paths.js';
 import type { Staging } from '../output/staging.js';
-import { fsyncDir, moveIntoPlace } from '../output/writer.js';
+import { fsyncDir, makeDir, moveIntoPlace } from '../output/writer.js';
 import type { PlannedFile, SyncPlan } from '../plan/types.js';
 import type { SyncEvent } from './events.js';
 import { carriedJournal } from './keep.js';
@@ -130,7 +130,7 @@ export async function applyPlan(a: ApplyInput): Promise<string[]> {
   const made = new Map<string, Promise<unknown>>();
   const ensureDir = (d: string): Promise<unknown> => {
     let p = made.get(d);
-    if (!p) made.set(d, (p = mkdir(d, { recursive: true })));
+    if (!p) made.set(d, (p = makeDir(d)));
     return p;
   };
   const guard = createSymlinkGuard(root);

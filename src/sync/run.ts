@@ -5,7 +5,6 @@
 //   state (next-manifest.ts, pure) → apply (apply.ts) → report (report.ts).
 // Every outcome per work package goes through the ledger (ledger.ts). The plan is complete
 // before the first write, so a dry run shows exactly what a real run would do.
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
 import { createHasher, type PresenceCheck } from '../output/disk-state.js';
@@ -28,6 +27,7 @@ import { createRunContext } from './run-context.js';
 import { resolveRunSources, startResolve } from './run-sources.js';
 import { createTreeLook } from './tree.js';
 import type { SyncOptions, SyncReport } from './types.js';
+import { makeDir } from '../output/writer.js';
 
 export type { SyncOptions, SyncReport } from './types.js';
 
@@ -53,7 +53,7 @@ async function runOnce(options: SyncOptions, lazy: boolean): Promise<SyncReport>
   if (problems.length) throw new ConfigError('invalid sources for this profile', problems);
   ctx.checkpoint();
 
-  if (!dryRun) await mkdir(root, { recursive: true });
+  if (!dryRun) await makeDir(root);
   // A dry run creates nothing, so it takes no lock: it checks that no sync applied anything meanwhile.
   const dryRunGuard = dryRun ? await guardDryRun(root, MANIFEST_FILE) : null;
   const lock = dryRun ? null : await acquireLock(root);
