@@ -69,6 +69,8 @@ export function describeError(e: unknown, options: { verbose?: boolean; secrets?
     code = 'SYSTEM';
     lines.push(`error: ${e.message}`);
     if (e.code === 'ENOSPC') lines.push('the disk is full: free space and run again (nothing half-written is left where the site reads)');
+    else if (e.code === 'EDQUOT') lines.push("this user's disk quota is used up: free space or raise the quota, and run again (nothing half-written is left where the site reads)");
+    else if (e.code === 'EROFS') lines.push('the filesystem is read-only (a read-only mount, or one the kernel remounted read-only after disk errors): make it writable or choose another output root');
     else if (e.code === 'EACCES' || e.code === 'EPERM') lines.push('check the permissions of the output root and the configuration file');
   } else {
     code = 'INTERNAL';

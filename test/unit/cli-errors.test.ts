@@ -73,6 +73,16 @@ describe('describeError', () => {
     expect(d.json.code).toBe('SYSTEM');
   });
 
+  it.each([
+    ['EDQUOT', "EDQUOT: disk quota exceeded, write '/out/a.md'", /quota is used up/],
+    ['EROFS', "EROFS: read-only file system, mkdir '/out/.curate'", /read-only/],
+    ['EACCES', "EACCES: permission denied, open '/out/a.md'", /permissions of the output root/],
+  ])('%s says what to check', (code, message, hint) => {
+    const d = describeError(Object.assign(new Error(message), { code, syscall: 'write' }));
+    expect(d.lines).toEqual([`error: ${message}`, expect.stringMatching(hint)]);
+    expect(d.json.code).toBe('SYSTEM');
+  });
+
   it('never prints a secret, even when a foreign message carries one', () => {
     const secret = 'opapi-0123456789abcdef';
     const cause = new Error(`request to https://apikey:${secret}@op.example.com failed`);
