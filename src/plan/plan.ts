@@ -18,7 +18,10 @@
 // 3. Every file a surviving work package wants is created, updated or left unchanged by
 //    comparing hashes; files of kept work packages stay as they are.
 // 4. A file the previous run owned that nobody wants any more is deleted; so is a file an
-//    interrupted run wrote (journal) that nobody owns, if it still holds those bytes.
+//    interrupted run wrote (journal) that nobody owns, if it still holds those bytes, but
+//    not in a targeted run (`keepOrphans`): having looked at a few work packages, it cannot
+//    tell that none of the others wants it (the interrupted run wrote it for one of them).
+//    The file stays, journaled, for the next ordinary run.
 // 5. Only deletions of confirmed-gone work packages count for the mass-delete brake: a
 //    rename or a re-mapped source moves files, it does not lose content.
 import type { NewContent, PlannedFile, SyncPlan } from './types.js';
@@ -59,6 +62,8 @@ export interface PlanInput {
   gone: ReadonlySet<number>;
   /** Path → sha256 written by an interrupted run that no manifest owns (write-ahead journal). */
   orphans: ReadonlyMap<string, string>;
+  /** A targeted run: orphans nobody claims stay where they are (rule 4). */
+  keepOrphans?: boolean;
   /** What each relevant path holds now (every desired path, every previous path of a work package not kept, every orphan); absent or null: nothing. */
   current: ReadonlyMap<string, string | null>;
   /**
@@ -246,7 +251,7 @@ export function planSync(input: PlanInput): PlanResult {
       if (p.endsWith('.md') && !deletedMarkdown.has(id)) deletedMarkdown.set(id, p);
     }
   }
-  for (const [p, sha] of input.orphans) {
+  for (const [p, sha] of input.keepOrphans ? [] : input.orphans) {
     if (claims.has(p) || owner.has(p)) continue;
     const cur = input.current.get(p) ?? null;
     if (cur !== null && cur === sha)

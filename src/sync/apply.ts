@@ -63,18 +63,21 @@ export async function applyRun(
     journal: Journal;
     journalOwners: ReadonlyMap<string, number>;
     orphans: Journal;
+    /** A targeted run: the orphans it did not claim stay journaled (keep.ts). */
+    targeted: boolean;
     ledger: Ledger;
     previous: PreviousState;
     next: NextManifest;
   },
 ): Promise<string[]> {
   const { plan, next, previous } = r;
+  const claimed = r.targeted ? { claimed: new Set(plan.files.filter((f) => f.action !== 'delete').map((f) => f.path)) } : null;
   return applyPlan({
     root: ctx.root,
     files: plan.files,
     staging: r.staging,
     pendingJournal: r.orphans,
-    carriedJournal: carriedJournal(r.journal, r.journalOwners, r.ledger),
+    carriedJournal: carriedJournal(r.journal, r.journalOwners, r.ledger, claimed),
     journalFound: r.journal.size > 0,
     state: next.changed
       ? {

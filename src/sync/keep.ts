@@ -23,15 +23,21 @@ export function leftUnchecked(kind: Outcome['kind'] | undefined): boolean {
 }
 
 /**
- * Owned paths an interrupted run journaled whose work packages this run left unchecked:
- * they stay journaled, so a later run still compares them with the state. `owners`: the
- * journaled paths' owners in the previous state (run.ts asks once, for the orphans too).
+ * What an interrupted run journaled that stays journaled after this run:
+ * - owned paths whose work packages this run left unchecked, so a later run still compares
+ *   them with the state;
+ * - in a targeted run, the paths no state owns that it did not claim (`claimed`: the paths
+ *   its plan writes or keeps): it left them in place (plan.ts, rule 4), and the next ordinary
+ *   run decides whether a work package wants them.
+ * `owners`: the journaled paths' owners in the previous state (run.ts asks once, for the
+ * orphans too).
  */
-export function carriedJournal(journal: Journal, owners: ReadonlyMap<string, number>, ledger: Ledger): Journal {
+export function carriedJournal(journal: Journal, owners: ReadonlyMap<string, number>, ledger: Ledger, targeted: { claimed: ReadonlySet<string> } | null = null): Journal {
   return new Map(
     [...journal].filter(([p]) => {
       const owner = owners.get(p);
-      return owner !== undefined && leftUnchecked(ledger.outcome(owner)?.kind);
+      if (owner === undefined) return targeted !== null && !targeted.claimed.has(p);
+      return leftUnchecked(ledger.outcome(owner)?.kind);
     }),
   );
 }

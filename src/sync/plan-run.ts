@@ -55,6 +55,7 @@ export async function planRun(ctx: RunContext, deps: PlanDeps): Promise<{ plan: 
     keep: new Set([...scope.previous.keys()].filter(keeps)),
     gone: ledger.ids('gone'),
     orphans: deps.orphans,
+    keepOrphans: deps.targeted,
     current: tree.current,
     blocked: tree.blocked,
     deleteThreshold: ctx.options.deleteThreshold ?? DEFAULTS.deleteThreshold,

@@ -101,7 +101,8 @@ async function runOnce(options: SyncOptions, lazy: boolean): Promise<SyncReport>
     ctx.emit({ type: 'phase', phase: 'plan' });
     const journalOwners = previous.ownersOf(journal.keys());
     const orphans = new Map([...journal].filter(([p]) => !journalOwners.has(p)));
-    const { plan, released } = await planRun(ctx, { previous, ledger, mapper, orphans, hash, staging });
+    const targeted = !!sources.onlyIds;
+    const { plan, released } = await planRun(ctx, { previous, ledger, mapper, orphans, targeted, hash, staging });
     const next = nextManifest(ctx, { previous, sources, collected, targetedRows, ledger, released, facts });
 
     ctx.checkpoint();
@@ -109,7 +110,7 @@ async function runOnce(options: SyncOptions, lazy: boolean): Promise<SyncReport>
     let touched: string[] = [];
     if (!dryRun) {
       ctx.emit({ type: 'phase', phase: 'apply' });
-      touched = await applyRun(ctx, { plan, staging, journal, journalOwners, orphans, ledger, previous, next });
+      touched = await applyRun(ctx, { plan, staging, journal, journalOwners, orphans, targeted, ledger, previous, next });
       // A cache for the next run (folder-trust.ts): a failure to record it costs that run a listing, nothing else.
       if (presence)
         await recordFolderStamps(root, presence, previous, next.changed, options.folderStampMarginMs ?? FOLDER_STAMP_MARGIN_MS).catch((e: Error) =>

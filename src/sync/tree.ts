@@ -74,6 +74,8 @@ export interface PlanDeps {
   ledger: Ledger;
   mapper: Mapper;
   orphans: Journal;
+  /** A targeted run (`curate watch`): it leaves the orphans it does not claim (plan.ts, rule 4). */
+  targeted: boolean;
   hash: ReturnType<typeof createHasher>;
   staging: Staging;
 }

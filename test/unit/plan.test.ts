@@ -104,6 +104,14 @@ describe('planSync', () => {
     expect(actions(r)).toEqual({ 'o1.md': 'delete' });
   });
 
+  it('a targeted run (keepOrphans) deletes no journal orphan, but still writes over one it wants', () => {
+    const orphans = new Map([['o1.md', 'A'], ['p.md', 'OLDRUN']]);
+    const current = new Map([['o1.md', 'A'], ['p.md', 'OLDRUN']]);
+    const r = plan({ desired: [d(1, 'p.md', 'NEW')], orphans, current, keepOrphans: true });
+    expect(actions(r)).toEqual({ 'p.md': 'update' });
+    expect(r.failures).toEqual([]);
+  });
+
   it('shows a moved markdown as a rename; the brake counts only files of gone work packages', () => {
     const previous = prev(Object.fromEntries(Array.from({ length: 10 }, (_, i) => [i + 1, { [`old-${i + 1}.md`]: `H${i + 1}` }])));
     const current = new Map<string, string | null>([...previous].map(([id]) => [`old-${id}.md`, `H${id}`]));
