@@ -49,7 +49,9 @@ export function withDownloadCache(client: OpenProjectClient, dir: string | null)
       () => true,
       () => false,
     ));
+  // An entry's name is `<attachment id>-<md5>-<size>`; `attachmentOf` reads the id back.
   const entryOf = (a: Attachment): string | null => (a.md5 && /^[0-9a-f]{32}$/i.test(a.md5) ? path.join(folder, `${a.id}-${a.md5.toLowerCase()}-${a.fileSize}`) : null);
+  const attachmentOf = (name: string): number => Number(name.slice(0, name.indexOf('-')));
   /**
    * Attachments whose entry this run read or wrote, with their work package. Keyed by the
    * attachment's id, not the entry's name: a name sliced from its full path kept that path
@@ -198,7 +200,7 @@ export function withDownloadCache(client: OpenProjectClient, dir: string | null)
       const cutoff = Date.now() - CACHE_MAX_AGE_MS;
       const used = (name: string): boolean => {
         if (!applied) return false;
-        const wp = touched.get(Number(name.slice(0, name.indexOf('-'))));
+        const wp = touched.get(attachmentOf(name));
         return wp !== undefined && !failedWorkPackages.has(wp);
       };
       await eachLimited(await readdir(folder).catch(() => [] as string[]), 32, (name) => (used(name) ? rm(path.join(folder, name), { force: true }).catch(() => undefined) : stale(name)));

@@ -20,7 +20,7 @@ export interface Staging {
    * A sink for one attachment; `result()` gives the file, its sha256 and its first
    * HEAD_BYTES (all of it when smaller) once the download ended.
    */
-  sink(attachmentId: number): DownloadSink & { result(): { file: string; name: string; sha256: string; head: Buffer } };
+  sink(): DownloadSink & { result(): { file: string; name: string; sha256: string; head: Buffer } };
   /**
    * Stage a rendered text file. Held on disk rather than in memory until apply moves it
    * into place: with tens of thousands of work packages the texts would dominate memory.

@@ -77,7 +77,7 @@ export async function processWorkPackage(ctx: ProcessContext, source: SourceSpec
         return;
       }
       ctx.checkpoint();
-      const sink = ctx.staging.sink(att.id);
+      const sink = ctx.staging.sink();
       const result = await ctx.client.downloadAttachment(att, sink, { maxBytes: ctx.maxBytes }).catch((e: unknown) => Promise.reject(attachmentFailure(e)));
       ctx.emit({ type: 'download', attachmentId: att.id, bytes: result.bytes });
       const { file, name, sha256: digest, head } = sink.result();

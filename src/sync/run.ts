@@ -12,6 +12,7 @@ import { createEntrySpill } from '../output/entry-spill.js';
 import { acquireLock, guardDryRun } from '../output/lock.js';
 import { MANIFEST_FILE, TornShardError } from '../output/manifest.js';
 import { createStaging, type Staging } from '../output/staging.js';
+import { makeDir } from '../output/writer.js';
 import { applyRun } from './apply.js';
 import { checkPresence, collectRun } from './collect-run.js';
 import { folderCounts, FOLDER_STAMP_MARGIN_MS, recordFolderStamps } from './folder-trust.js';
@@ -27,7 +28,6 @@ import { createRunContext } from './run-context.js';
 import { resolveRunSources, startResolve } from './run-sources.js';
 import { createTreeLook } from './tree.js';
 import type { SyncOptions, SyncReport } from './types.js';
-import { makeDir } from '../output/writer.js';
 
 export type { SyncOptions, SyncReport } from './types.js';
 
@@ -81,12 +81,14 @@ async function runOnce(options: SyncOptions, lazy: boolean): Promise<SyncReport>
 
     ctx.emit({ type: 'phase', phase: 'resolve' });
     const sources = await resolveRunSources(ctx, previous, ledger, asked);
-    // A targeted run that turned ordinary (its config or names changed) checks the tree too.
-    if (!sources.onlyIds) presence ??= checkPresence(ctx, previous);
+    // Still targeted after resolve (`curate watch`), or turned ordinary (its config or names
+    // changed): then it checks the tree too.
+    const targeted = !!sources.onlyIds;
+    if (!targeted) presence ??= checkPresence(ctx, previous);
 
     const fetchStarted = performance.now();
     ctx.emit({ type: 'phase', phase: 'list' });
-    const membership = new Membership(sources.onlyIds ? (id) => previous.sourceOf(id) : undefined);
+    const membership = new Membership(targeted ? (id) => previous.sourceOf(id) : undefined);
     // Other work packages' shown facts (`##N`): this run's rows, the manifest, or read in bulk (facts.ts).
     const facts = factsBookFor(ctx, previous, sources, membership);
     // One view of the tree for the whole run: journaled owned files are compared while
@@ -101,7 +103,6 @@ async function runOnce(options: SyncOptions, lazy: boolean): Promise<SyncReport>
     ctx.emit({ type: 'phase', phase: 'plan' });
     const journalOwners = previous.ownersOf(journal.keys());
     const orphans = new Map([...journal].filter(([p]) => !journalOwners.has(p)));
-    const targeted = !!sources.onlyIds;
     const { plan, released } = await planRun(ctx, { previous, ledger, mapper, orphans, targeted, hash, staging });
     const next = nextManifest(ctx, { previous, sources, collected, targetedRows, ledger, released, facts });
 

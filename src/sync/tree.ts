@@ -103,7 +103,7 @@ export async function inspectTree(ctx: RunContext, deps: PlanDeps): Promise<Tree
     }
     const att = mapper.cached.get(d.path)!;
     try {
-      const sink = deps.staging.sink(att.id);
+      const sink = deps.staging.sink();
       await ctx.options.client.downloadAttachment(att, sink, { maxBytes: mapper.maxBytes });
       ctx.emit({ type: 'download', attachmentId: att.id, bytes: att.fileSize });
       const r = sink.result();

@@ -29,7 +29,7 @@ describe('staging', () => {
 
   it('a small download touches the disk only when the sink ends, then holds exactly its bytes', async () => {
     const { stage } = await staging(false);
-    const sink = stage.sink(7);
+    const sink = stage.sink();
     const w = await sink.open();
     await w.write(Buffer.from('hello '));
     await w.write(Buffer.from('world'));
@@ -45,7 +45,7 @@ describe('staging', () => {
 
   it('a retried download (abort, reopen) keeps only the last attempt, even after a large partial write', async () => {
     const { stage } = await staging(false);
-    const sink = stage.sink(8);
+    const sink = stage.sink();
     const first = await sink.open();
     const big = Buffer.alloc(600 * 1024, 0x61); // over the write batch: this attempt reached the disk
     await first.write(big);
@@ -61,7 +61,7 @@ describe('staging', () => {
 
   it('a large download is written in full and only its first MiB is kept in memory', async () => {
     const { stage } = await staging(false);
-    const sink = stage.sink(9);
+    const sink = stage.sink();
     const w = await sink.open();
     const parts = Array.from({ length: 40 }, (_, i) => Buffer.alloc(64 * 1024, i));
     for (const p of parts) await w.write(p);

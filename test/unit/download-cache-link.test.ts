@@ -44,7 +44,7 @@ describe('download cache', () => {
     const staging = await createStaging(path.join(base, 'out'), false);
     const { client, downloads } = fakeClient();
     const cache = withDownloadCache(client, cacheDir);
-    const sink = staging.sink(attachment.id);
+    const sink = staging.sink();
     await cache.client.downloadAttachment(attachment, sink);
     const staged = sink.result().file;
     const [folder] = await readdir(cacheDir);
@@ -57,7 +57,7 @@ describe('download cache', () => {
 
     // The next run (its staging gone): served from the cache, no download.
     const next = await createStaging(path.join(base, 'out'), false);
-    const again = next.sink(attachment.id);
+    const again = next.sink();
     await cache.client.downloadAttachment(attachment, again);
     expect(downloads()).toBe(1);
     expect(await readFile(again.result().file)).toEqual(bytes);
@@ -79,7 +79,7 @@ describe('download cache', () => {
     const fill = async (): Promise<ReturnType<typeof withDownloadCache>> => {
       const cache = withDownloadCache(client, cacheDir);
       const staging = await createStaging(path.join(base, 'out'), false);
-      for (const a of list) await cache.client.downloadAttachment(a, staging.sink(a.id));
+      for (const a of list) await cache.client.downloadAttachment(a, staging.sink());
       await staging.dispose();
       return cache;
     };
