@@ -1,15 +1,17 @@
 #!/usr/bin/env node
-// Second build step (after tsc): the CLI as a few ES modules in dist/bundle/, with its
-// dependencies inside. A sync started from dist/cli/main.js resolves, reads and compiles
-// ~200 modules before its first request (zod alone is 95 files, 64 of them locales it
-// never uses; undici's index loads its mocks, caches and web APIs); cron, `curate watch`'s
-// reloads and every test that runs the binary pay that at each start. The bundle holds
-// only what the CLI reaches (src/zod.ts and src/openproject/undici-core.ts import those
-// two by part, so zod's unused locales and undici's index stay out; test/cli/install.test.ts
-// checks), one file per lazily loaded command or profile (`--splitting`), and starts
-// measurably faster (docs/performance.md).
+// Second build step (after tsc): the CLI as one CommonJS script, dist/bundle/curate.cjs, with
+// its dependencies inside; then its V8 code cache (scripts/code-cache.js). A sync started
+// from dist/cli/main.js resolves, reads and compiles ~200 modules before its first request
+// (zod alone is 95 files, 64 of them locales it never uses; undici's index loads its mocks,
+// caches and web APIs); cron, `curate watch`'s reloads and every test that runs the binary
+// pay that at each start. The bundle holds only what the CLI reaches (src/zod.ts and
+// src/openproject/undici-core.ts import those two by part, so zod's unused locales and
+// undici's index stay out; test/cli/install.test.ts checks). Lazily loaded commands and
+// profiles stay lazy inside it: esbuild wraps each such module in a function that runs on
+// its first import. One CommonJS script rather than ES module chunks because Node 20 gives
+// only scripts a code cache (bin/load-bundle.js).
 // It is built from tsc's output, so it runs exactly the code the library and the tests
-// type-check. bin/curate.js imports it; dist/index.js (the library) is unchanged.
+// type-check. bin/curate.js runs it; dist/index.js (the library) is unchanged.
 import { build } from 'esbuild';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
@@ -22,17 +24,19 @@ const outdir = path.join(root, 'dist', 'bundle');
 rmSync(outdir, { recursive: true, force: true });
 const result = await build({
   entryPoints: [path.join(root, 'dist', 'cli', 'main.js')],
-  outdir,
+  outfile: path.join(outdir, 'curate.cjs'),
   bundle: true,
-  splitting: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
-  // CommonJS dependencies (undici, commander, js-yaml, gray-matter) call require() for Node's
-  // builtins; in an ES module that needs a require of its own. src/mapping/text/lazy-require.ts
-  // loads tldts and unidecode by name at first use: those stay in node_modules.
-  banner: { js: "import { createRequire as __curateRequire } from 'node:module';\nconst require = __curateRequire(import.meta.url);" },
+  // src/cli/version.ts finds package.json and src/mapping/text/lazy-require.ts finds tldts
+  // and unidecode (which stay in node_modules, loaded by name at first use) from their
+  // module's URL: in the script, the script's own (dist/bundle/ is two levels below the
+  // package root, like dist/cli/).
+  define: { 'import.meta.url': '__curateScriptUrl' },
+  banner: { js: "const __curateScriptUrl = require('node:url').pathToFileURL(__filename).href;" },
   legalComments: 'eof',
   logLevel: 'warning',
 });
 if (result.errors.length > 0 || result.warnings.length > 0) process.exit(1);
+await import('./code-cache.js');

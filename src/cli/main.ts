@@ -5,7 +5,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { findConfigFile } from '../config/find.js';
 import { EXIT } from './exit-codes.js';
 import { Interrupted, listenForSignals } from './interrupt.js';
-import { setProcessV8Flags } from './memory.js';
+import { setProcessV8Flags } from './v8-flags.js';
 import { Output, type GlobalFlags } from './output.js';
 import { describeError, secretsFromEnv } from './report-error.js';
 import { stdoutClosed, watchStdio } from './stdout.js';
@@ -246,8 +246,10 @@ function reportError(e: unknown, out: Output): number {
   return d.exitCode;
 }
 
-// Run when executed (bin/curate.js imports this module).
+// Run when executed: bin/curate.js runs the bundle built from this module (bin/load-bundle.js),
+// as a CommonJS script, so no top-level await.
 setProcessV8Flags();
 watchStdio();
-const code = await main(process.argv);
-process.exitCode = code;
+void main(process.argv).then((code) => {
+  process.exitCode = code;
+});

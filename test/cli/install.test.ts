@@ -3,7 +3,7 @@
 // install scripts; the installed `curate` runs. And the demos: `npm run demo` shows the
 // `default` profile (what `curate init` writes), `npm run demo:medigy` the legacy one.
 import { execFile, spawn } from 'node:child_process';
-import { cp, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -79,20 +79,49 @@ describe('install from a packed tarball', () => {
 
 describe('the bundled binary (scripts/bundle.js)', () => {
   it('holds what the CLI reaches and not the libraries\' unused parts: no undici index (fetch, WebSocket, mocks), no zod locale but English', async () => {
-    const dir = path.join(ROOT, 'dist', 'bundle');
-    const files = await readdir(dir);
-    expect(files).toContain('main.js');
-    const text = (await Promise.all(files.filter((f) => f.endsWith('.js')).map((f) => readFile(path.join(dir, f), 'utf8')))).join('\n');
+    const text = await readFile(path.join(ROOT, 'dist', 'bundle', 'curate.cjs'), 'utf8');
     // esbuild names each module it takes in a comment: what is absent here was left out.
     // The path before node_modules/ varies: a node_modules that is a symlink (a shared
     // checkout) or pnpm's store puts the real path there.
-    const bundled = (rest: string, flags = 'm'): RegExp => new RegExp(`^// (?:.*/)?node_modules/${rest}`, flags);
+    const bundled = (rest: string, flags = 'm'): RegExp => new RegExp(`^\\s*// (?:.*/)?node_modules/${rest}`, flags);
     expect(text).toMatch(bundled('undici/lib/dispatcher/agent\\.js$'));
     expect(text).not.toMatch(bundled('undici/index\\.js$'));
     expect(text).not.toMatch(bundled('undici/lib/web/websocket/'));
     const locales = [...text.matchAll(bundled('zod/v4/locales/([\\w-]+)\\.js$', 'gm'))].map((m) => m[1]);
-    expect(locales).toEqual(['en']);
-    expect(await readFile(path.join(ROOT, 'bin', 'curate.js'), 'utf8')).toContain("await import('../dist/bundle/main.js');");
+    // locales/index.js stays as an empty module (esbuild keeps a wrapper for each module of a
+    // CommonJS bundle, and drops what it re-exports that nothing uses).
+    expect(locales).toEqual(['en', 'index']);
+    expect(text).toMatch(/^var init_locales = __esm\(\{\n {2}"(?:[^"]*\/)?node_modules\/zod\/v4\/locales\/index\.js"\(\) \{\n {2}\}\n\}\);$/m);
+    expect(await readFile(path.join(ROOT, 'bin', 'curate.js'), 'utf8')).toContain("await import('./load-bundle.js');");
+  });
+
+  it('V8 takes the code cache the build made; a cache made from other bytes, or not one at all, is ignored and the CLI still runs', async () => {
+    // A copy of what bin/curate.js loads, so the cache can be spoiled without touching the checkout's.
+    const { dir, cleanup } = await tempDir();
+    try {
+      for (const f of ['package.json', 'bin', 'scripts/code-cache.js', 'dist/bundle', 'dist/cli/v8-flags.js']) await cp(path.join(ROOT, f), path.join(dir, f), { recursive: true });
+      const cache = path.join(dir, 'dist', 'bundle', 'curate.cjs.cache');
+      const start = async (): Promise<{ version: string; cache: string }> => {
+        const env = { PATH: process.env.PATH, CURATE_CODE_CACHE: 'check' };
+        const version = (await run(process.execPath, [path.join(dir, 'bin', 'curate.js'), '--version'], { env: { PATH: process.env.PATH } })).stdout;
+        const checked = await run(process.execPath, [path.join(dir, 'scripts', 'code-cache.js'), '--version'], { env });
+        return { version, cache: checked.stderr.trim() };
+      };
+      const pkg = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+      expect(await start()).toEqual({ version: `${pkg.version}\n`, cache: 'code cache: taken' });
+      // The same V8 data with another bundle's checksum: as after a rebuild that made no new cache.
+      const bytes = await readFile(cache);
+      const crcAt = bytes.indexOf('\n') + 1;
+      bytes.writeUInt8(bytes.readUInt8(crcAt) ^ 0xff, crcAt);
+      await writeFile(cache, bytes);
+      expect(await start()).toEqual({ version: `${pkg.version}\n`, cache: 'code cache: not taken' });
+      await writeFile(cache, 'not a cache');
+      expect(await start()).toEqual({ version: `${pkg.version}\n`, cache: 'code cache: not taken' });
+      await rm(cache);
+      expect(await start()).toEqual({ version: `${pkg.version}\n`, cache: 'code cache: not taken' });
+    } finally {
+      await cleanup();
+    }
   });
 });
 
