@@ -212,6 +212,11 @@ async function runSize(n, concurrency, throughput, meter) {
 
     await scenario('cold');
     await scenario('warm-no-change');
+    // The same again: what a cron job that finds nothing to do costs run after run. The run
+    // above is the first after the cold sync, which wrote every content folder moments
+    // before its end, so it lists them all (no stamp could be recorded yet: src/sync/
+    // folder-trust.ts); from the run after it on, unchanged folders are not listed.
+    await scenario('warm-no-change-again');
     // 1% of the work packages change: subject edited (the simulator bumps updatedAt).
     const ids = [...dataset.workPackages.keys()];
     const changedCount = Math.max(1, Math.ceil(n / 100));
@@ -254,13 +259,13 @@ function checks(results) {
       add('cold', r.n, '(wall − startup) ≤ 3× lower bound', r.ratioExStartup <= 3, `ratio ${r.ratioExStartup.toFixed(2)} (startup ${startupMs.toFixed(0)} ms)`, true);
       if (r.n >= 10000) add('cold', r.n, 'peak RSS < 200 MB', r.peakRssBytes < 200 * 2 ** 20, `${(r.peakRssBytes / 2 ** 20).toFixed(0)} MB`);
     }
-    if (r.scenario === 'warm-no-change' || r.scenario === 'dry-run-warm') {
+    if (r.scenario === 'warm-no-change' || r.scenario === 'warm-no-change-again' || r.scenario === 'dry-run-warm') {
       const downloads = (r.byRoute.content ?? 0) + (r.byRoute.storage ?? 0) + (r.byRoute.attachment ?? 0);
       const contentWrites = r.filesTouched.filter((f) => !f.startsWith('.curate'));
       add(r.scenario, r.n, `requests ≤ ${allowedWarm} (4 + 2·sources + ceil(N/pageSize) − 1)`, r.requests <= allowedWarm, `${r.requests} requests`, true);
       add(r.scenario, r.n, 'no downloads', downloads === 0, `${downloads} download requests`, true);
       add(r.scenario, r.n, 'no content writes', contentWrites.length === 0 && r.changes.create + r.changes.update + r.changes.delete + r.changes.rename === 0, `${contentWrites.length} files touched${contentWrites.length ? ` e.g. ${contentWrites[0]}` : ''}`, true);
-      if (r.scenario === 'warm-no-change') add(r.scenario, r.n, 'wall < 2 s', r.wallMs < 2000, `${r.wallMs} ms`);
+      if (r.scenario !== 'dry-run-warm') add(r.scenario, r.n, 'wall < 2 s', r.wallMs < 2000, `${r.wallMs} ms`);
     }
     if (r.scenario === 'warm-1pct-changed') {
       const c = r.changedWorkPackages;
@@ -317,7 +322,7 @@ for (const n of sizes) {
     all.push(...rs);
     for (const r of rs) {
       console.log(
-        `N=${String(r.n).padEnd(6)} c=${String(c).padEnd(3)} ${r.scenario.padEnd(18)} wall ${String(r.wallMs).padStart(6)} ms  bound ${String(r.lowerBoundMs).padStart(6)} ms  ratio ${r.ratio.toFixed(2).padStart(5)} (${r.ratioExStartup.toFixed(2)} ex-startup)  ` +
+        `N=${String(r.n).padEnd(6)} c=${String(c).padEnd(3)} ${r.scenario.padEnd(20)} wall ${String(r.wallMs).padStart(6)} ms  bound ${String(r.lowerBoundMs).padStart(6)} ms  ratio ${r.ratio.toFixed(2).padStart(5)} (${r.ratioExStartup.toFixed(2)} ex-startup)  ` +
           `req ${String(r.requests).padStart(5)}  dl ${mb(r.bytesDownloaded).padStart(7)} MB  rss ${mb(r.peakRssBytes).padStart(6)} MB  [${routes(r.byRoute)}]`,
       );
     }
@@ -337,7 +342,7 @@ if (!flags['no-micro']) {
 const results = checks(all);
 if (micro) results.push({ scenario: 'micro', n: micro.documents, check: 'mapping + rendering ≥ 5000 docs/s', pass: micro.docsPerSecond >= 5000, detail: `${micro.docsPerSecond.toFixed(0)} docs/s`, smokeGate: false });
 console.log('\ntargets:');
-for (const c of results) console.log(`  ${c.pass ? 'PASS' : 'FAIL'}  N=${String(c.n).padEnd(6)} ${c.scenario.padEnd(18)} ${c.check} — ${c.detail}${smoke && c.smokeGate ? ' [gate]' : ''}`);
+for (const c of results) console.log(`  ${c.pass ? 'PASS' : 'FAIL'}  N=${String(c.n).padEnd(6)} ${c.scenario.padEnd(20)} ${c.check} — ${c.detail}${smoke && c.smokeGate ? ' [gate]' : ''}`);
 
 if (flags.json) {
   await writeFile(flags.json, JSON.stringify({ node: process.version, cpus: os.cpus().length, startupMs, latencyMs: LATENCY_MS, perElementMs: PER_ELEMENT_MS, loopbackBytesPerSecond: throughput, scenarios: all, micro, checks: results }, null, 2) + '\n');
