@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Third build step (scripts/bundle.js runs it): V8's code cache for dist/bundle/curate.cjs,
+// Third build step (scripts/bundle.js runs it; `node scripts/code-cache.js` makes it again): V8's code cache for dist/bundle/curate.cjs,
 // which bin/load-bundle.js hands to V8 at each start. V8 puts in a cache the functions
 // compiled so far, and compiles most of them only when they are first called, so a cache
 // made right after compiling holds little (no measurable gain). This one is made by runs of
@@ -26,11 +26,18 @@ if (mode === 'write' || mode === 'check') {
     if (mode === 'write') writeFileSync(CODE_CACHE, codeCacheFile(source, script.createCachedData()));
     else process.stderr.write(`code cache: ${cached ? 'taken' : 'not taken'}\n`);
   });
-} else {
+} else if (process.argv[1] === fileURLToPath(import.meta.url)) {
   await makeCodeCache();
 }
 
-async function makeCodeCache() {
+/** Whether V8 takes dist/bundle/curate.cjs.cache for dist/bundle/curate.cjs as they are. */
+export async function cacheTaken() {
+  const check = await child('check', ['--version'], {});
+  return /^code cache: taken$/m.test(check.stderr);
+}
+
+/** Makes dist/bundle/curate.cjs.cache (or, when a step fails, removes it and says why). */
+export async function makeCodeCache() {
   const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
   const { CODE_CACHE } = await import('../bin/load-bundle.js');
   const { startSimulator } = await import('../dist/simulator/index.js');
@@ -51,8 +58,7 @@ async function makeCodeCache() {
       const r = await child('write', run.args, run.env);
       if (r.code !== 0) return await giveUp(CODE_CACHE, `\`curate ${run.args.join(' ')}\` exited ${r.code}: ${r.stderr.trim().slice(-500)}`);
     }
-    const check = await child('check', ['--version'], {});
-    if (!/^code cache: taken$/m.test(check.stderr)) return await giveUp(CODE_CACHE, `V8 did not take the cache it made (${check.stderr.trim().slice(-300) || `exit ${check.code}`})`);
+    if (!(await cacheTaken())) return await giveUp(CODE_CACHE, 'V8 did not take the cache it made');
   } catch (e) {
     await giveUp(CODE_CACHE, e instanceof Error ? e.message : String(e));
   } finally {
