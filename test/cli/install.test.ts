@@ -93,6 +93,8 @@ describe('the bundled binary (scripts/bundle.js)', () => {
     expect(locales).toEqual(['en', 'index']);
     expect(text).toMatch(/^var init_locales = __esm\(\{\n {2}"(?:[^"]*\/)?node_modules\/zod\/v4\/locales\/index\.js"\(\) \{\n {2}\}\n\}\);$/m);
     expect(await readFile(path.join(ROOT, 'bin', 'curate.js'), 'utf8')).toContain("await import('./load-bundle.js');");
+    // ASCII only, so V8 holds it one byte a character (a single `…` in a comment doubled that).
+    expect(text.match(/[\u0080-\uffff]/)).toBeNull();
   });
 
   it('V8 takes the code cache the build made; a cache made from other bytes, or not one at all, is ignored and the CLI still runs', async () => {
