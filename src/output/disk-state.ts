@@ -125,7 +125,7 @@ export function createPresenceCheck(root: string, trusted: ReadonlyMap<string, s
         if (!observed.has(dir)) await list(dir);
         const here = observed.get(dir)?.names;
         if (!here) return false;
-        for (const h of decodeHashes(names[dir]!)) if (!here.hasHash(h)) return false;
+        if (!decodeHashes(names[dir]!).every((h) => here.hasHash(h))) return false;
       }
       return true;
     },

@@ -67,15 +67,31 @@ export function encodeIds(ids: readonly number[]): string {
 export function decodeIds(text: string): number[] | null {
   if (text === '') return [];
   const out: number[] = [];
-  for (const part of text.split(',')) {
-    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
-    if (!m) return null;
-    const from = Number(m[1]);
-    const to = m[2] === undefined ? from : Number(m[2]);
+  // Read character by character: every run reads every shard's owned ids, and a regular
+  // expression's match per part was ~2 MB of garbage in a no-change run at 30,000.
+  let at = 0;
+  const digits = (): number | null => {
+    const start = at;
+    let n = 0;
+    for (let c = text.charCodeAt(at); c >= 48 && c <= 57; c = text.charCodeAt(++at)) n = n * 10 + (c - 48);
+    return at > start ? n : null;
+  };
+  for (;;) {
+    const from = digits();
+    if (from === null) return null;
+    let to = from;
+    if (text.charCodeAt(at) === 45 /* - */) {
+      at += 1;
+      const end = digits();
+      if (end === null) return null;
+      to = end;
+    }
     if (to < from || (out.length && from <= out[out.length - 1]!)) return null;
     for (let id = from; id <= to; id++) out.push(id);
+    if (at === text.length) return out;
+    if (text.charCodeAt(at) !== 44 /* , */) return null;
+    at += 1;
   }
-  return out;
 }
 
 export function encodeHashes(hashes: number[]): string {

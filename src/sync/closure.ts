@@ -63,17 +63,17 @@ export function renamedKinds(previous: Record<string, string> | undefined, curre
 }
 
 /** Author user id → digest of the name, over the listed work packages (`IdListing.authors` values are `id\0name`). */
-export function authorDigests(authors: ReadonlyMap<number, string>, ids: Iterable<number>): Record<string, string> {
+export function authorDigests(authors: ReadonlyMap<number, string>, ids: ReadonlySet<number> | readonly number[]): Record<string, string> {
   const out: Record<string, string> = {};
   // Tens of thousands of work packages, a few dozen authors: each distinct value hashed once.
   const seen = new Set<string>();
-  for (const id of ids) {
+  ids.forEach((id) => {
     const a = authors.get(id);
-    if (a === undefined || seen.has(a)) continue;
+    if (a === undefined || seen.has(a)) return;
     seen.add(a);
     const cut = a.indexOf('\u0000');
     out[a.slice(0, cut)] = short(a.slice(cut + 1)).slice(0, 8);
-  }
+  });
   return out;
 }
 

@@ -166,7 +166,7 @@ async function collectListed(
         collectContext,
         src,
         new Set(listing.ids),
-        { has: (id) => previous.sourceOf(id) === name, [Symbol.iterator]: () => previous.ownedIds(name)[Symbol.iterator]() },
+        { has: (id) => previous.sourceOf(id) === name, all: previous.ownedIds(name) },
         { remapAll: walkOptions.remapAllOf(name), force, early: walkOptions.early.get(name) },
       );
       collected.set(name, { ...result, ...(authors ? { authors } : {}) });

@@ -53,7 +53,8 @@ export function hashesByFolder(summaries: Iterable<ShardSummary>, folders: Reado
       if (!folders.has(dir)) continue;
       let list = out.get(dir);
       if (!list) out.set(dir, (list = []));
-      for (const h of decodeHashes(s.names[dir]!)) list.push(h);
+      const hashes = decodeHashes(s.names[dir]!);
+      for (let i = 0; i < hashes.length; i++) list.push(hashes[i]!);
     }
   }
   return out;

@@ -119,7 +119,7 @@ export class Ledger {
   /** Ids of one kind. */
   ids(kind: Outcome['kind']): Set<number> {
     const out = new Set<number>();
-    for (const [id, o] of this.outcomes) if (o.kind === kind) out.add(id);
+    this.outcomes.forEach((o, id) => o.kind === kind && out.add(id));
     return out;
   }
 
@@ -141,12 +141,12 @@ export class Ledger {
     let skipped = 0;
     let deferred = 0;
     let failed = this.errors.filter((e) => e.workPackageId === undefined).length;
-    for (const o of this.outcomes.values()) {
+    this.outcomes.forEach((o) => {
       if (o.kind === 'mapped') mapped += 1;
       else if (o.kind === 'kept') skipped += 1;
       else if (o.kind === 'failed') failed += 1;
       else if (o.kind === 'deferred') deferred += 1;
-    }
+    });
     return { listed: this.listed, mapped, skipped, failed, deferred };
   }
 
@@ -170,14 +170,17 @@ export class Ledger {
       list.push(id);
       if (!keepsPrevious(this.outcomes.get(id)?.kind) || released.get(id)?.length) dirty.add(shard);
     }
-    for (const [id, o] of this.outcomes) {
+    // forEach, not for…of: a no-change run of 30,000 visits 30,000 outcomes here, and an
+    // iteration of for…of allocates (its result, and the entry's pair) in code V8 has not
+    // optimized, which a short run's is: such loops were a quarter of its garbage.
+    this.outcomes.forEach((o, id) => {
       if ((o.kind === 'mapped' || o.kind === 'gone') && !this.previous.isLoaded(shardOf(id)))
         throw new Error(`ledger: work package #${id} is ${o.kind}, but its shard of the state was not read`);
       if (o.kind === 'mapped') {
         dirty.add(shardOf(id));
         mappedIn.set(shardOf(id), (mappedIn.get(shardOf(id)) ?? 0) + 1);
       }
-    }
+    });
     const entriesOf = async (shard: number): Promise<Record<string, ManifestWorkPackage> | ShardPatch> => {
       // What replaces each previous entry that does not stay as it was: nothing (gone), a
       // mapped entry, or the entry less the files a lower id took (released).
@@ -215,9 +218,10 @@ export class Ledger {
   }
 
   /** Ids with an entry in the next state, among the shards read (see nextEntries). */
-  *nextOwnedIds(): Generator<number> {
-    for (const id of this.previous.loadedIds()) if (keepsPrevious(this.outcomes.get(id)?.kind)) yield id;
-    for (const [id, o] of this.outcomes) if (o.kind === 'mapped') yield id;
+  nextOwnedIds(into: Set<number>): Set<number> {
+    for (const id of this.previous.loadedIds()) if (keepsPrevious(this.outcomes.get(id)?.kind)) into.add(id);
+    this.outcomes.forEach((o, id) => o.kind === 'mapped' && into.add(id));
+    return into;
   }
 }
 

@@ -15,13 +15,13 @@ export class Membership {
   constructor(private readonly fallback: (id: number) => string | undefined = () => undefined) {}
 
   /** Records that a source matches these ids (sources in config order). */
-  add(source: string, ids: Iterable<number>): void {
-    for (const id of ids) {
+  add(source: string, ids: ReadonlySet<number> | readonly number[]): void {
+    ids.forEach((id) => {
       const m = this.matches.get(id);
       if (m === undefined) this.matches.set(id, source);
       else if (typeof m === 'string') this.matches.set(id, [m, source]);
       else m.push(source);
-    }
+    });
   }
 
   /** Distinct ids some source matches. */
@@ -49,12 +49,13 @@ export class Membership {
   /** Ids matched by more than one source, each recorded as an item error: their files stay as they are. */
   recordOverlaps(ledger: Ledger, among?: Iterable<number>): Set<number> {
     const out = new Set<number>();
-    for (const id of among ?? this.matches.keys()) {
-      const list = this.matches.get(id);
-      if (list === undefined || typeof list === 'string') continue;
+    const record = (list: string | string[] | undefined, id: number): void => {
+      if (list === undefined || typeof list === 'string') return;
       out.add(id);
       ledger.failed({ kind: 'overlap', source: list[0]!, workPackageId: id, message: overlapMessage(id, list) });
-    }
+    };
+    if (among) for (const id of among) record(this.matches.get(id), id);
+    else this.matches.forEach(record);
     return out;
   }
 }

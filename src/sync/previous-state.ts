@@ -371,7 +371,7 @@ export class PreviousState {
       // Summaries list each shard's ids ascending, and shards are visited in order.
       if (this.loader && this.summaries) {
         for (const shard of [...this.summaries.keys()].sort((a, b) => a - b))
-          for (const [s, ids] of Object.entries(this.summaries.get(shard)!.owned)) for (const id of ids) add(s, id);
+          for (const [s, ids] of Object.entries(this.summaries.get(shard)!.owned)) ids.forEach((id) => add(s, id));
       } else {
         for (const [id, w] of this.loadedEntries()) add(w.source, id);
         for (const list of by.values()) list.sort((a, b) => a - b);
@@ -425,16 +425,17 @@ export class PreviousState {
     return out;
   }
 
-  /** Unread shards' owned ids (for the next state's owned set). */
-  *unloadedOwnedIds(): Generator<number> {
-    for (const shard of this.unloadedShards()) for (const ids of Object.values(this.summaries!.get(shard)!.owned)) yield* ids;
+  /** Unread shards' owned ids (for the next state's owned set), added to `into`. */
+  unloadedOwnedIds(into: Set<number>): Set<number> {
+    for (const shard of this.unloadedShards()) for (const ids of Object.values(this.summaries!.get(shard)!.owned)) ids.forEach((id) => into.add(id));
+    return into;
   }
 
   private ownerIndex(): Map<number, string> {
     if (!this.owners) {
       this.owners = new Map();
       if (this.loader && this.summaries) {
-        for (const s of this.summaries.values()) for (const [source, ids] of Object.entries(s.owned)) for (const id of ids) this.owners.set(id, source);
+        for (const s of this.summaries.values()) for (const [source, ids] of Object.entries(s.owned)) ids.forEach((id) => this.owners!.set(id, source));
       } else for (const id of this.loadedIds()) this.owners.set(id, this.entry(id)!.source);
     }
     return this.owners;

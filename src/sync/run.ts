@@ -138,7 +138,7 @@ async function runOnce(options: SyncOptions, lazy: boolean): Promise<SyncReport>
       warnings: ctx.warnings,
       watermarks: next.watermarks,
       touched,
-      owned: () => new Set([...ledger.nextOwnedIds(), ...previous.unloadedOwnedIds()]),
+      owned: () => previous.unloadedOwnedIds(ledger.nextOwnedIds(new Set())),
       client: options.client,
       timings,
       state: { ...previous.readCounts(), ...folderCounts(presence) },
