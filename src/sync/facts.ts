@@ -381,7 +381,10 @@ export function reconcileInRun(r: RunReconcile): Promise<number> {
       await previous.load(stale);
     },
     *kept() {
-      for (const id of previous.loadedIds()) {
+      // A generator, so that entries are parsed one at a time; over the ids by index (see loadedIds).
+      const ids = previous.loadedIds();
+      for (let i = 0; i < ids.length; i++) {
+        const id = ids[i]!;
         const kind = ledger.outcome(id)?.kind;
         // A targeted sync looks at no other page: those whose targets it read are brought up to date too.
         // Only pages that may record references matter here (a text shard whose summary has none is not parsed).

@@ -163,13 +163,13 @@ export class Ledger {
     const dirty = new Set<number>();
     const mappedIn = new Map<number, number>();
     const byShard = new Map<number, number[]>();
-    for (const id of this.previous.loadedIds()) {
+    this.previous.loadedIds().forEach((id) => {
       const shard = shardOf(id);
       let list = byShard.get(shard);
       if (!list) byShard.set(shard, (list = []));
       list.push(id);
       if (!keepsPrevious(this.outcomes.get(id)?.kind) || released.get(id)?.length) dirty.add(shard);
-    }
+    });
     // forEach, not for…of: a no-change run of 30,000 visits 30,000 outcomes here, and an
     // iteration of for…of allocates (its result, and the entry's pair) in code V8 has not
     // optimized, which a short run's is: such loops were a quarter of its garbage.
@@ -186,17 +186,17 @@ export class Ledger {
       // mapped entry, or the entry less the files a lower id took (released).
       const dropped = new Map<number, ManifestWorkPackage>();
       const put = new Map<number, ManifestWorkPackage>();
-      for (const id of byShard.get(shard) ?? []) {
+      (byShard.get(shard) ?? []).forEach((id) => {
         const kind = this.outcomes.get(id)?.kind;
         const lost = released.get(id);
-        if (keepsPrevious(kind) && !lost?.length) continue;
+        if (keepsPrevious(kind) && !lost?.length) return;
         const old = this.previous.entry(id)!;
         dropped.set(id, old);
-        if (!keepsPrevious(kind)) continue; // gone: dropped; mapped: replaced below
+        if (!keepsPrevious(kind)) return; // gone: dropped; mapped: replaced below
         const files = { ...old.files };
         for (const p of lost!) delete files[p];
         put.set(id, { ...old, files });
-      }
+      });
       for (const [id, entry] of await this.spill.read(shard)) {
         // A work package mapped, then failed (a collision, an attachment): its spilled entry is not the next one.
         if (this.outcomes.get(id)?.kind !== 'mapped') continue;
@@ -219,7 +219,7 @@ export class Ledger {
 
   /** Ids with an entry in the next state, among the shards read (see nextEntries). */
   nextOwnedIds(into: Set<number>): Set<number> {
-    for (const id of this.previous.loadedIds()) if (keepsPrevious(this.outcomes.get(id)?.kind)) into.add(id);
+    this.previous.loadedIds().forEach((id) => keepsPrevious(this.outcomes.get(id)?.kind) && into.add(id));
     this.outcomes.forEach((o, id) => o.kind === 'mapped' && into.add(id));
     return into;
   }

@@ -78,8 +78,9 @@ export function nextManifest(
   // What the pages show of the work packages they reference with facts (`##N`; facts.ts):
   // those kept, those mapped, and those of shards the run did not read (from their summaries).
   const referenced: number[] = [];
-  for (const id of previous.loadedIds())
+  previous.loadedIds().forEach((id) => {
     if (keepsPrevious(ledger.outcome(id)?.kind) && previous.mayRecordRefs(id)) referenced.push(...factRefs(previous.entry(id)!));
+  });
   for (const [, mapped] of ledger.mappedRefs()) referenced.push(...factRefs(mapped));
   for (const shard of previous.unloadedShards()) referenced.push(...factRefs(previous.summary(shard)!));
   const shown = r.facts.record(referenced, stamp);

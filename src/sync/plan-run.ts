@@ -25,7 +25,10 @@ export async function planRun(ctx: RunContext, deps: PlanDeps): Promise<{ plan: 
   /** Per text shard, per source: files of the entries the plan looks at. */
   const looked = new Map<number, Record<string, number>>();
   function* inScope(): Generator<[number, ManifestWorkPackage]> {
-    for (const id of previous.loadedIds()) {
+    // Over the ids by index (see loadedIds): only the entries in scope are yielded.
+    const ids = previous.loadedIds();
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
       const shard = shardOf(id);
       const text = previous.isText(shard);
       if (text && keeps(id) && !owners.has(id)) continue;

@@ -85,7 +85,9 @@ export async function inspectTree(ctx: RunContext, deps: PlanDeps): Promise<Tree
   const current = new Map<string, string | null>();
   const blocked = new Map<string, string>();
   const wanted = new Set<string>(mapper.desired().map((d) => d.path));
-  for (const id of previous.loadedIds()) if (!keepsPrevious(ledger.outcome(id)?.kind)) for (const p in previous.entry(id)!.files) wanted.add(p);
+  previous.loadedIds().forEach((id) => {
+    if (!keepsPrevious(ledger.outcome(id)?.kind)) for (const p in previous.entry(id)!.files) wanted.add(p);
+  });
   for (const p of deps.orphans.keys()) wanted.add(p);
   // Only paths that hold something are recorded (absent means nothing there): a cold sync
   // of tens of thousands of files keeps no map of nulls.
