@@ -35,7 +35,9 @@ const result = await build({
   // module's URL: in the script, the script's own (dist/bundle/ is two levels below the
   // package root, like dist/cli/).
   define: { 'import.meta.url': '__curateScriptUrl' },
-  banner: { js: "const __curateScriptUrl = require('node:url').pathToFileURL(__filename).href;" },
+  // Strict mode first: a directive only counts before any statement, and the banner comes
+  // before esbuild's own "use strict" (the ES modules this is built from are strict).
+  banner: { js: "'use strict';\nconst __curateScriptUrl = require('node:url').pathToFileURL(__filename).href;" },
   legalComments: 'eof',
   logLevel: 'warning',
 });

@@ -21,9 +21,9 @@ const mode = process.env.CURATE_CODE_CACHE;
 if (mode === 'write' || mode === 'check') {
   process.env.UV_THREADPOOL_SIZE ??= '16';
   const { codeCacheFile, CODE_CACHE, runBundle } = await import('../bin/load-bundle.js');
-  const { script, source, cached } = runBundle();
+  const { script, crc, cached } = runBundle();
   process.on('exit', () => {
-    if (mode === 'write') writeFileSync(CODE_CACHE, codeCacheFile(source, script.createCachedData()));
+    if (mode === 'write') writeFileSync(CODE_CACHE, codeCacheFile(crc, script.createCachedData()));
     else process.stderr.write(`code cache: ${cached ? 'taken' : 'not taken'}\n`);
   });
 } else if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -93,6 +93,8 @@ describe('the bundled binary (scripts/bundle.js)', () => {
     expect(locales).toEqual(['en', 'index']);
     expect(text).toMatch(/^var init_locales = __esm\(\{\n {2}"(?:[^"]*\/)?node_modules\/zod\/v4\/locales\/index\.js"\(\) \{\n {2}\}\n\}\);$/m);
     expect(await readFile(path.join(ROOT, 'bin', 'curate.js'), 'utf8')).toContain("await import('./load-bundle.js');");
+    // Strict, as the ES modules it is built from: the directive only counts as the first statement.
+    expect(text.startsWith("'use strict';\n")).toBe(true);
     // ASCII only, so V8 holds it one byte a character (a single `…` in a comment doubled that).
     expect(text.match(/[\u0080-\uffff]/)).toBeNull();
   });
