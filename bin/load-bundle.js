@@ -4,7 +4,7 @@
 // Why: a process that starts curate spends most of its first ~100 ms compiling the
 // bundle's functions as it first calls them; cron, `curate watch`'s reloads and every test
 // that runs the binary pay it at each start. With the cache V8 reads that compiled code
-// instead: a no-change sync of the fixture took 135 against 166 ms of CPU
+// instead: a no-change sync of the fixture took 161 against 189 ms of CPU
 // (docs/performance.md, nineteenth session). Node 20 gives ES modules no code cache (its
 // `module.enableCompileCache` is Node 22), hence one CommonJS script run through
 // `vm.Script`, which takes one.
