@@ -66,6 +66,9 @@ describe('shard text', () => {
     const text = stableJson({ '5': randomEntry(rng(1), 5), '7': randomEntry(rng(2), 7) });
     expect(indexShardText(text)).not.toBeNull();
     for (const bad of [JSON.stringify(JSON.parse(text)), text.replace('"5"', '"9"'), text.replace(/\n {2}"/g, '\n   "'), `${text}\n`, '{}\n', text.replace('"source"', '"sorce"')]) expect(indexShardText(bad)).toBeNull();
+    // Keys that are not a work package id as JSON writes one.
+    for (const key of ['05', '-5', '5a', '', '5.0', ' 5']) expect(indexShardText(text.replace('"5": {', `"${key}": {`)), key).toBeNull();
+    expect(indexShardText(stableJson({ '0': randomEntry(rng(3), 0), '7': randomEntry(rng(2), 7) }))?.ids).toEqual([0, 7]);
   });
 
   it('a patched shard is byte for byte the merged entries written afresh, with the same summary; spliced from the bytes (ASCII) too', () => {
