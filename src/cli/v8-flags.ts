@@ -27,7 +27,7 @@ import v8 from 'node:v8';
  * at 100,000 peaked at 418.5 MB against 378.6 MB, 10.4 s against 9.1 s (cold: 319.5
  * against 339.4 MB; docs/performance.md, fifth session).
  */
-export const CLI_V8_FLAGS: readonly string[] = ['--liftoff-only', '--semi-space-growth-factor=1'];
+const CLI_V8_FLAGS: readonly string[] = ['--liftoff-only', '--semi-space-growth-factor=1'];
 
 export function setProcessV8Flags(): void {
   for (const flag of CLI_V8_FLAGS) v8.setFlagsFromString(flag);
