@@ -64,4 +64,6 @@ if (!built?.equals(bytes) || !(await cacheTaken())) {
   await makeCodeCache();
 }
 // Nothing else belongs there (an older build's files: ES module chunks).
-for (const name of readdirSync(outdir)) if (name !== 'curate.cjs' && name !== 'curate.cjs.cache') rmSync(path.join(outdir, name), { recursive: true, force: true });
+for (const name of readdirSync(outdir)) {
+  if (name !== 'curate.cjs' && name !== 'curate.cjs.cache') rmSync(path.join(outdir, name), { recursive: true, force: true });
+}

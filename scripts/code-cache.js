@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Third build step (scripts/bundle.js runs it; `node scripts/code-cache.js` makes it again): V8's code cache for dist/bundle/curate.cjs,
-// which bin/load-bundle.js hands to V8 at each start. V8 puts in a cache the functions
+// Third build step (scripts/bundle.js runs it; `node scripts/code-cache.js` makes it
+// again): V8's code cache for dist/bundle/curate.cjs, which bin/load-bundle.js hands to V8
+// at each start. V8 puts in a cache the functions
 // compiled so far, and compiles most of them only when they are first called, so a cache
 // made right after compiling holds little (no measurable gain). This one is made by runs of
 // the CLI against the simulator on 127.0.0.1 with the fixtures: a sync of the medigy
@@ -19,6 +20,8 @@ import { fileURLToPath } from 'node:url';
 
 const mode = process.env.CURATE_CODE_CACHE;
 if (mode === 'write' || mode === 'check') {
+  // As bin/curate.js does, before anything is loaded (Node's module loader reads files on
+  // libuv's thread pool, which takes its size when first used).
   process.env.UV_THREADPOOL_SIZE ??= '16';
   const { codeCacheFile, CODE_CACHE, runBundle } = await import('../bin/load-bundle.js');
   const { script, crc, cached } = runBundle();
