@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { opendir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { statFolder, type FolderStat } from './folder-stamps.js';
+import { statFolder, type FileClock, type FolderStat } from './folder-stamps.js';
 import { createPathInspector, resolveInside } from './paths.js';
 import { decodeHashes, nameHash, splitPath } from './shard-summary.js';
 
@@ -74,6 +74,24 @@ export interface ObservedFolder {
   /** Its regular files as listed (every name, when its stamp was trusted instead); null: it could not be listed. */
   names: FolderNames | null;
   trusted: boolean;
+  /**
+   * The filesystem's own clock, read before `before` was taken (a folder listed after a run
+   * wrote into it): its last change is compared with this instead of with `at` less a margin.
+   */
+  clock?: FileClock;
+}
+
+/**
+ * A folder as it is now, listed after `clock` was read: the stat first, so that a change
+ * made while it is listed shows as a new stamp. Null: not a folder, or not readable.
+ */
+export async function observeFolder(root: string, dir: string, clock: FileClock): Promise<ObservedFolder | null> {
+  const abs = path.join(root, dir);
+  const at = Date.now();
+  const before = await statFolder(abs);
+  if (!before) return null;
+  const names = await listFolder(abs).catch(() => null);
+  return names && { before, at, names, trusted: false, clock };
 }
 
 /** Every name asked about is there: a folder whose stamp says nothing changed since a run found all the state's files in it. */

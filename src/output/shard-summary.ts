@@ -108,6 +108,19 @@ export function decodeHashes(text: string): Uint32Array {
   return out;
 }
 
+/** How many file names the summaries record per folder (4 bytes a name hash, base64; nothing decoded). */
+export function namesPerFolder(summaries: Iterable<ShardSummary>): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const s of summaries) {
+    for (const dir in s.names) {
+      const text = s.names[dir]!;
+      const bytes = (text.length * 3) / 4 - (text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0);
+      counts.set(dir, (counts.get(dir) ?? 0) + bytes / 4);
+    }
+  }
+  return counts;
+}
+
 /** Whether an ascending list of name hashes holds `h` (binary search). */
 export function hasHash(sorted: Uint32Array, h: number): boolean {
   return indexInSorted(sorted, h) >= 0;

@@ -6,21 +6,31 @@
 //    of the run: no name was added, removed or renamed in between, by curate or anyone;
 // 2. a listed folder held every name the state written by this run records in it (a
 //    work package whose mapping failed keeps files that may be missing);
-// 3. a listed folder's last change was at least `marginMs` before it was looked at:
-//    timestamps advance by a clock tick, and a change in the same tick as the stamp would
-//    leave it unchanged (git's "racily clean" entries); a clock set back makes a change look
-//    recent, so its stamp is not recorded either;
+// 3. a listed folder's last change was earlier than any change made after its stat can be
+//    stamped: timestamps advance by a clock tick, and a change in the same tick as the
+//    stamp would leave it unchanged (git's "racily clean" entries). A folder listed at the
+//    start of a run must have changed at least `marginMs` before it was looked at (a clock
+//    set back makes a change look recent, so its stamp is not recorded either). A folder
+//    listed after apply is compared with the filesystem's own clock, read just before its
+//    stat (folder-stamps.ts `readFileClock`): its last change must be earlier;
 // 4. the stamps are recorded with the digest of that state (a state written by another
 //    run, restored or edited voids them).
 // A folder trusted in this run and unchanged at its end keeps its stamp: the files the new
 // state records there are the old state's (present, by the run that recorded the stamp),
 // or files this run found there (it hashed them while planning) in a folder that has not
 // changed since.
+//
+// Folders a run wrote into change, so their stamps taken at its start are void, and the
+// next run lists them. A run that applied lists after apply the folders of its new state
+// that had no stamp to lose (new folders: every folder of a first sync), so that the run
+// after a first sync lists nothing: the listing it would have paid is paid here, once, when
+// it is a small share of the run. The folders it changed that had one are left to the next
+// run (listing them here would move the cost, not remove it).
 import path from 'node:path';
-import type { ObservedFolder, PresenceCheck } from '../output/disk-state.js';
-import { statFolder, writeFolderStamps, type FolderStat } from '../output/folder-stamps.js';
+import { observeFolder, type ObservedFolder, type PresenceCheck } from '../output/disk-state.js';
+import { readFileClock, statFolder, writeFolderStamps, type FolderStat } from '../output/folder-stamps.js';
 import { readState } from '../output/manifest.js';
-import { decodeHashes, type ShardSummary } from '../output/shard-summary.js';
+import { decodeHashes, namesPerFolder, type ShardSummary } from '../output/shard-summary.js';
 import { eachLimited } from './pool.js';
 import type { PreviousState } from './previous-state.js';
 
@@ -37,12 +47,19 @@ export function stampsToRecord(
   for (const [dir, seen] of observed) {
     if (!seen.before || now.get(dir)?.stamp !== seen.before.stamp) continue;
     if (!seen.trusted) {
-      if (!seen.names || seen.before.changedMs > seen.at - marginMs) continue;
+      if (!seen.names || changedTooLate(seen, marginMs)) continue;
       if (!(recordedHashes.get(dir) ?? []).every((h) => seen.names!.hasHash(h))) continue;
     }
     out.set(dir, seen.before.stamp);
   }
   return out;
+}
+
+/** Rule 3: whether a change made after the folder's stat could have left its stamp as it is. */
+function changedTooLate(seen: ObservedFolder, marginMs: number): boolean {
+  const before = seen.before!;
+  if (seen.clock && seen.clock.dev === before.dev) return before.changedNs >= seen.clock.ns;
+  return before.changedMs > seen.at - marginMs;
 }
 
 /** Name hashes the summaries record, by folder (only the folders asked for). */
@@ -65,13 +82,30 @@ export function hashesByFolder(summaries: Iterable<ShardSummary>, folders: Reado
  * for. `wroteState`: the run wrote a new manifest.json (read back for its digest and
  * summaries); otherwise the state read at the start still stands.
  */
-export async function recordFolderStamps(root: string, presence: PresenceCheck, previous: PreviousState, wroteState: boolean, marginMs: number): Promise<void> {
-  const observed = presence.observed();
-  if (observed.size === 0 && previous.folderStamps.size === 0) return;
+export async function recordFolderStamps(
+  root: string,
+  presence: PresenceCheck,
+  previous: PreviousState,
+  wroteState: boolean,
+  rules: { marginMs: number; leastNames: number },
+): Promise<void> {
+  const { marginMs } = rules;
+  const observed = new Map(presence.observed());
+  if (!wroteState && observed.size === 0 && previous.folderStamps.size === 0) return;
   const state = wroteState ? await readState(root, undefined, undefined, { lazy: true }) : null;
   const digest = wroteState ? state?.digest : previous.digest;
   const summaries = wroteState ? state?.summaries : previous.summaries;
   if (!digest || !summaries) return;
+  if (wroteState) {
+    // Folders of the new state with no stamp to lose: listed now, after the filesystem's clock is read.
+    const unseen = [...namesPerFolder(summaries.values())].filter(([dir, n]) => n >= rules.leastNames && !observed.get(dir)?.before).map(([dir]) => dir);
+    const clock = unseen.length ? await readFileClock(root) : null;
+    if (clock)
+      await eachLimited(unseen, 4, async (dir) => {
+        const seen = await observeFolder(root, dir, clock);
+        if (seen) observed.set(dir, seen);
+      });
+  }
   const now = new Map<string, FolderStat | null>();
   await eachLimited(observed.keys(), 16, async (dir) => void now.set(dir, await statFolder(path.join(root, dir))));
   const stamps = stampsToRecord(observed, now, hashesByFolder(summaries.values(), new Set(observed.keys())), marginMs);

@@ -16,7 +16,7 @@
 import pLimit from 'p-limit';
 import { OutputError } from '../errors.js';
 import { shardFile, shardOf, type Manifest, type ManifestSource, type ManifestWorkPackage, type ShardRead, type StoredState } from '../output/manifest.js';
-import { shardsNaming, type ShardSummary } from '../output/shard-summary.js';
+import { namesPerFolder, shardsNaming, type ShardSummary } from '../output/shard-summary.js';
 import { entryIndex, entryPaths, parseEntry, withText, type ShardText } from '../output/shard-text.js';
 
 export class PreviousState {
@@ -120,15 +120,7 @@ export class PreviousState {
 
   /** How many file names the shards' summaries record per folder (4 bytes a name hash, base64). */
   folderNameCounts(): Map<string, number> {
-    const counts = new Map<string, number>();
-    for (const s of this.summaries?.values() ?? []) {
-      for (const dir in s.names) {
-        const text = s.names[dir]!;
-        const bytes = (text.length * 3) / 4 - (text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0);
-        counts.set(dir, (counts.get(dir) ?? 0) + bytes / 4);
-      }
-    }
-    return counts;
+    return namesPerFolder(this.summaries?.values() ?? []);
   }
 
   /** The folders the shards' summaries record files in (none without summaries). */

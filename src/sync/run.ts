@@ -14,7 +14,7 @@ import { MANIFEST_FILE, TornShardError } from '../output/manifest.js';
 import { createStaging, type Staging } from '../output/staging.js';
 import { makeDir } from '../output/writer.js';
 import { applyRun } from './apply.js';
-import { checkPresence, collectRun } from './collect-run.js';
+import { checkPresence, collectRun, STAMPED_FOLDER_NAMES } from './collect-run.js';
 import { folderCounts, FOLDER_STAMP_MARGIN_MS, recordFolderStamps } from './folder-trust.js';
 import { factsBookFor } from './facts.js';
 import { Ledger } from './ledger.js';
@@ -114,7 +114,10 @@ async function runOnce(options: SyncOptions, lazy: boolean): Promise<SyncReport>
       touched = await applyRun(ctx, { plan, staging, journal, journalOwners, orphans, targeted, ledger, previous, next });
       // A cache for the next run (folder-trust.ts): a failure to record it costs that run a listing, nothing else.
       if (presence)
-        await recordFolderStamps(root, presence, previous, next.changed, options.folderStampMarginMs ?? FOLDER_STAMP_MARGIN_MS).catch((e: Error) =>
+        await recordFolderStamps(root, presence, previous, next.changed, {
+          marginMs: options.folderStampMarginMs ?? FOLDER_STAMP_MARGIN_MS,
+          leastNames: options.folderStampMinFiles ?? STAMPED_FOLDER_NAMES,
+        }).catch((e: Error) =>
           ctx.warn(`could not record which folders are unchanged (the next run lists them all): ${e.message}`),
         );
     }

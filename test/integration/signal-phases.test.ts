@@ -32,7 +32,11 @@ afterAll(async () => {
 async function leftovers(root: string): Promise<string[]> {
   const state = path.join(root, '.curate');
   if (!existsSync(state)) return [];
-  return (await readdir(state)).filter((n) => n !== 'manifest.json' && n !== 'work-packages').map((n) => `.curate/${n}`);
+  const left = (await readdir(state)).filter((n) => n !== 'manifest.json' && n !== 'work-packages' && n !== 'local').map((n) => `.curate/${n}`);
+  // This machine's folder stamps (a run that wrote its state records them): that, and nothing else there.
+  if (existsSync(path.join(state, 'local')))
+    for (const n of await readdir(path.join(state, 'local'))) if (n !== '.gitignore' && n !== 'folder-stamps.json') left.push(`.curate/local/${n}`);
+  return left;
 }
 
 /** Which request marks the phase: its route, and for list pages whether it is the id listing (select) and which page. */
