@@ -205,6 +205,9 @@ async function runSize(n, concurrency, throughput, meter) {
         changes: { create: t.create ?? 0, update: t.update ?? 0, delete: t.delete ?? 0, rename: t.rename ?? 0 },
         filesTouched: diffSnapshots(before, after),
         listed: r.report.counts?.workPackages?.listed ?? null,
+        // Content folders listed, and taken as unchanged from their stamps (src/sync/folder-trust.ts).
+        foldersListed: r.report.state?.foldersListed ?? null,
+        foldersTrusted: r.report.state?.foldersTrusted ?? null,
       };
       results.push(res);
       return res;
@@ -323,7 +326,8 @@ for (const n of sizes) {
     for (const r of rs) {
       console.log(
         `N=${String(r.n).padEnd(6)} c=${String(c).padEnd(3)} ${r.scenario.padEnd(20)} wall ${String(r.wallMs).padStart(6)} ms  bound ${String(r.lowerBoundMs).padStart(6)} ms  ratio ${r.ratio.toFixed(2).padStart(5)} (${r.ratioExStartup.toFixed(2)} ex-startup)  ` +
-          `req ${String(r.requests).padStart(5)}  dl ${mb(r.bytesDownloaded).padStart(7)} MB  rss ${mb(r.peakRssBytes).padStart(6)} MB  [${routes(r.byRoute)}]`,
+          `req ${String(r.requests).padStart(5)}  dl ${mb(r.bytesDownloaded).padStart(7)} MB  rss ${mb(r.peakRssBytes).padStart(6)} MB  [${routes(r.byRoute)}]` +
+          (r.foldersListed || r.foldersTrusted ? `  folders listed ${r.foldersListed}, trusted ${r.foldersTrusted}` : ''),
       );
     }
   }
