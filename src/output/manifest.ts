@@ -922,12 +922,21 @@ export interface PreviousShards {
  */
 export async function writeState(root: string, manifest: Manifest, dirty: ReadonlySet<number> | null, previous: PreviousShards | null, cache?: StateCache): Promise<string[]> {
   const { workPackages, ...top } = manifest;
-  return (await stageState(root, top, shardedEntries(workPackages), dirty, previous, cache)).commit();
+  return (await (await stageState(root, top, shardedEntries(workPackages), dirty, previous, cache)).commit()).touched;
+}
+
+/** A state as written: the paths written or removed, and what a reader of it would find. */
+export interface WrittenState {
+  touched: string[];
+  /** sha256 of the manifest.json written (digestOfManifest). */
+  digest: string;
+  /** Each shard's summary, as manifest.json records it. */
+  summaries: ReadonlyMap<number, ShardSummary>;
 }
 
 /** The state's new shard bytes, durable in temp files; `commit` puts them in place, removes emptied shards and writes manifest.json. */
 export interface StagedState {
-  commit(): Promise<string[]>;
+  commit(): Promise<WrittenState>;
   /** The run stops before committing: its temp files go. */
   discard(): Promise<void>;
 }
@@ -1036,8 +1045,9 @@ export async function stageState(root: string, top: StateTop, next: ShardedEntri
       const record: Record<string, unknown> = {};
       for (const [shard, digest] of [...digests].sort((x, y) => x[0] - y[0])) record[shardName(shard)] = summaryRecord(digest, summaries.get(shard)!);
       const json = { version: top.version, profile: top.profile, sources: top.sources, shards: record, targets: top.targets, targetsReadAt: top.targetsReadAt };
-      if (await writeTextAtomic(path.join(root, MANIFEST_FILE), stableJsonChunks(json), tmp)) touched.push(MANIFEST_FILE);
-      return touched;
+      let digest = '';
+      if (await writeTextAtomic(path.join(root, MANIFEST_FILE), stableJsonChunks(json), tmp, (d) => (digest = d))) touched.push(MANIFEST_FILE);
+      return { touched, digest, summaries };
     },
   };
 }

@@ -96,9 +96,10 @@ async function sha256OfFile(file: string): Promise<string | null> {
 
 /**
  * Write text given in pieces atomically, streamed (never whole in memory), unless the
- * target already holds the same bytes (compared by sha256). Returns true when written.
+ * target already holds the same bytes (compared by sha256). Returns true when written;
+ * `onDigest` is told the sha256 either way.
  */
-export async function writeTextAtomic(target: string, pieces: Iterable<string>, tmpDir: string): Promise<boolean> {
+export async function writeTextAtomic(target: string, pieces: Iterable<string>, tmpDir: string, onDigest?: (sha256: string) => void): Promise<boolean> {
   await makeDir(tmpDir);
   const tmp = tempPathFor(target, tmpDir);
   const hash = createHash('sha256');
@@ -110,7 +111,9 @@ export async function writeTextAtomic(target: string, pieces: Iterable<string>, 
       hash.update(bytes);
       await fh.write(bytes);
     }
-    same = (await sha256OfFile(target)) === hash.digest('hex');
+    const digest = hash.digest('hex');
+    onDigest?.(digest);
+    same = (await sha256OfFile(target)) === digest;
     // Only bytes that are about to replace the target need to be durable first.
     if (!same) await fh.sync();
   } catch (e) {

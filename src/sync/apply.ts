@@ -4,7 +4,7 @@
 import { rm, rmdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { removeJournal, writeJournal, type Journal } from '../output/journal.js';
-import { stageState, TMP_DIR, type PreviousShards, type ShardedEntries, type StateCache, type StateTop } from '../output/manifest.js';
+import { stageState, TMP_DIR, type PreviousShards, type ShardedEntries, type StateCache, type StateTop, type WrittenState } from '../output/manifest.js';
 import { createSymlinkGuard, resolveInside } from '../output/paths.js';
 import type { Staging } from '../output/staging.js';
 import { fsyncDir, makeDir, moveIntoPlace } from '../output/writer.js';
@@ -52,7 +52,7 @@ export interface ApplyInput {
 /**
  * A real run's apply phase: the plan, the journal an interrupted run left (what this plan
  * settles, and what it carries for work packages it did not check) and the next state
- * (written only when it changed). Returns the paths touched.
+ * (written only when it changed). Returns the paths touched, and the state written.
  */
 export async function applyRun(
   ctx: RunContext,
@@ -69,7 +69,7 @@ export async function applyRun(
     previous: PreviousState;
     next: NextManifest;
   },
-): Promise<string[]> {
+): Promise<Applied> {
   const { plan, next, previous } = r;
   const claimed = r.targeted ? { claimed: new Set(plan.files.filter((f) => f.action !== 'delete').map((f) => f.path)) } : null;
   return applyPlan({
@@ -93,8 +93,13 @@ export async function applyRun(
   });
 }
 
-/** Returns the paths touched (written, deleted, and the manifest when it changed). */
-export async function applyPlan(a: ApplyInput): Promise<string[]> {
+/** What apply did: the paths touched (written, deleted, and the state's files that changed), and the state written (null: none). */
+export interface Applied {
+  touched: string[];
+  state: WrittenState | null;
+}
+
+export async function applyPlan(a: ApplyInput): Promise<Applied> {
   const { root, files, staging } = a;
   const touched: string[] = [];
   const writes = files.filter((f): f is PlannedFile & { action: 'create' | 'update' } => f.action === 'create' || f.action === 'update');
@@ -200,7 +205,8 @@ export async function applyPlan(a: ApplyInput): Promise<string[]> {
     await state?.then((s) => s.discard(), () => undefined);
     throw e;
   }
-  if (state) touched.push(...(await (await state).commit()));
+  const written = state ? await (await state).commit() : null;
+  if (written) touched.push(...written.touched);
   // The manifest now owns every file written: the journal has done its job, but for what it
   // carries for a later run.
   if (journaled) {
@@ -208,7 +214,7 @@ export async function applyPlan(a: ApplyInput): Promise<string[]> {
     else await removeJournal(root);
   }
   await rm(tmpDir, { recursive: true, force: true });
-  return touched;
+  return { touched, state: written };
 }
 
 /** Remove folders a deletion left empty, up to (not including) the root. */

@@ -111,10 +111,11 @@ async function runOnce(options: SyncOptions, lazy: boolean): Promise<SyncReport>
     let touched: string[] = [];
     if (!dryRun) {
       ctx.emit({ type: 'phase', phase: 'apply' });
-      touched = await applyRun(ctx, { plan, staging, journal, journalOwners, orphans, targeted, ledger, previous, next });
+      const applied = await applyRun(ctx, { plan, staging, journal, journalOwners, orphans, targeted, ledger, previous, next });
+      touched = applied.touched;
       // A cache for the next run (folder-trust.ts): a failure to record it costs that run a listing, nothing else.
       if (presence)
-        await recordFolderStamps(root, presence, previous, next.changed, {
+        await recordFolderStamps(root, presence, previous, applied.state, {
           marginMs: options.folderStampMarginMs ?? FOLDER_STAMP_MARGIN_MS,
           leastNames: options.folderStampMinFiles ?? STAMPED_FOLDER_NAMES,
         }).catch((e: Error) =>

@@ -126,6 +126,7 @@ describe('folder stamps', () => {
       const cold = await medigySync(sim, dir, STAMPS);
       restore();
       expect(lost).not.toBe('');
+      expect(cold.errors).toEqual([]);
       const stamps = JSON.parse(await readFile(path.join(dir, FOLDER_STAMPS_FILE), 'utf8')) as { folders: Record<string, string> };
       const lostIn = path.dirname(lost);
       expect(Object.keys(stamps.folders)).not.toContain(lostIn);
