@@ -1,6 +1,7 @@
 // The download cache (src/cli/download-cache.ts) keeps a verified download by linking the
 // engine's staged file, not by writing a second copy of every chunk as it streams.
 import { createHash } from 'node:crypto';
+import { utimesSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -101,5 +102,29 @@ describe('download cache', () => {
     const real = await fill();
     await real.finish({ applied: true, failedWorkPackages: new Set([80]) });
     expect(await names()).toEqual([path.basename(other), `8-${attachment.md5}-${bytes.length}`].sort());
+  });
+
+  it('finish reads a large cache a batch at a time, removing as it goes: every stale entry goes, every fresh one stays', async () => {
+    const base = await mkdtemp(path.join(tmpdir(), 'curate-dlcache-'));
+    dirs.push(base);
+    const cacheDir = path.join(base, 'cache');
+    const { client } = fakeClient();
+    const cache = withDownloadCache(client, cacheDir);
+    const staging = await createStaging(path.join(base, 'out'), false);
+    await cache.client.downloadAttachment(attachment, staging.sink());
+    await staging.dispose();
+    const [folder] = await readdir(cacheDir);
+    const inFolder = (n: string): string => path.join(cacheDir, folder!, n);
+    // More than one of the listing's batches (1,024 names each), stale and fresh entries interleaved.
+    const weekAgo = new Date(Date.now() - 8 * 24 * 3600 * 1000);
+    const fresh: string[] = [`${attachment.id}-${attachment.md5}-${bytes.length}`];
+    for (let i = 0; i < 1100; i++) {
+      const name = `${1000 + i}-${attachment.md5}-1`;
+      writeFileSync(inFolder(name), 'x');
+      if (i % 7 === 0) fresh.push(name);
+      else utimesSync(inFolder(name), weekAgo, weekAgo);
+    }
+    await cache.finish({ applied: false, failedWorkPackages: new Set() });
+    expect((await readdir(path.join(cacheDir, folder!))).filter((n) => !n.startsWith('.tmp-')).sort()).toEqual(fresh.sort());
   });
 });
