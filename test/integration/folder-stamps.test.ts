@@ -20,32 +20,19 @@ const MARGIN = 25;
 const STAMPS = { folderStampMarginMs: MARGIN, folderStampMinFiles: 1 };
 
 /**
- * Calls `before` with each folder opened under `dir` (awaited before the real opendir),
- * for the modules that import `opendir` by name too, until the returned function restores it.
+ * Calls `before` with each path under `dir` that `fs/promises`' `call` (opendir, open) is
+ * given, awaited before the real call, for the modules that import it by name too, until
+ * the returned function restores it.
  */
-function watchOpendir(dir: string, before: (folder: string) => unknown): () => void {
-  const real = fsPromises.opendir;
-  fsPromises.opendir = (async (...args: Parameters<typeof real>) => {
+function watchFs(call: 'opendir' | 'open', dir: string, before: (at: string) => unknown): () => void {
+  const real = fsPromises[call] as (...args: unknown[]) => Promise<unknown>;
+  (fsPromises as Record<typeof call, unknown>)[call] = async (...args: unknown[]) => {
     if (String(args[0]).startsWith(dir)) await before(String(args[0]));
     return real(...args);
-  }) as typeof real;
-  syncBuiltinESMExports();
-  return () => {
-    fsPromises.opendir = real;
-    syncBuiltinESMExports();
   };
-}
-
-/** Calls `before` (awaited) before each file opened under `dir` by `fs/promises.open`, until the returned function restores it. */
-function watchOpen(dir: string, before: (file: string) => unknown): () => void {
-  const real = fsPromises.open;
-  fsPromises.open = (async (...args: Parameters<typeof real>) => {
-    if (String(args[0]).startsWith(dir)) await before(String(args[0]));
-    return real(...args);
-  }) as typeof real;
   syncBuiltinESMExports();
   return () => {
-    fsPromises.open = real;
+    (fsPromises as Record<typeof call, unknown>)[call] = real;
     syncBuiltinESMExports();
   };
 }
@@ -115,7 +102,7 @@ describe('folder stamps', () => {
     // The filesystem's clock is read (a file made in .curate/local/) after apply and before the
     // new folders are listed: the page is deleted just before, then a clock tick is let pass,
     // so the folder changed earlier than the clock and only the listing can tell.
-    const restore = watchOpen(path.join(dir, '.curate', 'local'), async () => {
+    const restore = watchFs('open', path.join(dir, '.curate', 'local'), async () => {
       if (lost) return;
       const state = await readStateJson(dir);
       lost = Object.keys(Object.values(state.workPackages)[0]!.files).find((p) => p.endsWith('.md'))!;
@@ -207,7 +194,7 @@ describe('folder stamps', () => {
       await medigySync(sim, dir);
       const listed = (await medigySync(sim, dir)).state.foldersListed;
       expect(listed).toBeGreaterThan(3);
-      restore = watchOpendir(dir, (folder) => {
+      restore = watchFs('opendir', dir, (folder) => {
         opened.add(folder);
         if (opened.size >= listed) allOpened();
       });
@@ -247,7 +234,7 @@ describe('folder stamps', () => {
       await medigySync(sim, dir);
       const listed = (await medigySync(sim, dir)).state.foldersListed;
       expect(listed).toBeGreaterThan(8);
-      restore = watchOpendir(dir, () => {
+      restore = watchFs('opendir', dir, () => {
         calls += 1;
         return Promise.race([runFailed, sleep(5_000, undefined, { ref: false })]);
       });
