@@ -47,6 +47,17 @@ async function contentFolders(dir: string): Promise<string[]> {
   return out.sort();
 }
 
+/** The tree under `dir` is what a fresh sync of the same server writes. */
+async function expectSameAsFresh(sim: Awaited<ReturnType<typeof startFixtureSimulator>>, dir: string): Promise<void> {
+  const fresh = await tempDir();
+  try {
+    await medigySync(sim, fresh.dir);
+    expect(diffTrees(await treeHashes(dir), await treeHashes(fresh.dir))).toEqual(same);
+  } finally {
+    await fresh.cleanup();
+  }
+}
+
 describe('folder stamps', () => {
   it('a folder found whole is not listed again until something in it changes; a page lost by hand is put back', async () => {
     const sim = await startFixtureSimulator();
@@ -82,13 +93,7 @@ describe('folder stamps', () => {
       expect(fourth.state.foldersListed).toBeGreaterThanOrEqual(1);
       expect(fourth.state.foldersTrusted).toBe(folders - fourth.state.foldersListed);
       expect(existsSync(path.join(dir, lost))).toBe(true);
-      const fresh = await tempDir();
-      try {
-        await medigySync(sim, fresh.dir);
-        expect(diffTrees(await treeHashes(dir), await treeHashes(fresh.dir))).toEqual(same);
-      } finally {
-        await fresh.cleanup();
-      }
+      await expectSameAsFresh(sim, dir);
     } finally {
       await sim.close();
       await cleanup();
@@ -122,13 +127,7 @@ describe('folder stamps', () => {
       const next = await medigySync(sim, dir, STAMPS);
       expect(next.state.foldersListed).toBe(1);
       expect(existsSync(path.join(dir, lost))).toBe(true);
-      const fresh = await tempDir();
-      try {
-        await medigySync(sim, fresh.dir);
-        expect(diffTrees(await treeHashes(dir), await treeHashes(fresh.dir))).toEqual(same);
-      } finally {
-        await fresh.cleanup();
-      }
+      await expectSameAsFresh(sim, dir);
     } finally {
       restore();
       await sim.close();
