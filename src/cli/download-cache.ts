@@ -220,7 +220,18 @@ export function withDownloadCache(client: OpenProjectClient, dir: string | null)
   };
 }
 
-/** The names in a folder, read a batch at a time (`readSync`: one system call per batch of its buffer size). */
-function* namesIn(dir: Dir): Generator<string> {
-  for (let entry = dir.readSync(); entry !== null; entry = dir.readSync()) yield entry.name;
+/**
+ * The names in a folder, read a batch at a time (`readSync`: one system call per batch of
+ * its buffer size). A folder that cannot be read further ends the list: cleaning the cache
+ * up never fails a run.
+ */
+export function* namesIn(dir: Pick<Dir, 'readSync'>): Generator<string> {
+  const next = (): string | null => {
+    try {
+      return dir.readSync()?.name ?? null;
+    } catch {
+      return null;
+    }
+  };
+  for (let name = next(); name !== null; name = next()) yield name;
 }

@@ -1,12 +1,12 @@
 // The download cache (src/cli/download-cache.ts) keeps a verified download by linking the
 // engine's staged file, not by writing a second copy of every chunk as it streams.
 import { createHash } from 'node:crypto';
-import { utimesSync, writeFileSync } from 'node:fs';
+import { utimesSync, writeFileSync, type Dirent } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { withDownloadCache } from '../../src/cli/download-cache.js';
+import { namesIn, withDownloadCache } from '../../src/cli/download-cache.js';
 import type { OpenProjectClient } from '../../src/openproject/types.js';
 import { createStaging } from '../../src/output/staging.js';
 import type { Attachment } from '../../src/types.js';
@@ -126,5 +126,17 @@ describe('download cache', () => {
     }
     await cache.finish({ applied: false, failedWorkPackages: new Set() });
     expect((await readdir(path.join(cacheDir, folder!))).filter((n) => !n.startsWith('.tmp-')).sort()).toEqual(fresh.sort());
+  });
+
+  it('a cache folder that fails while it is read ends the list there (cleaning up never fails a run)', () => {
+    const entries = ['a', 'b'];
+    const dir = {
+      readSync: () => {
+        const name = entries.shift();
+        if (name === undefined) throw Object.assign(new Error('EIO: i/o error, scandir'), { code: 'EIO' });
+        return { name } as Dirent;
+      },
+    };
+    expect([...namesIn(dir)]).toEqual(['a', 'b']);
   });
 });
