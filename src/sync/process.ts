@@ -8,7 +8,7 @@ import type { OpenProjectClient } from '../openproject/types.js';
 import type { ManifestWorkPackage } from '../output/manifest.js';
 import { unsafePathReason } from '../output/paths.js';
 import type { Staging } from '../output/staging.js';
-import { desiredFile, type DesiredFile } from '../plan/plan.js';
+import type { DesiredFile } from '../plan/plan.js';
 import type { Attachment, ContentProbe, MappedDocument, ProbedAttachment, Profile, Project, SourceSpec, WorkPackage } from '../types.js';
 import { rowDigest } from './closure.js';
 import type { SyncEvent } from './events.js';
@@ -160,16 +160,16 @@ async function mapAndStage(
     if (reason) throw new CurateError('MAPPING', `work package #${wp.id}: output path ${JSON.stringify(f.path)} ${reason}`);
     if (f.kind === 'text') {
       const s = await ctx.staging.putText(f.text);
-      desired.push(desiredFile(f.path, source.name, wp.id, false, s.sha256, { kind: 'staged', name: s.name }));
+      desired.push({ path: f.path, source: source.name, workPackageId: wp.id, binary: false, sha256: s.sha256, content: { kind: 'staged', name: s.name } });
       entry.files[f.path] = s.sha256;
       continue;
     }
     const s = staged.get(f.attachmentId);
     const cached = entry.attachments[String(f.attachmentId)];
     const att = attachments.find((a) => a.id === f.attachmentId);
-    if (s) desired.push(desiredFile(f.path, source.name, wp.id, true, s.sha256, { kind: 'staged', name: s.name }));
+    if (s) desired.push({ path: f.path, source: source.name, workPackageId: wp.id, binary: true, sha256: s.sha256, content: { kind: 'staged', name: s.name } });
     else if (cached && att) {
-      desired.push(desiredFile(f.path, source.name, wp.id, true, cached.sha256, null));
+      desired.push({ path: f.path, source: source.name, workPackageId: wp.id, binary: true, sha256: cached.sha256, content: null });
       cachedPaths.set(f.path, att);
     } else throw new CurateError('MAPPING', `work package #${wp.id}: file ${f.path} refers to attachment #${f.attachmentId}, which was not selected`);
     entry.files[f.path] = s?.sha256 ?? cached!.sha256;
