@@ -106,9 +106,9 @@ export async function recordFolderStamps(
     const unseen = [...namesPerFolder(summaries.values())].filter(([dir, n]) => n >= rules.leastNames && !observed.get(dir)?.before).map(([dir]) => dir);
     const clock = unseen.length ? await readFileClock(root) : null;
     // One at a time, each checked as soon as it is listed and its names let go of (it is
-    // then as good as trusted: only rule 1 is left): a first sync of 100,000 work packages
-    // lists 200,000 names here, and holding them all, and every folder's recorded hashes,
-    // raised the end of that run by ~10 MB.
+    // then as good as trusted: only rule 1 is left). A first sync of 100,000 work packages
+    // lists 200,000 names here, at the end of the run, where its peak is (docs/performance.md,
+    // twentieth session).
     for (const dir of clock ? unseen : []) {
       const seen = await observeFolder(root, dir, clock!);
       if (seen && foundWhole(seen, hashesByFolder(summaries.values(), new Set([dir])).get(dir) ?? [], marginMs)) observed.set(dir, { ...seen, names: null, trusted: true });
