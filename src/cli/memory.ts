@@ -47,7 +47,6 @@ export const COLLECT_EVERY_BYTES = 16 * 1024 * 1024;
 export const GARBAGE_BYTES = 24 * 1024 * 1024;
 export const CHECK_EVERY = 16;
 
-
 type Gc = () => void;
 let gc: Gc | null | undefined;
 

@@ -2,12 +2,13 @@
 // tuned for tests (tiny backoff, short timeouts), and collecting everything it said so
 // secret-leak checks can grep it.
 import { readFile } from 'node:fs/promises';
+import { expect } from 'vitest';
 import path from 'node:path';
 import { createOpenProjectClient, type OpenProjectClient } from '../../src/openproject/index.js';
 import { createProfile } from '../../src/mapping/profiles/index.js';
 import { loadDataset, startSimulator, type Dataset, type Simulator, type SimulatorOptions } from '../../src/simulator/index.js';
 import { renderPatch, runSync, type SyncOptions, type SyncReport } from '../../src/sync/index.js';
-import { FIXTURE_DATASET, LEGACY_NOW, medigyConfig } from './env.js';
+import { FIXTURE_DATASET, LEGACY_NOW, medigyConfig, tempDir, treeHashes } from './env.js';
 
 export const TEST_KEY = 'opapi-test-secret-7c1e9b';
 
@@ -65,4 +66,15 @@ export async function everythingWritten(root: string, report?: SyncReport): Prom
   }
   if (report) for await (const line of renderPatch(report)) parts.push(line);
   return parts.join('\n');
+}
+
+/** The tree a fresh medigy sync of `sim` writes into an empty folder (asserted free of item errors). */
+export async function freshMedigyTree(sim: Simulator): Promise<Map<string, string>> {
+  const fresh = await tempDir('curate-fresh-');
+  try {
+    expect((await medigySync(sim, fresh.dir)).errors).toEqual([]);
+    return await treeHashes(fresh.dir);
+  } finally {
+    await fresh.cleanup();
+  }
 }

@@ -14,7 +14,7 @@ import type { Simulator } from '../../src/simulator/index.js';
 import type { SyncEvent } from '../../src/sync/index.js';
 import { diffTrees, MEDIGY_CONFIG, runCli, tempDir, treeHashes } from '../helpers/env.js';
 import { readStateJson, shardsNoWalkReads } from '../helpers/state.js';
-import { medigySync, startFixtureSimulator, TEST_KEY } from '../helpers/sync-harness.js';
+import { freshMedigyTree, medigySync, startFixtureSimulator, TEST_KEY } from '../helpers/sync-harness.js';
 
 const same = { missing: [], extra: [], different: [] };
 let sim: Simulator;
@@ -43,16 +43,6 @@ async function farApart(): Promise<[number, number]> {
   const [low, high] = [ids[0]!, ids[ids.length - 1]!];
   expect(shardOf(low)).not.toBe(shardOf(high));
   return [low, high];
-}
-
-async function freshTree(): Promise<Map<string, string>> {
-  const fresh = await tempDir('curate-fresh-');
-  try {
-    expect((await medigySync(sim, fresh.dir)).errors).toEqual([]);
-    return await treeHashes(fresh.dir);
-  } finally {
-    await fresh.cleanup();
-  }
 }
 
 describe('sharded state through the engine', () => {
@@ -91,7 +81,7 @@ describe('sharded state through the engine', () => {
     // Every work package mapped again (as --full would), not only the two edited.
     expect(next.counts.workPackages.mapped).toBe(next.counts.workPackages.listed);
     expect(next.warnings.join('\n')).toMatch(/the sync state in \.curate\/ does not agree with itself \(\.curate\/work-packages\/\d+-\d+\.json changed\); reading every work package again/);
-    expect(diffTrees(await treeHashes(dir), await freshTree())).toEqual(same);
+    expect(diffTrees(await treeHashes(dir), await freshMedigyTree(sim))).toEqual(same);
     // (The walk of everything capped the watermark at the server's clock before it, which
     // is earlier than the edit made within that second: the next run moves it once.)
     await medigySync(sim, dir);
@@ -141,7 +131,7 @@ describe('sharded state through the engine', () => {
     await git(['add', '-A']);
     await git(['commit', '-qm', 'merge a']);
     await sync('--full');
-    expect(diffTrees(await treeHashes(dir), await freshTree())).toEqual(same);
+    expect(diffTrees(await treeHashes(dir), await freshMedigyTree(sim))).toEqual(same);
     await sync();
     expect((await git(['status', '--porcelain'])).out.trim().split('\n').filter(Boolean).every((l) => !l.includes('.curate/journal') && !l.includes('.curate/lock'))).toBe(true);
   });
@@ -161,7 +151,7 @@ describe('sharded state through the engine', () => {
     // A stale cached shard would show the cron run's edit as unsynced and map it again.
     expect(next.counts.workPackages.mapped).toBe(0);
     expect(next.touchedFiles.filter((f) => !f.startsWith('.curate/'))).toEqual([]);
-    expect(diffTrees(await treeHashes(dir), await freshTree())).toEqual(same);
+    expect(diffTrees(await treeHashes(dir), await freshMedigyTree(sim))).toEqual(same);
   });
 });
 
@@ -195,7 +185,7 @@ describe('the state read lazily: a run reads the shards it needs (format 4 summa
     expect(edited.counts.workPackages.mapped).toBe(1);
     expect(edited.touchedFiles).toContain(shardFile(shard));
     expect(edited.state.shardsRead).toBeGreaterThanOrEqual(1);
-    expect(diffTrees(await treeHashes(dir), await freshTree())).toEqual(same);
+    expect(diffTrees(await treeHashes(dir), await freshMedigyTree(sim))).toEqual(same);
     expect((await readStateJson(dir)).workPackages).toEqual((await freshState()).workPackages);
   });
 
@@ -218,7 +208,7 @@ describe('the state read lazily: a run reads the shards it needs (format 4 summa
     expect(again.counts.workPackages.mapped).toBe(0);
     expect(again.state.shardsRead).toBe(0);
     expect(again.touchedFiles).toEqual([]);
-    expect(diffTrees(await treeHashes(dir), await freshTree())).toEqual(same);
+    expect(diffTrees(await treeHashes(dir), await freshMedigyTree(sim))).toEqual(same);
   });
 
   it('a record of more rows than the run holds undigested at once (80 new work packages): every one recorded, the next run reads no shard', async () => {
@@ -259,7 +249,7 @@ describe('the state read lazily: a run reads the shards it needs (format 4 summa
     expect(again.errors).toEqual([]);
     expect(again.counts.workPackages.mapped).toBe(0);
     expect(again.state.shardsRead).toBeGreaterThanOrEqual(2);
-    expect(diffTrees(await treeHashes(dir), await freshTree())).toEqual(same);
+    expect(diffTrees(await treeHashes(dir), await freshMedigyTree(sim))).toEqual(same);
   });
 
   it('a targeted run (curate watch) reads the shard of the work package it is asked about, not the whole state, and leaves a fresh tree', async () => {
@@ -286,7 +276,7 @@ describe('the state read lazily: a run reads the shards it needs (format 4 summa
     expect(gone.counts.total.delete).toBe(lowFiles.length);
     const next = await medigySync(sim, dir);
     expect(next.counts.workPackages.mapped).toBe(0);
-    expect(diffTrees(await treeHashes(dir), await freshTree())).toEqual(same);
+    expect(diffTrees(await treeHashes(dir), await freshMedigyTree(sim))).toEqual(same);
     expect((await readStateJson(dir)).workPackages).toEqual((await freshState()).workPackages);
   });
 
@@ -309,7 +299,7 @@ describe('the state read lazily: a run reads the shards it needs (format 4 summa
     expect(r.state.shardsRead).toBeGreaterThanOrEqual(2);
     expect(r.state.entriesParsed).toBeLessThanOrEqual(walkRows);
     expect(inRead, 'the read shards hold many more entries than the run looked at').toBeGreaterThan(2 * walkRows);
-    expect(diffTrees(await treeHashes(dir), await freshTree())).toEqual(same);
+    expect(diffTrees(await treeHashes(dir), await freshMedigyTree(sim))).toEqual(same);
     const fresh = await tempDir('curate-fresh-');
     try {
       await medigySync(sim, fresh.dir);
@@ -352,7 +342,7 @@ describe('the state read lazily: a run reads the shards it needs (format 4 summa
     // Started again (a second resolve), reading the state whole: torn, every work package read.
     expect(phases.filter((p) => p === 'resolve').length).toBe(2);
     expect(r.warnings.some((w) => w.includes('does not agree with itself'))).toBe(true);
-    expect(diffTrees(await treeHashes(dir), await freshTree())).toEqual(same);
+    expect(diffTrees(await treeHashes(dir), await freshMedigyTree(sim))).toEqual(same);
     expect((await readStateJson(dir)).workPackages).toEqual((await freshState()).workPackages);
     // The run after maps nothing and touches no page (after a walk of everything, its
     // watermark may still move to the newest row, as after any full walk).
@@ -370,7 +360,7 @@ describe('the state read lazily: a run reads the shards it needs (format 4 summa
     const r = await medigySync(sim, dir);
     expect(r.errors).toEqual([]);
     expect(r.plan.files.filter((f) => f.action !== 'unchanged').map((f) => [f.path, f.action])).toEqual([[page, 'create']]);
-    expect(diffTrees(await treeHashes(dir), await freshTree())).toEqual(same);
+    expect(diffTrees(await treeHashes(dir), await freshMedigyTree(sim))).toEqual(same);
   });
 
   it('a path an edited page wants, owned in a shard the run does not read, is the same collision as in a fresh sync', async () => {
@@ -421,7 +411,7 @@ describe('the state read lazily: a run reads the shards it needs (format 4 summa
     expect(r.errors).toEqual([]);
     expect(r.warnings.join('\n')).toMatch(new RegExp(`does not agree with itself \\(${shardFile(shard).replace(/[.]/g, '\\.')} changed\\); reading every work package again`));
     expect(r.counts.workPackages.mapped).toBe(r.counts.workPackages.listed);
-    expect(diffTrees(await treeHashes(dir), await freshTree())).toEqual(same);
+    expect(diffTrees(await treeHashes(dir), await freshMedigyTree(sim))).toEqual(same);
   });
 
   it('a targeted run (curate watch) that reads a shard edited by hand (same size) starts again as an ordinary run, and converges', async () => {
@@ -437,7 +427,7 @@ describe('the state read lazily: a run reads the shards it needs (format 4 summa
     expect(r.errors).toEqual([]);
     expect(r.warnings.join('\n')).toMatch(new RegExp(`does not agree with itself \\(${shardFile(shardOf(high)).replace(/[.]/g, '\\.')} changed\\); reading every work package again`));
     expect(r.counts.workPackages.mapped).toBe(r.counts.workPackages.listed);
-    expect(diffTrees(await treeHashes(dir), await freshTree())).toEqual(same);
+    expect(diffTrees(await treeHashes(dir), await freshMedigyTree(sim))).toEqual(same);
     expect((await readStateJson(dir)).workPackages).toEqual((await freshState()).workPackages);
   });
 
@@ -449,11 +439,11 @@ describe('the state read lazily: a run reads the shards it needs (format 4 summa
     const r = await medigySync(sim, dir);
     expect(r.warnings.join('\n')).toMatch(/does not agree with itself/);
     expect(r.state.shardsRead).toBe(r.state.shards);
-    expect(diffTrees(await treeHashes(dir), await freshTree())).toEqual(same);
+    expect(diffTrees(await treeHashes(dir), await freshMedigyTree(sim))).toEqual(same);
     await rm(file);
     const again = await medigySync(sim, dir);
     expect(again.warnings.join('\n')).toMatch(new RegExp(`${shardFile(shard!).replace(/[.]/g, '\\.')} is missing`));
-    expect(diffTrees(await treeHashes(dir), await freshTree())).toEqual(same);
+    expect(diffTrees(await treeHashes(dir), await freshMedigyTree(sim))).toEqual(same);
   });
 
   it('state of format 3 (digests only) is upgraded by the next run, which writes manifest.json alone; the run after reads lazily', async () => {
