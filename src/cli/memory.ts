@@ -68,7 +68,10 @@ export function collector(): Gc | null {
  * An onEvent hook: a full collection after every COLLECT_EVERY mapped work packages (a
  * write counts a quarter, a kept work package a tenth) or COLLECT_EVERY_BYTES downloaded,
  * whichever comes first, and before planning and applying in a run that mapped at least
- * COLLECT_EVERY (a no-change run does not pay for those two: its heap is mostly the state).
+ * COLLECT_EVERY (a no-change run does not pay for those two: its heap is mostly the state),
+ * and once it is done: what apply, the state's write and the listing of the folders it
+ * wrote left behind is garbage that outlived young collections, and at 100,000 work
+ * packages it grew the heap by ~9 MB while the run cleaned up and reported.
  * One hook may serve many runs (`curate watch`).
  */
 export function memoryPolicy(fullCollection: () => void = () => collector()?.(), heapUsed: () => number = () => v8.getHeapStatistics().used_heap_size): (e: SyncEvent) => void {
@@ -117,11 +120,14 @@ export function memoryPolicy(fullCollection: () => void = () => collector()?.(),
     } else if (e.type === 'stateShard') {
       // Writing the state: each entry this run mapped is read back from the run's spill and
       // parsed, garbage that outlives young collections (a cold sync of 30,000 peaked there,
-      // heap 172 MB used, RSS 297 MB, with no collection). Counted like a write, a quarter of
-      // a mapped work package: a cold sync collects once per four shards, while a run that
-      // changed a few work packages in every shard (1 % at 100,000: ~10 a shard, a live heap
-      // of every entry read, where a full collection costs ~0.2 s) collects for none.
-      sinceCollect += 5 * e.mapped;
+      // heap 172 MB used, RSS 297 MB, with no collection). Counted as half a mapped work
+      // package: a cold sync collects once per two shards, while a run that changed a few
+      // work packages in every shard (1 % at 100,000: ~10 a shard, a live heap of every entry
+      // read, where a full collection costs ~0.2 s) collects for none. Once per four shards,
+      // the garbage of four made the peak of a cold sync of 100,000 once its plan phase no
+      // longer did: 281 against 267 MB, for ~3 s more of its ~200 (docs/performance.md,
+      // twenty-first session).
+      sinceCollect += 10 * e.mapped;
       if (sinceCollect >= limit) collect();
     } else if (e.type === 'download') {
       downloaded += e.bytes;
@@ -132,6 +138,6 @@ export function memoryPolicy(fullCollection: () => void = () => collector()?.(),
       // later targeted sync (one work package) pay two full collections, ~60 ms of a
       // webhook's ~280 ms at 10,000 (docs/performance.md, tenth session).
       mapped = 0;
-    } else if (e.type === 'phase' && (e.phase === 'plan' || e.phase === 'apply') && mapped >= limit) collect();
+    } else if (e.type === 'phase' && (e.phase === 'plan' || e.phase === 'apply' || e.phase === 'done') && mapped >= limit) collect();
   };
 }

@@ -7,7 +7,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { OutputError } from '../errors.js';
-import { inKeyOrder, STATE_DIR, TMP_DIR } from './manifest.js';
+import { inKeyOrder, isArrayIndex, STATE_DIR, TMP_DIR } from './manifest.js';
 import { writeTextAtomic } from './writer.js';
 
 export const JOURNAL_FILE = `${STATE_DIR}/journal.json`;
@@ -44,16 +44,60 @@ export async function writeJournal(root: string, journal: Journal): Promise<void
 }
 
 /**
+ * Durably record `extra` (what an earlier interrupted run left, in any order) and `sorted`
+ * (path → sha256, in ascending path order: a plan's writes), `sorted` winning where both
+ * name a path. The same bytes as writeJournal of the merged map, without that map: a cold
+ * sync of 100,000 work packages journals ~200,000 paths, and the map, its sorted keys and
+ * their copies raised the start of apply, then the run's peak, by ~30 MB.
+ */
+export async function writeJournalOf(root: string, extra: Journal, sorted: Iterable<readonly [string, string]>): Promise<void> {
+  await writeTextAtomic(path.join(root, JOURNAL_FILE), journalChunksOf(extra, sorted), path.join(root, TMP_DIR));
+}
+
+/** The bytes writeJournalOf writes. */
+export function journalChunksOf(extra: Journal, sorted: Iterable<readonly [string, string]>): Generator<string> {
+  return entryChunks(mergedEntries(extra, sorted));
+}
+
+/**
  * The journal's bytes: `stableJson({ files })`, written from the map's sorted keys rather
  * than through an object of every path (a cold sync of 30,000 work packages journals
  * 60,000 paths: that object held a second copy of each as a property name).
  */
-export function* journalChunks(journal: Journal): Generator<string> {
-  if (journal.size === 0) return yield '{\n  "files": {}\n}\n';
-  yield '{\n  "files": {\n';
-  const keys = inKeyOrder([...journal.keys()]);
-  for (let i = 0; i < keys.length; i++) yield `    ${JSON.stringify(keys[i])}: ${JSON.stringify(journal.get(keys[i]!))}${i < keys.length - 1 ? ',' : ''}\n`;
-  yield '  }\n}\n';
+export function journalChunks(journal: Journal): Generator<string> {
+  return journalChunksOf(journal, []);
+}
+
+function* entryChunks(entries: Iterable<readonly [string, string]>): Generator<string> {
+  let first = true;
+  for (const [k, v] of entries) {
+    yield `${first ? '{\n  "files": {\n' : ',\n'}    ${JSON.stringify(k)}: ${JSON.stringify(v)}`;
+    first = false;
+  }
+  yield first ? '{\n  "files": {}\n}\n' : '\n  }\n}\n';
+}
+
+/**
+ * The entries of `extra` and `sorted` in stableJson's key order (manifest.ts inKeyOrder:
+ * array-index keys first, by number, then the others by code unit), `sorted` winning on
+ * a path both hold. `sorted` is walked twice and never copied: its index-like paths (a
+ * file named `7` at the root, if any) are taken out on the first walk.
+ */
+function* mergedEntries(extra: Journal, sorted: Iterable<readonly [string, string]>): Generator<readonly [string, string]> {
+  const indexed = new Map<string, string>();
+  for (const [k, v] of extra) if (isArrayIndex(k)) indexed.set(k, v);
+  for (const [k, v] of sorted) if (isArrayIndex(k)) indexed.set(k, v);
+  for (const k of inKeyOrder([...indexed.keys()])) yield [k, indexed.get(k)!];
+  const others = inKeyOrder([...extra.keys()].filter((k) => !isArrayIndex(k)));
+  let i = 0;
+  for (const entry of sorted) {
+    const k = entry[0];
+    if (isArrayIndex(k)) continue;
+    while (i < others.length && others[i]! < k) yield [others[i]!, extra.get(others[i++]!)!];
+    if (i < others.length && others[i] === k) i++;
+    yield entry;
+  }
+  for (; i < others.length; i++) yield [others[i]!, extra.get(others[i]!)!];
 }
 
 export async function removeJournal(root: string): Promise<void> {

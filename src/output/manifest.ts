@@ -845,7 +845,7 @@ export function stableJson(value: unknown): string {
 
 const ARRAY_INDEX = /^(?:0|[1-9]\d*)$/;
 /** JavaScript lists array-index keys first, ascending, whatever the insertion order. */
-const isArrayIndex = (k: string): boolean => ARRAY_INDEX.test(k) && Number(k) < 4294967295;
+export const isArrayIndex = (k: string): boolean => ARRAY_INDEX.test(k) && Number(k) < 4294967295;
 
 /** Whether keys as Object.keys lists them are already in sortedKeys' order. */
 function keysSorted(keys: readonly string[]): boolean {

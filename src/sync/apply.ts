@@ -3,7 +3,7 @@
 // Every file is old or new at any instant; a run killed anywhere converges on the next.
 import { rm, rmdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { removeJournal, writeJournal, type Journal } from '../output/journal.js';
+import { removeJournal, writeJournal, writeJournalOf, type Journal } from '../output/journal.js';
 import { stageState, TMP_DIR, type PreviousShards, type ShardedEntries, type StateCache, type StateTop, type WrittenState } from '../output/manifest.js';
 import { createSymlinkGuard, resolveInside } from '../output/paths.js';
 import type { Staging } from '../output/staging.js';
@@ -111,9 +111,16 @@ export async function applyPlan(a: ApplyInput): Promise<Applied> {
   // with nothing to write must still remove it (or every later run re-hashes its paths).
   const journaled = writes.length > 0 || deletes.length > 0 || a.pendingJournal.size > 0 || a.journalFound;
   if (writes.length) {
-    const journal: Journal = new Map([...a.carriedJournal, ...a.pendingJournal]);
-    for (const f of writes) journal.set(f.path, f.sha256!);
-    await writeJournal(root, journal);
+    // A plan's files are sorted by path (plan.ts), so the writes are journaled as they
+    // come (walked twice, never copied), merged with what earlier runs left; a list in
+    // another order (a caller's own) is sorted first.
+    const inOrder = writes.every((f, i) => i === 0 || writes[i - 1]!.path < f.path) ? writes : [...writes].sort((x, y) => (x.path < y.path ? -1 : 1));
+    const sortedWrites = {
+      *[Symbol.iterator](): Generator<readonly [string, string]> {
+        for (const f of inOrder) yield [f.path, f.sha256!];
+      },
+    };
+    await writeJournalOf(root, new Map([...a.carriedJournal, ...a.pendingJournal]), sortedWrites);
   }
   // Staged files are fsynced in the background during the fetch; none is moved into place
   // before all of them are durable.

@@ -11,16 +11,21 @@ import { inspectTree, type PlanDeps } from './tree.js';
 export async function planRun(ctx: RunContext, deps: PlanDeps): Promise<{ plan: SyncPlan; released: Map<number, string[]> }> {
   const { previous, ledger, mapper } = deps;
   const tree = await inspectTree(ctx, deps);
-  const desired = mapper.desired().filter((d) => ledger.outcome(d.workPackageId)?.kind === 'mapped');
+  mapper.retain((d) => ledger.outcome(d.workPackageId)?.kind === 'mapped');
+  const desired = mapper.desired();
+  // The paths one at a time, not an array of 200,000 in a cold sync.
+  function* desiredPaths(): Generator<string> {
+    for (const d of desired) yield d.path;
+  }
   // The shards that may own a wanted path (a collision, a file taken back) are read.
-  await previous.loadOwnersOf(desired.map((d) => d.path));
+  await previous.loadOwnersOf(desiredPaths());
   // Only what the plan can touch is planned; the other work packages' files are counted
   // (those of shards the run did not read, from their summaries).
   const keeps = (id: number): boolean => keepsPrevious(ledger.outcome(id)?.kind);
   // Entries of shards read as text are parsed only when the plan looks at them (not kept,
   // or owning a wanted path); the others' files are counted from the shard's summary.
   // The owner of each wanted path, looked up once (the planner's scope asks for them too).
-  const ownerOfWanted = previous.ownersOf(desired.map((d) => d.path));
+  const ownerOfWanted = previous.ownersOf(desiredPaths());
   const owners = new Set(ownerOfWanted.values());
   /** Per text shard, per source: files of the entries the plan looks at. */
   const looked = new Map<number, Record<string, number>>();
