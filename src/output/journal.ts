@@ -40,7 +40,7 @@ export async function readJournal(root: string): Promise<Journal> {
 
 /** Durably record the paths about to be written (merged with what an earlier interrupted run left). */
 export async function writeJournal(root: string, journal: Journal): Promise<void> {
-  await writeTextAtomic(path.join(root, JOURNAL_FILE), journalChunks(journal), path.join(root, TMP_DIR));
+  await writeJournalOf(root, journal, []);
 }
 
 /**

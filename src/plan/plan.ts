@@ -110,7 +110,8 @@ interface KeptFile {
 type Claim = DesiredFile | KeptFile;
 const isKept = (c: Claim): c is KeptFile => 'kept' in c;
 
-const byPath = (a: { path: string }, b: { path: string }): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+/** The order of a plan's files: by path, by code unit. */
+export const byPath = (a: { path: string }, b: { path: string }): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
 
 export function planSync(input: PlanInput): PlanResult {
   const failures: PlanFailure[] = [];

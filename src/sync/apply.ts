@@ -8,6 +8,7 @@ import { stageState, TMP_DIR, type PreviousShards, type ShardedEntries, type Sta
 import { createSymlinkGuard, resolveInside } from '../output/paths.js';
 import type { Staging } from '../output/staging.js';
 import { fsyncDir, makeDir, moveIntoPlace } from '../output/writer.js';
+import { byPath } from '../plan/plan.js';
 import type { PlannedFile, SyncPlan } from '../plan/types.js';
 import type { SyncEvent } from './events.js';
 import { carriedJournal } from './keep.js';
@@ -114,7 +115,7 @@ export async function applyPlan(a: ApplyInput): Promise<Applied> {
     // A plan's files are sorted by path (plan.ts), so the writes are journaled as they
     // come (walked twice, never copied), merged with what earlier runs left; a list in
     // another order (a caller's own) is sorted first.
-    const inOrder = writes.every((f, i) => i === 0 || writes[i - 1]!.path < f.path) ? writes : [...writes].sort((x, y) => (x.path < y.path ? -1 : 1));
+    const inOrder = writes.every((f, i) => i === 0 || writes[i - 1]!.path < f.path) ? writes : [...writes].sort(byPath);
     const sortedWrites = {
       *[Symbol.iterator](): Generator<readonly [string, string]> {
         for (const f of inOrder) yield [f.path, f.sha256!];
