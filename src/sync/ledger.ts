@@ -30,6 +30,8 @@ export class Ledger {
   private readonly unsettled = new Map<number, Outcome>();
   private readonly keptBy = new Map<string, Outcome>();
   private readonly mappedBy = new Map<string, Outcome>();
+  /** Mapped from an attachment added after its row was read (process.ts readAfterRow): retried next run. */
+  private readonly rechecks = new Set<number>();
   /** Mapped entries' recorded references (only those that have some): what facts.ts checks after the walks. */
   private readonly refsOf = new Map<number, NonNullable<ManifestWorkPackage['refs']>>();
   /** Files whose bytes turned out other than mapped (tree.ts): path → sha256, applied when the entry is read back. */
@@ -57,9 +59,12 @@ export class Ledger {
     else this.unsettled.delete(id);
   }
 
-  mapped(source: string, id: number, entry: ManifestWorkPackage): void {
+  /** `recheck`: right now, but mapped from newer data than its row: on the retry list (retry), not an error. */
+  mapped(source: string, id: number, entry: ManifestWorkPackage, recheck = false): void {
     if (this.outcomes.get(id)?.kind === 'failed') return; // a failure sticks for the run
     this.spill.put(id, entry);
+    if (recheck) this.rechecks.add(id);
+    else this.rechecks.delete(id);
     this.amended.delete(id);
     if (entry.refs && Object.keys(entry.refs).length) this.refsOf.set(id, entry.refs);
     else this.refsOf.delete(id);
@@ -130,9 +135,14 @@ export class Ledger {
     return false;
   }
 
+  /** What the next run maps again by id: failed, deferred, or mapped from an attachment newer than its row. */
   retry(source: string): number[] {
     const out: number[] = [];
     for (const [id, o] of this.unsettled) if (o.source === source) out.push(id);
+    this.rechecks.forEach((id) => {
+      const o = this.outcomes.get(id);
+      if (o?.kind === 'mapped' && o.source === source) out.push(id);
+    });
     return out.sort((a, b) => a - b);
   }
 

@@ -72,6 +72,14 @@ export function createMapper(
     projects: sources.projects,
     now: options.now,
     maxBytes: options.maxAttachmentBytes ?? DEFAULTS.maxAttachmentBytes,
+    // The server's clock when the walks began; without its Date header, the newest row the
+    // source's last run saw (no later than the server's clock then); on a first sync, any.
+    // Not this machine's clock, which may be far from the server's.
+    rowsReadFrom: (name) => {
+      if (sources.walkStart) return sources.walkStart.getTime();
+      const mark = previous.source(name)?.watermark;
+      return mark ? Date.parse(mark) : -Infinity;
+    },
     sourceOf: (id) => {
       const name = membership.sourceOf(id);
       return name === undefined ? undefined : sources.specByName.get(name);
@@ -101,7 +109,7 @@ export function createMapper(
         for (const [p, a] of r.cached) cached.set(p, a);
         if (r.again) againOf.set(wp.id, { src, wp, again: r.again });
         else againOf.delete(wp.id);
-        ledger.mapped(name, wp.id, r.entry);
+        ledger.mapped(name, wp.id, r.entry, r.recheck);
         if (ledger.outcome(wp.id)?.kind === 'mapped') {
           deps.lookAhead(r.desired.map((d) => d.path));
           deps.lookAhead(Object.keys(previous.entry(wp.id)?.files ?? {}));
