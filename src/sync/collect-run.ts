@@ -2,7 +2,8 @@
 // packages a targeted run was asked about read by id (collect-targeted.ts), with mapping
 // fed as rows arrive (mapper.ts). Then, every walk done, pages whose shown facts of other
 // work packages changed meanwhile (a target's row arrived later, a target renamed) are
-// mapped again in the same run (facts.ts).
+// mapped again in the same run (facts.ts), and the rows mapped are checked for edits made
+// while the run went on (recheck.ts).
 import { createPresenceCheck, type PresenceCheck } from '../output/disk-state.js';
 import type { WorkPackage } from '../types.js';
 import { collectAll, type CollectDeps, type CollectedSources } from './collect-all.js';
@@ -10,6 +11,7 @@ import { collectTargeted } from './collect-targeted.js';
 import { reconcileInRun, type FactsBook } from './facts.js';
 import { eachLimited } from './pool.js';
 import type { PreviousState } from './previous-state.js';
+import { recheckMapped } from './recheck.js';
 import type { RunContext } from './run-context.js';
 
 /**
@@ -73,5 +75,6 @@ export async function collectRun(ctx: RunContext, deps: Omit<CollectDeps, 'prese
     checkpoint: ctx.checkpoint,
     isAborted: ctx.isAborted,
   });
+  await recheckMapped(ctx, { ledger, mapper, sources });
   return { collected, targetedRows };
 }

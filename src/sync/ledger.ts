@@ -30,7 +30,7 @@ export class Ledger {
   private readonly unsettled = new Map<number, Outcome>();
   private readonly keptBy = new Map<string, Outcome>();
   private readonly mappedBy = new Map<string, Outcome>();
-  /** Mapped from an attachment added after its row was read (process.ts readAfterRow): retried next run. */
+  /** Mapped, but their rows changed while the run went on (recheck.ts): retried next run. */
   private readonly rechecks = new Set<number>();
   /** Mapped entries' recorded references (only those that have some): what facts.ts checks after the walks. */
   private readonly refsOf = new Map<number, NonNullable<ManifestWorkPackage['refs']>>();
@@ -59,12 +59,10 @@ export class Ledger {
     else this.unsettled.delete(id);
   }
 
-  /** `recheck`: right now, but mapped from newer data than its row: on the retry list (retry), not an error. */
-  mapped(source: string, id: number, entry: ManifestWorkPackage, recheck = false): void {
+  mapped(source: string, id: number, entry: ManifestWorkPackage): void {
     if (this.outcomes.get(id)?.kind === 'failed') return; // a failure sticks for the run
     this.spill.put(id, entry);
-    if (recheck) this.rechecks.add(id);
-    else this.rechecks.delete(id);
+    this.rechecks.delete(id);
     this.amended.delete(id);
     if (entry.refs && Object.keys(entry.refs).length) this.refsOf.set(id, entry.refs);
     else this.refsOf.delete(id);
@@ -72,6 +70,19 @@ export class Ledger {
     if (!m) this.mappedBy.set(source, (m = Object.freeze({ kind: 'mapped', source })));
     this.record(id, m);
     this.emit({ type: 'workPackage', source, id, skipped: false });
+  }
+
+  /**
+   * A mapped work package whose row changed after the run read it (recheck.ts): its files
+   * stay as mapped, and it goes on the retry list (`retry`), not an error.
+   */
+  recheck(id: number): void {
+    if (this.outcomes.get(id)?.kind === 'mapped') this.rechecks.add(id);
+  }
+
+  /** Whether the run mapped any work package of the source. */
+  mappedAny(source: string): boolean {
+    return this.mappedBy.has(source);
   }
 
   /** A mapped work package's file whose bytes turned out to be other than mapped (re-downloaded): its entry records these. */
@@ -135,7 +146,7 @@ export class Ledger {
     return false;
   }
 
-  /** What the next run maps again by id: failed, deferred, or mapped from an attachment newer than its row. */
+  /** What the next run maps again by id: failed, deferred, or mapped from a row that changed while the run went on. */
   retry(source: string): number[] {
     const out: number[] = [];
     for (const [id, o] of this.unsettled) if (o.source === source) out.push(id);

@@ -41,6 +41,16 @@ export interface Mapper {
   /** Desired paths whose bytes are an unchanged attachment not downloaded this run. */
   readonly cached: Map<string, Attachment>;
   readonly maxBytes: number;
+  /**
+   * An instant (ms, the server's clock) meant to be no later than any edit made to the
+   * source's rows after this run began reading them: the earlier of the server's `Date`
+   * when the walks began (without one, the watermark of the source's last run: the newest
+   * row it saw) and this machine's clock as the run began. Either clock may be wrong (a
+   * proxy's `Date`, a machine off NTP); the earlier of the two is right while one is.
+   */
+  rowsReadFrom(source: string): number;
+  /** The row (`updatedAt lockVersion`) a work package mapped this run was mapped from, if at or after its source's rowsReadFrom. */
+  mappedRow(id: number): string | undefined;
   /** Once planned: the desired files and cached attachments are in the plan, drop them (a cold sync holds tens of thousands). */
   release(): void;
 }
@@ -72,14 +82,6 @@ export function createMapper(
     projects: sources.projects,
     now: options.now,
     maxBytes: options.maxAttachmentBytes ?? DEFAULTS.maxAttachmentBytes,
-    // The server's clock when the walks began; without its Date header, the newest row the
-    // source's last run saw (no later than the server's clock then); on a first sync, any.
-    // Not this machine's clock, which may be far from the server's.
-    rowsReadFrom: (name) => {
-      if (sources.walkStart) return sources.walkStart.getTime();
-      const mark = previous.source(name)?.watermark;
-      return mark ? Date.parse(mark) : -Infinity;
-    },
     sourceOf: (id) => {
       const name = membership.sourceOf(id);
       return name === undefined ? undefined : sources.specByName.get(name);
@@ -97,6 +99,15 @@ export function createMapper(
   const latestFrom = new Map<number, number>();
   const cached = new Map<string, Attachment>();
   const againOf = new Map<number, Remappable>();
+  const machineStart = ctx.clock().getTime();
+  const rowsReadFrom = (name: string): number => {
+    const mark = previous.source(name)?.watermark;
+    const server = sources.walkStart ? sources.walkStart.getTime() : mark ? Date.parse(mark) : Infinity;
+    return Math.min(server, machineStart);
+  };
+  // Only rows as new as the bound: what recheck.ts compares are rows changed since, and a
+  // row mapped from before the bound differs from any of them (a cold sync holds none).
+  const mappedRows = new Map<number, string>();
   const schedule = (src: ResolvedSource, wp: WorkPackage, again?: () => Promise<Processed>): void => {
     facts.saw(wp);
     scheduler.run(async () => {
@@ -109,8 +120,10 @@ export function createMapper(
         for (const [p, a] of r.cached) cached.set(p, a);
         if (r.again) againOf.set(wp.id, { src, wp, again: r.again });
         else againOf.delete(wp.id);
-        ledger.mapped(name, wp.id, r.entry, r.recheck);
+        ledger.mapped(name, wp.id, r.entry);
         if (ledger.outcome(wp.id)?.kind === 'mapped') {
+          if (Date.parse(wp.updatedAt) >= rowsReadFrom(name)) mappedRows.set(wp.id, rowKey(wp));
+          else mappedRows.delete(wp.id);
           deps.lookAhead(r.desired.map((d) => d.path));
           deps.lookAhead(Object.keys(previous.entry(wp.id)?.files ?? {}));
         }
@@ -153,5 +166,23 @@ export function createMapper(
     for (let i = 0; i < list.length; i++) if (keep(list[i]!)) list[n++] = list[i]!;
     list.length = n;
   };
-  return { schedule, saw: (wp) => facts.saw(wp), againOf, refOf, scheduler, desired: latest, retain, cached, maxBytes: processing.maxBytes, release };
+  return {
+    schedule,
+    saw: (wp) => facts.saw(wp),
+    againOf,
+    refOf,
+    scheduler,
+    desired: latest,
+    retain,
+    cached,
+    maxBytes: processing.maxBytes,
+    rowsReadFrom,
+    mappedRow: (id) => mappedRows.get(id),
+    release,
+  };
+}
+
+/** What recheck.ts compares of a row: an attachment added or removed moves `updatedAt` only, an edit both. */
+export function rowKey(wp: Pick<WorkPackage, 'updatedAt' | 'lockVersion'>): string {
+  return `${wp.updatedAt} ${wp.lockVersion}`;
 }

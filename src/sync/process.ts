@@ -29,12 +29,6 @@ export interface ProcessContext {
   projects: ReadonlyMap<number, Project>;
   now: Date;
   maxBytes: number;
-  /**
-   * Per source, an instant (ms, the server's clock) before this run read any of its rows: an
-   * attachment created since then that is newer than its row was added after the row was
-   * read (see readAfterRow).
-   */
-  rowsReadFrom(source: string): number;
   /** Source name of each work package this run syncs (for MapContext.sourceOf). */
   sourceOf(id: number): SourceSpec | undefined;
   /** How a page records that answer (closure.ts `refKey`; null: no source syncs it). */
@@ -55,33 +49,6 @@ export interface Processed {
    * that showed other work packages' facts: the engine calls it when their final facts differ.
    */
   again?: () => Promise<Processed>;
-  /** Mapped from an attachment added after its row was read: map it again next run (readAfterRow). */
-  recheck: boolean;
-}
-
-/**
- * Whether a row's attachments hold one added after the row was read, in this run: created
- * at or after the run began reading rows, and after the row's updatedAt.
- *
- * OpenProject moves a work package's updatedAt when an attachment is added (touch_container),
- * in the same transaction, so such an attachment means the row in hand is older than the
- * attachments. The page is right today, but the state records the older row: a server then
- * restored to that row (a backup taken before the attachment) gives the next run nothing to
- * notice, and the page would keep an attachment the server no longer has. Mapped again next
- * run (the retry list), the row and its attachments are read together again.
- *
- * Only attachments created since the run began count: older data breaks the rule above (7 of
- * the medigy corpus's 1,116 attachments are newer than their work package's updatedAt), and
- * such a work package must not be mapped again on every run. An attachment removed in that
- * window leaves no trace in the attachments: that case is not covered (it would take reading
- * every mapped row again).
- */
-export function readAfterRow(wp: Pick<WorkPackage, 'updatedAt'>, attachments: readonly Pick<Attachment, 'createdAt'>[], rowsReadFrom: number): boolean {
-  const row = Date.parse(wp.updatedAt);
-  return attachments.some((a) => {
-    const created = Date.parse(a.createdAt);
-    return created >= rowsReadFrom && created > row;
-  });
 }
 
 export async function processWorkPackage(ctx: ProcessContext, source: SourceSpec, wp: WorkPackage, old: ManifestWorkPackage | undefined): Promise<Processed> {
@@ -131,10 +98,9 @@ export async function processWorkPackage(ctx: ProcessContext, source: SourceSpec
     }),
   );
   probed.sort((a, b) => a.attachment.id - b.attachment.id);
-  const recheck = readAfterRow(wp, attachments, ctx.rowsReadFrom(source.name));
   const render = async (): Promise<Processed> => {
     const out = await mapAndStage(ctx, source, wp, old, { ...entry, files: {}, attachments: { ...entry.attachments } }, probed, attachments, staged);
-    return out.askedFacts ? { ...out.processed, again: render, recheck } : { ...out.processed, recheck };
+    return out.askedFacts ? { ...out.processed, again: render } : out.processed;
   };
   return render();
 }
@@ -149,7 +115,7 @@ async function mapAndStage(
   probed: ProbedAttachment[],
   attachments: Attachment[],
   staged: ReadonlyMap<number, { name: string; sha256: string }>,
-): Promise<{ processed: Omit<Processed, 'recheck'>; askedFacts: boolean }> {
+): Promise<{ processed: Processed; askedFacts: boolean }> {
   const project = ctx.projects.get(wp.project.id)!;
   // References are recorded as the answers given, so the engine can tell when one changes.
   const refs: Record<string, string | null> = {};

@@ -350,17 +350,28 @@ describe('invariant regressions: an attachment newer than the row it was mapped 
   // listed, before its attachments were read, in a --full sync; the server then restored
   // from a backup taken before that sync. The page was right, but the state recorded the
   // older row, which is exactly the restored one: no walk returned it, the restore check
-  // found it unchanged, and the page kept the favicon a fresh sync does not write. A work
-  // package mapped from an attachment created after the run began reading rows, and newer
-  // than its row, is now on the retry list: the next run reads it again by id.
+  // found it unchanged, and the page kept the favicon a fresh sync does not write. Every
+  // source with a work package mapped is now walked again from when the run began reading
+  // rows (recheck.ts): a mapped row that changed meanwhile goes on the retry list, and the
+  // next run reads it again by id.
   const attachedDuring: Step[] = [
     { m: 'block', kind: 'dir', v: 0 },
     { m: 'sync', full: true, conc: 1, during: [{ route: 'attachments', nth: 1, mut: { m: 'attach', wp: 595, kind: 'favicon', v: 0 } }, { route: 'work_packages', nth: 1, mut: { m: 'edit', wp: 0, field: 'subject', v: 0 } }] },
     { m: 'restore', slot: 0, sequences: false },
   ];
   it('a favicon attached between the row and its attachments, then a restore: the favicon leaves the page', history({ ...medigyPaged, machineClock: 'far' }, attachedDuring));
-  // Without the server's Date header, the source's previous watermark bounds what counts as added during the run.
+  // Without the server's Date header, the source's previous watermark bounds the second walk.
   it('the same with the server\'s Date header unusable', history({ ...medigyPaged, machineClock: 'far' }, [{ m: 'date', mode: 'garbage', once: false }, ...attachedDuring]));
+  // The server's Date a year ahead: this machine's clock, right, bounds the second walk.
+  it('the same with the server\'s Date a year ahead and this machine\'s clock right', history({ ...medigyPaged, machineClock: 'server' }, [{ m: 'date', mode: 'farAhead', once: false }, ...attachedDuring]));
+  // The same window, an attachment removed: #2958's featured image (the fixture's 23rd
+  // attachment) deleted as its attachments are read. Nothing on the page or in the
+  // attachments shows it; the row's updatedAt moved, which the second walk sees.
+  it('a featured image removed between the row and its attachments, then a restore: the image comes back', history({ ...medigyPaged, machineClock: 'far' }, [
+    { m: 'block', kind: 'dir', v: 0 },
+    { m: 'sync', full: true, conc: 1, during: [{ route: 'attachments', nth: 1, mut: { m: 'unattach', att: 22 } }, { route: 'work_packages', nth: 1, mut: { m: 'edit', wp: 0, field: 'subject', v: 0 } }] },
+    { m: 'restore', slot: 0, sequences: false },
+  ]));
   // Incremental: the edit makes the run read #2958's row and then its attachments; the backup
   // holds that row as the run lists it. (The blocked path makes the run, and the model's
   // follow-up sync after edits made during a run, fail: without it, the follow-up maps #2958's

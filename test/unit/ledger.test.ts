@@ -28,15 +28,18 @@ describe('Ledger', () => {
     for (let round = 0; round < 300; round++) {
       const { l } = ledger();
       const ids = [1, 2, 3, 4, 5];
-      /** Whether the mapping that counts (the last one not after a failure) was from an attachment newer than its row. */
+      /** Whether the mapping that counts (the last one not after a failure) was rechecked since (its row changed meanwhile). */
       const recheck = new Map<number, boolean>();
       for (let step = 0; step < 12; step++) {
         const id = pick(ids);
         const source = pick(['a', 'b']);
         const op = pick(['mapped', 'recheck', 'kept', 'gone', 'failed', 'deferred'] as const);
-        if (op === 'mapped' || op === 'recheck') {
-          if (l.outcome(id)?.kind !== 'failed') recheck.set(id, op === 'recheck');
-          l.mapped(source, id, entry(source), op === 'recheck');
+        if (op === 'mapped') {
+          if (l.outcome(id)?.kind !== 'failed') recheck.set(id, false);
+          l.mapped(source, id, entry(source));
+        } else if (op === 'recheck') {
+          if (l.outcome(id)?.kind === 'mapped') recheck.set(id, true);
+          l.recheck(id);
         }
         else if (op === 'kept' && id <= 3) l.kept(source, id);
         else if (op === 'gone') l.gone(source, id);

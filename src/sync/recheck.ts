@@ -1,0 +1,59 @@
+// After mapping: the rows of each source that changed while the run went on.
+//
+// A work package's attachments are read after its row (another request). An attachment
+// added or removed in between is on the page (or missing from it), while the state records
+// the row as read, without the change: OpenProject moves `updatedAt` when an attachment is
+// added or removed (touch_container.rb), so the row in hand is older than the attachments.
+// The next run's walk returns the row (it is newer than the watermark), unless the server
+// is restored meanwhile to a backup holding exactly the row read: then the row equals its
+// entry, no check can tell, and the page keeps what the server no longer has (found by
+// fuzz:sync, seed 1212513748). So, once every row is mapped, each source with a work package
+// mapped this run is walked again from the instant the run began reading rows: a mapped row
+// that comes back other than it was mapped goes on the retry list, and the next run reads it
+// again by id. The files are left as mapped: they may be right, and the next run decides.
+// A run with nothing mapped skips this; one request per such source otherwise (the rows
+// changed since the run began are few). A targeted run asks about the ids it mapped only.
+import type { Ledger } from './ledger.js';
+import { rowKey, type Mapper } from './mapper.js';
+import type { RunContext } from './run-context.js';
+import type { RunSources } from './run-sources.js';
+
+export async function recheckMapped(ctx: RunContext, deps: { ledger: Ledger; mapper: Mapper; sources: RunSources }): Promise<void> {
+  const { ledger, mapper, sources } = deps;
+  await Promise.all(
+    sources.resolved.map(async (src) => {
+      const name = src.spec.name;
+      if (!ledger.mappedAny(name)) return;
+      const from = mapper.rowsReadFrom(name);
+      // A targeted run asks only about the work packages it mapped (an id listing: chunked,
+      // and an id deleted meanwhile is simply absent): it reads no other row (curate watch).
+      const since = new Date(from).toISOString();
+      const ids = sources.onlyIds?.filter((id) => ledger.outcome(id)?.kind === 'mapped' && ledger.outcome(id)?.source === name);
+      if (ids?.length === 0) return;
+      const pages = ids ? ctx.options.client.listWorkPackages({ ...src.query, updatedSince: since, ids }) : ctx.options.client.listChanges(src.query, since);
+      const changed: number[] = [];
+      try {
+        for await (const page of pages) {
+          ctx.checkpoint();
+          for (const wp of page.workPackages) {
+            if (ledger.outcome(wp.id)?.kind !== 'mapped' || mapper.mappedRow(wp.id) === rowKey(wp)) continue;
+            ledger.recheck(wp.id);
+            changed.push(wp.id);
+          }
+        }
+        if (changed.length) {
+          const ids = changed.sort((a, b) => a - b).slice(0, 10).map((id) => `#${id}`).join(', ');
+          ctx.warn(`source "${name}": ${changed.length} work package(s) changed while this run mapped them (${ids}${changed.length > 10 ? ', …' : ''}); the next run reads them again`);
+        }
+      } catch (e) {
+        if (ctx.isAborted()) throw e;
+        ledger.failed({
+          kind: 'source',
+          source: name,
+          message: `source "${name}": its rows could not be read again to find edits made while this run mapped them (its pages are written as mapped; its watermark stays where it was): ${(e as Error).message}`,
+        });
+      }
+    }),
+  );
+}
+
