@@ -15,6 +15,7 @@ import type { Ledger } from './ledger.js';
 import type { Membership } from './membership.js';
 import type { PreviousState } from './previous-state.js';
 import { isAttachmentFailure, processWorkPackage, type ProcessContext, type Processed } from './process.js';
+import { changesFrom, rowKey } from './recheck.js';
 import type { RunContext } from './run-context.js';
 import type { RunSources } from './run-sources.js';
 import { createScheduler, type Scheduler } from './scheduler.js';
@@ -42,11 +43,8 @@ export interface Mapper {
   readonly cached: Map<string, Attachment>;
   readonly maxBytes: number;
   /**
-   * An instant (ms, the server's clock) meant to be no later than any edit made to the
-   * source's rows after this run began reading them: the earlier of the server's `Date`
-   * when the walks began (without one, the watermark of the source's last run: the newest
-   * row it saw) and this machine's clock as the run began. Either clock may be wrong (a
-   * proxy's `Date`, a machine off NTP); the earlier of the two is right while one is.
+   * An instant (ms, the server's clock) no later than any edit made to the source's rows
+   * after this run began reading them (recheck.ts `changesFrom`).
    */
   rowsReadFrom(source: string): number;
   /** The row (`updatedAt lockVersion`) a work package mapped this run was mapped from, if at or after its source's rowsReadFrom. */
@@ -100,10 +98,15 @@ export function createMapper(
   const cached = new Map<string, Attachment>();
   const againOf = new Map<number, Remappable>();
   const machineStart = ctx.clock().getTime();
+  const readFrom = new Map<string, number>();
   const rowsReadFrom = (name: string): number => {
-    const mark = previous.source(name)?.watermark;
-    const server = sources.walkStart ? sources.walkStart.getTime() : mark ? Date.parse(mark) : Infinity;
-    return Math.min(server, machineStart);
+    let from = readFrom.get(name);
+    if (from === undefined) {
+      const stored = previous.source(name)?.watermark;
+      from = changesFrom({ date: sources.walkStart?.getTime() ?? null, watermark: stored ? Date.parse(stored) : null, machine: machineStart });
+      readFrom.set(name, from);
+    }
+    return from;
   };
   // Only rows as new as the bound: what recheck.ts compares are rows changed since, and a
   // row mapped from before the bound differs from any of them (a cold sync holds none).
@@ -180,9 +183,4 @@ export function createMapper(
     mappedRow: (id) => mappedRows.get(id),
     release,
   };
-}
-
-/** What recheck.ts compares of a row: an attachment added or removed moves `updatedAt` only, an edit both. */
-export function rowKey(wp: Pick<WorkPackage, 'updatedAt' | 'lockVersion'>): string {
-  return `${wp.updatedAt} ${wp.lockVersion}`;
 }

@@ -13,10 +13,33 @@
 // again by id. The files are left as mapped: they may be right, and the next run decides.
 // A run with nothing mapped skips this; one request per such source otherwise (the rows
 // changed since the run began are few). A targeted run asks about the ids it mapped only.
+import type { WorkPackage } from '../types.js';
 import type { Ledger } from './ledger.js';
-import { rowKey, type Mapper } from './mapper.js';
+import type { Mapper } from './mapper.js';
 import type { RunContext } from './run-context.js';
 import type { RunSources } from './run-sources.js';
+
+/** What the second walk compares of a row: an attachment added or removed moves `updatedAt` only, an edit both. */
+export function rowKey(wp: Pick<WorkPackage, 'updatedAt' | 'lockVersion'>): string {
+  return `${wp.updatedAt} ${wp.lockVersion}`;
+}
+
+/**
+ * Where the second walk starts (ms, the server's clock): meant to be no later than any edit
+ * made to the source's rows after the run began reading them. The earlier of the server's
+ * `Date` when the walks began (`date`; without one, the source's previous `watermark`, the
+ * newest row its last run saw) and this machine's clock as the run began (`machine`).
+ * Either may be wrong (a proxy's `Date`, a machine off NTP); the earlier is right while
+ * one of them is. But never before the previous watermark when the `Date` is past it (the
+ * server's clock had passed it then): a machine clock days behind would otherwise make the
+ * second walk read days of rows on every run. A watermark the `Date` is not past may be
+ * wrong itself (stored in the server's future): it bounds nothing then.
+ */
+export function changesFrom(clocks: { date: number | null; watermark: number | null; machine: number }): number {
+  const { date, watermark, machine } = clocks;
+  const earlier = Math.min(date ?? watermark ?? Infinity, machine);
+  return watermark !== null && date !== null && watermark <= date ? Math.max(watermark, earlier) : earlier;
+}
 
 export async function recheckMapped(ctx: RunContext, deps: { ledger: Ledger; mapper: Mapper; sources: RunSources }): Promise<void> {
   const { ledger, mapper, sources } = deps;
