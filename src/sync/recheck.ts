@@ -12,7 +12,8 @@
 // that comes back other than it was mapped goes on the retry list, and the next run reads it
 // again by id. The files are left as mapped: they may be right, and the next run decides.
 // A run with nothing mapped skips this; one request per such source otherwise (the rows
-// changed since the run began are few). A targeted run asks about the ids it mapped only.
+// changed since the run began are few). A targeted run asks about the ids it mapped only;
+// a dry run, which writes no state, does not ask.
 import type { WorkPackage } from '../types.js';
 import type { Ledger } from './ledger.js';
 import type { Mapper } from './mapper.js';
@@ -43,6 +44,8 @@ export function changesFrom(clocks: { date: number | null; watermark: number | n
 
 export async function recheckMapped(ctx: RunContext, deps: { ledger: Ledger; mapper: Mapper; sources: RunSources }): Promise<void> {
   const { ledger, mapper, sources } = deps;
+  // What it finds only goes into the next state, which a dry run does not write.
+  if (ctx.dryRun) return;
   await Promise.all(
     sources.resolved.map(async (src) => {
       const name = src.spec.name;
@@ -65,8 +68,8 @@ export async function recheckMapped(ctx: RunContext, deps: { ledger: Ledger; map
           }
         }
         if (changed.length) {
-          const ids = changed.sort((a, b) => a - b).slice(0, 10).map((id) => `#${id}`).join(', ');
-          ctx.warn(`source "${name}": ${changed.length} work package(s) changed while this run mapped them (${ids}${changed.length > 10 ? ', …' : ''}); the next run reads them again`);
+          const shown = changed.sort((a, b) => a - b).slice(0, 10).map((id) => `#${id}`).join(', ');
+          ctx.warn(`source "${name}": ${changed.length} work package(s) changed while this run mapped them (${shown}${changed.length > 10 ? ', …' : ''}); the next run reads them again`);
         }
       } catch (e) {
         if (ctx.isAborted()) throw e;

@@ -80,6 +80,22 @@ describe('recheck: the rows mapped, walked again once mapped', () => {
     }
   });
 
+  it('a dry run does not walk a second time: what it would find goes only into a state it does not write', async () => {
+    const sim = await startFixtureSimulator();
+    const out = await tempDir();
+    try {
+      const f = await fixtureClient();
+      // A first sync as a dry run maps everything, and walks everything with the full listing, not the changes walk.
+      const dry = await medigySync(sim, out.dir, { client: f.client, dryRun: true });
+      expect(dry.errors).toEqual([]);
+      expect(dry.counts.workPackages.mapped).toBeGreaterThan(30);
+      expect(f.changesWalks()).toBe(0);
+    } finally {
+      await sim.close();
+      await out.cleanup();
+    }
+  });
+
   it('when the second walk fails, the source gets an item error naming it and keeps no new watermark; the pages are written', async () => {
     const sim = await startFixtureSimulator();
     const out = await tempDir();
