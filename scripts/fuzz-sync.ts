@@ -42,10 +42,13 @@ const minutes = Number(a.get('minutes') ?? 5);
 const verbose = a.has('verbose');
 const workers = Number(a.get('workers') ?? 1);
 
+/** The options other than seed, runs and workers: what a replay line must repeat (the weights, the profile, the dataset…). */
+const rest = argv.filter((x, i) => !/^--(seed|runs|workers)(=|$)/.test(x) && !(i > 0 && /^--(seed|runs|workers)$/.test(argv[i - 1]!)));
+const replayRest = rest.length ? ` ${rest.join(' ')}` : '';
+
 if (workers > 1) {
   // N processes, worker i with seed + i: one core each, the same options otherwise.
   const share = Math.ceil(runs / workers);
-  const rest = argv.filter((x, i) => !/^--(seed|runs|workers)(=|$)/.test(x) && !(i > 0 && /^--(seed|runs|workers)$/.test(argv[i - 1]!)));
   console.log(`fuzz:sync ${workers} workers, seeds ${seed}..${seed + workers - 1}, ${share} histories each (replay one: npm run fuzz:sync -- --seed S --runs ${share} ${rest.join(' ')})`);
   const started = Date.now();
   let histories = 0;
@@ -97,7 +100,7 @@ const options: HistoryOptions = {
 const dataset = (a.get('dataset') ?? 'fixture') as NonNullable<WorldOptions['dataset']>;
 if (dataset !== 'fixture' && dataset !== 'small') throw new Error('--dataset: fixture or small');
 
-console.log(`fuzz:sync seed ${seed}, up to ${runs} histories or ${minutes} min, dataset ${dataset} (replay: npm run fuzz:sync -- --seed ${seed} --runs ${runs}${dataset === 'small' ? ' --dataset small' : ''})`);
+console.log(`fuzz:sync seed ${seed}, up to ${runs} histories or ${minutes} min, dataset ${dataset} (replay: npm run fuzz:sync -- --seed ${seed} --runs ${runs}${replayRest})`);
 const started = Date.now();
 let ran = 0;
 const durations: number[] = [];
@@ -138,7 +141,7 @@ if (!result.failed) {
 }
 const [history] = result.counterexample ?? [];
 console.log(`\nfuzz:sync seed ${seed}: FAILED after ${result.numRuns} histories, ${result.numShrinks} shrinks (${ran} runs including shrinking), ${secs} s${skippedText}`);
-console.log(`replay: npm run fuzz:sync -- --seed ${seed} --runs ${runs}${dataset === 'small' ? ' --dataset small' : ''}  (fast-check path ${result.counterexamplePath})`);
+console.log(`replay: npm run fuzz:sync -- --seed ${seed} --runs ${runs}${replayRest}  (fast-check path ${result.counterexamplePath})`);
 if (history) console.log(`\nshrunk history:\n${formatHistory(history)}`);
 console.log(`\n${result.errorInstance instanceof Error ? result.errorInstance.message : String(result.errorInstance)}`);
 process.exit(1);
