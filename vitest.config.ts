@@ -1,6 +1,5 @@
 import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
-import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 // Three projects, one run (`npm test` runs them all; `vitest run --project unit` one of them):
 // - unit: pure code and small fixtures, no server, no child process: short timeouts, so a
@@ -27,46 +26,6 @@ const E2E = [
   'test/integration/watch-publish.test.ts',
 ];
 
-// The files that take longest, longest first (wall seconds in a fresh clone's `npm test` with
-// a busy loop per core, 2026-12-07). Vitest orders files by the durations of earlier runs,
-// which a fresh clone (CI) does not have, and otherwise by size: a short file can be a slow
-// one (soak, the model test, disk-state), and one of those started last kept one worker
-// busy for seconds after the other had finished. Started first, the short files fill the
-// end instead. Any file not listed keeps vitest's order after these.
-const SLOWEST_FIRST = [
-  'test/integration/invariant-regressions.test.ts', // 34.9
-  'test/integration/soak.test.ts', // 17.4
-  'test/integration/watch.test.ts', // 17.1
-  'test/integration/faults.test.ts', // 16.0
-  'test/cli/install.test.ts', // 15.5
-  'test/cli/recipes.test.ts', // 14.9
-  'test/integration/state-shards.test.ts', // 13.8
-  'test/cli/terminal.test.ts', // 13.5
-  'test/integration/sync-engine.test.ts', // 12.3
-  'test/integration/invariant.model.test.ts', // 11.9
-  'test/cli/conventions.test.ts', // 11.8
-  'test/cli/publish.test.ts', // 10.9
-  'test/integration/engine-closure.test.ts', // 10.7
-  'test/integration/engine-invariant.test.ts', // 10.4
-  'test/cli/cli.test.ts', // 8.1
-  'test/integration/engine-facts.test.ts', // 7.2
-  'test/unit/disk-state.test.ts', // 7.1
-  'test/integration/client-faults.test.ts', // 6.8
-  'test/integration/signal-phases.test.ts', // 6.8
-  'test/cli/download-cache.test.ts', // 6.3
-];
-
-class SlowestFirst extends BaseSequencer {
-  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
-    const sorted = await super.sort(files);
-    const rank = (f: TestSpecification): number => {
-      const i = SLOWEST_FIRST.findIndex((p) => f.moduleId.endsWith(p));
-      return i < 0 ? SLOWEST_FIRST.length : i;
-    };
-    return sorted.map((f, i) => ({ f, i, r: rank(f) })).sort((a, b) => a.r - b.r || a.i - b.i).map(({ f }) => f);
-  }
-}
-
 export default defineConfig({
   test: {
     pool: 'forks',
@@ -78,7 +37,6 @@ export default defineConfig({
     // child processes, so even a 2-core machine runs two files at once (vitest's default
     // there is one).
     maxWorkers: Math.max(2, availableParallelism()),
-    sequence: { sequencer: SlowestFirst },
     // Each worker transformed every TypeScript module it imported on its own; with the
     // cache (node_modules/.experimental-vitest-cache, keyed by each file's content and the
     // configuration, removed by `npm ci`) the second worker reads what the first wrote,
