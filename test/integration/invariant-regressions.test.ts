@@ -345,7 +345,7 @@ describe('invariant regressions: a row from two sources in one run (session of 2
   ]));
 });
 
-describe('invariant regressions: an attachment newer than the row it was mapped with (session of 2026-12-07)', () => {
+describe('invariant regressions: an attachment added or removed while its work package was read (session of 2026-12-07)', () => {
   // Found by fuzz:sync (seed 1212513748): a favicon attached to #2958 after its row was
   // listed, before its attachments were read, in a --full sync; the server then restored
   // from a backup taken before that sync. The page was right, but the state recorded the
