@@ -54,7 +54,10 @@ export async function recheckMapped(ctx: RunContext, deps: { ledger: Ledger; map
       // A targeted run asks only about the work packages it mapped (an id listing: chunked,
       // and an id deleted meanwhile is simply absent): it reads no other row (curate watch).
       const since = new Date(from).toISOString();
-      const ids = sources.onlyIds?.filter((id) => ledger.outcome(id)?.kind === 'mapped' && ledger.outcome(id)?.source === name);
+      const ids = sources.onlyIds?.filter((id) => {
+        const outcome = ledger.outcome(id);
+        return outcome?.kind === 'mapped' && outcome.source === name;
+      });
       if (ids?.length === 0) return;
       const pages = ids ? ctx.options.client.listWorkPackages({ ...src.query, updatedSince: since, ids }) : ctx.options.client.listChanges(src.query, since);
       const changed: number[] = [];
@@ -82,4 +85,3 @@ export async function recheckMapped(ctx: RunContext, deps: { ledger: Ledger; map
     }),
   );
 }
-
