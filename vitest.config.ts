@@ -33,10 +33,12 @@ export default defineConfig({
     // child processes they start), so a worker runs them one after another without
     // re-importing vitest and the modules for each file: that import was ~35 CPU seconds.
     isolate: false,
-    // Most of an integration or e2e test's time is spent waiting on loopback servers and
-    // child processes, so even a 2-core machine runs two files at once (vitest's default
-    // there is one).
-    maxWorkers: Math.max(2, availableParallelism()),
+    // Most of an integration or e2e test's time is spent waiting on loopback servers, child
+    // processes and the disk, so one file more than there are cores runs at once (vitest's
+    // default on 2 cores is one): `npm test` on fresh clones of one commit, a busy loop per
+    // core, 2 cores: 145.6, 154.3 and 156.1 s with three workers against 167.6, 191.4 and
+    // 189.0 s with two (docs/performance.md, twenty-third session).
+    maxWorkers: availableParallelism() + 1,
     // Each worker transformed every TypeScript module it imported on its own; with the
     // cache (node_modules/.experimental-vitest-cache, keyed by each file's content and the
     // configuration, removed by `npm ci`) the second worker reads what the first wrote,
