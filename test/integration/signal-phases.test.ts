@@ -157,7 +157,8 @@ describe('the client stops with its signal (the cause of #11)', () => {
       let at = performance.now();
       ac.abort(reason);
       expect(await Promise.all([inFlight, queued])).toEqual([reason, reason]);
-      expect(performance.now() - at).toBeLessThan(500);
+      // At once, not when the stall ends (20 s): the bound leaves a loaded machine room.
+      expect(performance.now() - at).toBeLessThan(5000);
 
       // A 503 with Retry-After: 30 puts the request into a 30 s wait, which the abort ends.
       const waiting = outcome(retrying.listStatuses());
@@ -165,7 +166,7 @@ describe('the client stops with its signal (the cause of #11)', () => {
       at = performance.now();
       ac2.abort(reason);
       expect(await waiting).toBe(reason);
-      expect(performance.now() - at).toBeLessThan(500);
+      expect(performance.now() - at).toBeLessThan(5000); // not after the 30 s wait
     } finally {
       sim.clearFaults();
       await client.close();
