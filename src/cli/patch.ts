@@ -1,6 +1,7 @@
 // `--patch FILE`: the dry run's plan as a patch whose paths are relative to the git work
 // tree root when the output root is inside one (so `git apply` works from that root),
 // else to the current folder; and the exact command that applies it from where curate ran.
+import { changedFiles, filesOf } from '../plan/planned.js';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import path from 'node:path';
@@ -38,8 +39,7 @@ export function applyCommand(patchFile: string, base: PatchBase): string {
 
 async function* patchLines(report: SyncReport, prefix: string): AsyncGenerator<string> {
   const { renderPatchChange } = await import('../plan/diff.js');
-  for (const f of report.plan.files) {
-    if (f.action === 'unchanged') continue;
+  for (const f of changedFiles(filesOf(report.plan))) {
     const change: FileChange = { path: `${prefix}${f.path}`, oldBytes: f.action === 'create' ? null : await report.readOld(f.path), newBytes: await report.readNew(f), binary: f.binary };
     yield* renderPatchChange(change);
   }

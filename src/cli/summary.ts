@@ -2,7 +2,7 @@
 // job summary ($GITHUB_STEP_SUMMARY), a chat message. Pages created, updated, deleted and
 // failed, each with its title, its site path and its OpenProject link; counts in pages,
 // then in files. Deterministic: sorted by id, no clock, no timings.
-import type { SyncReport } from '../sync/index.js';
+import { filesOf, type SyncReport } from '../sync/index.js';
 import { describeFailure, shortenUrls, sortFailures } from './failures.js';
 import { contentPrefix, describePages, pagesOf, type DescribedPage, type FileChange, type PageAction } from './pages.js';
 
@@ -39,12 +39,15 @@ export async function syncSummary(report: SyncReport, o: SummaryOptions): Promis
   const dry = report.dryRun;
   const base = o.openprojectUrl.replace(/\/+$/, '');
   const link = (id: number): string => `[#${id}](${base}/work_packages/${id})`;
-  const planned = new Map(report.plan.files.map((f) => [f.path, f]));
+  const files = filesOf(report.plan);
   const changes: FileChange[] = [];
-  for (const f of report.plan.files) if (f.action !== 'unchanged') changes.push({ path: f.path, action: f.action, workPackageId: f.workPackageId, renamed: !!f.renamedFrom });
+  for (let i = 0; i < files.length; i++) {
+    const action = files.action(i);
+    if (action !== 'unchanged') changes.push({ path: files.path(i), action, workPackageId: files.workPackageId(i), renamed: !!files.renamedFrom(i) });
+  }
   const read = async (p: { action: PageAction; pageFile: string | null }): Promise<Buffer | null> => {
     if (p.pageFile === null) return null;
-    if (p.action !== 'delete') return report.readNew(planned.get(p.pageFile)!);
+    if (p.action !== 'delete') return report.readNew(files.at(files.indexOf(p.pageFile)));
     return dry ? report.readOld(p.pageFile) : (o.readDeleted?.(p.pageFile) ?? null);
   };
   const pages = pagesOf(changes);

@@ -24,20 +24,11 @@
 //    The file stays, journaled, for the next ordinary run.
 // 5. Only deletions of confirmed-gone work packages count for the mass-delete brake: a
 //    rename or a re-mapped source moves files, it does not lose content.
-import type { NewContent, PlannedFile, SyncPlan } from './types.js';
+import { DesiredTable, type DesiredFile } from './desired.js';
+import { planOf, PlannedTable } from './planned.js';
+import type { SyncPlan } from './types.js';
 
-export interface DesiredFile {
-  path: string;
-  source: string;
-  workPackageId: number;
-  binary: boolean;
-  sha256: string;
-  /**
-   * Where the bytes come from when the path does not hold them yet; null for an unchanged
-   * attachment whose bytes are not at hand (valid only when the path already holds them).
-   */
-  content: NewContent | null;
-}
+export type { DesiredFile } from './desired.js';
 
 export interface PreviousEntry {
   source: string;
@@ -46,8 +37,8 @@ export interface PreviousEntry {
 }
 
 export interface PlanInput {
-  /** Files of the work packages mapped in this run. */
-  desired: readonly DesiredFile[];
+  /** Files of the work packages mapped in this run (the plan reads them from the table: it does not copy them). */
+  desired: readonly DesiredFile[] | DesiredTable;
   /**
    * The previous manifest's work packages: all of them, or those the plan can touch (every
    * one not kept, and the owner of every desired path), with `ownedBefore` then counting
@@ -85,6 +76,8 @@ export interface PlanFailure {
 
 export interface PlanResult {
   plan: SyncPlan;
+  /** The plan's files as the list they are made from (what the run reads: no array of them). */
+  files: PlannedTable;
   /** Work packages that fail because of the plan (collisions, hand-written files). */
   failures: PlanFailure[];
   /** Work packages whose desired files were dropped (they failed here): keep their previous entry. */
@@ -106,9 +99,9 @@ interface KeptFile {
   kept: true;
 }
 
-/** A claim on a path: a desired file itself (a cold sync claims tens of thousands: no wrapper object each), or a kept file. */
-type Claim = DesiredFile | KeptFile;
-const isKept = (c: Claim): c is KeptFile => 'kept' in c;
+/** A claim on a path: a desired file's row (a cold sync claims tens of thousands: no object each), or a kept file. */
+type Claim = number | KeptFile;
+const isKept = (c: Claim): c is KeptFile => typeof c !== 'number';
 
 /** The order of a plan's files: by path, by code unit. */
 export const byPath = (a: { path: string }, b: { path: string }): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
@@ -125,34 +118,38 @@ export function planSync(input: PlanInput): PlanResult {
   const owner = new Map<string, number>();
   for (const [id, e] of input.previous) for (const p in e.files) owner.set(p, id);
 
-  // The desired files are walked by index: in code V8 has not optimized (a run plans
-  // once), `for…of` made a result object per step: ~8 MB for each pass over 200,000.
-  const { desired } = input;
+  // The desired files are walked by row: in code V8 has not optimized (a run plans once),
+  // `for…of` made a result object per step: ~8 MB for each pass over 200,000.
+  const desired = input.desired instanceof DesiredTable ? input.desired : DesiredTable.of(input.desired);
+  const n = desired.length;
+  const idOf = (c: Claim): number => (isKept(c) ? c.workPackageId : desired.workPackageId(c));
 
   // 0. Paths that something else stands in (a folder where the file belongs, a file where
   // its folder belongs): never touched; the work package fails until it is moved away.
-  for (let i = 0; i < desired.length; i++) {
-    const d = desired[i]!;
-    const why = input.blocked?.get(d.path);
-    if (why === undefined || failed.has(d.workPackageId)) continue;
+  for (let i = 0; i < n; i++) {
+    const path = desired.path(i);
+    const why = input.blocked?.get(path);
+    const id = desired.workPackageId(i);
+    if (why === undefined || failed.has(id)) continue;
     fail(
-      d.workPackageId,
-      d.source,
-      `work package #${d.workPackageId} maps to ${d.path}, but ${why}; it is left as it is (this work package's last good files are kept and it is retried every run): move it away`,
+      id,
+      desired.source(i),
+      `work package #${id} maps to ${path}, but ${why}; it is left as it is (this work package's last good files are kept and it is retried every run): move it away`,
       'blocked-path',
     );
   }
 
   // 1. Hand-written files.
-  for (let i = 0; i < desired.length; i++) {
-    const d = desired[i]!;
-    if (failed.has(d.workPackageId)) continue;
-    const cur = input.current.get(d.path) ?? null;
-    if (cur === null || cur === d.sha256 || owner.has(d.path) || input.orphans.get(d.path) === cur) continue;
+  for (let i = 0; i < n; i++) {
+    const id = desired.workPackageId(i);
+    if (failed.has(id)) continue;
+    const path = desired.path(i);
+    const cur = input.current.get(path) ?? null;
+    if (cur === null || owner.has(path) || input.orphans.get(path) === cur || cur === desired.sha256(i)) continue;
     fail(
-      d.workPackageId,
-      d.source,
-      `work package #${d.workPackageId} maps to ${d.path}, which holds a file curate does not own (written by hand?); it is left as it is: move it away or change the work package`,
+      id,
+      desired.source(i),
+      `work package #${id} maps to ${path}, which holds a file curate does not own (written by hand?); it is left as it is: move it away or change the work package`,
       'hand-written',
     );
   }
@@ -166,12 +163,12 @@ export function planSync(input: PlanInput): PlanResult {
     claims = new Map();
     const claim = (p: string, c: Claim): void => {
       const had = claims.get(p);
-      if (!had) claims.set(p, c);
+      if (had === undefined) claims.set(p, c);
       else if (!Array.isArray(had)) {
-        if (had.workPackageId !== c.workPackageId) claims.set(p, [had, c]);
-      } else if (!had.some((x) => x.workPackageId === c.workPackageId)) had.push(c);
+        if (idOf(had) !== idOf(c)) claims.set(p, [had, c]);
+      } else if (!had.some((x) => idOf(x) === idOf(c))) had.push(c);
     };
-    for (let i = 0; i < desired.length; i++) if (!failed.has(desired[i]!.workPackageId)) claim(desired[i]!.path, desired[i]!);
+    for (let i = 0; i < n; i++) if (!failed.has(desired.workPackageId(i))) claim(desired.path(i), i);
     for (const [id, e] of input.previous) {
       if (!input.keep.has(id) && !failed.has(id)) continue;
       const lost = released.get(id);
@@ -189,34 +186,35 @@ export function planSync(input: PlanInput): PlanResult {
     claims.forEach((list, p) => {
       if (!Array.isArray(list)) return;
       let low = Infinity;
-      for (const c of list) low = Math.min(low, c.workPackageId);
+      for (const c of list) low = Math.min(low, idOf(c));
       if (!next || low < next.low || (low === next.low && p < next.p)) next = { p, list, low };
     });
     if (!next) break;
     const { p, list } = next as { p: string; list: Claim[]; low: number };
-    list.sort((a, b) => a.workPackageId - b.workPackageId);
-    const winner = list[0]!;
+    list.sort((a, b) => idOf(a) - idOf(b));
+    const winner = idOf(list[0]!);
     for (const loser of list.slice(1)) {
+      const loserId = idOf(loser);
       if (isKept(loser)) {
         // A kept work package's file taken by a lower id: it is no longer its file, and
         // the work package is an item error (retried, so it fails the same way every run).
-        let lost = released.get(loser.workPackageId);
-        if (!lost) released.set(loser.workPackageId, (lost = []));
+        let lost = released.get(loserId);
+        if (!lost) released.set(loserId, (lost = []));
         lost.push(p);
       }
       const message =
-        `work package #${loser.workPackageId} maps to ${p}, which work package #${winner.workPackageId} already writes (the lower id keeps it); change one of their subjects/URLs`;
-      fail(loser.workPackageId, loser.source, message, 'collision');
+        `work package #${loserId} maps to ${p}, which work package #${winner} already writes (the lower id keeps it); change one of their subjects/URLs`;
+      fail(loserId, isKept(loser) ? loser.source : desired.source(loser), message, 'collision');
     }
     // Re-run from the start: the claims of a newly failed work package change the picture.
   }
 
   // 3. What stays and what is written.
-  const files: PlannedFile[] = [];
+  const files = new PlannedTable(desired);
   claims.forEach((held, p) => {
     const c = Array.isArray(held) ? held[0]! : held;
     if (isKept(c)) {
-      files.push({
+      files.addOther({
         path: p,
         action: 'unchanged',
         source: c.source,
@@ -227,18 +225,10 @@ export function planSync(input: PlanInput): PlanResult {
       });
       return;
     }
-    const d = c;
     const cur = input.current.get(p) ?? null;
-    const action = cur === null ? 'create' : cur === d.sha256 ? 'unchanged' : 'update';
-    if (action === 'unchanged') {
-      files.push({ path: p, action, source: d.source, workPackageId: d.workPackageId, sha256: d.sha256, oldSha256: cur, binary: d.binary });
-      return;
-    }
-    if (!d.content) throw new Error(`planner: ${p} must be written but no bytes were provided for it`);
-    // `content` in the literal, not added after: a property added later gave each planned
-    // file a second object (V8's out-of-object property store), 2.3 MB at 30,000 (a heap
-    // snapshot of a cold sync as it applied).
-    files.push({ path: p, action, source: d.source, workPackageId: d.workPackageId, sha256: d.sha256, oldSha256: cur, binary: d.binary, content: d.content });
+    const action = cur === null ? 'create' : cur === desired.sha256(c) ? 'unchanged' : 'update';
+    if (action !== 'unchanged' && !desired.hasContent(c)) throw new Error(`planner: ${p} must be written but no bytes were provided for it`);
+    files.addDesired(c, action, cur);
   });
 
   // 4. Deletions.
@@ -255,7 +245,7 @@ export function planSync(input: PlanInput): PlanResult {
       if (stays || claims.has(p)) continue;
       const cur = input.current.get(p) ?? null;
       if (cur === null) continue;
-      files.push({ path: p, action: 'delete', source: e.source, workPackageId: id, sha256: null, oldSha256: cur, binary: !p.endsWith('.md') });
+      files.addOther({ path: p, action: 'delete', source: e.source, workPackageId: id, sha256: null, oldSha256: cur, binary: !p.endsWith('.md') });
       if (input.gone.has(id)) realDeletions += 1;
       if (p.endsWith('.md') && !deletedMarkdown.has(id)) deletedMarkdown.set(id, p);
     }
@@ -264,16 +254,17 @@ export function planSync(input: PlanInput): PlanResult {
     if (claims.has(p) || owner.has(p)) continue;
     const cur = input.current.get(p) ?? null;
     if (cur !== null && cur === sha)
-      files.push({ path: p, action: 'delete', source: '', workPackageId: 0, sha256: null, oldSha256: cur, binary: !p.endsWith('.md') });
+      files.addOther({ path: p, action: 'delete', source: '', workPackageId: 0, sha256: null, oldSha256: cur, binary: !p.endsWith('.md') });
   }
 
   // A work package whose markdown moved: shown as a rename.
-  for (const f of files) {
-    if (f.action !== 'create' || !f.path.endsWith('.md')) continue;
-    const from = deletedMarkdown.get(f.workPackageId);
-    if (from) f.renamedFrom = from;
-  }
-  files.sort(byPath);
+  if (deletedMarkdown.size)
+    for (let i = 0; i < files.length; i++) {
+      if (files.action(i) !== 'create' || !files.path(i).endsWith('.md')) continue;
+      const from = deletedMarkdown.get(files.workPackageId(i));
+      if (from) files.setRenamedFrom(i, from);
+    }
+  files.sort();
   if (counted) ownedBefore = input.ownedBefore!;
 
   let brake: string | null = null;
@@ -281,7 +272,7 @@ export function planSync(input: PlanInput): PlanResult {
     brake =
       `this run would delete ${realDeletions} of ${ownedBefore} synced files of work packages that are gone (${Math.round((100 * realDeletions) / ownedBefore)}%, above the ${Math.round(input.deleteThreshold * 100)}% limit); check the configuration and the server, then re-run with --allow-mass-delete if this is intended`;
   }
-  return { plan: { files }, failures, failed, released, realDeletions, ownedBefore, brake };
+  return { plan: planOf(files), files, failures, failed, released, realDeletions, ownedBefore, brake };
 }
 
 /**
@@ -291,14 +282,14 @@ export function planSync(input: PlanInput): PlanResult {
  */
 export function previousInScope<E extends PreviousEntry>(
   all: Iterable<[number, E]>,
-  desired: readonly DesiredFile[],
+  desiredPaths: Iterable<string>,
   keeps: (id: number) => boolean,
   ownerOf: (path: string) => number | undefined,
   entry: (id: number) => E | undefined,
 ): { previous: Map<number, E>; ownedBefore: number; unlisted: Record<string, number> } {
   const previous = new Map<number, E>();
-  for (const d of desired) {
-    const owner = ownerOf(d.path);
+  for (const p of desiredPaths) {
+    const owner = ownerOf(p);
     if (owner !== undefined && !previous.has(owner)) previous.set(owner, entry(owner)!);
   }
   let ownedBefore = 0;

@@ -1,26 +1,27 @@
 // Plan → human lines (summary). Pure.
-import { countPlan, type SyncPlan } from './types.js';
+import { filesOf } from './planned.js';
+import { countFiles, type PlanCounts, type SyncPlan } from './types.js';
 
 /** Counts per action and source, then the changed files (at most `maxFiles`). */
 export function renderPlanSummary(plan: SyncPlan, options: { maxFiles?: number } = {}): string[] {
   const lines: string[] = [];
-  const total = countPlan(plan.files, plan.unlisted);
-  const bySource = new Map<string, SyncPlan['files']>();
-  for (const name in plan.unlisted ?? {}) bySource.set(name, []);
-  for (const f of plan.files) {
-    if (!bySource.has(f.source)) bySource.set(f.source, []);
-    bySource.get(f.source)!.push(f);
-  }
-  const fmt = (c: ReturnType<typeof countPlan>): string =>
+  const files = filesOf(plan);
+  const total = countFiles(files, plan.unlisted);
+  const sources = new Set<string>(Object.keys(plan.unlisted ?? {}));
+  for (let i = 0; i < files.length; i++) sources.add(files.source(i));
+  const fmt = (c: PlanCounts): string =>
     `${c.create} to create, ${c.update} to update, ${c.delete} to delete${c.rename ? ` (${c.rename} renamed)` : ''}, ${c.unchanged} unchanged`;
   lines.push(`Plan: ${fmt(total)}`);
-  for (const name of [...bySource.keys()].sort()) lines.push(`  ${name}: ${fmt(countPlan(bySource.get(name)!, plan.unlisted, name))}`);
-  const changed = plan.files.filter((f) => f.action !== 'unchanged');
+  for (const name of [...sources].sort()) lines.push(`  ${name}: ${fmt(countFiles(files, plan.unlisted, name))}`);
   const max = options.maxFiles ?? Infinity;
-  for (const f of changed.slice(0, max)) {
-    const mark = f.action === 'create' ? '+' : f.action === 'delete' ? '-' : '~';
-    lines.push(`  ${mark} ${f.path}${f.renamedFrom ? ` (renamed from ${f.renamedFrom})` : ''}`);
+  let changed = 0;
+  for (let i = 0; i < files.length; i++) {
+    const action = files.action(i);
+    if (action === 'unchanged' || changed++ >= max) continue;
+    const mark = action === 'create' ? '+' : action === 'delete' ? '-' : '~';
+    const from = files.renamedFrom(i);
+    lines.push(`  ${mark} ${files.path(i)}${from ? ` (renamed from ${from})` : ''}`);
   }
-  if (changed.length > max) lines.push(`  … and ${changed.length - max} more (--verbose lists them all)`);
+  if (changed > max) lines.push(`  … and ${changed - max} more (--verbose lists them all)`);
   return lines;
 }

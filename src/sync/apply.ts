@@ -9,6 +9,7 @@ import { createSymlinkGuard, resolveInside } from '../output/paths.js';
 import type { Staging } from '../output/staging.js';
 import { fsyncDir, makeDir, moveIntoPlace } from '../output/writer.js';
 import { byPath } from '../plan/plan.js';
+import { filesOf, listOf, type PlannedFiles } from '../plan/planned.js';
 import type { PlannedFile, SyncPlan } from '../plan/types.js';
 import type { SyncEvent } from './events.js';
 import { carriedJournal } from './keep.js';
@@ -18,12 +19,14 @@ import { eachLimited } from './pool.js';
 import type { PreviousState } from './previous-state.js';
 import type { RunContext } from './run-context.js';
 
+const isArray = (files: readonly PlannedFile[] | PlannedFiles): files is readonly PlannedFile[] => Array.isArray(files);
+
 /** Files written, deleted or fsynced at once. */
 const WIDTH = 32;
 
 export interface ApplyInput {
   root: string;
-  files: readonly PlannedFile[];
+  files: readonly PlannedFile[] | PlannedFiles;
   staging: Staging;
   /** What an earlier interrupted run journaled and this plan did not settle (kept in the new journal). */
   pendingJournal: Journal;
@@ -72,10 +75,11 @@ export async function applyRun(
   },
 ): Promise<Applied> {
   const { plan, next, previous } = r;
-  const claimed = r.targeted ? { claimed: new Set(plan.files.filter((f) => f.action !== 'delete').map((f) => f.path)) } : null;
+  const files = filesOf(plan);
+  const claimed = r.targeted ? { claimed: new Set([...files].filter((f) => f.action !== 'delete').map((f) => f.path)) } : null;
   return applyPlan({
     root: ctx.root,
-    files: plan.files,
+    files,
     staging: r.staging,
     pendingJournal: r.orphans,
     carriedJournal: carriedJournal(r.journal, r.journalOwners, r.ledger, claimed),
@@ -101,12 +105,19 @@ export interface Applied {
 }
 
 export async function applyPlan(a: ApplyInput): Promise<Applied> {
-  const { root, files, staging } = a;
+  const { root, staging } = a;
+  // The files are read from the list by index (a cold sync's plan makes no object per file).
+  const files = isArray(a.files) ? listOf(a.files) : a.files;
   const touched: string[] = [];
-  const writes = files.filter((f): f is PlannedFile & { action: 'create' | 'update' } => f.action === 'create' || f.action === 'update');
-  const deletes = files.filter((f) => f.action === 'delete');
+  const writes: number[] = [];
+  const deletes: number[] = [];
+  for (let i = 0; i < files.length; i++) {
+    const action = files.action(i);
+    if (action === 'create' || action === 'update') writes.push(i);
+    else if (action === 'delete') deletes.push(i);
+  }
   // Told before anything is written (the CLI reads the pages it will name while they exist).
-  if (deletes.length) a.emit({ type: 'deleting', paths: deletes.map((f) => f.path) });
+  if (deletes.length) a.emit({ type: 'deleting', paths: deletes.map((i) => files.path(i)) });
   // A journal found at the start is settled too: a run killed after its state was written
   // but before its journal was removed leaves one whose files all check out, and a run
   // with nothing to write must still remove it (or every later run re-hashes its paths).
@@ -115,10 +126,13 @@ export async function applyPlan(a: ApplyInput): Promise<Applied> {
     // A plan's files are sorted by path (plan.ts), so the writes are journaled as they
     // come (walked twice, never copied), merged with what earlier runs left; a list in
     // another order (a caller's own) is sorted first.
-    const inOrder = writes.every((f, i) => i === 0 || writes[i - 1]!.path < f.path) ? writes : [...writes].sort(byPath);
+    const pathOf = (i: number): string => files.path(i);
+    const inOrder = writes.every((w, k) => k === 0 || pathOf(writes[k - 1]!) < pathOf(w))
+      ? writes
+      : [...writes].sort((x, y) => byPath({ path: pathOf(x) }, { path: pathOf(y) }));
     const sortedWrites = {
       *[Symbol.iterator](): Generator<readonly [string, string]> {
-        for (const f of inOrder) yield [f.path, f.sha256!];
+        for (const i of inOrder) yield [files.path(i), files.sha256(i)!];
       },
     };
     await writeJournalOf(root, new Map([...a.carriedJournal, ...a.pendingJournal]), sortedWrites);
@@ -128,7 +142,10 @@ export async function applyPlan(a: ApplyInput): Promise<Applied> {
   await staging.settle();
   const tmpDir = path.join(root, TMP_DIR);
   const stagedUses = new Map<string, number>();
-  for (const f of writes) if (f.content?.kind === 'staged') stagedUses.set(f.content.name, (stagedUses.get(f.content.name) ?? 0) + 1);
+  for (const i of writes) {
+    const c = files.content(i);
+    if (c?.kind === 'staged') stagedUses.set(c.name, (stagedUses.get(c.name) ?? 0) + 1);
+  }
   // A renamed page's attachment has its bytes at the old path, which this plan deletes: they
   // are moved from there (one rename, no fsync: the run that wrote them made them durable)
   // rather than copied and made durable again (an fdatasync, that is a journal commit, per
@@ -136,9 +153,12 @@ export async function applyPlan(a: ApplyInput): Promise<Applied> {
   // copies too, or that stays, is copied. Killed after such a move, the old path is gone as
   // after the deletions: the state still owns it, and the next run finds it missing and
   // puts it back if it is still wanted.
-  const deleting = new Set(deletes.map((f) => f.path));
+  const deleting = new Set(deletes.map((i) => files.path(i)));
   const copyUses = new Map<string, number>();
-  for (const f of writes) if (f.content?.kind === 'copy') copyUses.set(f.content.from, (copyUses.get(f.content.from) ?? 0) + 1);
+  for (const i of writes) {
+    const c = files.content(i);
+    if (c?.kind === 'copy') copyUses.set(c.from, (copyUses.get(c.from) ?? 0) + 1);
+  }
   const movable = (from: string): boolean => deleting.has(from) && copyUses.get(from) === 1;
   // Files are independent, so they are written in parallel (their fsyncs overlap); each
   // folder is made once and fsynced once at the end rather than once per file.
@@ -159,8 +179,9 @@ export async function applyPlan(a: ApplyInput): Promise<Applied> {
   // 342 against 313 MB) and applied slower.
   let state: ReturnType<typeof stageState> | null = null;
   try {
-    await eachLimited(writes, WIDTH, async (f) => {
+    await eachLimited(writes, WIDTH, async (i) => {
       a.checkpoint();
+      const f = files.at(i);
       const abs = resolveInside(root, f.path);
       await guard(f.path);
       await ensureDir(path.dirname(abs));
@@ -177,8 +198,11 @@ export async function applyPlan(a: ApplyInput): Promise<Applied> {
       }
       dirs.add(path.dirname(abs));
       touched.push(f.path);
-      a.emit({ type: 'write', path: f.path, action: f.action });
+      a.emit({ type: 'write', path: f.path, action: f.action as 'create' | 'update' });
     });
+    // Each staged file has moved (or been copied) into place: its count is no longer needed
+    // while the state is written (a cold sync of 100,000 counts 200,000 names).
+    stagedUses.clear();
     state = a.state
       ? stageState(
           root,
@@ -195,8 +219,9 @@ export async function applyPlan(a: ApplyInput): Promise<Applied> {
     // Deletions in parallel too (a run renaming 600 pages deleted them one by one), then the
     // folders they emptied, deepest first so a parent is tried after its children.
     const emptied = new Set<string>();
-    await eachLimited(deletes, WIDTH, async (f) => {
+    await eachLimited(deletes, WIDTH, async (i) => {
       a.checkpoint();
+      const f = files.at(i);
       await guard(f.path);
       await unlink(resolveInside(root, f.path)).catch((e: NodeJS.ErrnoException) => {
         if (e.code !== 'ENOENT') throw e;

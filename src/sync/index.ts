@@ -1,4 +1,5 @@
 export { renderPlanSummary } from '../plan/render.js';
+export { changedFiles, filesOf, type PlannedFiles } from '../plan/planned.js';
 export { countPlan, hasChanges, type FileAction, type PlannedFile, type SyncPlan } from '../plan/types.js';
 export type { ItemError, SyncEvent } from './events.js';
 export { renderDiff, renderPatch } from './render.js';

@@ -6,7 +6,7 @@ import { AttachmentNotReadyError, PayloadError } from '../errors.js';
 import { DEFAULTS } from '../defaults.js';
 import { TornShardError } from '../output/manifest.js';
 import type { Staging } from '../output/staging.js';
-import type { DesiredFile } from '../plan/plan.js';
+import { DesiredTable } from '../plan/desired.js';
 import type { Attachment, WorkPackage } from '../types.js';
 import { refKey } from './closure.js';
 import type { ResolvedSource } from './collect.js';
@@ -36,9 +36,9 @@ export interface Mapper {
    * moved between them during the run, wants what its last mapping wants, as its entry
    * records (the ledger keeps the last).
    */
-  desired(): DesiredFile[];
-  /** Drops, in place, the desired files `keep` refuses (those of work packages that failed since they were mapped). */
-  retain(keep: (d: DesiredFile) => boolean): void;
+  desired(): DesiredTable;
+  /** Drops, in place, the desired files of the work packages `keep` refuses (those that failed since they were mapped). */
+  retain(keep: (workPackageId: number) => boolean): void;
   /** Desired paths whose bytes are an unchanged attachment not downloaded this run. */
   readonly cached: Map<string, Attachment>;
   readonly maxBytes: number;
@@ -49,7 +49,7 @@ export interface Mapper {
   rowsReadFrom(source: string): number;
   /** The row (`updatedAt lockVersion`) a work package mapped this run was mapped from, if at or after its source's rowsReadFrom. */
   mappedRow(id: number): string | undefined;
-  /** Once planned: the desired files and cached attachments are in the plan, drop them (a cold sync holds tens of thousands). */
+  /** Once planned: the desired files are the plan's (it reads them from their table), the cached attachments are dropped. */
   release(): void;
 }
 
@@ -92,7 +92,7 @@ export function createMapper(
   // Work packages are processed 4× as wide as the client's requests: each spends most of
   // its time waiting for them.
   const scheduler = createScheduler((options.concurrency ?? DEFAULTS.concurrency) * 4, options.signal);
-  const desired: DesiredFile[] = [];
+  let desired = new DesiredTable();
   /** For work packages mapped more than once this run: where their latest mapping's files start in `desired`. */
   const latestFrom = new Map<number, number>();
   const cached = new Map<string, Attachment>();
@@ -119,7 +119,7 @@ export function createMapper(
         if (!again) await previous.loadFor([wp.id]);
         const r = again ? await again() : await processWorkPackage(processing, src.spec, wp, previous.entry(wp.id));
         if (ledger.outcome(wp.id)?.kind === 'mapped') latestFrom.set(wp.id, desired.length);
-        desired.push(...r.desired);
+        for (const d of r.desired) desired.push(d);
         for (const [p, a] of r.cached) cached.set(p, a);
         if (r.again) againOf.set(wp.id, { src, wp, again: r.again });
         else againOf.delete(wp.id);
@@ -148,26 +148,20 @@ export function createMapper(
     });
   };
   const release = (): void => {
-    desired.length = 0;
+    desired = new DesiredTable(16);
     latestFrom.clear();
     cached.clear();
   };
-  const latest = (): DesiredFile[] => {
+  const latest = (): DesiredTable => {
     if (!latestFrom.size) return desired;
-    // Compacted once: later calls (the tree, then the plan) see the same list.
-    const kept = desired.filter((d, i) => i >= (latestFrom.get(d.workPackageId) ?? 0));
-    desired.length = 0;
+    // Compacted once: later calls (the tree, then the plan) see the same table.
+    desired.retain((i) => i >= (latestFrom.get(desired.workPackageId(i)) ?? 0));
     latestFrom.clear();
-    for (const d of kept) desired.push(d);
     return desired;
   };
-  // In place, not a filtered copy: at 200,000 desired files a copy was ~2 MB more at the
-  // plan's peak, for a list that rarely loses any.
-  const retain = (keep: (d: DesiredFile) => boolean): void => {
-    const list = latest();
-    let n = 0;
-    for (let i = 0; i < list.length; i++) if (keep(list[i]!)) list[n++] = list[i]!;
-    list.length = n;
+  const retain = (keep: (workPackageId: number) => boolean): void => {
+    const table = latest();
+    table.retain((i) => keep(table.workPackageId(i)));
   };
   return {
     schedule,

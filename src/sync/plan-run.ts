@@ -3,6 +3,7 @@
 import { DEFAULTS } from '../defaults.js';
 import { shardOf, type ManifestWorkPackage } from '../output/manifest.js';
 import { planSync, previousInScope } from '../plan/plan.js';
+import { planOf } from '../plan/planned.js';
 import type { SyncPlan } from '../plan/types.js';
 import { keepsPrevious } from './keep.js';
 import type { RunContext } from './run-context.js';
@@ -11,11 +12,11 @@ import { inspectTree, type PlanDeps } from './tree.js';
 export async function planRun(ctx: RunContext, deps: PlanDeps): Promise<{ plan: SyncPlan; released: Map<number, string[]> }> {
   const { previous, ledger, mapper } = deps;
   const tree = await inspectTree(ctx, deps);
-  mapper.retain((d) => ledger.outcome(d.workPackageId)?.kind === 'mapped');
+  mapper.retain((id) => ledger.outcome(id)?.kind === 'mapped');
   const desired = mapper.desired();
   // The paths one at a time, not an array of 200,000 in a cold sync.
   function* desiredPaths(): Generator<string> {
-    for (const d of desired) yield d.path;
+    for (let i = 0; i < desired.length; i++) yield desired.path(i);
   }
   // The shards that may own a wanted path (a collision, a file taken back) are read.
   await previous.loadOwnersOf(desiredPaths());
@@ -46,7 +47,7 @@ export async function planRun(ctx: RunContext, deps: PlanDeps): Promise<{ plan: 
       yield [id, e];
     }
   }
-  const scope = previousInScope(inScope(), desired, keeps, (p) => ownerOfWanted.get(p), (id) => previous.entry(id));
+  const scope = previousInScope(inScope(), desiredPaths(), keeps, (p) => ownerOfWanted.get(p), (id) => previous.entry(id));
   const counted = (shard: number, less: Record<string, number> = {}): void => {
     for (const [source, all] of Object.entries(previous.summary(shard)!.files)) {
       const n = all - (less[source] ?? 0);
@@ -72,5 +73,5 @@ export async function planRun(ctx: RunContext, deps: PlanDeps): Promise<{ plan: 
   mapper.release();
   for (const f of result.failures) ledger.failed(f);
   if (result.brake) ctx.brake(result.brake);
-  return { plan: { files: result.plan.files, unlisted: scope.unlisted }, released: result.released };
+  return { plan: planOf(result.files, scope.unlisted), released: result.released };
 }

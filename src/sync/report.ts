@@ -3,7 +3,8 @@
 import { readFile } from 'node:fs/promises';
 import { resolveInside } from '../output/paths.js';
 import type { Staging } from '../output/staging.js';
-import { countPlan, type PlanCounts, type PlannedFile } from '../plan/types.js';
+import { filesOf } from '../plan/planned.js';
+import { countFiles, type PlanCounts, type PlannedFile } from '../plan/types.js';
 import type { Ledger } from './ledger.js';
 import type { SyncOptions, SyncReport } from './types.js';
 
@@ -28,13 +29,14 @@ export function report(r: {
 }): SyncReport {
   const { root, dryRun } = r;
   const bySource: Record<string, PlanCounts> = {};
-  for (const name of r.sourceNames) bySource[name] = countPlan(r.plan.files.filter((f) => f.source === name), r.plan.unlisted, name);
+  const files = filesOf(r.plan);
+  for (const name of r.sourceNames) bySource[name] = countFiles(files, r.plan.unlisted, name);
   return {
     plan: r.plan,
     applied: !dryRun,
     dryRun,
     refused: r.refused,
-    counts: { total: countPlan(r.plan.files, r.plan.unlisted), bySource, workPackages: r.ledger.counts() },
+    counts: { total: countFiles(files, r.plan.unlisted), bySource, workPackages: r.ledger.counts() },
     errors: r.ledger.errors,
     warnings: r.warnings,
     timings: { totalMs: Math.round(r.timings.totalMs), fetchMs: Math.round(r.timings.fetchMs), applyMs: Math.round(r.timings.applyMs) },

@@ -6,7 +6,6 @@
 import type { createHasher } from '../output/disk-state.js';
 import type { Journal } from '../output/journal.js';
 import type { Staging } from '../output/staging.js';
-import type { DesiredFile } from '../plan/plan.js';
 import { keepsPrevious } from './keep.js';
 import type { Ledger } from './ledger.js';
 import type { Mapper } from './mapper.js';
@@ -93,9 +92,10 @@ export async function inspectTree(ctx: RunContext, deps: PlanDeps): Promise<Tree
     if (!keepsPrevious(ledger.outcome(id)?.kind)) for (const p in previous.entry(id)!.files) others.add(p);
   });
   for (const p of deps.orphans.keys()) others.add(p);
+  const desired = mapper.desired();
   function* wanted(): Generator<string> {
     yield* others;
-    for (const d of mapper.desired()) if (!others.has(d.path)) yield d.path;
+    for (let i = 0; i < desired.length; i++) if (!others.has(desired.path(i))) yield desired.path(i);
   }
   // Only paths that hold something are recorded (absent means nothing there): a cold sync
   // of tens of thousands of files keeps no map of nulls.
@@ -104,36 +104,44 @@ export async function inspectTree(ctx: RunContext, deps: PlanDeps): Promise<Tree
     if (typeof h === 'string') current.set(p, h);
     else if (h) blocked.set(p, h.blocked);
   });
-  const materialize = async (d: DesiredFile): Promise<void> => {
-    if (d.content || current.get(d.path) === d.sha256 || blocked.has(d.path)) return;
-    const from = Object.entries(previous.entry(d.workPackageId)?.files ?? {}).find(([p, h]) => h === d.sha256 && current.get(p) === h)?.[0];
+  const materialize = async (i: number): Promise<void> => {
+    const path = desired.path(i);
+    if (desired.hasContent(i) || blocked.has(path)) return;
+    const sha256 = desired.sha256(i);
+    if (current.get(path) === sha256) return;
+    const id = desired.workPackageId(i);
+    const from = Object.entries(previous.entry(id)?.files ?? {}).find(([p, h]) => h === sha256 && current.get(p) === h)?.[0];
     if (from) {
-      d.content = { kind: 'copy', from };
+      desired.setContent(i, { kind: 'copy', from });
       return;
     }
-    const att = mapper.cached.get(d.path)!;
+    const att = mapper.cached.get(path)!;
     try {
       const sink = deps.staging.sink();
       await ctx.options.client.downloadAttachment(att, sink, { maxBytes: mapper.maxBytes });
       ctx.emit({ type: 'download', attachmentId: att.id, bytes: att.fileSize });
       const r = sink.result();
-      d.content = { kind: 'staged', name: r.name };
-      if (r.sha256 !== d.sha256) {
+      desired.setContent(i, { kind: 'staged', name: r.name });
+      if (r.sha256 !== sha256) {
         // The server's bytes changed under the same md5/size: write what it has now.
-        d.sha256 = r.sha256;
-        ledger.amend(d.workPackageId, d.path, r.sha256);
+        desired.setSha256(i, r.sha256);
+        ledger.amend(id, path, r.sha256);
       }
     } catch (e) {
       if (ctx.isAborted()) throw e;
       ledger.failed({
         kind: 'attachment',
-        source: d.source,
-        workPackageId: d.workPackageId,
+        source: desired.source(i),
+        workPackageId: id,
         attachmentId: att.id,
-        message: `work package #${d.workPackageId}: ${d.path} is missing on disk and attachment #${att.id} could not be downloaded again (its last good files are kept; it is retried on the next run): ${(e as Error).message}`,
+        message: `work package #${id}: ${path} is missing on disk and attachment #${att.id} could not be downloaded again (its last good files are kept; it is retried on the next run): ${(e as Error).message}`,
       });
     }
   };
-  await eachLimited(mapper.desired(), WIDTH, materialize);
+  // Only rows without their bytes at hand (unchanged attachments not downloaded this run).
+  function* unstaged(): Generator<number> {
+    for (let i = 0; i < desired.length; i++) if (!desired.hasContent(i)) yield i;
+  }
+  await eachLimited(unstaged(), WIDTH, materialize);
   return { current, blocked };
 }

@@ -176,7 +176,7 @@ describe('planning only what a run can touch (issue 22)', () => {
         const base = { desired, gone, orphans, current, deleteThreshold: strict ? 0.01 : 0.9, allowMassDelete: false };
         const full = planSync({ ...base, previous, keep: new Set([...previous.keys()].filter(keeps)) });
         const ownerOf = (p: string): number | undefined => [...previous].find(([, e]) => p in e.files)?.[0];
-        const scope = previousInScope(previous.entries(), desired, keeps, ownerOf, (id) => previous.get(id));
+        const scope = previousInScope(previous.entries(), desired.map((f) => f.path), keeps, ownerOf, (id) => previous.get(id));
         const scoped = planSync({ ...base, previous: scope.previous, ownedBefore: scope.ownedBefore, keep: new Set([...scope.previous.keys()].filter(keeps)) });
         const untouched = (f: { action: string; workPackageId: number }): boolean => f.action === 'unchanged' && keeps(f.workPackageId) && !scope.previous.has(f.workPackageId);
         expect(scoped.plan.files).toEqual(full.plan.files.filter((f) => !untouched(f)));

@@ -5,7 +5,7 @@ import { loadConfig } from '../../config/load.js';
 import { readEntries } from '../../output/manifest.js';
 import { inBatches } from '../../output/writer.js';
 import { loadProfile } from '../../mapping/profiles/load.js';
-import { hasChanges, renderDiff, renderPlanSummary, runSync, type SyncReport } from '../../sync/index.js';
+import { changedFiles, filesOf, hasChanges, renderDiff, renderPlanSummary, runSync, type SyncReport } from '../../sync/index.js';
 import { clientFor } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { downloadCacheDir, withDownloadCache } from '../download-cache.js';
@@ -43,8 +43,7 @@ export function* jsonReportChunks(report: SyncReport, exitCode: number, error?: 
   const prop = (key: string, value: unknown, indent = '  '): string => `${indent}${JSON.stringify(key)}: ${JSON.stringify(value, null, 2).replace(/\n/g, `\n${indent}`)}`;
   yield `{\n${[prop('version', VERSION), prop('exitCode', exitCode), ...(error ? [prop('error', error)] : []), prop('dryRun', report.dryRun), prop('applied', report.applied), prop('counts', report.counts)].join(',\n')},\n  "changes": [`;
   let first = true;
-  for (const f of report.plan.files) {
-    if (f.action === 'unchanged') continue;
+  for (const f of changedFiles(filesOf(report.plan))) {
     const change = { path: f.path, action: f.action, source: f.source, workPackageId: f.workPackageId, ...(f.renamedFrom ? { renamedFrom: f.renamedFrom } : {}) };
     yield `${first ? '\n' : ',\n'}    ${JSON.stringify(change, null, 2).replace(/\n/g, '\n    ')}`;
     first = false;
