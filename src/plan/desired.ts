@@ -19,7 +19,18 @@ export interface DesiredFile {
 }
 
 const SHA_BYTES = 32;
+const CHUNK_BITS = 12;
+const CHUNK = 1 << CHUNK_BITS;
 const HEX = /^[0-9a-f]{64}$/;
+/** A staged name as Staging makes them (a letter and a counter): kept as two numbers. */
+const PACKED_NAME = /^([a-z])([1-9][0-9]{0,9})$/;
+
+/** flags: bit 0 binary, bit 1 the sha256 is in `shas`. */
+const BINARY = 1;
+const SHA_PACKED = 2;
+/** contentTag: no content, one in `otherContent`, or the letter of a packed staged name. */
+const NO_CONTENT = 0;
+const OTHER_CONTENT = 1;
 
 export class DesiredTable {
   length = 0;
@@ -27,11 +38,17 @@ export class DesiredTable {
   private ids: Float64Array;
   private sources: Uint16Array;
   private flags: Uint8Array;
-  /** sha256 digests as bytes (`hex` flag); any other string (a caller's own) is in `odd`. */
-  private shas: Buffer;
-  private readonly odd = new Map<number, string>();
-  /** A staged file's name, a copy's source (an object, rare), or null. */
-  private contents: (string | NewContent | null)[] = [];
+  /**
+   * sha256 digests as bytes, CHUNK rows a buffer: grown a chunk at a time rather than
+   * copied into one twice the size (8 MB at 200,000 files).
+   */
+  private readonly shas: Buffer[] = [];
+  /** sha256 strings that are not 64 lowercase hex characters (a caller's own). */
+  private readonly oddShas = new Map<number, string>();
+  private contentTag: Uint8Array;
+  private contentSeq: Uint32Array;
+  /** Contents that are not a packed staged name: a copy's source, another name. */
+  private readonly otherContent = new Map<number, NewContent>();
   private readonly sourceNames: string[] = [];
   private readonly sourceIndex = new Map<string, number>();
 
@@ -39,7 +56,8 @@ export class DesiredTable {
     this.ids = new Float64Array(capacity);
     this.sources = new Uint16Array(capacity);
     this.flags = new Uint8Array(capacity);
-    this.shas = Buffer.alloc(capacity * SHA_BYTES);
+    this.contentTag = new Uint8Array(capacity);
+    this.contentSeq = new Uint32Array(capacity);
   }
 
   static of(files: readonly DesiredFile[]): DesiredTable {
@@ -51,6 +69,7 @@ export class DesiredTable {
   push(d: DesiredFile): void {
     if (this.length === this.ids.length) this.grow();
     const i = this.length++;
+    if (i >>> CHUNK_BITS === this.shas.length) this.shas.push(Buffer.alloc(CHUNK * SHA_BYTES));
     this.paths.push(d.path);
     this.ids[i] = d.workPackageId;
     let s = this.sourceIndex.get(d.source);
@@ -60,9 +79,8 @@ export class DesiredTable {
       this.sourceIndex.set(d.source, s);
     }
     this.sources[i] = s;
-    this.flags[i] = d.binary ? 1 : 0;
+    this.flags[i] = d.binary ? BINARY : 0;
     this.setSha256(i, d.sha256);
-    this.contents.push(null);
     this.setContent(i, d.content);
   }
 
@@ -76,32 +94,44 @@ export class DesiredTable {
     return this.sourceNames[this.sources[i]!]!;
   }
   binary(i: number): boolean {
-    return (this.flags[i]! & 1) === 1;
+    return (this.flags[i]! & BINARY) !== 0;
   }
   /** Made on each call (64 characters): compare, do not keep, where many are read. */
   sha256(i: number): string {
-    return this.flags[i]! & 2 ? this.shas.toString('hex', i * SHA_BYTES, (i + 1) * SHA_BYTES) : this.odd.get(i)!;
+    if (!(this.flags[i]! & SHA_PACKED)) return this.oddShas.get(i)!;
+    const at = (i & (CHUNK - 1)) * SHA_BYTES;
+    return this.shas[i >>> CHUNK_BITS]!.toString('hex', at, at + SHA_BYTES);
   }
   setSha256(i: number, sha: string): void {
     if (HEX.test(sha)) {
-      this.shas.write(sha, i * SHA_BYTES, SHA_BYTES, 'hex');
-      this.flags[i] = this.flags[i]! | 2;
-      this.odd.delete(i);
+      this.shas[i >>> CHUNK_BITS]!.write(sha, (i & (CHUNK - 1)) * SHA_BYTES, SHA_BYTES, 'hex');
+      this.flags[i] = this.flags[i]! | SHA_PACKED;
+      this.oddShas.delete(i);
     } else {
-      this.flags[i] = this.flags[i]! & ~2;
-      this.odd.set(i, sha);
+      this.flags[i] = this.flags[i]! & ~SHA_PACKED;
+      this.oddShas.set(i, sha);
     }
   }
   hasContent(i: number): boolean {
-    return this.contents[i] !== null;
+    return this.contentTag[i] !== NO_CONTENT;
   }
   /** Made on each call for a staged file. */
   content(i: number): NewContent | null {
-    const c = this.contents[i]!;
-    return typeof c === 'string' ? { kind: 'staged', name: c } : c;
+    const tag = this.contentTag[i]!;
+    if (tag === NO_CONTENT) return null;
+    if (tag === OTHER_CONTENT) return this.otherContent.get(i)!;
+    return { kind: 'staged', name: `${String.fromCharCode(tag)}${this.contentSeq[i]}` };
   }
   setContent(i: number, c: NewContent | null): void {
-    this.contents[i] = c?.kind === 'staged' ? c.name : c;
+    this.otherContent.delete(i);
+    const m = c?.kind === 'staged' ? PACKED_NAME.exec(c.name) : null;
+    if (m && Number(m[2]) <= 0xffffffff) {
+      this.contentTag[i] = m[1]!.charCodeAt(0);
+      this.contentSeq[i] = Number(m[2]);
+    } else if (c) {
+      this.contentTag[i] = OTHER_CONTENT;
+      this.otherContent.set(i, c);
+    } else this.contentTag[i] = NO_CONTENT;
   }
   /** The i-th file as an object of its own (changing it does not change the table). */
   at(i: number): DesiredFile {
@@ -114,7 +144,8 @@ export class DesiredTable {
   /** Keeps, in place and in order, the rows `keep` accepts. */
   retain(keep: (i: number) => boolean): void {
     let n = 0;
-    const odd = new Map<number, string>();
+    const oddShas = new Map<number, string>();
+    const otherContent = new Map<number, NewContent>();
     for (let i = 0; i < this.length; i++) {
       if (!keep(i)) continue;
       if (n !== i) {
@@ -122,21 +153,27 @@ export class DesiredTable {
         this.ids[n] = this.ids[i]!;
         this.sources[n] = this.sources[i]!;
         this.flags[n] = this.flags[i]!;
-        this.shas.copy(this.shas, n * SHA_BYTES, i * SHA_BYTES, (i + 1) * SHA_BYTES);
-        this.contents[n] = this.contents[i]!;
+        const from = (i & (CHUNK - 1)) * SHA_BYTES;
+        this.shas[i >>> CHUNK_BITS]!.copy(this.shas[n >>> CHUNK_BITS]!, (n & (CHUNK - 1)) * SHA_BYTES, from, from + SHA_BYTES);
+        this.contentTag[n] = this.contentTag[i]!;
+        this.contentSeq[n] = this.contentSeq[i]!;
       }
-      if (this.odd.has(i)) odd.set(n, this.odd.get(i)!);
+      if (this.oddShas.has(i)) oddShas.set(n, this.oddShas.get(i)!);
+      if (this.otherContent.has(i)) otherContent.set(n, this.otherContent.get(i)!);
       n += 1;
     }
     this.length = n;
     this.paths.length = n;
-    this.contents.length = n;
-    this.odd.clear();
-    for (const [i, s] of odd) this.odd.set(i, s);
+    this.shas.length = Math.ceil(n / CHUNK);
+    this.oddShas.clear();
+    for (const [i, s] of oddShas) this.oddShas.set(i, s);
+    this.otherContent.clear();
+    for (const [i, c] of otherContent) this.otherContent.set(i, c);
   }
 
+  // By half again, not double: less of the columns is left empty past the last row.
   private grow(): void {
-    const size = this.ids.length * 2;
+    const size = Math.ceil(this.ids.length * 1.5);
     const ids = new Float64Array(size);
     ids.set(this.ids);
     this.ids = ids;
@@ -146,8 +183,11 @@ export class DesiredTable {
     const flags = new Uint8Array(size);
     flags.set(this.flags);
     this.flags = flags;
-    const shas = Buffer.alloc(size * SHA_BYTES);
-    this.shas.copy(shas);
-    this.shas = shas;
+    const tags = new Uint8Array(size);
+    tags.set(this.contentTag);
+    this.contentTag = tags;
+    const seqs = new Uint32Array(size);
+    seqs.set(this.contentSeq);
+    this.contentSeq = seqs;
   }
 }
