@@ -44,8 +44,9 @@ export function listOf(files: readonly PlannedFile[]): PlannedFiles {
 
 /** The planner's output: rows of the desired table it planned, and other files as objects. */
 export class PlannedTable implements PlannedFiles {
-  /** In path order: a desired row (≥ 0), or `~k` for `others[k]`. */
-  private refs: number[] = [];
+  /** In path order: a desired row (≥ 0), or `~k` for `others[k]`; `count` of them are in use. */
+  private refs = new Int32Array(64);
+  private count = 0;
   private readonly others: PlannedFile[] = [];
   /** By desired row: the index of its action in ACTIONS. */
   private readonly actions: Uint8Array;
@@ -57,17 +58,26 @@ export class PlannedTable implements PlannedFiles {
   }
 
   get length(): number {
-    return this.refs.length;
+    return this.count;
+  }
+
+  private push(ref: number): void {
+    if (this.count === this.refs.length) {
+      const refs = new Int32Array(Math.ceil(this.count * 1.5));
+      refs.set(this.refs);
+      this.refs = refs;
+    }
+    this.refs[this.count++] = ref;
   }
 
   /** A desired file planned with this action; `old` is what its path holds now. */
   addDesired(row: number, action: 'create' | 'update' | 'unchanged', old: string | null): void {
     this.actions[row] = ACTIONS.indexOf(action);
     if (old !== null) this.oldShas.set(row, old);
-    this.refs.push(row);
+    this.push(row);
   }
   addOther(f: PlannedFile): void {
-    this.refs.push(~this.others.length);
+    this.push(~this.others.length);
     this.others.push(f);
   }
   /** Marks the planned create at index i as the move of `from`. */
@@ -81,7 +91,7 @@ export class PlannedTable implements PlannedFiles {
     const desired = this.desired;
     const others = this.others;
     const pathOf = (r: number): string => (r >= 0 ? desired.path(r) : others[~r]!.path);
-    this.refs.sort((a, b) => {
+    this.refs.subarray(0, this.count).sort((a, b) => {
       const x = pathOf(a);
       const y = pathOf(b);
       return x < y ? -1 : x > y ? 1 : 0;
@@ -138,7 +148,7 @@ export class PlannedTable implements PlannedFiles {
   }
   indexOf(p: string): number {
     let lo = 0;
-    let hi = this.refs.length - 1;
+    let hi = this.count - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
       const q = this.path(mid);
@@ -149,7 +159,7 @@ export class PlannedTable implements PlannedFiles {
     return -1;
   }
   *[Symbol.iterator](): Generator<PlannedFile> {
-    for (let i = 0; i < this.refs.length; i++) yield this.at(i);
+    for (let i = 0; i < this.count; i++) yield this.at(i);
   }
 }
 
