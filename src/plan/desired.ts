@@ -32,9 +32,25 @@ const SHA_PACKED = 2;
 const NO_CONTENT = 0;
 const OTHER_CONTENT = 1;
 
+/**
+ * A copy of a string that holds nothing else: a `slice` of 13 characters or more is a view
+ * that keeps the whole string it was cut from alive.
+ */
+const own = (s: string): string => (s.length < 13 || SURROGATE.test(s) ? s : Buffer.from(s, 'utf8').toString('utf8'));
+/** A string with UTF-16 surrogates is kept as cut (a lone one would not survive UTF-8). */
+const SURROGATE = /[\ud800-\udfff]/;
+
 export class DesiredTable {
   length = 0;
-  private paths: string[] = [];
+  /**
+   * A path as its folder (an index into `dirs`, with its slash) and its name: in a content folder of
+   * thousands of files, a ~120-character path is a shared ~60-character folder and its own
+   * name (~63 bytes less a file). `path(i)` makes the whole path on each call.
+   */
+  private names: string[] = [];
+  private dirOf: Uint32Array;
+  private readonly dirs: string[] = [];
+  private readonly dirIds = new Map<string, number>();
   private ids: Float64Array;
   private sources: Uint16Array;
   private flags: Uint8Array;
@@ -54,6 +70,7 @@ export class DesiredTable {
 
   constructor(capacity = 1024) {
     this.ids = new Float64Array(capacity);
+    this.dirOf = new Uint32Array(capacity);
     this.sources = new Uint16Array(capacity);
     this.flags = new Uint8Array(capacity);
     this.contentTag = new Uint8Array(capacity);
@@ -70,7 +87,17 @@ export class DesiredTable {
     if (this.length === this.ids.length) this.grow();
     const i = this.length++;
     if (i >>> CHUNK_BITS === this.shas.length) this.shas.push(Buffer.alloc(CHUNK * SHA_BYTES));
-    this.paths.push(d.path);
+    const cut = d.path.lastIndexOf('/');
+    // The folder with its slash (none when the path has none).
+    const dir = d.path.slice(0, cut + 1);
+    let dirId = this.dirIds.get(dir);
+    if (dirId === undefined) {
+      dirId = this.dirs.length;
+      this.dirs.push(own(dir));
+      this.dirIds.set(this.dirs[dirId]!, dirId);
+    }
+    this.dirOf[i] = dirId;
+    this.names.push(own(d.path.slice(cut + 1)));
     this.ids[i] = d.workPackageId;
     let s = this.sourceIndex.get(d.source);
     if (s === undefined) {
@@ -84,9 +111,55 @@ export class DesiredTable {
     this.setContent(i, d.content);
   }
 
+  /** Made on each call. */
   path(i: number): string {
-    return this.paths[i]!;
+    return `${this.dirs[this.dirOf[i]!]!}${this.names[i]!}`;
   }
+  /** Orders rows as their paths compare (by code unit), without making them. */
+  comparePaths(a: number, b: number): number {
+    const da = this.dirOf[a]!;
+    const db = this.dirOf[b]!;
+    if (da === db) {
+      const x = this.names[a]!;
+      const y = this.names[b]!;
+      return x < y ? -1 : x > y ? 1 : 0;
+    }
+    const order = this.folderOrder();
+    const ra = order.rank[da]!;
+    const rb = order.rank[db]!;
+    // One folder inside the other: the name of the outer one meets the inner one's rest.
+    if ((ra < rb && rb <= order.last[da]!) || (rb < ra && ra <= order.last[db]!)) {
+      const x = this.path(a);
+      const y = this.path(b);
+      return x < y ? -1 : x > y ? 1 : 0;
+    }
+    return ra - rb;
+  }
+  /**
+   * Each folder's rank among them (each ends with its slash), and the last rank of the
+   * folders inside it: two paths in different folders, neither inside the other, compare
+   * as their folders do then, and every folder inside another ranks right after it.
+   */
+  private folderOrder(): { rank: Uint32Array; last: Uint32Array } {
+    if (this.order && this.order.rank.length === this.dirs.length) return this.order;
+    const keys = this.dirs;
+    const byKey = keys.map((_, i) => i).sort((x, y) => (keys[x]! < keys[y]! ? -1 : keys[x]! > keys[y]! ? 1 : 0));
+    const rank = new Uint32Array(keys.length);
+    const last = new Uint32Array(keys.length);
+    byKey.forEach((d, r) => {
+      rank[d] = r;
+      last[d] = r;
+    });
+    // Inside: the folders whose key starts with this one's (the empty folder holds all).
+    const open: number[] = [];
+    byKey.forEach((d, r) => {
+      while (open.length && !keys[d]!.startsWith(keys[open[open.length - 1]!]!)) open.pop();
+      for (const o of open) last[o] = r;
+      open.push(d);
+    });
+    return (this.order = { rank, last });
+  }
+  private order: { rank: Uint32Array; last: Uint32Array } | null = null;
   workPackageId(i: number): number {
     return this.ids[i]!;
   }
@@ -149,7 +222,8 @@ export class DesiredTable {
     for (let i = 0; i < this.length; i++) {
       if (!keep(i)) continue;
       if (n !== i) {
-        this.paths[n] = this.paths[i]!;
+        this.names[n] = this.names[i]!;
+        this.dirOf[n] = this.dirOf[i]!;
         this.ids[n] = this.ids[i]!;
         this.sources[n] = this.sources[i]!;
         this.flags[n] = this.flags[i]!;
@@ -163,7 +237,7 @@ export class DesiredTable {
       n += 1;
     }
     this.length = n;
-    this.paths.length = n;
+    this.names.length = n;
     this.shas.length = Math.ceil(n / CHUNK);
     this.oddShas.clear();
     for (const [i, s] of oddShas) this.oddShas.set(i, s);
@@ -177,6 +251,9 @@ export class DesiredTable {
     const ids = new Float64Array(size);
     ids.set(this.ids);
     this.ids = ids;
+    const dirOf = new Uint32Array(size);
+    dirOf.set(this.dirOf);
+    this.dirOf = dirOf;
     const sources = new Uint16Array(size);
     sources.set(this.sources);
     this.sources = sources;

@@ -126,72 +126,115 @@ export function planSync(input: PlanInput): PlanResult {
 
   // 0. Paths that something else stands in (a folder where the file belongs, a file where
   // its folder belongs): never touched; the work package fails until it is moved away.
-  for (let i = 0; i < n; i++) {
-    const path = desired.path(i);
-    const why = input.blocked?.get(path);
-    const id = desired.workPackageId(i);
-    if (why === undefined || failed.has(id)) continue;
-    fail(
-      id,
-      desired.source(i),
-      `work package #${id} maps to ${path}, but ${why}; it is left as it is (this work package's last good files are kept and it is retried every run): move it away`,
-      'blocked-path',
-    );
-  }
+  // (A row's path is made when a lookup needs it: a cold sync has none to look up.)
+  if (input.blocked?.size)
+    for (let i = 0; i < n; i++) {
+      const id = desired.workPackageId(i);
+      if (failed.has(id)) continue;
+      const path = desired.path(i);
+      const why = input.blocked.get(path);
+      if (why === undefined) continue;
+      fail(
+        id,
+        desired.source(i),
+        `work package #${id} maps to ${path}, but ${why}; it is left as it is (this work package's last good files are kept and it is retried every run): move it away`,
+        'blocked-path',
+      );
+    }
 
   // 1. Hand-written files.
-  for (let i = 0; i < n; i++) {
-    const id = desired.workPackageId(i);
-    if (failed.has(id)) continue;
-    const path = desired.path(i);
-    const cur = input.current.get(path) ?? null;
-    if (cur === null || owner.has(path) || input.orphans.get(path) === cur || cur === desired.sha256(i)) continue;
-    fail(
-      id,
-      desired.source(i),
-      `work package #${id} maps to ${path}, which holds a file curate does not own (written by hand?); it is left as it is: move it away or change the work package`,
-      'hand-written',
-    );
-  }
+  if (input.current.size)
+    for (let i = 0; i < n; i++) {
+      const id = desired.workPackageId(i);
+      if (failed.has(id)) continue;
+      const path = desired.path(i);
+      const cur = input.current.get(path) ?? null;
+      if (cur === null || owner.has(path) || input.orphans.get(path) === cur || cur === desired.sha256(i)) continue;
+      fail(
+        id,
+        desired.source(i),
+        `work package #${id} maps to ${path}, which holds a file curate does not own (written by hand?); it is left as it is: move it away or change the work package`,
+        'hand-written',
+      );
+    }
 
-  // 2. Collisions, to a fixed point: a mapped work package that loses a path fails, and
-  // its previous files then stay, which may take a path from a higher id in turn.
-  // A path's claim, or its claims when several work packages want it: an array per path
-  // only where there is a collision (a cold sync plans tens of thousands of paths).
-  let claims = new Map<string, Claim | Claim[]>();
-  for (;;) {
-    claims = new Map();
-    const claim = (p: string, c: Claim): void => {
-      const had = claims.get(p);
-      if (had === undefined) claims.set(p, c);
-      else if (!Array.isArray(had)) {
-        if (idOf(had) !== idOf(c)) claims.set(p, [had, c]);
-      } else if (!had.some((x) => idOf(x) === idOf(c))) had.push(c);
-    };
-    for (let i = 0; i < n; i++) if (!failed.has(desired.workPackageId(i))) claim(desired.path(i), i);
+  // The rows in path order (ties: by row, so that a work package's first file at a path is
+  // its claim). Rows wanting one path are then side by side: no map of every path, whose
+  // keys would each be a path made again (a cold sync plans 200,000).
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  order.sort((x, y) => desired.comparePaths(x, y) || x - y);
+  /** Where each run of rows wanting one path ends (exclusive), by its first position. */
+  const groupEnd = new Int32Array(n);
+  for (let k = n - 1; k >= 0; k--) groupEnd[k] = k + 1 < n && desired.comparePaths(order[k]!, order[k + 1]!) === 0 ? groupEnd[k + 1]! : k + 1;
+  /** A group's claims: its rows of work packages that have not failed, one per work package. */
+  const rowClaims = (k: number): Claim[] => {
+    const list: Claim[] = [];
+    for (let j = k; j < groupEnd[k]!; j++) {
+      const r = order[j]!;
+      const id = desired.workPackageId(r);
+      if (!failed.has(id) && !list.some((c) => idOf(c) === id)) list.push(r);
+    }
+    return list;
+  };
+  /** The kept files' claims by path: those of kept and failed work packages, less what lower ids took. */
+  const keptClaims = (): Map<string, KeptFile[]> => {
+    const kept = new Map<string, KeptFile[]>();
     for (const [id, e] of input.previous) {
       if (!input.keep.has(id) && !failed.has(id)) continue;
       const lost = released.get(id);
-      for (const p in e.files) if (!lost?.includes(p)) claim(p, { workPackageId: id, source: e.source, sha256: e.files[p]!, kept: true });
+      for (const p in e.files) {
+        if (lost?.includes(p)) continue;
+        const list = kept.get(p);
+        const c: KeptFile = { workPackageId: id, source: e.source, sha256: e.files[p]!, kept: true };
+        if (!list) kept.set(p, [c]);
+        else if (!list.some((x) => x.workPackageId === id)) list.push(c);
+      }
     }
+    return kept;
+  };
+
+  // 2. Collisions, to a fixed point: a mapped work package that loses a path fails, and
+  // its previous files then stay, which may take a path from a higher id in turn.
+  let kept = new Map<string, KeptFile[]>();
+  /** Kept files' paths that a mapped work package's row claims too (step 3 plans the row). */
+  let claimedByRows = new Set<string>();
+  for (;;) {
+    kept = keptClaims();
+    claimedByRows = new Set();
     // One collision per round: the one whose winner has the lowest id (ties: by path), so
-    // the outcome depends on the claims, not on their order in the map (the order in which
-    // the work packages happened to be mapped). That winner can lose only to a lower id, at
-    // a collision decided before it (or at the kept files of a work package that fails
-    // later); deciding another first could fail a work package for a path whose winner then
-    // fails itself and writes nothing.
-    // forEach, not `for…of` over the entries: unoptimized, that made an array per entry
-    // (200,000 in a cold sync, each round).
+    // the outcome depends on the claims, not on the order in which the work packages
+    // happened to be mapped. That winner can lose only to a lower id, at a collision
+    // decided before it (or at the kept files of a work package that fails later); deciding
+    // another first could fail a work package for a path whose winner then fails itself
+    // and writes nothing.
     let next: { p: string; list: Claim[]; low: number } | null = null;
-    claims.forEach((list, p) => {
-      if (!Array.isArray(list)) return;
+    const consider = (path: () => string, list: Claim[]): void => {
+      if (list.length < 2) return;
       let low = Infinity;
       for (const c of list) low = Math.min(low, idOf(c));
-      if (!next || low < next.low || (low === next.low && p < next.p)) next = { p, list, low };
+      if (next && low > next.low) return;
+      const p = path();
+      if (!next || low < next.low || p < next.p) next = { p, list, low };
+    };
+    for (let k = 0; k < n; k = groupEnd[k]!) {
+      const list = rowClaims(k);
+      if (kept.size && list.length) {
+        const p = desired.path(order[k]!);
+        const theirs = kept.get(p);
+        if (theirs) {
+          claimedByRows.add(p);
+          for (const c of theirs) if (!list.some((x) => idOf(x) === c.workPackageId)) list.push(c);
+        }
+      }
+      consider(() => desired.path(order[k]!), list);
+    }
+    kept.forEach((list, p) => {
+      if (!claimedByRows.has(p)) consider(() => p, list);
     });
     if (!next) break;
     const { p, list } = next as { p: string; list: Claim[]; low: number };
-    list.sort((a, b) => idOf(a) - idOf(b));
+    list.sort((x, y) => idOf(x) - idOf(y));
     const winner = idOf(list[0]!);
     for (const loser of list.slice(1)) {
       const loserId = idOf(loser);
@@ -209,27 +252,36 @@ export function planSync(input: PlanInput): PlanResult {
     // Re-run from the start: the claims of a newly failed work package change the picture.
   }
 
-  // 3. What stays and what is written.
+  // 3. What stays and what is written: each path's one claim, in path order.
   const files = new PlannedTable(desired);
-  claims.forEach((held, p) => {
-    const c = Array.isArray(held) ? held[0]! : held;
-    if (isKept(c)) {
-      files.addOther({
-        path: p,
-        action: 'unchanged',
-        source: c.source,
-        workPackageId: c.workPackageId,
-        sha256: c.sha256,
-        oldSha256: c.sha256,
-        binary: !p.endsWith('.md'),
-      });
-      return;
-    }
-    const cur = input.current.get(p) ?? null;
-    const action = cur === null ? 'create' : cur === desired.sha256(c) ? 'unchanged' : 'update';
-    if (action !== 'unchanged' && !desired.hasContent(c)) throw new Error(`planner: ${p} must be written but no bytes were provided for it`);
-    files.addDesired(c, action, cur);
+  for (let k = 0; k < n; k = groupEnd[k]!) {
+    const list = rowClaims(k);
+    if (!list.length) continue;
+    const row = list[0] as number;
+    const cur = input.current.size ? (input.current.get(desired.path(row)) ?? null) : null;
+    const action = cur === null ? 'create' : cur === desired.sha256(row) ? 'unchanged' : 'update';
+    if (action !== 'unchanged' && !desired.hasContent(row)) throw new Error(`planner: ${desired.path(row)} must be written but no bytes were provided for it`);
+    files.addDesired(row, action, cur);
+  }
+  kept.forEach((list, p) => {
+    if (claimedByRows.has(p)) return;
+    const c = list[0]!;
+    files.addOther({ path: p, action: 'unchanged', source: c.source, workPackageId: c.workPackageId, sha256: c.sha256, oldSha256: c.sha256, binary: !p.endsWith('.md') });
   });
+  /** Whether a path is some work package's this run: a row of one that has not failed, or a kept file. */
+  const claimed = (p: string): boolean => {
+    if (kept.has(p)) return true;
+    let lo = 0;
+    let hi = n - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const q = desired.path(order[mid]!);
+      if (q < p) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    // `lo`: the first row at or after p; rows wanting p start there.
+    return lo < n && desired.path(order[lo]!) === p && rowClaims(lo).length > 0;
+  };
 
   // 4. Deletions.
   let realDeletions = 0;
@@ -242,7 +294,7 @@ export function planSync(input: PlanInput): PlanResult {
     const stays = input.keep.has(id) || failed.has(id);
     for (const p in e.files) {
       if (!counted) ownedBefore += 1;
-      if (stays || claims.has(p)) continue;
+      if (stays || claimed(p)) continue;
       const cur = input.current.get(p) ?? null;
       if (cur === null) continue;
       files.addOther({ path: p, action: 'delete', source: e.source, workPackageId: id, sha256: null, oldSha256: cur, binary: !p.endsWith('.md') });
@@ -251,7 +303,7 @@ export function planSync(input: PlanInput): PlanResult {
     }
   }
   for (const [p, sha] of input.keepOrphans ? [] : input.orphans) {
-    if (claims.has(p) || owner.has(p)) continue;
+    if (owner.has(p) || claimed(p)) continue;
     const cur = input.current.get(p) ?? null;
     if (cur !== null && cur === sha)
       files.addOther({ path: p, action: 'delete', source: '', workPackageId: 0, sha256: null, oldSha256: cur, binary: !p.endsWith('.md') });

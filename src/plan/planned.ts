@@ -74,28 +74,36 @@ export class PlannedTable implements PlannedFiles {
   addDesired(row: number, action: 'create' | 'update' | 'unchanged', old: string | null): void {
     this.actions[row] = ACTIONS.indexOf(action);
     if (old !== null) this.oldShas.set(row, old);
+    const last = this.count ? this.refs[this.count - 1]! : -1;
+    if (this.count && (last < 0 || this.desired.comparePaths(last, row) > 0)) this.inOrder = false;
     this.push(row);
   }
   addOther(f: PlannedFile): void {
+    if (this.count) this.inOrder = false;
     this.push(~this.others.length);
     this.others.push(f);
   }
+  /** Whether the files were added in path order (the planner adds its rows so: no sort then). */
+  private inOrder = true;
   /** Marks the planned create at index i as the move of `from`. */
   setRenamedFrom(i: number, from: string): void {
     const r = this.refs[i]!;
     if (r >= 0) this.renames.set(r, from);
     else this.others[~r]!.renamedFrom = from;
   }
-  /** Sorts the list by path, by code unit. */
+  /** Sorts the list by path, by code unit (rows by their table's order, without making their paths). */
   sort(): void {
+    if (this.inOrder) return;
     const desired = this.desired;
     const others = this.others;
     const pathOf = (r: number): string => (r >= 0 ? desired.path(r) : others[~r]!.path);
     this.refs.subarray(0, this.count).sort((a, b) => {
+      if (a >= 0 && b >= 0) return desired.comparePaths(a, b);
       const x = pathOf(a);
       const y = pathOf(b);
       return x < y ? -1 : x > y ? 1 : 0;
     });
+    this.inOrder = true;
   }
 
   path(i: number): string {

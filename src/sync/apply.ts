@@ -98,9 +98,13 @@ export async function applyRun(
   });
 }
 
-/** What apply did: the paths touched (written, deleted, and the state's files that changed), and the state written (null: none). */
+/**
+ * What apply did: the state's files it changed (the plan's files it wrote and deleted are
+ * those of the plan: a list of their paths at 100,000 work packages held 200,000 strings),
+ * and the state written (null: none).
+ */
 export interface Applied {
-  touched: string[];
+  stateTouched: string[];
   state: WrittenState | null;
 }
 
@@ -108,7 +112,6 @@ export async function applyPlan(a: ApplyInput): Promise<Applied> {
   const { root, staging } = a;
   // The files are read from the list by index (a cold sync's plan makes no object per file).
   const files = isArray(a.files) ? listOf(a.files) : a.files;
-  const touched: string[] = [];
   const writes: number[] = [];
   const deletes: number[] = [];
   for (let i = 0; i < files.length; i++) {
@@ -197,7 +200,6 @@ export async function applyPlan(a: ApplyInput): Promise<Applied> {
         await moveIntoPlace(resolveInside(root, c.from), abs, !movable(c.from), tmpDir, swept);
       }
       dirs.add(path.dirname(abs));
-      touched.push(f.path);
       a.emit({ type: 'write', path: f.path, action: f.action as 'create' | 'update' });
     });
     // Each staged file has moved (or been copied) into place: its count is no longer needed
@@ -227,7 +229,6 @@ export async function applyPlan(a: ApplyInput): Promise<Applied> {
         if (e.code !== 'ENOENT') throw e;
       });
       emptied.add(path.posix.dirname(f.path));
-      touched.push(f.path);
       a.emit({ type: 'write', path: f.path, action: 'delete' });
     });
     const depth = (d: string): number => d.split('/').length;
@@ -239,7 +240,6 @@ export async function applyPlan(a: ApplyInput): Promise<Applied> {
     throw e;
   }
   const written = state ? await (await state).commit() : null;
-  if (written) touched.push(...written.touched);
   // The manifest now owns every file written: the journal has done its job, but for what it
   // carries for a later run.
   if (journaled) {
@@ -247,7 +247,7 @@ export async function applyPlan(a: ApplyInput): Promise<Applied> {
     else await removeJournal(root);
   }
   await rm(tmpDir, { recursive: true, force: true });
-  return { touched, state: written };
+  return { stateTouched: written?.touched ?? [], state: written };
 }
 
 /** Remove folders a deletion left empty, up to (not including) the root. */

@@ -108,11 +108,11 @@ async function runOnce(options: SyncOptions, lazy: boolean): Promise<SyncReport>
 
     ctx.checkpoint();
     const applyStarted = performance.now();
-    let touched: string[] = [];
+    let stateTouched: string[] = [];
     if (!dryRun) {
       ctx.emit({ type: 'phase', phase: 'apply' });
       const applied = await applyRun(ctx, { plan, staging, journal, journalOwners, orphans, targeted, ledger, previous, next });
-      touched = applied.touched;
+      stateTouched = applied.stateTouched;
       // A cache for the next run (folder-trust.ts): a failure to record it costs that run a listing, nothing else.
       if (presence)
         await recordFolderStamps(root, presence, previous, applied.state, {
@@ -141,7 +141,7 @@ async function runOnce(options: SyncOptions, lazy: boolean): Promise<SyncReport>
       ledger,
       warnings: ctx.warnings,
       watermarks: next.watermarks,
-      touched,
+      stateTouched,
       owned: () => previous.unloadedOwnedIds(ledger.nextOwnedIds(new Set())),
       client: options.client,
       timings,

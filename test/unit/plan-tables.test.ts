@@ -85,6 +85,25 @@ describe('DesiredTable', () => {
   });
 });
 
+describe('DesiredTable paths', () => {
+  // Paths over a few characters that order around '/' ('-' and ' ' before it, 'a' after),
+  // so that folders nest, share prefixes and sit beside files of their parent.
+  const pathArb = fc.array(fc.constantFrom('a', 'b', '/', '-', ' ', 'é'), { minLength: 1, maxLength: 7 }).map((c) => c.join(''));
+
+  it('orders rows as their paths compare, whatever the folders, and reads each path back', () => {
+    fc.assert(
+      fc.property(fc.array(pathArb, { maxLength: 40 }), (paths) => {
+        const t = DesiredTable.of(paths.map((p, i) => ({ path: p, source: 's', workPackageId: i + 1, binary: false, sha256: 'x', content: null })));
+        const cmp = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0);
+        paths.forEach((p, i) => expect(t.path(i)).toBe(p));
+        for (let i = 0; i < paths.length; i++)
+          for (let j = 0; j < paths.length; j++) expect(Math.sign(t.comparePaths(i, j)), `${paths[i]} vs ${paths[j]}`).toBe(cmp(paths[i]!, paths[j]!));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
 describe('PlannedTable', () => {
   it('lists, counts and finds the files as an array of the same objects sorted by path would', () => {
     fc.assert(
