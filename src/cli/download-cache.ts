@@ -14,16 +14,17 @@
 // output tree now, and the manifest's md5 spares the next download), except those of
 // failed work packages; entries unused for 7 days are removed.
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { copyFile, link, mkdir, open, opendir, rename, rm, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
+import { createReadStream, rmSync, statSync, unlinkSync } from 'node:fs';
+import { copyFile, link, mkdir, open, opendir, rename, rm, stat, utimes, type FileHandle } from 'node:fs/promises';
 import type { Dir } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { eachLimited } from '../sync/pool.js';
 import type { DownloadResult, DownloadSink, DownloadWriter, OpenProjectClient } from '../openproject/types.js';
 import type { Attachment } from '../types.js';
 
 export const CACHE_MAX_AGE_MS = 7 * 24 * 3600 * 1000;
+/** Cache entries settled between two turns of the event loop when a run is done. */
+const FINISH_BATCH = 256;
 
 /** The cache folder for this environment, or null when turned off or no home is known. */
 export function downloadCacheDir(env: NodeJS.ProcessEnv = process.env): string | null {
@@ -190,29 +191,41 @@ export function withDownloadCache(client: OpenProjectClient, dir: string | null)
     stats: () => ({ hits, stored }),
     async finish({ applied, failedWorkPackages }) {
       if (!(await ready())) return;
-      // Many at once (a cold sync of 30,000 work packages removed its entries one by one for
-      // ~4 s), pulled from one iterator rather than a queued promise each.
-      const stale = async (name: string): Promise<void> => {
-        const p = path.join(folder, name);
-        const st = await stat(p).catch(() => null);
-        // A temp file of a run killed mid-download, or an entry nobody used for a week.
-        if (st && (st.mtimeMs < cutoff || (name.startsWith('.tmp-') && st.mtimeMs < Date.now() - 24 * 3600 * 1000))) await rm(p, { force: true }).catch(() => undefined);
-      };
       const cutoff = Date.now() - CACHE_MAX_AGE_MS;
       const used = (name: string): boolean => {
         if (!applied) return false;
         const wp = touched.get(attachmentOf(name));
         return wp !== undefined && !failedWorkPackages.has(wp);
       };
+      // An entry this run used is a file to remove; another is removed when it is a temp
+      // file of a run killed mid-download, or nobody used it for a week.
+      const settle = (name: string): void => {
+        const p = path.join(folder, name);
+        try {
+          if (used(name)) unlinkSync(p);
+          else {
+            const st = statSync(p, { throwIfNoEntry: false });
+            if (st && (st.mtimeMs < cutoff || (name.startsWith('.tmp-') && st.mtimeMs < Date.now() - 24 * 3600 * 1000))) rmSync(p, { force: true });
+          }
+        } catch {
+          // Cleaning the cache up never fails a run.
+        }
+      };
       // The names are read a batch at a time, not all at once: after a first sync of 100,000
       // work packages the cache holds ~126,000 entries, and reading them in one array raised
       // the end of that run, its peak, by 5–7 MB. Entries removed meanwhile are ones already
-      // read; the others are each read once.
+      // read; the others are each read once. Each is settled with a synchronous call, a
+      // batch between two turns of the event loop: a promise and a request object per entry
+      // (32 at a time) outlived young collections, 12 MB of garbage at the end of that run,
+      // when it peaked (docs/performance.md, twenty-fourth session).
       const dir = await opendir(folder, { bufferSize: 1024 }).catch(() => null);
       if (!dir) return;
       try {
-        // An entry is a file: unlink, not rm (which looks at it first: twice the calls and their garbage).
-        await eachLimited(namesIn(dir), 32, (name) => (used(name) ? unlink(path.join(folder, name)).catch(() => undefined) : stale(name)));
+        let n = 0;
+        for (const name of namesIn(dir)) {
+          settle(name);
+          if (++n % FINISH_BATCH === 0) await new Promise((resolve) => setImmediate(resolve));
+        }
       } finally {
         await dir.close().catch(() => undefined);
       }
