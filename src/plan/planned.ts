@@ -52,6 +52,8 @@ export class PlannedTable implements PlannedFiles {
   private readonly actions: Uint8Array;
   private readonly oldShas = new Map<number, string>();
   private readonly renames = new Map<number, string>();
+  /** Whether the files were added in path order (the planner adds its rows so: no sort then). */
+  private inOrder = true;
 
   constructor(private readonly desired: DesiredTable) {
     this.actions = new Uint8Array(desired.length);
@@ -83,8 +85,6 @@ export class PlannedTable implements PlannedFiles {
     this.push(~this.others.length);
     this.others.push(f);
   }
-  /** Whether the files were added in path order (the planner adds its rows so: no sort then). */
-  private inOrder = true;
   /** Marks the planned create at index i as the move of `from`. */
   setRenamedFrom(i: number, from: string): void {
     const r = this.refs[i]!;
