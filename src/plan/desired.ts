@@ -37,6 +37,11 @@ const OTHER_CONTENT = 1;
  * that keeps the whole string it was cut from alive.
  */
 const own = (s: string): string => (s.length < 13 || SURROGATE.test(s) ? s : Buffer.from(s, 'utf8').toString('utf8'));
+/** `to`, holding `from`'s values first. */
+function grown<T extends Float64Array | Uint32Array | Uint16Array | Uint8Array>(from: T, to: T): T {
+  to.set(from);
+  return to;
+}
 /** A string with UTF-16 surrogates is kept as cut (a lone one would not survive UTF-8). */
 const SURROGATE = /[\ud800-\udfff]/;
 
@@ -249,23 +254,11 @@ export class DesiredTable {
   // By half again, not double: less of the columns is left empty past the last row.
   private grow(): void {
     const size = Math.ceil(this.ids.length * 1.5);
-    const ids = new Float64Array(size);
-    ids.set(this.ids);
-    this.ids = ids;
-    const dirOf = new Uint32Array(size);
-    dirOf.set(this.dirOf);
-    this.dirOf = dirOf;
-    const sources = new Uint16Array(size);
-    sources.set(this.sources);
-    this.sources = sources;
-    const flags = new Uint8Array(size);
-    flags.set(this.flags);
-    this.flags = flags;
-    const tags = new Uint8Array(size);
-    tags.set(this.contentTag);
-    this.contentTag = tags;
-    const seqs = new Uint32Array(size);
-    seqs.set(this.contentSeq);
-    this.contentSeq = seqs;
+    this.ids = grown(this.ids, new Float64Array(size));
+    this.dirOf = grown(this.dirOf, new Uint32Array(size));
+    this.sources = grown(this.sources, new Uint16Array(size));
+    this.flags = grown(this.flags, new Uint8Array(size));
+    this.contentTag = grown(this.contentTag, new Uint8Array(size));
+    this.contentSeq = grown(this.contentSeq, new Uint32Array(size));
   }
 }

@@ -29,64 +29,13 @@
 //    The file stays, journaled, for the next ordinary run.
 // 5. Only deletions of confirmed-gone work packages count for the mass-delete brake: a
 //    rename or a re-mapped source moves files, it does not lose content.
-import type { NewContent, PlannedFile, SyncPlan } from '../../src/plan/types.js';
+import type { DesiredFile, PlanFailure, PlanInput as SrcPlanInput, PreviousEntry } from '../../src/plan/plan.js';
+import type { PlannedFile, SyncPlan } from '../../src/plan/types.js';
 
-export interface DesiredFile {
-  path: string;
-  source: string;
-  workPackageId: number;
-  binary: boolean;
-  sha256: string;
-  /**
-   * Where the bytes come from when the path does not hold them yet; null for an unchanged
-   * attachment whose bytes are not at hand (valid only when the path already holds them).
-   */
-  content: NewContent | null;
-}
+export type { DesiredFile, PreviousEntry, PlanFailure } from '../../src/plan/plan.js';
 
-export interface PreviousEntry {
-  source: string;
-  /** Path → sha256, as the previous manifest records them. */
-  files: Readonly<Record<string, string>>;
-}
-
-export interface PlanInput {
-  /** Files of the work packages mapped in this run. */
-  desired: readonly DesiredFile[];
-  /**
-   * The previous manifest's work packages: all of them, or those the plan can touch (every
-   * one not kept, and the owner of every desired path), with `ownedBefore` then counting
-   * the files of all of them.
-   */
-  previous: ReadonlyMap<number, PreviousEntry>;
-  /** Files the previous manifest owns in all (for the mass-delete brake); default: those of `previous`. */
-  ownedBefore?: number;
-  /** Work packages whose previous files stay (unchanged, or failed in this run). */
-  keep: ReadonlySet<number>;
-  /** Work packages confirmed gone: their files are real deletions. */
-  gone: ReadonlySet<number>;
-  /** Path → sha256 written by an interrupted run that no manifest owns (write-ahead journal). */
-  orphans: ReadonlyMap<string, string>;
-  /** A targeted run: orphans nobody claims stay where they are (rule 4). */
-  keepOrphans?: boolean;
-  /** What each relevant path holds now (every desired path, every previous path of a work package not kept, every orphan); absent or null: nothing. */
-  current: ReadonlyMap<string, string | null>;
-  /**
-   * Relevant paths curate can neither read nor replace, with why (a folder where a file
-   * belongs, a file where a folder belongs). A work package that wants one fails as an
-   * item; a file of the previous run that is blocked is not deleted (nothing there is curate's).
-   */
-  blocked?: ReadonlyMap<string, string>;
-  deleteThreshold: number;
-  allowMassDelete: boolean;
-}
-
-export interface PlanFailure {
-  kind: 'collision' | 'hand-written' | 'blocked-path';
-  workPackageId: number;
-  source: string;
-  message: string;
-}
+/** The planner's input, with the desired files as an array of objects. */
+export type PlanInput = Omit<SrcPlanInput, 'desired'> & { desired: readonly DesiredFile[] };
 
 export interface PlanResult {
   plan: SyncPlan;
