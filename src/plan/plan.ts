@@ -25,7 +25,7 @@
 // 5. Only deletions of confirmed-gone work packages count for the mass-delete brake: a
 //    rename or a re-mapped source moves files, it does not lose content.
 import { DesiredTable, type DesiredFile } from './desired.js';
-import { planOf, PlannedTable } from './planned.js';
+import { firstAtOrAfter, planOf, PlannedTable } from './planned.js';
 import type { SyncPlan } from './types.js';
 
 export type { DesiredFile } from './desired.js';
@@ -271,15 +271,8 @@ export function planSync(input: PlanInput): PlanResult {
   /** Whether a path is some work package's this run: a row of one that has not failed, or a kept file. */
   const claimed = (p: string): boolean => {
     if (kept.has(p)) return true;
-    let lo = 0;
-    let hi = n - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      const q = desired.path(order[mid]!);
-      if (q < p) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    // `lo`: the first row at or after p; rows wanting p start there.
+    // The rows wanting p, if any, start at the first row at or after it.
+    const lo = firstAtOrAfter(n, (k) => desired.path(order[k]!), p);
     return lo < n && desired.path(order[lo]!) === p && rowClaims(lo).length > 0;
   };
 

@@ -24,6 +24,22 @@ export interface PlannedFiles extends Iterable<PlannedFile> {
 }
 
 const ACTIONS: readonly FileAction[] = ['create', 'update', 'delete', 'unchanged'];
+const UNCHANGED = ACTIONS.indexOf('unchanged');
+
+/**
+ * In a list of `length` paths sorted by code unit, read by `pathAt`: the first index whose
+ * path is `p` or after it (`length` when none is).
+ */
+export function firstAtOrAfter(length: number, pathAt: (i: number) => string, p: string): number {
+  let lo = 0;
+  let hi = length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    if (pathAt(mid) < p) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return lo;
+}
 
 /** A list over files already made (a caller's plan, or tables in tests). */
 export function listOf(files: readonly PlannedFile[]): PlannedFiles {
@@ -133,7 +149,7 @@ export class PlannedTable implements PlannedFiles {
   content(i: number): NewContent | undefined {
     const r = this.refs[i]!;
     if (r < 0) return this.others[~r]!.content;
-    return this.actions[r] === ACTIONS.indexOf('unchanged') ? undefined : this.desired.content(r)!;
+    return this.actions[r] === UNCHANGED ? undefined : this.desired.content(r)!;
   }
   at(i: number): PlannedFile {
     const r = this.refs[i]!;
@@ -155,16 +171,8 @@ export class PlannedTable implements PlannedFiles {
     return f;
   }
   indexOf(p: string): number {
-    let lo = 0;
-    let hi = this.count - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      const q = this.path(mid);
-      if (q === p) return mid;
-      if (q < p) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    return -1;
+    const i = firstAtOrAfter(this.count, (k) => this.path(k), p);
+    return i < this.count && this.path(i) === p ? i : -1;
   }
   *[Symbol.iterator](): Generator<PlannedFile> {
     for (let i = 0; i < this.count; i++) yield this.at(i);

@@ -126,11 +126,11 @@ export async function applyPlan(a: ApplyInput): Promise<Applied> {
   // with nothing to write must still remove it (or every later run re-hashes its paths).
   const journaled = writes.length > 0 || deletes.length > 0 || a.pendingJournal.size > 0 || a.journalFound;
   if (writes.length) {
-    // A plan's files are sorted by path (plan.ts), so the writes are journaled as they
-    // come (walked twice, never copied), merged with what earlier runs left; a list in
-    // another order (a caller's own) is sorted first.
+    // A plan's list is sorted by path (PlannedFiles), so the writes are journaled as they
+    // come (walked twice, never copied), merged with what earlier runs left; an array (a
+    // caller's own) may be in another order, and is sorted first.
     const pathOf = (i: number): string => files.path(i);
-    const inOrder = writes.every((w, k) => k === 0 || pathOf(writes[k - 1]!) < pathOf(w))
+    const inOrder = !isArray(a.files) || writes.every((w, k) => k === 0 || pathOf(writes[k - 1]!) < pathOf(w))
       ? writes
       : [...writes].sort((x, y) => byPath({ path: pathOf(x) }, { path: pathOf(y) }));
     const sortedWrites = {

@@ -47,7 +47,8 @@ export async function planRun(ctx: RunContext, deps: PlanDeps): Promise<{ plan: 
       yield [id, e];
     }
   }
-  const scope = previousInScope(inScope(), desiredPaths(), keeps, (p) => ownerOfWanted.get(p), (id) => previous.entry(id));
+  // (No wanted path has an owner, as in a first sync: the scope need not walk them.)
+  const scope = previousInScope(inScope(), ownerOfWanted.size ? desiredPaths() : [], keeps, (p) => ownerOfWanted.get(p), (id) => previous.entry(id));
   const counted = (shard: number, less: Record<string, number> = {}): void => {
     for (const [source, all] of Object.entries(previous.summary(shard)!.files)) {
       const n = all - (less[source] ?? 0);

@@ -405,6 +405,8 @@ export class PreviousState {
       });
     }
     const out = new Map<string, number>();
+    // Nothing read owns a path (a first sync): the paths are not walked.
+    if (!this.pathOwners.size && !this.texts.size) return out;
     /** Paths still to be looked for in the text shards. */
     const wanted = new Set<string>();
     for (const path of paths) {
