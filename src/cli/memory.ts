@@ -14,8 +14,8 @@ export const COLLECT_EVERY = 1000;
  * garbage than a mapped one (its entry read, its files looked up), but a no-change sync of
  * 30,000 work packages made enough of it to grow the heap to ~170 MB (live: ~75 MB) with no
  * collection at all; at a tenth it triggers about one per 10,000. One kept with its whole
- * shard on the shard's summary (`bySummary`: no entry read, no file looked up one by one)
- * counts nothing. A no-change sync keeps most work packages that way: at 30,000 it asked
+ * shard on the shard's summary (a `keptShard` event: no entry read, no file looked up one
+ * by one) counts nothing. A no-change sync keeps most work packages that way: at 30,000 it asked
  * for two collections it did not need (0.76 → 0.71 s, same peak RSS), at 100,000 for ten
  * (1.44 → 1.15 s; peak RSS 176 → 187 MB, under 200). A sync with 1 % changed reads every
  * shard, so it keeps its collections (without them: 226 against 202 MB at 30,000).
@@ -109,7 +109,8 @@ export function memoryPolicy(fullCollection: () => void = () => collector()?.(),
       return;
     }
     if (e.type === 'workPackage') {
-      const weight = e.skipped ? (e.bySummary ? 0 : Math.round(KEPT_WEIGHT * 20)) : 20;
+      // (Those kept with their shard on its summary come as one `keptShard` event: they count nothing.)
+      const weight = e.skipped ? Math.round(KEPT_WEIGHT * 20) : 20;
       if (!e.skipped) mapped += 20;
       sinceCollect += weight;
       if (sinceCollect >= limit) collect();

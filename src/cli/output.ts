@@ -85,6 +85,7 @@ export class Progress {
       } else t.current = Math.max(t.current, e.total);
       this.totals.set(e.source, t);
     } else if (e.type === 'workPackage') this.done += 1;
+    else if (e.type === 'keptShard') this.done += e.ids.length;
     else if (e.type === 'download') this.bytes += e.bytes;
     else if (e.type === 'write') this.written += 1;
     else if (e.type === 'itemError') this.errors += 1;

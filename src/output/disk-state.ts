@@ -143,7 +143,9 @@ export function createPresenceCheck(root: string, trusted: ReadonlyMap<string, s
         if (!observed.has(dir)) await list(dir);
         const here = observed.get(dir)?.names;
         if (!here) return false;
-        if (!decodeHashes(names[dir]!).every((h) => here.hasHash(h))) return false;
+        // A trusted folder holds every name: its hashes are not decoded (a no-change run of
+        // 30,000 decoded 60,000 of them, ~4.5 ms and their garbage, to answer yes each time).
+        if (here !== ALL_THERE && !decodeHashes(names[dir]!).every((h) => here.hasHash(h))) return false;
       }
       return true;
     },

@@ -98,15 +98,25 @@ export class Ledger {
     for (const [id, refs] of this.refsOf) if (this.outcomes.get(id)?.kind === 'mapped') yield [id, { refs }];
   }
 
-  /** `bySummary`: decided for its whole shard from the shard's summary, its entry not read. */
-  kept(source: string, id: number, bySummary = false): void {
+  kept(source: string, id: number): void {
+    if (this.keep(source, id)) this.emit({ type: 'workPackage', source, id, skipped: true });
+  }
+
+  /** Work packages of one shard kept whole, decided from the shard's summary (their entries not read): one event. */
+  keptShard(source: string, shard: number, ids: readonly number[]): void {
+    const kept = ids.filter((id) => this.keep(source, id));
+    if (kept.length) this.emit({ type: 'keptShard', source, shard, ids: kept });
+  }
+
+  /** Records a work package as kept; false when it already had an outcome. */
+  private keep(source: string, id: number): boolean {
     if (!this.previous.owns(id)) throw new Error(`ledger: work package #${id} cannot be kept, it has no previous entry`);
-    if (this.outcomes.has(id)) return;
+    if (this.outcomes.has(id)) return false;
     // One outcome object per source, shared (a no-change run keeps every work package).
     let k = this.keptBy.get(source);
     if (!k) this.keptBy.set(source, (k = Object.freeze({ kind: 'kept', source })));
     this.record(id, k);
-    this.emit(bySummary ? { type: 'workPackage', source, id, skipped: true, bySummary } : { type: 'workPackage', source, id, skipped: true });
+    return true;
   }
 
   gone(source: string, id: number): void {

@@ -8,19 +8,34 @@ export class Membership {
   /** Id → the source matching it, or the sources (an overlap): an array only when there are two. */
   private readonly matches = new Map<number, string | string[]>();
 
+  /** Each configured source's place in the config: an overlap lists its sources in that order. */
+  private readonly rank: ReadonlyMap<string, number>;
+
   /**
    * `fallback`: who owns an id this run did not ask about (a targeted run asks only about
-   * its ids: for the others, what the manifest says is the best knowledge).
+   * its ids: for the others, what the manifest says is the best knowledge). `order`: the
+   * configured sources in config order (sources added in another order, as their listings
+   * arrive, are still listed in it; a source not named goes last).
    */
-  constructor(private readonly fallback: (id: number) => string | undefined = () => undefined) {}
+  constructor(
+    private readonly fallback: (id: number) => string | undefined = () => undefined,
+    order: readonly string[] = [],
+  ) {
+    this.rank = new Map(order.map((name, i) => [name, i]));
+  }
 
-  /** Records that a source matches these ids (sources in config order). */
+  /** Records that a source matches these ids (sources in any order). */
   add(source: string, ids: ReadonlySet<number> | readonly number[]): void {
+    const rankOf = (name: string): number => this.rank.get(name) ?? Infinity;
     ids.forEach((id) => {
       const m = this.matches.get(id);
       if (m === undefined) this.matches.set(id, source);
-      else if (typeof m === 'string') this.matches.set(id, [m, source]);
-      else m.push(source);
+      else if (typeof m === 'string') this.matches.set(id, rankOf(source) < rankOf(m) ? [source, m] : [m, source]);
+      else {
+        const at = m.findIndex((other) => rankOf(source) < rankOf(other));
+        if (at < 0) m.push(source);
+        else m.splice(at, 0, source);
+      }
     });
   }
 

@@ -329,6 +329,11 @@ export class PreviousState {
     return this.ownerIndex().has(id);
   }
 
+  /** Builds the id → source index now (a run asks it for every listed id once its listings are in). */
+  indexOwners(): void {
+    this.ownerIndex();
+  }
+
   source(name: string): ManifestSource | undefined {
     return this.manifest?.sources[name];
   }

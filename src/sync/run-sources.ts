@@ -35,8 +35,8 @@ export interface RunSources {
   onlyIds: number[] | undefined;
   /** A targeted run: the sources' answers for its ids, asked beside the schemas read (collect-targeted.ts). */
   targetedReads?: TargetedReads;
-  /** An ordinary run: the resolved sources' id listings (collect-all.ts), asked beside the schemas read. */
-  listings?: Promise<(IdListing | Error)[]>;
+  /** An ordinary run: each resolved source's id listing (collect-all.ts), asked beside the schemas read. */
+  listings?: Promise<IdListing | Error>[];
 }
 
 /** What the resolve phase asks the server before it needs the previous state. */
@@ -50,7 +50,7 @@ export interface ResolveStarted {
   fields: Awaited<ReturnType<typeof readSchemaFields>>;
   early: TargetedReads | undefined;
   /** An ordinary run: each resolved source's id listing (or why it failed), asked beside the schemas. */
-  listings: Promise<(IdListing | Error)[]> | undefined;
+  listings: Promise<IdListing | Error>[] | undefined;
 }
 
 /**
@@ -86,28 +86,36 @@ export function startResolve(ctx: RunContext, authorsAnsweredBefore: Promise<boo
     // An ordinary run lists every source's ids now too: the listings need only the queries.
     // (Not awaited here: the schemas' promise must be awaited before anything else, or an
     // abort meanwhile rejects it with no handler and ends the process.)
-    const listings = ctx.options.onlyIds ? undefined : authorsAnsweredBefore.then((known) => listSourceIds(ctx, resolved, known));
-    listings?.catch(() => undefined);
+    const listings = ctx.options.onlyIds ? undefined : listSourceIds(ctx, resolved, authorsAnsweredBefore);
     return { names, walkStart, queries, problems, fingerprints, resolved, fields: await fieldsRead, early, listings };
   })();
   started.catch(() => undefined);
   return started;
 }
 
-/** Every source's id listing with its authors; a failed one is its error (that source's, not the run's). */
-export function listSourceIds(ctx: RunContext, resolved: readonly ResolvedSource[], authorsAnsweredBefore = false): Promise<(IdListing | Error)[]> {
-  const all = Promise.all(
-    resolved.map(async (src) => {
+/**
+ * Every source's id listing with its authors, each its own promise (the caller takes each
+ * as it arrives); a failed one is its error (that source's, not the run's).
+ */
+export function listSourceIds(
+  ctx: RunContext,
+  resolved: readonly ResolvedSource[],
+  authorsAnsweredBefore: boolean | Promise<boolean> = false,
+): Promise<IdListing | Error>[] {
+  return resolved.map((src) => {
+    const one = (async (): Promise<IdListing | Error> => {
+      const known = await authorsAnsweredBefore;
       try {
-        return await ctx.options.client.listWorkPackageIds(src.query, { withAuthors: true, ...(authorsAnsweredBefore ? { authorsAnsweredBefore } : {}) });
+        return await ctx.options.client.listWorkPackageIds(src.query, { withAuthors: true, ...(known ? { authorsAnsweredBefore: known } : {}) });
       } catch (e) {
         if (ctx.isAborted()) throw e;
         return e as Error;
       }
-    }),
-  );
-  all.catch(() => undefined);
-  return all;
+    })();
+    // Read later (or never, when the run fails first): not an unhandled rejection meanwhile.
+    one.catch(() => undefined);
+    return one;
+  });
 }
 
 export async function resolveRunSources(

@@ -88,7 +88,10 @@ async function runOnce(options: SyncOptions, lazy: boolean): Promise<SyncReport>
 
     const fetchStarted = performance.now();
     ctx.emit({ type: 'phase', phase: 'list' });
-    const membership = new Membership(targeted ? (id) => previous.sourceOf(id) : undefined);
+    const membership = new Membership(
+      targeted ? (id) => previous.sourceOf(id) : undefined,
+      options.sources.map((s) => s.name),
+    );
     // Other work packages' shown facts (`##N`): this run's rows, the manifest, or read in bulk (facts.ts).
     const facts = factsBookFor(ctx, previous, sources, membership);
     // One view of the tree for the whole run: journaled owned files are compared while

@@ -173,7 +173,7 @@ describe('the state read lazily: a run reads the shards it needs (format 4 summa
     expect(r.state.shards).toBe((await readdir(path.join(dir, '.curate', 'work-packages'))).length);
     expect(r.state.shardsRead).toBeLessThanOrEqual(r.state.shards - quiet.size);
     // Those kept on their shard's summary say so (the CLI's memory policy counts them as no garbage).
-    const bySummary = new Set(events.flatMap((e) => (e.type === 'workPackage' && e.skipped && e.bySummary ? [e.id] : [])));
+    const bySummary = new Set(events.flatMap((e) => (e.type === 'keptShard' ? e.ids : [])));
     const quietIds = [...quiet.values()].flat();
     expect(quietIds.length).toBeGreaterThan(0);
     for (const id of quietIds) expect(bySummary.has(id)).toBe(true);

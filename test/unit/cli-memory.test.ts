@@ -26,7 +26,7 @@ describe('memory policy', () => {
     let calls = 0;
     const on = memoryPolicy(() => calls++, noGarbage);
     // A no-change sync of 100,000 keeps most of them that way: no collection for those.
-    for (let i = 0; i < 100_000; i++) on({ type: 'workPackage', source: 's', id: i, skipped: true, bySummary: true });
+    for (let shard = 0; shard < 1000; shard++) on({ type: 'keptShard', source: 's', shard, ids: Array.from({ length: 100 }, (_, i) => shard * 100 + i) });
     expect(calls).toBe(0);
     // Kept one by one (their shard read, their files looked up), they count KEPT_WEIGHT again.
     for (let i = 0; i < Math.round(COLLECT_EVERY / KEPT_WEIGHT); i++) on(wp(true));
@@ -103,7 +103,7 @@ describe('memory policy', () => {
     return { on, calls: () => calls, setHeap: (bytes) => void (heap = bytes) };
   }
   // Kept on its shard's summary: counts nothing toward the count rules, and is no large allocation.
-  const kept: SyncEvent = { type: 'workPackage', source: 's', id: 1, skipped: true, bySummary: true };
+  const kept: SyncEvent = { type: 'keptShard', source: 's', shard: 0, ids: [1] };
 
   it('garbage beyond GARBAGE_BYTES over what was live after the last collection is collected, whatever made it', () => {
     // A collection frees all but 60 MB (what is live).

@@ -10,7 +10,8 @@ describe('Progress', () => {
     p.onEvent({ type: 'page', source: 'b', offset: 1, total: 40, workPackages: 40 });
     p.onEvent({ type: 'page', source: 'b', offset: 1, total: 10, workPackages: 10 }); // a second query (refetch by id)
     p.onEvent({ type: 'page', source: 'b', offset: 2, total: 15, workPackages: 5 }); // a chunked listing counts on
-    for (let i = 0; i < 31; i++) p.onEvent({ type: 'workPackage', source: 'a', id: i, skipped: false });
+    for (let i = 0; i < 21; i++) p.onEvent({ type: 'workPackage', source: 'a', id: i, skipped: false });
+    p.onEvent({ type: 'keptShard', source: 'a', shard: 3, ids: [300, 301, 302, 303, 304, 305, 306, 307, 308, 309] }); // ten at once
     p.onEvent({ type: 'download', attachmentId: 1, bytes: 2_500_000 });
     p.onEvent({ type: 'write', path: 'x.md', action: 'create' });
     p.onEvent({ type: 'itemError', error: { kind: 'mapping', message: 'x' } });

@@ -56,6 +56,21 @@ describe('Ledger', () => {
     }
   });
 
+  it('a shard kept whole: each work package kept, one event naming those it decided, none already decided', () => {
+    const { l, events } = ledger();
+    l.failed({ kind: 'mapping', source: 'a', workPackageId: 2, message: 'bad' });
+    events.length = 0;
+    l.keptShard('a', 0, [1, 2]);
+    expect(l.outcome(1)).toEqual({ kind: 'kept', source: 'a' });
+    expect(l.outcome(2)?.kind).toBe('failed');
+    expect(events).toEqual([{ type: 'keptShard', source: 'a', shard: 0, ids: [1] }]);
+    // Nothing left to decide: no event.
+    l.keptShard('a', 0, [1, 2]);
+    expect(events).toHaveLength(1);
+    // Only what the previous state owns can be kept.
+    expect(() => l.keptShard('a', 0, [4])).toThrow(/#4 cannot be kept/);
+  });
+
   it('a failure sticks for the run: a later mapped or deferred outcome does not replace it', () => {
     const { l } = ledger();
     l.failed({ kind: 'mapping', source: 'a', workPackageId: 1, message: 'bad' });
