@@ -359,11 +359,13 @@ class SourceCollection {
       return false;
     });
     await previous.load(readFor.map(([shard]) => shard));
-    owned.all.forEach((id) => {
-      if (!previous.isLoaded(shardOf(id))) return;
-      const t = Date.parse(previous.updatedAtOf(id)!);
-      if (t > newestOwned && t <= ceiling && listed.has(id)) newestOwned = t;
-    });
+    for (const [shard, ids] of this.ownedShards) {
+      if (!previous.isLoaded(shard)) continue;
+      ids.forEach((id) => {
+        const t = Date.parse(previous.updatedAtOf(id)!);
+        if (t > newestOwned && t <= ceiling && listed.has(id)) newestOwned = t;
+      });
+    }
     const from = Math.min(storedMark!, newestOwned === -Infinity ? storedMark! : newestOwned) - ctx.overlapMs;
     // The stored record of the rows at or after its bound holds every owned row this walk
     // must return when its bound is not after this one's.
