@@ -13,13 +13,13 @@ export const COLLECT_EVERY = 1000;
  * What a kept (unchanged) work package counts toward COLLECT_EVERY: it makes far less
  * garbage than a mapped one (its entry read, its files looked up), but a no-change sync of
  * 30,000 work packages made enough of it to grow the heap to ~170 MB (live: ~75 MB) with no
- * collection at all; at a tenth it triggers about one per 10,000. One kept with its whole
- * shard on the shard's summary (a `keptShard` event: no entry read, no file looked up one
- * by one) counts nothing. A no-change sync keeps most work packages that way: at 30,000 it asked
- * for two collections it did not need (0.76 → 0.71 s, same peak RSS), at 100,000 for ten
- * (1.44 → 1.15 s; peak RSS 176 → 187 MB, under 200). A sync with 1 % changed reads every
- * shard, so it keeps its collections (without them: 226 against 202 MB at 30,000).
- * (docs/performance.md, sixth session.)
+ * collection at all; at a tenth it triggers about one per 10,000. Those kept with their
+ * whole shard on the shard's summary (one `keptShard` event: no entry read, no file looked
+ * up one by one) count nothing. A no-change sync keeps most work packages that way: at
+ * 30,000 it asked for two collections it did not need (0.76 → 0.71 s, same peak RSS), at
+ * 100,000 for ten (1.44 → 1.15 s; peak RSS 176 → 187 MB, under 200). A sync with 1 %
+ * changed reads every shard, so it keeps its collections (without them: 226 against 202 MB
+ * at 30,000). (docs/performance.md, sixth session.)
  */
 export const KEPT_WEIGHT = 0.1;
 /**
