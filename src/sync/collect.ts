@@ -229,6 +229,11 @@ class SourceCollection {
       !referencesChanged(s, ctx.refOf) && (await ctx.shardFilesPresent(shard));
   }
 
+  /** Each owned id whose shard is read, in the owned ids' order (ascending: a shard's are one run). */
+  private forEachReadOwned(visit: (id: number) => void): void {
+    for (const [shard, ids] of this.ownedShards) if (this.previous.isLoaded(shard)) ids.forEach(visit);
+  }
+
   /** The owned entry of a work package (its shard read). */
   private ownedEntry(id: number): ManifestWorkPackage | undefined {
     return this.owned.has(id) ? this.previous.entry(id) : undefined;
@@ -359,13 +364,10 @@ class SourceCollection {
       return false;
     });
     await previous.load(readFor.map(([shard]) => shard));
-    for (const [shard, ids] of this.ownedShards) {
-      if (!previous.isLoaded(shard)) continue;
-      ids.forEach((id) => {
-        const t = Date.parse(previous.updatedAtOf(id)!);
-        if (t > newestOwned && t <= ceiling && listed.has(id)) newestOwned = t;
-      });
-    }
+    this.forEachReadOwned((id) => {
+      const t = Date.parse(previous.updatedAtOf(id)!);
+      if (t > newestOwned && t <= ceiling && listed.has(id)) newestOwned = t;
+    });
     const from = Math.min(storedMark!, newestOwned === -Infinity ? storedMark! : newestOwned) - ctx.overlapMs;
     // The stored record of the rows at or after its bound holds every owned row this walk
     // must return when its bound is not after this one's.
@@ -392,8 +394,8 @@ class SourceCollection {
         await previous.load(
           [...this.ownedShards.keys()].filter((shard) => !previous.isLoaded(shard) && Date.parse(previous.summary(shard)!.newest[name]!) >= from),
         );
-        owned.all.forEach((id) => {
-          if (previous.isLoaded(shardOf(id)) && isSuspect(id, Date.parse(previous.updatedAtOf(id)!))) suspects.push(id);
+        this.forEachReadOwned((id) => {
+          if (isSuspect(id, Date.parse(previous.updatedAtOf(id)!))) suspects.push(id);
         });
       }
       if (suspects.length) await this.drain(ctx.client.listWorkPackages({ ...this.src.query, ids: suspects }), true);
