@@ -15,6 +15,12 @@ export default tseslint.config(
     linterOptions: { reportUnusedDisableDirectives: true },
   },
   {
+    // bin/ is CommonJS (bin/package.json): Node starts a CommonJS entry sooner (bin/load-bundle.js).
+    files: ['bin/**/*.js'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', __dirname: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     files: ['src/mapping/**', 'src/plan/**'],
     rules: {
       'no-restricted-imports': ['error', { paths: ['node:fs', 'node:fs/promises', 'fs', 'undici', 'ora', 'node:http', 'node:child_process'] }],

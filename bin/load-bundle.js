@@ -14,23 +14,36 @@
 // used only when it was made from these exact bytes (its header holds their CRC-32) and V8
 // accepts it (same V8, same flags: hence the flags first); otherwise the bundle is compiled
 // as usual, which is only slower.
-import { isAscii } from 'node:buffer';
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
-import Module, { createRequire } from 'node:module';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import vm from 'node:vm';
-import { crc32 } from 'node:zlib';
-import { setProcessV8Flags } from '../dist/cli/v8-flags.js';
+//
+// A CommonJS module (bin/package.json says so), as bin/curate.js is: Node starts a
+// CommonJS entry ~4 ms sooner than an ES module one, whose loader it must set up first
+// (`curate --version`: 79.2 against 83.4 ms, 20 alternated runs; docs/performance.md,
+// twenty-sixth session).
+'use strict';
+const { isAscii } = require('node:buffer');
+const { closeSync, openSync, readFileSync, readSync } = require('node:fs');
+const Module = require('node:module');
+const path = require('node:path');
+const v8 = require('node:v8');
+const vm = require('node:vm');
+const { crc32 } = require('node:zlib');
 
-const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'bundle');
-export const BUNDLE = path.join(dir, 'curate.cjs');
-export const CODE_CACHE = `${BUNDLE}.cache`;
+/**
+ * The V8 settings of the curate process, set before the bundle is compiled: V8 takes a code
+ * cache only under the flags it was made with. The same list as src/cli/v8-flags.ts (which
+ * says why each; the unbundled CLI sets them from there, and this CommonJS module cannot
+ * import that ES module on Node 20): test/cli/install.test.ts checks they agree.
+ */
+const V8_FLAGS = ['--liftoff-only', '--semi-space-growth-factor=1'];
+
+const dir = path.join(__dirname, '..', 'dist', 'bundle');
+const BUNDLE = path.join(dir, 'curate.cjs');
+const CODE_CACHE = `${BUNDLE}.cache`;
 const MAGIC = 'curate-code-cache-1\n';
 const HEADER = MAGIC.length + 4;
 
 /** The cache file's bytes for V8's cached `data`, made from the bundle whose bytes have CRC-32 `crc`. */
-export function codeCacheFile(crc, data) {
+function codeCacheFile(crc, data) {
   const header = Buffer.alloc(HEADER);
   header.write(MAGIC, 'latin1');
   header.writeUInt32BE(crc, MAGIC.length);
@@ -89,13 +102,15 @@ function readCodeCache(crc) {
  * process.argv. Returns the script and its bytes' CRC-32 (scripts/code-cache.js makes the
  * cache from them) and whether V8 took the cache.
  */
-export function runBundle() {
-  setProcessV8Flags();
+function runBundle() {
+  for (const flag of V8_FLAGS) v8.setFlagsFromString(flag);
   const { text, crc } = readScript();
   const cachedData = readCodeCache(crc);
   const script = new vm.Script(Module.wrap(text), { filename: BUNDLE, cachedData });
   const cached = cachedData !== undefined && !script.cachedDataRejected;
   const module = { exports: {} };
-  script.runInThisContext().call(module.exports, module.exports, createRequire(BUNDLE), module, BUNDLE, dir);
+  script.runInThisContext().call(module.exports, module.exports, Module.createRequire(BUNDLE), module, BUNDLE, dir);
   return { script, crc, cached };
 }
+
+module.exports = { BUNDLE, CODE_CACHE, V8_FLAGS, codeCacheFile, runBundle };

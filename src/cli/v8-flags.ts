@@ -1,7 +1,9 @@
-// The V8 settings of the curate process, in a module of their own: bin/load-bundle.js sets
-// them before it compiles the bundled CLI, because V8 accepts a code cache only when the
-// flags are those it was made with (scripts/code-cache.js makes it with these), and the
-// CLI sets them again first thing when it runs unbundled (dist/cli/main.js).
+// The V8 settings of the curate process, in a module of their own: the CLI sets them first
+// thing when it runs unbundled (dist/cli/main.js). bin/load-bundle.js sets the same list
+// before it compiles the bundled CLI, because V8 accepts a code cache only when the flags
+// are those it was made with (scripts/code-cache.js makes it with these); it keeps its own
+// copy (a CommonJS module cannot import this one on Node 20), which
+// test/cli/install.test.ts checks against this one.
 import v8 from 'node:v8';
 
 /**
@@ -27,7 +29,7 @@ import v8 from 'node:v8';
  * at 100,000 peaked at 418.5 MB against 378.6 MB, 10.4 s against 9.1 s (cold: 319.5
  * against 339.4 MB; docs/performance.md, fifth session).
  */
-const CLI_V8_FLAGS: readonly string[] = ['--liftoff-only', '--semi-space-growth-factor=1'];
+export const CLI_V8_FLAGS: readonly string[] = ['--liftoff-only', '--semi-space-growth-factor=1'];
 
 export function setProcessV8Flags(): void {
   for (const flag of CLI_V8_FLAGS) v8.setFlagsFromString(flag);

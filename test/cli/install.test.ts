@@ -7,6 +7,7 @@ import { cp, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/pr
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI_V8_FLAGS } from '../../src/cli/v8-flags.js';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import { FIXTURE_DATASET, MEDIGY_CONFIG, ROOT, tempDir } from '../helpers/env.js';
 
@@ -92,18 +93,24 @@ describe('the bundled binary (scripts/bundle.js)', () => {
     // CommonJS bundle, and drops what it re-exports that nothing uses).
     expect(locales).toEqual(['en', 'index']);
     expect(text).toMatch(/^var init_locales = __esm\(\{\n {2}"(?:[^"]*\/)?node_modules\/zod\/v4\/locales\/index\.js"\(\) \{\n {2}\}\n\}\);$/m);
-    expect(await readFile(path.join(ROOT, 'bin', 'curate.js'), 'utf8')).toContain("await import('./load-bundle.js');");
+    expect(await readFile(path.join(ROOT, 'bin', 'curate.js'), 'utf8')).toContain("require('./load-bundle.js').runBundle();");
     // Strict, as the ES modules it is built from: the directive only counts as the first statement.
     expect(text.startsWith("'use strict';\n")).toBe(true);
     // ASCII only, so V8 holds it one byte a character (a single `…` in a comment doubled that).
     expect(text.match(/[\u0080-\uffff]/)).toBeNull();
   });
 
+  it('bin/load-bundle.js sets the V8 flags the unbundled CLI sets (its own copy: a CommonJS module cannot import that ES module on Node 20)', async () => {
+    const { V8_FLAGS } = (await import(path.join(ROOT, 'bin', 'load-bundle.js'))) as { V8_FLAGS: string[] };
+    expect(V8_FLAGS).toEqual(CLI_V8_FLAGS);
+  });
+
   it('V8 takes the code cache the build made; a cache made from other bytes, or not one at all, is ignored and the CLI still runs', async () => {
     // A copy of what bin/curate.js loads, so the cache can be spoiled without touching the checkout's.
     const { dir, cleanup } = await tempDir();
     try {
-      for (const f of ['package.json', 'bin', 'scripts/code-cache.js', 'dist/bundle', 'dist/cli/v8-flags.js']) await cp(path.join(ROOT, f), path.join(dir, f), { recursive: true });
+      // Only these: bin/ needs nothing else from dist/ (it sets the V8 flags itself).
+      for (const f of ['package.json', 'bin', 'scripts/code-cache.js', 'dist/bundle']) await cp(path.join(ROOT, f), path.join(dir, f), { recursive: true });
       const cache = path.join(dir, 'dist', 'bundle', 'curate.cjs.cache');
       const start = async (): Promise<{ version: string; cache: string }> => {
         const env = { PATH: process.env.PATH, CURATE_CODE_CACHE: 'check' };
