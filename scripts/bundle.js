@@ -15,6 +15,7 @@
 import { build } from 'esbuild';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -35,6 +36,7 @@ const result = await build({
   // module's URL: in the script, the script's own (dist/bundle/ is two levels below the
   // package root, like dist/cli/).
   define: { 'import.meta.url': '__curateScriptUrl' },
+  plugins: [lazyBuiltins()],
   // Strict mode first: a directive only counts before any statement, and the banner comes
   // before esbuild's own "use strict" (the ES modules this is built from are strict).
   banner: { js: "'use strict';\nconst __curateScriptUrl = require('node:url').pathToFileURL(__filename).href;" },
@@ -42,6 +44,45 @@ const result = await build({
   logLevel: 'warning',
 });
 if (result.errors.length > 0 || result.warnings.length > 0 || result.outputFiles.length !== 1) process.exit(1);
+
+/**
+ * Two of Node's own modules the bundle requires at start-up but a sync never uses, loaded
+ * only when a property of theirs is first read: `node:child_process` (commander's
+ * executable subcommands; `curate sync --git-commit`, through src/cli/git.ts) and
+ * `node:http2` (undici's HTTP/2 client, which curate does not enable; undici reads its
+ * `constants` when it loads, so those are copied here from this Node, the rest is lazy).
+ * Node compiles each of its modules on first require: the two took ~6 ms of the ~25 ms
+ * the modules took to set up before a sync's first request, and that request went out
+ * ~8 ms sooner without them (docs/performance.md, twenty-sixth session). The stand-in has
+ * the module's own export names (read from this Node), each a getter, so esbuild's
+ * interop copies (`__toESM`) stay lazy too.
+ */
+function lazyBuiltins() {
+  const LAZY = ['node:child_process', 'node:http2'];
+  return {
+    name: 'lazy-builtins',
+    setup(b) {
+      b.onResolve({ filter: /^node:(child_process|http2)$/ }, (args) =>
+        // The stand-in's own require is the real module.
+        args.namespace === 'lazy-builtin' ? { path: args.path, external: true } : { path: args.path, namespace: 'lazy-builtin' },
+      );
+      b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => {
+        if (!LAZY.includes(args.path)) return null;
+        const real = createRequire(import.meta.url)(args.path);
+        const eager = args.path === 'node:http2' ? ['constants'] : [];
+        const lines = [`let real;`, `const load = () => (real ??= require(${JSON.stringify(args.path)}));`];
+        for (const key of Object.keys(real)) {
+          lines.push(
+            eager.includes(key)
+              ? `exports[${JSON.stringify(key)}] = ${JSON.stringify(real[key])};`
+              : `Object.defineProperty(exports, ${JSON.stringify(key)}, { enumerable: true, get: () => load()[${JSON.stringify(key)}] });`,
+          );
+        }
+        return { contents: lines.join('\n'), loader: 'js' };
+      });
+    },
+  };
+}
 // esbuild escapes non-ASCII characters in strings and names but leaves them in comments and
 // regular expression literals (`/[.!?…]/`). One such character makes V8 hold the whole
 // script as a two-byte string: 5.2 MB instead of 2.6. `\uXXXX` means the same character in

@@ -100,6 +100,28 @@ describe('the bundled binary (scripts/bundle.js)', () => {
     expect(text.match(/[\u0080-\uffff]/)).toBeNull();
   });
 
+  it('a sync loads neither node:child_process nor node:http2 (stand-ins in the bundle), and reading a property of the stand-in loads the real module', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      // Node lists each of its own modules it has loaded in process.moduleLoadList.
+      const hook = path.join(dir, 'loaded.cjs');
+      const loadedAt = (name: string): string => path.join(dir, `${name}.json`);
+      await writeFile(hook, "process.on('exit', () => require('node:fs').writeFileSync(process.env.LOADED_OUT, JSON.stringify(process.moduleLoadList)));\n");
+      const loaded = async (name: string, args: string[]): Promise<string[]> => {
+        const env = { PATH: process.env.PATH, OPENPROJECT_URL: sim.url, OPENPROJECT_API_KEY: KEY, LOADED_OUT: loadedAt(name) };
+        await run(process.execPath, ['--require', hook, path.join(ROOT, 'bin', 'curate.js'), ...args], { env });
+        return (JSON.parse(await readFile(loadedAt(name), 'utf8')) as string[]).filter((m) => /^NativeModule (child_process|http2)$/.test(m));
+      };
+      const sync = ['sync', '--config', MEDIGY_CONFIG, '--out', path.join(dir, 'out'), '--quiet'];
+      expect(await loaded('sync', sync)).toEqual([]);
+      // --git-commit spawns git through the stand-in (in a folder that is no repository: it says so and exits 1).
+      await expect(loaded('commit', [...sync, '--git-commit'])).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/git/) });
+      expect(JSON.parse(await readFile(loadedAt('commit'), 'utf8'))).toContain('NativeModule child_process');
+    } finally {
+      await cleanup();
+    }
+  });
+
   it('bin/load-bundle.js sets the V8 flags the unbundled CLI sets (its own copy: a CommonJS module cannot import that ES module on Node 20)', async () => {
     const { V8_FLAGS } = (await import(path.join(ROOT, 'bin', 'load-bundle.js'))) as { V8_FLAGS: string[] };
     expect(V8_FLAGS).toEqual(CLI_V8_FLAGS);
