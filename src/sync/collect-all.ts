@@ -111,7 +111,7 @@ async function collectListed(
   ledger.listed = membership.size;
   const overlapping = membership.recordOverlaps(ledger);
   for (const { src, listing } of listed) {
-    const mine = previous.ownedIds(src.spec.name).length;
+    const mine = previous.ownedCount(src.spec.name);
     if (listing.total === 0 && mine && !options.allowMassDelete) {
       ctx.brake(
         `source "${src.spec.name}": the server returned no work packages, but ${mine} are synced; refusing to delete them all (check the filters and the key's permissions, or pass --allow-mass-delete)`,
@@ -178,7 +178,7 @@ async function collectListed(
         collectContext,
         src,
         ids,
-        { has: (id) => previous.sourceOf(id) === name, all: previous.ownedIds(name) },
+        { has: (id) => previous.sourceOf(id) === name, byShard: previous.ownedByShard(name) },
         { remapAll: walkOptions.remapAllOf(name), force, early: walkOptions.early.get(name) },
       );
       collected.set(name, { ...result, ...(authors ? { authors } : {}) });

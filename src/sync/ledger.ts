@@ -104,7 +104,19 @@ export class Ledger {
 
   /** Work packages of one shard kept whole, decided from the shard's summary (their entries not read): one event. */
   keptShard(source: string, shard: number, ids: readonly number[]): void {
-    const kept = ids.filter((id) => this.keep(source, id));
+    // What keep does for each, with the ownership checked in one walk over the shard's
+    // owned ids (a lookup per id was ~1 ms of a no-change run at 30,000); an id without
+    // an outcome has none to leave `unsettled` either.
+    if (!this.previous.ownsAllIn(source, shard, ids)) {
+      const stray = ids.find((id) => this.previous.sourceOf(id) !== source)!;
+      throw new Error(`ledger: work package #${stray} cannot be kept by "${source}", it has no previous entry of that source`);
+    }
+    const k = this.keptOutcome(source);
+    const kept = ids.filter((id) => {
+      if (this.outcomes.has(id)) return false;
+      this.outcomes.set(id, k);
+      return true;
+    });
     if (kept.length) this.emit({ type: 'keptShard', source, shard, ids: kept });
   }
 
@@ -112,11 +124,15 @@ export class Ledger {
   private keep(source: string, id: number): boolean {
     if (!this.previous.owns(id)) throw new Error(`ledger: work package #${id} cannot be kept, it has no previous entry`);
     if (this.outcomes.has(id)) return false;
-    // One outcome object per source, shared (a no-change run keeps every work package).
+    this.record(id, this.keptOutcome(source));
+    return true;
+  }
+
+  /** One outcome object per source, shared (a no-change run keeps every work package). */
+  private keptOutcome(source: string): Outcome {
     let k = this.keptBy.get(source);
     if (!k) this.keptBy.set(source, (k = Object.freeze({ kind: 'kept', source })));
-    this.record(id, k);
-    return true;
+    return k;
   }
 
   gone(source: string, id: number): void {

@@ -26,6 +26,7 @@ export class PreviousState {
   private owners: Map<number, string> | null = null;
   /** Source → its owned ids, ascending. */
   private idsBySource: Map<string, number[]> | null = null;
+  private readonly byShardOf = new Map<string, ReadonlyMap<number, readonly number[]>>();
   private readonly loaded = new Set<number>();
   private readonly loading = new Map<number, Promise<void>>();
   /** Shard being read → the ids whose entries its callers want parsed as the read ends. */
@@ -384,8 +385,64 @@ export class PreviousState {
     return this.idsBySource.get(source) ?? [];
   }
 
+  /**
+   * The ids a source owned, by shard (ascending, each shard's ascending): when the state
+   * was read lazily, the summaries' own lists, not a copy. A no-change run at 30,000 split
+   * the ascending list of ownedIds by shard again for each source after its last response.
+   */
+  ownedByShard(source: string): ReadonlyMap<number, readonly number[]> {
+    let by = this.byShardOf.get(source);
+    if (!by) {
+      const built = new Map<number, readonly number[]>();
+      if (this.loader && this.summaries) {
+        for (const shard of [...this.summaries.keys()].sort((a, b) => a - b)) {
+          const ids = this.summaries.get(shard)!.owned[source];
+          if (ids?.length) built.set(shard, ids);
+        }
+      } else {
+        let current: number[] = [];
+        this.ownedIds(source).forEach((id) => {
+          const shard = shardOf(id);
+          if (current.length === 0 || shardOf(current[0]!) !== shard) built.set(shard, (current = []));
+          current.push(id);
+        });
+      }
+      this.byShardOf.set(source, (by = built));
+    }
+    return by;
+  }
+
+  /** How many work packages a source owned. */
+  ownedCount(source: string): number {
+    let n = 0;
+    this.ownedByShard(source).forEach((ids) => (n += ids.length));
+    return n;
+  }
+
+  /** Whether the source owned each of these ids of one shard (ascending): the shard's list walked once, no lookup per id. */
+  ownsAllIn(source: string, shard: number, ids: readonly number[]): boolean {
+    const owned = this.ownedByShard(source).get(shard) ?? [];
+    let at = 0;
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      if (i > 0 && id <= ids[i - 1]!) return ids.every((x) => this.sourceOf(x) === source); // not ascending
+      while (at < owned.length && owned[at]! < id) at += 1;
+      if (owned[at] !== id) return false;
+    }
+    return true;
+  }
+
   /** Sources that owned work packages (including ones no longer configured). */
   owningSources(): string[] {
+    if (this.loader && this.summaries) {
+      const names = new Set<string>();
+      // In the order ownedIds records them: shard by shard, ascending.
+      for (const shard of [...this.summaries.keys()].sort((a, b) => a - b)) {
+        const owned = this.summaries.get(shard)!.owned;
+        for (const name in owned) if (owned[name]!.length) names.add(name);
+      }
+      return [...names];
+    }
     this.ownedIds('');
     return [...this.idsBySource!.keys()];
   }

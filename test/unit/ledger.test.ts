@@ -69,6 +69,9 @@ describe('Ledger', () => {
     expect(events).toHaveLength(1);
     // Only what the previous state owns can be kept.
     expect(() => l.keptShard('a', 0, [4])).toThrow(/#4 cannot be kept/);
+    // Nor another source's (#3 is b's), and nothing is kept then.
+    expect(() => l.keptShard('a', 0, [1, 3])).toThrow(/#3 cannot be kept by "a"/);
+    expect(l.outcome(3)).toBeUndefined();
   });
 
   it('a failure sticks for the run: a later mapped or deferred outcome does not replace it', () => {

@@ -46,6 +46,27 @@ describe('PreviousState, read lazily', () => {
     expect(reads).toEqual([]);
   });
 
+  it('owned ids by shard, counts, ownsAllIn and owning sources: the same from the summaries as from the entries read whole (the summaries\' own lists, not read)', async () => {
+    const { state, reads } = lazy();
+    const whole = new PreviousState({ manifest: { version: 5, profile: 'medigy', sources: {}, workPackages: Object.assign({}, ...Object.values(shards)) }, shards: null, summaries: null, load: null, torn: null });
+    for (const s of [state, whole]) {
+      expect([...s.ownedByShard('news')]).toEqual([[0, [5]], [1, [1001]], [2, [2500]]]);
+      expect([...s.ownedByShard('events')]).toEqual([[0, [7]], [2, [2600]]]);
+      expect([...s.ownedByShard('gone')]).toEqual([]);
+      expect([s.ownedCount('news'), s.ownedCount('events'), s.ownedCount('gone')]).toEqual([3, 2, 0]);
+      expect(s.ownsAllIn('news', 2, [2500])).toBe(true);
+      expect(s.ownsAllIn('events', 2, [2500])).toBe(false); // another source's
+      expect(s.ownsAllIn('events', 0, [7, 8])).toBe(false); // nobody's
+      expect(s.ownsAllIn('events', 2, [])).toBe(true);
+      expect(s.owningSources().sort()).toEqual(['events', 'news']);
+    }
+    // Out of order: answered one by one, the same.
+    expect(state.ownsAllIn('events', 2, [2600, 7])).toBe(true);
+    expect(state.ownsAllIn('events', 2, [2600, 5])).toBe(false);
+    expect(state.ownedByShard('news').get(1)).toBe(state.summary(1)!.owned.news);
+    expect(reads).toEqual([]);
+  });
+
   it('an entry of a shard not read is a bug it reports; loadFor reads each shard once, concurrent calls included', async () => {
     const { state, reads } = lazy();
     expect(() => state.entry(5)).toThrow(/shard of work package #5 was not read/);
