@@ -499,7 +499,7 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
         const authors = wantAuthors ? new Map<number, string>() : undefined;
         let total = 0;
         for (const part of splitById(q)) total += await idsInto(part, ids, authors);
-        return { ids: [...ids].sort((a, b) => a - b), total, ...(authors && selectRefused ? { authors } : {}) };
+        return { ...listingOf(ids), total, ...(authors && selectRefused ? { authors } : {}) };
       };
       if (!wantAuthors) return plain();
       // The sources' listings start together: the first finds out what this server's select
@@ -527,7 +527,7 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
         try {
           const total = await idsInto(q, ids, authors, true, answered);
           answered();
-          return { ids: [...ids].sort((a, b) => a - b), total, authors };
+          return { ...listingOf(ids), total, authors };
         } catch (e) {
           // Older or stricter servers answer a select key they do not support with 400
           // (InvalidSignal): the id listing without author names instead.
@@ -594,6 +594,21 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
     close: () => http.close(),
   };
   return this_;
+}
+
+/**
+ * A listing's ids, ascending, from the set its pages filled. Pages come in id order, so the
+ * set usually already ascends: then it is handed over as it is (the caller's own set of
+ * 30,000 ids, and the sort, were ~2.5 ms of a no-change run); otherwise it is sorted.
+ */
+export function listingOf(ids: Set<number>): Pick<IdListing, 'ids' | 'idSet'> {
+  let last = -Infinity;
+  let ascending = true;
+  ids.forEach((id) => {
+    if (id <= last) ascending = false;
+    last = id;
+  });
+  return ascending ? { ids: [...ids], idSet: ids } : { ids: [...ids].sort((a, b) => a - b) };
 }
 
 /** A 400 InvalidQuery (a filter value the server refuses), as opposed to any other failure. */

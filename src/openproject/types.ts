@@ -94,7 +94,10 @@ export interface WorkPackagePage {
 }
 
 export interface IdListing {
+  /** Ascending. */
   ids: number[];
+  /** The same ids as a set, iterated in ascending order, when the client built one anyway (saves the caller making its own). */
+  idSet?: ReadonlySet<number>;
   total: number;
   /**
    * With `withAuthors`: each listed id's author as `<user id>\u0000<name>` (the link's id and

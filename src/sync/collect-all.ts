@@ -204,5 +204,5 @@ function prepareListing(previous: PreviousState, src: ResolvedSource, listing: I
   // Each row's author is not needed past this point, and the listing is held until the
   // run ends: at 100,000 work packages that map was ~4 MB of a cold sync's peak.
   delete listing.authors;
-  return { src, listing, ids: new Set(listing.ids), authors, force };
+  return { src, listing, ids: listing.idSet ?? new Set(listing.ids), authors, force };
 }
