@@ -266,6 +266,10 @@ describe('collections and references', () => {
     );
     expect(c).toEqual({ total: 234, pageSize: 30, elements: [{ id: 1 }], schemas: [schema], next: '/api/v3/work_packages?offset=2&pageSize=30' });
     expect(() => parseCollection({ total: 1, _embedded: {} }, 'work package list page 2')).toThrow('work package list page 2: field "_embedded.elements" expected array, got nothing (missing)');
+    expect(() => parseCollection({ total: 1, _embedded: { elements: { id: 1 } } }, 'page 3')).toThrow('page 3: field "_embedded.elements" expected array, got object');
+    // The page's own array, not a copy (a page of 1,000 ids is read once).
+    const page = { total: 2, _embedded: { elements: [{ id: 1 }, { id: 2 }] } };
+    expect(parseCollection(page, 'page 1').elements).toBe(page._embedded.elements);
     expect(() => parseCollection('<html>', 'type list')).toThrow(/type list: field "\(root\)" expected object, got string/);
   });
   it('statuses carry isClosed; ids come from hrefs', () => {
