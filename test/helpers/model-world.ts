@@ -398,12 +398,41 @@ class FuzzAbort extends Error {}
 /**
  * Scratch folders in memory when the machine has /dev/shm: each history runs dozens of
  * syncs that fsync every file they write, and on a disk that is most of their time.
+ * A process's are all in one folder named after its pid, removed as it exits. A process
+ * that vitest ends, or that crashes, runs no exit handler: so each process first removes
+ * the folders of processes that are gone. (The shared oracles' folders were removed through
+ * their promises at exit, which never ran: each fuzz:sync worker and vitest process left up
+ * to SHARED_ORACLES of them in /dev/shm, ~1.5 MB each, and a machine that ran both for days
+ * held 9,000, 12 GB of memory.)
  */
+const SCRATCH_BASE = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+const SCRATCH_ROOT = path.join(SCRATCH_BASE, `curate-scratch-${process.pid}`);
+let scratchRoot: Promise<void> | null = null;
+
 async function scratch(prefix: string): Promise<{ dir: string; cleanup: () => Promise<void> }> {
-  const base = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
-  const dir = await mkdtemp(path.join(base, prefix));
+  await (scratchRoot ??= sweepScratch());
+  const dir = await mkdtemp(path.join(SCRATCH_ROOT, prefix));
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
+
+async function sweepScratch(): Promise<void> {
+  for (const name of await readdir(SCRATCH_BASE)) {
+    const pid = Number(/^curate-scratch-(\d+)$/.exec(name)?.[1]);
+    if (pid && pid !== process.pid && !isRunning(pid)) await rm(path.join(SCRATCH_BASE, name), { recursive: true, force: true });
+  }
+  await mkdir(SCRATCH_ROOT, { recursive: true });
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+process.once('exit', () => rmSync(SCRATCH_ROOT, { recursive: true, force: true }));
 
 /** Where the time of all histories in this process went (ms; counts): `npm run fuzz:sync -- --profile-time`. */
 export const worldTimings = { create: 0, close: 0, incremental: 0, incrementalRuns: 0, cli: 0, cliRuns: 0, oracle: 0, oracleRuns: 0, oracleHits: 0, trees: 0 };
@@ -441,9 +470,6 @@ function releaseOracles(user: object): Promise<void> {
   ).then(() => undefined);
 }
 
-process.once('exit', () => {
-  for (const e of sharedOracles.values()) void e.fresh.then((f) => rmSync(f.dir, { recursive: true, force: true }), () => undefined);
-});
 
 export interface WorldOptions {
   /** Progress lines (steps, outcomes). */
