@@ -64,7 +64,8 @@ export interface LockOptions {
   clock?: () => Date;
 }
 
-function alive(pid: number): boolean {
+/** Whether a process with this pid runs on this machine (the model tests' scratch sweep asks too). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -57,6 +57,7 @@ import { CurateError } from '../../src/errors.js';
 import { createProfile } from '../../src/mapping/profiles/index.js';
 import { DEFAULT_TYPES } from '../../src/mapping/profiles/medigy-options.js';
 import { createOpenProjectClient } from '../../src/openproject/index.js';
+import { alive } from '../../src/output/lock.js';
 import { createFakeClient } from './fake-client.js';
 import {
   bulkUpdate,
@@ -418,18 +419,9 @@ async function scratch(prefix: string): Promise<{ dir: string; cleanup: () => Pr
 async function sweepScratch(): Promise<void> {
   for (const name of await readdir(SCRATCH_BASE)) {
     const pid = Number(/^curate-scratch-(\d+)$/.exec(name)?.[1]);
-    if (pid && pid !== process.pid && !isRunning(pid)) await rm(path.join(SCRATCH_BASE, name), { recursive: true, force: true });
+    if (pid && pid !== process.pid && !alive(pid)) await rm(path.join(SCRATCH_BASE, name), { recursive: true, force: true });
   }
   await mkdir(SCRATCH_ROOT, { recursive: true });
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 process.once('exit', () => rmSync(SCRATCH_ROOT, { recursive: true, force: true }));
