@@ -27,6 +27,8 @@ export class PreviousState {
   /** Source → its owned ids, ascending. */
   private idsBySource: Map<string, number[]> | null = null;
   private readonly byShardOf = new Map<string, ReadonlyMap<number, readonly number[]>>();
+  /** The summaries' shards, ascending (summaryShards). */
+  private shardOrder: readonly number[] | null = null;
   private readonly loaded = new Set<number>();
   private readonly loading = new Map<number, Promise<void>>();
   /** Shard being read → the ids whose entries its callers want parsed as the read ends. */
@@ -102,8 +104,12 @@ export class PreviousState {
 
   /** The shards whose entries have not been read. */
   unloadedShards(): number[] {
-    if (!this.loader || !this.summaries) return [];
-    return [...this.summaries.keys()].filter((s) => !this.loaded.has(s)).sort((a, b) => a - b);
+    return this.summaryShards().filter((s) => !this.loaded.has(s));
+  }
+
+  /** The shards the summaries describe, ascending, when the state was read lazily (none otherwise). */
+  private summaryShards(): readonly number[] {
+    return (this.shardOrder ??= this.loader && this.summaries ? [...this.summaries.keys()].sort((a, b) => a - b) : []);
   }
 
   /** How many shard files the state has, how many of them this run read, and how many of their entries it parsed. */
@@ -366,21 +372,24 @@ export class PreviousState {
 
   /** The ids a source owned (loaded or not), ascending. */
   ownedIds(source: string): readonly number[] {
+    if (this.loader && this.summaries) {
+      // The summaries' lists one after the other: each ascends, and the shards are in order.
+      const by = (this.idsBySource ??= new Map());
+      let ids = by.get(source);
+      if (!ids) {
+        by.set(source, (ids = []));
+        for (const list of this.ownedByShard(source).values()) for (let i = 0; i < list.length; i++) ids.push(list[i]!);
+      }
+      return ids;
+    }
     if (!this.idsBySource) {
       const by = (this.idsBySource = new Map<string, number[]>());
-      const add = (s: string, id: number): void => {
-        const list = by.get(s);
+      for (const [id, w] of this.loadedEntries()) {
+        const list = by.get(w.source);
         if (list) list.push(id);
-        else by.set(s, [id]);
-      };
-      // Summaries list each shard's ids ascending, and shards are visited in order.
-      if (this.loader && this.summaries) {
-        for (const shard of [...this.summaries.keys()].sort((a, b) => a - b))
-          for (const [s, ids] of Object.entries(this.summaries.get(shard)!.owned)) ids.forEach((id) => add(s, id));
-      } else {
-        for (const [id, w] of this.loadedEntries()) add(w.source, id);
-        for (const list of by.values()) list.sort((a, b) => a - b);
+        else by.set(w.source, [id]);
       }
+      for (const list of by.values()) list.sort((a, b) => a - b);
     }
     return this.idsBySource.get(source) ?? [];
   }
@@ -395,15 +404,16 @@ export class PreviousState {
     if (!by) {
       const built = new Map<number, readonly number[]>();
       if (this.loader && this.summaries) {
-        for (const shard of [...this.summaries.keys()].sort((a, b) => a - b)) {
+        for (const shard of this.summaryShards()) {
           const ids = this.summaries.get(shard)!.owned[source];
           if (ids?.length) built.set(shard, ids);
         }
       } else {
         let current: number[] = [];
+        let currentShard = -1;
         this.ownedIds(source).forEach((id) => {
           const shard = shardOf(id);
-          if (current.length === 0 || shardOf(current[0]!) !== shard) built.set(shard, (current = []));
+          if (shard !== currentShard) built.set((currentShard = shard), (current = []));
           current.push(id);
         });
       }
@@ -436,8 +446,8 @@ export class PreviousState {
   owningSources(): string[] {
     if (this.loader && this.summaries) {
       const names = new Set<string>();
-      // In the order ownedIds records them: shard by shard, ascending.
-      for (const shard of [...this.summaries.keys()].sort((a, b) => a - b)) {
+      // In the order the entries record them: shard by shard, ascending.
+      for (const shard of this.summaryShards()) {
         const owned = this.summaries.get(shard)!.owned;
         for (const name in owned) if (owned[name]!.length) names.add(name);
       }
