@@ -58,22 +58,22 @@ if (result.errors.length > 0 || result.warnings.length > 0 || result.outputFiles
  * interop copies (`__toESM`) stay lazy too.
  */
 function lazyBuiltins() {
-  const LAZY = ['node:child_process', 'node:http2'];
+  /** Each stand-in's module → the exports copied into it as they are (the rest are getters). */
+  const LAZY = { 'node:child_process': [], 'node:http2': ['constants'] };
+  const names = Object.keys(LAZY).map((m) => m.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
   return {
     name: 'lazy-builtins',
     setup(b) {
-      b.onResolve({ filter: /^node:(child_process|http2)$/ }, (args) =>
+      b.onResolve({ filter: new RegExp(`^(${names.join('|')})$`) }, (args) =>
         // The stand-in's own require is the real module.
         args.namespace === 'lazy-builtin' ? { path: args.path, external: true } : { path: args.path, namespace: 'lazy-builtin' },
       );
       b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => {
-        if (!LAZY.includes(args.path)) return null;
         const real = createRequire(import.meta.url)(args.path);
-        const eager = args.path === 'node:http2' ? ['constants'] : [];
         const lines = [`let real;`, `const load = () => (real ??= require(${JSON.stringify(args.path)}));`];
         for (const key of Object.keys(real)) {
           lines.push(
-            eager.includes(key)
+            LAZY[args.path].includes(key)
               ? `exports[${JSON.stringify(key)}] = ${JSON.stringify(real[key])};`
               : `Object.defineProperty(exports, ${JSON.stringify(key)}, { enumerable: true, get: () => load()[${JSON.stringify(key)}] });`,
           );
