@@ -7,7 +7,6 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +14,7 @@ import { OpenProjectError } from '../../src/errors.js';
 import { createOpenProjectClient, type DownloadSink, type OpenProjectClient, type OpenProjectClientOptions, type RequestEvent } from '../../src/openproject/index.js';
 import { startSimulator, type FaultSpec, type RouteName, type Simulator } from '../../src/simulator/index.js';
 import type { Attachment, WorkPackage } from '../../src/types.js';
-import { FIXTURE_DATASET } from '../helpers/env.js';
+import { FIXTURE_DATASET, TEST_TMP } from '../helpers/env.js';
 
 const KEY = 'opapi-9d7e1f-client-faults-secret';
 const BASIC = Buffer.from(`apikey:${KEY}`).toString('base64');
@@ -263,7 +262,7 @@ describe('clear errors', () => {
   });
 
   it('TLS is verified: a self-signed certificate is refused with a named, unretried error', async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'curate-tls-'));
+    const dir = await mkdtemp(path.join(TEST_TMP, 'curate-tls-'));
     try {
       execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
       let requests = 0;

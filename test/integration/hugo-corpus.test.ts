@@ -7,11 +7,10 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator } from '../../src/simulator/index.js';
-import { ROOT, runCli } from '../helpers/env.js';
+import { ROOT, TEST_TMP, runCli } from '../helpers/env.js';
 import { pageDefects, siteResolver, type PageExpectations } from '../helpers/page-check.js';
 
 interface CorpusText {
@@ -56,7 +55,7 @@ describe.skipIf(skipLocally)(`default profile on ${'real OpenProject texts'}: a 
     const apiKey = 'hugo-corpus-key-not-a-secret';
     // Strict: no lenience, every response shaped as a real server shapes it.
     const sim = await startSimulator({ dataset: path.join(CORPUS, 'dataset'), apiKey });
-    const dir = await mkdtemp(path.join(tmpdir(), 'curate-hugo-corpus-'));
+    const dir = await mkdtemp(path.join(TEST_TMP, 'curate-hugo-corpus-'));
     cleanup = async () => {
       await sim.close();
       await rm(dir, { recursive: true, force: true });
@@ -115,7 +114,7 @@ describe.skipIf(skipLocally)(`default profile on ${'real OpenProject texts'}: a 
       ctx.skip();
     }
     await mkdir(ARTIFACTS, { recursive: true });
-    const profileDir = await mkdtemp(path.join(tmpdir(), 'curate-chromium-corpus-'));
+    const profileDir = await mkdtemp(path.join(TEST_TMP, 'curate-chromium-corpus-'));
     const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', `--user-data-dir=${profileDir}`];
     try {
       for (const id of [1001, 1028]) {

@@ -5,7 +5,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +12,7 @@ import { readStateJson } from '../helpers/state.js';
 import { startSimulator } from '../../src/simulator/index.js';
 import { createDefaultProfile } from '../../src/mapping/profiles/default.js';
 import type { MapContext, SourceSpec } from '../../src/types.js';
-import { FIXTURE_DATASET, MEDIGY_CONFIG, ROOT, runCli, tempDir } from '../helpers/env.js';
+import { FIXTURE_DATASET, MEDIGY_CONFIG, ROOT, TEST_TMP, runCli, tempDir } from '../helpers/env.js';
 import { loadDirect, probeFor, sourceFor } from '../helpers/medigy-direct.js';
 
 const HUGO_SITE = path.join(ROOT, 'fixtures', 'hugo-site');
@@ -264,7 +263,7 @@ describe.skipIf(skipLocally)('default profile: a stock Hugo site renders real Op
     expect(HUGO, 'hugo must be on PATH (CI installs it in .ci/run)').not.toBeNull();
     const apiKey = 'hugo-default-key-not-a-secret';
     const sim = await startSimulator({ dataset: DEFAULT_DATASET, apiKey });
-    const dir = await mkdtemp(path.join(tmpdir(), 'curate-hugo-default-'));
+    const dir = await mkdtemp(path.join(TEST_TMP, 'curate-hugo-default-'));
     cleanup = async () => {
       await sim.close();
       await rm(dir, { recursive: true, force: true });
@@ -443,7 +442,7 @@ describe.skipIf(skipLocally)('default profile: a stock Hugo site renders real Op
     await mkdir(ARTIFACTS, { recursive: true });
     const shot = path.join(ARTIFACTS, 'default-profile-page.png');
     await rm(shot, { force: true });
-    const profileDir = await mkdtemp(path.join(tmpdir(), 'curate-chromium-'));
+    const profileDir = await mkdtemp(path.join(TEST_TMP, 'curate-chromium-'));
     try {
       const file = path.join(r.publicDir, ...r.pageUrl.get(101)!.split('/').filter(Boolean), 'index.html');
       const c = await run(

@@ -3,12 +3,12 @@
 // shard summary's name hash, it holds every name's hash; listed from a real folder (in
 // batches), only regular files count.
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createPresenceCheck, folderNames, listFolder } from '../../src/output/disk-state.js';
 import { encodeHashes, nameHash } from '../../src/output/shard-summary.js';
 import { rng } from '../../src/simulator/rng.js';
+import { TEST_TMP } from '../helpers/env.js';
 
 // Characters that order differently by code unit, code point and locale, and names that are prefixes of others.
 const PARTS = ['a', 'ab', 'A', 'b', '-', '.md', 'é', 'z', '\u{1F600}', '\uFFFD', ' ', '0'];
@@ -53,7 +53,7 @@ describe('folderNames', () => {
   });
 
   it('lists a real folder in batches: regular files only, not folders or symlinks', async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'curate-list-'));
+    const dir = await mkdtemp(path.join(TEST_TMP, 'curate-list-'));
     try {
       const names = Array.from({ length: 2500 }, (_, i) => `page-${i}.md`);
       for (const name of names) await writeFile(path.join(dir, name), '');
@@ -77,7 +77,7 @@ describe('createPresenceCheck', () => {
   // listings overlap the requests in flight: the answers later in the run come from those
   // listings, and no folder is listed twice.
   it('answers from the listings a prefetch started, each folder listed once', async () => {
-    const root = await mkdtemp(path.join(tmpdir(), 'curate-presence-'));
+    const root = await mkdtemp(path.join(TEST_TMP, 'curate-presence-'));
     try {
       await mkdir(path.join(root, 'news'));
       await writeFile(path.join(root, 'news', 'a.md'), '');
@@ -101,7 +101,7 @@ describe('createPresenceCheck', () => {
   });
 
   it('once stopped, begins no listing and ends one under way at its next batch', async () => {
-    const root = await mkdtemp(path.join(tmpdir(), 'curate-presence-'));
+    const root = await mkdtemp(path.join(TEST_TMP, 'curate-presence-'));
     try {
       // More names than one batch (1,024), so the listing yields before it is done.
       await mkdir(path.join(root, 'big'));

@@ -3,13 +3,13 @@
 import { createHash } from 'node:crypto';
 import { utimesSync, writeFileSync, type Dirent } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { namesIn, withDownloadCache } from '../../src/cli/download-cache.js';
 import type { OpenProjectClient } from '../../src/openproject/types.js';
 import { createStaging } from '../../src/output/staging.js';
 import type { Attachment } from '../../src/types.js';
+import { TEST_TMP } from '../helpers/env.js';
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -39,7 +39,7 @@ function fakeClient(): { client: OpenProjectClient; downloads: () => number } {
 
 describe('download cache', () => {
   it("keeps a download as a link to the staged file (same inode), and serves it to the next run's staging", async () => {
-    const base = await mkdtemp(path.join(tmpdir(), 'curate-dlcache-'));
+    const base = await mkdtemp(path.join(TEST_TMP, 'curate-dlcache-'));
     dirs.push(base);
     const cacheDir = path.join(base, 'cache');
     const staging = await createStaging(path.join(base, 'out'), false);
@@ -66,7 +66,7 @@ describe('download cache', () => {
   });
 
   it('finish: a run that applied removes the entries it used, except those of failed work packages; stale ones go, fresh unused ones stay', async () => {
-    const base = await mkdtemp(path.join(tmpdir(), 'curate-dlcache-'));
+    const base = await mkdtemp(path.join(TEST_TMP, 'curate-dlcache-'));
     dirs.push(base);
     const cacheDir = path.join(base, 'cache');
     // Three attachments of three work packages (one of which fails), all with these bytes.
@@ -105,7 +105,7 @@ describe('download cache', () => {
   });
 
   it('finish reads a large cache a batch at a time, removing as it goes: every stale entry goes, every fresh one stays', async () => {
-    const base = await mkdtemp(path.join(tmpdir(), 'curate-dlcache-'));
+    const base = await mkdtemp(path.join(TEST_TMP, 'curate-dlcache-'));
     dirs.push(base);
     const cacheDir = path.join(base, 'cache');
     const { client } = fakeClient();

@@ -1,11 +1,11 @@
 // The ledger's spill (src/output/entry-spill.ts): mapped entries wait on disk, shard by
 // shard, until the state is written.
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEntrySpill } from '../../src/output/entry-spill.js';
 import type { ManifestWorkPackage } from '../../src/output/manifest.js';
+import { TEST_TMP } from '../helpers/env.js';
 
 const entry = (n: number): ManifestWorkPackage => ({ source: 's', updatedAt: `2026-01-01T00:00:${String(n % 60).padStart(2, '0')}Z`, lockVersion: n, files: { [`p/${n}.md`]: 'h'.repeat(64), [`p/${n} "quoted"\nline.png`]: 'i'.repeat(64) }, attachments: {} });
 
@@ -14,7 +14,7 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
 });
 const tempDir = async (): Promise<string> => {
-  const d = await mkdtemp(path.join(tmpdir(), 'curate-spill-'));
+  const d = await mkdtemp(path.join(TEST_TMP, 'curate-spill-'));
   dirs.push(d);
   return path.join(d, 'entries');
 };

@@ -5,10 +5,10 @@
 // `fs.promises.mkdir(dir)` → ENOSPC. The fake below answers the same way.
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import type { mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeDir } from '../../src/output/writer.js';
+import { TEST_TMP } from '../helpers/env.js';
 
 const error = (code: string, p: string): NodeJS.ErrnoException => Object.assign(new Error(`${code}: mkdir '${p}'`), { code, path: p });
 
@@ -31,7 +31,7 @@ function fullDisk(existing: string[]): { make: typeof mkdir; calls: string[] } {
 
 describe('makeDir', () => {
   it('makes nested folders on a real disk, and is a no-op when they exist', async () => {
-    const base = await mkdtemp(path.join(tmpdir(), 'curate-makedir-'));
+    const base = await mkdtemp(path.join(TEST_TMP, 'curate-makedir-'));
     try {
       const deep = path.join(base, 'a', 'b', 'c');
       await makeDir(deep);

@@ -2,12 +2,12 @@
 // size and md5 match the metadata, and a folder round trip the simulator can serve.
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateDataset, loadDataset, writeDataset, type LazyContent } from '../../src/simulator/index.js';
 import v8 from 'node:v8';
 import vm from 'node:vm';
+import { TEST_TMP } from '../helpers/env.js';
 
 const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
 
@@ -95,7 +95,7 @@ describe('generateDataset', () => {
   /** A small generated dataset written to a temp folder for `check`, removed after. */
   async function inFolder(check: (small: ReturnType<typeof generateDataset>, dir: string) => Promise<void>): Promise<void> {
     const small = generateDataset({ workPackages: 15, seed: 3 });
-    const dir = await mkdtemp(path.join(tmpdir(), 'curate-simgen-'));
+    const dir = await mkdtemp(path.join(TEST_TMP, 'curate-simgen-'));
     try {
       await writeDataset(small, dir);
       await check(small, dir);
