@@ -1,7 +1,7 @@
 // Shared test support: fixture locations, temp dirs, running the real CLI, reading trees.
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, statfsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statfsSync, statSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -59,7 +59,7 @@ async function fileHash(p: string): Promise<string> {
   const sig = `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
   const hit = hashCache.get(p);
   if (hit?.sig === sig) return hit.hash;
-  const hash = createHash('sha256').update(await readFile(p)).digest('hex');
+  const hash = createHash('sha256').update(readFileSync(p)).digest('hex');
   if (hashCache.size >= 100_000) hashCache.clear();
   hashCache.set(p, { sig, hash });
   return hash;
