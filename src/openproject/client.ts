@@ -168,10 +168,10 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
     return { ok, invalid };
   }
 
-  async function getPage(q: WorkPackageQuery, page: number, pageSize: number, select: string | undefined, route: string, sortBy?: string): Promise<ParsedCollection & { total: number }> {
+  async function getPage(q: WorkPackageQuery, page: number, pageSize: number, select: string | undefined, route: string, sortBy?: string, signal?: AbortSignal): Promise<ParsedCollection & { total: number }> {
     let json: unknown;
     try {
-      json = await http.getJson(http.api(`/api/v3/work_packages?${listQuery(q, page, pageSize, select, sortBy)}`), route, 'the work package list');
+      json = await http.getJson(http.api(`/api/v3/work_packages?${listQuery(q, page, pageSize, select, sortBy)}`), route, 'the work package list', signal);
     } catch (e) {
       throw explainInvalidQuery(e, q);
     }
@@ -192,8 +192,8 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
    * de-duplicates) or skip one (a row moving to an earlier page): the sync engine's id
    * listing notices ids it did not receive and fetches them by id.
    */
-  async function* pages<T>(q: WorkPackageQuery, select: string | undefined, route: string, convert: (c: ParsedCollection) => Promise<T>, lookahead: number): AsyncGenerator<{ offset: number; total: number; value: T }> {
-    const first = await getPage(q, 1, route === 'work_packages' ? fullPageSize : requestedPageSize, select, route);
+  async function* pages<T>(q: WorkPackageQuery, select: string | undefined, route: string, convert: (c: ParsedCollection) => Promise<T>, lookahead: number, signal?: AbortSignal): AsyncGenerator<{ offset: number; total: number; value: T }> {
+    const first = await getPage(q, 1, route === 'work_packages' ? fullPageSize : requestedPageSize, select, route, undefined, signal);
     const pageSize = first.pageSize && first.pageSize > 0 ? first.pageSize : Math.max(first.elements.length, 1);
     const pageCount = Math.max(1, Math.ceil(first.total / pageSize));
     const inflight = new Map<number, Promise<ParsedCollection & { total: number }>>();
@@ -201,7 +201,7 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
     const fill = (consumed: number): void => {
       while (requested < pageCount && requested < consumed + lookahead) {
         requested += 1;
-        const p = getPage(q, requested, pageSize, select, route);
+        const p = getPage(q, requested, pageSize, select, route, undefined, signal);
         p.catch(() => undefined); // surfaced when awaited in order below; no unhandled rejection meanwhile
         inflight.set(requested, p);
       }
@@ -272,12 +272,12 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
    * the 400 stands (a refused id goes on to bisectOnInvalidIds as before). Refused: the
    * plain listing, now and for the client's lifetime.
    */
-  async function* idPages(part: WorkPackageQuery): AsyncGenerator<{ offset: number; total: number; value: unknown[] }> {
+  async function* idPages(part: WorkPackageQuery, signal?: AbortSignal): AsyncGenerator<{ offset: number; total: number; value: unknown[] }> {
     const elements = async (c: ParsedCollection): Promise<unknown[]> => c.elements;
     if (!selectRefused) {
       let answered = false;
       try {
-        for await (const page of pages(part, ID_SELECT, 'work_package_ids', elements, Infinity)) {
+        for await (const page of pages(part, ID_SELECT, 'work_package_ids', elements, Infinity, signal)) {
           answered = selectAnswered = true;
           yield page;
         }
@@ -292,7 +292,7 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
         selectRefused = true;
       }
     }
-    yield* pages(part, undefined, 'work_package_ids', elements, pageLookahead);
+    yield* pages(part, undefined, 'work_package_ids', elements, pageLookahead, signal);
   }
 
   /**
@@ -301,7 +301,7 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
    * for `elements/author` too, and a 400 then is the caller's to handle (no plain twin: a
    * server refusing that key may still answer the plain id select).
    */
-  async function idsInto(q: WorkPackageQuery, ids: Set<number>, authors?: Map<number, string>, withAuthorSelect = false, onFirstPage?: () => void): Promise<number> {
+  async function idsInto(q: WorkPackageQuery, ids: Set<number>, authors?: Map<number, string>, withAuthorSelect = false, onFirstPage?: () => void, signal?: AbortSignal): Promise<number> {
     let total = 0;
     // One string per distinct author, shared by all of their work packages (a few dozen
     // authors for 100,000 work packages: a string each was ~6 MB of a no-change run). Each
@@ -322,7 +322,7 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
     // Each (sub-)chunk yields its total once it has been read to the end.
     for await (const partTotal of bisectOnInvalidIds(q, async function* (part) {
       let t = 0;
-      for await (const page of withAuthorSelect ? pages(part, ID_AUTHOR_SELECT, 'work_package_ids', async (c) => c.elements, Infinity) : idPages(part)) {
+      for await (const page of withAuthorSelect ? pages(part, ID_AUTHOR_SELECT, 'work_package_ids', async (c) => c.elements, Infinity, signal) : idPages(part, signal)) {
         t = page.total;
         onFirstPage?.();
         onFirstPage = undefined;
@@ -490,15 +490,16 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
       return http.serverDate === null ? null : new Date(http.serverDate);
     },
 
-    async listWorkPackageIds(q: WorkPackageQuery, opts?: { withAuthors?: boolean; authorsAnsweredBefore?: boolean }): Promise<IdListing> {
+    async listWorkPackageIds(q: WorkPackageQuery, opts?: { withAuthors?: boolean; authorsAnsweredBefore?: boolean; signal?: AbortSignal }): Promise<IdListing> {
       const wantAuthors = opts?.withAuthors === true && !q.ids?.length;
+      const signal = opts?.signal;
       // The plain id listing; a server that refuses select altogether is listed in full,
       // and those elements carry the author link too.
       const plain = async (): Promise<IdListing> => {
         const ids = new Set<number>();
         const authors = wantAuthors ? new Map<number, string>() : undefined;
         let total = 0;
-        for (const part of splitById(q)) total += await idsInto(part, ids, authors);
+        for (const part of splitById(q)) total += await idsInto(part, ids, authors, false, undefined, signal);
         return { ...listingOf(ids), total, ...(authors && selectRefused ? { authors } : {}) };
       };
       if (!wantAuthors) return plain();
@@ -525,7 +526,7 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
         const ids = new Set<number>();
         const authors = new Map<number, string>();
         try {
-          const total = await idsInto(q, ids, authors, true, answered);
+          const total = await idsInto(q, ids, authors, true, answered, signal);
           answered();
           return { ...listingOf(ids), total, authors };
         } catch (e) {

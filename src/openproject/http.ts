@@ -269,14 +269,19 @@ export class Http {
    * GET a JSON resource with retries; returns the parsed body. `resource` says what was
    * asked for (e.g. "work package #5") so a 404 can name it.
    */
-  async getJson(url: string, route: string, resource?: string): Promise<unknown> {
+  async getJson(url: string, route: string, resource?: string, signal?: AbortSignal): Promise<unknown> {
     let renewed = false;
+    // A request of its own that the caller may drop (an early listing whose query the server's
+    // names did not confirm, sync/early-listings.ts): it follows the client's signal too.
+    const own = signal ? (this.signal ? AbortSignal.any([signal, this.signal]) : signal) : undefined;
     for (let attempt = 0; ; attempt++) {
+      own?.throwIfAborted();
       const started = Date.now();
       let failure: Failure;
       try {
         const res = await this.limit(async () => {
-          const r = await this.rawGet(url, 'application/hal+json, application/json');
+          own?.throwIfAborted();
+          const r = await this.rawGet(url, 'application/hal+json, application/json', own);
           return { ...r, raw: await r.body.text() };
         });
         const contentType = headerValue(res.headers['content-type']);
@@ -312,8 +317,9 @@ export class Http {
           failure = { status: res.status, identifier, detail, hint: serverWaitMs(res.headers) };
         }
       } catch (e) {
-        // An aborted client: the abort itself, not a network failure to retry or report.
+        // An aborted client (or request): the abort itself, not a network failure to retry or report.
         this.throwIfAborted();
+        own?.throwIfAborted();
         if (e instanceof OpenProjectError) throw e;
         const code = (e as { code?: string }).code ?? 'network error';
         // DNS, TLS (certificates are always verified) and the like: final, but named.

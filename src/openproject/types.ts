@@ -170,8 +170,9 @@ export interface OpenProjectClient {
    * `authorsAnsweredBefore`: the caller knows this server answered the author select (an
    * earlier run's state says so), so this listing does not wait for another one's first
    * page to find out; a server that refuses it now still gets the plain listing.
+   * `signal`: drops this listing (its requests queued or in flight reject with the reason).
    */
-  listWorkPackageIds(query: WorkPackageQuery, options?: { withAuthors?: boolean; authorsAnsweredBefore?: boolean }): Promise<IdListing>;
+  listWorkPackageIds(query: WorkPackageQuery, options?: { withAuthors?: boolean; authorsAnsweredBefore?: boolean; signal?: AbortSignal }): Promise<IdListing>;
   /** Custom fields active for a project and type (schema endpoint). */
   getSchemaFields(projectId: number, typeId: number): Promise<CustomFieldDef[]>;
   /**

@@ -101,7 +101,7 @@ export async function writeFolderStamps(root: string, manifestDigest: string, st
 }
 
 /** `.curate/local/`, made with the `.gitignore` that keeps it out of git. */
-async function localDir(root: string): Promise<string> {
+export async function localDir(root: string): Promise<string> {
   const dir = path.join(root, LOCAL_DIR);
   await makeDir(dir);
   const ignore = path.join(dir, '.gitignore');

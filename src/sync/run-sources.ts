@@ -9,6 +9,7 @@ import type { NamedRef, Project, SourceSpec } from '../types.js';
 import { nameDigests, renamedKinds } from './closure.js';
 import type { ResolvedSource } from './collect.js';
 import { startTargetedReads, type TargetedReads } from './collect-targeted.js';
+import type { EarlyListings } from './early-listings.js';
 import { sourceFingerprint } from './fingerprint.js';
 import type { Ledger } from './ledger.js';
 import type { PreviousState } from './previous-state.js';
@@ -62,9 +63,10 @@ export interface ResolveStarted {
 /**
  * `authorsAnsweredBefore`: whether the previous run's state shows the server answered the
  * id listings' author select (run.ts resolves it once the state is read, which happens
- * while the names are asked for).
+ * while the names are asked for). `earlyListings`: listings asked before the names answered
+ * (early-listings.ts): a source's is used when the names confirm its query, the rest dropped.
  */
-export function startResolve(ctx: RunContext, authorsAnsweredBefore: Promise<boolean> = Promise.resolve(false)): Promise<ResolveStarted> {
+export function startResolve(ctx: RunContext, authorsAnsweredBefore: Promise<boolean> = Promise.resolve(false), earlyListings: () => EarlyListings | undefined = () => undefined): Promise<ResolveStarted> {
   const started = (async (): Promise<ResolveStarted> => {
     const { client, sources, profile } = ctx.options;
     const names = await fetchServerNames(client);
@@ -86,7 +88,9 @@ export function startResolve(ctx: RunContext, authorsAnsweredBefore: Promise<boo
     // An ordinary run lists every source's ids now too: the listings need only the queries.
     // (Not awaited here: the schemas' promise must be awaited before anything else, or an
     // abort meanwhile rejects it with no handler and ends the process.)
-    const listings = ctx.options.onlyIds ? undefined : listSourceIds(ctx, resolved, authorsAnsweredBefore);
+    const asked = earlyListings();
+    const listings = ctx.options.onlyIds ? undefined : listSourceIds(ctx, resolved, authorsAnsweredBefore, asked);
+    asked?.dropRest();
     return { names, walkStart, queries, problems, fingerprints, resolved, fields: await fieldsRead, early, listings };
   })();
   started.catch(() => undefined);
@@ -101,8 +105,11 @@ export function listSourceIds(
   ctx: RunContext,
   resolved: readonly ResolvedSource[],
   authorsAnsweredBefore: boolean | Promise<boolean> = false,
+  early?: EarlyListings,
 ): Promise<IdListing | Error>[] {
   return resolved.map((src) => {
+    const asked = early?.take(src.spec.name, src.query);
+    if (asked) return asked;
     const one = (async (): Promise<IdListing | Error> => {
       const known = await authorsAnsweredBefore;
       try {

@@ -9,12 +9,14 @@ import path from 'node:path';
 import { ConfigError } from '../errors.js';
 import { createHasher, type PresenceCheck } from '../output/disk-state.js';
 import { createEntrySpill } from '../output/entry-spill.js';
+import { readListingHint, serverKey, writeListingHint } from '../output/listing-hint.js';
 import { acquireLock, guardDryRun } from '../output/lock.js';
 import { MANIFEST_FILE, TornShardError } from '../output/manifest.js';
 import { createStaging, type Staging } from '../output/staging.js';
 import { makeDir } from '../output/writer.js';
 import { applyRun } from './apply.js';
 import { checkPresence, collectRun, STAMPED_FOLDER_NAMES } from './collect-run.js';
+import { startEarlyListings, type EarlyListings } from './early-listings.js';
 import { folderCounts, FOLDER_STAMP_MARGIN_MS, recordFolderStamps } from './folder-trust.js';
 import { factsBookFor } from './facts.js';
 import { Ledger } from './ledger.js';
@@ -62,7 +64,16 @@ async function runOnce(options: SyncOptions, lazy: boolean): Promise<SyncReport>
   // The listings need to know whether the server answered their author select before: the
   // state says so (a source recorded authors), and it is read while the names are asked for.
   let stateRead: (answered: boolean) => void = () => undefined;
-  const asked = startResolve(ctx, new Promise<boolean>((r) => (stateRead = r)));
+  let early: EarlyListings | undefined;
+  let listed = false;
+  const asked = startResolve(ctx, new Promise<boolean>((r) => (stateRead = r)), () => ((listed = true), early));
+  // An ordinary run's id listings start now too, with the queries the last run listed (read
+  // from .curate/local/), each kept only if the names confirm it (early-listings.ts). After
+  // the names: those are first in the request slots, so the listings do not delay them. Not
+  // when the names answered while the file was read: the listings have been asked for then.
+  const server = serverKey(options.client.baseUrl);
+  const hint = options.onlyIds ? null : await readListingHint(root, server);
+  if (hint && !listed) early = startEarlyListings(ctx, hint);
   let staging: Staging | null = null;
   let mapper: Mapper | null = null;
   let presence: PresenceCheck | null = null;
@@ -124,6 +135,12 @@ async function runOnce(options: SyncOptions, lazy: boolean): Promise<SyncReport>
         }).catch((e: Error) =>
           ctx.warn(`could not record which folders are unchanged (the next run lists them all): ${e.message}`),
         );
+      // The queries this run listed with, for the next run's early listings (a failure costs it a round trip).
+      const queries = Object.fromEntries(sources.resolved.map((src) => [src.spec.name, src.query]));
+      const authorsAnswered = Object.values(next.top.sources).some((s) => s.authors !== undefined);
+      await writeListingHint(root, { server, authorsAnswered, queries }, hint).catch((e: Error) =>
+        ctx.warn(`could not record the sources' queries (the next run lists after the server's names): ${e.message}`),
+      );
     }
     const applyMs = performance.now() - applyStarted;
 
@@ -166,6 +183,7 @@ async function runOnce(options: SyncOptions, lazy: boolean): Promise<SyncReport>
     throw e;
   } finally {
     stateRead(false); // the state could not be read: nothing waits for it
+    early?.dropRest(); // a run that failed before resolving uses none of them
     presence?.stop(); // no listing goes on after the run (one that failed early would keep listing)
     mapper?.scheduler.dispose();
     await lock?.release();

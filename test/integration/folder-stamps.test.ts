@@ -155,12 +155,12 @@ describe('folder stamps', () => {
       const dry = await medigySync(sim, dir, { ...STAMPS, dryRun: true });
       expect(dry.state).toMatchObject({ foldersListed: 0, foldersTrusted: listed });
       expect(await readFile(file, 'utf8')).toBe(before);
-      expect((await readdir(path.join(dir, '.curate', 'local'))).sort()).toEqual(['.gitignore', 'folder-stamps.json']);
+      expect((await readdir(path.join(dir, '.curate', 'local'))).sort()).toEqual(['.gitignore', 'folder-stamps.json', 'listings.json']);
       // The temp file of a stamps write a killed run left is swept by the next real run.
       await writeFile(path.join(dir, '.curate', 'local', '.curate-tmp-1-ab-2'), '{');
       const swept = await medigySync(sim, dir, STAMPS);
       expect(swept.warnings.join('\n')).toMatch(/removed 1 leftover temporary file/);
-      expect((await readdir(path.join(dir, '.curate', 'local'))).sort()).toEqual(['.gitignore', 'folder-stamps.json']);
+      expect((await readdir(path.join(dir, '.curate', 'local'))).sort()).toEqual(['.gitignore', 'folder-stamps.json', 'listings.json']);
     } finally {
       await sim.close();
       await cleanup();

@@ -160,14 +160,16 @@ describe('a server that answered the author select before', () => {
     try {
       await medigySync(sim, dir);
       // The second run, a new client (as every CLI run is): its id listings with the author
-      // select are all asked before the first of them is answered.
+      // select are asked before the first of them is answered, as many as the request slots
+      // hold beside the three name requests asked first (8 - 3; the early listings of
+      // sync/early-listings.ts start with the names), none waiting for another's first page.
       const before = sim.log().length;
       const second = await medigySync(sim, dir);
       expect(second.errors).toEqual([]);
       const listings = sim.log().slice(before).filter((r) => r.route === 'work_packages' && new URLSearchParams(r.path.split('?')[1]).get('select')?.includes('author'));
       expect(listings.length).toBeGreaterThanOrEqual(7);
       const firstAnswered = Math.min(...listings.map((r) => r.endMs!));
-      expect(listings.filter((r) => r.startMs < firstAnswered).length).toBeGreaterThanOrEqual(7);
+      expect(listings.filter((r) => r.startMs < firstAnswered).length).toBeGreaterThanOrEqual(5);
     } finally {
       await sim.close();
       await cleanup();

@@ -35,7 +35,7 @@ async function leftovers(root: string): Promise<string[]> {
   const left = (await readdir(state)).filter((n) => n !== 'manifest.json' && n !== 'work-packages' && n !== 'local').map((n) => `.curate/${n}`);
   // This machine's folder stamps (a run that wrote its state records them): that, and nothing else there.
   if (existsSync(path.join(state, 'local')))
-    for (const n of await readdir(path.join(state, 'local'))) if (n !== '.gitignore' && n !== 'folder-stamps.json') left.push(`.curate/local/${n}`);
+    for (const n of await readdir(path.join(state, 'local'))) if (n !== '.gitignore' && n !== 'folder-stamps.json' && n !== 'listings.json') left.push(`.curate/local/${n}`);
   return left;
 }
 

@@ -367,7 +367,7 @@ describe('cron safety', () => {
       const next = await medigySync(sim, dir);
       expect(next.errors).toEqual([]);
       expect(next.plan.files.filter((f) => f.action !== 'unchanged')).toEqual([]);
-      expect((await readdir(path.join(dir, '.curate'))).sort()).toEqual(['manifest.json', 'work-packages']);
+      expect((await readdir(path.join(dir, '.curate'))).sort()).toEqual(['local', 'manifest.json', 'work-packages']);
     } finally {
       await sim.close();
       await cleanup();
@@ -473,7 +473,7 @@ describe('cron safety', () => {
       expect(r.code, r.stderr).toBe(0);
       expect(diffTrees(await treeHashes(dir), expected)).toEqual(same);
       const state = await readdir(path.join(dir, '.curate'));
-      expect(state.sort()).toEqual(['manifest.json', 'work-packages']);
+      expect(state.sort()).toEqual(['local', 'manifest.json', 'work-packages']);
     } finally {
       await sim.close();
       await cleanup();

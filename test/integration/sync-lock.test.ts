@@ -37,7 +37,7 @@ describe('lock', () => {
       expect(refused[0]!.reason).toBeInstanceOf(LockedError);
       expect(String(refused[0]!.reason.message)).toContain(`pid ${process.pid} on ${hostname()}, started 20`);
       expect(diffTrees(await treeHashes(dir), await treeHashes(FIXTURE_EXPECTED))).toEqual(same);
-      expect((await readdir(path.join(dir, '.curate'))).sort()).toEqual(['manifest.json', 'work-packages']); // lock released
+      expect((await readdir(path.join(dir, '.curate'))).sort()).toEqual(['local', 'manifest.json', 'work-packages']); // lock released
     } finally {
       await sim.close();
       await cleanup();
@@ -191,7 +191,7 @@ describe('abort signal', () => {
       }
       await medigySync(sim, dir);
       expect(diffTrees(await treeHashes(dir), expected)).toEqual(same);
-      expect((await readdir(path.join(dir, '.curate'))).sort()).toEqual(['manifest.json', 'work-packages']);
+      expect((await readdir(path.join(dir, '.curate'))).sort()).toEqual(['local', 'manifest.json', 'work-packages']);
     } finally {
       await sim.close();
       await cleanup();
