@@ -2,12 +2,12 @@
 // (project, type and status ids) is resolved from those names (resolve.ts), one round trip
 // into the run; the listings, the longest part of a run that finds nothing to do, then
 // started only after it. The query the last run listed each source with is recorded
-// (output/listing-hint.ts), and each configured source's listing starts with it right after
-// the lock. Once the names answer, a listing is used only when the query they resolve to is
-// the recorded one, the same request the run would have made; any other (a config edit, a
-// renamed or deleted type, another server) is dropped and listed again with the query now
-// resolved. A no-change run at 30,000 work packages: 357.8 against 377.1 ms (wall, medians
-// of 16 alternated runs; docs/performance.md, twenty-seventh session).
+// (output/listing-hint.ts), and each configured source's listing starts with it as soon as
+// the names are asked for. Once they answer, a listing is used only when the query they
+// resolve to is the recorded one, the same request the run would have made; any other (a
+// config edit, a renamed or deleted type, another server) is dropped and listed again with
+// the query now resolved. A no-change run at 30,000 work packages: 357.8 against 377.1 ms
+// (wall, medians of 16 alternated runs; docs/performance.md, twenty-seventh session).
 import type { ListingHint } from '../output/listing-hint.js';
 import type { IdListing, WorkPackageQuery } from '../openproject/types.js';
 import type { RunContext } from './run-context.js';
@@ -49,7 +49,7 @@ export function startEarlyListings(ctx: RunContext, hint: ListingHint): EarlyLis
       return early.listing;
     },
     dropRest() {
-      for (const early of started.values()) if (!early.taken) early.drop.abort(new Error('an early id listing whose query the server names did not confirm'));
+      for (const early of started.values()) if (!early.taken) early.drop.abort(new Error("an early id listing whose query the server's names did not confirm"));
     },
   };
 }
