@@ -26,6 +26,18 @@ afterEach(async () => {
 const same = { missing: [], extra: [], different: [] };
 /** The requests of the last run, in the order they arrived. */
 const order = (): { route: string; path: string }[] => [...sim.log()].sort((a, b) => a.startMs - b.startMs).map((r) => ({ route: r.route, path: decodeURIComponent(r.path) }));
+/**
+ * The type list is held until a work package list is asked for: only a listing that does not
+ * wait for the names ends the hold (else the run retries it until it gives up). Without it a
+ * local server answers the names before the early listings start, and the order is a race.
+ */
+function holdTypesUntilListing(): void {
+  sim.inject({ kind: 'stall', route: ['types'], stallMs: 30_000, rate: 1 });
+  sim.onListPage(() => {
+    sim.clearFaults();
+    sim.endStalls();
+  });
+}
 const typeFilter = (p: string): string | undefined => /"type":\{"operator":"=","values":\[([^\]]*)\]/.exec(p)?.[1];
 
 describe('early id listings', () => {
@@ -35,13 +47,7 @@ describe('early id listings', () => {
     expect(first.findIndex((r) => r.route === 'work_packages')).toBeGreaterThan(first.findIndex((r) => r.route === 'schemas'));
     expect(JSON.parse(await readFile(path.join(dir, LISTING_HINT_FILE), 'utf8'))).toMatchObject({ version: 1, authorsAnswered: true });
     sim.resetCounts();
-    // The type list is held until a work package list is asked for: only a listing that does
-    // not wait for the names ends the hold (else the run retries it until it gives up).
-    sim.inject({ kind: 'stall', route: ['types'], stallMs: 30_000, rate: 1 });
-    sim.onListPage(() => {
-      sim.clearFaults();
-      sim.endStalls();
-    });
+    holdTypesUntilListing();
     const again = await medigySync(sim, dir);
     sim.onListPage(null);
     expect(again.errors).toEqual([]);
@@ -77,7 +83,9 @@ describe('early id listings', () => {
     }
     // The hint now holds the new query: the next run's early listing is used.
     sim.resetCounts();
+    holdTypesUntilListing();
     expect((await medigySync(sim, dir, { sources: edited })).errors).toEqual([]);
+    sim.onListPage(null);
     const next = order().filter((r) => r.route !== 'storage');
     expect(next.findIndex((r) => r.route === 'work_packages')).toBeLessThan(next.findIndex((r) => r.route === 'schemas'));
   });
