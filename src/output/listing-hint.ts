@@ -42,20 +42,23 @@ export async function readListingHint(root: string, server: string): Promise<Lis
   }
 }
 
+/** The file's text for a hint (also what an unchanged hint is compared by). */
+const hintText = (h: ListingHint): string => `${JSON.stringify({ version: FORMAT, server: h.server, authorsAnswered: h.authorsAnswered, queries: h.queries }, null, 2)}\n`;
+
 /** Records the hint; nothing is written when it is what `before` holds. */
 export async function writeListingHint(root: string, hint: ListingHint, before: ListingHint | null): Promise<boolean> {
-  const text = `${JSON.stringify({ version: FORMAT, server: hint.server, authorsAnswered: hint.authorsAnswered, queries: hint.queries }, null, 2)}\n`;
-  if (before && `${JSON.stringify({ version: FORMAT, server: before.server, authorsAnswered: before.authorsAnswered, queries: before.queries }, null, 2)}\n` === text) return false;
+  const text = hintText(hint);
+  if (before && hintText(before) === text) return false;
   const dir = await localDir(root);
   return writeTextAtomic(path.join(root, LISTING_HINT_FILE), [text], dir);
 }
 
+const QUERY_KEYS = new Set(['projectIds', 'typeIds', 'statusIds', 'includeSubprojects']);
 const ids = (v: unknown): boolean => v === undefined || (Array.isArray(v) && v.every((x) => Number.isInteger(x)));
 
 /** Only the fields an id listing's query has (a damaged entry is no hint at all). */
 function isQuery(q: unknown): q is WorkPackageQuery {
   if (typeof q !== 'object' || q === null || Array.isArray(q)) return false;
   const o = q as Record<string, unknown>;
-  const known = new Set(['projectIds', 'typeIds', 'statusIds', 'includeSubprojects']);
-  return Object.keys(o).every((k) => known.has(k)) && ids(o.projectIds) && ids(o.typeIds) && ids(o.statusIds) && (o.includeSubprojects === undefined || typeof o.includeSubprojects === 'boolean');
+  return Object.keys(o).every((k) => QUERY_KEYS.has(k)) && ids(o.projectIds) && ids(o.typeIds) && ids(o.statusIds) && (o.includeSubprojects === undefined || typeof o.includeSubprojects === 'boolean');
 }
