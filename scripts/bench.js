@@ -17,7 +17,6 @@
 // --smoke (CI): N=500, exits 1 ONLY on ratio/count regressions measured in the same run,
 // never on absolute times.
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -67,7 +66,13 @@ const { generateDataset, startSimulator } = await import(path.join(root, 'dist',
 // ---------------------------------------------------------------------------------------
 // helpers
 
-/** path → sha256 + mtime of every file under dir (including curate's state folder). */
+/**
+ * path → size, mtime, ctime and inode of every file under dir (including curate's state
+ * folder): any write changes the ctime (a rename-into-place the inode too), so a file that
+ * curate touched shows, without reading it. Reading and hashing every file (2.1 GB at
+ * 30,000) left this process freeing those buffers while the next run was timed: the
+ * no-change run after it took ~100 ms longer (docs/performance.md, twenty-eighth session).
+ */
 async function snapshot(dir) {
   const out = new Map();
   const walk = async (d) => {
@@ -81,8 +86,8 @@ async function snapshot(dir) {
       const p = path.join(d, e.name);
       if (e.isDirectory()) await walk(p);
       else {
-        const st = await stat(p);
-        out.set(path.relative(dir, p), `${createHash('sha256').update(await readFile(p)).digest('hex')}:${st.mtimeMs}`);
+        const st = await stat(p, { bigint: true });
+        out.set(path.relative(dir, p), `${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.ino}`);
       }
     }
   };
