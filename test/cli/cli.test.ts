@@ -154,7 +154,7 @@ describe('on a terminal', () => {
   const onPty = (cmd: string, extraEnv: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string }> =>
     new Promise((resolve) => {
       // Its own process group, so a hung run is killed with everything under it.
-      const child = spawn('script', ['-qec', cmd, '/dev/null'], { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      const child = spawn('script', ['-qec', cmd, '/dev/null'], { env: { PATH: process.env.PATH, HOME: process.env.HOME, CURATE_CACHE_DIR: 'off', ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
       let out = '';
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
       child.stderr.on('data', (d: Buffer) => (out += d.toString()));

@@ -24,7 +24,7 @@ afterAll(async () => {
 
 function npm(args: string[], cwd: string): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
-    const child = spawn('npm', args, { cwd, env: { ...process.env, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('npm', args, { cwd, env: { ...process.env, CURATE_CACHE_DIR: 'off', npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -68,7 +68,7 @@ describe('install from a packed tarball', () => {
       expect((await run(path.join(site, 'node_modules', '.bin', 'curate'), ['--version'])).stdout).toBe(`${pkg.version}\n`);
       await writeFile(path.join(site, 'curate.config.yaml'), (await readFile(MEDIGY_CONFIG, 'utf8')).replace(/^ {2}root: .*$/m, '  root: content'));
       const dry = await new Promise<number | null>((resolve) => {
-        const child = spawn('npx', ['curate', 'sync', '--dry-run', '--quiet'], { cwd: site, env: { PATH: process.env.PATH, HOME: process.env.HOME, OPENPROJECT_URL: sim.url, OPENPROJECT_API_KEY: KEY }, stdio: 'ignore' });
+        const child = spawn('npx', ['curate', 'sync', '--dry-run', '--quiet'], { cwd: site, env: { PATH: process.env.PATH, HOME: process.env.HOME, CURATE_CACHE_DIR: 'off', OPENPROJECT_URL: sim.url, OPENPROJECT_API_KEY: KEY }, stdio: 'ignore' });
         child.on('close', resolve);
       });
       expect(dry).toBe(2);
@@ -108,7 +108,8 @@ describe('the bundled binary (scripts/bundle.js)', () => {
       const loadedAt = (name: string): string => path.join(dir, `${name}.json`);
       await writeFile(hook, "process.on('exit', () => require('node:fs').writeFileSync(process.env.LOADED_OUT, JSON.stringify(process.moduleLoadList)));\n");
       const loaded = async (name: string, args: string[]): Promise<string[]> => {
-        const env = { PATH: process.env.PATH, OPENPROJECT_URL: sim.url, OPENPROJECT_API_KEY: KEY, LOADED_OUT: loadedAt(name) };
+        // The download cache on (in this test's folder): its code runs too.
+        const env = { PATH: process.env.PATH, CURATE_CACHE_DIR: path.join(dir, 'cache'), OPENPROJECT_URL: sim.url, OPENPROJECT_API_KEY: KEY, LOADED_OUT: loadedAt(name) };
         await run(process.execPath, ['--require', hook, path.join(ROOT, 'bin', 'curate.js'), ...args], { env });
         return (JSON.parse(await readFile(loadedAt(name), 'utf8')) as string[]).filter((m) => /^NativeModule (child_process|http2)$/.test(m));
       };
