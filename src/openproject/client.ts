@@ -168,10 +168,10 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
     return { ok, invalid };
   }
 
-  async function getPage(q: WorkPackageQuery, page: number, pageSize: number, select: string | undefined, route: string, sortBy?: string, signal?: AbortSignal): Promise<ParsedCollection & { total: number }> {
+  async function getPage(q: WorkPackageQuery, page: number, pageSize: number, select: string | undefined, route: string, sortBy?: string, opts: { signal?: AbortSignal; urgent?: boolean } = {}): Promise<ParsedCollection & { total: number }> {
     let json: unknown;
     try {
-      json = await http.getJson(http.api(`/api/v3/work_packages?${listQuery(q, page, pageSize, select, sortBy)}`), route, 'the work package list', signal);
+      json = await http.getJson(http.api(`/api/v3/work_packages?${listQuery(q, page, pageSize, select, sortBy)}`), route, 'the work package list', opts);
     } catch (e) {
       throw explainInvalidQuery(e, q);
     }
@@ -193,7 +193,7 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
    * listing notices ids it did not receive and fetches them by id.
    */
   async function* pages<T>(q: WorkPackageQuery, select: string | undefined, route: string, convert: (c: ParsedCollection) => Promise<T>, lookahead: number, signal?: AbortSignal): AsyncGenerator<{ offset: number; total: number; value: T }> {
-    const first = await getPage(q, 1, route === 'work_packages' ? fullPageSize : requestedPageSize, select, route, undefined, signal);
+    const first = await getPage(q, 1, route === 'work_packages' ? fullPageSize : requestedPageSize, select, route, undefined, signal ? { signal } : {});
     const pageSize = first.pageSize && first.pageSize > 0 ? first.pageSize : Math.max(first.elements.length, 1);
     const pageCount = Math.max(1, Math.ceil(first.total / pageSize));
     const inflight = new Map<number, Promise<ParsedCollection & { total: number }>>();
@@ -201,7 +201,7 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
     const fill = (consumed: number): void => {
       while (requested < pageCount && requested < consumed + lookahead) {
         requested += 1;
-        const p = getPage(q, requested, pageSize, select, route, undefined, signal);
+        const p = getPage(q, requested, pageSize, select, route, undefined, signal ? { signal } : {});
         p.catch(() => undefined); // surfaced when awaited in order below; no unhandled rejection meanwhile
         inflight.set(requested, p);
       }
@@ -428,7 +428,8 @@ export function createOpenProjectClient(options: OpenProjectClientOptions): Open
         }
       }
       const request = (): Promise<ParsedCollection & { total: number }> => {
-        const r = getPage({ ...q, updatedSince: bound }, page, pageSize, undefined, 'work_packages', SORT_BY_CHANGE);
+        // Urgent: each page of the walk waits for the one before, and the changed rows' reads for the walk.
+        const r = getPage({ ...q, updatedSince: bound }, page, pageSize, undefined, 'work_packages', SORT_BY_CHANGE, { urgent: true });
         r.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
         return r;
       };

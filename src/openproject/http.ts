@@ -3,10 +3,10 @@
 // RateLimit-Reset, typed errors without secrets.
 import { setMaxListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
-import pLimit from 'p-limit';
 import { Agent, request, type Dispatcher } from './undici-core.js';
 import { CurateError, OpenProjectError, redactUrl } from '../errors.js';
 import type { OpenProjectClientOptions, RequestEvent } from './types.js';
+import { requestSlots } from './slots.js';
 
 /** Statuses worth another try for an idempotent GET. 500 is included: GETs are safe to repeat and proxies emit it for transient upstream failures. */
 export const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
@@ -88,8 +88,11 @@ export class Http {
   readonly origin: string;
   readonly basePath: string;
   readonly agent: Agent;
-  /** The request slots: a function queued here runs only if the client was not aborted meanwhile. */
-  readonly limit: <T>(fn: () => Promise<T>) => Promise<T>;
+  /**
+   * The request slots: a function queued here runs only if the client was not aborted
+   * meanwhile; an urgent one (a changes walk's page) before every queued one that is not.
+   */
+  readonly limit: <T>(fn: () => Promise<T>, urgent?: boolean) => Promise<T>;
   /** The client's abort signal (options.signal), if any. */
   readonly signal: AbortSignal | undefined;
   readonly stats = { total: 0, byRoute: {} as Record<string, number>, bytes: 0, retries: 0 };
@@ -125,14 +128,14 @@ export class Http {
       else outer.addEventListener('abort', () => own.abort(outer.reason), { once: true });
       this.signal = own.signal;
     } else this.signal = undefined;
-    const slots = pLimit(options.concurrency);
+    const slots = requestSlots(options.concurrency);
     // Queued requests are not cleared on abort (their promises would never settle): each
     // one, given its slot, throws the abort reason at once instead of sending anything.
-    this.limit = (fn) =>
+    this.limit = (fn, urgent) =>
       slots(() => {
         this.throwIfAborted();
         return fn();
-      });
+      }, urgent);
     this.tokenFile = options.apiKey ? undefined : options.tokenFile;
     this.setCredentials(options.apiKey, this.tokenFile ? readTokenFile(this.tokenFile) : options.token);
   }
@@ -269,7 +272,8 @@ export class Http {
    * GET a JSON resource with retries; returns the parsed body. `resource` says what was
    * asked for (e.g. "work package #5") so a 404 can name it.
    */
-  async getJson(url: string, route: string, resource?: string, signal?: AbortSignal): Promise<unknown> {
+  async getJson(url: string, route: string, resource?: string, opts: { signal?: AbortSignal; urgent?: boolean } = {}): Promise<unknown> {
+    const { signal, urgent = false } = opts;
     let renewed = false;
     // A request of its own that the caller may drop (an early listing whose query the server's
     // names did not confirm, sync/early-listings.ts): it follows the client's signal too.
@@ -283,7 +287,7 @@ export class Http {
           own?.throwIfAborted();
           const r = await this.rawGet(url, 'application/hal+json, application/json', own);
           return { ...r, raw: await r.body.text() };
-        });
+        }, urgent);
         const contentType = headerValue(res.headers['content-type']);
         const event = { method: 'GET', route, url: redactUrl(url), status: res.status, attempt, ms: Date.now() - started, bytes: Buffer.byteLength(res.raw) };
         const ok = res.status >= 200 && res.status < 300;

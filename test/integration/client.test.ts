@@ -236,6 +236,34 @@ describe('pages after the first', () => {
     }
   });
 
+  it('a changes walk\'s page takes the next free request slot before listing pages asked for earlier (each walk page waits for the one before)', async () => {
+    const sim = await startSimulator({ dataset: generateDataset({ workPackages: 400, seed: 5 }), maxPageSize: 50, latencyMs: 40 });
+    const client = createOpenProjectClient({ baseUrl: sim.url, concurrency: 1, pageSize: 50 });
+    try {
+      const listing = client.listWorkPackageIds({});
+      // The listing's first page answered and its later pages queued (the second one asked):
+      // only then does the walk ask for its first page.
+      await untilAsked(sim, ['2']);
+      const walk = (async () => {
+        for await (const page of client.listChanges({}, '2000-01-01T00:00:00Z')) void page;
+      })();
+      await Promise.all([listing, walk]);
+      const log = sim.log().filter((r) => r.route === 'work_packages');
+      const isWalk = (path: string): boolean => new URLSearchParams(path.split('?')[1]).get('sortBy')!.includes('updatedAt');
+      const firstWalk = log.findIndex((r) => isWalk(r.path));
+      const listingPages = log.filter((r) => !isWalk(r.path)).length;
+      expect(listingPages).toBe(8);
+      // One slot: the page in flight when the walk asked (the second; a loaded machine may
+      // see the third) is answered, then the walk's page goes. In one first-come queue it
+      // went after all eight.
+      expect(firstWalk).toBeGreaterThanOrEqual(2);
+      expect(firstWalk).toBeLessThan(listingPages - 2);
+    } finally {
+      await client.close();
+      await sim.close();
+    }
+  });
+
   it('a row repeated by a shifting page is yielded once; the skipped one is what the id listing is for', async () => {
     const sim = await startSimulator({ dataset: generateDataset({ workPackages: 30, seed: 2 }), maxPageSize: 10 });
     const client = createOpenProjectClient({ baseUrl: sim.url, concurrency: 1 });
