@@ -33,7 +33,10 @@ export interface WatcherOptions {
    */
   commit?: (files: string[], report: SyncReport, kind: SyncKind, ids: number[] | null) => Promise<{ id: string; subject: string } | null>;
   onSyncEvent?: (e: SyncEvent) => void;
-  /** After a reconciliation, and once the watcher has been idle for AFTER_RUN_IDLE_MS after a targeted sync (the command runs a full collection: the watcher then idles small). */
+  /**
+   * After a reconciliation, and once the watcher has been idle for AFTER_RUN_IDLE_MS after a
+   * targeted sync (the command runs a full collection: the watcher then idles small).
+   */
   afterRun?: () => void;
   /** The engine; tests substitute a recorder. @default runSync */
   runSync?: typeof runSync;
